@@ -1,0 +1,104 @@
+"""The `custseg` command: wires the steps together; holds no analysis logic."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from custseg import paths
+
+
+def _config(args: argparse.Namespace):
+    from custseg.config import load_config
+
+    return load_config(args.config)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from custseg.sample import SampleSpec, generate_sample, write_sample
+
+    started = time.perf_counter()
+    spec = SampleSpec(n_customers=args.customers, seed=args.seed)
+    data = generate_sample(spec)
+    written = write_sample(data, Path(args.out))
+    print(
+        f"sample: {len(data.customers):,} customers, {len(data.orders):,} orders, "
+        f"{len(data.interactions):,} interactions, {len(data.feedback):,} feedback rows "
+        f"(seed {spec.seed}) -> {Path(args.out)} in {time.perf_counter() - started:.1f} s"
+    )
+    for name, path in written.items():
+        print(f"  {name}: {path}")
+    return 0
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from custseg.pipeline import run
+
+    run(_config(args), force=args.force)
+    return 0
+
+
+def cmd_reports(args: argparse.Namespace) -> int:
+    from custseg.reports import build_reports
+
+    result = build_reports(_config(args), force=args.force, progress=not args.quiet)
+    return 1 if result.failed else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    code = cmd_process(args)
+    return code or cmd_reports(args)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from custseg.pipeline import load_study_data
+    from custseg.reports import plan_studies, table_of_jobs
+
+    config = _config(args)
+    print(table_of_jobs(plan_studies(load_study_data(config), config)).to_string(index=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="custseg", description="Customer classification and tiering studies.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sample = sub.add_parser("sample", help="generate the synthetic sample company")
+    sample.add_argument("--out", default=str(paths.SAMPLE_DIR), help="folder for the CSV files (default: %(default)s)")
+    sample.add_argument("--customers", type=int, default=5000, help="number of customers (default: %(default)s)")
+    sample.add_argument("--seed", type=int, default=20261001, help="random seed (default: %(default)s)")
+    sample.set_defaults(func=cmd_sample)
+
+    for name, func, text in (
+        ("process", cmd_process, "intake and segmentation: raw files -> processed tables"),
+        ("reports", cmd_reports, "run the studies and write the HTML reports"),
+        ("run", cmd_run, "process, then reports"),
+        ("plan", cmd_plan, "list the studies a build would make"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--config", default=str(paths.DEFAULT_CONFIG), help="study config (default: %(default)s)")
+        if name != "plan":
+            command.add_argument("--force", action="store_true", help="rebuild even when up to date")
+        if name in {"reports", "run"}:
+            command.add_argument("--quiet", action="store_true", help="no progress bar")
+        command.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from custseg.config import ConfigError
+    from custseg.intake import IntakeError
+
+    try:
+        return args.func(args)
+    except (ConfigError, IntakeError, FileNotFoundError) as exc:
+        # A user's mistake: say what to fix, without a traceback.
+        print(f"custseg: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The data pipeline: raw files -> clean tables -> the customer table every study reads.
+
+Each step writes its outputs once; notebooks only read them. A run whose inputs, config and
+package code are unchanged since the last one is skipped (see :func:`is_current`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+import custseg
+from custseg import paths, regions
+from custseg.config import Config
+from custseg.features import customer_table, default_observation_date
+from custseg.intake import format_accounting, run_intake, write_intake
+from custseg.tiers import assign_tiers
+
+#: Personal data stays in the interim tables; the processed tables that studies read never hold it.
+PERSONAL_COLUMNS = ("customer_name", "email", "phone")
+
+#: Which customer column names the region at each configured level.
+REGION_COLUMNS = {"market": "market", "country": "country_en", "province": "province"}
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """What a study reads: the processed tables and the facts about how they were made."""
+
+    customers: pd.DataFrame
+    orders: pd.DataFrame
+    meta: dict
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks so large exports do not fill memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_fingerprint(config: Config) -> str:
+    """One hash over every configured input file: identifies the data a report was built from."""
+    digest = hashlib.sha256()
+    for name, spec in sorted(config.inputs.present().items()):
+        digest.update(f"{name}:{file_digest(spec.path)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def code_fingerprint() -> str:
+    """Hash of the package's own files, so a code change re-runs the pipeline."""
+    digest = hashlib.sha256()
+    for path in sorted(paths.PACKAGE_DIR.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".csv", ".j2", ".css", ".json"}:
+            digest.update(path.relative_to(paths.PACKAGE_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def run_fingerprint(config: Config) -> str:
+    """What the processed data depends on: input data, config and code."""
+    return f"{data_fingerprint(config)}-{config.fingerprint()}-{code_fingerprint()}"
+
+
+def is_current(config: Config) -> bool:
+    """True when the processed data was built from exactly these inputs, config and code."""
+    meta_path = config.output.processed / "study.json"
+    if not meta_path.is_file():
+        return False
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    return meta.get("run_fingerprint") == run_fingerprint(config)
+
+
+def build_customers(tables: dict[str, pd.DataFrame], config: Config, observation_date: dt.date) -> pd.DataFrame:
+    """The customer table: attributes, regions, RFM features and tiers, one row per customer."""
+    customers = customer_table(tables.get("customers"), tables["orders"], observation_date)
+    customers = customers.drop(columns=[c for c in PERSONAL_COLUMNS if c in customers])
+    for column in ("country", "province", "city"):
+        if column not in customers:  # orders-only input: regions are unknown, not missing rows
+            customers = customers.assign(**{column: ""})
+    customers = regions.normalize_regions(customers, custom_markets=config.regions.custom_markets)
+    customers = customers.assign(region=customers[REGION_COLUMNS[config.regions.level]].fillna(regions.UNKNOWN))
+    return assign_tiers(customers, config.tiers)
+
+
+def build_orders(orders: pd.DataFrame, customers: pd.DataFrame, observation_date: dt.date) -> pd.DataFrame:
+    """Orders before the observation date with each customer's region and tier attached."""
+    past = orders.loc[orders["order_date"] < pd.Timestamp(observation_date)]
+    keys = customers[["customer_id", "region", "market", "tier"]]
+    columns = ["order_id", "customer_id", "order_date", "category", "status", "amount_base", "revenue"]
+    return past[columns].merge(keys, on="customer_id", how="left", validate="many_to_one")
+
+
+def run(config: Config, *, force: bool = False, echo=print) -> Path:
+    """Run intake and segmentation; write interim and processed outputs.
+
+    Parameters
+    ----------
+    config
+        The study config.
+    force
+        Re-run even when the processed data is current.
+    echo
+        Where progress lines go (``print`` on the command line).
+
+    Returns
+    -------
+    Path
+        The processed folder.
+    """
+    out = config.output
+    if not force and is_current(config):
+        echo(f"processed data in {out.processed} is up to date")
+        return out.processed
+    result = run_intake(config)
+    write_intake(result, out.interim)
+    echo("intake accounting (rows read = clean + quarantined + duplicates removed):")
+    echo(format_accounting(result.accounting))
+    orders = result.tables["orders"]
+    observation_date = config.observation_date or default_observation_date(orders)
+    customers = build_customers(result.tables, config, observation_date)
+    order_table = build_orders(orders, customers, observation_date)
+
+    out.processed.mkdir(parents=True, exist_ok=True)
+    customers.to_parquet(out.processed / "customers.parquet", index=False)
+    order_table.to_parquet(out.processed / "orders.parquet", index=False)
+    meta = {
+        "study": config.study.name,
+        "title": config.study.title,
+        "language": config.study.language,
+        "observation_date": observation_date.isoformat(),
+        "base_currency": config.currency.base,
+        "region_level": config.regions.level,
+        "tiers": list(config.tiers.names),
+        "customers": int(len(customers)),
+        "orders": int(len(order_table)),
+        "config_fingerprint": config.fingerprint(),
+        "data_fingerprint": data_fingerprint(config),
+        "run_fingerprint": run_fingerprint(config),
+        "custseg_version": custseg.__version__,
+    }
+    (out.processed / "study.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    echo(f"{len(customers):,} customers, {len(order_table):,} orders -> {out.processed}")
+    return out.processed
+
+
+def load_study_data(config: Config) -> StudyData:
+    """Read the processed tables of a study (run the pipeline first)."""
+    folder = config.output.processed
+    meta_path = folder / "study.json"
+    if not meta_path.is_file():
+        raise FileNotFoundError(
+            f"no processed data in {folder}: run `custseg run --config {config.source}` (or `make reports`) first"
+        )
+    return StudyData(
+        customers=pd.read_parquet(folder / "customers.parquet"),
+        orders=pd.read_parquet(folder / "orders.parquet"),
+        meta=json.loads(meta_path.read_text(encoding="utf-8")),
+    )

@@ -1,0 +1,189 @@
+"""Display objects for study notebooks: figures, tables and notices as safe, self-contained HTML.
+
+Every value that comes from the data is HTML-escaped here, once, so a region called
+``<script>`` shows up as text in a report and never runs. Figures are embedded as base64 PNG
+with alt text, so a report opens offline and from an e-mail attachment.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Callable, Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")  # reports are rendered headless; never pick an interactive backend
+
+import pandas as pd
+import seaborn as sns
+from babel.numbers import format_currency, format_decimal, format_percent
+from matplotlib.figure import Figure
+
+PALETTE = "crest"
+DPI = 110
+
+
+def set_theme() -> None:
+    """One look for every figure in every study."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="deep", rc={"figure.dpi": DPI, "savefig.dpi": DPI})
+
+
+class Chart:
+    """A figure with a title and alt text, shown in a report as an embedded PNG.
+
+    Parameters
+    ----------
+    figure
+        A matplotlib figure (made with ``Figure()``, not pyplot, so nothing is shown twice).
+    title
+        Caption under the figure.
+    alt
+        What the figure shows, in words, for screen readers and when images are blocked.
+    """
+
+    def __init__(self, figure: Figure, title: str, alt: str) -> None:
+        self.figure, self.title, self.alt = figure, title, alt
+
+    def png(self) -> bytes:
+        buffer = io.BytesIO()
+        # Fixed metadata keeps the bytes the same from one build to the next.
+        self.figure.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
+        return buffer.getvalue()
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.png()).decode("ascii")
+        return (
+            f'<figure class="cs-figure"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(self.alt)}"><figcaption>{html.escape(self.title)}</figcaption></figure>'
+        )
+
+
+class Table:
+    """A formatted, escaped HTML table with a caption.
+
+    Parameters
+    ----------
+    frame
+        The data; its index is shown only when named.
+    title
+        Caption above the table.
+    formats
+        Column name -> function turning a value into display text.
+    """
+
+    def __init__(self, frame: pd.DataFrame, title: str, formats: Mapping[str, Callable[[object], str]] | None = None) -> None:
+        self.frame, self.title, self.formats = frame, title, dict(formats or {})
+
+    def _repr_html_(self) -> str:
+        frame = self.frame.reset_index() if self.frame.index.name else self.frame
+        head = "".join(f"<th>{html.escape(str(col))}</th>" for col in frame.columns)
+        numeric = {col for col in frame.columns if pd.api.types.is_numeric_dtype(frame[col]) or col in self.formats}
+        rows = []
+        for record in frame.itertuples(index=False):
+            cells = []
+            for col, value in zip(frame.columns, record):
+                text = "–" if _missing(value) else self.formats.get(col, _default_format)(value)
+                align = ' class="num"' if col in numeric else ""
+                cells.append(f"<td{align}>{html.escape(text)}</td>")
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+        return (
+            f'<table class="cs-table"><caption>{html.escape(self.title)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+
+
+class Notice:
+    """A boxed message in a report, e.g. why a section is not shown."""
+
+    def __init__(self, text: str, kind: str = "info") -> None:
+        self.text, self.kind = text, kind
+
+    def _repr_html_(self) -> str:
+        return f'<div class="cs-notice cs-{html.escape(self.kind)}">{html.escape(self.text)}</div>'
+
+
+class Links:
+    """A list of links to other reports; targets are slugs made by custseg, labels are escaped."""
+
+    def __init__(self, items: list[tuple[str, str, str]], title: str) -> None:
+        self.items, self.title = items, title  # (href, label, note)
+
+    def _repr_html_(self) -> str:
+        entries = "".join(
+            f'<li><a href="{html.escape(href)}">{html.escape(label)}</a> <span class="cs-note">{html.escape(note)}</span></li>'
+            for href, label, note in self.items
+        )
+        return f'<nav class="cs-links"><h3>{html.escape(self.title)}</h3><ul>{entries}</ul></nav>'
+
+
+def _missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _default_format(value: object) -> str:
+    if isinstance(value, float):
+        return format_decimal(value, format="#,##0.##", locale="en")
+    if isinstance(value, int):
+        return format_decimal(value, format="#,##0", locale="en")
+    return str(value)
+
+
+def money(currency: str, locale: str = "en") -> Callable[[object], str]:
+    """Formatter for amounts in `currency`, whole units (reports compare, they do not audit)."""
+    return lambda value: format_currency(value, currency, format="¤#,##0", locale=locale, currency_digits=False)
+
+
+def percent(value: object) -> str:
+    """0.123 -> '12.3%'."""
+    return format_percent(value, format="#,##0.0%", locale="en")
+
+
+def integer(value: object) -> str:
+    return format_decimal(value, format="#,##0", locale="en")
+
+
+def decimal(value: object) -> str:
+    return format_decimal(value, format="#,##0.0", locale="en")
+
+
+def index_points(value: object) -> str:
+    """An index against the base (100 = same as the whole base)."""
+    return format_decimal(value, format="#,##0", locale="en")
+
+
+def new_figure(width: float = 7.0, height: float = 3.6) -> Figure:
+    """A figure not registered with pyplot, so a notebook shows it once, through Chart."""
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+class Section:
+    """A report section: heading, a sentence on how to read it, and its table or figure."""
+
+    def __init__(self, heading: str, lead: str, *items: object) -> None:
+        self.heading, self.lead, self.items = heading, lead, items
+
+    @property
+    def content(self) -> object:
+        """The first (usually only) table or figure of the section."""
+        return self.items[0] if self.items else None
+
+    def _repr_html_(self) -> str:
+        lead = f'<p class="cs-lead">{html.escape(self.lead)}</p>' if self.lead else ""
+        body = "".join(item._repr_html_() for item in self.items)
+        return f'<section class="cs-section"><h2>{html.escape(self.heading)}</h2>{lead}{body}</section>'
+
+
+class Heading:
+    """The page title and subtitle of a study, escaped (region names come from the data)."""
+
+    def __init__(self, title: str, subtitle: str = "") -> None:
+        self.title, self.subtitle = title, subtitle
+
+    def _repr_html_(self) -> str:
+        sub = f'<p class="cs-subtitle">{html.escape(self.subtitle)}</p>' if self.subtitle else ""
+        return f'<h1 class="cs-title">{html.escape(self.title)}</h1>{sub}'

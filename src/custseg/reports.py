@@ -1,0 +1,262 @@
+"""Build the HTML reports: plan the studies, run them with papermill, render them with nbconvert.
+
+The plan comes from the processed data (every region and tier found there), never from a
+hand-kept list. Each study has a fingerprint (template, parameters, and the run fingerprint of
+the processed data, which covers inputs, config and code); a study whose fingerprint matches
+the manifest of the last build is not run again. Studies run in a process pool, each renders
+its HTML in-process, and a page is written only when its notebook ran through: a failed study
+keeps its executed notebook for debugging and never publishes a half-empty page.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import traceback
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+import custseg
+from custseg import paths
+from custseg.config import Config
+from custseg.pipeline import StudyData, load_study_data
+
+#: Folder of each kind of study under the reports folder.
+FOLDERS = {"region": "regions", "tier": "tiers"}
+
+
+def slugify(name: str, *, fallback_prefix: str = "item") -> str:
+    """A file-name-safe slug: lower-case ASCII letters, digits and single hyphens.
+
+    Names from the data never become paths unslugged: ``"../x"`` gives ``"x"``, ``"<script>"``
+    gives ``"script"``. A name with no ASCII letters or digits at all (``"华东"``) gets a
+    stable hash-based slug instead of an empty one.
+    """
+    ascii_text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if not slug:
+        slug = f"{fallback_prefix}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
+    return slug
+
+
+@dataclass(frozen=True)
+class StudyJob:
+    """One report to build."""
+
+    kind: str  # overview | region | tier
+    key: str  # region or tier name; "" for the overview
+    title: str
+    href: str  # path of the HTML relative to the reports folder
+    note: str  # short description for link lists
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def template(self) -> Path:
+        return paths.TEMPLATES[self.kind]
+
+    @property
+    def name(self) -> str:
+        """File stem for the executed notebook in the build folder."""
+        return Path(self.href).with_suffix("").as_posix().replace("/", "__")
+
+
+def _unique_slugs(names: list[str], prefix: str) -> dict[str, str]:
+    """Slugs for names, made unique (two names can slug alike: 'A/B' and 'A B')."""
+    seen: dict[str, int] = {}
+    slugs = {}
+    for name in names:
+        slug = slugify(name, fallback_prefix=prefix)
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        slugs[name] = slug if count == 0 else f"{slug}-{count + 1}"
+    return slugs
+
+
+def plan_studies(data: StudyData, config: Config) -> list[StudyJob]:
+    """Every study of a build: the overview, one per region found, one per tier found.
+
+    Regions are ordered by number of customers (largest first, then by name); tiers in config order.
+    """
+    customers = data.customers
+    config_path = str(config.source)
+    jobs = [StudyJob("overview", "", f"{config.study.title}: customer classification overview", "index.html", "", {"config_path": config_path})]
+    sizes = customers.groupby("region").size()
+    regions = sorted(sizes.index, key=lambda r: (-sizes[r], r))
+    for region, slug in _unique_slugs(regions, "region").items():
+        jobs.append(StudyJob(
+            "region", region, f"Region study: {region}", f"{FOLDERS['region']}/{slug}.html",
+            f"{sizes[region]:,} customers", {"config_path": config_path, "region": region},
+        ))
+    tier_sizes = customers["tier"].value_counts()
+    present = [t for t in data.meta["tiers"] if tier_sizes.get(t, 0) > 0]
+    for tier, slug in _unique_slugs(present, "tier").items():
+        jobs.append(StudyJob(
+            "tier", tier, f"Tier study: {tier}", f"{FOLDERS['tier']}/{slug}.html",
+            f"{tier_sizes[tier]:,} customers", {"config_path": config_path, "tier": tier},
+        ))
+    return jobs
+
+
+def job_fingerprint(job: StudyJob, run_fingerprint: str) -> str:
+    """What a report depends on: its template, its parameters and the processed data it reads."""
+    digest = hashlib.sha256()
+    digest.update(job.template.read_bytes())
+    digest.update(json.dumps(job.parameters, sort_keys=True).encode("utf-8"))
+    digest.update(run_fingerprint.encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    built: list[str]
+    skipped: list[str]
+    failed: dict[str, str]  # href -> what went wrong
+
+
+def _provenance(meta: dict) -> dict:
+    return {
+        "data_fingerprint": meta["data_fingerprint"],
+        "config_fingerprint": meta["config_fingerprint"],
+        "observation_date": meta["observation_date"],
+        "version": custseg.__version__,
+        "built": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def render_html(notebook_path: Path, *, title: str, index_href: str | None, provenance: dict) -> str:
+    """Executed notebook -> one self-contained HTML page with no code, no prompts and no stderr."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            # Warnings on stderr are for the developer's log, not for a sales director.
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+    notebook.metadata["title"] = title
+    exporter = HTMLExporter(
+        template_name="custseg",
+        extra_template_basedirs=[str(paths.TEMPLATES_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(
+        notebook, resources={"custseg": {**provenance, "index_href": index_href}}
+    )
+    return body
+
+
+def _run_job(job: StudyJob, build_dir: Path, reports_dir: Path, provenance: dict, kernel: str) -> tuple[str, str | None]:
+    """Execute one study and write its page. Runs in a worker process.
+
+    Returns (href, None) on success or (href, reason) on failure.
+    """
+    import papermill as pm
+
+    executed = build_dir / "notebooks" / f"{job.name}.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        pm.execute_notebook(
+            str(job.template), str(executed), parameters=job.parameters, kernel_name=kernel,
+            cwd=str(paths.NOTEBOOKS_DIR), progress_bar=False, log_output=False,
+        )
+    except pm.PapermillExecutionError as exc:
+        return job.href, f"{exc.ename}: {exc.evalue} (executed notebook kept at {executed})"
+    except Exception as exc:  # a kernel that died, a missing template: report it, do not hide it
+        return job.href, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+    target = reports_dir / job.href
+    depth = len(Path(job.href).parts) - 1
+    index_href = None if job.kind == "overview" else "../" * depth + "index.html"
+    page = render_html(executed, title=job.title, index_href=index_href, provenance=provenance)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, target)  # atomic: a reader never sees half a page
+    return job.href, None
+
+
+def build_reports(config: Config, *, force: bool = False, echo=print, progress: bool = True) -> BuildResult:
+    """Build every report of a study that is missing or out of date.
+
+    Parameters
+    ----------
+    config
+        The study config; its processed data must exist (see :func:`custseg.pipeline.run`).
+    force
+        Rebuild every report even when its fingerprint is unchanged.
+    echo
+        Where the summary lines go.
+    progress
+        Show a progress bar while studies run.
+
+    Returns
+    -------
+    BuildResult
+        Which reports were built, skipped as current, or failed (with why).
+    """
+    from tqdm.auto import tqdm
+
+    data = load_study_data(config)
+    jobs = plan_studies(data, config)
+    reports_dir, build_dir = config.output.reports, config.output.build
+    manifest_path = build_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    fingerprints = {job.href: job_fingerprint(job, data.meta["run_fingerprint"]) for job in jobs}
+    todo = [
+        job for job in jobs
+        if force or manifest.get(job.href) != fingerprints[job.href] or not (reports_dir / job.href).is_file()
+    ]
+    skipped = [job.href for job in jobs if job not in todo]
+    _remove_stale(manifest, {job.href for job in jobs}, reports_dir)
+    manifest = {href: fp for href, fp in manifest.items() if href in fingerprints}
+
+    failed: dict[str, str] = {}
+    built: list[str] = []
+    if todo:
+        provenance = _provenance(data.meta)
+        workers = min(len(todo), config.studies.workers or os.cpu_count() or 1)
+        # spawn, not fork: the parent may hold threads (ZeroMQ, BLAS) that a fork would copy broken
+        context = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(_run_job, job, build_dir, reports_dir, provenance, config.studies.kernel) for job in todo]
+            for future in tqdm(cf.as_completed(futures), total=len(futures), desc="studies", unit="study", disable=not progress):
+                href, error = future.result()
+                if error is None:
+                    built.append(href)
+                    manifest[href] = fingerprints[href]
+                else:
+                    failed[href] = error
+                    manifest.pop(href, None)
+                    (reports_dir / href).unlink(missing_ok=True)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n", encoding="utf-8")
+    echo(f"reports: {len(built)} built, {len(skipped)} up to date, {len(failed)} failed -> {reports_dir / 'index.html'}")
+    for href, error in sorted(failed.items()):
+        echo(f"FAILED {href}: {error}")
+    return BuildResult(sorted(built), sorted(skipped), failed)
+
+
+def _remove_stale(manifest: dict, current: set[str], reports_dir: Path) -> None:
+    """Delete pages built earlier for regions or tiers that no longer exist in the data."""
+    for href in set(manifest) - current:
+        (reports_dir / href).unlink(missing_ok=True)
+
+
+def expected_pages(config: Config) -> list[Path]:
+    """The HTML files a complete build of this study produces."""
+    data = load_study_data(config)
+    return [config.output.reports / job.href for job in plan_studies(data, config)]
+
+
+def table_of_jobs(jobs: list[StudyJob]) -> pd.DataFrame:
+    """The plan as a table (for `custseg plan`)."""
+    return pd.DataFrame([{"kind": j.kind, "key": j.key, "href": j.href, "note": j.note} for j in jobs])

@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from custseg import paths
+from custseg.config import ConfigError, load_config
+
+
+def test_sample_config_loads_with_absolute_paths():
+    config = load_config(paths.DEFAULT_CONFIG)
+    assert config.study.name == "sample"
+    assert config.inputs.orders.path == paths.SAMPLE_DIR / "orders.csv"
+    assert config.output.reports == paths.REPORTS_DIR
+    assert set(config.inputs.present()) == {"orders", "customers", "interactions", "feedback"}
+
+
+def test_relative_paths_resolve_against_the_config_folder(write_config, tmp_path):
+    config = load_config(write_config({"orders": "exports/orders.csv"}))
+    assert config.inputs.orders.path == tmp_path / "exports" / "orders.csv"
+    assert config.output.processed == tmp_path / "out" / "processed"
+
+
+def test_unknown_key_is_named(write_config):
+    path = write_config({"orders": "o.csv"}, obervation_date="2025-01-01")
+    with pytest.raises(ConfigError, match=r"obervation_date: unknown key") as err:
+        load_config(path)
+    assert str(path) in str(err.value)
+
+
+def test_nested_unknown_key_and_missing_required_key(write_config):
+    with pytest.raises(ConfigError, match=r"inputs\.orders: required key is missing"):
+        load_config(write_config({"customers": "c.csv"}))
+    with pytest.raises(ConfigError, match=r"tiers\.method: unknown key"):
+        load_config(write_config({"orders": "o.csv"}, tiers={"method": "rfm"}))
+
+
+def test_tier_thresholds_must_match_names(write_config):
+    with pytest.raises(ConfigError, match="one threshold per tier"):
+        load_config(write_config({"orders": "o.csv"}, tiers={"names": ["a", "b", "c"], "min_scores": [10]}))
+    with pytest.raises(ConfigError, match="fall strictly"):
+        load_config(write_config({"orders": "o.csv"}, tiers={"names": ["a", "b", "c"], "min_scores": [8, 10]}))
+
+
+def test_negative_exchange_rate_is_rejected(write_config):
+    with pytest.raises(ConfigError, match="positive"):
+        load_config(write_config({"orders": "o.csv"}, currency={"base": "CNY", "rates": {"USD": -1}}))
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("study: [unclosed", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_fingerprint_is_stable_and_sensitive(write_config):
+    a = load_config(write_config({"orders": "o.csv"}))
+    b = load_config(write_config({"orders": "o.csv"}))
+    c = load_config(write_config({"orders": "o.csv"}, observation_date="2025-01-01"))
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def test_config_paths_are_independent_of_the_working_directory(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert load_config(Path(paths.DEFAULT_CONFIG)).inputs.orders.path == paths.SAMPLE_DIR / "orders.csv"

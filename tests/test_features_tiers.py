@@ -1,0 +1,92 @@
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from custseg.config import Tiers
+from custseg.features import customer_table, default_observation_date, rfm_features
+from custseg.tiers import assign_tiers, quantile_scores
+
+OBS = dt.date(2025, 4, 1)
+
+
+def orders_frame(rows):
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_date", "status", "revenue"])
+    return frame.assign(order_date=pd.to_datetime(frame["order_date"]).astype("datetime64[s]"))
+
+
+ORDERS = orders_frame([
+    ("A", "2025-03-30", "completed", 100.0),
+    ("A", "2025-01-01", "completed", 300.0),
+    ("A", "2025-02-01", "refunded", 0.0),
+    ("B", "2024-04-01", "completed", 50.0),
+    ("B", "2024-05-01", "cancelled", 0.0),
+    ("C", "2025-03-01", "refunded", 0.0),
+    ("A", "2025-04-01", "completed", 999.0),  # on the observation date: the future
+])
+
+
+def test_rfm_features_by_hand():
+    f = rfm_features(ORDERS, OBS)
+    assert list(f.index) == ["A", "B", "C"]
+    a, b, c = f.loc["A"], f.loc["B"], f.loc["C"]
+    assert (a.recency_days, a.frequency, a.monetary, a.aov) == (2, 2, 400.0, 200.0)
+    assert a.refunded_orders == 1 and a.return_rate == pytest.approx(1 / 3)
+    assert (b.recency_days, b.frequency, b.monetary) == (365, 1, 50.0)
+    assert b.refunded_orders == 0  # cancelled orders are neither purchases nor returns
+    assert c.frequency == 0 and pd.isna(c.recency_days) and pd.isna(c.aov)
+
+
+def test_features_do_not_mutate_input():
+    before = ORDERS.copy()
+    rfm_features(ORDERS, OBS)
+    pd.testing.assert_frame_equal(ORDERS, before)
+
+
+def test_customer_table_keeps_everyone_and_uses_signup_for_tenure():
+    customers = pd.DataFrame({
+        "customer_id": ["A", "D"], "signup_date": pd.to_datetime(["2024-12-01", "2025-03-01"]).astype("datetime64[s]"),
+        "country": ["CN", "US"], "source_row": [2, 3],
+    })
+    table = customer_table(customers, ORDERS, OBS).set_index("customer_id")
+    assert list(table.index) == ["A", "B", "C", "D"]  # B, C only in orders; D never bought
+    assert table.loc["D", "frequency"] == 0 and table.loc["D", "tenure_days"] == 31
+    assert table.loc["A", "tenure_days"] == 121  # signup 2024-12-01 before the first order
+    assert table.loc["B", "tenure_days"] == 365  # no signup date: tenure from first order
+    assert pd.isna(table.loc["B", "country"])
+
+
+def test_default_observation_date_is_day_after_last_order():
+    assert default_observation_date(ORDERS) == dt.date(2025, 4, 2)
+    with pytest.raises(ValueError, match="no clean orders"):
+        default_observation_date(ORDERS.iloc[0:0])
+
+
+def test_quantile_scores_known_answer_and_ties():
+    values = pd.Series([10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
+    assert quantile_scores(values, 5).tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert quantile_scores(values, 5, higher_is_better=False).tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+    tied = pd.Series([1, 1, 1, 1, 5])
+    assert quantile_scores(tied, 5).tolist() == [3, 3, 3, 3, 5]  # equal values, equal scores
+
+
+def test_scores_do_not_depend_on_row_order():
+    values = pd.Series([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5], index=list("abcdefghijk"))
+    shuffled = values.sample(frac=1, random_state=7)
+    pd.testing.assert_series_equal(quantile_scores(values, 5), quantile_scores(shuffled, 5).loc[values.index])
+
+
+def test_assign_tiers_known_answer():
+    customers = pd.DataFrame({
+        "customer_id": list("ABCDEF"),
+        "recency_days": pd.array([1, 10, 100, 200, 300, pd.NA], dtype="Int64"),
+        "frequency": [20, 10, 5, 2, 1, 0],
+        "monetary": [5000.0, 2000.0, 800.0, 100.0, 20.0, 0.0],
+    })
+    tiers = assign_tiers(customers, Tiers(names=["high", "mid", "low"], bins=5, min_scores=[12, 8]))
+    # five buyers, ranks 1..5 of 5 -> scores 1..5; A is best on all three dimensions
+    assert tiers["rfm_score"].tolist()[:5] == [15, 12, 9, 6, 3]
+    assert tiers["tier"].astype("string").tolist()[:5] == ["high", "high", "mid", "low", "low"]
+    assert pd.isna(tiers["tier"].iloc[5]) and pd.isna(tiers["rfm_score"].iloc[5])  # never bought: no tier
+    assert list(tiers["tier"].cat.categories) == ["high", "mid", "low"]
+    assert "tier" not in customers  # input untouched

@@ -1,0 +1,65 @@
+"""The project's own files: environment pins agree, notebooks are committed clean and thin."""
+
+import json
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+import yaml
+
+from custseg import paths
+
+ROOT = paths.PROJECT_ROOT
+sys.path.insert(0, str(ROOT / "tools"))
+from write_environment_yml import read_pins, render  # noqa: E402
+
+
+def test_requirements_are_all_exact_pins():
+    pins = read_pins(ROOT / "requirements.txt")
+    assert len(pins) > 50
+    bad = [p for p in pins if not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[A-Za-z0-9_.+\-]+", p)]
+    assert bad == []
+
+
+def test_environment_yml_carries_the_same_pins():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    deps = env["dependencies"]
+    assert "python=3.11" in deps and "pip" in deps
+    pip_section = next(d["pip"] for d in deps if isinstance(d, dict))
+    assert "-e ." in pip_section
+    assert sorted(p for p in pip_section if p != "-e .") == sorted(read_pins(ROOT / "requirements.txt"))
+    # and it is exactly what `make lock` would write
+    assert (ROOT / "environment.yml").read_text(encoding="utf-8") == render(read_pins(ROOT / "requirements.txt"))
+
+
+def test_direct_requirements_are_pinned():
+    pinned = {p.split("==")[0].lower().replace("_", "-") for p in read_pins(ROOT / "requirements.txt")}
+    direct = {line.split("#")[0].strip().lower() for line in (ROOT / "requirements.in").read_text().splitlines()}
+    assert direct - {""} <= pinned
+
+
+@pytest.mark.parametrize("template", sorted(paths.TEMPLATES.values()), ids=lambda p: p.name)
+def test_notebooks_are_stripped_and_have_one_literal_parameters_cell(template):
+    book = nbformat.read(template, as_version=4)
+    code = [c for c in book.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code), "run `make strip` before committing"
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    for line in params[0].source.splitlines():
+        # `name: type = literal  # comment`: papermill documents these
+        assert re.fullmatch(r'[a-z_]+: (str|int|float|bool) = ("[^"]*"|[\d.]+|True|False)\s+# .+', line), line
+    assert all("remove-input" in c.metadata.get("tags", []) for c in code)
+
+
+def test_make_help_lists_every_target():
+    out = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory"], capture_output=True, text=True, check=True).stdout
+    phony = re.search(r"^\.PHONY: (.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    for target in phony:
+        assert re.search(rf"^\s+(\x1b\[36m)?{target}\b", out, re.M), f"`make help` does not list {target}"
+
+
+def test_notebook_json_is_valid():
+    for template in paths.TEMPLATES.values():
+        nbformat.validate(json.loads(template.read_text(encoding="utf-8")))
