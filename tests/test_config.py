@@ -65,3 +65,12 @@ def test_fingerprint_is_stable_and_sensitive(write_config):
 def test_config_paths_are_independent_of_the_working_directory(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert load_config(Path(paths.DEFAULT_CONFIG)).inputs.orders.path == paths.SAMPLE_DIR / "orders.csv"
+
+
+def test_custom_markets_in_both_forms_reach_the_region_module(write_config):
+    config = load_config(write_config({"orders": "o.csv"}, regions={"custom_markets": {
+        "DACH": {"name_zh": "德奥瑞", "countries": ["DEU", "AUT", "CHE"]}, "Nordics": ["SWE", "NOR"],
+    }}))
+    assert config.regions.market_definitions() == {
+        "DACH": {"countries": ["DEU", "AUT", "CHE"], "name_zh": "德奥瑞"}, "Nordics": ["SWE", "NOR"],
+    }

@@ -80,12 +80,26 @@ class Output(_Strict):
     exports: Path  # files for other systems (CRM tags, watch lists)
 
 
+class CustomMarket(_Strict):
+    """A market with a Chinese name: ``{name_zh: 达契, countries: [DEU, AUT, CHE]}``."""
+
+    countries: list[str]
+    name_zh: str | None = None
+
+
 class Regions(_Strict):
     """Region hierarchy settings."""
 
     level: RegionLevel = "market"  # one region study per value of this level
-    # market name -> ISO-3 country codes; wins over the default markets
-    custom_markets: dict[str, list[str]] = Field(default_factory=dict)
+    # market name -> ISO-3 country codes (or a CustomMarket); wins over the default markets
+    custom_markets: dict[str, list[str] | CustomMarket] = Field(default_factory=dict)
+
+    def market_definitions(self) -> dict[str, list[str] | dict]:
+        """Custom markets in the form :func:`custseg.regions.assign_markets` takes."""
+        return {
+            name: spec.model_dump(exclude_none=True) if isinstance(spec, CustomMarket) else list(spec)
+            for name, spec in self.custom_markets.items()
+        }
 
 
 class Tiers(_Strict):

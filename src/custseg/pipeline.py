@@ -85,7 +85,7 @@ def build_customers(tables: dict[str, pd.DataFrame], config: Config, observation
     for column in ("country", "province", "city"):
         if column not in customers:  # orders-only input: regions are unknown, not missing rows
             customers = customers.assign(**{column: ""})
-    customers = regions.normalize_regions(customers, custom_markets=config.regions.custom_markets)
+    customers = regions.normalize_regions(customers, custom_markets=config.regions.market_definitions())
     customers = customers.assign(region=customers[REGION_COLUMNS[config.regions.level]].fillna(regions.UNKNOWN))
     return assign_tiers(customers, config.tiers)
 
