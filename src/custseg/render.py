@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib
 
@@ -73,13 +73,20 @@ class Table:
         Column name -> function turning a value into display text.
     """
 
-    def __init__(self, frame: pd.DataFrame, title: str, formats: Mapping[str, Callable[[object], str]] | None = None) -> None:
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        title: str,
+        formats: Mapping[str, Callable[[object], str]] | None = None,
+        numeric: Sequence[str] = (),
+    ) -> None:
         self.frame, self.title, self.formats = frame, title, dict(formats or {})
+        self.numeric = set(numeric)  # columns of pre-formatted numbers, aligned right like numbers
 
     def _repr_html_(self) -> str:
         frame = self.frame.reset_index() if self.frame.index.name else self.frame
         head = "".join(f"<th>{html.escape(str(col))}</th>" for col in frame.columns)
-        numeric = {col for col in frame.columns if pd.api.types.is_numeric_dtype(frame[col]) or col in self.formats}
+        numeric = self.numeric | {col for col in frame.columns if pd.api.types.is_numeric_dtype(frame[col]) or col in self.formats}
         rows = []
         for record in frame.itertuples(index=False):
             cells = []
@@ -154,6 +161,20 @@ def decimal(value: object) -> str:
 def index_points(value: object) -> str:
     """An index against the base (100 = same as the whole base)."""
     return format_decimal(value, format="#,##0", locale="en")
+
+
+def date_axis(ax) -> None:
+    """Readable month labels on a time axis (no overlapping '2024-01 2024-03 ...')."""
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def thousands_axis(axis) -> None:
+    """Tick labels with thousands separators (12,000 rather than 12000)."""
+    axis.set_major_formatter(lambda value, _: f"{value:,.0f}")
 
 
 def new_figure(width: float = 7.0, height: float = 3.6) -> Figure:

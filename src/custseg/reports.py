@@ -168,6 +168,9 @@ def _run_job(job: StudyJob, build_dir: Path, reports_dir: Path, provenance: dict
         pm.execute_notebook(
             str(job.template), str(executed), parameters=job.parameters, kernel_name=kernel,
             cwd=str(paths.NOTEBOOKS_DIR), progress_bar=False, log_output=False,
+            # ipykernel logs a TCP-transport warning at start and a KeyboardInterrupt at shutdown;
+            # both are noise. Errors in cells still reach the notebook and fail the study.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except pm.PapermillExecutionError as exc:
         return job.href, f"{exc.ename}: {exc.evalue} (executed notebook kept at {executed})"

@@ -100,7 +100,10 @@ class _Study:
             ("Median days since last order", self.buyers["recency_days"].median(), self.base["recency_days"].median(), render.integer),
         ):
             rows.append({"Measure": label, self.label: fmt(part), "Whole base": fmt(whole), "Index": 100 * part / whole if whole else None})
-        return render.Table(pd.DataFrame(rows), f"{self.label} against the whole customer base", {"Index": render.index_points})
+        return render.Table(
+            pd.DataFrame(rows), f"{self.label} against the whole customer base",
+            {"Index": render.index_points}, numeric=[self.label, "Whole base"],
+        )
 
     @section("Revenue over time", "Net revenue per calendar month (completed orders, refunds netted out, in the base currency).")
     def monthly_revenue(self) -> render.Section | None:
@@ -110,6 +113,9 @@ class _Study:
         ax = fig.subplots()
         ax.plot(monthly["month"], monthly["revenue"], marker="o", markersize=3)
         ax.set(title=f"Monthly revenue, {self.label}", xlabel="Month", ylabel=f"Revenue ({self.currency})")
+        ax.set_ylim(bottom=0)  # revenue bars from zero, so a dip is not drawn as a collapse
+        render.date_axis(ax)
+        render.thousands_axis(ax.yaxis)
         peak = monthly.loc[monthly["revenue"].idxmax()]
         return render.Chart(
             fig, f"Monthly revenue, {self.label}",
@@ -283,7 +289,7 @@ class Overview:
             ("Average order value", render.money(self.currency)(_aov(self.buyers))),
             (f"Regions ({meta['region_level']})", render.integer(self.customers["region"].nunique())),
         ]
-        return render.Table(pd.DataFrame(rows, columns=["Measure", "Value"]), "Headline figures")
+        return render.Table(pd.DataFrame(rows, columns=["Measure", "Value"]), "Headline figures", numeric=["Value"])
 
     @section("Value tiers", "Customers are scored 1-5 on recency, frequency and monetary value (quantiles); the total score sets the tier. The best tier is a small share of customers and a large share of revenue.")
     def tier_pyramid(self) -> render.Section:

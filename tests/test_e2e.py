@@ -1,0 +1,139 @@
+"""End to end: a tiny generated sample -> pipeline -> every report, in a temporary folder."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from custseg.config import load_config
+from custseg.pipeline import load_study_data, run
+from custseg.reports import build_reports, expected_pages, plan_studies
+from custseg.sample import SampleSpec, generate_sample, write_sample
+
+pytestmark = pytest.mark.e2e
+
+
+class PageParser(HTMLParser):
+    """Collects what a page links to and loads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.sources: list[str] = []
+        self.images: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a" and attrs.get("href"):
+            self.hrefs.append(attrs["href"])
+        if tag in {"script", "img", "iframe", "link"} and (attrs.get("src") or attrs.get("href")):
+            self.sources.append(attrs.get("src") or attrs.get("href"))
+        if tag == "img":
+            self.images.append(attrs)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Build all reports once for the module; return the config and the two build results."""
+    root = tmp_path_factory.mktemp("e2e")
+    write_sample(generate_sample(SampleSpec(n_customers=400, seed=7)), root / "raw")
+    # A custom market puts two small countries together, small enough to trip min_customers.
+    config_path = root / "study.yaml"
+    config_path.write_text(yaml.safe_dump({
+        "study": {"name": "e2e", "title": "E2E Co."},
+        "inputs": {name: f"raw/{name}.csv" for name in ("orders", "customers", "interactions", "feedback")},
+        "currency": yaml.safe_load(Path("config/sample.yaml").read_text(encoding="utf-8"))["currency"],
+        "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
+        "regions": {"custom_markets": {"Nordics & Benelux": ["SWE", "NLD"]}},
+        "studies": {"min_customers": 12, "workers": 2},
+    }), encoding="utf-8")
+    config = load_config(config_path)
+    run(config, echo=lambda *_: None)
+    first = build_reports(config, echo=lambda *_: None, progress=False)
+    second = build_reports(config, echo=lambda *_: None, progress=False)
+    return config, first, second
+
+
+def test_every_expected_report_is_built(built):
+    config, first, _ = built
+    assert first.failed == {}
+    pages = expected_pages(config)
+    assert all(page.is_file() for page in pages)
+    reports = config.output.reports
+    assert (reports / "index.html") in pages
+    assert len(list((reports / "regions").glob("*.html"))) >= 5
+    assert len(list((reports / "tiers").glob("*.html"))) == 3
+
+
+def test_regions_come_from_the_data(built):
+    config, _, _ = built
+    data = load_study_data(config)
+    planned = {job.key for job in plan_studies(data, config) if job.kind == "region"}
+    assert planned == set(data.customers["region"].unique())
+    assert "Nordics & Benelux" in planned
+
+
+def test_links_resolve_and_pages_are_self_contained(built):
+    config, _, _ = built
+    for page in expected_pages(config):
+        text = page.read_text(encoding="utf-8")
+        parser = PageParser()
+        parser.feed(text)
+        for href in parser.hrefs:
+            if href.startswith("#"):
+                continue
+            assert not re.match(r"[a-z]+:", href), f"{page.name} links outside: {href}"
+            assert (page.parent / href).resolve().is_file(), f"{page.name}: broken link {href}"
+        for src in parser.sources:
+            assert src.startswith("data:"), f"{page.name} loads {src}"
+        for image in parser.images:
+            assert image.get("alt"), f"{page.name} has an image without alt text"
+        # no code leaked: no input areas, no prompts, no tracebacks
+        assert "jp-InputArea" not in text and "jp-InputPrompt" not in text
+        assert "import custseg" not in text and "from custseg" not in text
+        assert "Traceback" not in text and "jp-OutputArea-error" not in text
+        assert "Built by custseg" in text
+
+
+def test_index_links_every_study_and_studies_link_back(built):
+    config, _, _ = built
+    reports = config.output.reports
+    parser = PageParser()
+    parser.feed((reports / "index.html").read_text(encoding="utf-8"))
+    linked = {(reports / href).resolve() for href in parser.hrefs}
+    studies = set(reports.glob("regions/*.html")) | set(reports.glob("tiers/*.html"))
+    assert {p.resolve() for p in studies} <= linked
+    for page in studies:
+        assert 'href="../index.html"' in page.read_text(encoding="utf-8")
+
+
+def test_small_region_says_so_instead_of_empty_charts(built):
+    config, _, _ = built
+    data = load_study_data(config)
+    buyers = data.customers.loc[data.customers["frequency"] > 0].groupby("region").size()
+    small = [region for region, n in buyers.items() if n < config.studies.min_customers]
+    assert small, "the fixture should produce at least one small region"
+    job = next(j for j in plan_studies(data, config) if j.key == small[0])
+    text = (config.output.reports / job.href).read_text(encoding="utf-8")
+    assert "fewer than the 12 this study needs" in text
+    assert "<img" not in text and "cs-table" not in text
+
+
+def test_second_build_runs_no_notebook(built):
+    _, first, second = built
+    assert second.built == [] and second.failed == {}
+    assert sorted(second.skipped) == sorted(first.built)
+
+
+def test_processed_data_holds_no_personal_data_and_one_row_per_customer(built):
+    config, _, _ = built
+    customers = pd.read_parquet(config.output.processed / "customers.parquet")
+    assert customers["customer_id"].is_unique
+    assert not {"customer_name", "email", "phone"} & set(customers.columns)
+    for page in expected_pages(config):
+        assert "@example.com" not in page.read_text(encoding="utf-8")
