@@ -28,8 +28,12 @@ def test_unknown_key_is_named(write_config):
 
 
 def test_nested_unknown_key_and_missing_required_key(write_config):
-    with pytest.raises(ConfigError, match=r"inputs\.orders: required key is missing"):
+    with pytest.raises(ConfigError, match=r"inputs: .*exactly one of inputs\.orders .* or inputs\.line_items"):
         load_config(write_config({"customers": "c.csv"}))
+    with pytest.raises(ConfigError, match=r"exactly one of"):
+        load_config(write_config({"orders": "o.csv", "line_items": "l.csv"}))
+    with pytest.raises(ConfigError, match=r"inputs\.orders\.path: required key is missing"):
+        load_config(write_config({"orders": {"encoding": "gbk"}}))
     with pytest.raises(ConfigError, match=r"tiers\.method: unknown key"):
         load_config(write_config({"orders": "o.csv"}, tiers={"method": "rfm"}))
 

@@ -30,24 +30,67 @@ class InputFile(_Strict):
     """One input table: where it is and how to read it."""
 
     path: Path
-    encoding: str = "utf-8"  # any Python codec name, e.g. "utf-8-sig", "gb18030"
-    delimiter: str = ","
+    format: Literal["auto", "csv", "excel", "parquet"] = "auto"  # auto: from the file suffix
+    encoding: str = "auto"  # auto: BOM, else UTF-8, else GB18030 (GBK); or a Python codec name
+    delimiter: str | None = None  # None: sniffed from the header line among , ; tab |
+    sheet: str | int | None = None  # Excel: sheet name or 0-based position; None: the first sheet
     date_format: str | None = None  # strftime pattern; None lets pandas read ISO dates
     # canonical custseg column name -> the header used in the user's file
     columns: dict[str, str] = Field(default_factory=dict)
 
 
 class Inputs(_Strict):
-    """The tables of a study. Only orders are mandatory."""
+    """The tables of a study: either orders (plus optional customers, interactions, feedback) or
+    one line-item table as online shops export it, from which orders and customers are derived."""
 
-    orders: InputFile
+    orders: InputFile | None = None
+    line_items: InputFile | None = None
     customers: InputFile | None = None
     interactions: InputFile | None = None
     feedback: InputFile | None = None
 
+    @model_validator(mode="after")
+    def _one_order_source(self) -> Inputs:
+        if (self.orders is None) == (self.line_items is None):
+            raise ValueError(
+                "give exactly one of inputs.orders (a table of orders) or inputs.line_items "
+                "(one row per invoice line, as online shops export it)"
+            )
+        return self
+
     def present(self) -> dict[str, InputFile]:
         """The tables that are configured, by name."""
         return {name: spec for name, spec in self if spec is not None}
+
+
+def _default_statuses() -> dict[str, list[str]]:
+    return {
+        "completed": ["completed", "complete", "paid", "shipped", "delivered", "success",
+                      "已完成", "完成", "已付款", "已发货", "已收货", "交易成功"],
+        "cancelled": ["cancelled", "canceled", "void", "voided", "已取消", "取消", "交易关闭"],
+        "refunded": ["refunded", "refund", "returned", "return", "已退款", "退款", "退货", "已退货"],
+    }
+
+
+class Cleaning(_Strict):
+    """Rules that decide what a row means and which problems stop intake."""
+
+    # canonical status -> the values your export uses for it (compared case-insensitively);
+    # a refunded order nets to zero, a negative amount is a return netted against spend
+    statuses: dict[Literal["completed", "cancelled", "refunded"], list[str]] = Field(
+        default_factory=_default_statuses
+    )
+    zero_amount: Literal["quarantine", "keep"] = "quarantine"  # keep: an order worth nothing
+    # reasons that stop intake with an error instead of going to quarantine; [] quarantines all
+    stop_on: list[str] = Field(default_factory=lambda: ["bad_date", "unknown_currency"])
+    # line items: invoices starting with this prefix are cancellations ("" to switch off)
+    cancel_prefix: str = "C"
+    # line items: item codes that are not products (postage, fees, manual adjustments)
+    non_product_items: list[str] = Field(
+        default_factory=lambda: ["POST", "DOT", "M", "BANK CHARGES", "AMAZONFEE", "CRUK", "D",
+                                 "S", "PADS", "B", "C2", "ADJUST"]
+    )
+    non_product_lines: Literal["exclude", "include"] = "exclude"  # exclude: kept, not revenue
 
 
 class Currency(_Strict):
@@ -144,6 +187,7 @@ class Config(_Strict):
     study: StudyInfo
     inputs: Inputs
     currency: Currency = Currency()
+    cleaning: Cleaning = Cleaning()
     observation_date: dt.date | None = None  # None: the day after the last order
     output: Output
     regions: Regions = Regions()

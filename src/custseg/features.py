@@ -18,8 +18,8 @@ def default_observation_date(orders: pd.DataFrame) -> dt.date:
 def rfm_features(orders: pd.DataFrame, observation_date: dt.date) -> pd.DataFrame:
     """Recency, frequency and monetary value per customer who ever ordered before the date.
 
-    Only ``completed`` orders are purchases; cancelled ones are ignored and refunded ones count
-    towards the return rate. Orders on or after the observation date are the future and are left out.
+    Only ``completed`` orders are purchases; cancelled ones are ignored; refunded orders (which
+    net to zero) and returns (negative revenue, netted against spend) count towards the return rate. Orders on or after the observation date are the future and are left out.
 
     Parameters
     ----------
@@ -40,7 +40,7 @@ def rfm_features(orders: pd.DataFrame, observation_date: dt.date) -> pd.DataFram
     completed = past["status"].eq("completed")
     grouped = past.assign(
         completed=completed,
-        refunded=past["status"].eq("refunded"),
+        refunded=past["status"].isin(["refunded", "returned"]),
         purchase_date=past["order_date"].where(completed),
     ).groupby("customer_id", sort=True)
     agg = grouped.agg(

@@ -3,23 +3,34 @@
 Every input row ends in exactly one place: the clean table, the quarantine (with a reason code,
 the column at fault and its row number in the file), or the count of removed exact duplicates.
 The accounting table proves it per file: ``rows_read == clean + quarantined + duplicates``.
+
+Two input shapes are accepted: several tables joined on customer id (only orders are required),
+or one line-item table as online shops export it, from which orders and customers are derived
+(:mod:`custseg.lineitems`). The row rules live in :mod:`custseg.validation`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
-from custseg.config import Config, Currency, InputFile
+from custseg import lineitems, quality, validation
+from custseg.config import Cleaning, Config, ConfigError, InputFile
+from custseg.readers import ReadError, read_raw
+from custseg.validation import REASONS, map_statuses, parse_dates, parse_numbers
 
-#: Canonical columns per table: required ones first, then optional ones with their defaults.
+#: Canonical columns per table: required ones first, then optional ones.
 SCHEMAS: dict[str, dict[str, tuple[str, ...]]] = {
     "orders": {
         "required": ("order_id", "customer_id", "order_date", "amount"),
         "optional": ("currency", "status", "category"),
+    },
+    "line_items": {
+        "required": ("invoice", "customer_id", "invoice_date", "quantity", "unit_price"),
+        "optional": ("item", "description", "country", "currency", "category"),
     },
     "customers": {
         "required": ("customer_id",),
@@ -38,43 +49,52 @@ SCHEMAS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-#: Order statuses custseg understands; anything else is quarantined as `unknown_status`.
-ORDER_STATUSES = ("completed", "cancelled", "refunded")
-
-#: Quarantine reason codes and what they mean, for the data-quality report.
-REASONS: dict[str, str] = {
-    "missing_id": "a required id is empty",
-    "bad_date": "a date that cannot be read",
-    "bad_number": "a number that cannot be read",
-    "non_positive_amount": "an order amount of zero or less",
-    "unknown_currency": "a currency with no exchange rate in the config",
-    "unknown_status": "an order status other than completed, cancelled or refunded",
-    "out_of_range": "a score outside its scale (satisfaction 1-5, NPS 0-10)",
-    "conflicting_duplicate": "a second, different row for an id already seen",
-}
+#: Statuses of clean orders: a refunded order nets to zero, a returned one (negative amount) is
+#: netted against the customer's spend; only completed orders count as purchases.
+ORDER_STATUSES = ("completed", "cancelled", "refunded", "returned")
 
 QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value", "detail"]
 
+# Ids that must be unique within a table; a second, different row with the same id is quarantined.
+_UNIQUE_IDS = {"orders": "order_id", "customers": "customer_id"}
+_DATE_COLUMNS = {"orders": "order_date", "line_items": "invoice_date", "customers": "signup_date",
+                 "interactions": "interaction_date", "feedback": "feedback_date"}
+_SHOWN_ROWS = 5  # offending rows quoted in an error message
+
 
 class IntakeError(ValueError):
-    """Input that cannot be read at all; the message names the file and the column."""
+    """Input that cannot be used; the message names the file, the column and the rows."""
+
+
+@dataclass(frozen=True)
+class RawInput:
+    """One input file as read: canonical text columns plus ``source_row``, and how it was read."""
+
+    name: str
+    spec: InputFile
+    frame: pd.DataFrame
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    headers: dict[str, str] = field(default_factory=dict)  # canonical name -> header in the file
 
 
 @dataclass(frozen=True)
 class CleanTables:
-    """The result of intake: clean tables, the quarantine and the accounting."""
+    """The result of intake: clean tables, the quarantine, the accounting and a column profile."""
 
     tables: dict[str, pd.DataFrame]
     quarantine: pd.DataFrame
     accounting: pd.DataFrame
+    columns: pd.DataFrame
 
 
-def read_table(name: str, spec: InputFile) -> pd.DataFrame:
-    """Read one input file as text, under custseg's canonical column names.
+def read_input(name: str, spec: InputFile) -> RawInput:
+    """Read one input file as text under custseg's canonical column names.
 
     Every cell is read as a string so that nothing is guessed (``NA`` stays Namibia, ``007``
-    stays ``007``); typing happens in the cleaning step where failures can be quarantined.
-    A ``source_row`` column keeps each row's line number in the file (header = line 1).
+    stays ``007``); typing happens in the cleaning step, where failures can be quarantined.
+    Text is Unicode-normalized (NFKC: full-width letters and digits become plain ones) and trimmed.
 
     Raises
     ------
@@ -82,91 +102,55 @@ def read_table(name: str, spec: InputFile) -> pd.DataFrame:
         When the file is missing or unreadable, or a required or mapped column is absent.
     """
     path = Path(spec.path)
-    if not path.is_file():
-        raise IntakeError(f"{name}: input file {path} does not exist")
     try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding=spec.encoding, sep=spec.delimiter
-        )
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise IntakeError(f"{path}: cannot be read as {spec.encoding!r} CSV: {exc}") from exc
+        raw = read_raw(path, format=spec.format, encoding=spec.encoding, delimiter=spec.delimiter, sheet=spec.sheet)
+    except ReadError as exc:
+        raise IntakeError(f"{name}: {exc}") from exc
+    frame = raw.frame
     missing_mapped = {canon: header for canon, header in spec.columns.items() if header not in frame}
     if missing_mapped:
         canon, header = next(iter(missing_mapped.items()))
         raise IntakeError(
-            f"{path}: column {header!r} (mapped to {canon!r} in the config) is not in the file; "
-            f"its columns are {list(frame.columns)}"
+            f"{path}: column {header!r} (mapped to {canon!r} in inputs.{name}.columns) is not in the "
+            f"file; its columns are {[c for c in frame.columns if c != 'source_row']}"
+        )
+    unknown = set(spec.columns) - {*SCHEMAS[name]["required"], *SCHEMAS[name]["optional"]}
+    if unknown:
+        raise IntakeError(
+            f"{path}: inputs.{name}.columns maps {sorted(unknown)}, which custseg does not know for "
+            f"{name}; known columns are {[*SCHEMAS[name]['required'], *SCHEMAS[name]['optional']]}"
         )
     frame = frame.rename(columns={header: canon for canon, header in spec.columns.items()})
     missing = [col for col in SCHEMAS[name]["required"] if col not in frame]
     if missing:
         raise IntakeError(
             f"{path}: required column {missing[0]!r} is missing; map it in the config under "
-            f"inputs.{name}.columns (the file has {list(frame.columns)})"
+            f"inputs.{name}.columns (the file has {[c for c in frame.columns if c != 'source_row']})"
         )
     known = [c for c in (*SCHEMAS[name]["required"], *SCHEMAS[name]["optional"]) if c in frame]
-    frame = frame[known].assign(source_row=pd.RangeIndex(2, len(frame) + 2))
-    text = frame.columns.drop("source_row")
-    # NFKC turns full-width letters and digits (common in Chinese exports) into plain ones.
-    return frame.assign(**{c: frame[c].str.normalize("NFKC").str.strip() for c in text})
+    headers = {canon: spec.columns.get(canon, canon) for canon in known}
+    text = frame[known].apply(normalize_text)
+    frame = text.assign(source_row=frame["source_row"].to_numpy())
+    return RawInput(name, spec, frame.reset_index(drop=True), raw.format, raw.encoding, raw.delimiter, headers)
 
 
-class _Sorter:
-    """Collects quarantined rows while a table is cleaned; each row is taken out once."""
+def normalize_text(column: pd.Series) -> pd.Series:
+    """NFKC-normalize (full-width letters, digits and spaces become plain ones) and trim.
 
-    def __init__(self, name: str, file: Path, frame: pd.DataFrame) -> None:
-        self.name, self.file, self.frame = name, file, frame
-        self.parts: list[pd.DataFrame] = []
-
-    def reject(self, mask: pd.Series, reason: str, column: str, detail: str) -> None:
-        """Move the rows under `mask` from the frame to the quarantine."""
-        mask = mask.fillna(False).astype(bool)
-        if not mask.any():
-            return
-        bad = self.frame.loc[mask]
-        self.parts.append(
-            pd.DataFrame(
-                {
-                    "table": self.name,
-                    "file": str(self.file),
-                    "row": bad["source_row"].to_numpy(),
-                    "reason": reason,
-                    "column": column,
-                    "value": bad[column].astype("string").to_numpy() if column in bad else "",
-                    "detail": detail,
-                }
-            )
-        )
-        self.frame = self.frame.loc[~mask]
-
-    def require_ids(self, columns: tuple[str, ...]) -> None:
-        for col in columns:
-            if col in self.frame:
-                self.reject(self.frame[col].eq(""), "missing_id", col, f"{col} is empty")
-
-    def parse_dates(self, column: str, date_format: str | None) -> None:
-        if column not in self.frame:
-            return
-        raw = self.frame[column]
-        parsed = pd.to_datetime(raw, format=date_format or "ISO8601", errors="coerce")
-        self.reject(parsed.isna() & raw.ne(""), "bad_date", column, f"{column} is not a date")
-        self.frame = self.frame.assign(**{column: parsed.loc[self.frame.index].astype("datetime64[s]")})
-
-    def parse_numbers(self, column: str, *, integer: bool = False) -> None:
-        if column not in self.frame:
-            return
-        raw = self.frame[column]
-        parsed = pd.to_numeric(raw.str.replace(",", "", regex=False), errors="coerce")
-        self.reject(parsed.isna() & raw.ne(""), "bad_number", column, f"{column} is not a number")
-        kept = parsed.loc[self.frame.index]
-        self.frame = self.frame.assign(**{column: kept.astype("Int64" if integer else "float64")})
-
-    def quarantine(self) -> pd.DataFrame:
-        return pd.concat(self.parts, ignore_index=True) if self.parts else _empty_quarantine()
+    Plain ASCII is NFKC-invariant, so only the other cells are normalized: most export cells
+    are ASCII, and normalizing a million cells costs over a second per column.
+    """
+    column = column.str.strip()
+    wide = ~column.str.isascii().astype("bool")
+    if wide.any():
+        column = column.copy()
+        column[wide] = column[wide].str.normalize("NFKC").str.strip()
+    return column
 
 
-def _empty_quarantine() -> pd.DataFrame:
-    return pd.DataFrame({col: pd.Series(dtype="int64" if col == "row" else "string") for col in QUARANTINE_COLUMNS})
+def read_table(name: str, spec: InputFile) -> pd.DataFrame:
+    """The text frame of :func:`read_input` alone."""
+    return read_input(name, spec).frame
 
 
 def _dedupe(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -175,124 +159,186 @@ def _dedupe(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return frame.loc[~dup], int(dup.sum())
 
 
-def clean_orders(frame: pd.DataFrame, spec: InputFile, currency: Currency) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Type and check order rows; convert amounts to the base currency.
+def _prepare(name: str, frame: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Canonical spellings before validation: statuses, currency codes, defaults of absent columns."""
+    base = config.currency.base
+    if name in {"orders", "line_items"}:
+        currency = frame["currency"].str.upper().replace("", base) if "currency" in frame else base
+        category = frame["category"].replace("", "Unspecified") if "category" in frame else "Unspecified"
+        frame = frame.assign(currency=currency, category=category)
+    if name == "orders":
+        status = map_statuses(frame["status"], config.cleaning) if "status" in frame else "completed"
+        frame = frame.assign(status=status)
+    if name == "interactions" and "channel" in frame:
+        frame = frame.assign(channel=frame["channel"].str.lower())
+    return frame
 
-    Cancelled orders stay in the clean table (they are part of the customer's history) but carry
-    no revenue; refunded orders net to zero. Only ``completed`` orders count as purchases.
+
+def _quarantine_rows(name: str, file: Path, frame: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
+    """One quarantine row per failing input row: its first reason, other problems in the detail."""
+    if cases.empty:
+        return _empty_quarantine()
+    first = cases.drop_duplicates("index", keep="first")
+    others = (
+        cases.loc[cases.duplicated("index", keep="first")]
+        .assign(problem=lambda c: c["reason"] + " in " + c["column"])
+        .groupby("index")["problem"].agg("; ".join)
+    )
+    rows = frame.loc[first["index"]]
+    values = [rows.at[i, col] for i, col in zip(first["index"], first["column"])]
+    detail = [
+        f"{col}: {REASONS[reason]}" + (f" (also {others[i]})" if i in others.index else "")
+        for i, col, reason in zip(first["index"], first["column"], first["reason"])
+    ]
+    return pd.DataFrame({
+        "table": name,
+        "file": str(file),
+        "row": rows["source_row"].to_numpy(dtype="int64"),
+        "reason": first["reason"].to_numpy(),
+        "column": first["column"].to_numpy(),
+        "value": pd.array(values, dtype="str"),
+        "detail": detail,
+    })
+
+
+def _empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame({col: pd.Series(dtype="int64" if col == "row" else "str") for col in QUARANTINE_COLUMNS})
+
+
+def _stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) -> None:
+    """Raise for the first reason listed in ``cleaning.stop_on``, quoting the first offending rows."""
+    for reason in cleaning.stop_on:
+        hit = quarantine.loc[quarantine["reason"] == reason]
+        if hit.empty:
+            continue
+        column = hit["column"].iloc[0]
+        shown = "; ".join(f"row {r}: {v!r}" for r, v in zip(hit["row"].head(_SHOWN_ROWS), hit["value"].head(_SHOWN_ROWS)))
+        more = f" and {len(hit) - _SHOWN_ROWS:,} more" if len(hit) > _SHOWN_ROWS else ""
+        hint = {
+            "bad_date": f"set inputs.{raw.name}.date_format (e.g. '%d/%m/%Y') or fix the file",
+            "unknown_currency": "add the currency to currency.rates",
+        }.get(reason, "fix the file")
+        raise IntakeError(
+            f"{raw.spec.path}: column {column!r}: {REASONS[reason]}: {shown}{more}. To go on, {hint}, "
+            f"or remove {reason!r} from cleaning.stop_on to quarantine such rows instead"
+        )
+
+
+def clean_rows(raw: RawInput, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate one deduplicated text table and type the rows that pass.
 
     Returns
     -------
     (clean, quarantine)
+        The typed rows, and one quarantine row per rejected input row.
+
+    Raises
+    ------
+    IntakeError
+        When a reason listed in ``cleaning.stop_on`` occurs.
     """
-    frame = frame.assign(
-        # an empty currency cell means the base currency, as in single-currency exports
-        currency=frame["currency"].str.upper().replace("", currency.base) if "currency" in frame else currency.base,
-        status=frame["status"].str.lower() if "status" in frame else "completed",
-        category=frame["category"].replace("", "Unspecified") if "category" in frame else "Unspecified",
-    )
-    sort = _Sorter("orders", spec.path, frame)
-    sort.require_ids(("order_id", "customer_id"))
-    sort.parse_dates("order_date", spec.date_format)
-    sort.reject(sort.frame["order_date"].isna(), "bad_date", "order_date", "order_date is empty")
-    sort.parse_numbers("amount")
-    sort.reject(sort.frame["amount"].isna(), "bad_number", "amount", "amount is empty")
-    sort.reject(sort.frame["amount"].le(0), "non_positive_amount", "amount", "amount must be above zero")
-    rates = currency.rate_table()
-    sort.reject(
-        ~sort.frame["currency"].isin(list(rates)), "unknown_currency", "currency",
-        f"no exchange rate to {currency.base} in the config (currency.rates)",
-    )
-    sort.reject(
-        ~sort.frame["status"].isin(ORDER_STATUSES), "unknown_status", "status",
-        f"status must be one of {', '.join(ORDER_STATUSES)}",
-    )
-    sort.reject(
-        sort.frame["order_id"].duplicated(keep="first"), "conflicting_duplicate", "order_id",
-        "order_id already used by an earlier, different row",
-    )
-    clean = sort.frame
-    amount_base = (clean["amount"] * clean["currency"].map(rates).astype("float64")).round(2)
-    clean = clean.assign(
-        amount_base=amount_base,
-        revenue=amount_base.where(clean["status"].eq("completed"), 0.0),
-    )
-    return clean.reset_index(drop=True), sort.quarantine()
+    name, spec = raw.name, raw.spec
+    frame = _prepare(name, raw.frame, config)
+    rates = config.currency.rate_table()
+    schema = validation.row_schema(name, spec.date_format, rates, config.cleaning)
+    cases = validation.failures(schema, frame)
+    rejected = _quarantine_rows(name, spec.path, frame, cases)
+    frame = frame.drop(index=cases["index"].unique())
+    # Uniqueness is judged among the valid rows only: a valid row is not a duplicate of a
+    # rejected one.
+    id_column = _UNIQUE_IDS.get(name)
+    if id_column:
+        repeated = frame[id_column].duplicated(keep="first")
+        cases = pd.DataFrame({"index": frame.index[repeated], "column": id_column, "reason": "conflicting_duplicate"})
+        rejected = pd.concat([rejected, _quarantine_rows(name, spec.path, frame, cases)], ignore_index=True)
+        frame = frame.loc[~repeated]
+    rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
+    _stop_if_asked(raw, rejected, config.cleaning)
+    return _typed(name, frame, spec, config), rejected
 
 
-def clean_customers(frame: pd.DataFrame, spec: InputFile) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Type and check customer rows: one row per customer id."""
-    sort = _Sorter("customers", spec.path, frame)
-    sort.require_ids(("customer_id",))
-    sort.parse_dates("signup_date", spec.date_format)
-    sort.reject(
-        sort.frame["customer_id"].duplicated(keep="first"), "conflicting_duplicate", "customer_id",
-        "customer_id already used by an earlier, different row",
-    )
-    return sort.frame.reset_index(drop=True), sort.quarantine()
+def _typed(name: str, frame: pd.DataFrame, spec: InputFile, config: Config) -> pd.DataFrame:
+    """Parse the columns of valid rows into dates and numbers; derive base-currency amounts."""
+    date_column = _DATE_COLUMNS[name]
+    if date_column in frame:
+        frame = frame.assign(**{date_column: parse_dates(frame[date_column], spec.date_format)})
+    rates = config.currency.rate_table()
+    if name == "orders":
+        amount = parse_numbers(frame["amount"])
+        # A negative amount on an otherwise normal order is a return: netted, never a purchase.
+        status = frame["status"].where(amount.ge(0) | frame["status"].eq("cancelled"), "returned")
+        amount_base = (amount * frame["currency"].map(rates).astype("float64")).round(2)
+        frame = frame.assign(
+            amount=amount,
+            status=status,
+            amount_base=amount_base,
+            revenue=amount_base.where(status.isin(["completed", "returned"]), 0.0),
+        )
+    if name == "line_items":
+        frame = frame.assign(quantity=parse_numbers(frame["quantity"]), unit_price=parse_numbers(frame["unit_price"]))
+    if name == "feedback":
+        frame = frame.assign(**{
+            col: parse_numbers(frame[col]).astype("Int64") for col in ("satisfaction", "nps") if col in frame
+        })
+    return frame.reset_index(drop=True)
 
 
-def clean_interactions(frame: pd.DataFrame, spec: InputFile) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Type and check interaction rows (visits, e-mails, calls, tickets)."""
-    frame = frame.assign(channel=frame["channel"].str.lower()) if "channel" in frame else frame
-    sort = _Sorter("interactions", spec.path, frame)
-    sort.require_ids(("customer_id",))
-    sort.parse_dates("interaction_date", spec.date_format)
-    sort.reject(sort.frame["interaction_date"].isna(), "bad_date", "interaction_date", "interaction_date is empty")
-    return sort.frame.reset_index(drop=True), sort.quarantine()
-
-
-def clean_feedback(frame: pd.DataFrame, spec: InputFile) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Type and check feedback rows: satisfaction on 1-5, NPS on 0-10."""
-    sort = _Sorter("feedback", spec.path, frame)
-    sort.require_ids(("customer_id",))
-    sort.parse_dates("feedback_date", spec.date_format)
-    sort.reject(sort.frame["feedback_date"].isna(), "bad_date", "feedback_date", "feedback_date is empty")
-    for column, low, high in (("satisfaction", 1, 5), ("nps", 0, 10)):
-        sort.parse_numbers(column, integer=True)
-        if column in sort.frame:
-            value = sort.frame[column]
-            sort.reject(
-                value.notna() & ~value.between(low, high), "out_of_range", column,
-                f"{column} must lie between {low} and {high}",
-            )
-    return sort.frame.reset_index(drop=True), sort.quarantine()
-
-
-_CLEANERS = {
-    "orders": lambda frame, spec, config: clean_orders(frame, spec, config.currency),
-    "customers": lambda frame, spec, config: clean_customers(frame, spec),
-    "interactions": lambda frame, spec, config: clean_interactions(frame, spec),
-    "feedback": lambda frame, spec, config: clean_feedback(frame, spec),
-}
+def _check_cleaning(config: Config) -> None:
+    unknown = [reason for reason in config.cleaning.stop_on if reason not in REASONS]
+    if unknown:
+        raise ConfigError(
+            f"{config.source}: cleaning.stop_on: unknown reason {unknown[0]!r}; reasons are {list(REASONS)}"
+        )
 
 
 def run_intake(config: Config) -> CleanTables:
     """Read and clean every configured input table.
 
+    With a line-item input, clean ``orders`` (and ``customers``, unless a customer table is also
+    given) are derived from the clean lines; the lines themselves are kept as ``line_items``.
+
     Returns
     -------
     CleanTables
-        Clean tables by name, the quarantine of all tables, and one accounting row per file.
+        Clean tables by name, the quarantine of all tables, one accounting row per file, and
+        the missing-value profile of every input column.
+
+    Raises
+    ------
+    IntakeError
+        For a file that cannot be used or a problem listed in ``cleaning.stop_on``.
     """
+    _check_cleaning(config)
     tables: dict[str, pd.DataFrame] = {}
-    quarantines, accounting = [], []
+    quarantines, accounting, profiles = [], [], []
     for name, spec in config.inputs.present().items():
-        raw = read_table(name, spec)
-        deduped, duplicates = _dedupe(raw)
-        clean, quarantine = _CLEANERS[name](deduped, spec, config)
+        raw = read_input(name, spec)
+        profiles.append(quality.column_profile(raw.frame, name, raw.headers))
+        deduped, duplicates = _dedupe(raw.frame)
+        clean, rejected = clean_rows(replace(raw, frame=deduped), config)
+        if name == "line_items":
+            derived = lineitems.derive(clean, config)
+            clean = derived.lines
+            rejected = pd.concat([rejected, derived.quarantine], ignore_index=True)
+            tables["orders"] = derived.orders
+            if "customers" not in config.inputs.present():
+                tables["customers"] = derived.customers
         tables[name] = clean
-        quarantines.append(quarantine)
-        accounting.append(_account(name, spec.path, len(raw), len(clean), duplicates, quarantine))
+        quarantines.append(rejected)
+        accounting.append(_account(raw, len(clean), duplicates, rejected))
     quarantine = pd.concat(quarantines, ignore_index=True)
-    return CleanTables(tables, quarantine, pd.DataFrame(accounting))
+    return CleanTables(tables, quarantine, pd.DataFrame(accounting), pd.concat(profiles, ignore_index=True))
 
 
-def _account(name: str, file: Path, read: int, clean: int, duplicates: int, quarantine: pd.DataFrame) -> dict:
+def _account(raw: RawInput, clean: int, duplicates: int, quarantine: pd.DataFrame) -> dict:
     by_reason = quarantine["reason"].value_counts()
+    read = len(raw.frame)
     row = {
-        "table": name,
-        "file": Path(file).name,
+        "table": raw.name,
+        "file": Path(raw.spec.path).name,
+        "format": raw.format,
+        "encoding": raw.encoding or "",
+        "delimiter": {"\t": "tab"}.get(raw.delimiter or "", raw.delimiter or ""),
         "rows_read": read,
         "clean": clean,
         "quarantined": len(quarantine),
@@ -300,18 +346,18 @@ def _account(name: str, file: Path, read: int, clean: int, duplicates: int, quar
         **{f"q_{reason}": int(by_reason.get(reason, 0)) for reason in REASONS},
     }
     if read != clean + len(quarantine) + duplicates:  # a bug in intake, never a data problem
-        raise AssertionError(f"{file}: intake lost rows: {row}")
+        raise AssertionError(f"{raw.spec.path}: intake lost rows: {row}")
     return row
 
 
 def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
-    """Write clean tables (Parquet), quarantine and accounting (CSV for Excel) to `folder`."""
+    """Write clean tables (Parquet), quarantine, accounting and column profile (CSV for Excel)."""
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for name, frame in result.tables.items():
         written[name] = folder / f"{name}.parquet"
         frame.to_parquet(written[name], index=False)
-    for name, frame in (("quarantine", result.quarantine), ("accounting", result.accounting)):
+    for name, frame in (("quarantine", result.quarantine), ("accounting", result.accounting), ("columns", result.columns)):
         written[name] = folder / f"{name}.csv"
         # utf-8-sig so Excel shows Chinese values in the quarantine correctly
         frame.to_csv(written[name], index=False, encoding="utf-8-sig", lineterminator="\n")

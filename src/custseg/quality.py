@@ -1,0 +1,561 @@
+"""Data quality: how the input was read and cleaned, for the data-quality report.
+
+Intake accounts for every input row (``accounting.csv``), keeps the rows it could not use with a
+reason (``quarantine.csv``) and, per column, how many cells were empty as read (``columns.csv``,
+made with :func:`column_profile`). The pipeline then places customers in countries, provinces and
+markets. The functions here turn those files into the tables of ``reports/quality.html``; they
+are pure (frames in, new frames out) except :func:`load_quality_data`, which reads the files.
+
+Personal data never leaves this module: the quarantine's value of a personal column (or any value
+that looks like an e-mail address) is masked, and the interim customer table is read for its
+signup dates only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from custseg import regions
+from custseg.config import Config
+
+# custseg.intake calls column_profile while it reads the input, so this module imports intake and
+# pipeline (which imports intake) inside the functions that need them, never at import time.
+
+#: What a masked personal value shows instead.
+MASK = "•••"
+
+#: Example rows shown per quarantine reason.
+EXAMPLES_PER_REASON = 3
+
+#: The date column whose coverage is shown, per table (customers: when the file has signup dates).
+DATE_COLUMNS: dict[str, str] = {
+    "line_items": "invoice_date",
+    "orders": "order_date",
+    "customers": "signup_date",
+    "interactions": "interaction_date",
+    "feedback": "feedback_date",
+}
+
+#: Columns of ``quarantine.csv`` (custseg.intake.QUARANTINE_COLUMNS).
+QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value", "detail"]
+
+#: Columns of ``columns.csv``, as :func:`column_profile` returns them.
+PROFILE_COLUMNS = ["table", "column", "source_header", "rows", "empty", "empty_share"]
+
+#: Columns every ``accounting.csv`` has; intake may add more (see :data:`READ_SETTINGS`).
+ACCOUNTING_COLUMNS = ["table", "file", "rows_read", "clean", "quarantined", "duplicates_removed"]
+
+#: How a file was read, when intake records it in the accounting.
+READ_SETTINGS = ("format", "encoding", "delimiter")
+
+#: The market of Chinese customers whose province was not recognised (see custseg.regions.MARKETS).
+CHINA_PROVINCE_UNKNOWN = "China (province unknown)"
+
+#: Columns of the processed customer table the region section reads (never personal data).
+_REGION_COLUMNS = ["country_raw", "province_raw", "market", "market_zh", "country_iso3", "province_code"]
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_MAX_VALUE_LENGTH = 60  # a quarantined value is an example, not a dump of a free-text cell
+
+
+@dataclass(frozen=True)
+class QualityData:
+    """What the data-quality report reads.
+
+    Attributes
+    ----------
+    accounting
+        ``accounting.csv``: one row per input file, counts as integers.
+    quarantine
+        ``quarantine.csv``: one row per quarantined input row (values as text, ``row`` as integer).
+    columns
+        ``columns.csv`` (see :func:`column_profile`), or None when intake did not write it.
+    dates
+        Table name -> its date column from the clean interim table (see :data:`DATE_COLUMNS`),
+        for the tables intake read that have one.
+    customers
+        Region columns of the processed customer table, or None when no input carried customer
+        locations (orders only).
+    meta
+        ``study.json`` of the processed data (title, observation date...).
+    """
+
+    accounting: pd.DataFrame
+    quarantine: pd.DataFrame
+    columns: pd.DataFrame | None
+    dates: dict[str, pd.Series]
+    customers: pd.DataFrame | None
+    meta: dict
+
+
+def source_files(config: Config) -> list[Path]:
+    """Every file the data-quality report reads, present or not (a report build fingerprints them).
+
+    Parameters
+    ----------
+    config
+        The study config; its interim and processed folders are listed.
+
+    Returns
+    -------
+    list of Path
+        Interim accounting, quarantine, column profile and clean tables; processed customers and
+        study facts. ``columns.csv`` and some tables may not exist.
+    """
+    interim, processed = config.output.interim, config.output.processed
+    return [
+        interim / "accounting.csv",
+        interim / "quarantine.csv",
+        interim / "columns.csv",
+        *(interim / f"{table}.parquet" for table in DATE_COLUMNS),
+        processed / "customers.parquet",
+        processed / "study.json",
+    ]
+
+
+def load_quality_data(config: Config) -> QualityData:
+    """Read what intake and the pipeline wrote for the data-quality report.
+
+    Parameters
+    ----------
+    config
+        The study config; intake and the pipeline must have run (``custseg process``).
+
+    Returns
+    -------
+    QualityData
+
+    Raises
+    ------
+    FileNotFoundError
+        When the accounting, the quarantine, a clean table named in the accounting or the
+        processed data is missing.
+    """
+    interim, processed = config.output.interim, config.output.processed
+    hint = f"run `custseg process --config {config.source}` first"
+    for path in (interim / "accounting.csv", interim / "quarantine.csv", processed / "study.json"):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist: {hint}")
+    accounting = _read_counts(
+        interim / "accounting.csv", lambda c: c in ACCOUNTING_COLUMNS[2:] or c.startswith("q_")
+    )
+    quarantine = _read_counts(interim / "quarantine.csv", lambda c: c == "row")
+    columns_path = interim / "columns.csv"
+    columns = (
+        _read_counts(columns_path, lambda c: c in ("rows", "empty", "empty_share")) if columns_path.is_file() else None
+    )
+
+    # The accounting is rewritten by every intake run, so a table it does not list may be a stale
+    # file of an earlier run; orders are always written (read, or derived from line items).
+    tables = {*accounting["table"], "orders"}
+    dates = {}
+    for table, column in DATE_COLUMNS.items():
+        if table not in tables:
+            continue
+        path = interim / f"{table}.parquet"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist although intake read {table!r}: {hint}")
+        if column in _parquet_columns(path):
+            # one column only: the interim customer table holds personal data this report never reads
+            dates[table] = pd.read_parquet(path, columns=[column])[column]
+    customers = pd.read_parquet(processed / "customers.parquet", columns=_REGION_COLUMNS)
+    if "customers" not in tables and _blank(customers["country_raw"]).all() and _blank(customers["province_raw"]).all():
+        customers = None  # orders only: the customer table was derived from orders, with no locations
+    meta = json.loads((processed / "study.json").read_text(encoding="utf-8"))
+    return QualityData(accounting, quarantine, columns, dates, customers, meta)
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(path).names)
+
+
+def _read_counts(path: Path, numeric: Callable[[str], bool]) -> pd.DataFrame:
+    """A CSV written by intake: the columns `numeric` names as numbers, every other one as written."""
+    # keep_default_na=False: a file called "NA.csv" or a value "NULL" is data, not missing
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    numbers = {}
+    for column in filter(numeric, frame.columns):
+        values = pd.to_numeric(frame[column].replace("", None), errors="coerce")
+        bad = values.isna() & frame[column].ne("")
+        if bad.any():
+            raise ValueError(f"{path}: column {column!r} holds {frame[column][bad].iloc[0]!r}, not a number")
+        numbers[column] = values
+    return frame.assign(**numbers)
+
+
+def column_profile(raw: pd.DataFrame, table: str, headers: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Empty cells per column of one input table, as read: the rows of ``columns.csv``.
+
+    Parameters
+    ----------
+    raw
+        The table as read, before any cleaning: every column text, under custseg's canonical
+        names, plus an optional ``source_row`` column (skipped).
+    table
+        The table's name (``orders``, ``customers``...), repeated on every row.
+    headers
+        Canonical column name -> the header in the user's file, for columns mapped in the config.
+        Columns it does not name keep their own name; names not in `raw` are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per column of `raw` (file order), with columns ``table``, ``column`` (canonical
+        name), ``source_header``, ``rows``, ``empty`` (cells that are empty, whitespace only or
+        missing) and ``empty_share`` (0 when the table has no rows).
+
+    Raises
+    ------
+    TypeError
+        If `raw` is not a DataFrame.
+    ValueError
+        If a column is not text (the profile is of rows as read, before dates and numbers are parsed).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"order_id": ["A1", " "], "amount": ["9.5", ""], "source_row": [2, 3]})
+    >>> column_profile(raw, "orders", {"amount": "Betrag"})
+        table    column source_header  rows  empty  empty_share
+    0  orders  order_id      order_id     2      1          0.5
+    1  orders    amount        Betrag     2      1          0.5
+    """
+    if not isinstance(raw, pd.DataFrame):
+        raise TypeError(f"raw must be a pandas DataFrame, got {type(raw).__name__}")
+    headers = dict(headers or {})
+    columns = [column for column in raw.columns if column != "source_row"]
+    rows = []
+    for column in columns:
+        values = raw[column]
+        if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
+            raise ValueError(
+                f"{table}: column {column!r} is {values.dtype}, not text; profile the rows as read, "
+                "before dates and numbers are parsed"
+            )
+        # str.strip() knows Unicode whitespace, so a full-width space (U+3000) is empty too
+        empty = values.astype("string").fillna("").str.strip().eq("")
+        n_empty = int(empty.sum())
+        rows.append({
+            "table": table,
+            "column": column,
+            "source_header": headers.get(column, column),
+            "rows": len(raw),
+            "empty": n_empty,
+            "empty_share": n_empty / len(raw) if len(raw) else 0.0,
+        })
+    if not rows:
+        return pd.DataFrame({
+            column: pd.Series(dtype="float64" if column == "empty_share" else "int64" if column in ("rows", "empty") else "object")
+            for column in PROFILE_COLUMNS
+        })
+    return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+
+
+def accounting_table(accounting: pd.DataFrame) -> pd.DataFrame:
+    """Per input file: rows read, where they went, whether the counts add up and how it was read.
+
+    Parameters
+    ----------
+    accounting
+        ``accounting.csv`` as written by intake (counts as numbers).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``table``, ``file``, ``rows_read``, ``clean``, ``quarantined``,
+        ``duplicates_removed``, ``adds_up`` (rows read = clean + quarantined + duplicates removed),
+        followed by ``format``, ``encoding`` and ``delimiter`` for those the accounting carries.
+
+    Raises
+    ------
+    ValueError
+        If a column every accounting has is missing.
+    """
+    missing = [column for column in ACCOUNTING_COLUMNS if column not in accounting.columns]
+    if missing:
+        raise ValueError(f"the intake accounting has no column(s) {missing}; its columns are {list(accounting.columns)}")
+    counts = accounting[ACCOUNTING_COLUMNS[2:]].astype("int64")
+    adds_up = counts["rows_read"].eq(counts["clean"] + counts["quarantined"] + counts["duplicates_removed"])
+    settings = [column for column in READ_SETTINGS if column in accounting.columns]
+    return pd.concat(
+        [accounting[ACCOUNTING_COLUMNS[:2]], counts, adds_up.rename("adds_up"), accounting[settings]], axis=1
+    ).reset_index(drop=True)
+
+
+def reason_counts(quarantine: pd.DataFrame, reasons: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Quarantined rows per reason, with what the reason means, most frequent first.
+
+    Parameters
+    ----------
+    quarantine
+        ``quarantine.csv``: at least the columns ``table`` and ``reason``.
+    reasons
+        Reason code -> plain-English meaning (default: custseg.intake.REASONS); a code it does not
+        know is shown as itself.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``reason`` (code), ``meaning``, ``rows`` and ``tables`` (the tables affected,
+        comma-separated); no rows when nothing was quarantined.
+    """
+    if reasons is None:
+        from custseg.intake import REASONS as reasons
+    _require(quarantine, ("table", "reason"), "the quarantine")
+    grouped = quarantine.groupby("reason", sort=False).agg(
+        rows=("reason", "size"), tables=("table", lambda t: ", ".join(dict.fromkeys(t)))
+    )
+    frame = grouped.reset_index().astype({"reason": "object", "tables": "object"})
+    frame = frame.assign(meaning=[reasons.get(code) or code for code in frame["reason"]], rows=frame["rows"].astype("int64"))
+    frame = frame.sort_values(["rows", "reason"], ascending=[False, True], kind="stable")
+    return frame[["reason", "meaning", "rows", "tables"]].reset_index(drop=True)
+
+
+def display_value(column: str, value: object) -> str:
+    """A quarantined value as a report may show it: personal data masked, long text cut.
+
+    Parameters
+    ----------
+    column
+        The canonical column the value came from.
+    value
+        The value as read.
+
+    Returns
+    -------
+    str
+        :data:`MASK` for a personal column (name, e-mail, phone) or a value that looks like an
+        e-mail address; ``"(empty)"`` for an empty value; otherwise the value, cut at 60 characters.
+    """
+    from custseg.pipeline import PERSONAL_COLUMNS
+
+    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    if column in PERSONAL_COLUMNS or _EMAIL.search(text):
+        return MASK
+    if not text.strip():
+        return "(empty)"
+    return text if len(text) <= _MAX_VALUE_LENGTH else text[: _MAX_VALUE_LENGTH - 1] + "…"
+
+
+def reason_examples(quarantine: pd.DataFrame, per_reason: int = EXAMPLES_PER_REASON) -> pd.DataFrame:
+    """The first few quarantined rows of each reason, safe to show.
+
+    Parameters
+    ----------
+    quarantine
+        ``quarantine.csv`` (columns ``table``, ``file``, ``row``, ``reason``, ``column``,
+        ``value``, ``detail``).
+    per_reason
+        Examples per reason at most, in the order intake found them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``reason``, ``table``, ``file`` (name only, no folder), ``row`` (line in the file,
+        header = 1), ``column``, ``value`` (see :func:`display_value`) and ``detail`` (e-mail
+        addresses masked); reasons in the order of :func:`reason_counts`.
+
+    Raises
+    ------
+    ValueError
+        If `per_reason` is negative or a quarantine column is missing.
+    """
+    if per_reason < 0:
+        raise ValueError(f"per_reason must be 0 or more, got {per_reason}")
+    _require(quarantine, QUARANTINE_COLUMNS, "the quarantine")
+    order = {code: rank for rank, code in enumerate(reason_counts(quarantine, {})["reason"])}
+    examples = quarantine.groupby("reason", sort=False).head(per_reason)
+    examples = examples.iloc[sorted(range(len(examples)), key=lambda i: order[examples["reason"].iat[i]])]
+    return pd.DataFrame({
+        "reason": examples["reason"].astype("object"),
+        "table": examples["table"].astype("object"),
+        "file": [Path(str(file)).name for file in examples["file"]],
+        "row": examples["row"].astype("int64"),
+        "column": examples["column"].astype("object"),
+        "value": [display_value(column, value) for column, value in zip(examples["column"], examples["value"])],
+        # details are written by intake from codes and column names; masked all the same
+        "detail": [_EMAIL.sub(MASK, str(detail)) for detail in examples["detail"]],
+    }).reset_index(drop=True)
+
+
+def monthly_rows(dates: pd.Series) -> pd.Series:
+    """Rows per calendar month, from the first month with a date to the last, zero where none.
+
+    Parameters
+    ----------
+    dates
+        A datetime column; missing dates are left out.
+
+    Returns
+    -------
+    pandas.Series
+        Integer counts named ``rows`` on a monthly ``PeriodIndex`` named ``month``; empty when no
+        row has a date.
+
+    Raises
+    ------
+    TypeError
+        If `dates` is not a datetime column.
+    """
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        raise TypeError(f"dates must be a datetime column, got {dates.dtype} ({dates.name!r})")
+    months = dates.dropna().dt.to_period("M")
+    span = pd.period_range(months.min(), months.max(), freq="M") if len(months) else pd.PeriodIndex([], freq="M")
+    counts = months.value_counts().reindex(span, fill_value=0).astype("int64")
+    return counts.rename_axis("month").rename("rows")
+
+
+def gaps(monthly: pd.Series) -> list[pd.Period]:
+    """Months with no rows inside the span of :func:`monthly_rows`."""
+    return list(monthly.index[monthly.eq(0)])
+
+
+def date_coverage(dates: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """First and last date, months covered and months with no rows, per table.
+
+    Parameters
+    ----------
+    dates
+        Table name -> its date column (named after the column).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per table, in the mapping's order: ``table``, ``column``, ``rows``, ``undated``
+        (rows without a date), ``first`` and ``last`` (NaT when no row has a date), ``months``
+        (calendar months from the first to the last, both counted), ``empty_months`` and
+        ``gaps`` (the empty months, a tuple of monthly periods).
+    """
+    rows = []
+    for table, column in dates.items():
+        monthly = monthly_rows(column)
+        empty = gaps(monthly)
+        rows.append({
+            "table": table,
+            "column": column.name,
+            "rows": len(column),
+            "undated": int(column.isna().sum()),
+            "first": column.min(),
+            "last": column.max(),
+            "months": len(monthly),
+            "empty_months": len(empty),
+            "gaps": tuple(empty),
+        })
+    return pd.DataFrame(rows, columns=["table", "column", "rows", "undated", "first", "last", "months", "empty_months", "gaps"])
+
+
+@dataclass(frozen=True)
+class RegionSummary:
+    """How the raw locations of customers were placed (see :func:`region_summary`)."""
+
+    customers: int
+    country_spellings: int  # distinct raw country values that were recognised
+    countries: int  # distinct countries they were recognised as
+    placed_country: int  # customers placed in a country
+    no_country: int  # customers with an empty country
+    unrecognised_country_spellings: int
+    unrecognised_country: int  # customers with a country value custseg did not recognise
+    province_spellings: int  # distinct raw province values recognised as a province or state
+    provinces: int  # distinct provinces / states (ISO 3166-2 codes) they were recognised as
+    placed_province: int  # customers placed in a recognised province or state
+    unknown_market: int  # customers in the "Unknown" market
+    china_province_unknown: int  # customers in "China (province unknown)"
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    return values.astype("string").fillna("").str.strip().eq("")
+
+
+def _require(frame: pd.DataFrame, columns, what: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} has no column(s) {missing}; its columns are {list(frame.columns)}")
+
+
+def region_summary(customers: pd.DataFrame) -> RegionSummary:
+    """Raw country and province spellings against the countries and provinces they became.
+
+    A province counts as placed when it was recognised as a subdivision with an ISO 3166-2 code
+    (custseg looks up China's provinces, US states and Canadian provinces); elsewhere the province
+    is kept as typed, which places no one.
+
+    Parameters
+    ----------
+    customers
+        The processed customer table (or its columns ``country_raw``, ``province_raw``,
+        ``market``, ``country_iso3`` and ``province_code``), one row per customer.
+
+    Returns
+    -------
+    RegionSummary
+
+    Raises
+    ------
+    ValueError
+        If a region column is missing.
+    """
+    _require(customers, ("country_raw", "province_raw", "market", "country_iso3", "province_code"), "the customer table")
+    country = customers["country_iso3"].notna()
+    province = customers["province_code"].notna()
+    country_given = ~_blank(customers["country_raw"])
+    unrecognised = country_given & ~country
+    return RegionSummary(
+        customers=len(customers),
+        country_spellings=int(customers.loc[country, "country_raw"].nunique()),
+        countries=int(customers.loc[country, "country_iso3"].nunique()),
+        placed_country=int(country.sum()),
+        no_country=int((~country_given).sum()),
+        unrecognised_country_spellings=int(customers.loc[unrecognised, "country_raw"].nunique()),
+        unrecognised_country=int(unrecognised.sum()),
+        province_spellings=int(customers.loc[province, "province_raw"].nunique()),
+        provinces=int(customers.loc[province, "province_code"].nunique()),
+        placed_province=int(province.sum()),
+        unknown_market=int(customers["market"].eq(regions.UNKNOWN).sum()),
+        china_province_unknown=int(customers["market"].eq(CHINA_PROVINCE_UNKNOWN).sum()),
+    )
+
+
+def unplaced_regions(customers: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """The raw country and province values custseg could not place, most customers first.
+
+    A province is counted as unplaced only in China and in countries where other provinces or
+    states were recognised: in a country whose subdivisions custseg does not look up, a province
+    that is kept as typed is expected, not a problem of the data.
+
+    Parameters
+    ----------
+    customers
+        The processed customer table (region columns, as for :func:`region_summary`).
+    top
+        Values listed per level at most.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``level`` (``country`` or ``province``), ``value`` (exactly as typed) and
+        ``customers``; countries first.
+    """
+    _require(customers, ("country_raw", "province_raw", "country_iso3", "province_code"), "the customer table")
+    with_provinces = set(customers.loc[customers["province_code"].notna(), "country_iso3"]) | {"CHN"}
+    levels = {
+        "country": (customers["country_raw"], customers["country_iso3"].isna()),
+        "province": (
+            customers["province_raw"],
+            customers["province_code"].isna() & customers["country_iso3"].isin(with_provinces).fillna(False).astype(bool),
+        ),
+    }
+    parts = []
+    for level, (raw, unplaced) in levels.items():
+        values = raw.loc[unplaced & ~_blank(raw)].astype("object")
+        counts = values.value_counts().rename_axis("value").reset_index(name="customers")
+        counts = counts.sort_values(["customers", "value"], ascending=[False, True], kind="stable").head(top)
+        parts.append(counts.assign(level=level))
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.assign(customers=frame["customers"].astype("int64"))[["level", "value", "customers"]]
