@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -29,8 +30,10 @@ class PageParser(HTMLParser):
         self.images: list[dict] = []
         self.classes: set[str] = set()
         self.tables = 0
+        self.rows: list[list[str]] = []  # text of the cells of every table row
         self.text: list[str] = []
         self._hidden = 0
+        self._cell: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -42,6 +45,10 @@ class PageParser(HTMLParser):
             self.images.append(attrs)
         if tag == "table":
             self.tables += 1
+        if tag == "tr":
+            self.rows.append([])
+        if tag in {"td", "th"}:
+            self._cell = []
         self.classes.update((attrs.get("class") or "").split())
         if tag in {"style", "script"}:
             self._hidden += 1
@@ -49,10 +56,15 @@ class PageParser(HTMLParser):
     def handle_endtag(self, tag):
         if tag in {"style", "script"}:
             self._hidden -= 1
+        if tag in {"td", "th"} and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
 
     def handle_data(self, data):
         if not self._hidden:
             self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
 
 
 def parse(page: Path) -> PageParser:
@@ -66,6 +78,13 @@ def built(tmp_path_factory):
     """Build all reports once for the module; return the config and the two build results."""
     root = tmp_path_factory.mktemp("e2e")
     write_sample(generate_sample(SampleSpec(n_customers=400, seed=7)), root / "raw")
+    # Rows intake must quarantine (the sample has none): markup as a value, an empty id, and a
+    # second row for a customer id carrying an e-mail address.
+    _append(root / "raw" / "orders.csv", [
+        {"order_id": "OBAD1", "customer_id": "C000001", "order_date": "2024-05-01", "amount": "<script>alert(1)</script>"},
+        {"order_id": "OBAD2", "customer_id": "", "order_date": "2024-05-01", "amount": "10.00"},
+    ])
+    _append(root / "raw" / "customers.csv", [{"customer_id": "C000001", "customer_name": "Dup", "email": "dup@example.com"}])
     # A custom market puts two small countries together, small enough to trip min_customers.
     config_path = root / "study.yaml"
     config_path.write_text(yaml.safe_dump({
@@ -83,13 +102,20 @@ def built(tmp_path_factory):
     return config, first, second
 
 
+def _append(path: Path, rows: list[dict]) -> None:
+    with open(path, encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle))
+    with open(path, "a", encoding="utf-8", newline="") as handle:
+        csv.DictWriter(handle, header, lineterminator="\n").writerows(rows)
+
+
 def test_every_expected_report_is_built(built):
     config, first, _ = built
     assert first.failed == {}
     pages = expected_pages(config)
     assert all(page.is_file() for page in pages)
     reports = config.output.reports
-    assert (reports / "index.html") in pages
+    assert (reports / "index.html") in pages and (reports / "quality.html") in pages
     assert len(list((reports / "regions").glob("*.html"))) >= 5
     assert len(list((reports / "tiers").glob("*.html"))) == 3
 
@@ -135,6 +161,27 @@ def test_index_links_every_study_and_studies_link_back(built):
     assert {p.resolve() for p in studies} <= linked
     for page in studies:
         assert 'href="../index.html"' in page.read_text(encoding="utf-8")
+    assert (reports / "quality.html").resolve() in linked
+    assert 'href="index.html"' in (reports / "quality.html").read_text(encoding="utf-8")
+
+
+def test_quality_page_shows_the_accounting_and_the_quarantine_safely(built):
+    config, _, _ = built
+    page = (config.output.reports / "quality.html").read_text(encoding="utf-8")
+    parser = parse(config.output.reports / "quality.html")
+    text = " ".join(parser.text)
+    accounting = pd.read_csv(config.output.interim / "accounting.csv", dtype=str, keep_default_na=False)
+    shown = {row[1]: row for row in parser.rows if len(row) >= 7}  # file -> cells of the accounting table
+    for record in accounting.to_dict("records"):
+        counts = [f"{int(record[c]):,}" for c in ("rows_read", "clean", "quarantined", "duplicates_removed")]
+        assert shown[record["file"]][:6] == [record["table"], record["file"], *counts]
+    orders = accounting.set_index("table").loc["orders"]
+    assert int(orders["quarantined"]) >= 2
+    assert "✓ The numbers add up" in text
+    assert "missing_id" in text and "bad_number" in text  # reasons with their examples
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert "@example.com" not in page
+    assert "Raw spellings and where they went" in text and "Rows per month, by table" in text
 
 
 def test_small_region_says_so_instead_of_empty_charts(built):

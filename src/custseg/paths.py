@@ -26,6 +26,7 @@ TEMPLATES_DIR: Path = PACKAGE_DIR / "templates"
 #: Study templates, one per kind of report.
 TEMPLATES = {
     "overview": NOTEBOOKS_DIR / "overview.ipynb",
+    "quality": NOTEBOOKS_DIR / "data_quality.ipynb",
     "region": NOTEBOOKS_DIR / "region_study.ipynb",
     "tier": NOTEBOOKS_DIR / "tier_study.ipynb",
 }

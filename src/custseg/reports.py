@@ -1,11 +1,12 @@
 """Build the HTML reports: plan the studies, run them with papermill, render them with nbconvert.
 
 The plan comes from the processed data (every region and tier found there), never from a
-hand-kept list. Each study has a fingerprint (template, parameters, and the run fingerprint of
-the processed data, which covers inputs, config and code); a study whose fingerprint matches
-the manifest of the last build is not run again. Studies run in a process pool, each renders
-its HTML in-process, and a page is written only when its notebook ran through: a failed study
-keeps its executed notebook for debugging and never publishes a half-empty page.
+hand-kept list. Each study has a fingerprint (template, parameters, the run fingerprint of
+the processed data, which covers inputs, config and code, and the bytes of any other file the
+study reads, such as intake's quarantine for the data-quality page); a study whose fingerprint
+matches the manifest of the last build is not run again. Studies run in a process pool, each
+renders its HTML in-process, and a page is written only when its notebook ran through: a failed
+study keeps its executed notebook for debugging and never publishes a half-empty page.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from pathlib import Path
 import pandas as pd
 
 import custseg
-from custseg import paths
+from custseg import paths, quality
 from custseg.config import Config
-from custseg.pipeline import StudyData, load_study_data
+from custseg.pipeline import StudyData, file_digest, load_study_data
 
 #: Folder of each kind of study under the reports folder.
 FOLDERS = {"region": "regions", "tier": "tiers"}
@@ -51,12 +52,14 @@ def slugify(name: str, *, fallback_prefix: str = "item") -> str:
 class StudyJob:
     """One report to build."""
 
-    kind: str  # overview | region | tier
-    key: str  # region or tier name; "" for the overview
+    kind: str  # overview | quality | region | tier
+    key: str  # region or tier name; "" for the overview and the data-quality page
     title: str
     href: str  # path of the HTML relative to the reports folder
     note: str  # short description for link lists
     parameters: dict = field(default_factory=dict)
+    # files read besides the processed tables (present or not): part of the job's fingerprint
+    reads: tuple[Path, ...] = ()
 
     @property
     def template(self) -> Path:
@@ -81,13 +84,19 @@ def _unique_slugs(names: list[str], prefix: str) -> dict[str, str]:
 
 
 def plan_studies(data: StudyData, config: Config) -> list[StudyJob]:
-    """Every study of a build: the overview, one per region found, one per tier found.
+    """Every study of a build: the overview, the data-quality page, one per region found, one per tier found.
 
     Regions are ordered by number of customers (largest first, then by name); tiers in config order.
     """
     customers = data.customers
     config_path = str(config.source)
-    jobs = [StudyJob("overview", "", f"{config.study.title}: customer classification overview", "index.html", "", {"config_path": config_path})]
+    jobs = [
+        StudyJob("overview", "", f"{config.study.title}: customer classification overview", "index.html", "", {"config_path": config_path}),
+        StudyJob(
+            "quality", "", f"{config.study.title}: data quality", "quality.html", "how the input was read and cleaned",
+            {"config_path": config_path}, reads=tuple(quality.source_files(config)),
+        ),
+    ]
     sizes = customers.groupby("region").size()
     regions = sorted(sizes.index, key=lambda r: (-sizes[r], r))
     for region, slug in _unique_slugs(regions, "region").items():
@@ -106,11 +115,14 @@ def plan_studies(data: StudyData, config: Config) -> list[StudyJob]:
 
 
 def job_fingerprint(job: StudyJob, run_fingerprint: str) -> str:
-    """What a report depends on: its template, its parameters and the processed data it reads."""
+    """What a report depends on: its template, its parameters, the processed data and the other
+    files it reads (a file that is absent counts as such, so its arrival changes the fingerprint)."""
     digest = hashlib.sha256()
     digest.update(job.template.read_bytes())
     digest.update(json.dumps(job.parameters, sort_keys=True).encode("utf-8"))
     digest.update(run_fingerprint.encode("utf-8"))
+    for position, path in enumerate(job.reads):
+        digest.update(f"{position}:{file_digest(path) if path.is_file() else 'absent'}\n".encode("utf-8"))
     return digest.hexdigest()[:16]
 
 

@@ -1,7 +1,8 @@
-"""Sections of the region, tier and overview studies.
+"""Sections of the region, tier, overview and data-quality studies.
 
 A study notebook makes one study object and calls one method per section; each method returns a
-:class:`~custseg.render.Table`, :class:`~custseg.render.Chart` or :class:`~custseg.render.Notice`.
+:class:`~custseg.render.Table`, :class:`~custseg.render.Chart` or :class:`~custseg.render.Notice`
+(or a few of them, shown one after the other) inside a :class:`~custseg.render.Section`.
 When a region or tier has too few customers, :meth:`_Study.notice` says so and every other
 section returns ``None`` (which a notebook shows as nothing), instead of a page of empty charts.
 """
@@ -13,7 +14,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from custseg import render
+from custseg import quality, regions, render
 from custseg.config import Config
 from custseg.pipeline import StudyData, load_study_data
 from custseg.reports import plan_studies
@@ -26,7 +27,8 @@ def section(heading: str, lead: str = "") -> Callable:
     """Make a study method return a whole :class:`~custseg.render.Section`, or None when the
     study has too little data (so no heading stands over an empty section).
 
-    `heading` and `lead` may use ``{label}``, the study's name for its slice.
+    `heading` and `lead` may use ``{label}``, the study's name for its slice. A method may
+    return a tuple of tables, figures and notices; the section shows them in order.
     """
 
     def wrap(method: Callable) -> Callable:
@@ -36,7 +38,8 @@ def section(heading: str, lead: str = "") -> Callable:
                 return None
             content = method(self, *args, **kwargs)
             label = getattr(self, "label", "")
-            return render.Section(heading.format(label=label), lead.format(label=label), content)
+            items = content if isinstance(content, tuple) else (content,)
+            return render.Section(heading.format(label=label), lead.format(label=label), *items)
 
         return inner
 
@@ -331,10 +334,243 @@ class Overview:
         )
 
     def links(self) -> render.Section:
-        """Links to every region and tier study, from the same plan the build runs."""
+        """Links to every region and tier study and to the data-quality page, from the same plan the build runs."""
         plan = plan_studies(self.data, self.config)
         lists = [
             render.Links([(job.href, job.key, job.note) for job in plan if job.kind == kind], heading)
             for kind, heading in (("region", "Region studies"), ("tier", "Tier studies"))
         ]
-        return render.Section("Studies", "One study per region and per value tier.", *lists)
+        lists.append(render.Links([(job.href, "Data quality", job.note) for job in plan if job.kind == "quality"], "Data quality"))
+        return render.Section(
+            "Studies", "One study per region and per value tier, and how the input data was read and cleaned.", *lists
+        )
+
+
+def load_quality(config: Config) -> quality.QualityData:
+    """What the data-quality page reads (intake's accounting, quarantine, column profile, clean
+    tables and the placed regions), with the report theme set."""
+    render.set_theme()
+    return quality.load_quality_data(config)
+
+
+#: How a few delimiters are named on the page (intake writes a tab as "tab").
+_DELIMITERS = {",": "comma (,)", ";": "semicolon (;)", "|": "pipe (|)", "\t": "tab", "tab": "tab", " ": "space"}
+
+
+def _month_list(months: tuple, shown: int = 6) -> str:
+    """'March 2024, May 2024 and 3 more'; 'none' for no months."""
+    if not months:
+        return "none"
+    names = [f"{month:%B %Y}" for month in months[:shown]]
+    more = len(months) - shown
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+class QualityStudy:
+    """How the input was read and cleaned; rendered as reports/quality.html.
+
+    Parameters
+    ----------
+    data
+        What :func:`load_quality` reads.
+    """
+
+    def __init__(self, data: quality.QualityData) -> None:
+        self.data = data
+
+    def heading(self) -> render.Heading:
+        """Title of the page."""
+        meta = self.data.meta
+        return render.Heading(
+            f"{meta['title']}: data quality",
+            f"How the input files were read and cleaned · observation date {meta['observation_date']}",
+        )
+
+    @section(
+        "Rows read and where they went",
+        "Every row of every input file ends in exactly one place: the clean tables the studies use, "
+        "the quarantine (rows that could not be used, kept with the reason) or the exact duplicates removed.",
+    )
+    def accounting(self) -> render.Section:
+        """Rows read, clean, quarantined and removed as duplicates per file, and whether they add up."""
+        table = quality.accounting_table(self.data.accounting)
+        counts = ["rows_read", "clean", "quarantined", "duplicates_removed"]
+        totals = table[counts].sum()
+        if table["adds_up"].all():
+            check = render.Notice(
+                f"✓ The numbers add up: in every file, rows read = clean + quarantined + duplicates removed. "
+                f"In all, {totals['rows_read']:,} rows were read: {totals['clean']:,} clean, "
+                f"{totals['quarantined']:,} quarantined and {totals['duplicates_removed']:,} exact duplicates removed."
+            )
+        else:
+            files = ", ".join(table.loc[~table["adds_up"], "file"])
+            check = render.Notice(
+                f"✗ The numbers do not add up for {files}: rows read differ from clean + quarantined + duplicates "
+                "removed. This is a fault in custseg, not in the data; please report it with the accounting.csv of this run.",
+                kind="warning",
+            )
+        shown = table.assign(
+            adds_up=table["adds_up"].map({True: "✓ yes", False: "✗ no"}),
+            **{column: table[column].replace("", None) for column in quality.READ_SETTINGS if column in table},
+        )
+        if "delimiter" in shown:
+            shown = shown.assign(delimiter=shown["delimiter"].map(lambda d: _DELIMITERS.get(d, d), na_action="ignore"))
+        names = {
+            "table": "Table", "file": "File", "rows_read": "Rows read", "clean": "Clean", "quarantined": "Quarantined",
+            "duplicates_removed": "Duplicates removed", "adds_up": "Adds up", "format": "Format",
+            "encoding": "Encoding", "delimiter": "Delimiter",
+        }
+        shown = shown.rename(columns=names)
+        return (
+            render.Table(shown, "Rows per input file", {names[c]: render.integer for c in counts}),
+            check,
+        )
+
+    @section(
+        "Quarantined rows",
+        "Rows that could not be used are set aside in quarantine.csv (in the interim data folder) with the "
+        "reason, the file, the line in the file (line 1 is the header) and the column at fault. Below: how many "
+        "rows per reason, then up to three examples of each. Names, e-mail addresses and phone numbers are masked (•••).",
+    )
+    def quarantine(self) -> render.Section:
+        """Quarantined rows per reason with what it means, and a few examples of each."""
+        counts = quality.reason_counts(self.data.quarantine)
+        if counts.empty:
+            return render.Notice("No row was quarantined: every row read is in the clean tables or was an exact duplicate.")
+        reasons = counts.rename(columns={"reason": "Reason", "meaning": "What it means", "rows": "Rows", "tables": "Tables"})
+        examples = quality.reason_examples(self.data.quarantine).rename(columns={
+            "reason": "Reason", "table": "Table", "file": "File", "row": "Line", "column": "Column",
+            "value": "Value", "detail": "Detail",
+        })
+        return (
+            render.Table(reasons, "Quarantined rows per reason", {"Rows": render.integer}),
+            render.Table(examples, f"Examples: up to {quality.EXAMPLES_PER_REASON} rows per reason", {"Line": render.integer}),
+        )
+
+    @section(
+        "Empty cells per column",
+        "How many cells of each column were empty (or held only spaces) in the files as read, before any "
+        "cleaning. An empty optional column is no error; an empty id or date sends its row to quarantine.",
+    )
+    def missing_values(self) -> render.Section:
+        """Empty cells per column per table, from intake's column profile."""
+        columns = self.data.columns
+        if columns is None:
+            return render.Notice(
+                "This intake run did not record empty cells per column (there is no columns.csv in the interim "
+                "data folder). Run `custseg process --force` with a custseg version that writes it to see this table."
+            )
+        shown = columns[quality.PROFILE_COLUMNS].rename(columns={
+            "table": "Table", "source_header": "Column in the file", "column": "custseg column", "rows": "Rows",
+            "empty": "Empty", "empty_share": "Empty share",
+        })[["Table", "Column in the file", "custseg column", "Rows", "Empty", "Empty share"]]
+        return render.Table(
+            shown, "Empty cells per column, as read",
+            {"Rows": render.integer, "Empty": render.integer, "Empty share": render.percent},
+        )
+
+    @section(
+        "Dates covered",
+        "The first and last date of each table, and the calendar months in between that have no rows at all "
+        "(a gap often means an export that missed a month).",
+    )
+    def date_coverage(self) -> render.Section:
+        """First and last date, months spanned and empty months per table, and rows per month."""
+        dates = self.data.dates
+        coverage = quality.date_coverage(dates)
+        day = lambda value: f"{value:%Y-%m-%d}"  # noqa: E731
+        shown = coverage.assign(gaps=coverage["gaps"].map(_month_list)).rename(columns={
+            "table": "Table", "column": "Date column", "rows": "Rows", "undated": "Rows without a date",
+            "first": "First date", "last": "Last date", "months": "Months spanned",
+            "empty_months": "Months with no rows", "gaps": "Which months",
+        })
+        table = render.Table(
+            shown, "Dates per table",
+            {"Rows": render.integer, "Rows without a date": render.integer, "First date": day, "Last date": day,
+             "Months spanned": render.integer, "Months with no rows": render.integer},
+        )
+        monthly = {name: quality.monthly_rows(column) for name, column in dates.items()}
+        monthly = {name: rows for name, rows in monthly.items() if len(rows)}
+        if not monthly:
+            return table, render.Notice("No table has a dated row, so there is no chart of rows per month.")
+        return table, _monthly_chart(monthly)
+
+    @section(
+        "Regions before and after normalisation",
+        "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\"); custseg maps "
+        "each spelling to one country and, in China, the United States and Canada, one province or state. "
+        "Customers it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\".",
+    )
+    def region_coverage(self) -> render.Section:
+        """Raw spellings against canonical countries and provinces, customers per market, unplaced values."""
+        customers = self.data.customers
+        if customers is None:
+            return render.Notice(
+                "There is no customer table (orders only), so customers have no country or province and every "
+                "customer is in the \"Unknown\" region. Add a customers file with country and province columns "
+                "to place them."
+            )
+        s = quality.region_summary(customers)
+        share = lambda part: render.percent(part / s.customers) if s.customers else "–"  # noqa: E731
+        rows = [
+            ("Customers", render.integer(s.customers)),
+            ("Country spellings recognised", render.integer(s.country_spellings)),
+            ("… matched to countries", render.integer(s.countries)),
+            ("Customers placed in a country", f"{render.integer(s.placed_country)} ({share(s.placed_country)})"),
+            ("Customers with no country given", render.integer(s.no_country)),
+            ("Country spellings not recognised", render.integer(s.unrecognised_country_spellings)),
+            ("Customers with a country not recognised", render.integer(s.unrecognised_country)),
+            ("Province or state spellings recognised", render.integer(s.province_spellings)),
+            ("… matched to provinces or states", render.integer(s.provinces)),
+            ("Customers placed in a province or state", f"{render.integer(s.placed_province)} ({share(s.placed_province)})"),
+            (f"Customers in \"{regions.UNKNOWN}\"", render.integer(s.unknown_market)),
+            (f"Customers in \"{quality.CHINA_PROVINCE_UNKNOWN}\"", render.integer(s.china_province_unknown)),
+        ]
+        summary = render.Table(pd.DataFrame(rows, columns=["Measure", "Value"]), "Raw spellings and where they went", numeric=["Value"])
+        markets = regions.region_coverage(customers)[["market", "customers", "share", "country_spellings"]]
+        markets = markets.rename(columns={
+            "market": "Market", "customers": "Customers", "share": "Share", "country_spellings": "Country spellings",
+        })
+        market_table = render.Table(
+            markets, "Customers per market and how many country spellings fed it",
+            {"Customers": render.integer, "Share": render.percent, "Country spellings": render.integer},
+        )
+        unplaced = quality.unplaced_regions(customers)
+        if unplaced.empty:
+            return summary, market_table, render.Notice("Every country and province given was recognised.")
+        unplaced = unplaced.assign(level=unplaced["level"].map({"country": "Country", "province": "Province or state"}))
+        unplaced = unplaced.rename(columns={"level": "Level", "value": "Value as typed", "customers": "Customers"})
+        return summary, market_table, render.Table(
+            unplaced, "Most frequent values that could not be placed", {"Customers": render.integer},
+        )
+
+
+def _monthly_chart(monthly: dict[str, pd.Series]) -> render.Chart:
+    """Rows per month, one small panel per table, months with no rows marked."""
+    fig = render.new_figure(7.0, 0.6 + 1.3 * len(monthly))
+    axes = fig.subplots(len(monthly), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (name, rows) in zip(axes, monthly.items()):
+        months = rows.index.to_timestamp()
+        ax.plot(months, rows.to_numpy(), marker="o", markersize=2, linewidth=1)
+        for number, month in enumerate(rows.index[rows.eq(0)]):
+            # shade the whole month, so a one-month gap is visible at any width
+            ax.axvspan(month.start_time, (month + 1).start_time, color="#b7791f", alpha=0.3, linewidth=0,
+                       label="month with no rows" if number == 0 else None)
+        if rows.eq(0).any():
+            ax.legend(loc="upper left", frameon=False, fontsize=8)
+        ax.set_title(name, loc="left", fontsize=10)
+        ax.set(ylabel="Rows")
+        ax.set_ylim(bottom=0)  # counts from zero, so a dip is not drawn as a collapse
+        render.thousands_axis(ax.yaxis)
+    axes[-1].set(xlabel="Month")
+    render.date_axis(axes[-1])
+    fig.suptitle("Rows per month, by table")
+    described = []
+    for name, rows in monthly.items():
+        first, last = rows.index[0], rows.index[-1]
+        empty = int(rows.eq(0).sum())
+        described.append(
+            f"{name} from {first:%B %Y} to {last:%B %Y}, "
+            + (f"{empty} month{'s' if empty != 1 else ''} with no rows" if empty else "no month without rows")
+        )
+    return render.Chart(fig, "Rows per month, by table", "Line charts of rows per calendar month: " + "; ".join(described) + ".")

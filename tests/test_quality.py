@@ -1,0 +1,240 @@
+"""The data-quality report: its pure functions on hand-made frames, its loader on a tiny pipeline run."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from custseg import intake, quality, regions
+from custseg.config import load_config
+from custseg.intake import REASONS
+from custseg.pipeline import StudyData, run
+from custseg.reports import job_fingerprint, plan_studies
+from custseg.studies import QualityStudy
+
+
+def _quarantine(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["table", "file", "row", "reason", "column", "value", "detail"])
+
+
+# -- column profile ---------------------------------------------------------------------------
+
+
+def test_column_profile_counts_empty_and_blank_cells_and_skips_source_row():
+    raw = pd.DataFrame({
+        "order_id": ["O1", "O2", "O3", "O4"],
+        "amount": ["5", "", "  ", "\u3000"],  # empty, spaces, an ideographic (full-width) space
+        "category": ["Tea", None, "Tea", "x"],
+        "source_row": [2, 3, 4, 5],
+    })
+    profile = quality.column_profile(raw, "orders", {"amount": "Betrag", "status": "Zustand"})
+    assert list(profile.columns) == quality.PROFILE_COLUMNS
+    assert profile["column"].tolist() == ["order_id", "amount", "category"]
+    assert profile["source_header"].tolist() == ["order_id", "Betrag", "category"]
+    assert profile["table"].eq("orders").all() and profile["rows"].eq(4).all()
+    assert profile["empty"].tolist() == [0, 3, 1]
+    assert profile["empty_share"].tolist() == [0.0, 0.75, 0.25]
+    assert raw.columns.tolist() == ["order_id", "amount", "category", "source_row"]  # input untouched
+
+
+def test_column_profile_of_an_empty_file_has_zero_shares():
+    raw = pd.DataFrame({"customer_id": pd.Series([], dtype=str), "source_row": pd.Series([], dtype="int64")})
+    profile = quality.column_profile(raw, "customers")
+    assert profile[["rows", "empty", "empty_share"]].iloc[0].tolist() == [0, 0, 0.0]
+
+
+def test_column_profile_refuses_parsed_columns():
+    raw = pd.DataFrame({"order_date": pd.to_datetime(["2025-01-01"]), "source_row": [2]})
+    with pytest.raises(ValueError, match="'order_date' is datetime64.*not text"):
+        quality.column_profile(raw, "orders")
+    with pytest.raises(TypeError):
+        quality.column_profile("orders.csv", "orders")
+
+
+# -- quarantine -------------------------------------------------------------------------------
+
+
+def test_personal_values_are_masked_and_other_values_shown():
+    quarantine = _quarantine([
+        ("customers", "/home/ana/exports/customers.csv", 2, "bad_email", "email", "ana@example.com", "not an address"),
+        ("customers", "/home/ana/exports/customers.csv", 3, "bad_name", "customer_name", "李超", "too long"),
+        ("customers", "/home/ana/exports/customers.csv", 4, "bad_phone", "phone", "+86 555 0000001", "no digits"),
+        ("customers", "/home/ana/exports/customers.csv", 5, "conflicting_duplicate", "customer_id", "bo@example.com", "id used"),
+        ("orders", "/home/ana/exports/orders.csv", 6, "bad_date", "order_date", "2025-13-01", "not a date"),
+        ("orders", "/home/ana/exports/orders.csv", 7, "missing_id", "customer_id", "", "empty"),
+        ("orders", "/home/ana/exports/orders.csv", 8, "bad_number", "amount", "<b>" + "9" * 80, "not a number"),
+    ])
+    examples = quality.reason_examples(quarantine).set_index("row")
+    assert examples.loc[[2, 3, 4], "value"].eq(quality.MASK).all()
+    assert examples.loc[5, "value"] == quality.MASK  # an e-mail address used as an id is still one
+    assert examples.loc[6, "value"] == "2025-13-01"
+    assert examples.loc[7, "value"] == "(empty)"
+    assert examples.loc[8, "value"].startswith("<b>999") and len(examples.loc[8, "value"]) == 60
+    assert set(examples["file"]) == {"customers.csv", "orders.csv"}  # no folder of the user's machine
+    html = QualityStudy(_data(quarantine=quarantine)).quarantine()._repr_html_()
+    assert "@example.com" not in html and "李超" not in html and "555" not in html
+    assert "&lt;b&gt;999" in html and "<b>999" not in html
+
+
+def test_examples_are_capped_per_reason_in_order_of_frequency():
+    rows = [("orders", "o.csv", n, "bad_date", "order_date", f"d{n}", "not a date") for n in range(2, 7)]
+    rows += [("orders", "o.csv", 9, "missing_id", "order_id", "", "empty")]
+    rows += [("feedback", "f.csv", n, "out_of_range", "nps", "11", "0-10") for n in (3, 4)]
+    examples = quality.reason_examples(_quarantine(rows))
+    assert examples["reason"].tolist() == ["bad_date"] * 3 + ["out_of_range"] * 2 + ["missing_id"]
+    assert examples["row"].tolist() == [2, 3, 4, 3, 4, 9]  # the first rows found, in file order
+    assert quality.reason_examples(_quarantine(rows), per_reason=1)["row"].tolist() == [2, 3, 9]
+    with pytest.raises(ValueError, match="per_reason"):
+        quality.reason_examples(_quarantine(rows), per_reason=-1)
+
+
+def test_reason_counts_explain_known_codes_and_fall_back_to_unknown_ones():
+    rows = [("orders", "o.csv", 2, "bad_date", "order_date", "x", "")] * 2
+    rows += [("feedback", "f.csv", 3, "bad_date", "feedback_date", "y", ""), ("orders", "o.csv", 4, "brand_new_code", "sku", "z", "")]
+    counts = quality.reason_counts(_quarantine(rows)).set_index("reason")
+    assert counts.loc["bad_date", "meaning"] == REASONS["bad_date"]
+    assert counts.loc["brand_new_code", "meaning"] == "brand_new_code"
+    assert counts["rows"].tolist() == [3, 1] and counts.loc["bad_date", "tables"] == "orders, feedback"
+
+
+def test_empty_quarantine_says_so():
+    empty = _quarantine([])
+    assert quality.reason_counts(empty).empty and quality.reason_examples(empty).empty
+    assert "No row was quarantined" in QualityStudy(_data(quarantine=empty)).quarantine()._repr_html_()
+
+
+# -- accounting -------------------------------------------------------------------------------
+
+
+def test_accounting_checks_the_sum_and_shows_read_settings_only_when_present():
+    accounting = pd.DataFrame({
+        "table": ["orders", "customers"], "file": ["o.csv", "c.csv"], "rows_read": [10, 5], "clean": [7, 5],
+        "quarantined": [2, 0], "duplicates_removed": [1, 1], "q_bad_date": [2, 0],
+    })
+    table = quality.accounting_table(accounting)
+    assert table["adds_up"].tolist() == [True, False]
+    assert not {"q_bad_date", *quality.READ_SETTINGS} & set(table.columns)
+    read = quality.accounting_table(accounting.assign(format="csv", encoding="gb18030", delimiter="tab"))
+    assert read[list(quality.READ_SETTINGS)].iloc[0].tolist() == ["csv", "gb18030", "tab"]
+    html = QualityStudy(_data(accounting=accounting)).accounting()._repr_html_()
+    assert "do not add up for c.csv" in html
+    with pytest.raises(ValueError, match="duplicates_removed"):
+        quality.accounting_table(accounting.drop(columns="duplicates_removed"))
+
+
+# -- dates ------------------------------------------------------------------------------------
+
+
+def test_months_without_rows_inside_the_span_are_gaps():
+    dates = pd.Series(pd.to_datetime(["2025-01-03", "2025-01-20", "2025-03-01", "2025-06-30", None]), name="order_date")
+    monthly = quality.monthly_rows(dates)
+    assert monthly.tolist() == [2, 0, 1, 0, 0, 1]
+    assert [str(month) for month in quality.gaps(monthly)] == ["2025-02", "2025-04", "2025-05"]
+    coverage = quality.date_coverage({"orders": dates}).iloc[0]
+    assert (coverage["column"], coverage["rows"], coverage["undated"]) == ("order_date", 5, 1)
+    assert (coverage["first"], coverage["last"]) == (pd.Timestamp("2025-01-03"), pd.Timestamp("2025-06-30"))
+    assert (coverage["months"], coverage["empty_months"]) == (6, 3)
+
+
+def test_dates_with_no_gap_and_no_dates_at_all():
+    assert quality.gaps(quality.monthly_rows(pd.Series(pd.to_datetime(["2025-01-31", "2025-02-01"])))) == []
+    assert quality.monthly_rows(pd.Series(pd.to_datetime([None, None]))).empty
+    with pytest.raises(TypeError, match="datetime"):
+        quality.monthly_rows(pd.Series(["2025-01-01"]))
+
+
+# -- regions ----------------------------------------------------------------------------------
+
+
+def test_region_summary_counts_spellings_places_and_the_unplaced():
+    raw = pd.DataFrame({
+        "country": ["中国", "China", "CN", "USA", "unknown", "unknown", "", "中国", "Deutschland"],
+        "province": ["广东省", "Guangdong", "Atlantis", "CA", "", "", "", "<script>", "Bayern"],  # Bayern: kept, not looked up
+    })
+    customers = regions.normalize_regions(raw)
+    summary = quality.region_summary(customers)
+    assert (summary.customers, summary.countries, summary.country_spellings) == (9, 3, 5)
+    assert (summary.placed_country, summary.no_country, summary.unrecognised_country) == (6, 1, 2)
+    assert summary.unrecognised_country_spellings == 1
+    assert (summary.province_spellings, summary.provinces, summary.placed_province) == (3, 2, 3)
+    assert summary.unknown_market == 3 and summary.china_province_unknown == 2
+    unplaced = quality.unplaced_regions(customers)
+    # Bayern is not "unplaced": custseg does not look up German states
+    assert unplaced.to_dict("records") == [
+        {"level": "country", "value": "unknown", "customers": 2},
+        {"level": "province", "value": "<script>", "customers": 1},
+        {"level": "province", "value": "Atlantis", "customers": 1},
+    ]
+    html = QualityStudy(_data(customers=customers)).region_coverage()._repr_html_()
+    assert "&lt;script&gt;" in html and "<script>" not in html
+
+
+# -- loading and planning ---------------------------------------------------------------------
+
+ORDERS = """order_id,customer_id,order_date,amount
+O1,C1,2025-01-05,100.00
+O2,C1,2025-03-05,10.00
+O3,,2025-03-01,50
+O4,C2,2025-03-06,<i>x</i>
+O4,C2,2025-03-06,<i>x</i>
+"""
+
+
+def test_orders_only_run_loads_and_says_there_is_no_customer_table(write_csv, write_config):
+    config = load_config(write_config({"orders": str(write_csv("orders.csv", ORDERS))}))
+    run(config, echo=lambda *_: None)
+    data = quality.load_quality_data(config)
+    assert data.customers is None and list(data.dates) == ["orders"]
+    assert data.accounting[["rows_read", "clean", "quarantined", "duplicates_removed"]].iloc[0].tolist() == [5, 2, 2, 1]
+    study = QualityStudy(data)
+    html = "".join(section._repr_html_() for section in (
+        study.heading(), study.accounting(), study.quarantine(), study.missing_values(), study.date_coverage(),
+        study.region_coverage(),
+    ))
+    assert "✓ The numbers add up" in html and "orders only" in html
+    assert "February 2025" in html  # the gap between January and March
+    assert "&lt;i&gt;x&lt;/i&gt;" in html
+
+
+def test_loading_before_processing_says_what_to_run(write_csv, write_config):
+    config = load_config(write_config({"orders": str(write_csv("orders.csv", ORDERS))}))
+    with pytest.raises(FileNotFoundError, match=r"accounting\.csv does not exist: run `custseg process"):
+        quality.load_quality_data(config)
+
+
+def test_quarantine_columns_are_intakes():
+    assert quality.QUARANTINE_COLUMNS == intake.QUARANTINE_COLUMNS
+
+
+def test_quality_job_depends_on_the_interim_files(write_csv, write_config):
+    config = load_config(write_config({"orders": str(write_csv("orders.csv", ORDERS))}))
+    data = StudyData(
+        customers=pd.DataFrame({"customer_id": ["C1"], "region": ["Unknown"], "tier": ["high"]}),
+        orders=pd.DataFrame(), meta={"tiers": ["high", "low"]},
+    )
+    job = next(job for job in plan_studies(data, config) if job.kind == "quality")
+    assert job.href == "quality.html" and config.output.interim / "quarantine.csv" in job.reads
+    before = job_fingerprint(job, "run")
+    config.output.interim.mkdir(parents=True)
+    (config.output.interim / "quarantine.csv").write_text("table,file,row,reason,column,value,detail\n", encoding="utf-8")
+    after = job_fingerprint(job, "run")
+    assert after != before and job_fingerprint(job, "run") == after
+    (config.output.interim / "accounting.csv").write_text("table\n", encoding="utf-8")
+    assert job_fingerprint(job, "run") != after
+    overview = next(job for job in plan_studies(data, config) if job.kind == "overview")
+    assert overview.reads == ()
+
+
+def _data(**parts) -> quality.QualityData:
+    """QualityData with harmless defaults for the parts a test does not set."""
+    defaults = {
+        "accounting": pd.DataFrame({
+            "table": ["orders"], "file": ["o.csv"], "rows_read": [1], "clean": [1], "quarantined": [0], "duplicates_removed": [0],
+        }),
+        "quarantine": _quarantine([]),
+        "columns": None,
+        "dates": {},
+        "customers": None,
+        "meta": {"title": "T", "observation_date": "2025-12-31"},
+    }
+    return quality.QualityData(**{**defaults, **parts})
