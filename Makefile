@@ -23,13 +23,15 @@ SAMPLE_SEED ?= 20261001
 SETUP_STAMP := $(VENV)/.custseg-setup
 SAMPLE_DIR := data/raw/sample
 SAMPLE := $(SAMPLE_DIR)/sample_meta.json
+SAMPLE_LINE_ITEMS := $(SAMPLE_DIR)/line_items.csv
 SAMPLE_PROCESSED := data/processed/sample/study.json
 SRC := $(shell find src/custseg -type f \( -name '*.py' -o -name '*.csv' -o -name '*.j2' -o -name '*.css' -o -name '*.json' \))
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 # One stamp per config file: touched only after every report of that config built.
 REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG)).reports
-# The sample is generated only when the default config (which reads it) is used.
-CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE))
+# The sample is generated only when a config that reads it is used: the default one (several
+# tables) or config/sample_line_items.yaml (the same company as one line-item export).
+CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE),$(if $(filter config/sample_line_items.yaml,$(CONFIG)),$(SAMPLE_LINE_ITEMS)))
 
 .PHONY: help setup data process reports test lab lock strip clean distclean
 
@@ -55,6 +57,9 @@ data: $(SAMPLE) ## Generate the synthetic sample company in data/raw/sample
 
 $(SAMPLE): src/custseg/sample.py | $(SETUP_STAMP)
 	$(CUSTSEG) sample --out $(SAMPLE_DIR) --customers $(SAMPLE_CUSTOMERS) --seed $(SAMPLE_SEED)
+
+$(SAMPLE_LINE_ITEMS): src/custseg/sample.py | $(SETUP_STAMP)
+	$(CUSTSEG) sample --out $(SAMPLE_DIR) --customers $(SAMPLE_CUSTOMERS) --seed $(SAMPLE_SEED) --line-items
 
 process: $(SAMPLE_PROCESSED) ## Intake and segmentation of the sample: data/interim, data/processed
 

@@ -1027,3 +1027,101 @@ def test_docstring_examples_run() -> None:
 def test_market_is_a_frozen_dataclass() -> None:
     assert Market("DACH", "DACH") == Market("DACH", "DACH")
     assert hash(Market("DACH", "德奥瑞")) == hash(Market("DACH", "德奥瑞"))
+
+
+# --------------------------------------------------------------------------- every spelling the sample can write
+
+
+@pytest.fixture(scope="module")
+def sample_module():
+    return pytest.importorskip("custseg.sample")
+
+
+def _written_forms(sample, spelling: str) -> list[str]:
+    """Every way ``sample._mess_up`` can write a spelling: as is, lower, upper or title case, then
+    full-width or not, then stray whitespace in front and behind."""
+    cased = [spelling, spelling.lower(), spelling.upper(), spelling.title()]
+    widened = cased + sample._fullwidth(pd.Series(cased, dtype="str")).tolist()
+    return sorted({
+        lead + text + trail
+        for text in widened
+        for lead in ("", *sample._LEADING_PADS)
+        for trail in ("", *sample._TRAILING_PADS)
+    })
+
+
+def _subdivisions(sample, iso3: str) -> list[tuple[str, str, str, tuple[tuple[str, str], ...]]]:
+    """(canonical name, ISO 3166-2 code, market, cities as (English, Chinese)) in the generator's order."""
+    if iso3 == "CHN":
+        return [(p[0], f"CN-{p[3]}", p[6], p[8]) for p in sample._PROVINCES]
+    table, iso2 = (sample._US_STATES, "US") if iso3 == "USA" else (sample._CA_PROVINCES, "CA")
+    return [(name, f"{iso2}-{code}", "North America", tuple((city, "") for city in cities))
+            for code, name, _weight, cities in table]
+
+
+def _sample_spellings(sample) -> pd.DataFrame:
+    """Every country, province and city value the generator can write, with the expected answer.
+
+    Three blocks: each country spelling in each written form (no province: mainland China then
+    belongs to "China (province unknown)"); each province / state spelling in each written form
+    under its canonical country; each city spelling (English, Chinese, Chinese + 市) under its
+    canonical country and province. Plus the unplaceable country values.
+    """
+    columns = ["country", "province", "city", "country_iso3", "province_name", "province_code", "market", "city_out"]
+    rows: list[tuple[str | None, ...]] = []
+    markets = {code: market for code, market, *_rest in sample._COUNTRY_TABLE}
+    text, weight = sample._country_variants(messy=True)
+    for (iso3, market, *_rest), spellings, weights in zip(sample._COUNTRY_TABLE, text, weight, strict=True):
+        for spelling in spellings[weights > 0]:
+            for written in _written_forms(sample, spelling):
+                rows.append((written, None, None, iso3, None, None, market or "China (province unknown)", None))
+    for value in sample._UNPLACEABLE:
+        rows.append((value or None, None, None, None, None, None, UNKNOWN, None))
+
+    for iso3 in ("CHN", "USA", "CAN"):
+        text, weight = sample._province_variants(iso3, messy=True)
+        places = _subdivisions(sample, iso3)
+        for (name, code, market, cities), spellings, weights in zip(places, text, weight, strict=True):
+            for spelling in spellings[weights > 0]:
+                for written in _written_forms(sample, spelling):
+                    rows.append((iso3, written, None, iso3, name, code, market, None))
+            for english, chinese in cities:
+                suffixed = [chinese, chinese + "市"] if chinese and iso3 == "CHN" else [chinese] if chinese else []
+                for city in (english, *suffixed):
+                    rows.append((iso3, name, city, iso3, name, code, market, city))
+    for iso3, cities in sample._COUNTRY_CITIES.items():
+        for city in (spelling for pair in cities for spelling in pair if spelling):
+            rows.append((iso3, None, city, iso3, None, None, markets[iso3], city))
+    return pd.DataFrame(rows, columns=columns, dtype="str")
+
+
+def test_every_spelling_the_sample_can_write_normalizes_to_its_region(sample_module) -> None:
+    cases = _sample_spellings(sample_module)
+    found = normalize_regions(cases[["country", "province", "city"]])
+    # output column -> column of `cases` holding the expected value
+    checks = {
+        "country_iso3": "country_iso3",
+        "province": "province_name",
+        "province_code": "province_code",
+        "market": "market",
+        "city": "city_out",
+    }
+    got = pd.DataFrame({column: found[column].fillna("<NA>") for column in checks})
+    want = pd.DataFrame({column: cases[expected].fillna("<NA>") for column, expected in checks.items()})
+    wrong = (got != want).any(axis=1)
+    # repr shows the stray whitespace and full-width letters of the written values
+    written = cases.loc[wrong, ["country", "province", "city"]].map(lambda v: repr(v) if isinstance(v, str) else "-")
+    report = pd.concat([written, got[wrong] + " / want " + want[wrong]], axis=1)
+    assert not wrong.any(), (
+        f"{int(wrong.sum())} of {len(cases)} written spellings normalize wrongly (found / want):\n"
+        + report.to_string()
+    )
+
+
+def test_spelling_enumeration_covers_what_the_sample_writes(sample_module) -> None:
+    cases = _sample_spellings(sample_module)
+    customers = sample_module.generate_sample(sample_module.SampleSpec()).customers
+    for column in ("country", "province", "city"):
+        written = set(customers[column].dropna())
+        missing = written - set(cases[column].dropna())
+        assert not missing, f"the sample writes {column} values the enumeration lacks: {sorted(missing)[:20]}"

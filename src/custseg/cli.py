@@ -17,12 +17,14 @@ def _config(args: argparse.Namespace):
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from custseg.sample import SampleSpec, generate_sample, write_sample
+    from custseg.sample import SampleSpec, generate_sample, write_line_items, write_sample
 
     started = time.perf_counter()
     spec = SampleSpec(n_customers=args.customers, seed=args.seed)
     data = generate_sample(spec)
     written = write_sample(data, Path(args.out))
+    if args.line_items:
+        written["line_items"] = write_line_items(data, Path(args.out))
     print(
         f"sample: {len(data.customers):,} customers, {len(data.orders):,} orders, "
         f"{len(data.interactions):,} interactions, {len(data.feedback):,} feedback rows "
@@ -69,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", default=str(paths.SAMPLE_DIR), help="folder for the CSV files (default: %(default)s)")
     sample.add_argument("--customers", type=int, default=5000, help="number of customers (default: %(default)s)")
     sample.add_argument("--seed", type=int, default=20261001, help="random seed (default: %(default)s)")
+    sample.add_argument(
+        "--line-items",
+        action="store_true",
+        help="also write line_items.csv: the orders as invoice lines, as online shops export them",
+    )
     sample.set_defaults(func=cmd_sample)
 
     for name, func, text in (

@@ -5,6 +5,8 @@
 against: the planted behavioural segment of every customer, whether the customer really churned in
 the ``horizon_days`` after the observation date, and the canonical country / province / market of
 every messy location spelling. `write_sample` writes it all as CSV plus ``sample_meta.json``.
+`line_items_frame` (written by `write_line_items`) gives the same orders the way online shops
+export them: one row per invoice line, with reversal invoices, postage lines and guest checkouts.
 
 How the data is made (all of it vectorized numpy, so ten million order rows take seconds):
 
@@ -44,10 +46,14 @@ import pyarrow.compute as pc
 __all__ = [
     "CATEGORIES",
     "EXCHANGE_RATES",
+    "LINE_ITEM_COLUMNS",
     "SEGMENTS",
     "SampleData",
     "SampleSpec",
     "generate_sample",
+    "invoiced_orders",
+    "line_items_frame",
+    "write_line_items",
     "write_sample",
 ]
 
@@ -466,6 +472,10 @@ _GREATER_CHINA_KIND_WEIGHT = {"name": 0.20, "iso2": 0.10, "iso3": 0.10, "alias":
                               "official": 0.04, "zh": 0.48}
 _PROVINCE_KIND_WEIGHT = {"zh_full": 0.25, "zh_short": 0.20, "pinyin": 0.25,
                          "pinyin_province": 0.12, "iso": 0.10, "bare": 0.08}
+# Stray whitespace `_mess_up` puts around a value (a tab only in front, as a pasted cell has it).
+# " " is listed twice in front on purpose: a single space is the commonest stray.
+_LEADING_PADS = (" ", "  ", "\t", " ")
+_TRAILING_PADS = (" ", "  ")
 
 # Chinese New Year's Day; the weeks before it are a shopping peak, the days around it a lull.
 _SPRING_FESTIVAL = (
@@ -558,6 +568,61 @@ _COMPANY_KINDS_ZH = (("贸易有限公司", "Trading Co., Ltd."), ("科技有限
 _COMPANY_WORDS = ("Northwind", "Blue Harbor", "Summit", "Redwood", "Silverline", "Atlas",
                   "Meridian", "Lakeside", "Evergreen", "Granite")
 _COMPANY_KINDS = ("Trading", "Industries", "Supply", "Holdings", "Systems", "Logistics")
+
+# Line items (`line_items_frame`): the shop's catalogue, as (description, list price in CNY) per
+# category in the order of CATEGORIES. A line's quantity is its value over the list price, so a
+# stock code keeps roughly one unit price across invoices, as in a real export.
+_PRODUCTS: tuple[tuple[tuple[str, float], ...], ...] = (
+    (("USB-C charging cable", 39.0), ("Wireless earbuds", 299.0), ("Power bank 10000 mAh", 129.0),
+     ("Bluetooth speaker", 259.0), ("Smart watch", 899.0), ("LED desk lamp", 149.0),
+     ("Wireless mouse", 89.0), ("HDMI adapter", 59.0)),
+    (("Ceramic mug", 29.0), ("Non-stick frying pan", 159.0), ("Glass food container set", 79.0),
+     ("Bath towel", 49.0), ("Kitchen knife set", 229.0), ("Storage basket", 39.0),
+     ("Scented candle", 59.0), ("Electric kettle", 139.0)),
+    (("Cotton T-shirt", 59.0), ("Denim jeans", 199.0), ("Hooded sweatshirt", 169.0),
+     ("Wool socks, 3 pairs", 39.0), ("Rain jacket", 299.0), ("Silk scarf", 159.0),
+     ("Leather belt", 99.0), ("Baseball cap", 49.0)),
+    (("Face cream", 129.0), ("Shampoo", 45.0), ("Lipstick", 89.0), ("Sunscreen SPF 50", 79.0),
+     ("Hand soap", 19.0), ("Electric toothbrush", 199.0), ("Sheet masks, 10 pack", 69.0),
+     ("Hair dryer", 249.0)),
+    (("Green tea", 68.0), ("Coffee beans", 88.0), ("Dark chocolate", 25.0), ("Mixed nuts", 39.0),
+     ("Instant noodles, 5 pack", 15.0), ("Olive oil", 79.0), ("Honey", 49.0), ("Dried fruit", 35.0)),
+    (("Yoga mat", 99.0), ("Running shoes", 459.0), ("Water bottle", 59.0), ("Camping tent", 599.0),
+     ("Dumbbell set", 269.0), ("Cycling helmet", 219.0), ("Hiking backpack", 329.0),
+     ("Badminton racket", 149.0)),
+    (("A4 copy paper, 500 sheets", 25.0), ("Gel pens, 12 pack", 18.0), ("Sticky notes", 9.0),
+     ("Stapler", 29.0), ("File folders, 10 pack", 22.0), ("Printer toner", 189.0),
+     ("Notebook", 12.0), ("Desk organiser", 45.0)),
+    (("Ball bearing", 18.0), ("Hex bolts, 100 pack", 35.0), ("Hydraulic hose", 120.0),
+     ("Steel bracket", 16.0), ("Rubber gasket", 6.0), ("Drive belt", 85.0), ("Pressure valve", 260.0),
+     ("Circuit breaker", 145.0)),
+)
+_POSTAGE_ITEM = ("POST", "POSTAGE")  # StockCode and Description of a postage line, as in UCI
+_LINES_PER_INVOICE_WEIGHT = (0.45, 0.28, 0.17, 0.10)  # 1, 2, 3 or 4 product lines
+_MAX_QUANTITY = 10_000
+_POSTAGE_SHARE = 0.03  # of invoices
+_POSTAGE_CNY = (8.0, 40.0)
+_ANONYMOUS_SHARE = 0.01  # of invoices: guest checkouts with no customer id
+_CANCEL_DELAY_DAYS = (1, 6)  # a cancellation invoice follows the order within days
+_REFUND_DELAY_DAYS = (5, 41)  # a refund once the goods are back
+# Share of web orders by hour of day (local time): quiet at night, busiest in the evening.
+_HOUR_WEIGHT = np.array([
+    0.6, 0.35, 0.2, 0.15, 0.15, 0.2, 0.4, 0.8, 1.3, 1.7, 2.0, 2.1,
+    2.0, 1.9, 1.9, 1.9, 1.8, 1.7, 1.8, 2.1, 2.4, 2.4, 1.9, 1.2,
+])
+# The line-item draws come from their own stream of the sample's seed, so that adding them never
+# changes the other files.
+_LINE_ITEM_STREAM = 7
+_MISTAKE_STREAM = 11
+# Rows with an export mistake that intake must quarantine, per kind of mistake, as a share of the
+# table: an order without customer, worth nothing, in an unknown status or reusing an order id
+# with another amount; a contact without customer; a survey with an NPS typed into the 1-5 scale.
+_MISTAKE_SHARE = 0.0005
+#: Columns of `line_items_frame`, named as in the UCI "Online Retail" export.
+LINE_ITEM_COLUMNS: tuple[str, ...] = (
+    "InvoiceNo", "StockCode", "Description", "Quantity", "UnitPrice", "InvoiceDate",
+    "CustomerID", "Country", "Currency", "Category",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -671,6 +736,10 @@ def generate_sample(spec: SampleSpec = SampleSpec()) -> SampleData:
     orders_frame = _orders_frame(orders, past, rows["orders"], customer_ids, spec.start_date)
     interactions = _interactions_frame(contacts, rows["interactions"], customer_ids, spec.start_date)
     feedback = _feedback_frame(surveys, rows["feedback"], customer_ids, spec.start_date)
+    if spec.messy:
+        # A separate random stream: the mistakes never change any other draw of the sample.
+        mistakes = np.random.default_rng([_MISTAKE_STREAM, spec.seed])
+        orders_frame, interactions, feedback = _with_mistakes(mistakes, orders_frame, interactions, feedback)
 
     meta = _meta(spec, customers, orders_frame, interactions, feedback, ground_truth)
     return SampleData(customers, orders_frame, interactions, feedback, ground_truth, meta)
@@ -723,6 +792,309 @@ def write_sample(data: SampleData, folder: pathlib.Path) -> dict[str, pathlib.Pa
     )
     written["sample_meta"] = meta_path
     return written
+
+
+def invoiced_orders(orders: pd.DataFrame) -> pd.DataFrame:
+    """The orders a shop system would really have invoiced: no row with an export mistake."""
+    reused = orders["order_id"].duplicated(keep="first") & ~orders.duplicated(keep="first")
+    ok = orders["customer_id"].notna() & orders["amount"].gt(0) & orders["status"].isin(_STATUSES) & ~reused
+    return orders.loc[ok]
+
+
+def line_items_frame(data: SampleData, seed: int | None = None) -> pd.DataFrame:
+    """The sample's orders as a line-item export: one row per invoice line, UCI-style headers.
+
+    Online shops (Shopify, the UCI "Online Retail" file) export invoice lines rather than orders.
+    Each order becomes an invoice of the same number with 1-4 product lines whose
+    ``Quantity * UnitPrice`` add up exactly to the order amount, in the order currency (the last
+    line's quantity and price absorb the remainder). On top of that:
+
+    * a cancelled or refunded order also gets a reversal invoice ``"C" + order id`` repeating its
+      lines with negative quantities, dated days (cancelled) or weeks (refunded) later but before
+      the observation date when there is room;
+    * about 3% of invoices carry a postage line (``StockCode`` ``POST``, quantity 1, a small
+      price) that is not part of the order amount;
+    * about 1% of invoices are guest checkouts with an empty ``CustomerID``;
+    * an order row duplicated in ``data.orders`` gives its lines twice.
+
+    ``Country`` is the customer's country exactly as ``customers.csv`` spells it. Rows are in
+    ``InvoiceDate`` order. Every draw depends on the order, not on its row, so duplicates match.
+
+    Parameters
+    ----------
+    data : SampleData
+        Output of `generate_sample`.
+    seed : int, optional
+        Seed of the line-item draws (products, quantities, times); None uses the sample's own
+        seed (``data.meta["seed"]``). The same data and seed always give the same frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns `LINE_ITEM_COLUMNS`: ``InvoiceNo``, ``StockCode``, ``Description`` (str),
+        ``Quantity`` (int64, negative on reversal invoices), ``UnitPrice`` (float, 2 decimals),
+        ``InvoiceDate`` (datetime64, to the minute), ``CustomerID`` (str, ``<NA>`` for guests),
+        ``Country``, ``Currency``, ``Category`` (str).
+
+    Raises
+    ------
+    ValueError
+        If an order's category, currency or status is not one the generator makes.
+    """
+    orders = invoiced_orders(data.orders)
+    rng = np.random.default_rng([_LINE_ITEM_STREAM, int(data.meta["seed"] if seed is None else seed)])
+
+    # Everything is drawn once per distinct order id; exact duplicate rows then repeat its lines.
+    row_order, order_ids = pd.factorize(orders["order_id"])
+    distinct = orders.take(np.unique(row_order, return_index=True)[1])
+    category = _codes_of(distinct["category"], CATEGORIES, "category")
+    status = _codes_of(distinct["status"], _STATUSES, "status")
+    currencies = tuple(EXCHANGE_RATES)
+    currency = _codes_of(distinct["currency"], currencies, "currency")
+    # Prices are counted in whole minor units so that the lines add up exactly.
+    scale = np.where(np.isin(np.array(currencies), list(_WHOLE_UNIT_CURRENCIES)), 1, 100)[currency]
+    rate = np.array([EXCHANGE_RATES[c] for c in currencies])[currency]
+    units = np.rint(distinct["amount"].to_numpy(dtype=float) * scale).astype(np.int64)
+
+    blocks = _invoice_blocks(rng, category, status, units, scale, rate)
+    placed, reversed_at = _invoice_times(
+        rng, distinct["order_date"].to_numpy(), status, np.datetime64(data.meta["observation_date"], "m")
+    )
+    anonymous = rng.random(len(distinct)) < _ANONYMOUS_SHARE
+
+    # Each row of the orders frame (duplicates included) takes its order's block; then time order.
+    size = np.bincount(blocks.owner, minlength=len(distinct))
+    start = np.cumsum(size) - size
+    lines = blocks.take(_ragged(start[row_order], size[row_order]))
+    stamp = np.where(lines.reversal, reversed_at[lines.owner], placed[lines.owner])
+    chronological = np.argsort(stamp, kind="stable")
+    lines, stamp = lines.take(chronological), stamp[chronological]
+    owner = lines.owner
+
+    invoice = pa.array(np.asarray(order_ids, dtype=object), type=pa.string()).take(pa.array(owner))
+    invoice = pc.if_else(pa.array(lines.reversal), pc.binary_join_element_wise("C", invoice, ""), invoice)
+    stock_codes, descriptions = _catalogue()
+    customers = data.customers.drop_duplicates("customer_id")
+    country = customers["country"].reset_index(drop=True).reindex(
+        _positions(distinct["customer_id"], customers["customer_id"])
+    )
+    return pd.DataFrame({
+        "InvoiceNo": _series(invoice),
+        "StockCode": _labels(stock_codes, lines.item),
+        "Description": _labels(descriptions, lines.item),
+        "Quantity": lines.quantity,
+        "UnitPrice": np.round(lines.price / scale[owner], 2),
+        "InvoiceDate": pd.Series(stamp.astype("datetime64[s]")),
+        "CustomerID": distinct["customer_id"].mask(anonymous).take(owner).reset_index(drop=True),
+        "Country": country.take(owner).reset_index(drop=True),
+        "Currency": _labels(currencies, currency[owner]),
+        "Category": _labels(CATEGORIES, category[owner]),
+    })
+
+
+def write_line_items(data: SampleData, folder: pathlib.Path) -> pathlib.Path:
+    """Write `line_items_frame` of a sample as ``line_items.csv``.
+
+    Same conventions as `write_sample` (UTF-8, no index, ``\\n`` line ends, prices with two
+    decimals), with dates as ``YYYY-MM-DD HH:MM``; the line-item draws use the sample's seed.
+
+    Parameters
+    ----------
+    data : SampleData
+        Output of `generate_sample`.
+    folder : pathlib.Path
+        Destination; created if missing. An existing ``line_items.csv`` is replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "line_items.csv"
+    line_items_frame(data).to_csv(
+        path,
+        index=False,
+        encoding="utf-8",
+        lineterminator="\n",
+        date_format="%Y-%m-%d %H:%M",
+        float_format="%.2f",
+    )
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Line items
+# ---------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class _Lines:
+    """Invoice lines as parallel arrays; prices in minor units of the order currency."""
+
+    owner: np.ndarray  # distinct order the line belongs to
+    item: np.ndarray  # index into `_catalogue`
+    quantity: np.ndarray  # negative on a reversal invoice
+    price: np.ndarray
+    reversal: np.ndarray  # bool: on the "C" invoice
+
+    def take(self, index: np.ndarray) -> _Lines:
+        return _Lines(*(getattr(self, f.name)[index] for f in dataclasses.fields(self)))
+
+    @staticmethod
+    def concat(*parts: _Lines) -> _Lines:
+        return _Lines(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(_Lines)))
+
+
+def _catalogue() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Stock codes and descriptions: the products category by category, then postage."""
+    codes = tuple(f"P{10000 + 1000 * c + (137 * p + 23) % 1000}"  # scattered, like real codes
+                  for c, items in enumerate(_PRODUCTS) for p in range(len(items)))
+    names = tuple(name for items in _PRODUCTS for name, _price in items)
+    return (*codes, _POSTAGE_ITEM[0]), (*names, _POSTAGE_ITEM[1])
+
+
+def _positions(values: pd.Series, vocabulary: pd.Series | tuple[str, ...]) -> np.ndarray:
+    """Position of each value in the vocabulary (first occurrence), -1 where it is absent."""
+    found = pc.index_in(pa.array(values, type=pa.large_string()),
+                        value_set=pa.array(vocabulary, type=pa.large_string()))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _codes_of(values: pd.Series, vocabulary: tuple[str, ...], column: str) -> np.ndarray:
+    """Positions of text values in a vocabulary; an unknown value is an error naming it."""
+    codes = _positions(values, vocabulary)
+    if (codes < 0).any():
+        bad = values.iloc[int(np.argmax(codes < 0))]
+        raise ValueError(f"orders {column} {bad!r} is not one the sample generator makes: {', '.join(vocabulary)}")
+    return codes
+
+
+def _invoice_blocks(
+    rng: np.random.Generator,
+    category: np.ndarray,
+    status: np.ndarray,
+    units: np.ndarray,
+    scale: np.ndarray,
+    rate: np.ndarray,
+) -> _Lines:
+    """All lines of each distinct order, as one block per order: its product lines, a postage
+    line on some, then the same again with negative quantities when it was cancelled or refunded."""
+    m = units.size
+    owner, product, quantity, price = _product_lines(rng, category, units, scale, rate)
+    products = _Lines(owner, category[owner] * len(_PRODUCTS[0]) + product, quantity, price,
+                      np.zeros(owner.size, dtype=bool))
+    posted = np.flatnonzero(rng.random(m) < _POSTAGE_SHARE)
+    postage_units = np.rint(rng.uniform(*_POSTAGE_CNY, posted.size) / rate[posted] * scale[posted])
+    postage = _Lines(posted, np.full(posted.size, len(_catalogue()[0]) - 1), np.ones(posted.size, dtype=np.int64),
+                     np.maximum(1, postage_units).astype(np.int64), np.zeros(posted.size, dtype=bool))
+    sold = _Lines.concat(products, postage)
+    undone = sold.take(np.flatnonzero(status[sold.owner] != _STATUSES.index("completed")))
+    undone = dataclasses.replace(undone, quantity=-undone.quantity, reversal=np.ones(undone.owner.size, dtype=bool))
+    every = _Lines.concat(sold, undone)
+    return every.take(np.argsort(every.owner, kind="stable"))
+
+
+def _invoice_times(
+    rng: np.random.Generator, order_date: np.ndarray, status: np.ndarray, observation: np.datetime64
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minute of each order's invoice and of its reversal invoice (for the cancelled and refunded).
+
+    A reversal follows days (cancelled) or weeks (refunded) later, but stays before the
+    observation date when the order leaves room for that.
+    """
+    m = status.size
+    hour_share = _HOUR_WEIGHT / _HOUR_WEIGHT.sum()
+    day = order_date.astype("datetime64[m]")
+    placed = day + (rng.choice(24, size=m, p=hour_share) * 60 + rng.integers(0, 60, m)).astype("timedelta64[m]")
+    delay = np.where(status == _STATUSES.index("cancelled"),
+                     rng.integers(*_CANCEL_DELAY_DAYS, m), rng.integers(*_REFUND_DELAY_DAYS, m))
+    later = day + (delay * 1440 + rng.choice(24, size=m, p=hour_share) * 60 + rng.integers(0, 60, m)).astype(
+        "timedelta64[m]"
+    )
+    return placed, np.maximum(np.minimum(later, observation - np.timedelta64(1, "m")), placed)
+
+
+def _product_lines(
+    rng: np.random.Generator, category: np.ndarray, units: np.ndarray, scale: np.ndarray, rate: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Product lines of each order: (order, product, quantity, unit price in minor units).
+
+    Lines come grouped by order. Every line but the last gets a share of the amount at a price
+    rounded down, so the remainder is always positive; the last line takes the remainder, and
+    the few minor units its quantity does not divide go onto a one-unit line, so the lines add
+    up to the amount exactly.
+    """
+    m = units.size
+    weight = np.array(_LINES_PER_INVOICE_WEIGHT)
+    count = rng.choice(weight.size, size=m, p=weight / weight.sum()) + 1
+    # Every line needs a few minor units to share out: tiny orders keep one line.
+    value_cny = units / scale * rate
+    room = np.minimum(units // 20, np.floor(value_cny / 15).astype(np.int64))
+    count = np.clip(np.minimum(count, room), 1, None)
+
+    owner = np.repeat(np.arange(m), count)
+    start = np.cumsum(count) - count
+    position = np.arange(owner.size) - start[owner]
+    last = position == count[owner] - 1
+    # Shares between 1/3 and 3 times the even share: no line is a rounding error.
+    share = rng.uniform(0.5, 1.5, owner.size)
+    share /= np.bincount(owner, weights=share, minlength=m)[owner]
+    target = np.floor(units[owner] * share).astype(np.int64)
+    # Different products on the lines of one invoice (a stride coprime to the catalogue size
+    # visits each product once), so two lines of an invoice are never exact duplicates.
+    n_items = len(_PRODUCTS[0])
+    strides = np.array([k for k in range(1, n_items) if np.gcd(k, n_items) == 1])
+    stride = strides[rng.integers(0, strides.size, m)]
+    product = (rng.integers(0, n_items, m)[owner] + position * stride[owner]) % n_items
+    list_cny = np.array([[p for _name, p in items] for items in _PRODUCTS])[category[owner], product]
+    wanted = target / scale[owner] * rate[owner] / list_cny * rng.lognormal(0.0, 0.2, owner.size)
+    wanted = np.clip(np.rint(wanted), 1, _MAX_QUANTITY).astype(np.int64)
+
+    quantity = np.clip(wanted, 1, np.maximum(target, 1))
+    price = target // quantity
+    spent = np.bincount(owner[~last], weights=(quantity * price)[~last], minlength=m).astype(np.int64)
+    rest = units - spent  # one per order, in order: what the last line must come to
+    last_line = np.flatnonzero(last)
+    quantity[last_line] = np.minimum(wanted[last_line], rest)
+    price[last_line] = rest // quantity[last_line]
+    short = rest - quantity[last_line] * price[last_line]  # below the last line's quantity
+
+    # The few minor units left over go onto another line of one unit, which keeps the unit
+    # prices of a stock code close together.
+    single = np.flatnonzero(~last & (quantity == 1))
+    takers, first = np.unique(owner[single], return_index=True)
+    taker = np.full(m, -1)
+    taker[takers] = single[first]
+    moved = (short > 0) & (taker >= 0)
+    price[taker[moved]] += short[moved]
+    # Else one unit of the last line becomes a line of its own that carries them, while the
+    # order has fewer than four lines.
+    split = np.flatnonzero((short > 0) & (taker < 0) & (count < weight.size))
+    quantity[last_line[split]] -= 1
+    # With four lines already, the last line's quantity becomes a divisor of what it must come
+    # to: the greatest common divisor with the wanted quantity, or a larger divisor up to 12.
+    stuck = np.flatnonzero((short > 0) & (taker < 0) & (count == weight.size))
+    want, remainder = quantity[last_line[stuck]], rest[stuck]
+    fit = np.gcd(remainder, want)
+    for divisor in range(2, 13):
+        fit = np.where((divisor <= want) & (remainder % divisor == 0), np.maximum(fit, divisor), fit)
+    quantity[last_line[stuck]], price[last_line[stuck]] = fit, remainder // fit
+
+    grouped = np.argsort(np.concatenate([owner, split]), kind="stable")  # split lines after their order's
+    return (
+        np.concatenate([owner, split])[grouped],
+        np.concatenate([product, product[last_line[split]]])[grouped],
+        np.concatenate([quantity, np.ones(split.size, dtype=np.int64)])[grouped],
+        np.concatenate([price, price[last_line[split]] + short[split]])[grouped],
+    )
+
+
+def _ragged(start: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(start[i], start[i] + size[i])`` over i, without a Python loop."""
+    total = int(size.sum())
+    offset = np.cumsum(size) - size
+    return np.repeat(start - offset, size) + np.arange(total)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -866,9 +1238,8 @@ def _mess_up(rng: np.random.Generator, text: pd.Series, case: float, space: floa
     out[widen] = _fullwidth(out[widen])
     lead = filled & (rng.random(n) < space)
     trail = filled & (rng.random(n) < space)
-    pads = np.array([" ", "  ", "\t", " "], dtype=object)
-    lead_pad = pads[rng.integers(0, pads.size, n)]
-    trail_pad = pads[rng.integers(0, 2, n)]
+    lead_pad = np.array(_LEADING_PADS, dtype=object)[rng.integers(0, len(_LEADING_PADS), n)]
+    trail_pad = np.array(_TRAILING_PADS, dtype=object)[rng.integers(0, len(_TRAILING_PADS), n)]
     out[lead] = pd.Series(lead_pad[lead], index=out.index[lead], dtype="str") + out[lead]
     out[trail] = out[trail] + pd.Series(trail_pad[trail], index=out.index[trail], dtype="str")
     return out
@@ -1589,6 +1960,54 @@ def _feedback_frame(
         "satisfaction": satisfaction,
         "nps": nps,
     })
+
+
+def _with_mistakes(
+    rng: np.random.Generator, orders: pd.DataFrame, interactions: pd.DataFrame, feedback: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Copies of real rows with one export mistake each, placed right after their original.
+
+    The copies get order ids past the real ones (except the conflicting re-use of an id), so the
+    real rows, and with them the ground truth, are untouched; intake quarantines every copy.
+    """
+    next_number = len(orders) + 1
+
+    def copies(frame: pd.DataFrame, count: int) -> tuple[np.ndarray, pd.DataFrame]:
+        picked = np.sort(rng.choice(len(frame), size=min(count, len(frame)), replace=False))
+        return picked, frame.take(picked).reset_index(drop=True)
+
+    count = max(1, round(_MISTAKE_SHARE * len(orders)))
+    parts = []
+    for kind in ("no_customer", "zero_amount", "unknown_status", "reused_id"):
+        at, bad = copies(orders, count)
+        if kind == "no_customer":
+            bad["customer_id"] = pd.NA
+        elif kind == "zero_amount":
+            bad["amount"] = 0.0
+        elif kind == "unknown_status":
+            bad["status"] = "pending"
+        else:
+            bad["amount"] = np.round(bad["amount"].to_numpy() * 1.1 + 1.0, 2)
+        if kind != "reused_id":
+            bad["order_id"] = _ids("O", next_number + len(bad), 7, np.arange(next_number, next_number + len(bad)))
+            next_number += len(bad)
+        parts.append((at, bad))
+    orders = _insert_after(orders, parts)
+
+    at, bad = copies(interactions, max(1, round(_MISTAKE_SHARE * len(interactions))))
+    bad["customer_id"] = pd.NA
+    interactions = _insert_after(interactions, [(at, bad)])
+    at, bad = copies(feedback, max(1, round(_MISTAKE_SHARE * len(feedback))))
+    bad["satisfaction"] = bad["nps"].clip(lower=6)
+    feedback = _insert_after(feedback, [(at, bad)])
+    return orders, interactions, feedback
+
+
+def _insert_after(frame: pd.DataFrame, parts: list[tuple[np.ndarray, pd.DataFrame]]) -> pd.DataFrame:
+    """``frame`` with each part's rows placed right after the row they copy (stable order)."""
+    position = np.concatenate([np.arange(len(frame), dtype=float), *[at + 0.5 for at, _ in parts]])
+    combined = pd.concat([frame, *[bad for _, bad in parts]], ignore_index=True)
+    return combined.take(np.argsort(position, kind="stable")).reset_index(drop=True)
 
 
 def _duplicate_rows(rng: np.random.Generator, n: int, share: float) -> np.ndarray:
