@@ -238,3 +238,19 @@ def _data(**parts) -> quality.QualityData:
         "meta": {"title": "T", "observation_date": "2025-12-31"},
     }
     return quality.QualityData(**{**defaults, **parts})
+
+
+def test_overview_says_which_inputs_were_missing(write_csv, write_config):
+    from custseg.pipeline import load_study_data
+    from custseg.studies import Overview
+
+    config = load_config(write_config({"orders": str(write_csv("orders.csv", ORDERS))}))
+    run(config, echo=lambda *_: None)
+    notice = Overview(load_study_data(config), config).inputs_notice()._repr_html_()
+    assert "no customer table (inputs.customers)" in notice and "Unknown" in notice
+    assert "no feedback" in notice and "no interactions" in notice
+    customers = write_csv("customers.csv", "customer_id,country\nC1,CN\n")
+    full = load_config(write_config({"orders": str(write_csv("orders.csv", ORDERS)), "customers": str(customers)}))
+    run(full, echo=lambda *_: None)
+    notice = Overview(load_study_data(full), full).inputs_notice()._repr_html_()
+    assert "customer table" not in notice and "no feedback" in notice

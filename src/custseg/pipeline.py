@@ -139,6 +139,7 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         "base_currency": config.currency.base,
         "region_level": config.regions.level,
         "tiers": list(config.tiers.names),
+        "inputs": list(config.inputs.present()),  # which tables the study had, for what is missing
         "customers": int(len(customers)),
         "orders": int(len(order_table)),
         "config_fingerprint": config.fingerprint(),

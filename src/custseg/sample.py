@@ -1456,8 +1456,8 @@ def _draw_people(rng: np.random.Generator, n: int, span: int) -> _People:
     calendar = calendar_of_country[country]
 
     # First order. Established customers: a good part were already buying when the data starts,
-    # the rest arrived steadily until ~6 months before the observation date.
-    latest_established = span - max(180, span // 3)
+    # the rest arrived steadily until ~5 months before the observation date.
+    latest_established = span - 150  # then the "new" customers' window starts: sign-ups never pause
     established_first = np.where(
         rng.random(n) < 0.45,
         rng.integers(0, 45, n),

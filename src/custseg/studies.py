@@ -279,6 +279,30 @@ class Overview:
             f"Observation date {meta['observation_date']} · amounts in {self.currency} · region level: {meta['region_level']}",
         )
 
+    def inputs_notice(self) -> render.Notice | None:
+        """What the study could not show because an input table was not given; nothing when all were."""
+        given = set(self.data.meta.get("inputs", ()))
+        missing = []
+        if "customers" not in given:
+            if "line_items" in given:
+                missing.append(
+                    "no customer table: countries come from the line items, so provinces, cities, "
+                    "industries and other customer attributes are unknown"
+                )
+            else:
+                missing.append(
+                    "no customer table (inputs.customers): customers have no country, so all of them "
+                    "fall in the region \"Unknown\"; a customer file with a country column gives one "
+                    "study per market"
+                )
+        if "interactions" not in given:
+            missing.append("no interactions (inputs.interactions): visits, e-mails, calls and tickets are not counted")
+        if "feedback" not in given:
+            missing.append("no feedback (inputs.feedback): satisfaction and NPS are not shown")
+        if not missing:
+            return None
+        return render.Notice("This study was built with " + "; ".join(missing) + ".", kind="info")
+
     @section("Headline figures", "The whole customer base at the observation date.")
     def headline(self) -> render.Section:
         """The handful of figures a director asks for first."""

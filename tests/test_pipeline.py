@@ -1,0 +1,43 @@
+"""The pipeline on each input shape: raw files -> the customer table every study reads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from custseg.config import load_config
+from custseg.pipeline import load_study_data, run
+
+LINES = """InvoiceNo,StockCode,Quantity,UnitPrice,InvoiceDate,CustomerID,Country
+536365,P1,6,2.55,2025-12-01,17850,United Kingdom
+536365,POST,1,18.00,2025-12-01,17850,United Kingdom
+536366,P1,2,2.50,2025-12-05,17850,UK
+C536366,P1,-2,2.50,2025-12-06,17850,UK
+536367,P3,10,1.00,2025-12-02,13047,法国
+C536999,P3,-3,1.00,2025-12-04,13047,France
+536368,P4,1,5.00,2025-12-02,,United Kingdom
+"""
+
+
+def test_line_items_give_the_same_customer_table_as_orders(write_csv, write_config):
+    columns = {"invoice": "InvoiceNo", "item": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice",
+               "invoice_date": "InvoiceDate", "customer_id": "CustomerID", "country": "Country"}
+    config = load_config(write_config(
+        {"line_items": {"path": str(write_csv("lines.csv", LINES)), "columns": columns}},
+        cleaning={"stop_on": []}, observation_date="2025-12-31",
+    ))
+    run(config, echo=lambda *_: None)
+    data = load_study_data(config)
+    customers = data.customers.set_index("customer_id")
+    assert sorted(customers.index) == ["13047", "17850"]
+    assert customers.loc["17850", "country_iso3"] == "GBR" and customers.loc["13047", "market"] == "Europe"
+    # 17850: one purchase (536365, postage excluded); 536366 was reversed in full
+    assert customers.loc["17850", "frequency"] == 1
+    assert customers.loc["17850", "monetary"] == pytest.approx(15.30)
+    # 13047: one purchase of 10 with a return of 3 netted against it
+    assert customers.loc["13047", "frequency"] == 1
+    assert customers.loc["13047", "monetary"] == pytest.approx(7.0)
+    assert data.meta["inputs"] == ["line_items"]
+    interim = pd.read_csv(config.output.interim / "accounting.csv", encoding="utf-8-sig")
+    assert interim.loc[0, ["rows_read", "clean", "quarantined"]].tolist() == [7, 6, 1]
+    assert (config.output.interim / "line_items.parquet").is_file()
