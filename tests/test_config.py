@@ -34,8 +34,8 @@ def test_nested_unknown_key_and_missing_required_key(write_config):
         load_config(write_config({"orders": "o.csv", "line_items": "l.csv"}))
     with pytest.raises(ConfigError, match=r"inputs\.orders\.path: required key is missing"):
         load_config(write_config({"orders": {"encoding": "gbk"}}))
-    with pytest.raises(ConfigError, match=r"tiers\.method: unknown key"):
-        load_config(write_config({"orders": "o.csv"}, tiers={"method": "rfm"}))
+    with pytest.raises(ConfigError, match=r"tiers\.mehtod: unknown key"):
+        load_config(write_config({"orders": "o.csv"}, tiers={"mehtod": "rfm"}))
 
 
 def test_tier_thresholds_must_match_names(write_config):

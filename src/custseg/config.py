@@ -145,26 +145,161 @@ class Regions(_Strict):
         }
 
 
-class Tiers(_Strict):
-    """Value tiers from RFM scores."""
+class TierRule(_Strict):
+    """Absolute limits a customer must meet for one tier (Chinese practice: R < 60, F >= 5, M >= 500)."""
 
-    names: list[str] = Field(default_factory=lambda: ["high", "mid", "low"])
-    bins: int = Field(5, ge=2, le=10)  # quantile scores 1..bins per dimension
-    # minimum total R+F+M score for each tier but the last, best tier first
-    min_scores: list[int] = Field(default_factory=lambda: [12, 8])
+    recency_max_days: float | None = None  # last purchase at most this many days ago
+    frequency_min: float | None = None  # at least this many purchases
+    monetary_min: float | None = None  # at least this much net spend, base currency
+
+
+class Tiers(_Strict):
+    """Value tiers: by RFM scores, by share of revenue (Pareto), or by absolute thresholds."""
+
+    method: Literal["rfm", "value_share", "thresholds"] = "rfm"
+    names: list[str] = Field(default_factory=lambda: ["high", "mid", "low"])  # best first; e.g. [vip, high, mid, low]
+    # tiers computed over all customers, or separately within each value of a region column
+    within: Literal["all", "market", "country", "province", "region"] = "all"
+    # rfm: quantile scores 1..bins per dimension, weighted; "i" (interaction frequency over the
+    # last 90 days) is an optional fourth dimension
+    bins: int = Field(5, ge=2, le=10)
+    weights: dict[Literal["r", "f", "m", "i"], float] = Field(default_factory=lambda: {"r": 1.0, "f": 1.0, "m": 1.0})
+    # rfm: minimum weighted total score for each tier but the last, best tier first
+    min_scores: list[float] = Field(default_factory=lambda: [12, 8])
+    # value_share: the customers making the first X of revenue (largest spenders first) form the
+    # first tier, the next Y the second, ...; one share per tier but the last
+    revenue_shares: list[float] = Field(default_factory=lambda: [0.5, 0.3])
+    # thresholds: one rule per tier but the last, best tier first; the first rule a customer meets wins
+    rules: list[TierRule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Tiers:
         if len(self.names) < 2 or len(set(self.names)) != len(self.names):
             raise ValueError(f"tiers.names must hold at least two distinct names, got {self.names}")
-        if len(self.min_scores) != len(self.names) - 1:
-            raise ValueError(
-                f"tiers.min_scores needs one threshold per tier but the last "
-                f"({len(self.names) - 1} for {self.names}), got {self.min_scores}"
-            )
-        if any(a <= b for a, b in zip(self.min_scores, self.min_scores[1:])):
-            raise ValueError(f"tiers.min_scores must fall strictly, best tier first: {self.min_scores}")
+        need = len(self.names) - 1
+        if self.method == "rfm":
+            if len(self.min_scores) != need:
+                raise ValueError(
+                    f"tiers.min_scores needs one threshold per tier but the last "
+                    f"({need} for {self.names}), got {self.min_scores}"
+                )
+            if any(a <= b for a, b in zip(self.min_scores, self.min_scores[1:])):
+                raise ValueError(f"tiers.min_scores must fall strictly, best tier first: {self.min_scores}")
+            if not any(w > 0 for w in self.weights.values()) or any(w < 0 for w in self.weights.values()):
+                raise ValueError(f"tiers.weights must be zero or positive and not all zero, got {self.weights}")
+        if self.method == "value_share":
+            if len(self.revenue_shares) != need:
+                raise ValueError(f"tiers.revenue_shares needs one share per tier but the last ({need}), got {self.revenue_shares}")
+            if any(x <= 0 for x in self.revenue_shares) or sum(self.revenue_shares) >= 1:
+                raise ValueError(f"tiers.revenue_shares must be positive and add up to less than 1, got {self.revenue_shares}")
+        if self.method == "thresholds" and len(self.rules) != need:
+            raise ValueError(f"tiers.rules needs one rule per tier but the last ({need} for {self.names}), got {len(self.rules)}")
         return self
+
+
+class SegmentRule(_Strict):
+    """One named RFM segment of the 11-group map: R score and FM score (mean of F and M) ranges."""
+
+    name: str
+    name_zh: str
+    r: tuple[float, float]  # inclusive score range
+    fm: tuple[float, float]
+
+
+class ValueClass(_Strict):
+    """One class of the Chinese 8-class RFM model: high or low on each of R, F and M."""
+
+    name_zh: str
+    name: str
+    r: Literal["high", "low"]  # high R = bought recently
+    f: Literal["high", "low"]
+    m: Literal["high", "low"]
+
+
+def _default_segment_map() -> list[SegmentRule]:
+    rows = [
+        ("Champions", "冠军客户", (4, 5), (4, 5)),
+        ("Loyal", "忠诚客户", (2, 5), (3, 5)),
+        ("Potential loyalists", "潜在忠诚客户", (3, 5), (1, 3)),
+        ("New", "新客户", (4, 5), (0, 1)),
+        ("Promising", "有潜力客户", (3, 4), (0, 1)),
+        ("Need attention", "需要关注客户", (2, 3), (2, 3)),
+        ("About to sleep", "即将沉睡客户", (2, 3), (0, 2)),
+        ("At risk", "流失风险客户", (0, 2), (2, 5)),
+        ("Cannot lose them", "不能失去的客户", (0, 1), (4, 5)),
+        ("Hibernating", "休眠客户", (1, 2), (1, 2)),
+        ("Lost", "已流失客户", (0, 2), (0, 2)),
+    ]
+    return [SegmentRule(name=n, name_zh=z, r=r, fm=fm) for n, z, r, fm in rows]
+
+
+def _default_value_classes() -> list[ValueClass]:
+    rows = [
+        ("重要价值客户", "Important value", "high", "high", "high"),
+        ("重要发展客户", "Important to develop", "high", "low", "high"),
+        ("重要保持客户", "Important to keep", "low", "high", "high"),
+        ("重要挽留客户", "Important to win back", "low", "low", "high"),
+        ("一般价值客户", "General value", "high", "high", "low"),
+        ("一般发展客户", "General to develop", "high", "low", "low"),
+        ("一般保持客户", "General to keep", "low", "high", "low"),
+        ("一般挽留客户", "General to win back", "low", "low", "low"),
+    ]
+    return [ValueClass(name_zh=z, name=n, r=r, f=f, m=m) for z, n, r, f, m in rows]
+
+
+class Segments(_Strict):
+    """Named RFM segments: the common 11-group map and the Chinese 8-class model, both editable."""
+
+    # first matching rule wins; scores are on the 1..tiers.bins scale rescaled to 1..5
+    rfm_map: list[SegmentRule] = Field(default_factory=_default_segment_map)
+    value_classes: list[ValueClass] = Field(default_factory=_default_value_classes)
+    # high / low in the 8-class model: R, F, M score against the mean or the median score
+    split: Literal["mean", "median"] = "mean"
+
+
+class Clusters(_Strict):
+    """Data-driven clusters of customers with purchases."""
+
+    features: list[str] = Field(default_factory=lambda: ["recency_days", "frequency", "monetary", "aov", "tenure_days"])
+    log: list[str] | None = None  # columns to log-transform; None: every feature with skew above 1
+    method: Literal["kmeans", "gmm"] = "kmeans"
+    k_min: int = Field(3, ge=2)
+    k_max: int = Field(8, ge=2)
+    sample_size: int = Field(5000, ge=100)  # silhouette is computed on a fixed-size sample
+    bootstrap: int = Field(10, ge=0)  # resamples for the stability check (0: skip)
+    seed: int = 20261001
+
+    @model_validator(mode="after")
+    def _range(self) -> Clusters:
+        if self.k_max < self.k_min:
+            raise ValueError(f"clusters.k_max ({self.k_max}) is below clusters.k_min ({self.k_min})")
+        return self
+
+
+class Lifecycle(_Strict):
+    """Rules of the lifecycle stages, relative to each customer's own purchase cadence."""
+
+    new_days: int = Field(90, ge=1)  # first purchase at most this many days ago -> new
+    loyal_min_orders: int = Field(5, ge=2)  # loyal: at least this many purchases ...
+    loyal_min_tenure_days: int = Field(365, ge=0)  # ... over at least this long a relationship
+    at_risk_factor: float = Field(2.0, gt=0)  # silent for more than this x own cadence -> at risk
+    churned_factor: float = Field(4.0, gt=0)  # ... more than this x own cadence -> churned
+    default_cadence_days: float = Field(90.0, gt=0)  # cadence of customers with fewer than 3 purchases
+    churned_days: int = Field(365, ge=1)  # silent longer than this -> churned whatever the cadence
+    reactivated_gap_days: int = Field(180, ge=1)  # a recent purchase after a gap this long -> reactivated
+
+    @model_validator(mode="after")
+    def _order(self) -> Lifecycle:
+        if self.churned_factor <= self.at_risk_factor:
+            raise ValueError("lifecycle.churned_factor must be above lifecycle.at_risk_factor")
+        return self
+
+
+class Snapshots(_Strict):
+    """Observation dates at which the whole classification is recomputed, to follow migration."""
+
+    dates: list[dt.date] | None = None  # None: the last `count` quarter ends before the observation date
+    count: int = Field(4, ge=2)
 
 
 class Studies(_Strict):
@@ -192,6 +327,10 @@ class Config(_Strict):
     output: Output
     regions: Regions = Regions()
     tiers: Tiers = Tiers()
+    segments: Segments = Segments()
+    clusters: Clusters = Clusters()
+    lifecycle: Lifecycle = Lifecycle()
+    snapshots: Snapshots = Snapshots()
     studies: Studies = Studies()
     source: Path = Field(exclude=True)  # the YAML file this came from
 
