@@ -33,7 +33,7 @@ REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG)).reports
 # tables) or config/sample_line_items.yaml (the same company as one line-item export).
 CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE),$(if $(filter config/sample_line_items.yaml,$(CONFIG)),$(SAMPLE_LINE_ITEMS)))
 
-.PHONY: help setup data process reports test lab lock strip clean distclean
+.PHONY: help setup data process reports test bench lab lock strip clean distclean
 
 help: ## Show this list of targets
 	@echo "custseg: customer classification and tiering studies"
@@ -76,6 +76,10 @@ $(REPORTS_STAMP): $(CONFIG) $(CONFIG_DATA) $(SRC) $(NOTEBOOKS) | $(SETUP_STAMP)
 test: $(SAMPLE_PROCESSED) ## Run the unit and end-to-end tests, then execute every notebook (nbval)
 	$(PYTEST) $(PYTEST_ARGS) tests
 	$(PYTEST) $(PYTEST_ARGS) --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+
+bench: $(SETUP_STAMP) ## Time intake and segmentation on 1M and 10M generated order lines (figures, no asserts)
+	$(PY) tools/benchmark_intake.py
+	$(PY) tools/benchmark_segmentation.py
 
 lab: $(SAMPLE_PROCESSED) ## Open JupyterLab on the notebooks with the registered custseg kernel
 	$(JUPYTER) lab --notebook-dir=notebooks

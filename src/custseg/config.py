@@ -217,18 +217,19 @@ class ValueClass(_Strict):
 
 
 def _default_segment_map() -> list[SegmentRule]:
+    # Narrow rules come before the wide ones that would cover them: the first match wins.
     rows = [
         ("Champions", "冠军客户", (4, 5), (4, 5)),
-        ("Loyal", "忠诚客户", (2, 5), (3, 5)),
-        ("Potential loyalists", "潜在忠诚客户", (3, 5), (1, 3)),
+        ("Cannot lose them", "不能失去的客户", (0, 1), (4, 5)),
         ("New", "新客户", (4, 5), (0, 1)),
         ("Promising", "有潜力客户", (3, 4), (0, 1)),
+        ("Loyal", "忠诚客户", (2, 5), (3, 5)),
+        ("Potential loyalists", "潜在忠诚客户", (3, 5), (1, 3)),
         ("Need attention", "需要关注客户", (2, 3), (2, 3)),
         ("About to sleep", "即将沉睡客户", (2, 3), (0, 2)),
         ("At risk", "流失风险客户", (0, 2), (2, 5)),
-        ("Cannot lose them", "不能失去的客户", (0, 1), (4, 5)),
-        ("Hibernating", "休眠客户", (1, 2), (1, 2)),
-        ("Lost", "已流失客户", (0, 2), (0, 2)),
+        ("Lost", "已流失客户", (0, 1), (0, 1)),
+        ("Hibernating", "休眠客户", (0, 2), (0, 2)),
     ]
     return [SegmentRule(name=n, name_zh=z, r=r, fm=fm) for n, z, r, fm in rows]
 
@@ -261,7 +262,11 @@ class Clusters(_Strict):
     """Data-driven clusters of customers with purchases."""
 
     features: list[str] = Field(default_factory=lambda: ["recency_days", "frequency", "monetary", "aov", "tenure_days"])
-    log: list[str] | None = None  # columns to log-transform; None: every feature with skew above 1
+    # columns to log-transform (log1p); None: every feature with skew above 1. Tenure is hardly
+    # skewed but its log is what sets new customers apart, so the default logs all five.
+    log: list[str] | None = Field(
+        default_factory=lambda: ["recency_days", "frequency", "monetary", "aov", "tenure_days"]
+    )
     method: Literal["kmeans", "gmm"] = "kmeans"
     k_min: int = Field(3, ge=2)
     k_max: int = Field(8, ge=2)
@@ -269,10 +274,22 @@ class Clusters(_Strict):
     bootstrap: int = Field(10, ge=0)  # resamples for the stability check (0: skip)
     seed: int = 20261001
 
+    @model_validator(mode="before")
+    @classmethod
+    def _log_follows_features(cls, raw: object) -> object:
+        # With chosen features and no chosen log list, log those of the default list still chosen.
+        if isinstance(raw, dict) and "features" in raw and "log" not in raw and isinstance(raw["features"], list):
+            default = cls.model_fields["log"].default_factory()
+            return {**raw, "log": [c for c in default if c in raw["features"]]}
+        return raw
+
     @model_validator(mode="after")
     def _range(self) -> Clusters:
         if self.k_max < self.k_min:
             raise ValueError(f"clusters.k_max ({self.k_max}) is below clusters.k_min ({self.k_min})")
+        stray = [c for c in self.log or [] if c not in self.features]
+        if stray:
+            raise ValueError(f"clusters.log names {stray}, which are not in clusters.features {self.features}")
         return self
 
 

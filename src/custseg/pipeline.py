@@ -9,23 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 import custseg
-from custseg import paths, regions
+from custseg import paths
 from custseg.config import Config
-from custseg.features import customer_table, default_observation_date
+from custseg.exports import write_segment_export
+from custseg.features import default_observation_date
 from custseg.intake import format_accounting, run_intake, write_intake
-from custseg.tiers import assign_tiers
+from custseg.segmentation import PERSONAL_COLUMNS, REGION_COLUMNS, segment  # noqa: F401 (re-exported)
 
-#: Personal data stays in the interim tables; the processed tables that studies read never hold it.
-PERSONAL_COLUMNS = ("customer_name", "email", "phone")
-
-#: Which customer column names the region at each configured level.
-REGION_COLUMNS = {"market": "market", "country": "country_en", "province": "province"}
 
 
 @dataclass(frozen=True)
@@ -78,18 +75,6 @@ def is_current(config: Config) -> bool:
     return meta.get("run_fingerprint") == run_fingerprint(config)
 
 
-def build_customers(tables: dict[str, pd.DataFrame], config: Config, observation_date: dt.date) -> pd.DataFrame:
-    """The customer table: attributes, regions, RFM features and tiers, one row per customer."""
-    customers = customer_table(tables.get("customers"), tables["orders"], observation_date)
-    customers = customers.drop(columns=[c for c in PERSONAL_COLUMNS if c in customers])
-    for column in ("country", "province", "city"):
-        if column not in customers:  # orders-only input: regions are unknown, not missing rows
-            customers = customers.assign(**{column: ""})
-    customers = regions.normalize_regions(customers, custom_markets=config.regions.market_definitions())
-    customers = customers.assign(region=customers[REGION_COLUMNS[config.regions.level]].fillna(regions.UNKNOWN))
-    return assign_tiers(customers, config.tiers)
-
-
 def build_orders(orders: pd.DataFrame, customers: pd.DataFrame, observation_date: dt.date) -> pd.DataFrame:
     """Orders before the observation date with each customer's region and tier attached."""
     past = orders.loc[orders["order_date"] < pd.Timestamp(observation_date)]
@@ -125,12 +110,28 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     echo(format_accounting(result.accounting))
     orders = result.tables["orders"]
     observation_date = config.observation_date or default_observation_date(orders)
-    customers = build_customers(result.tables, config, observation_date)
+    started = time.perf_counter()
+    result_tables = {name: frame for name, frame in result.tables.items() if name != "line_items"}
+    done = segment(result_tables, config, observation_date)
+    seconds = time.perf_counter() - started
+    customers = done.customers
     order_table = build_orders(orders, customers, observation_date)
 
     out.processed.mkdir(parents=True, exist_ok=True)
-    customers.to_parquet(out.processed / "customers.parquet", index=False)
-    order_table.to_parquet(out.processed / "orders.parquet", index=False)
+    tables = {
+        "customers": customers,
+        "orders": order_table,
+        "category_shares": done.category_shares,
+        "snapshots": done.snapshots,
+        "tier_effect": done.tier_effect,
+    }
+    if done.clusters is not None:
+        tables |= {"cluster_profile": done.clusters.profile, "cluster_selection": done.clusters.selection}
+    for stale in ("cluster_profile", "cluster_selection"):  # from an earlier run with clusters
+        (out.processed / f"{stale}.parquet").unlink(missing_ok=True)
+    for name, frame in tables.items():
+        frame.to_parquet(out.processed / f"{name}.parquet", index=False)
+    exported = write_segment_export(customers, out.exports)
     meta = {
         "study": config.study.name,
         "title": config.study.title,
@@ -142,13 +143,25 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         "inputs": list(config.inputs.present()),  # which tables the study had, for what is missing
         "customers": int(len(customers)),
         "orders": int(len(order_table)),
+        "clusters": {
+            "method": config.clusters.method,
+            "k": int(done.clusters.k) if done.clusters else 0,
+            "names": {str(k): v for k, v in done.clusters.names.items()} if done.clusters else {},
+            "seed": config.clusters.seed,
+            "note": done.cluster_note,
+        },
+        "snapshot_dates": [d.isoformat() for d in done.snapshot_dates],
         "config_fingerprint": config.fingerprint(),
         "data_fingerprint": data_fingerprint(config),
         "run_fingerprint": run_fingerprint(config),
         "custseg_version": custseg.__version__,
     }
     (out.processed / "study.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    echo(f"{len(customers):,} customers, {len(order_table):,} orders -> {out.processed}")
+    echo(
+        f"{len(customers):,} customers, {len(order_table):,} orders, "
+        f"{done.clusters.k if done.clusters else 'no'} clusters, "
+        f"{len(done.snapshot_dates)} snapshots in {seconds:.1f} s -> {out.processed}; CRM export {exported['csv']}"
+    )
     return out.processed
 
 

@@ -1,0 +1,64 @@
+"""Files for other systems: the customer classification as a CRM can import it.
+
+``customer_segments.csv`` is UTF-8 with a byte-order mark, because Excel (the tool most CRM
+imports pass through) reads a BOM-less UTF-8 file as the local code page and garbles Chinese
+text. A Parquet copy with proper types sits next to it for analysts and pipelines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+#: Columns of the export, in order; those a study does not have (no clusters, say) are left out.
+EXPORT_COLUMNS = (
+    "customer_id", "market", "country_iso3", "country_en", "province", "city", "region",
+    "tier", "r_score", "f_score", "m_score", "rfm_score", "segment", "segment_zh",
+    "value_class", "value_class_en", "cluster", "cluster_name", "lifecycle",
+)
+
+#: Columns that become CRM tags, as ``name:value`` pairs in this order.
+TAG_COLUMNS = ("tier", "segment", "value_class", "cluster_name", "lifecycle", "market")
+_TAG_NAMES = {"cluster_name": "cluster"}
+
+
+def _tag_value(values: pd.Series) -> pd.Series:
+    # ";" separates tags and ":" separates a tag's name from its value, so neither may appear
+    # inside a value that comes from the data (a region or cluster name).
+    return values.astype("str").str.replace(r"[;:]", ",", regex=True).str.strip()
+
+
+def crm_tags(customers: pd.DataFrame) -> pd.Series:
+    """``tier:high;segment:Champions;market:East China`` per customer; missing values are skipped."""
+    tags = pd.Series("", index=customers.index, dtype="str")
+    for column in TAG_COLUMNS:
+        if column not in customers:
+            continue
+        values = customers[column]
+        present = values.notna()
+        text = (_TAG_NAMES.get(column, column) + ":" + _tag_value(values[present]))
+        joined = tags[present].where(tags[present].eq(""), tags[present] + ";") + text
+        tags = tags.where(~present, joined.reindex(tags.index))
+    return tags
+
+
+def segment_export(customers: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer with region levels, tier, scores, segments, cluster, lifecycle and tags.
+
+    Personal data (names, e-mails, phones) never reaches the processed customer table, so it
+    cannot reach the export either.
+    """
+    columns = [c for c in EXPORT_COLUMNS if c in customers]
+    export = customers[columns].assign(tags=crm_tags(customers))
+    return export.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def write_segment_export(customers: pd.DataFrame, folder: Path) -> dict[str, Path]:
+    """Write ``customer_segments.csv`` (UTF-8 with BOM) and ``customer_segments.parquet``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    export = segment_export(customers)
+    paths = {"csv": folder / "customer_segments.csv", "parquet": folder / "customer_segments.parquet"}
+    export.to_csv(paths["csv"], index=False, encoding="utf-8-sig", lineterminator="\n")
+    export.to_parquet(paths["parquet"], index=False)
+    return paths

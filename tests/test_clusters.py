@@ -1,0 +1,297 @@
+"""Clusters: known answers on a hand-made table, determinism, and recovery of the planted segments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+
+from custseg.clusters import (
+    ClusterResult,
+    assign_clusters,
+    cluster_name,
+    fit_clusters,
+    mean_silhouettes,
+)
+from custseg.config import Clusters, load_config
+from custseg.features import customer_table
+from custseg.intake import run_intake
+from custseg.sample import SampleSpec, generate_sample, write_sample
+
+ROOT = Path(__file__).resolve().parents[1]
+FEATURES = ["recency_days", "frequency", "monetary", "aov", "tenure_days"]
+# Small enough for a dozen rows; the logged columns are fixed so that the names are predictable.
+SMALL = Clusters(log=["recency_days", "frequency", "monetary"], k_min=2, k_max=4, bootstrap=5,
+                 sample_size=100, seed=7)
+
+
+def _group(prefix: str, recency: list[int], frequency: list[int]) -> pd.DataFrame:
+    # Every order is worth 250 and every tenure is alike: the groups differ in recency, frequency
+    # and so total spend only, which makes their names predictable.
+    return pd.DataFrame({
+        "customer_id": [f"{prefix}{i}" for i in range(len(recency))],
+        "recency_days": recency,
+        "frequency": frequency,
+        "monetary": 250.0 * np.array(frequency),
+        "tenure_days": 800,
+    })
+
+
+@pytest.fixture
+def tiny() -> pd.DataFrame:
+    """Three tight groups of four buyers, two prospects and one buyer without a tenure.
+
+    V: bought days ago, about 41 orders; R: a month ago, about 8 orders; L: two years ago, one
+    order. Rows are interleaved, and the index is not a RangeIndex.
+    """
+    vip = _group("V", [3, 5, 4, 6], [40, 42, 41, 43])
+    regular = _group("R", [30, 33, 31, 35], [8, 9, 8, 9])
+    lapsed = _group("L", [700, 720, 710, 730], [1, 1, 1, 1])
+    prospects = pd.DataFrame({"customer_id": ["P0", "P1"], "recency_days": [None, None], "frequency": [0, 0],
+                              "monetary": [0.0, 0.0], "tenure_days": [20, 40]})
+    no_tenure = pd.DataFrame({"customer_id": ["X0"], "recency_days": [10], "frequency": [5],
+                              "monetary": [900.0], "tenure_days": [None]})
+    table = pd.concat([vip, regular, lapsed, prospects, no_tenure], ignore_index=True)
+    table = table.iloc[[0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11]]
+    frequency = table["frequency"].astype("int64")
+    table = table.assign(
+        customer_id=table["customer_id"].astype("str"),
+        recency_days=table["recency_days"].astype("Int64"),
+        frequency=frequency,
+        monetary=table["monetary"].astype("float64"),
+        aov=table["monetary"] / frequency.where(frequency > 0),
+        tenure_days=table["tenure_days"].astype("Int64"),
+    )
+    return table.set_axis([f"row{i}" for i in range(len(table))])
+
+
+def _truth_of(table: pd.DataFrame) -> pd.Series:
+    return table["customer_id"].str[0]
+
+
+# ----------------------------------------------------------------------------- hand-made table
+
+
+def test_groups_are_found_and_numbered_by_spend(tiny):
+    result = fit_clusters(tiny, SMALL)
+    assert isinstance(result, ClusterResult)
+    assert result.k == 3 and result.method == "kmeans" and result.settings == SMALL
+    assert result.labels.dtype == "Int64" and result.labels.index.equals(tiny.index)
+    by_group = result.labels.groupby(_truth_of(tiny)).agg(lambda s: sorted(set(s.dropna().tolist())))
+    # cluster 1 has the highest median net spend
+    assert by_group.to_dict() == {"V": [1], "R": [2], "L": [3], "P": [], "X": []}
+
+
+def test_prospects_and_buyers_with_a_missing_feature_get_no_cluster(tiny):
+    result = fit_clusters(tiny, SMALL)
+    unlabelled = tiny.loc[result.labels.isna(), "customer_id"]
+    assert sorted(unlabelled) == ["P0", "P1", "X0"]
+    # an infinite value is as unusable as a missing one
+    broken = tiny.assign(aov=tiny["aov"].where(tiny["customer_id"] != "V0", np.inf))
+    assert fit_clusters(broken, SMALL).labels[broken["customer_id"] == "V0"].isna().all()
+
+
+def test_profile_sizes_shares_and_revenue_add_up(tiny):
+    result = fit_clusters(tiny, SMALL)
+    profile = result.profile
+    assert profile.index.tolist() == [1, 2, 3]
+    assert profile["size"].tolist() == [4, 4, 4]
+    assert profile["size"].sum() == result.labels.notna().sum()
+    assert profile["share"].sum() == pytest.approx(1.0)
+    revenue = [250.0 * (40 + 42 + 41 + 43), 250.0 * (8 + 9 + 8 + 9), 250.0 * 4]
+    assert profile["revenue"].tolist() == revenue
+    assert profile["revenue_share"].tolist() == pytest.approx([r / sum(revenue) for r in revenue])
+    assert profile["revenue_share"].sum() == pytest.approx(1.0)
+    assert profile.loc[1, "median_frequency"] == 41.5
+    assert profile.loc[3, "median_recency_days"] == 715
+    # z-scores on the transformed scale: the size-weighted cluster means are the base mean
+    z = profile[[f"z_{f}" for f in FEATURES]]
+    assert z.mul(profile["size"], axis=0).sum().abs().max() < 1e-9
+    assert profile.loc[1, "z_frequency"] > 0 > profile.loc[3, "z_frequency"]
+    # every group has the same tenures and order values: no cluster stands out on them
+    assert profile[["z_tenure_days", "z_aov"]].abs().max().max() < 1e-9
+
+
+def test_names_describe_the_groups(tiny):
+    result = fit_clusters(tiny, SMALL)
+    assert result.names == {
+        1: "Recent frequent high spenders",
+        2: "Average customers",
+        3: "Lapsed occasional low spenders",
+    }
+    assert result.profile["name"].tolist() == list(result.names.values())
+
+
+def test_selection_covers_every_k_and_flags_one(tiny):
+    result = fit_clusters(tiny, SMALL)
+    selection = result.selection
+    assert selection["k"].tolist() == [2, 3, 4]
+    assert selection["chosen"].sum() == 1
+    assert selection.loc[selection["chosen"], "k"].item() == result.k == 3
+    assert selection["silhouette"].between(-1, 1).all()
+    assert selection["stability"].between(-1, 1).all()
+    # three tight groups: any bootstrap refit of k=3 finds the same partition
+    assert selection.set_index("k").loc[3, "stability"] == pytest.approx(1.0)
+    unchecked = fit_clusters(tiny, SMALL.model_copy(update={"bootstrap": 0}))
+    assert unchecked.selection["stability"].isna().all() and unchecked.k == 3
+
+
+def test_log_transform_of_skewed_columns_with_a_shift_for_negatives(tiny):
+    chosen = fit_clusters(tiny, SMALL)
+    assert chosen.log_columns == {"recency_days": 0.0, "frequency": 0.0, "monetary": 0.0}
+    # None: every feature whose skew is above 1; one huge account makes net spend skewed
+    whale = tiny.assign(monetary=tiny["monetary"].where(tiny["customer_id"] != "V0", 1e7))
+    auto = fit_clusters(whale, SMALL.model_copy(update={"log": None}))
+    skew = whale.loc[auto.labels.notna(), FEATURES].astype("float64").skew()
+    assert skew["monetary"] > 1 and (skew.drop("monetary").fillna(0) <= 1).all()
+    assert auto.log_columns == {"monetary": 0.0}
+    # a net spend below zero (returns) is shifted so that the logged column starts at 0
+    refunded = tiny.assign(monetary=tiny["monetary"].where(tiny["customer_id"] != "L0", -50.0))
+    shifted = fit_clusters(refunded, SMALL.model_copy(update={"log": ["monetary"]}))
+    assert shifted.log_columns == {"monetary": 50.0}
+    assert shifted.labels.notna().sum() == 12
+
+
+def test_gmm_option_runs(tiny):
+    result = fit_clusters(tiny, SMALL.model_copy(update={"method": "gmm"}))
+    assert result.method == "gmm" and result.k in {2, 3, 4}
+    assert result.selection["k"].tolist() == [2, 3, 4]
+    assert result.labels.notna().sum() == 12
+    assert sorted(result.labels.dropna().unique()) == list(range(1, result.profile.shape[0] + 1))
+    assert result.profile["size"].sum() == 12
+
+
+def test_input_is_not_modified(tiny):
+    before = tiny.copy(deep=True)
+    result = fit_clusters(tiny, SMALL)
+    assign_clusters(tiny, result)
+    pd.testing.assert_frame_equal(tiny, before)
+
+
+def test_assign_clusters_matches_on_customer_id(tiny):
+    result = fit_clusters(tiny, SMALL)
+    assigned = assign_clusters(tiny, result)
+    assert list(assigned.columns) == [*tiny.columns, "cluster", "cluster_name"]
+    pd.testing.assert_series_equal(assigned["cluster"], result.labels)
+    assert assigned["cluster_name"].cat.categories.tolist() == list(result.names.values())
+    assert assigned.loc[assigned["customer_id"] == "V2", "cluster_name"].item() == result.names[1]
+    assert assigned.loc[assigned["customer_id"] == "P0", "cluster_name"].isna().all()
+    # a reordered slice of the table (one region) gets the same clusters
+    region = tiny.iloc[::-2].reset_index(drop=True)
+    again = assign_clusters(region, result).set_index("customer_id")["cluster"]
+    expected = assigned.set_index("customer_id").loc[again.index, "cluster"]
+    pd.testing.assert_series_equal(again, expected)
+
+
+def test_failures_name_the_key_or_column(tiny):
+    with pytest.raises(ValueError, match="clusters.features names \\['churn_score'\\]"):
+        fit_clusters(tiny, SMALL.model_copy(update={"features": ["recency_days", "churn_score"]}))
+    with pytest.raises(ValueError, match="clusters.log names \\['aov'\\]"):
+        fit_clusters(tiny, SMALL.model_copy(update={"features": ["recency_days"], "log": ["aov"]}))
+    with pytest.raises(ValueError, match="column 'customer_id' is str, not a number"):
+        fit_clusters(tiny, SMALL.model_copy(update={"features": ["recency_days", "customer_id"]}))
+    with pytest.raises(ValueError, match="column 'monetary'"):
+        fit_clusters(tiny.drop(columns="monetary"), SMALL.model_copy(update={"features": ["recency_days"]}))
+    with pytest.raises(ValueError, match="only 12 buyers .* clusters.k_max = 12"):
+        fit_clusters(tiny, SMALL.model_copy(update={"k_max": 12}))
+    twice = pd.concat([tiny, tiny.iloc[[0]]])
+    with pytest.raises(ValueError, match="customer_id 'V0' appears more than once"):
+        fit_clusters(twice, SMALL)
+
+
+# ----------------------------------------------------------------------------- names and helpers
+
+
+@pytest.mark.parametrize(("z", "name"), [
+    ({"recency_days": -0.9, "frequency": 1.3, "monetary": 1.6, "aov": 0.9, "tenure_days": 0.2},
+     "Recent frequent high spenders"),
+    ({"recency_days": 0.2, "frequency": -0.3, "monetary": 1.8, "aov": 2.5, "tenure_days": 0.3}, "Big-basket buyers"),
+    ({"recency_days": -0.7, "frequency": 1.0, "monetary": -0.3, "aov": -1.2}, "Recent frequent small-basket buyers"),
+    ({"recency_days": 1.4, "frequency": -0.8, "monetary": -0.6, "aov": -0.1}, "Lapsed occasional low spenders"),
+    ({"recency_days": -0.2, "frequency": -1.1, "monetary": -1.0, "aov": -0.2, "tenure_days": -1.3}, "New customers"),
+    ({"frequency": -1.1, "monetary": 0.2, "aov": 1.5, "tenure_days": -2.0}, "New big-basket buyers"),
+    ({"recency_days": 0.1, "frequency": 0.4, "monetary": -0.4}, "Average customers"),
+    ({"z_recency_days": -0.6, "z_frequency": 0.6}, "Recent frequent customers"),
+    ({"frequency": 0.7, "churn_score": 3.0}, "Frequent customers"),
+])
+def test_cluster_name_rule(z, name):
+    assert cluster_name(pd.Series(z, dtype="float64")) == name
+
+
+def test_names_are_made_unique(tiny):
+    # two copies of the lapsed group far apart in tenure only: same words, two clusters
+    copy = tiny.assign(customer_id=tiny["customer_id"] + "b", tenure_days=tiny["tenure_days"] + 5000)
+    lapsed = pd.concat([tiny, copy.loc[copy["customer_id"].str.startswith("L")]], ignore_index=True)
+    settings = Clusters(features=["recency_days", "frequency", "monetary", "tenure_days"], log=[],
+                        k_min=4, k_max=4, bootstrap=0, sample_size=100)
+    names = fit_clusters(lapsed, settings).names
+    assert len(set(names.values())) == len(names) == 4
+    assert sum(name.endswith(" (2)") for name in names.values()) == 1
+
+
+def test_mean_silhouettes_equal_sklearn():
+    rng = np.random.default_rng(3)
+    points = np.vstack([rng.normal(size=(300, 3)), np.repeat(rng.normal(size=(4, 3)), 5, axis=0)])
+    labelings = [rng.integers(0, k, len(points)) for k in (2, 3, 6)]
+    labelings.append(np.r_[np.zeros(len(points) - 1, dtype="int64"), 2])  # one point alone, id 1 empty
+    expected = [silhouette_score(points, labels) for labels in labelings]
+    assert mean_silhouettes(points, labelings) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert np.isnan(mean_silhouettes(points, [np.zeros(len(points), dtype="int64")])[0])
+
+
+# ----------------------------------------------------------------------------- generated sample
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> tuple[pd.DataFrame, pd.Series]:
+    """The customer table of a 2,000-customer sample built by intake and features, and the truth."""
+    folder = tmp_path_factory.mktemp("clusters")
+    spec = SampleSpec(n_customers=2000, seed=11)
+    sample = generate_sample(spec)
+    write_sample(sample, folder / "raw")
+    config = yaml.safe_load((ROOT / "config" / "sample.yaml").read_text(encoding="utf-8"))
+    config["inputs"] = {name: f"raw/{name}.csv" for name in ("orders", "customers", "interactions", "feedback")}
+    config["output"] = {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")}
+    (folder / "study.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    tables = run_intake(load_config(folder / "study.yaml")).tables
+    customers = customer_table(tables, spec.observation_date)
+    truth = sample.ground_truth.set_index("customer_id")["true_segment"]
+    return customers, truth
+
+
+def _ari(result: ClusterResult, truth: pd.Series) -> float:
+    return adjusted_rand_score(truth.loc[result.by_customer.index], result.by_customer)
+
+
+def test_default_settings_recover_the_planted_segments(planted):
+    customers, truth = planted
+    result = fit_clusters(customers, Clusters())
+    assert result.labels.notna().sum() == customers["frequency"].gt(0).sum()
+    ari = _ari(result, truth)
+    assert ari >= 0.8, f"adjusted Rand index {ari:.3f} with k={result.k}\n{result.selection}"
+    assert len(set(result.names.values())) == result.k
+    fixed = fit_clusters(customers, Clusters(k_min=6, k_max=6))
+    assert _ari(fixed, truth) >= 0.8
+
+
+def test_same_seed_same_clusters_whatever_the_row_order(planted):
+    customers, _ = planted
+    # a sample smaller than the base: the draw and the refit on all rows are exercised too
+    settings = Clusters(k_min=4, k_max=6, sample_size=500, bootstrap=3, seed=5)
+    first = fit_clusters(customers, settings)
+    second = fit_clusters(customers, settings)
+    pd.testing.assert_series_equal(first.labels, second.labels)
+    pd.testing.assert_frame_equal(first.profile, second.profile)
+    pd.testing.assert_frame_equal(first.selection, second.selection)
+    assert first.names == second.names
+
+    shuffled = customers.sample(frac=1.0, random_state=1)
+    moved = fit_clusters(shuffled, settings)
+    pd.testing.assert_series_equal(moved.labels.reindex(customers.index), first.labels)
+    pd.testing.assert_series_equal(moved.by_customer, first.by_customer)
+    pd.testing.assert_frame_equal(moved.selection, first.selection)
+    assert moved.names == first.names

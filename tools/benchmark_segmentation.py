@@ -1,0 +1,186 @@
+"""Benchmark of the segmentation step (`make bench`): figures printed, nothing asserted.
+
+For each size (order lines), a synthetic clean order table with one customer per ten lines is
+written to Parquet; then, in a fresh process so that peak memory means something, the script
+times reading it, the customer features, the tiers, the named segments, the lifecycle stages,
+the clusters and the whole step with its snapshots (:func:`custseg.segmentation.segment`), and
+runs the same recency / frequency / monetary summary as a DuckDB ``GROUP BY`` over the same file
+as the reference floor.
+
+    python tools/benchmark_segmentation.py                 # 1M and 10M order lines
+    python tools/benchmark_segmentation.py --lines 2000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+OBSERVATION = dt.date(2026, 10, 1)
+CATEGORIES = ("electronics", "home", "apparel", "beauty", "food", "sports", "office", "industrial")
+COUNTRIES = ("CN", "中国", "USA", "Germany", "JP", "UK", "France", "")
+STUDY_YAML = """
+study: {name: bench, title: Bench}
+inputs: {orders: orders.csv}
+currency: {base: CNY}
+output: {interim: out/interim, processed: out/processed, reports: out/reports, build: out/build, exports: out/exports}
+"""
+
+
+def _ids(prefix: str, numbers: np.ndarray) -> pa.Array:
+    text = pc.utf8_lpad(pa.array(numbers).cast(pa.string()), width=8, padding="0")
+    return pc.binary_join_element_wise(prefix, text, "")
+
+
+def generate(lines: int, folder: Path, seed: int = 7) -> dict[str, Path]:
+    """Clean-shaped orders and customers: heavy-tailed frequency, log-normal values, 3 years."""
+    rng = np.random.default_rng(seed)
+    n_customers = max(lines // 10, 10)
+    weight = rng.gamma(0.6, 1.0, n_customers)
+    owner = rng.choice(n_customers, size=lines, p=weight / weight.sum())
+    start = np.datetime64(OBSERVATION, "s") - np.timedelta64(3 * 365 * 86400, "s")
+    when = start + (rng.random(lines) * 3 * 365 * 86400).astype("timedelta64[s]")
+    when = when.astype("datetime64[D]").astype("datetime64[s]")
+    status = np.array(["completed", "cancelled", "refunded", "returned"])[
+        rng.choice(4, size=lines, p=[0.93, 0.03, 0.03, 0.01])
+    ]
+    value = np.round(np.exp(rng.normal(5.0, 1.0, lines)), 2)
+    revenue = np.where(status == "completed", value, np.where(status == "returned", -value, 0.0))
+    orders = pa.table({
+        "order_id": _ids("O", np.arange(lines)),
+        "customer_id": _ids("C", owner),
+        "order_date": pa.array(when),
+        "category": pa.array(np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), lines)]),
+        "status": pa.array(status),
+        "amount_base": pa.array(value),
+        "revenue": pa.array(revenue),
+    })
+    customers = pa.table({
+        "customer_id": _ids("C", np.arange(n_customers)),
+        "country": pa.array(np.array(COUNTRIES)[rng.integers(0, len(COUNTRIES), n_customers)]),
+    })
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"orders": folder / "orders.parquet", "customers": folder / "customers.parquet"}
+    import pyarrow.parquet as pq
+
+    pq.write_table(orders, paths["orders"])
+    pq.write_table(customers, paths["customers"])
+    (folder / "study.yaml").write_text(STUDY_YAML, encoding="utf-8")
+    return paths
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(folder: Path) -> dict:
+    """Time every stage on the files in `folder`; runs in its own process."""
+    import duckdb
+
+    from custseg import clusters, features, lifecycle, segmentation, segments, tiers
+    from custseg.config import load_config
+
+    config = load_config(folder / "study.yaml")
+    figures: dict[str, float] = {}
+
+    def timed(name, func, *args):
+        started = time.perf_counter()
+        value = func(*args)
+        figures[name] = time.perf_counter() - started
+        return value
+
+    def read():
+        orders = pd.read_parquet(folder / "orders.parquet")
+        return orders.assign(order_date=orders["order_date"].astype("datetime64[s]"))
+
+    orders = timed("read orders (Parquet)", read)
+    customers_raw = pd.read_parquet(folder / "customers.parquet")
+    tables = {"orders": orders, "customers": customers_raw}
+
+    timed("RFM summary: custseg", features.rfm_features, orders, OBSERVATION)
+    query = f"""
+        SELECT customer_id,
+               date_diff('day', max(order_date) FILTER (WHERE status = 'completed'), DATE '{OBSERVATION}') AS recency_days,
+               count(*) FILTER (WHERE status = 'completed') AS frequency,
+               sum(revenue) FILTER (WHERE status <> 'cancelled') AS monetary
+        FROM read_parquet('{folder / "orders.parquet"}')
+        WHERE order_date < DATE '{OBSERVATION}'
+        GROUP BY customer_id
+    """
+    with duckdb.connect() as con:
+        con.execute("SET threads = 2")
+        timed("RFM summary: DuckDB GROUP BY (file)", lambda: con.execute(query).df())
+        timed("read + RFM: custseg", lambda: features.rfm_features(read(), OBSERVATION))
+
+    placed = timed("regions", segmentation.places, tables, config)
+    table = timed("features", features.customer_table, tables, OBSERVATION)
+    table = table.drop(columns=[c for c in ("country", "province", "city") if c in table]).merge(placed, on="customer_id", how="left")
+    table = timed("tiers", tiers.assign_tiers, table, config.tiers)
+    table = timed("segments", segments.assign_segments, table, config.segments, config.tiers.bins)
+    table = timed("lifecycle", lifecycle.assign_lifecycle, table, config.lifecycle)
+    fit = timed("clusters (select k + fit)", clusters.fit_clusters, table, config.clusters)
+    timed("clusters (assign)", clusters.assign_clusters, table, fit)
+    done = timed("whole step with 4 snapshots", segmentation.segment, tables, config, OBSERVATION)
+    return {
+        "lines": len(orders),
+        "customers": len(table),
+        "k": int(fit.k),
+        "snapshots": len(done.snapshot_dates),
+        "seconds": figures,
+        "peak_mb": _peak_mb(),
+    }
+
+
+def report(result: dict) -> None:
+    seconds = result["seconds"]
+    print(f"\n{result['lines']:,} order lines, {result['customers']:,} customers, k = {result['k']}, "
+          f"peak memory {result['peak_mb']:,.0f} MB")
+    for name, value in seconds.items():
+        print(f"  {name:<40} {value:7.2f} s")
+    one_date = sum(seconds[k] for k in ("regions", "features", "tiers", "segments", "lifecycle",
+                                         "clusters (select k + fit)", "clusters (assign)"))
+    print(f"  {'segmentation at one date (sum above)':<40} {one_date:7.2f} s")
+    ratio = seconds["read + RFM: custseg"] / seconds["RFM summary: DuckDB GROUP BY (file)"]
+    print(f"  RFM summary, custseg (read + compute) / DuckDB (file): {ratio:.2f}x")
+    ratio_mem = seconds["RFM summary: custseg"] / seconds["RFM summary: DuckDB GROUP BY (file)"]
+    print(f"  RFM summary, custseg (in memory) / DuckDB (file):      {ratio_mem:.2f}x")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, nargs="+", default=[1_000_000, 10_000_000], help="order lines per run")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker)))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="custseg-bench-") as tmp:
+        for lines in args.lines:
+            folder = Path(tmp) / f"lines-{lines}"
+            started = time.perf_counter()
+            generate(lines, folder)
+            print(f"generated {lines:,} order lines in {time.perf_counter() - started:.1f} s", flush=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--worker", str(folder)], capture_output=True, text=True, check=False
+            )
+            if out.returncode != 0:
+                print(out.stderr, file=sys.stderr)
+                return out.returncode
+            report(json.loads(out.stdout.strip().splitlines()[-1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
