@@ -113,6 +113,7 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     """
     placed = places(tables, config)
     seen = first_seen(tables)
+    coded = _coded_ids(tables)
 
     def existing(frame: pd.DataFrame, date: dt.date) -> pd.DataFrame:
         known = frame["customer_id"].map(seen).lt(pd.Timestamp(date)).fillna(False).to_numpy()
@@ -120,7 +121,7 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
 
     # Features count only what happened before the date they are computed at, so the tables
     # need no cutting; only customers who did not exist yet are left out afterwards.
-    customers = existing(classify(tables, config, observation_date, placed), observation_date)
+    customers = existing(classify(coded, config, observation_date, placed), observation_date)
     fit, note = _fit_clusters(customers, config)
     if fit is not None:
         customers = clusters.assign_clusters(customers, fit)
@@ -131,7 +132,7 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     def at(date: dt.date) -> pd.DataFrame:
         if date == observation_date:
             return customers[columns]
-        past = existing(classify(tables, config, date, placed), date)
+        past = existing(classify(coded, config, date, placed), date)
         return past[[c for c in columns if c != "cluster"]]
 
     # A snapshot before the first customer existed says nothing: the history starts after it.
@@ -146,13 +147,24 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
         effect = pd.DataFrame()
     return Segmentation(
         customers=customers,
-        category_shares=features.category_shares(orders, observation_date),
+        category_shares=features.category_shares(coded["orders"], observation_date),
         clusters=fit,
         cluster_note=note,
         snapshot_dates=dates,
         snapshots=history,
         tier_effect=effect,
     )
+
+
+def _coded_ids(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables with ``customer_id`` as one shared categorical type.
+
+    The features are computed once per snapshot date; reading millions of id strings into codes
+    each time would cost more than all the arithmetic, so it is done once here.
+    """
+    ids = pd.Index(pd.concat([frame["customer_id"] for frame in tables.values()]).unique()).sort_values()
+    dtype = pd.CategoricalDtype(ids)
+    return {name: frame.assign(customer_id=frame["customer_id"].astype(dtype)) for name, frame in tables.items()}
 
 
 def _fit_clusters(customers: pd.DataFrame, config: Config) -> tuple[clusters.ClusterResult | None, str]:
