@@ -9,12 +9,15 @@ section returns ``None`` (which a notebook shows as nothing), instead of a page 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
-from custseg import quality, regions, render
+from custseg import lifecycle, quality, regions, render, snapshots
 from custseg.config import Config
 from custseg.pipeline import StudyData, load_study_data
 from custseg.reports import plan_studies
@@ -46,10 +49,167 @@ def section(heading: str, lead: str = "") -> Callable:
     return wrap
 
 
-def load(config: Config) -> StudyData:
-    """Processed tables of a study, with the report theme set."""
+#: Processed tables that sections read besides the customers and orders, when the pipeline wrote
+#: them (it writes the cluster files only when it fitted clusters).
+EXTRA_TABLES: tuple[str, ...] = ("cluster_profile", "cluster_selection", "snapshots", "tier_effect")
+
+
+@dataclass(frozen=True)
+class ProcessedData(StudyData):
+    """:class:`~custseg.pipeline.StudyData` plus the other processed tables of :data:`EXTRA_TABLES`.
+
+    A table whose file is absent is not in ``tables``; every section that needs it shows a notice.
+    """
+
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def read_extra_tables(folder: Path) -> dict[str, pd.DataFrame]:
+    """The tables of :data:`EXTRA_TABLES` found in a processed folder, by name.
+
+    Parameters
+    ----------
+    folder
+        The processed folder (``output.processed``).
+
+    Returns
+    -------
+    dict[str, pd.DataFrame]
+        One entry per Parquet file present; absent files are left out.
+    """
+    found = {name: folder / f"{name}.parquet" for name in EXTRA_TABLES}
+    return {name: pd.read_parquet(path) for name, path in found.items() if path.is_file()}
+
+
+def load(config: Config) -> ProcessedData:
+    """Processed tables of a study (customers, orders, meta and the extra tables), with the report
+    theme set."""
     render.set_theme()
-    return load_study_data(config)
+    data = load_study_data(config)
+    return ProcessedData(data.customers, data.orders, data.meta, read_extra_tables(config.output.processed))
+
+
+def _extra(data: StudyData, name: str) -> pd.DataFrame | None:
+    """An extra processed table, or None when it is absent or empty (a plain StudyData has none)."""
+    table = getattr(data, "tables", {}).get(name)
+    return None if table is None or table.empty else table
+
+
+def _no_column(columns: Sequence[str], frame: pd.DataFrame, what: str) -> render.Notice | None:
+    """A notice naming the columns `what` needs that the customer table lacks; None when all are there."""
+    missing = [column for column in columns if column not in frame.columns]
+    if not missing:
+        return None
+    return render.Notice(
+        f"The processed customer table has no {', '.join(missing)} column, so {what} cannot be shown. "
+        f"Run `custseg process --force` with this custseg version to add it.",
+        kind="warning",
+    )
+
+
+def _mix(part: pd.Series, whole: pd.Series, order: Sequence[str], name: str) -> pd.DataFrame:
+    """Customers per value in `part`, their share, the share in `whole` and an index (100 = as in whole).
+
+    Parameters
+    ----------
+    part, whole
+        One label per customer (missing labels are not counted), for the slice and for the base.
+    order
+        Row order; labels found in neither series are left out, labels found in the data but not in
+        `order` follow it.
+    name
+        Name of the index (the first column of the table).
+
+    Returns
+    -------
+    pd.DataFrame
+        Customers, Share here, Share in base, Index.
+    """
+    here = part.dropna().astype("str").value_counts()
+    base = whole.dropna().astype("str").value_counts()
+    labels = [*order, *sorted((set(here.index) | set(base.index)) - set(order))]
+    labels = [label for label in labels if here.get(label, 0) or base.get(label, 0)]
+    counts = here.reindex(labels, fill_value=0)
+    share = counts / counts.sum() if counts.sum() else counts.astype("float64")
+    base_share = base.reindex(labels, fill_value=0) / base.sum() if base.sum() else base.reindex(labels).astype("float64")
+    table = pd.DataFrame({
+        "Customers": counts,
+        "Share here": share,
+        "Share in base": base_share,
+        "Index": (100 * share / base_share.where(base_share > 0)),
+    })
+    table.index.name = name
+    return table
+
+
+_MIX_FORMATS = {"Customers": render.integer, "Share here": render.percent, "Share in base": render.percent, "Index": render.index_points}
+
+
+def _order(column: pd.Series) -> list[str]:
+    """The categories of a categorical column in config order; [] for other columns."""
+    dtype = column.dtype
+    return [str(c) for c in dtype.categories] if isinstance(dtype, pd.CategoricalDtype) else []
+
+
+def _value_class_labels(customers: pd.DataFrame) -> pd.Series:
+    """'重要价值客户 (Important value)': the Chinese class name with its English name, per customer."""
+    zh = customers["value_class"].astype("string")
+    if "value_class_en" not in customers:
+        return zh
+    return zh + " (" + customers["value_class_en"].astype("string") + ")"
+
+
+def _value_class_order(customers: pd.DataFrame) -> list[str]:
+    """The value classes in config order, labelled like :func:`_value_class_labels`."""
+    zh = _order(customers["value_class"])
+    if "value_class_en" not in customers:
+        return zh
+    pairs = customers[["value_class", "value_class_en"]].dropna().astype("str").drop_duplicates()
+    english = dict(zip(pairs["value_class"], pairs["value_class_en"]))
+    return [f"{name} ({english[name]})" for name in zh if name in english]
+
+
+def _stage_label(stage: str) -> str:
+    """'at_risk' -> 'At risk'."""
+    return stage.replace("_", " ").capitalize()
+
+
+def _last_two(history: pd.DataFrame | None) -> tuple[dt.date, dt.date] | None:
+    """The last two snapshot dates, or None when there are fewer than two."""
+    if history is None or "snapshot_date" not in history:
+        return None
+    dates = pd.DatetimeIndex(history["snapshot_date"].drop_duplicates()).sort_values()
+    return (dates[-2].date(), dates[-1].date()) if len(dates) >= 2 else None
+
+
+def _short_history(data: StudyData, table: str) -> render.Notice:
+    """Why a section on movement over time is empty: too few snapshots, or `table` was not read."""
+    dates = data.meta.get("snapshot_dates", [])
+    if len(dates) >= 2:
+        return render.Notice(
+            f"The processed data has no {table} table ({table}.parquet), so movement between snapshots "
+            f"cannot be shown. Run `custseg process --force` with this custseg version to write it.",
+            kind="warning",
+        )
+    return render.Notice(
+        f"The history is too short to show movement: the classification was recomputed at "
+        f"{len(dates)} snapshot date{'s' if len(dates) != 1 else ''} ({', '.join(dates) or 'none'}), and "
+        f"migration needs two. Snapshot dates before the first customer appeared are dropped; a longer "
+        f"order history, or snapshots.dates in the config, gives more.",
+        kind="info",
+    )
+
+
+def _no_clusters(data: StudyData) -> render.Notice:
+    """Why there are no clusters, in the pipeline's words (study.json, clusters.note)."""
+    note = (data.meta.get("clusters") or {}).get("note") or ""
+    if not note:
+        return render.Notice(
+            "The processed data has no clusters (no cluster column or cluster files). Run "
+            "`custseg process --force` with this custseg version to fit them.",
+            kind="warning",
+        )
+    return render.Notice(note[0].upper() + note[1:].rstrip(".") + ".", kind="info")
 
 
 def _months(orders: pd.DataFrame) -> pd.Series:
@@ -138,6 +298,34 @@ class _Study:
             table, f"Product categories by revenue, {self.label}",
             {"Share here": render.percent, "Share in base": render.percent, "Index": render.index_points},
         )
+
+    @section("RFM segments", "How {label}'s buying customers spread over the 11 RFM segments and the 8 value classes (RFM 八类客户), against the whole base: an index above 100 marks a segment over-represented here.")
+    def segment_mix(self) -> render.Section | None:
+        """Share of buying customers per 11-group segment and per 8-class value class, slice against base."""
+        tables = []
+        for column, what in (("segment", "the 11 RFM segments"), ("value_class", "the 8 value classes")):
+            missing = _no_column([column], self.base, what)
+            if missing:
+                tables.append(missing)
+                continue
+            if column == "segment":
+                mix = _mix(self.buyers["segment"], self.base["segment"], _order(self.base["segment"]), "Segment")
+                title = f"RFM segments, {self.label} against the whole base"
+            else:
+                mix = _mix(_value_class_labels(self.buyers), _value_class_labels(self.base), _value_class_order(self.base), "Value class")
+                title = f"Value classes (8-class model), {self.label} against the whole base"
+            tables.append(render.Table(mix, title, _MIX_FORMATS))
+        return tuple(tables)
+
+    @section("Lifecycle stages", "Where {label}'s customers stand in the relationship (judged against each customer's own buying rhythm), against the whole base.")
+    def lifecycle_mix(self) -> render.Section | None:
+        """Share of customers per lifecycle stage, slice against base."""
+        missing = _no_column(["lifecycle"], self.base, "lifecycle stages")
+        if missing:
+            return missing
+        label = lambda stages: stages.astype("string").map(_stage_label, na_action="ignore")  # noqa: E731
+        mix = _mix(label(self.customers["lifecycle"]), label(self.base["lifecycle"]), [_stage_label(s) for s in lifecycle.STAGES], "Stage")
+        return render.Table(mix, f"Lifecycle stages, {self.label} against the whole base", _MIX_FORMATS)
 
 
 def _aov(customers: pd.DataFrame) -> float:
@@ -261,6 +449,108 @@ class TierStudy(_Study):
             f"Heat map of customer counts; the largest cell is recency score {cell[0]} with frequency score {cell[1]}.",
         )
 
+    @section("Clusters", "The data-driven clusters (fitted on recency, frequency, spend, basket size and tenure) that the tier's buying customers fall in, against the whole base.")
+    def cluster_mix(self) -> render.Section | None:
+        """Share of the tier's buying customers per cluster, against the base; a notice without clusters."""
+        if "cluster_name" not in self.base or self.base["cluster_name"].isna().all():
+            return _no_clusters(self.data)
+        names = (self.data.meta.get("clusters") or {}).get("names") or {}
+        order = [names[key] for key in sorted(names, key=int)] or _order(self.base["cluster_name"])
+        mix = _mix(self.buyers["cluster_name"], self.base["cluster_name"], order, "Cluster")
+        return render.Table(mix, f"Clusters, {self.label} against the whole base", _MIX_FORMATS)
+
+    @section("Satisfaction", "Satisfaction scores (1-5) and net promoter classes of the tier's customers who gave feedback, against the whole base.")
+    def satisfaction(self) -> render.Section | None:
+        """Mean satisfaction and NPS classes of the tier against the base; a notice without feedback."""
+        if "feedback" not in self.data.meta.get("inputs", ()):
+            return render.Notice(
+                "This study has no feedback table (inputs.feedback), so satisfaction and NPS are not shown.",
+                kind="info",
+            )
+        missing = _no_column(["satisfaction_mean", "satisfaction_latest", "nps_class"], self.base, "satisfaction")
+        if missing:
+            return missing
+        rated = self.customers.loc[self.customers["satisfaction_mean"].notna()]
+        if rated.empty:
+            return render.Notice(f"None of the {len(self.customers):,} customers of {self.label} gave feedback.", kind="info")
+        base = self.base.loc[self.base["satisfaction_mean"].notna()]
+        rows = [
+            ("Customers who gave feedback", render.integer(len(rated)), render.integer(len(base))),
+            ("… share of all customers", render.percent(len(rated) / len(self.customers)), render.percent(len(base) / len(self.base))),
+            ("Mean satisfaction (1-5)", _score(rated["satisfaction_mean"].mean()), _score(base["satisfaction_mean"].mean())),
+            ("Mean latest satisfaction (1-5)", _score(rated["satisfaction_latest"].mean()), _score(base["satisfaction_latest"].mean())),
+        ]
+        here, whole = (frame["nps_class"].dropna().value_counts(normalize=True) for frame in (rated, base))
+        for name in ("promoter", "passive", "detractor"):
+            rows.append((f"{name.capitalize()}s (latest NPS answer)", render.percent(here.get(name, 0.0)), render.percent(whole.get(name, 0.0))))
+        nps = lambda shares: f"{100 * (shares.get('promoter', 0.0) - shares.get('detractor', 0.0)):+.0f}"  # noqa: E731
+        rows.append(("Net promoter score (promoters − detractors)", nps(here), nps(whole)))
+        table = pd.DataFrame(rows, columns=["Measure", self.label, "Whole base"])
+        return render.Table(table, f"Satisfaction and NPS, {self.label} against the whole base", numeric=[self.label, "Whole base"])
+
+    @section("Moves in and out of the tier", "From which tiers customers came into {label} and where its customers went, between the last two snapshots of the classification. Revenue is what these customers spent between the two dates.")
+    def migration(self) -> render.Section | None:
+        """Customers and revenue flowing into and out of the tier between the last two snapshots."""
+        history = _extra(self.data, "snapshots")
+        pair = _last_two(history)
+        if pair is None:
+            return _short_history(self.data, "snapshots")
+        before, after = pair
+        tiers = self.data.meta["tiers"]
+        counts = snapshots.transition_matrix(history, before, after, tier_order=tiers)
+        revenue = snapshots.transition_matrix(history, before, after, value="revenue", orders=self.data.orders, tier_order=tiers)
+        stayed = f"{self.tier} (stayed)"
+        into = pd.DataFrame({"Customers": counts[self.tier], "Revenue": revenue[self.tier]}).rename(index={self.tier: stayed})
+        into.index.name = f"Tier on {before:%Y-%m-%d}"
+        out = pd.DataFrame({"Customers": counts.loc[self.tier], "Revenue": revenue.loc[self.tier]}).rename(index={self.tier: stayed})
+        out.index.name = f"Tier on {after:%Y-%m-%d}"
+        formats = {"Customers": render.integer, "Revenue": render.money(self.currency)}
+        came = int(counts[self.tier].drop(self.tier).sum())
+        went = int(counts.loc[self.tier].drop(self.tier).sum())
+        summary = render.Notice(
+            f"Between {before:%Y-%m-%d} and {after:%Y-%m-%d}, {came:,} customers came into tier {self.tier}, "
+            f"{went:,} left it for another tier (or left altogether) and {int(counts.loc[self.tier, self.tier]):,} stayed.",
+        )
+        return (
+            summary,
+            render.Table(into, f"Where tier {self.tier}'s customers on {after:%Y-%m-%d} came from", formats),
+            render.Table(out, f"Where tier {self.tier}'s customers on {before:%Y-%m-%d} went", formats),
+        )
+
+    @section("Does the tier hold?", "For each period between two snapshots: how many of the tier's customers bought again, and how their revenue compares with the period of the same length before. Better tiers should keep more customers; growth is usually negative for the best tier, whose place was earned by a strong past, so compare tiers with each other.")
+    def tier_effect(self) -> render.Section | None:
+        """Retention rate and revenue growth of the tier per snapshot period, from the tier effect table."""
+        effect = _extra(self.data, "tier_effect")
+        if effect is None:
+            return _short_history(self.data, "tier_effect")
+        mine = effect.loc[effect["tier"].astype("str").eq(self.tier)]
+        overall = effect.groupby(["before", "after"])[["retained", "customers"]].sum()
+        rate_all = (overall["retained"] / overall["customers"].where(overall["customers"] > 0)).rename("all")
+        mine = mine.merge(rate_all, left_on=["before", "after"], right_index=True, how="left").sort_values("before")
+        period = mine["before"].dt.strftime("%Y-%m-%d") + " to " + mine["after"].dt.strftime("%Y-%m-%d")
+        table = pd.DataFrame({
+            "Period": period.to_numpy(),
+            "Customers at start": mine["customers"].to_numpy(),
+            "Bought again": mine["retained"].to_numpy(),
+            "Retention rate": mine["retention_rate"].to_numpy(),
+            "Retention, all tiers": mine["all"].to_numpy(),
+            "Revenue in period": mine["revenue"].to_numpy(),
+            "Revenue, period before": mine["revenue_prior"].to_numpy(),
+            "Revenue growth": mine["growth_rate"].to_numpy(),
+        })
+        money = render.money(self.currency)
+        return render.Table(
+            table, f"Retention and revenue growth of tier {self.tier}, per period between snapshots",
+            {"Customers at start": render.integer, "Bought again": render.integer, "Retention rate": render.percent,
+             "Retention, all tiers": render.percent, "Revenue in period": money, "Revenue, period before": money,
+             "Revenue growth": render.percent},
+        )
+
+
+def _score(value: float) -> str:
+    """A mean score on a 1-5 scale, two decimals ('–' when there is none)."""
+    return "–" if pd.isna(value) else f"{value:.2f}"
+
 
 class Overview:
     """The executive summary over all regions and tiers; rendered as reports/index.html."""
@@ -356,6 +646,145 @@ class Overview:
             table, "Regions by revenue",
             {"Customers": render.integer, "Revenue": money, "Revenue share": render.percent, "Average order value": money, f"Share in tier {best}": render.percent},
         )
+
+    @section("Clusters", "Groups of customers with purchases that the data itself suggests, fitted on recency, frequency, spend, basket size and tenure; each is named after what sets it apart. Medians describe a typical member.")
+    def clusters(self) -> render.Section:
+        """Size, revenue share and median features of every cluster; a notice when there are none."""
+        profile = _extra(self.data, "cluster_profile")
+        if profile is None:
+            return _no_clusters(self.data)
+        columns = {
+            "name": "Cluster", "size": "Customers", "share": "Share of buyers", "revenue_share": "Revenue share",
+            "median_recency_days": "Median days since last order", "median_frequency": "Median orders",
+            "median_monetary": "Median revenue", "median_aov": "Median order value", "median_tenure_days": "Median tenure (days)",
+        }
+        absent = [column for column in columns if column not in profile]
+        if absent:
+            return render.Notice(
+                f"The cluster profile has no {', '.join(absent)} column; run `custseg process --force` to rebuild it.",
+                kind="warning",
+            )
+        table = profile[list(columns)].rename(columns=columns).sort_values("Customers", ascending=False)
+        money = render.money(self.currency)
+        meta = self.data.meta.get("clusters") or {}
+        method = {"kmeans": "k-means", "gmm": "Gaussian mixture"}.get(meta.get("method"), meta.get("method", ""))
+        return render.Table(
+            table, f"{len(table)} clusters ({method}), largest first",
+            {"Customers": render.integer, "Share of buyers": render.percent, "Revenue share": render.percent,
+             "Median days since last order": render.integer, "Median orders": render.decimal,
+             "Median revenue": money, "Median order value": money, "Median tenure (days)": render.integer},
+        )
+
+    @section("How many clusters", "The number of clusters k is chosen from a range: silhouette (how well separated the clusters are, higher is better) and stability (how alike the clusters come out on resampled data, 1 = identical) for each k.")
+    def cluster_selection(self) -> render.Section:
+        """Silhouette and stability per k with the chosen k marked: a chart and its table."""
+        selection = _extra(self.data, "cluster_selection")
+        if selection is None:
+            return _no_clusters(self.data)
+        selection = selection.sort_values("k")
+        chosen = selection.loc[selection["chosen"]]
+        fig = render.new_figure(6.0, 3.2)
+        ax = fig.subplots()
+        ax.plot(selection["k"], selection["silhouette"], marker="o", label="Silhouette")
+        ax.plot(selection["k"], selection["stability"], marker="s", label="Stability")
+        for k in chosen["k"]:
+            ax.axvline(k, color="grey", linestyle="--", linewidth=1, label=f"chosen k = {k}")
+        ax.set(title="Cluster quality by number of clusters", xlabel="Number of clusters (k)", ylabel="Score", ylim=(0, 1.05))
+        ax.set_xticks(selection["k"].tolist())
+        ax.legend(loc="lower left", frameon=False)
+        if len(chosen):
+            row = chosen.iloc[0]
+            words = f"k = {row['k']} was chosen, with silhouette {row['silhouette']:.2f} and stability {row['stability']:.2f}"
+        else:
+            words = "no k is marked as chosen"
+        chart = render.Chart(
+            fig, "Silhouette and stability per number of clusters",
+            f"Line chart of silhouette and stability for k from {selection['k'].min()} to {selection['k'].max()}; {words}.",
+        )
+        table = pd.DataFrame({
+            "Clusters (k)": selection["k"].to_numpy(),
+            "Silhouette": selection["silhouette"].to_numpy(),
+            "Stability": selection["stability"].to_numpy(),
+            "Chosen": selection["chosen"].map({True: "✓ chosen", False: ""}).to_numpy(),
+        })
+        two = lambda value: f"{value:.3f}"  # noqa: E731
+        return chart, render.Table(table, "Silhouette and stability per k", {"Clusters (k)": render.integer, "Silhouette": two, "Stability": two})
+
+    @section("RFM segments", "Buying customers by the 11-group RFM map (recency score against the mean of the frequency and monetary scores) and by the 8-class value model (RFM 八类客户: each score high or low against the average buyer).")
+    def segments(self) -> render.Section:
+        """Customers and revenue per 11-group segment and per 8-class value class."""
+        tables = []
+        for column, what in (("segment", "the 11 RFM segments"), ("value_class", "the 8 value classes")):
+            missing = _no_column([column], self.customers, what)
+            if missing:
+                tables.append(missing)
+                continue
+            if column == "segment":
+                labels, order, name = self.buyers["segment"].astype("string"), _order(self.customers["segment"]), "Segment"
+                title = "Customers and revenue per RFM segment"
+            else:
+                labels, order, name = _value_class_labels(self.buyers), _value_class_order(self.customers), "Value class"
+                title = "Customers and revenue per value class (8-class model)"
+            frame, formats = self._size_and_revenue(labels, order, name)
+            tables.append(render.Table(frame, title, formats))
+        return tuple(tables)
+
+    @section("Lifecycle stages", "Every customer has one stage, judged against their own buying rhythm; the rules are checked from the top and the first that holds names the stage.")
+    def lifecycle(self) -> render.Section:
+        """Customers and revenue per lifecycle stage, with the rule that assigns it."""
+        missing = _no_column(["lifecycle"], self.customers, "lifecycle stages")
+        if missing:
+            return missing
+        rules = lifecycle.stage_table(self.config.lifecycle).set_index("stage")
+        stages = self.customers["lifecycle"].astype("string")
+        frame, formats = self._size_and_revenue(stages, list(lifecycle.STAGES), "Stage", everyone=True)
+        frame = frame.assign(Rule=rules["rule"].reindex(frame.index))
+        frame.index = frame.index.map(_stage_label)
+        frame.index.name = "Stage"
+        return render.Table(frame, "Customers and revenue per lifecycle stage", formats)
+
+    @section("What changed since the previous snapshot", "Customers by value tier at the previous snapshot (rows) and now (columns): the diagonal stayed put, cells right of it moved down, left of it moved up.")
+    def changes(self) -> render.Section:
+        """Tier transition matrix (customers) between the last two snapshots, with a sentence on the moves."""
+        history = _extra(self.data, "snapshots")
+        pair = _last_two(history)
+        if pair is None:
+            return _short_history(self.data, "snapshots")
+        before, after = pair
+        tiers = self.data.meta["tiers"]
+        matrix = snapshots.transition_matrix(history, before, after, tier_order=tiers)
+        moved = snapshots.movers(history, before, after, tiers)
+        up, down = int(moved["direction"].eq("up").sum()), int(moved["direction"].eq("down").sum())
+        new = int(matrix.loc[[snapshots.NO_TIER, snapshots.NOT_YET], tiers].to_numpy().sum())
+        left = int(matrix[snapshots.LEFT].sum())
+        summary = render.Notice(
+            f"Between {before:%Y-%m-%d} and {after:%Y-%m-%d}: {up:,} customers moved to a better tier, {down:,} to a "
+            f"worse one, {new:,} got their first tier and {left:,} were no longer in the customer table.",
+        )
+        shown = matrix.rename_axis(index=f"Tier on {before:%Y-%m-%d}", columns=None)
+        return summary, render.Table(
+            shown, f"Customers by tier on {before:%Y-%m-%d} (rows) and on {after:%Y-%m-%d} (columns)",
+            {str(c): render.integer for c in matrix.columns},
+        )
+
+    def _size_and_revenue(
+        self, labels: pd.Series, order: Sequence[str], name: str, everyone: bool = False
+    ) -> tuple[pd.DataFrame, dict[str, Callable[[object], str]]]:
+        """Customers, share, revenue and revenue share per label (aligned with the buyers, or with every
+        customer when `everyone`), in `order`, empty labels left out; with the formats to show them."""
+        who = self.customers if everyone else self.buyers
+        grouped = pd.DataFrame({"label": labels, "revenue": who["monetary"]}).dropna(subset=["label"]).groupby("label")["revenue"]
+        frame = pd.DataFrame({"Customers": grouped.size(), "Revenue": grouped.sum()})
+        frame = frame.reindex([*order, *sorted(set(frame.index) - set(order))]).dropna(subset=["Customers"])
+        frame = frame.loc[frame["Customers"] > 0].astype({"Customers": "int64"})
+        total = frame["Revenue"].sum()
+        frame = frame.assign(
+            **{"Share of customers": frame["Customers"] / frame["Customers"].sum(),
+               "Revenue share": frame["Revenue"] / total if total else float("nan")}
+        )[["Customers", "Share of customers", "Revenue", "Revenue share"]]
+        frame.index.name = name
+        formats = {"Customers": render.integer, "Share of customers": render.percent, "Revenue": render.money(self.currency), "Revenue share": render.percent}
+        return frame, formats
 
     def links(self) -> render.Section:
         """Links to every region and tier study and to the data-quality page, from the same plan the build runs."""

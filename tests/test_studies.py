@@ -1,0 +1,236 @@
+"""Study sections on real processed data: a generated sample run through the pipeline, and a tiny
+orders-only study too small for clusters and too short for snapshots."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from custseg import render, snapshots, studies
+from custseg.config import load_config
+from custseg.pipeline import load_study_data, run
+from custseg.sample import SampleSpec, generate_sample, write_sample
+
+CURRENCY = yaml.safe_load(Path("config/sample.yaml").read_text(encoding="utf-8"))["currency"]
+
+
+def _config(root: Path, inputs: dict, **overrides) -> Path:
+    path = root / "study.yaml"
+    path.write_text(yaml.safe_dump({
+        "study": {"name": root.name.lower(), "title": "Test Co."},
+        "inputs": inputs,
+        "currency": CURRENCY,
+        "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
+        **overrides,
+    }), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """A 400-customer sample with every input, processed once for the module."""
+    root = tmp_path_factory.mktemp("sample")
+    write_sample(generate_sample(SampleSpec(n_customers=400, seed=7)), root / "raw")
+    inputs = {name: f"raw/{name}.csv" for name in ("orders", "customers", "interactions", "feedback")}
+    config = load_config(_config(root, inputs, studies={"min_customers": 12}))
+    run(config, echo=lambda *_: None)
+    return config, studies.load(config)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Twelve customers with two months of orders and nothing else: no clusters, one snapshot."""
+    root = tmp_path_factory.mktemp("tiny")
+    lines = ["order_id,customer_id,order_date,amount,currency,status,category"]
+    for n in range(12):
+        for day in range(1 + n % 3):
+            lines.append(f"O{n:02d}{day},C{n:02d},2026-0{8 + day % 2}-{10 + n:02d},{50 + 10 * n}.00,CNY,completed,Tea")
+    (root / "orders.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = load_config(_config(root, {"orders": "orders.csv"}, studies={"min_customers": 2}, observation_date="2026-10-01"))
+    run(config, echo=lambda *_: None)
+    return config, studies.load(config)
+
+
+def _html(section: render.Section) -> str:
+    return section._repr_html_()
+
+
+def _tables(section: render.Section) -> list[render.Table]:
+    return [item for item in section.items if isinstance(item, render.Table)]
+
+
+def _notices(section: render.Section) -> list[str]:
+    return [item.text for item in section.items if isinstance(item, render.Notice)]
+
+
+def _last_two(data) -> tuple:
+    dates = sorted(pd.to_datetime(data.meta["snapshot_dates"]))
+    return dates[-2].date(), dates[-1].date()
+
+
+def test_load_reads_the_extra_tables_when_present(sample, tiny):
+    _, data = sample
+    assert set(data.tables) == set(studies.EXTRA_TABLES)
+    assert data.customers.equals(load_study_data(sample[0]).customers)
+    _, small = tiny
+    assert "cluster_profile" not in small.tables and "cluster_selection" not in small.tables
+
+
+def test_tier_migration_counts_match_the_transition_matrix(sample):
+    _, data = sample
+    tier = data.meta["tiers"][0]
+    section = studies.TierStudy(data, tier, 12).migration()
+    into, out = _tables(section)
+    before, after = _last_two(data)
+    history = data.tables["snapshots"]
+    counts = snapshots.transition_matrix(history, before, after, tier_order=data.meta["tiers"])
+    revenue = snapshots.transition_matrix(history, before, after, value="revenue", orders=data.orders, tier_order=data.meta["tiers"])
+    assert into.frame["Customers"].tolist() == counts[tier].tolist()
+    assert out.frame["Customers"].tolist() == counts.loc[tier].tolist()
+    assert out.frame["Revenue"].to_numpy() == pytest.approx(revenue.loc[tier].to_numpy())
+    assert into.frame.index.name == f"Tier on {before:%Y-%m-%d}" and f"{tier} (stayed)" in into.frame.index
+    stayed = counts.loc[tier, tier]
+    assert f"{stayed:,} stayed" in _notices(section)[0]
+
+
+def test_tier_effect_rows_are_the_tiers_periods(sample):
+    _, data = sample
+    tier = data.meta["tiers"][-1]
+    (table,) = _tables(studies.TierStudy(data, tier, 12).tier_effect())
+    effect = data.tables["tier_effect"]
+    mine = effect.loc[effect["tier"].astype(str).eq(tier)].sort_values("before")
+    assert table.frame["Customers at start"].tolist() == mine["customers"].tolist()
+    assert table.frame["Retention rate"].to_numpy() == pytest.approx(mine["retention_rate"].to_numpy())
+    assert len(table.frame) == len(data.meta["snapshot_dates"]) - 1
+
+
+def test_tier_mixes_count_the_tiers_customers(sample):
+    _, data = sample
+    tier = data.meta["tiers"][1]
+    study = studies.TierStudy(data, tier, 12)
+    segments, classes = _tables(study.segment_mix())
+    assert segments.frame["Customers"].sum() == study.buyers["segment"].notna().sum()
+    assert segments.frame["Share in base"].sum() == pytest.approx(1.0)
+    assert all("(" in label for label in classes.frame.index)  # 重要价值客户 (Important value)
+    (clusters,) = _tables(study.cluster_mix())
+    assert clusters.frame["Customers"].sum() == study.buyers["cluster_name"].notna().sum()
+    assert set(clusters.frame.index) <= set(data.meta["clusters"]["names"].values())
+    (stages,) = _tables(study.lifecycle_mix())
+    assert stages.frame["Customers"].sum() == len(study.customers)
+
+
+def test_tier_satisfaction_against_the_base(sample):
+    _, data = sample
+    study = studies.TierStudy(data, data.meta["tiers"][0], 12)
+    (table,) = _tables(study.satisfaction())
+    rows = table.frame.set_index("Measure")
+    rated = study.customers["satisfaction_mean"].notna().sum()
+    assert rows.loc["Customers who gave feedback", study.label] == f"{rated:,}"
+    assert rows.loc["Mean satisfaction (1-5)", "Whole base"] == f"{data.customers['satisfaction_mean'].mean():.2f}"
+
+
+def test_tier_study_without_feedback_says_so(sample):
+    _, data = sample
+    meta = {**data.meta, "inputs": [name for name in data.meta["inputs"] if name != "feedback"]}
+    study = studies.TierStudy(dataclasses.replace(data, meta=meta), data.meta["tiers"][0], 12)
+    section = study.satisfaction()
+    assert _tables(section) == []
+    assert "no feedback table (inputs.feedback)" in _notices(section)[0]
+
+
+def test_overview_cluster_table_lists_every_cluster(sample):
+    config, data = sample
+    overview = studies.Overview(data, config)
+    (table,) = _tables(overview.clusters())
+    names = json.loads((config.output.processed / "study.json").read_text(encoding="utf-8"))["clusters"]["names"]
+    assert sorted(table.frame["Cluster"]) == sorted(names.values())
+    assert table.frame["Customers"].sum() == data.customers["cluster"].notna().sum()
+    html = _html(overview.clusters())
+    assert "Median order value" in html and "%" in html
+
+
+def test_overview_cluster_selection_marks_the_chosen_k(sample):
+    config, data = sample
+    section = studies.Overview(data, config).cluster_selection()
+    chart, table = section.items
+    assert isinstance(chart, render.Chart) and f"k = {data.meta['clusters']['k']} was chosen" in chart.alt
+    chosen = table.frame.loc[table.frame["Chosen"].ne(""), "Clusters (k)"].tolist()
+    assert chosen == [data.meta["clusters"]["k"]]
+    assert "<img" in _html(section)
+
+
+def test_overview_segments_lifecycle_and_changes(sample):
+    config, data = sample
+    overview = studies.Overview(data, config)
+    segments, classes = _tables(overview.segments())
+    buyers = data.customers.loc[data.customers["frequency"] > 0]
+    assert segments.frame["Customers"].sum() == buyers["segment"].notna().sum()
+    assert classes.frame["Revenue"].sum() == pytest.approx(buyers.loc[buyers["value_class"].notna(), "monetary"].sum())
+    (stages,) = _tables(overview.lifecycle())
+    assert stages.frame["Customers"].sum() == len(data.customers)
+    assert stages.frame["Rule"].notna().all()
+    (matrix,) = _tables(overview.changes())
+    before, after = _last_two(data)
+    expected = snapshots.transition_matrix(data.tables["snapshots"], before, after, tier_order=data.meta["tiers"])
+    assert matrix.frame.to_numpy().tolist() == expected.to_numpy().tolist()
+
+
+def test_region_study_segment_and_lifecycle_mix(sample):
+    _, data = sample
+    region = data.customers["region"].value_counts().index[0]
+    study = studies.RegionStudy(data, region, 12)
+    segments, _ = _tables(study.segment_mix())
+    assert segments.frame["Customers"].sum() == study.buyers["segment"].notna().sum()
+    (stages,) = _tables(study.lifecycle_mix())
+    assert stages.frame["Customers"].sum() == len(study.customers)
+
+
+def test_small_region_leaves_the_new_sections_out(sample):
+    _, data = sample
+    region = data.customers["region"].value_counts().index[0]
+    study = studies.RegionStudy(data, region, min_customers=10**6)
+    assert study.segment_mix() is None and study.lifecycle_mix() is None
+
+
+def test_names_from_the_data_are_escaped(sample):
+    config, data = sample
+    profile = data.tables["cluster_profile"].assign(name=lambda f: f["name"].where(f.index != 0, "<b>Big</b>"))
+    hostile = dataclasses.replace(data, tables={**data.tables, "cluster_profile": profile})
+    html = _html(studies.Overview(hostile, config).clusters())
+    assert "&lt;b&gt;Big&lt;/b&gt;" in html and "<b>Big" not in html
+
+
+def test_orders_only_study_renders_notices(tiny):
+    config, data = tiny
+    assert data.meta["clusters"]["note"] and len(data.meta["snapshot_dates"]) == 1
+    overview = studies.Overview(data, config)
+    for method in (overview.clusters, overview.cluster_selection):
+        (text,) = _notices(method())
+        assert text.startswith("No clusters:")
+    assert "too short" in _notices(overview.changes())[0]
+    assert _tables(overview.segments()) and _tables(overview.lifecycle())
+    study = studies.TierStudy(data, data.meta["tiers"][-1], 1)
+    assert study.enough
+    assert _notices(study.cluster_mix())[0].startswith("No clusters:")
+    assert "no feedback table" in _notices(study.satisfaction())[0]
+    assert "too short" in _notices(study.migration())[0]
+    assert "too short" in _notices(study.tier_effect())[0]
+    for section in (study.segment_mix(), study.lifecycle_mix(), study.migration(), overview.changes()):
+        assert "cs-section" in _html(section)
+
+
+def test_missing_column_is_a_notice_not_an_error(sample):
+    config, data = sample
+    stripped = dataclasses.replace(data, customers=data.customers.drop(columns=["lifecycle", "value_class"]), tables={})
+    study = studies.TierStudy(stripped, data.meta["tiers"][0], 12)
+    assert "no lifecycle column" in _notices(study.lifecycle_mix())[0]
+    segments, notice = study.segment_mix().items
+    assert isinstance(segments, render.Table) and "no value_class column" in notice.text
+    assert "no snapshots table" in _notices(study.migration())[0]
+    plain = studies.TierStudy(load_study_data(config), data.meta["tiers"][0], 12)  # no extra tables
+    assert "no tier_effect table" in _notices(plain.tier_effect())[0]
