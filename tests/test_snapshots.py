@@ -264,3 +264,129 @@ def test_snapshots_of_the_sample_add_up():
     # the best tier keeps more of its customers than the last one: the tiering means something
     rates = effect.groupby("tier", observed=True)["retention_rate"].mean()
     assert rates["high"] > rates["low"]
+
+
+# ------------------------------------------------------ against plain pandas, on a generated case
+
+GENERATED_TIERS = ["platinum", "gold", "silver", "bronze"]
+# uneven gaps, so a prior period may start inside an earlier period or reach across several;
+# the orders run from before the first prior period to after the last date
+GENERATED_DATES = [dt.date(2025, 1, 1), dt.date(2025, 2, 15), dt.date(2025, 6, 1), dt.date(2025, 6, 20),
+                   dt.date(2025, 10, 1)]
+
+
+def generated_case(seed: int = 11) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Snapshots (with customers arriving, leaving and without a tier) and orders around them."""
+    rng = np.random.default_rng(seed)
+    customers = [f"c{number:04d}" for number in rng.permutation(400)]
+
+    def classify(date: dt.date) -> pd.DataFrame:
+        known = [c for c in customers if rng.random() < 0.85]
+        tiers = rng.choice([*GENERATED_TIERS, None], size=len(known), p=[0.1, 0.2, 0.3, 0.3, 0.1])
+        return pd.DataFrame({
+            "customer_id": pd.Series(known, dtype="str"),
+            "tier": pd.Categorical(tiers, categories=GENERATED_TIERS),
+        })
+
+    snapshots = build_snapshots(classify, GENERATED_DATES)
+    lines = 6000
+    status = rng.choice(["completed", "cancelled", "refunded", "returned"], size=lines, p=[0.8, 0.07, 0.07, 0.06])
+    value = np.round(rng.lognormal(4.0, 1.0, lines), 2)
+    start = np.datetime64("2024-06-01T00:00:00")
+    when = start + rng.integers(0, 500, lines) * np.timedelta64(1, "D")  # many orders on the snapshot dates
+    when = when + np.where(rng.random(lines) < 0.3, rng.integers(0, 86400, lines), 0) * np.timedelta64(1, "s")
+    orders = pd.DataFrame({
+        # c0400 .. c0449 are in no snapshot: their orders must not count
+        "customer_id": pd.Series([f"c{number:04d}" for number in rng.integers(0, 450, lines)], dtype="str"),
+        "order_date": when.astype("datetime64[s]"),
+        "status": pd.Series(status, dtype="str"),
+        "revenue": np.where(status == "completed", value, np.where(status == "returned", -value, 0.0)),
+    })
+    return snapshots, orders
+
+
+def with_ids(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The frame with its customer ids as another dtype: category, object, or numbers (c0012 -> 12)."""
+    ids = frame["customer_id"]
+    return frame.assign(customer_id=ids.str[1:].astype("int64") if kind == "numbers" else ids.astype(kind))
+
+
+def reference_tier_effect(snapshots: pd.DataFrame, orders: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """tier_effect as its docstring says, one tier and one window at a time, in plain pandas."""
+    dates = sorted(snapshots["snapshot_date"].unique())
+    rows = []
+    for before, after in zip(dates[:-1], dates[1:]):
+        prior_start = before - (after - before)
+        at = snapshots.loc[snapshots["snapshot_date"].eq(before)]
+        for name in names:
+            ids = at.loc[at["tier"].astype("object").eq(name), "customer_id"]
+            mine = orders.loc[orders["customer_id"].isin(ids)]
+            period = mine.loc[(mine["order_date"] >= before) & (mine["order_date"] < after)]
+            prior = mine.loc[(mine["order_date"] >= prior_start) & (mine["order_date"] < before)]
+            retained = period.loc[period["status"].eq("completed"), "customer_id"].nunique()
+            revenue, revenue_prior = period["revenue"].sum(), prior["revenue"].sum()
+            rows.append({
+                "before": before, "after": after, "tier": name, "customers": len(ids), "retained": retained,
+                "retention_rate": retained / len(ids) if len(ids) else np.nan,
+                "revenue": revenue, "revenue_prior": revenue_prior,
+                "growth_rate": revenue / revenue_prior - 1 if revenue_prior > 0 else np.nan,
+            })
+    return pd.DataFrame(rows).astype({"before": "datetime64[s]", "after": "datetime64[s]", "customers": "int64",
+                                      "retained": "int64"})
+
+
+def reference_pair(snapshots: pd.DataFrame, before: dt.date, after: dt.date) -> pd.DataFrame:
+    """customer_id, tier_before, tier_after (labels) by an outer merge of the two snapshots."""
+    def at(date: dt.date) -> pd.DataFrame:
+        rows = snapshots.loc[snapshots["snapshot_date"].eq(pd.Timestamp(date)), ["customer_id", "tier"]]
+        return rows.assign(tier=rows["tier"].astype("object").fillna(NO_TIER))
+
+    pair = at(before).merge(at(after), on="customer_id", how="outer", suffixes=("_before", "_after"))
+    return pair.fillna({"tier_before": NOT_YET, "tier_after": LEFT})
+
+
+def test_tier_effect_matches_plain_pandas_on_a_generated_case():
+    snapshots, orders = generated_case()
+    expected = reference_tier_effect(snapshots, orders, GENERATED_TIERS)
+    assert len(expected) == 4 * len(GENERATED_TIERS) and expected["retained"].gt(0).all()
+    effect = tier_effect(snapshots, orders, GENERATED_TIERS)
+    pd.testing.assert_frame_equal(effect.assign(tier=effect["tier"].astype("str")), expected, rtol=1e-12)
+    # the same figures whatever the order of the rows and the dtype of the ids and tiers
+    shuffled = orders.sample(frac=1.0, random_state=1)
+    plain = snapshots.assign(tier=snapshots["tier"].astype("object"))
+    for kind in ("category", "object", "numbers"):
+        again = tier_effect(with_ids(plain, kind), with_ids(shuffled, kind), GENERATED_TIERS)
+        pd.testing.assert_frame_equal(again, effect, rtol=1e-12)
+
+
+def test_migration_matches_plain_pandas_on_a_generated_case():
+    snapshots, orders = generated_case()
+    for before, after in zip(GENERATED_DATES[:-1], GENERATED_DATES[1:]):
+        pair = reference_pair(snapshots, before, after)
+        rows, columns = [*GENERATED_TIERS, NO_TIER, NOT_YET], [*GENERATED_TIERS, NO_TIER, LEFT]
+        counts = pd.crosstab(pair["tier_before"], pair["tier_after"]).reindex(index=rows, columns=columns, fill_value=0)
+        matrix = transition_matrix(snapshots, before, after)
+        np.testing.assert_array_equal(matrix.to_numpy(), counts.to_numpy())
+
+        dated = orders["order_date"]
+        window = orders.loc[(dated >= pd.Timestamp(before)) & (dated < pd.Timestamp(after))]
+        spend = pair["customer_id"].map(window.groupby("customer_id")["revenue"].sum()).fillna(0.0)
+        revenue = spend.groupby([pair["tier_before"], pair["tier_after"]]).sum().unstack(fill_value=0.0)
+        revenue = revenue.reindex(index=rows, columns=columns, fill_value=0.0)
+        matrix = transition_matrix(snapshots, before, after, value="revenue", orders=orders)
+        np.testing.assert_allclose(matrix.to_numpy(), revenue.to_numpy(), rtol=1e-12)
+        numbered = transition_matrix(with_ids(snapshots, "numbers"), before, after, value="revenue",
+                                     orders=with_ids(orders, "numbers"))
+        np.testing.assert_allclose(numbered.to_numpy(), revenue.to_numpy(), rtol=1e-12)
+
+        rank = {name: position for position, name in enumerate(GENERATED_TIERS)}
+        both = pair.loc[pair["tier_before"].isin(rank) & pair["tier_after"].isin(rank)]
+        shift = both["tier_before"].map(rank) - both["tier_after"].map(rank)
+        moved = both.assign(up=shift > 0, steps=shift.abs()).loc[shift != 0]
+        moved = moved.sort_values(["up", "steps", "customer_id"], ascending=[False, False, True])
+        result = movers(snapshots, before, after, GENERATED_TIERS)
+        assert result["customer_id"].tolist() == moved["customer_id"].tolist()
+        assert result["tier_before"].astype("object").tolist() == moved["tier_before"].tolist()
+        assert result["tier_after"].astype("object").tolist() == moved["tier_after"].tolist()
+        assert result["steps"].tolist() == moved["steps"].tolist()
+        assert result["direction"].eq("up").tolist() == moved["up"].tolist()

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from custseg.config import Snapshots
 
@@ -130,16 +133,21 @@ def build_snapshots(classify: Callable[[dt.date], pd.DataFrame], dates: Sequence
         missing = [column for column in ("customer_id", "tier") if column not in table.columns]
         if missing:
             raise ValueError(f"the classification at {date.isoformat()} has no column(s) {missing}")
-        if table["customer_id"].duplicated().any():
-            first = table.loc[table["customer_id"].duplicated(), "customer_id"].iloc[0]
-            raise ValueError(f"the classification at {date.isoformat()} lists customer {first!r} more than once")
         kept = [column for column in SNAPSHOT_COLUMNS if column in table.columns]
-        frames.append(table[kept].assign(snapshot_date=pd.Timestamp(date)))
+        # Sorting each date's table (classifications usually come sorted, which makes it cheap)
+        # stacks them in order without sorting millions of ids again, and puts a repeated
+        # customer next to itself, where it is found without hashing the ids.
+        table = table[kept].sort_values("customer_id", kind="stable", ignore_index=True)
+        ids = table["customer_id"]
+        repeated = ids.eq(ids.shift()).to_numpy(dtype=bool, na_value=False)
+        if repeated.any():
+            first = ids[repeated].iloc[0]
+            raise ValueError(f"the classification at {date.isoformat()} lists customer {first!r} more than once")
+        frames.append(table.assign(snapshot_date=pd.Timestamp(date)))
     # concat keeps a categorical tier (config order) when every snapshot has the same categories
     long = pd.concat(frames, ignore_index=True)
     long = long.assign(snapshot_date=long["snapshot_date"].astype("datetime64[s]"))
-    columns = ["snapshot_date", *[c for c in long.columns if c != "snapshot_date"]]
-    return long[columns].sort_values(["snapshot_date", "customer_id"], ignore_index=True)
+    return long[["snapshot_date", *[c for c in long.columns if c != "snapshot_date"]]]
 
 
 def transition_matrix(
@@ -187,20 +195,18 @@ def transition_matrix(
         raise ValueError("transition_matrix(value='revenue') needs the clean orders (orders=...)")
     names = _tier_names(snapshots, tier_order)
     pair = _pair(snapshots, before, after, names)
-    rows = [*names, NO_TIER, NOT_YET]
-    columns = [*names, NO_TIER, LEFT]
+    size = len(names) + 2  # the tiers, no tier, then not yet (rows) or left (columns)
+    cell = pair["tier_before"].to_numpy() * size + pair["tier_after"].to_numpy()
     if value == "customers":
-        cells = pair.groupby(["tier_before", "tier_after"]).size()
-        fill: float = 0
+        cells = np.bincount(cell, minlength=size * size)
     else:
-        spend = _revenue(orders, pd.Timestamp(before), pd.Timestamp(after))
-        pair = pair.assign(revenue=pair["customer_id"].map(spend).fillna(0.0))
-        cells = pair.groupby(["tier_before", "tier_after"])["revenue"].sum()
-        fill = 0.0
-    matrix = cells.unstack(fill_value=fill).reindex(index=rows, columns=columns, fill_value=fill)
-    matrix = matrix.astype("int64" if value == "customers" else "float64")
-    matrix.index.name, matrix.columns.name = "tier_before", "tier_after"
-    return matrix
+        spend = _spend(orders, pd.Timestamp(before), pd.Timestamp(after), pair["customer_id"])
+        cells = np.bincount(cell, weights=spend, minlength=size * size)
+    return pd.DataFrame(
+        cells.reshape(size, size).astype("int64" if value == "customers" else "float64"),
+        index=pd.Index([*names, NO_TIER, NOT_YET], name="tier_before"),
+        columns=pd.Index([*names, NO_TIER, LEFT], name="tier_after"),
+    )
 
 
 def movers(snapshots: pd.DataFrame, before: dt.date, after: dt.date, tier_order: Sequence[str]) -> pd.DataFrame:
@@ -227,19 +233,18 @@ def movers(snapshots: pd.DataFrame, before: dt.date, after: dt.date, tier_order:
     """
     names = _tier_names(snapshots, tier_order)
     pair = _pair(snapshots, before, after, names)
-    rank = {name: position for position, name in enumerate(names)}
-    # labels outside the tier names (no tier, not yet, left) map to NaN and drop out below
-    rank_before = pair["tier_before"].map(rank)
-    rank_after = pair["tier_after"].map(rank)
-    moved = pair.assign(shift=rank_before - rank_after).loc[lambda f: f["shift"].notna() & f["shift"].ne(0)]
+    # codes below len(names) are the tiers, best first; no tier, not yet and left never move
+    tiered = pair["tier_before"].lt(len(names)) & pair["tier_after"].lt(len(names))
+    moved = pair.loc[tiered & pair["tier_before"].ne(pair["tier_after"])]
+    shift = moved["tier_before"] - moved["tier_after"]  # > 0: to a better tier
     tier_dtype = pd.CategoricalDtype(names, ordered=True)
     result = pd.DataFrame({
         "customer_id": moved["customer_id"],
-        "tier_before": moved["tier_before"].astype(tier_dtype),
-        "tier_after": moved["tier_after"].astype(tier_dtype),
-        "direction": np.where(moved["shift"] > 0, "up", "down"),
-        "steps": moved["shift"].abs().astype("int64"),
-    })
+        "tier_before": pd.Categorical.from_codes(moved["tier_before"], dtype=tier_dtype),
+        "tier_after": pd.Categorical.from_codes(moved["tier_after"], dtype=tier_dtype),
+        "direction": np.where(shift > 0, "up", "down"),
+        "steps": shift.abs().astype("int64"),
+    }, index=moved.index)
     result = result.assign(_down=result["direction"].eq("down"))
     return (
         result.sort_values(["_down", "steps", "customer_id"], ascending=[True, False, True])
@@ -281,34 +286,53 @@ def tier_effect(snapshots: pd.DataFrame, orders: pd.DataFrame, tier_order: Seque
     dates = pd.DatetimeIndex(snapshots["snapshot_date"].drop_duplicates().sort_values())
     if len(dates) < 2:
         raise ValueError("tier_effect needs snapshots at two or more dates")
+    befores, afters = dates[:-1], dates[1:]
+    prior_starts = befores - (afters - befores)
+    tiered = snapshots["snapshot_date"].isin(befores) & snapshots["tier"].notna()
+    at = snapshots.loc[tiered, ["snapshot_date", "customer_id", "tier"]]
+    tier = _tier_codes(at["tier"], names)
+    # Customers are numbered once (hashing the id text is the expensive part of any join or
+    # group by customer); everything after counts integer codes.
+    holder, ids = pd.factorize(at["customer_id"], use_na_sentinel=False)
+    span = _orders_between(orders, prior_starts.min(), dates[-1], ("status", "revenue"))
+    buyer = _positions(span["customer_id"], ids)
+    held = buyer >= 0  # orders of customers without a tier at any "before" date count nowhere
+    day, buyer = span["order_date"].to_numpy()[held], buyer[held]
+    revenue = span["revenue"].to_numpy(dtype="float64", na_value=0.0)[held]  # as in a sum, a missing revenue adds 0
+    completed = span["status"].eq("completed").to_numpy(dtype=bool, na_value=False)[held]
+    # Sorted once, the orders of each window are one slice. Only the window edges matter, so the
+    # orders are sorted by how many edges they are past, a small integer (a linear-time sort).
+    edges = np.stack([prior_starts.to_numpy(), befores.to_numpy(), afters.to_numpy()])
+    bounds = np.unique(edges)
+    passed = np.searchsorted(bounds, day, side="right").astype(np.min_scalar_type(len(bounds)))
+    order = np.argsort(passed, kind="stable")
+    passed, buyer, revenue, completed = passed[order], buyer[order], revenue[order], completed[order]
+    starts, middles, ends = np.searchsorted(passed, np.searchsorted(bounds, edges, side="right"))
+    n, k = len(ids), len(names)
     tier_dtype = pd.CategoricalDtype(names, ordered=True)
     rows = []
-    for before, after in zip(dates[:-1], dates[1:]):  # a few snapshot pairs, vectorized inside
-        at = snapshots.loc[snapshots["snapshot_date"].eq(before) & snapshots["tier"].notna(), ["customer_id", "tier"]]
-        _check_tiers(at["tier"], names)
-        prior_start = before - (after - before)
-        period = _window(orders, before, after)
-        bought = period.loc[period["status"].eq("completed"), "customer_id"].unique()
-        at = at.assign(
-            tier=at["tier"].astype(tier_dtype),
-            retained=at["customer_id"].isin(bought),
-            revenue=at["customer_id"].map(period.groupby("customer_id")["revenue"].sum()).fillna(0.0),
-            revenue_prior=at["customer_id"].map(_revenue(orders, prior_start, before)).fillna(0.0),
-        )
-        summary = at.groupby("tier", observed=False).agg(
-            customers=("customer_id", "size"),
-            retained=("retained", "sum"),
-            revenue=("revenue", "sum"),
-            revenue_prior=("revenue_prior", "sum"),
-        )
-        rows.append(summary.reset_index().assign(before=before, after=after))
+    for pair, (before, after) in enumerate(zip(befores, afters)):  # a few snapshot pairs, vectorized inside
+        mine = at["snapshot_date"].eq(before).to_numpy()
+        who, tier_of = holder[mine], tier[mine]
+        period, prior = slice(middles[pair], ends[pair]), slice(starts[pair], middles[pair])
+        bought = np.bincount(buyer[period][completed[period]], minlength=n) > 0
+        spent = np.bincount(buyer[period], weights=revenue[period], minlength=n)
+        spent_prior = np.bincount(buyer[prior], weights=revenue[prior], minlength=n)
+        rows.append(pd.DataFrame({
+            "before": before,
+            "after": after,
+            "tier": pd.Categorical.from_codes(np.arange(k), dtype=tier_dtype),
+            "customers": np.bincount(tier_of, minlength=k),
+            "retained": np.bincount(tier_of[bought[who]], minlength=k),
+            "revenue": np.bincount(tier_of, weights=spent[who], minlength=k),
+            "revenue_prior": np.bincount(tier_of, weights=spent_prior[who], minlength=k),
+        }))
     table = pd.concat(rows, ignore_index=True)
     customers = table["customers"].astype("int64")
     prior = table["revenue_prior"].astype("float64")
     table = table.assign(
         before=table["before"].astype("datetime64[s]"),
         after=table["after"].astype("datetime64[s]"),
-        tier=table["tier"].astype(tier_dtype),
         customers=customers,
         retained=table["retained"].astype("int64"),
         retention_rate=table["retained"] / customers.where(customers > 0),
@@ -337,45 +361,110 @@ def _tier_names(snapshots: pd.DataFrame, tier_order: Sequence[str] | None) -> li
     return names
 
 
-def _check_tiers(tiers: pd.Series, names: list[str]) -> None:
-    unknown = sorted(set(tiers.dropna().astype(str)) - set(names))
+def _tier_codes(tiers: pd.Series, names: list[str]) -> np.ndarray:
+    """Position of each row's tier (as text) in ``names``; ``len(names)`` where it is missing.
+
+    Works on the few distinct tiers, not on every row.
+
+    Raises
+    ------
+    ValueError
+        When a tier is not one of ``names``.
+    """
+    if not isinstance(tiers.dtype, pd.CategoricalDtype):
+        tiers = tiers.astype("category")
+    labels = tiers.cat.categories.astype("str")
+    codes = tiers.cat.codes.to_numpy()
+    position = pd.Index(names).get_indexer(labels)
+    used = np.bincount(codes[codes >= 0], minlength=len(labels)) > 0
+    unknown = sorted(labels[used & (position < 0)])
     if unknown:
         raise ValueError(f"the snapshots hold tier(s) {unknown} that are not in tiers.names {names}")
+    return np.append(position, len(names))[codes]  # code -1 (no tier) picks the appended len(names)
+
+
+def _positions(values: pd.Series, ids: pd.Index) -> np.ndarray:
+    """Position of each value in ``ids`` (distinct customer ids); -1 where it is not there.
+
+    Hashing the id text is the expensive part of every join by customer, so the ids are hashed
+    once and each value is looked up once (of a categorical column, only the categories); the
+    rest works on integer codes.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        found = _positions(pd.Series(values.cat.categories), ids)
+        return np.append(found, -1)[values.cat.codes.to_numpy()]  # code -1 (missing) picks the appended -1
+    if isinstance(values.dtype, pd.StringDtype) and isinstance(ids.dtype, pd.StringDtype):
+        text, known = pa.array(values), pa.array(ids)
+        # lookups wait on memory, not on arithmetic: two halves on two cores take half the time
+        halves = [text.slice(0, len(text) // 2), text.slice(len(text) // 2)]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            found = list(pool.map(lambda half: pc.index_in(half, value_set=known), halves))
+        return pc.fill_null(pa.chunked_array(found), -1).to_numpy()
+    # other ids (numbers, objects): one numbering of both, in order of first appearance, so the
+    # ids take 0 .. len(ids) - 1 and values not among them larger numbers
+    codes, _ = pd.factorize(pd.concat([pd.Series(ids), values], ignore_index=True), use_na_sentinel=False)
+    codes = codes[len(ids):]
+    return np.where(codes < len(ids), codes, -1)
 
 
 def _at(snapshots: pd.DataFrame, date: dt.date) -> pd.DataFrame:
-    """customer_id and tier label at one snapshot date (NO_TIER where the tier is missing)."""
+    """customer_id and tier of the rows at one snapshot date."""
     stamp = pd.Timestamp(date)
     rows = snapshots.loc[snapshots["snapshot_date"].eq(stamp), ["customer_id", "tier"]]
     if rows.empty:
         available = [d.date().isoformat() for d in pd.DatetimeIndex(snapshots["snapshot_date"].unique()).sort_values()]
         raise ValueError(f"there is no snapshot at {stamp.date().isoformat()}; snapshots exist at {available}")
-    return rows.assign(tier=rows["tier"].astype("str").where(rows["tier"].notna(), NO_TIER))
+    return rows
 
 
 def _pair(snapshots: pd.DataFrame, before: dt.date, after: dt.date, names: list[str]) -> pd.DataFrame:
-    """One row per customer in either snapshot: customer_id, tier_before, tier_after (labels)."""
+    """One row per customer in either snapshot: customer_id, tier_before, tier_after.
+
+    Tiers are codes: the position in ``names``, then ``len(names)`` for no tier and
+    ``len(names) + 1`` for a customer absent from the snapshot (not yet a customer, or left).
+    """
     if pd.Timestamp(before) >= pd.Timestamp(after):
         raise ValueError(f"before ({before}) must be an earlier snapshot date than after ({after})")
     first, second = _at(snapshots, before), _at(snapshots, after)
-    _check_tiers(first["tier"].where(first["tier"].ne(NO_TIER)), names)
-    _check_tiers(second["tier"].where(second["tier"].ne(NO_TIER)), names)
-    pair = first.merge(second, on="customer_id", how="outer", suffixes=("_before", "_after"), validate="one_to_one")
-    return pair.assign(
-        tier_before=pair["tier_before"].fillna(NOT_YET),
-        tier_after=pair["tier_after"].fillna(LEFT),
-    )
+    # one numbering of both snapshots' ids, so the text of each is hashed once
+    codes, ids = pd.factorize(pd.concat([first["customer_id"], second["customer_id"]]), use_na_sentinel=False)
+    return pd.DataFrame({
+        "customer_id": ids,
+        "tier_before": _tiers_by_customer(first["tier"], codes[: len(first)], ids, names, before),
+        "tier_after": _tiers_by_customer(second["tier"], codes[len(first):], ids, names, after),
+    })
 
 
-def _window(orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Orders dated in [start, end)."""
-    return orders.loc[(orders["order_date"] >= start) & (orders["order_date"] < end)]
+def _tiers_by_customer(
+    tiers: pd.Series, customer: np.ndarray, ids: pd.Index, names: list[str], date: dt.date
+) -> np.ndarray:
+    """Tier code (see :func:`_pair`) of every customer in ``ids``, from one snapshot's rows."""
+    rows = np.bincount(customer, minlength=len(ids))
+    if (rows > 1).any():
+        raise ValueError(f"the snapshot at {pd.Timestamp(date).date().isoformat()} lists customer "
+                         f"{ids[np.argmax(rows > 1)]!r} more than once")
+    by_customer = np.full(len(ids), len(names) + 1)  # absent: not yet a customer, or left
+    by_customer[customer] = _tier_codes(tiers, names)
+    return by_customer
 
 
-def _revenue(orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-    """Net revenue per customer_id from orders dated in [start, end)."""
-    _require(orders, ("customer_id", "order_date", "revenue"), "orders")
-    return _window(orders, start, end).groupby("customer_id")["revenue"].sum()
+def _orders_between(
+    orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, columns: tuple[str, ...]
+) -> pd.DataFrame:
+    """customer_id, order_date and ``columns`` of the orders dated in [start, end) that name a customer."""
+    _require(orders, ("customer_id", "order_date", *columns), "orders")
+    when = orders["order_date"]
+    inside = (when >= start) & (when < end) & orders["customer_id"].notna()
+    return orders.loc[inside.to_numpy(), ["customer_id", "order_date", *columns]]
+
+
+def _spend(orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, customers: pd.Series) -> np.ndarray:
+    """Net revenue of each of ``customers`` (distinct ids) from the orders dated in [start, end)."""
+    window = _orders_between(orders, start, end, ("revenue",))
+    buyer = _positions(window["customer_id"], pd.Index(customers))
+    revenue = window["revenue"].to_numpy(dtype="float64", na_value=0.0)  # as in a sum, a missing revenue adds 0
+    held = buyer >= 0  # orders of customers in neither snapshot are not counted
+    return np.bincount(buyer[held], weights=revenue[held], minlength=len(customers))
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
