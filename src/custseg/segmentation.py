@@ -43,11 +43,13 @@ class Segmentation:
     tier_effect: pd.DataFrame  # per snapshot pair and tier: retention and revenue growth
 
 
-def places(tables: Mapping[str, pd.DataFrame], config: Config) -> pd.DataFrame:
+def places(tables: Mapping[str, pd.DataFrame], config: Config, ids: pd.Index | None = None) -> pd.DataFrame:
     """Canonical regions of every customer known to any table, from their raw country,
-    province and city; customers without a customer row (orders-only input) are "Unknown"."""
-    ids = pd.concat([frame["customer_id"] for frame in tables.values() if "customer_id" in frame])
-    known = pd.DataFrame({"customer_id": ids.drop_duplicates().sort_values(kind="stable").to_numpy()})
+    province and city; customers without a customer row (orders-only input) are "Unknown".
+    `ids`, the sorted customer ids of all tables, saves collecting them again when known."""
+    if ids is None:
+        ids = _all_ids(tables)
+    known = pd.DataFrame({"customer_id": pd.array(ids, dtype="str")})
     attributes = tables.get("customers")
     if attributes is not None:
         raw = [c for c in _RAW_PLACE if c in attributes]
@@ -111,9 +113,9 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
         The customer table at the observation date with clusters, the category shares, the
         cluster fit, and the snapshots with the tier effect between them.
     """
-    placed = places(tables, config)
-    seen = first_seen(tables)
     coded = _coded_ids(tables)
+    placed = places(tables, config, coded["orders"]["customer_id"].cat.categories)
+    seen = first_seen(tables)
 
     def existing(frame: pd.DataFrame, date: dt.date) -> pd.DataFrame:
         known = frame["customer_id"].map(seen).lt(pd.Timestamp(date)).fillna(False).to_numpy()
@@ -156,14 +158,20 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     )
 
 
+def _all_ids(tables: Mapping[str, pd.DataFrame]) -> pd.Index:
+    """Every customer id of every table, once, sorted."""
+    # unique per table first: the orders alone repeat each id many times
+    ids = pd.concat([pd.Series(frame["customer_id"].unique()) for frame in tables.values() if "customer_id" in frame])
+    return pd.Index(ids.unique()).sort_values()
+
+
 def _coded_ids(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The tables with ``customer_id`` as one shared categorical type.
 
     The features are computed once per snapshot date; reading millions of id strings into codes
     each time would cost more than all the arithmetic, so it is done once here.
     """
-    ids = pd.Index(pd.concat([frame["customer_id"] for frame in tables.values()]).unique()).sort_values()
-    dtype = pd.CategoricalDtype(ids)
+    dtype = pd.CategoricalDtype(_all_ids(tables))
     return {name: frame.assign(customer_id=frame["customer_id"].astype(dtype)) for name, frame in tables.items()}
 
 
