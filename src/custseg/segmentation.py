@@ -115,7 +115,8 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     """
     coded = _coded_ids(tables)
     placed = places(tables, config, coded["orders"]["customer_id"].cat.categories)
-    seen = first_seen(tables)
+    seen = first_seen(coded)  # grouping on codes, not on millions of strings
+    seen.index = seen.index.astype("str")
 
     def existing(frame: pd.DataFrame, date: dt.date) -> pd.DataFrame:
         known = frame["customer_id"].map(seen).lt(pd.Timestamp(date)).fillna(False).to_numpy()
