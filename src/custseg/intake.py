@@ -20,7 +20,7 @@ import pandas as pd
 from custseg import lineitems, quality, validation
 from custseg.config import Cleaning, Config, ConfigError, InputFile
 from custseg.readers import ReadError, read_raw
-from custseg.validation import REASONS, map_statuses, parse_dates, parse_numbers
+from custseg.validation import QUARANTINE_COLUMNS, REASONS, map_statuses, parse_dates, parse_numbers
 
 #: Canonical columns per table: required ones first, then optional ones.
 SCHEMAS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -52,8 +52,6 @@ SCHEMAS: dict[str, dict[str, tuple[str, ...]]] = {
 #: Statuses of clean orders: a refunded order nets to zero, a returned one (negative amount) is
 #: netted against the customer's spend; only completed orders count as purchases.
 ORDER_STATUSES = ("completed", "cancelled", "refunded", "returned")
-
-QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value", "detail"]
 
 # Ids that must be unique within a table; a second, different row with the same id is quarantined.
 _UNIQUE_IDS = {"orders": "order_id", "customers": "customer_id"}

@@ -21,7 +21,7 @@ from custseg.config import Config
 from custseg.exports import write_segment_export
 from custseg.features import default_observation_date
 from custseg.intake import format_accounting, run_intake, write_intake
-from custseg.segmentation import PERSONAL_COLUMNS, REGION_COLUMNS, segment  # noqa: F401 (re-exported)
+from custseg.segmentation import segment
 
 
 

@@ -23,9 +23,10 @@ import pandas as pd
 
 from custseg import regions
 from custseg.config import Config
+from custseg.validation import QUARANTINE_COLUMNS, REASONS
 
-# custseg.intake calls column_profile while it reads the input, so this module imports intake and
-# pipeline (which imports intake) inside the functions that need them, never at import time.
+# custseg.intake calls column_profile while it reads the input, so this module imports the
+# pipeline's modules (which import intake) inside the functions that need them, never at import time.
 
 #: What a masked personal value shows instead.
 MASK = "•••"
@@ -41,9 +42,6 @@ DATE_COLUMNS: dict[str, str] = {
     "interactions": "interaction_date",
     "feedback": "feedback_date",
 }
-
-#: Columns of ``quarantine.csv`` (custseg.intake.QUARANTINE_COLUMNS).
-QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value", "detail"]
 
 #: Columns of ``columns.csv``, as :func:`column_profile` returns them.
 PROFILE_COLUMNS = ["table", "column", "source_header", "rows", "empty", "empty_share"]
@@ -289,7 +287,7 @@ def accounting_table(accounting: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def reason_counts(quarantine: pd.DataFrame, reasons: Mapping[str, str] | None = None) -> pd.DataFrame:
+def reason_counts(quarantine: pd.DataFrame, reasons: Mapping[str, str] = REASONS) -> pd.DataFrame:
     """Quarantined rows per reason, with what the reason means, most frequent first.
 
     Parameters
@@ -297,7 +295,7 @@ def reason_counts(quarantine: pd.DataFrame, reasons: Mapping[str, str] | None = 
     quarantine
         ``quarantine.csv``: at least the columns ``table`` and ``reason``.
     reasons
-        Reason code -> plain-English meaning (default: custseg.intake.REASONS); a code it does not
+        Reason code -> plain-English meaning (default: custseg.validation.REASONS); a code it does not
         know is shown as itself.
 
     Returns
@@ -306,8 +304,6 @@ def reason_counts(quarantine: pd.DataFrame, reasons: Mapping[str, str] | None = 
         Columns ``reason`` (code), ``meaning``, ``rows`` and ``tables`` (the tables affected,
         comma-separated); no rows when nothing was quarantined.
     """
-    if reasons is None:
-        from custseg.intake import REASONS as reasons
     _require(quarantine, ("table", "reason"), "the quarantine")
     grouped = quarantine.groupby("reason", sort=False).agg(
         rows=("reason", "size"), tables=("table", lambda t: ", ".join(dict.fromkeys(t)))
@@ -334,7 +330,7 @@ def display_value(column: str, value: object) -> str:
         :data:`MASK` for a personal column (name, e-mail, phone) or a value that looks like an
         e-mail address; ``"(empty)"`` for an empty value; otherwise the value, cut at 60 characters.
     """
-    from custseg.pipeline import PERSONAL_COLUMNS
+    from custseg.segmentation import PERSONAL_COLUMNS
 
     text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
     if column in PERSONAL_COLUMNS or _EMAIL.search(text):

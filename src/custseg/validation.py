@@ -30,6 +30,9 @@ REASONS: dict[str, str] = {
     "conflicting_invoice": "an invoice line whose customer or currency differs from the invoice's first line",
 }
 
+#: Columns of ``quarantine.csv``: one row per rejected input row.
+QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value", "detail"]
+
 # Thousands separators, currency signs and spaces that exports put inside numbers.
 _NUMBER_NOISE = re.compile(r"[,\s¥￥$€£]|RMB|CNY|USD|EUR|GBP|元")
 
