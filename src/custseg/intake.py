@@ -20,7 +20,7 @@ import pandas as pd
 from custseg import lineitems, quality, validation
 from custseg.config import Cleaning, Config, ConfigError, InputFile
 from custseg.readers import ReadError, read_raw
-from custseg.validation import QUARANTINE_COLUMNS, REASONS, map_statuses, parse_dates, parse_numbers
+from custseg.validation import QUARANTINE_COLUMNS, REASONS, map_statuses
 
 #: Canonical columns per table: required ones first, then optional ones.
 SCHEMAS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -238,7 +238,8 @@ def clean_rows(raw: RawInput, config: Config) -> tuple[pd.DataFrame, pd.DataFram
     name, spec = raw.name, raw.spec
     frame = _prepare(name, raw.frame, config)
     rates = config.currency.rate_table()
-    schema = validation.row_schema(name, spec.date_format, rates, config.cleaning)
+    parsed = validation.Parsed(spec.date_format)
+    schema = validation.row_schema(name, parsed, rates, config.cleaning)
     cases = validation.failures(schema, frame)
     rejected = _quarantine_rows(name, spec.path, frame, cases)
     frame = frame.drop(index=cases["index"].unique())
@@ -252,17 +253,21 @@ def clean_rows(raw: RawInput, config: Config) -> tuple[pd.DataFrame, pd.DataFram
         frame = frame.loc[~repeated]
     rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
     _stop_if_asked(raw, rejected, config.cleaning)
-    return _typed(name, frame, spec, config), rejected
+    return _typed(name, frame, parsed, config), rejected
 
 
-def _typed(name: str, frame: pd.DataFrame, spec: InputFile, config: Config) -> pd.DataFrame:
-    """Parse the columns of valid rows into dates and numbers; derive base-currency amounts."""
+def _typed(name: str, frame: pd.DataFrame, parsed: validation.Parsed, config: Config) -> pd.DataFrame:
+    """Type the columns of valid rows (parsed once, during validation); derive base-currency amounts."""
+
+    def numbers(column: str) -> pd.Series:
+        return parsed.numbers(frame[column]).loc[frame.index]
+
     date_column = _DATE_COLUMNS[name]
     if date_column in frame:
-        frame = frame.assign(**{date_column: parse_dates(frame[date_column], spec.date_format)})
+        frame = frame.assign(**{date_column: parsed.dates(frame[date_column]).loc[frame.index]})
     rates = config.currency.rate_table()
     if name == "orders":
-        amount = parse_numbers(frame["amount"])
+        amount = numbers("amount")
         # A negative amount on an otherwise normal order is a return: netted, never a purchase.
         status = frame["status"].where(amount.ge(0) | frame["status"].eq("cancelled"), "returned")
         amount_base = (amount * frame["currency"].map(rates).astype("float64")).round(2)
@@ -273,10 +278,10 @@ def _typed(name: str, frame: pd.DataFrame, spec: InputFile, config: Config) -> p
             revenue=amount_base.where(status.isin(["completed", "returned"]), 0.0),
         )
     if name == "line_items":
-        frame = frame.assign(quantity=parse_numbers(frame["quantity"]), unit_price=parse_numbers(frame["unit_price"]))
+        frame = frame.assign(quantity=numbers("quantity"), unit_price=numbers("unit_price"))
     if name == "feedback":
         frame = frame.assign(**{
-            col: parse_numbers(frame[col]).astype("Int64") for col in ("satisfaction", "nps") if col in frame
+            col: numbers(col).astype("Int64") for col in ("satisfaction", "nps") if col in frame
         })
     return frame.reset_index(drop=True)
 
