@@ -84,6 +84,9 @@ def channel_slug(channel: str) -> str:
 def customer_table(tables: Mapping[str, pd.DataFrame], observation_date: dt.date) -> pd.DataFrame:
     """One row per customer: attributes and behaviour features at the observation date.
 
+    The same as ``features_at(prepare(tables), observation_date)``; to compute the table at
+    several dates, call :func:`prepare` once and :func:`features_at` per date.
+
     Parameters
     ----------
     tables
@@ -118,11 +121,60 @@ def customer_table(tables: Mapping[str, pd.DataFrame], observation_date: dt.date
         When ``orders`` is missing, a table lacks a required column, a date column is not a
         datetime, an id or date is missing, or the customer table repeats an id.
     """
+    return features_at(prepare(tables), observation_date)
+
+
+@dataclass(frozen=True)
+class History:
+    """The clean tables as coded numpy arrays, ready for the features at any date.
+
+    Built once by :func:`prepare`; :func:`features_at` then computes a date's customer table
+    from it. Hashing millions of id strings and sorting millions of purchases costs more than
+    all the arithmetic of one date, so snapshots at several dates share that work. Read-only.
+    """
+
+    ids: pd.api.extensions.ExtensionArray  # every customer id of every table, sorted; code i is ids[i]
+    orders: _OrderArrays  # every order, in input order, with customer codes
+    revenue: _Revenue  # the orders that move net revenue or count as returns
+    purchases: _Purchases  # completed orders by customer and time, and the gaps between visit days
+    first_day: np.ndarray  # per code: the first dated day of any row, _NAT when no row is dated
+    attributes: dict[str, object]  # customer-table columns aligned to codes
+    signup: np.ndarray | None  # per code: sign-up day (_NAT when unknown); None without the column
+    interactions: _Contacts | None
+    feedback: _Answers | None
+
+    @property
+    def n(self) -> int:
+        """Number of customer codes."""
+        return len(self.ids)
+
+    def known_at(self, observation_date: dt.date) -> np.ndarray:
+        """Codes of the customers who existed at the date: the rows of :func:`features_at`.
+
+        A customer with a dated row before the date existed; one whose only dated rows are on or
+        after it did not (a snapshot at an earlier date must not count later sign-ups as
+        prospects); a customer-table row without a sign-up date, and no other rows, is kept.
+        """
+        return np.flatnonzero(self.first_day < _cutoff_day(observation_date))
+
+
+def prepare(tables: Mapping[str, pd.DataFrame]) -> History:
+    """Code and sort the clean tables once, for :func:`features_at` at any number of dates.
+
+    Parameters
+    ----------
+    tables
+        As for :func:`customer_table`. Not modified; the result shares no memory that a later
+        change to the frames would alter.
+
+    Raises
+    ------
+    ValueError
+        As :func:`customer_table`.
+    """
     if "orders" not in tables:
         raise ValueError(f"customer_table needs an 'orders' table; got tables {sorted(tables)}")
-    cutoff = _cutoff_day(observation_date)
-    orders = tables["orders"]
-    _require(orders, "orders", _ORDER_COLUMNS)
+    _require(tables["orders"], "orders", _ORDER_COLUMNS)
     customers = tables.get("customers")
     interactions = tables.get("interactions")
     feedback = tables.get("feedback")
@@ -132,12 +184,15 @@ def customer_table(tables: Mapping[str, pd.DataFrame], observation_date: dt.date
         _require(interactions, "interactions", _INTERACTION_COLUMNS)
     if feedback is not None:
         _require(feedback, "feedback", _FEEDBACK_COLUMNS)
-
     present = {name: frame for name, frame in
-               (("orders", orders), ("customers", customers), ("interactions", interactions), ("feedback", feedback))
+               (("orders", tables["orders"]), ("customers", customers), ("interactions", interactions),
+                ("feedback", feedback))
                if frame is not None}
-    ids, codes, order_data = _ids_and_orders(present, cutoff)
+
+    ids, codes, orders = _ids_and_orders(present)
     n = len(ids)
+    attributes: dict[str, object] = {}
+    signup = None
     if customers is not None:
         repeated = np.flatnonzero(np.bincount(codes["customers"], minlength=n) > 1)
         if repeated.size:
@@ -145,21 +200,50 @@ def customer_table(tables: Mapping[str, pd.DataFrame], observation_date: dt.date
                 f"customers table: customer_id {ids[repeated[0]]!r} appears more than once "
                 f"({repeated.size:,} ids do); ids must be unique"
             )
-
-    columns: dict[str, object] = {}
-    signup = None
-    if customers is not None:
         attributes, signup = _attributes(customers, codes["customers"], n)
-        columns.update(attributes)
-    columns.update(_purchase_features(order_data, n, cutoff, signup))
-    if interactions is not None:
-        columns.update(_interaction_features(interactions, codes["interactions"], n, cutoff))
-    if feedback is not None:
-        columns.update(_feedback_features(feedback, codes["feedback"], n, cutoff))
-    columns.update(_top_category(order_data, n))
+    return History(
+        ids=ids,
+        orders=orders,
+        revenue=_Revenue.of(orders),
+        purchases=_Purchases.of(orders),
+        first_day=_first_days(present, codes, n),
+        attributes=attributes,
+        signup=signup,
+        interactions=None if interactions is None else _Contacts.of(interactions, codes["interactions"]),
+        feedback=None if feedback is None else _Answers.of(feedback, codes["feedback"]),
+    )
 
-    keep = _known_at(present, codes, n, cutoff)
-    table = pd.DataFrame({"customer_id": ids, **columns})
+
+def features_at(history: History, observation_date: dt.date, *, attributes: bool = True) -> pd.DataFrame:
+    """The customer table of :func:`customer_table` at a date, from prepared tables.
+
+    Parameters
+    ----------
+    history
+        From :func:`prepare`.
+    observation_date
+        The 'today' of the analysis. Only rows dated strictly before it count.
+    attributes
+        False leaves out the customer-table columns: a snapshot that only needs the behaviour
+        features then does not copy a million rows of text per date.
+
+    Returns
+    -------
+    pd.DataFrame
+        As :func:`customer_table`; its rows are the customers ``history.known_at(date)``.
+    """
+    cutoff = _cutoff_day(observation_date)
+    n = history.n
+    columns: dict[str, object] = dict(history.attributes) if attributes else {}
+    columns.update(_purchase_features(history.revenue, history.purchases, n, cutoff, history.signup))
+    if history.interactions is not None:
+        columns.update(_interaction_features(history.interactions, n, cutoff))
+    if history.feedback is not None:
+        columns.update(_feedback_features(history.feedback, n, cutoff))
+    columns.update(_top_category(history, n, cutoff))
+
+    keep = history.first_day < cutoff
+    table = pd.DataFrame({"customer_id": history.ids, **columns})
     return table if keep.all() else table.loc[keep].reset_index(drop=True)
 
 
@@ -185,7 +269,12 @@ def category_shares(orders: pd.DataFrame, observation_date: dt.date) -> pd.DataF
         first), then category.
     """
     _require(orders, "orders", _ORDER_COLUMNS)
-    ids, _, data = _ids_and_orders({"orders": orders}, _cutoff_day(observation_date))
+    return category_shares_at(prepare({"orders": orders}), observation_date)
+
+
+def category_shares_at(history: History, observation_date: dt.date) -> pd.DataFrame:
+    """:func:`category_shares` from prepared tables (customers of any table may appear)."""
+    ids, data = history.ids, history.orders.before(_cutoff_day(observation_date))
     pair_code, pair_cat, cents = _category_cents(data, len(ids))
     # largest revenue first within a customer; categories are coded in sorted order
     pair_code, cents, pair_cat = _sort_rows(pair_code, -cents.astype(np.int64), pair_cat)
@@ -231,6 +320,11 @@ def rfm_features(orders: pd.DataFrame, observation_date: dt.date) -> pd.DataFram
 # Inputs
 # ---------------------------------------------------------------------------------------------
 
+def day_number(date: dt.date) -> int:
+    """A date as days since 1970-01-01, the unit of :attr:`History.first_day`."""
+    return _cutoff_day(date)
+
+
 def _cutoff_day(observation_date: dt.date) -> int:
     """The observation date as days since 1970-01-01; it must be a whole day."""
     stamp = pd.Timestamp(observation_date)
@@ -249,26 +343,26 @@ def _require(frame: pd.DataFrame, table: str, columns: tuple[str, ...]) -> None:
 
 
 def _ids_and_orders(
-    frames: Mapping[str, pd.DataFrame], cutoff: int
+    frames: Mapping[str, pd.DataFrame],
 ) -> tuple[pd.api.extensions.ExtensionArray, dict[str, np.ndarray], _OrderArrays]:
-    """Customer codes of every table's rows, and the order arrays.
+    """Customer codes of every table's rows, and the order arrays with their codes.
 
     Hashing the id text is most of the work on large exports. It runs on two threads (pyarrow
     and numpy release the GIL): one encodes the orders' ids while the other encodes the other
     tables' ids and prepares the order arrays. Tables whose customer_id shares one categorical
-    dtype are not hashed at all, which makes repeated calls (snapshots) cheap.
+    dtype (as :func:`custseg.intake` writes them) are not hashed at all.
     """
     columns = {name: frame["customer_id"] for name, frame in frames.items()}
     with ThreadPoolExecutor(max_workers=2) as pool:
         if _shared_categories(columns):
-            prepared = pool.submit(_OrderArrays.of, frames["orders"], cutoff)
+            prepared = pool.submit(_OrderArrays.of, frames["orders"])
             ids, codes = _category_ids(columns)
         else:
             encoded = {name: pool.submit(_encode, column) for name, column in columns.items()}
-            prepared = pool.submit(_OrderArrays.of, frames["orders"], cutoff)
+            prepared = pool.submit(_OrderArrays.of, frames["orders"])
             ids, codes = _merge_ids({name: future.result() for name, future in encoded.items()})
         orders = prepared.result()
-    return ids, codes, orders.with_codes(codes["orders"])
+    return ids, codes, replace(orders, code=codes["orders"])
 
 
 def _shared_categories(columns: Mapping[str, pd.Series]) -> bool:
@@ -376,9 +470,8 @@ def _sorted_text_codes(values: pd.Series, missing: str) -> tuple[np.ndarray, pd.
 
 @dataclass(frozen=True)
 class _OrderArrays:
-    """The orders before the observation date as aligned numpy arrays."""
+    """Orders as aligned numpy arrays."""
 
-    past: np.ndarray | None  # which input rows these are; None when all of them
     seconds: np.ndarray  # order timestamp
     day: np.ndarray  # calendar day number
     purchase: np.ndarray  # completed
@@ -389,55 +482,178 @@ class _OrderArrays:
     code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # customer code
 
     @classmethod
-    def of(cls, orders: pd.DataFrame, cutoff: int) -> _OrderArrays:
-        """The arrays of the past orders, without customer codes (see :meth:`with_codes`)."""
+    def of(cls, orders: pd.DataFrame) -> _OrderArrays:
+        """The arrays of all orders, without customer codes (set ``code`` afterwards)."""
         seconds = _seconds(orders, "orders", "order_date", required=True)
-        day = seconds // _SECONDS_PER_DAY
         status_codes, statuses = _encode(orders["status"])
         net = _lookup(status_codes, statuses, NET_STATUSES)
         revenue = orders["revenue"].to_numpy(dtype="float64", na_value=np.nan)
         if np.isnan(revenue[net]).any():
             raise ValueError("orders table: column 'revenue' is missing on completed or returned orders")
-        # Whole cents make every sum exact, so results do not depend on the row order.
-        cents = np.round(np.where(net, revenue, 0.0) * 100.0)
         if "category" in orders:
             category, categories = _sorted_text_codes(orders["category"], UNSPECIFIED_CATEGORY)
         else:
             category, categories = np.zeros(len(orders), dtype=np.int64), pd.array([UNSPECIFIED_CATEGORY], dtype="str")
-        arrays = {
-            "seconds": seconds, "day": day,
-            "purchase": _lookup(status_codes, statuses, (PURCHASE_STATUS,)),
-            "returned": _lookup(status_codes, statuses, RETURN_STATUSES),
-            "cents": cents, "category": category,
-        }
-        past = day < cutoff
-        if past.all():  # usually every order is in the past: skip copying ten million rows
-            return cls(past=None, categories=categories, **arrays)
-        return cls(past=past, categories=categories, **{name: values[past] for name, values in arrays.items()})
+        return cls(
+            seconds=seconds,
+            day=seconds // _SECONDS_PER_DAY,
+            purchase=_lookup(status_codes, statuses, (PURCHASE_STATUS,)),
+            returned=_lookup(status_codes, statuses, RETURN_STATUSES),
+            # Whole cents make every sum exact, so results do not depend on the row order.
+            cents=np.round(np.where(net, revenue, 0.0) * 100.0),
+            category=category,
+            categories=categories,
+        )
 
-    def with_codes(self, codes: np.ndarray) -> _OrderArrays:
-        """The same arrays with the customer code of each row (codes of all input rows)."""
-        return replace(self, code=codes if self.past is None else codes[self.past])
+    def before(self, cutoff: int) -> _OrderArrays:
+        """The orders dated before the cutoff day."""
+        past = self.day < cutoff
+        if past.all():  # at the observation date every order is: skip copying ten million rows
+            return self
+        arrays = ("seconds", "day", "purchase", "returned", "cents", "category", "code")
+        return replace(self, **{name: getattr(self, name)[past] for name in arrays})
 
 
-def _known_at(frames: Mapping[str, pd.DataFrame], codes: Mapping[str, np.ndarray], n: int, cutoff: int) -> np.ndarray:
-    """Customers who existed at the observation date.
+@dataclass(frozen=True)
+class _Revenue:
+    """The orders that move net revenue (completed and returned ones), and the returns.
 
-    A customer with a dated row before the date existed; one whose only dated rows are on or
-    after it did not (a snapshot at an earlier date must not count later sign-ups as
-    prospects); a customer-table row without a sign-up date, and no other rows, is kept.
+    Cancelled orders and refunds net to zero: leaving them out once saves every date a pass.
     """
-    dated = np.zeros(n, dtype=bool)
-    before = np.zeros(n, dtype=bool)
+
+    code: np.ndarray
+    day: np.ndarray
+    cents: np.ndarray
+    cell: np.ndarray  # code * number of categories + category code
+    returned_code: np.ndarray  # refunded or returned orders
+    returned_day: np.ndarray
+
+    @classmethod
+    def of(cls, orders: _OrderArrays) -> _Revenue:
+        moves = orders.cents != 0
+        code = orders.code[moves]
+        return cls(
+            code=code,
+            day=orders.day[moves],
+            cents=orders.cents[moves],
+            cell=code * len(orders.categories) + orders.category[moves],
+            returned_code=orders.code[orders.returned],
+            returned_day=orders.day[orders.returned],
+        )
+
+
+@dataclass(frozen=True)
+class _Purchases:
+    """Completed orders sorted by (customer, time), and the gaps between a customer's visit days.
+
+    Sorted once for all dates: the rows before any cutoff are then a prefix of each customer's
+    run, and filtering a sorted array keeps it sorted, so no date needs a sort of its own.
+    Gaps are between distinct purchase days (two orders on one day are one visit; a gap of zero
+    days would make a customer's cadence meaningless for lifecycle rules). Each gap is dated
+    by the later of its two days: it is known from that day on.
+    """
+
+    code: np.ndarray
+    seconds: np.ndarray
+    day: np.ndarray
+    gap_code: np.ndarray  # gaps in (customer, day) order
+    gap: np.ndarray
+    gap_day: np.ndarray
+    median_gap: np.ndarray  # the same gaps in (customer, gap, day) order, for medians
+    median_day: np.ndarray
+
+    @classmethod
+    def of(cls, orders: _OrderArrays) -> _Purchases:
+        code, seconds = _sort_rows(orders.code[orders.purchase], orders.seconds[orders.purchase])
+        day = seconds // _SECONDS_PER_DAY
+        new_day = np.r_[True, (code[1:] != code[:-1]) | (day[1:] != day[:-1])] if code.size else np.zeros(0, bool)
+        visit_code, visit_day = code[new_day], day[new_day]
+        same = visit_code[1:] == visit_code[:-1]
+        gap_code, gap, gap_day = visit_code[1:][same], np.diff(visit_day)[same], visit_day[1:][same]
+        _, median_gap, median_day = _sort_rows(gap_code, gap, gap_day)
+        return cls(code=code, seconds=seconds, day=day, gap_code=gap_code, gap=gap, gap_day=gap_day,
+                   median_gap=median_gap, median_day=median_day)
+
+
+@dataclass(frozen=True)
+class _Contacts:
+    """Interactions as arrays: customer code, day and channel (coded in sorted slug order)."""
+
+    code: np.ndarray
+    day: np.ndarray
+    channel: np.ndarray | None  # None without a channel column
+    slugs: np.ndarray
+    present: np.ndarray  # channel codes that occur in the table
+
+    @classmethod
+    def of(cls, interactions: pd.DataFrame, codes: np.ndarray) -> _Contacts:
+        day = _seconds(interactions, "interactions", "interaction_date", required=True) // _SECONDS_PER_DAY
+        if "channel" not in interactions:
+            return cls(code=codes, day=day, channel=None, slugs=np.zeros(0, dtype=object), present=np.zeros(0, np.int64))
+        raw, spellings = _encode(interactions["channel"])
+        # a missing channel (code -1) picks the appended last slug: unspecified
+        slug_codes, slugs = pd.factorize(np.array([*map(channel_slug, spellings), UNSPECIFIED], dtype=object), sort=True)
+        channel = slug_codes[raw]
+        # The channels of the whole table, not only of the past rows, so that snapshots at
+        # different dates have the same columns.
+        return cls(code=codes, day=day, channel=channel, slugs=slugs, present=np.unique(channel))
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """One score column's answers sorted by (customer, time, score descending)."""
+
+    code: np.ndarray
+    day: np.ndarray
+    score: np.ndarray
+
+    @classmethod
+    def of(cls, codes: np.ndarray, seconds: np.ndarray, scores: np.ndarray) -> _Scores:
+        valid = ~np.isnan(scores)
+        code, stamp, score = codes[valid], seconds[valid], scores[valid]
+        # Two scores with the same timestamp are ordered lowest last, so the latest is the lower
+        # one: a detractor answer is never hidden behind a same-day promoter answer, and the
+        # result does not depend on row order.
+        order = np.lexsort((-score, stamp, code))
+        return cls(code=code[order], day=stamp[order] // _SECONDS_PER_DAY, score=score[order])
+
+
+@dataclass(frozen=True)
+class _Answers:
+    """Feedback as arrays: every answer's customer and day, and the two score columns."""
+
+    code: np.ndarray
+    day: np.ndarray
+    satisfaction: _Scores
+    nps: _Scores
+
+    @classmethod
+    def of(cls, feedback: pd.DataFrame, codes: np.ndarray) -> _Answers:
+        seconds = _seconds(feedback, "feedback", "feedback_date", required=True)
+        return cls(
+            code=codes,
+            day=seconds // _SECONDS_PER_DAY,
+            satisfaction=_Scores.of(codes, seconds, _scores(feedback, "satisfaction")),
+            nps=_Scores.of(codes, seconds, _scores(feedback, "nps")),
+        )
+
+
+def _first_days(frames: Mapping[str, pd.DataFrame], codes: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """Per code, the first day of any dated row of any table; ``_NAT`` when no row is dated.
+
+    A customer exists at a date when this day lies before it; ``_NAT`` is below every day, so a
+    customer known only from undated customer-table rows exists at every date.
+    """
+    first = np.full(n, _INT64_MAX, dtype=np.int64)
     for name, frame in frames.items():
         column = _DATE_COLUMNS[name]
         if column not in frame:
             continue
         seconds = _seconds(frame, name, column, required=False)
         has_date = seconds != _NAT
-        dated |= np.bincount(codes[name][has_date], minlength=n) > 0
-        before |= np.bincount(codes[name][has_date & (seconds // _SECONDS_PER_DAY < cutoff)], minlength=n) > 0
-    return before | ~dated
+        np.minimum.at(first, codes[name][has_date], seconds[has_date] // _SECONDS_PER_DAY)
+    first[first == _INT64_MAX] = _NAT
+    return first
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,17 +684,18 @@ def _attributes(customers: pd.DataFrame, codes: np.ndarray, n: int) -> tuple[dic
     return columns, signup
 
 
-def _purchase_features(data: _OrderArrays, n: int, cutoff: int, signup: np.ndarray | None) -> dict[str, object]:
+def _purchase_features(
+    revenue: _Revenue, purchases: _Purchases, n: int, cutoff: int, signup: np.ndarray | None
+) -> dict[str, object]:
     """Recency, frequency, monetary, dates, tenure, cadence, 90-day windows and returns."""
-    # One pass per measure: each row is counted in cell (customer, window), window 0 = older,
-    # 1 = the previous 90 days, 2 = the last 90 days; totals are the sums over windows.
-    window = (data.day >= cutoff - 2 * TREND_WINDOW_DAYS).astype(np.int64) + (data.day >= cutoff - TREND_WINDOW_DAYS)
-    cell = data.code * 3 + window
-    orders = np.bincount(cell[data.purchase], minlength=3 * n).reshape(n, 3)
-    cents = _sums(cell, data.cents, 3 * n).reshape(n, 3)
-    frequency = orders.sum(axis=1)
-    monetary = cents.sum(axis=1) / 100.0
-    refunded = np.bincount(data.code[data.returned], minlength=n)
+    # One pass per measure over all rows, none copied: each row is counted in cell (customer,
+    # window), window 0 = older, 1 = the previous 90 days, 2 = the last 90 days, 3 = on or after
+    # the cutoff (left out); totals are the sums over windows 0-2.
+    orders = np.bincount(_window_cells(purchases.code, purchases.day, cutoff), minlength=4 * n).reshape(n, 4)
+    cents = _sums(_window_cells(revenue.code, revenue.day, cutoff), revenue.cents, 4 * n).reshape(n, 4)
+    frequency = orders[:, :3].sum(axis=1)
+    monetary = cents[:, :3].sum(axis=1) / 100.0
+    refunded = np.bincount(revenue.returned_code[revenue.returned_day < cutoff], minlength=n)
     revenue_90d, revenue_prev_90d = cents[:, 2] / 100.0, cents[:, 1] / 100.0
     swing = np.abs(revenue_90d) + np.abs(revenue_prev_90d)
     with np.errstate(invalid="ignore", divide="ignore"):  # no revenue in either window -> NaN
@@ -486,7 +703,7 @@ def _purchase_features(data: _OrderArrays, n: int, cutoff: int, signup: np.ndarr
         aov = monetary / frequency
         return_rate = refunded / (frequency + refunded)
 
-    first, last, cadence, last_gap, has_gap = _purchase_timing(data.code[data.purchase], data.seconds[data.purchase], n)
+    first, last, cadence, last_gap, has_gap = _purchase_timing(purchases, n, cutoff)
     bought = frequency > 0
     start = np.where(bought, first // _SECONDS_PER_DAY, _INT64_MAX)
     if signup is not None:
@@ -514,31 +731,38 @@ def _purchase_features(data: _OrderArrays, n: int, cutoff: int, signup: np.ndarr
     }
 
 
-def _purchase_timing(code: np.ndarray, seconds: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+def _window_cells(code: np.ndarray, day: np.ndarray, cutoff: int) -> np.ndarray:
+    """``code * 4 + window`` per row, windows as in :func:`_purchase_features`."""
+    cell = code * 4
+    # in place: on ten million rows every temporary array costs time
+    cell += day >= cutoff - 2 * TREND_WINDOW_DAYS
+    cell += day >= cutoff - TREND_WINDOW_DAYS
+    cell += day >= cutoff
+    return cell
+
+
+def _purchase_timing(purchases: _Purchases, n: int, cutoff: int) -> tuple[np.ndarray, ...]:
     """First and last purchase time, median gap and last gap between purchase days, per code.
 
-    Gaps are between distinct purchase days: two orders on one day are one visit, and a gap of
-    zero days would make a customer's cadence meaningless for lifecycle rules. The purchases
-    are sorted once by (code, time) as one packed integer key; medians come from a second sort
-    of (code, gap) keys, so no step loops over customers.
+    Everything is read off the arrays :class:`_Purchases` sorted once: the purchases before the
+    cutoff keep their (code, time) order, and the gaps known before it their (code, gap) order,
+    so first, last, latest gap and median are positions in runs; no step sorts or loops.
     """
     first = np.zeros(n, dtype=np.int64)
     last = np.zeros(n, dtype=np.int64)
     cadence = np.full(n, np.nan)
     last_gap = np.zeros(n, dtype=np.int64)
     has_gap = np.zeros(n, dtype=bool)
+    past = purchases.day < cutoff
+    code, seconds = purchases.code[past], purchases.seconds[past]
     if code.size == 0:
         return first, last, cadence, last_gap, has_gap
-    code, seconds = _sort_rows(code, seconds)
     starts, ends = _group_bounds(code)
     first[code[starts]] = seconds[starts]
     last[code[ends]] = seconds[ends]
 
-    day = seconds // _SECONDS_PER_DAY
-    new_day = np.r_[True, (code[1:] != code[:-1]) | (day[1:] != day[:-1])]
-    code, day = code[new_day], day[new_day]
-    same = code[1:] == code[:-1]
-    gap_code, gap = code[1:][same], np.diff(day)[same]
+    known = purchases.gap_day < cutoff
+    gap_code, gap = purchases.gap_code[known], purchases.gap[known]
     if gap.size == 0:
         return first, last, cadence, last_gap, has_gap
     gaps = np.bincount(gap_code, minlength=n)
@@ -546,35 +770,27 @@ def _purchase_timing(code: np.ndarray, seconds: np.ndarray, n: int) -> tuple[np.
     end = np.cumsum(gaps)
     # gaps are in day order within each customer: the last one per code is the latest gap
     last_gap[has_gap] = gap[end[has_gap] - 1]
-    _, ordered = _sort_rows(gap_code, gap)
+    ordered = purchases.median_gap[purchases.median_day < cutoff]  # the same gaps, by size
     begin = end - gaps
     low, high = begin + (gaps - 1) // 2, begin + gaps // 2
     cadence[has_gap] = (ordered[low[has_gap]] + ordered[high[has_gap]]) / 2.0
     return first, last, cadence, last_gap, has_gap
 
 
-def _interaction_features(interactions: pd.DataFrame, codes: np.ndarray, n: int, cutoff: int) -> dict[str, object]:
+def _interaction_features(contacts: _Contacts, n: int, cutoff: int) -> dict[str, object]:
     """Contacts in the last 30, 90 and 365 days, in total and per channel, and the latest one."""
-    day = _seconds(interactions, "interactions", "interaction_date", required=True) // _SECONDS_PER_DAY
-    past = day < cutoff
-    code, day = codes[past], day[past]
+    past = contacts.day < cutoff
+    code, day = contacts.code[past], contacts.day[past]
     columns: dict[str, object] = {}
     for window in INTERACTION_WINDOWS:
         columns[f"interactions_{window}d"] = np.bincount(code[day >= cutoff - window], minlength=n)
-    if "channel" in interactions:
-        # The channels come from the whole table, not only the past rows, so snapshots at
-        # different dates have the same columns.
-        raw, spellings = _encode(interactions["channel"])
-        # a missing channel (code -1) picks the appended last slug: unspecified
-        slug_codes, slugs = pd.factorize(np.array([*map(channel_slug, spellings), UNSPECIFIED], dtype=object), sort=True)
-        channel = slug_codes[raw]
-        present = np.unique(channel)
-        channel = channel[past]
-        for index in present:
+    if contacts.channel is not None:
+        channel = contacts.channel[past]
+        for index in contacts.present:
             mine = channel == index
             for window in INTERACTION_WINDOWS:
                 hit = mine & (day >= cutoff - window)
-                columns[f"interactions_{slugs[index]}_{window}d"] = np.bincount(code[hit], minlength=n)
+                columns[f"interactions_{contacts.slugs[index]}_{window}d"] = np.bincount(code[hit], minlength=n)
     latest = np.full(n, _NAT, dtype=np.int64)
     np.maximum.at(latest, code, day)
     never = latest == _NAT
@@ -582,19 +798,17 @@ def _interaction_features(interactions: pd.DataFrame, codes: np.ndarray, n: int,
     return columns
 
 
-def _feedback_features(feedback: pd.DataFrame, codes: np.ndarray, n: int, cutoff: int) -> dict[str, object]:
+def _feedback_features(answers: _Answers, n: int, cutoff: int) -> dict[str, object]:
     """Count of responses, satisfaction mean, latest and trend, latest NPS and its class."""
-    seconds = _seconds(feedback, "feedback", "feedback_date", required=True)
-    past = seconds // _SECONDS_PER_DAY < cutoff
-    columns: dict[str, object] = {"feedback_count": np.bincount(codes[past], minlength=n)}
+    columns: dict[str, object] = {"feedback_count": np.bincount(answers.code[answers.day < cutoff], minlength=n)}
 
-    count, total, latest = _latest_scores(codes, seconds, _scores(feedback, "satisfaction"), past, n)
+    count, total, latest = _latest_scores(answers.satisfaction, n, cutoff)
     with np.errstate(invalid="ignore", divide="ignore"):  # no scores -> NaN; one score -> no trend
         columns["satisfaction_mean"] = total / count
         columns["satisfaction_latest"] = latest
         columns["satisfaction_trend"] = np.where(count > 1, latest - (total - latest) / (count - 1), np.nan)
 
-    count, _, latest = _latest_scores(codes, seconds, _scores(feedback, "nps"), past, n)
+    count, _, latest = _latest_scores(answers.nps, n, cutoff)
     scored = count > 0
     columns["nps_latest"] = _int_array(np.where(scored, latest, 0).astype(np.int64), ~scored)
     kind = np.select([latest >= 9, latest >= 7], ["promoter", "passive"], "detractor").astype(object)
@@ -609,24 +823,16 @@ def _scores(feedback: pd.DataFrame, column: str) -> np.ndarray:
     return feedback[column].to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _latest_scores(
-    codes: np.ndarray, seconds: np.ndarray, scores: np.ndarray, past: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per code: number and sum of the scores before the date, and the latest score (NaN if none).
-
-    Two scores with the same timestamp are ordered lowest last, so the latest is the lower one:
-    a detractor answer is never hidden behind a same-day promoter answer, and the result does
-    not depend on row order.
-    """
-    valid = past & ~np.isnan(scores)
-    code, stamp, score = codes[valid], seconds[valid], scores[valid]
+def _latest_scores(scores: _Scores, n: int, cutoff: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per code: number and sum of the scores before the date, and the latest score (NaN if none)."""
+    past = scores.day < cutoff
+    code, score = scores.code[past], scores.score[past]
     count = np.bincount(code, minlength=n)
     total = _sums(code, score, n)
     latest = np.full(n, np.nan)
-    if code.size:
-        order = np.lexsort((-score, stamp, code))
-        _, ends = _group_bounds(code[order])
-        latest[code[order][ends]] = score[order][ends]
+    if code.size:  # sorted by (code, time, score descending): the run's last row is the latest
+        _, ends = _group_bounds(code)
+        latest[code[ends]] = score[ends]
     return count, total, latest
 
 
@@ -649,16 +855,18 @@ def _category_cents(data: _OrderArrays, n: int) -> tuple[np.ndarray, np.ndarray,
     return cells // width, cells % width, cents
 
 
-def _top_category(data: _OrderArrays, n: int) -> dict[str, object]:
+def _top_category(history: History, n: int, cutoff: int) -> dict[str, object]:
     """The category with the largest net revenue per customer and its share of positive revenue.
 
     Ties go to the category first in sorted order. Customers without positive revenue have none.
     """
-    width = len(data.categories)
+    revenue, categories = history.revenue, history.orders.categories
+    width = len(categories)
     top = np.full(n, -1, dtype=np.int64)
     share = np.full(n, np.nan)
     if n * width <= _DENSE_CELLS:
-        cents = _sums(data.code * width + data.category, data.cents, n * width).reshape(n, width)
+        past_cents = np.where(revenue.day < cutoff, revenue.cents, 0.0)  # later rows add nothing
+        cents = _sums(revenue.cell, past_cents, n * width).reshape(n, width)
         best = cents.argmax(axis=1)  # the first maximum: ties go to the first category
         best_cents = cents[np.arange(n), best]
         positive = np.maximum(cents, 0.0, out=cents).sum(axis=1)
@@ -666,7 +874,7 @@ def _top_category(data: _OrderArrays, n: int) -> dict[str, object]:
         top[won] = best[won]
         share[won] = best_cents[won] / positive[won]
     else:
-        pair_code, pair_cat, cents = _category_cents(data, n)
+        pair_code, pair_cat, cents = _category_cents(history.orders.before(cutoff), n)
         positive = _sums(pair_code, np.clip(cents, 0.0, None), n)
         best = np.full(n, -np.inf)
         np.maximum.at(best, pair_code, cents)
@@ -676,7 +884,7 @@ def _top_category(data: _OrderArrays, n: int) -> dict[str, object]:
         top[pair_code[winner]] = pair_cat[winner]
         share[pair_code[winner]] = cents[winner] / positive[pair_code[winner]]
     return {
-        "top_category": pd.array(pd.api.extensions.take(data.categories, top, allow_fill=True), dtype="str"),
+        "top_category": pd.array(pd.api.extensions.take(categories, top, allow_fill=True), dtype="str"),
         "top_category_share": share,
     }
 

@@ -43,62 +43,46 @@ class Segmentation:
     tier_effect: pd.DataFrame  # per snapshot pair and tier: retention and revenue growth
 
 
-def places(tables: Mapping[str, pd.DataFrame], config: Config, ids: pd.Index | None = None) -> pd.DataFrame:
-    """Canonical regions of every customer known to any table, from their raw country,
-    province and city; customers without a customer row (orders-only input) are "Unknown".
-    `ids`, the sorted customer ids of all tables, saves collecting them again when known."""
-    if ids is None:
-        ids = _all_ids(tables)
-    known = pd.DataFrame({"customer_id": pd.array(ids, dtype="str")})
-    attributes = tables.get("customers")
-    if attributes is not None:
-        raw = [c for c in _RAW_PLACE if c in attributes]
-        known = known.merge(attributes[["customer_id", *raw]], on="customer_id", how="left", validate="one_to_one")
+def places(history: features.History, config: Config) -> pd.DataFrame:
+    """Canonical regions of every customer of the prepared tables, row i for customer code i.
+
+    From each customer's raw country, province and city; customers without a customer row
+    (orders-only input) are "Unknown".
+    """
+    raw = {c: history.attributes[c] for c in _RAW_PLACE if c in history.attributes}
+    known = pd.DataFrame({"customer_id": pd.array(history.ids, dtype="str"), **raw})
     known = known.assign(**{c: known[c].fillna("") if c in known else "" for c in _RAW_PLACE})
     placed = regions.normalize_regions(known, custom_markets=config.regions.market_definitions())
     return placed.assign(region=placed[REGION_COLUMNS[config.regions.level]].fillna(regions.UNKNOWN))
 
 
-def first_seen(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
-    """The first day each customer existed: signed up, bought, was contacted or answered a survey.
-
-    A classification at a past date leaves out the customers first seen on or after it: they
-    were not yet customers then, which is not the same as a customer without a tier.
-    """
-    dated = {"orders": "order_date", "interactions": "interaction_date", "feedback": "feedback_date", "customers": "signup_date"}
-    firsts = [
-        frame.groupby("customer_id", sort=False, observed=True)[dated[name]].min()
-        for name, frame in tables.items()
-        if name in dated and dated[name] in frame
-    ]
-    seen = pd.concat(firsts).groupby(level=0, sort=False).min()
-    if "customers" in tables:
-        # a customer row without any date still existed from the start of the data
-        undated = pd.Index(tables["customers"]["customer_id"]).difference(seen.dropna().index)
-        seen = pd.concat([seen.dropna(), pd.Series(pd.Timestamp.min, index=undated)])
-    return seen
-
-
 def classify(
-    tables: Mapping[str, pd.DataFrame], config: Config, observation_date: dt.date, placed: pd.DataFrame
+    history: features.History, config: Config, observation_date: dt.date, placed: pd.DataFrame,
+    *, attributes: bool = True,
 ) -> pd.DataFrame:
     """Features, regions, tier, named segments and lifecycle of every customer at a date.
 
     Parameters
     ----------
-    tables
-        Clean tables; only what happened before `observation_date` counts.
+    history
+        The clean tables prepared by :func:`custseg.features.prepare`; only what happened before
+        `observation_date` counts, and only customers who existed then are classified.
     config
         The study config.
     observation_date
         The 'today' of this classification.
     placed
-        Regions per customer from :func:`places`, computed once for all dates.
+        Regions per customer code from :func:`places`, computed once for all dates; only its
+        columns are attached.
+    attributes
+        False leaves out the customer-table attributes (see :func:`custseg.features.features_at`).
     """
-    customers = features.customer_table(tables, observation_date)
+    customers = features.features_at(history, observation_date, attributes=attributes)
     customers = customers.drop(columns=[c for c in (*PERSONAL_COLUMNS, *_RAW_PLACE) if c in customers])
-    customers = customers.merge(placed, on="customer_id", how="left", validate="one_to_one")
-    customers = customers.assign(region=customers["region"].fillna(regions.UNKNOWN))
+    # Both tables are in customer-code order: the regions of the customers present are a take,
+    # not a merge on millions of id strings.
+    where = placed.drop(columns="customer_id").take(history.known_at(observation_date)).reset_index(drop=True)
+    customers = pd.concat([customers, where], axis=1)
     customers = tiers.assign_tiers(customers, config.tiers)
     customers = segments.assign_segments(customers, config.segments, config.tiers.bins)
     return lifecycle.assign_lifecycle(customers, config.lifecycle)
@@ -113,18 +97,10 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
         The customer table at the observation date with clusters, the category shares, the
         cluster fit, and the snapshots with the tier effect between them.
     """
-    coded = _coded_ids(tables)
-    placed = places(tables, config, coded["orders"]["customer_id"].cat.categories)
-    seen = first_seen(coded)  # grouping on codes, not on millions of strings
-    seen.index = seen.index.astype("str")
-
-    def existing(frame: pd.DataFrame, date: dt.date) -> pd.DataFrame:
-        known = frame["customer_id"].map(seen).lt(pd.Timestamp(date)).fillna(False).to_numpy()
-        return frame.loc[known].reset_index(drop=True)
-
-    # Features count only what happened before the date they are computed at, so the tables
-    # need no cutting; only customers who did not exist yet are left out afterwards.
-    customers = existing(classify(coded, config, observation_date, placed), observation_date)
+    # Ids are coded and purchases sorted once; every snapshot date reuses that work.
+    history = features.prepare(tables)
+    placed = places(history, config)
+    customers = classify(history, config, observation_date, placed)
     fit, note = _fit_clusters(customers, config)
     if fit is not None:
         customers = clusters.assign_clusters(customers, fit)
@@ -132,48 +108,40 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     dates = snapshots.snapshot_dates(observation_date, config.snapshots)
     columns = [c for c in snapshots.SNAPSHOT_COLUMNS if c in customers]
 
+    # Past dates need only what the snapshots keep and what tiers are computed within.
+    needed = {"customer_id", "region", "market", tiers.WITHIN_COLUMNS.get(config.tiers.within, "region")}
+    slim = placed[[c for c in placed.columns if c in needed]]
+
     def at(date: dt.date) -> pd.DataFrame:
         if date == observation_date:
             return customers[columns]
-        past = existing(classify(coded, config, date, placed), date)
+        past = classify(history, config, date, slim, attributes=False)
         return past[[c for c in columns if c != "cluster"]]
 
     # A snapshot before the first customer existed says nothing: the history starts after it.
-    start = seen.min()
-    dates = [d for d in dates if pd.Timestamp(d) > start] or [observation_date]
-    history = snapshots.build_snapshots(at, dates)
-    orders = tables["orders"]
-    orders = orders.loc[orders["order_date"] < pd.Timestamp(observation_date)]
-    if history["snapshot_date"].nunique() >= 2:
-        effect = snapshots.tier_effect(history, orders, list(config.tiers.names))
+    start = history.first_day.min() if history.n else 0
+    dates = [d for d in dates if features.day_number(d) > start] or [observation_date]
+    history_table = snapshots.build_snapshots(at, dates)
+    if history_table["snapshot_date"].nunique() >= 2:
+        coded = _coded_orders(tables["orders"], history)
+        effect = snapshots.tier_effect(history_table, coded, list(config.tiers.names))
     else:  # too short a history to compare tiers over time; the studies say so
         effect = pd.DataFrame()
     return Segmentation(
         customers=customers,
-        category_shares=features.category_shares(coded["orders"], observation_date),
+        category_shares=features.category_shares_at(history, observation_date),
         clusters=fit,
         cluster_note=note,
         snapshot_dates=dates,
-        snapshots=history,
+        snapshots=history_table,
         tier_effect=effect,
     )
 
 
-def _all_ids(tables: Mapping[str, pd.DataFrame]) -> pd.Index:
-    """Every customer id of every table, once, sorted."""
-    # unique per table first: the orders alone repeat each id many times
-    ids = pd.concat([pd.Series(frame["customer_id"].unique()) for frame in tables.values() if "customer_id" in frame])
-    return pd.Index(ids.unique()).sort_values()
-
-
-def _coded_ids(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The tables with ``customer_id`` as one shared categorical type.
-
-    The features are computed once per snapshot date; reading millions of id strings into codes
-    each time would cost more than all the arithmetic, so it is done once here.
-    """
-    dtype = pd.CategoricalDtype(_all_ids(tables))
-    return {name: frame.assign(customer_id=frame["customer_id"].astype(dtype)) for name, frame in tables.items()}
+def _coded_orders(orders: pd.DataFrame, history: features.History) -> pd.DataFrame:
+    """The orders tier_effect reads, with customer ids as codes already made (not hashed again)."""
+    ids = pd.Categorical.from_codes(history.orders.code, dtype=pd.CategoricalDtype(pd.Index(history.ids)))
+    return pd.DataFrame({"customer_id": ids, **{c: orders[c].array for c in ("order_date", "status", "revenue")}})
 
 
 def _fit_clusters(customers: pd.DataFrame, config: Config) -> tuple[clusters.ClusterResult | None, str]:
