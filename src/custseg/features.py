@@ -205,7 +205,7 @@ def prepare(tables: Mapping[str, pd.DataFrame]) -> History:
         ids=ids,
         orders=orders,
         revenue=_Revenue.of(orders),
-        purchases=_Purchases.of(orders),
+        purchases=_Purchases.of(orders, n),
         first_day=_first_days(present, codes, n),
         attributes=attributes,
         signup=signup,
@@ -553,17 +553,19 @@ class _Purchases:
     by the later of its two days: it is known from that day on.
     """
 
-    code: np.ndarray
-    seconds: np.ndarray
-    day: np.ndarray
-    gap_code: np.ndarray  # gaps in (customer, day) order
-    gap: np.ndarray
-    gap_day: np.ndarray
+    seconds: np.ndarray  # purchase times, in (customer, time) order
+    key: np.ndarray  # (customer, day) of each purchase as one sortable number: code * span + day - base
+    start: np.ndarray  # per code: position of its first purchase
+    gap: np.ndarray  # gaps in (customer, day) order
+    gap_key: np.ndarray  # (customer, day of the later visit), as ``key``
+    gap_start: np.ndarray  # per code: position of its first gap
     median_gap: np.ndarray  # the same gaps in (customer, gap, day) order, for medians
     median_day: np.ndarray
+    base: int  # the first purchase day
+    span: int  # days from the first to the last purchase day, plus 2
 
     @classmethod
-    def of(cls, orders: _OrderArrays) -> _Purchases:
+    def of(cls, orders: _OrderArrays, n: int) -> _Purchases:
         code, seconds = _sort_rows(orders.code[orders.purchase], orders.seconds[orders.purchase])
         day = seconds // _SECONDS_PER_DAY
         new_day = np.r_[True, (code[1:] != code[:-1]) | (day[1:] != day[:-1])] if code.size else np.zeros(0, bool)
@@ -571,8 +573,26 @@ class _Purchases:
         same = visit_code[1:] == visit_code[:-1]
         gap_code, gap, gap_day = visit_code[1:][same], np.diff(visit_day)[same], visit_day[1:][same]
         _, median_gap, median_day = _sort_rows(gap_code, gap, gap_day)
-        return cls(code=code, seconds=seconds, day=day, gap_code=gap_code, gap=gap, gap_day=gap_day,
-                   median_gap=median_gap, median_day=median_day)
+        base = int(day.min()) if day.size else 0
+        span = int(day.max()) - base + 2 if day.size else 2
+        key, gap_key = code * span + (day - base), gap_code * span + (gap_day - base)
+        firsts = np.arange(n, dtype=np.int64) * span
+        return cls(
+            seconds=seconds, key=key, start=np.searchsorted(key, firsts), gap=gap, gap_key=gap_key,
+            gap_start=np.searchsorted(gap_key, firsts), median_gap=median_gap, median_day=median_day,
+            base=base, span=span,
+        )
+
+    def end(self, day: int, *, gaps: bool = False) -> np.ndarray:
+        """Per code: the position after its last purchase (or gap) dated before ``day``.
+
+        Within a customer the rows are in day order, so those before a day are the first ones:
+        one binary search per customer finds where they end, and no row is touched.
+        """
+        # past the last day every row is before it; before the first, none is
+        offset = min(max(day - self.base, 0), self.span - 1)
+        bounds = np.arange(len(self.start), dtype=np.int64) * self.span + offset
+        return np.searchsorted(self.gap_key if gaps else self.key, bounds)
 
 
 @dataclass(frozen=True)
@@ -688,12 +708,15 @@ def _purchase_features(
     revenue: _Revenue, purchases: _Purchases, n: int, cutoff: int, signup: np.ndarray | None
 ) -> dict[str, object]:
     """Recency, frequency, monetary, dates, tenure, cadence, 90-day windows and returns."""
-    # One pass per measure over all rows, none copied: each row is counted in cell (customer,
-    # window), window 0 = older, 1 = the previous 90 days, 2 = the last 90 days, 3 = on or after
-    # the cutoff (left out); totals are the sums over windows 0-2.
-    orders = np.bincount(_window_cells(purchases.code, purchases.day, cutoff), minlength=4 * n).reshape(n, 4)
+    # Purchases are counted from their positions in the sorted runs. Revenue is summed in one
+    # pass over all rows, none copied: each row is counted in cell (customer, window), window
+    # 0 = older, 1 = the previous 90 days, 2 = the last 90 days, 3 = on or after the cutoff
+    # (left out); totals are the sums over windows 0-2.
+    end = purchases.end(cutoff)
+    end_90 = purchases.end(cutoff - TREND_WINDOW_DAYS)
+    end_180 = purchases.end(cutoff - 2 * TREND_WINDOW_DAYS)
     cents = _sums(_window_cells(revenue.code, revenue.day, cutoff), revenue.cents, 4 * n).reshape(n, 4)
-    frequency = orders[:, :3].sum(axis=1)
+    frequency = end - purchases.start
     monetary = cents[:, :3].sum(axis=1) / 100.0
     refunded = np.bincount(revenue.returned_code[revenue.returned_day < cutoff], minlength=n)
     revenue_90d, revenue_prev_90d = cents[:, 2] / 100.0, cents[:, 1] / 100.0
@@ -721,8 +744,8 @@ def _purchase_features(
         "tenure_days": _int_array(cutoff - np.where(has_start, start, cutoff), ~has_start),
         "cadence_days": cadence,
         "last_gap_days": _int_array(last_gap, ~has_gap),
-        "orders_90d": orders[:, 2].copy(),
-        "orders_prev_90d": orders[:, 1].copy(),
+        "orders_90d": end - end_90,
+        "orders_prev_90d": end_90 - end_180,
         "revenue_90d": revenue_90d,
         "revenue_prev_90d": revenue_prev_90d,
         "trend_90d": trend,
@@ -752,26 +775,19 @@ def _purchase_timing(purchases: _Purchases, n: int, cutoff: int) -> tuple[np.nda
     last = np.zeros(n, dtype=np.int64)
     cadence = np.full(n, np.nan)
     last_gap = np.zeros(n, dtype=np.int64)
-    has_gap = np.zeros(n, dtype=bool)
-    past = purchases.day < cutoff
-    code, seconds = purchases.code[past], purchases.seconds[past]
-    if code.size == 0:
-        return first, last, cadence, last_gap, has_gap
-    starts, ends = _group_bounds(code)
-    first[code[starts]] = seconds[starts]
-    last[code[ends]] = seconds[ends]
+    end, gap_end = purchases.end(cutoff), purchases.end(cutoff, gaps=True)
+    bought = end > purchases.start
+    first[bought] = purchases.seconds[purchases.start[bought]]
+    last[bought] = purchases.seconds[end[bought] - 1]
 
-    known = purchases.gap_day < cutoff
-    gap_code, gap = purchases.gap_code[known], purchases.gap[known]
-    if gap.size == 0:
-        return first, last, cadence, last_gap, has_gap
-    gaps = np.bincount(gap_code, minlength=n)
+    gaps = gap_end - purchases.gap_start
     has_gap = gaps > 0
-    end = np.cumsum(gaps)
-    # gaps are in day order within each customer: the last one per code is the latest gap
-    last_gap[has_gap] = gap[end[has_gap] - 1]
-    ordered = purchases.median_gap[purchases.median_day < cutoff]  # the same gaps, by size
-    begin = end - gaps
+    # gaps are in day order within each customer: the last one before the cutoff is the latest
+    last_gap[has_gap] = purchases.gap[gap_end[has_gap] - 1]
+    # The gaps known at the cutoff, by size: customers' runs follow each other in code order.
+    ordered = purchases.median_gap[purchases.median_day < cutoff]
+    stop = np.cumsum(gaps)
+    begin = stop - gaps
     low, high = begin + (gaps - 1) // 2, begin + gaps // 2
     cadence[has_gap] = (ordered[low[has_gap]] + ordered[high[has_gap]]) / 2.0
     return first, last, cadence, last_gap, has_gap

@@ -81,7 +81,10 @@ def classify(
     customers = customers.drop(columns=[c for c in (*PERSONAL_COLUMNS, *_RAW_PLACE) if c in customers])
     # Both tables are in customer-code order: the regions of the customers present are a take,
     # not a merge on millions of id strings.
-    where = placed.drop(columns="customer_id").take(history.known_at(observation_date)).reset_index(drop=True)
+    where = placed.drop(columns="customer_id")
+    known = history.known_at(observation_date)
+    if len(known) < len(where):  # usually everyone is known at the observation date: no copy
+        where = where.take(known).reset_index(drop=True)
     customers = pd.concat([customers, where], axis=1)
     customers = tiers.assign_tiers(customers, config.tiers)
     customers = segments.assign_segments(customers, config.segments, config.tiers.bins)
