@@ -327,6 +327,75 @@ class Studies(_Strict):
     workers: int | None = None  # parallel studies; None means one per CPU core
 
 
+def _default_silence_days_by_tier() -> dict[str, int]:
+    return {"high": 90, "mid": 120, "low": 180}
+
+
+def _default_playbook() -> dict[str, str]:
+    return {
+        "high": "personal call from the account manager within a week",
+        "mid": "personal e-mail with a tailored offer within two weeks",
+        "low": "automated win-back campaign",
+    }
+
+
+class Churn(_Strict):
+    """Churn early warning: readable rules, a backtested churn model and the watch list."""
+
+    horizon_days: int = Field(90, ge=7)  # churned = no completed order in the next this many days
+    # silence: silent for more than silence_factor x own cadence (customers with at least
+    # min_orders_for_cadence purchases), else more than the tier's limit in days
+    silence_factor: float = Field(2.0, gt=0)
+    min_orders_for_cadence: int = Field(3, ge=2)
+    silence_days_by_tier: dict[str, int] = Field(default_factory=_default_silence_days_by_tier)
+    silence_days: int = Field(120, ge=1)  # limit of a tier not listed in silence_days_by_tier
+    silence_min_days: int = Field(30, ge=0)  # a shorter silence never warns, whatever the cadence
+    lost_after_days: int = Field(365, ge=1)  # silent longer than this: lost, no warnings, not on the watch list
+    # trend: orders in the last 90 days at most trend_drop x the 90 days before, which held at
+    # least trend_min_orders orders (so 1 -> 0 is not a trend)
+    trend_drop: float = Field(0.5, ge=0, lt=1)
+    trend_min_orders: int = Field(3, ge=1)
+    satisfaction_low: float = Field(2.0, ge=1, le=5)  # latest score (1-5) at or below this
+    satisfaction_drop: float = Field(1.0, gt=0)  # ... or latest this far below the earlier average
+    # interactions: contacts in the last 90 days at most interactions_drop x the customer's
+    # earlier rate per 90 days (over the 275 days before), which was at least interactions_min
+    interactions_drop: float = Field(0.5, ge=0, lt=1)
+    interactions_min: float = Field(2.0, gt=0)
+    models: list[Literal["logistic", "gradient_boosting"]] = Field(
+        default_factory=lambda: ["logistic", "gradient_boosting"], min_length=1
+    )
+    seed: int = 20261001
+    min_history_days: int = Field(180, ge=0)  # order history needed before the training date
+    min_customers_for_model: int = Field(200, ge=10)  # buyers needed in each backtest window
+    min_churners: int = Field(30, ge=1)  # churners (and as many who stay) needed in each window
+    playbook: dict[str, str] = Field(default_factory=_default_playbook)  # tier -> recommended action
+    default_action: str = "review the account and decide on a retention offer"  # tier not in the playbook
+    watchlist_size: int = Field(500, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Churn:
+        if len(set(self.models)) != len(self.models):
+            raise ValueError(f"churn.models lists a model twice: {self.models}")
+        bad = {tier: days for tier, days in self.silence_days_by_tier.items() if days < 1}
+        if bad:
+            raise ValueError(f"churn.silence_days_by_tier must be at least 1 day, got {bad}")
+        if self.lost_after_days <= self.silence_min_days:
+            raise ValueError("churn.lost_after_days must be above churn.silence_min_days")
+        return self
+
+
+class Value(_Strict):
+    """Customer value: BG/NBD (P(alive), expected purchases) and Gamma-Gamma (order value), see custseg.clv."""
+
+    horizon_days: int = Field(365, ge=1)  # expected purchases and CLV over this many days after the observation date
+    annual_discount_rate: float = Field(0.10, ge=0, lt=1)  # CLV: each month's revenue discounted at this yearly rate
+    time_unit_days: int = Field(7, ge=1)  # time unit of recency, T and alpha (7: weeks)
+    min_repeat_buyers: int = Field(100, ge=10)  # fewer customers with a repeat purchase: no value models, and why
+    # L2 penalty on the log-parameters added to the mean negative log-likelihood; 0 = plain
+    # maximum likelihood, a small value (0.001) keeps the fit finite on awkward data
+    penalizer: float = Field(0.0, ge=0)
+
+
 class StudyInfo(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")  # used in folder names
     title: str
@@ -349,6 +418,8 @@ class Config(_Strict):
     lifecycle: Lifecycle = Lifecycle()
     snapshots: Snapshots = Snapshots()
     studies: Studies = Studies()
+    churn: Churn = Churn()
+    value: Value = Value()
     source: Path = Field(exclude=True)  # the YAML file this came from
 
     def fingerprint(self) -> str:

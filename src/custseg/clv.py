@@ -1,0 +1,607 @@
+"""Customer value: BG/NBD (who is still buying, and how often) and Gamma-Gamma (how much per order).
+
+Three steps, each a pure function:
+
+1. :func:`rfm_summary` turns clean orders into the per-customer summary both models read:
+   ``frequency`` (repeat purchases), ``recency`` and ``T`` (in time units of ``time_unit_days``,
+   weeks by default) and ``monetary_value`` (mean value of the repeat purchases).
+2. :func:`fit_value_models` fits both models by maximum likelihood and returns
+   :class:`ValueModels`: point estimates and fit facts only, no posterior and no customer rows.
+3. :func:`customer_value` scores every customer of a summary: ``p_alive``,
+   ``expected_purchases``, ``expected_order_value``, ``clv`` and ``expected_next_order``.
+
+The models
+----------
+BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while active, a
+customer buys at a Poisson rate ``lambda ~ Gamma(r, alpha)``; after each *repeat* purchase they
+drop out for good with probability ``p ~ Beta(a, b)``. Gamma-Gamma (Fader, Hardie & Lee 2005,
+"RFM and CLV", and Fader & Hardie's note "The Gamma-Gamma model of monetary value"): order values
+of a customer are ``Gamma(p, nu)`` around a personal mean, ``nu ~ Gamma(q, v)``, independent of
+how often the customer buys.
+
+Both are fitted here in closed form: the two marginal log-likelihoods are written out with
+``gammaln`` / ``betaln`` and maximised with scipy's L-BFGS-B on the log-parameters, with analytic
+gradients. Why not a library: on 100,000 simulated customers pymc-marketing 0.19.2 (the
+maintained successor of the archived ``lifetimes``; ``fit(method="map")`` with flat priors) gives
+the same estimates to 5 significant digits, but took 53 s with a cold PyTensor cache (import 6 s,
+BG/NBD 33 s and Gamma-Gamma 12 s of graph compilation; 70 s with its default priors) and 16 s
+warm, needs a C++ compiler at run time and adds PyMC, PyTensor and ArviZ to the environment. The
+closed form takes about 1.3 s for both fits and 0.6 s for the predictions, with scipy alone.
+
+One-time buyers
+---------------
+In BG/NBD a customer can only drop out right after a repeat purchase, so for a customer with
+``frequency == 0`` the model's P(alive) is exactly 1 *by definition*, whatever the silence since
+that one purchase. Open-source P(alive) therefore "is always 1 for one-time buyers" and it never
+says anything about satisfaction. :func:`customer_value` does not show that 1: their ``p_alive`` is
+missing (NaN) and ``one_time_buyer`` is True; judge them with the churn model, which sees
+interactions and feedback. Their ``expected_purchases`` and ``clv`` are still the model's (low,
+because the population rate ``r / alpha`` of a typical customer is low).
+
+Too little data
+---------------
+BG/NBD problems raise :class:`ValueError` naming the reason (fewer repeat buyers than
+``value.min_repeat_buyers``, an optimizer that does not converge, a parameter running off to the
+edge of its range), so the pipeline can write that sentence where the value columns would be.
+Gamma-Gamma problems do not stop the fit: ``p, q, v`` are NaN, ``ValueModels.note`` says why, and
+``expected_order_value`` falls back to each customer's own mean purchase value
+(``ValueModels.order_values == "observed_mean"``), so CLV is still there, only not smoothed towards
+the population. The usual reason is ``q <= 1``: mean order values differ so much between customers
+(a shop selling to both households and wholesalers) that the model's population mean is infinite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import OptimizeResult, minimize
+from scipy.special import betaln, expit, gammaln, hyp2f1, psi
+
+from custseg.config import Value
+from custseg.features import PURCHASE_STATUS
+
+#: Columns of :func:`rfm_summary`, in order.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "customer_id", "frequency", "recency", "T", "monetary_value", "mean_purchase_value",
+)
+#: Columns of :func:`customer_value`, in order.
+VALUE_COLUMNS: tuple[str, ...] = (
+    "customer_id", "one_time_buyer", "p_alive", "expected_purchases", "expected_order_value", "clv",
+    "expected_next_order",
+)
+#: Name recorded in :attr:`ValueModels.method`.
+METHOD = "maximum likelihood, closed form (BG/NBD + Gamma-Gamma), scipy L-BFGS-B"
+
+_ORDER_COLUMNS = ("customer_id", "order_date", "status", "revenue")
+_DAYS_PER_YEAR = 365.25
+_DAYS_PER_MONTH = _DAYS_PER_YEAR / 12
+# Above this |Pearson r| between frequency and mean repeat order value, the Gamma-Gamma assumption
+# (order value independent of purchase frequency) is considered broken; lifetimes' and Fader &
+# Hardie's guidance is to check that the correlation is close to zero.
+_STRONG_CORRELATION = 0.3
+# The optimizers search log-parameters within +-this (parameters between 1.5e-8 and 6.6e7), so a
+# parameter that runs off (the data cannot pin it down) stays finite. Gamma-Gamma's p running off
+# is a benign limit (order values that hardly vary within a customer); a BG/NBD parameter at the
+# edge is reported as a failed fit.
+_LOG_BOUND = 18.0
+# Largest gradient of the mean negative log-likelihood (in log-parameters) accepted as an optimum.
+_GRADIENT_TOLERANCE = 1e-5
+
+
+@dataclass(frozen=True)
+class ValueModels:
+    """Point estimates of a BG/NBD and a Gamma-Gamma fit, and what is known about the fit.
+
+    Attributes
+    ----------
+    r, alpha
+        Gamma heterogeneity of the purchase rate while active (rate mean ``r / alpha`` per time unit).
+    a, b
+        Beta heterogeneity of the drop-out probability after each repeat purchase (mean ``a / (a + b)``).
+    p, q, v
+        Gamma-Gamma parameters; the population mean order value is ``p * v / (q - 1)``. NaN when the
+        Gamma-Gamma part could not be fitted (``note`` says why).
+    log_likelihood
+        BG/NBD log-likelihood at the estimates (summed over customers).
+    gg_log_likelihood
+        Gamma-Gamma log-likelihood over the repeat buyers used (NaN when not fitted).
+    n_customers, n_repeat_buyers
+        Customers in the BG/NBD fit; customers with a repeat purchase and a positive mean value
+        (the Gamma-Gamma fit).
+    frequency_value_corr
+        Pearson correlation of ``frequency`` and ``monetary_value`` over the repeat buyers; the
+        Gamma-Gamma model assumes it is close to zero.
+    time_unit_days
+        Length of one time unit of ``recency``, ``T`` and ``alpha``, in days.
+    penalizer
+        L2 penalty on the log-parameters used in both fits.
+    seconds
+        Wall time of the fit.
+    method
+        How the parameters were estimated.
+    note
+        Empty when both models fitted cleanly, else one or more sentences for the report.
+    order_values
+        ``gamma_gamma``: expected order values from the Gamma-Gamma model; ``observed_mean``: the
+        Gamma-Gamma part was not fitted (``note`` says why) and each customer's own mean purchase
+        value stands in.
+    """
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    p: float
+    q: float
+    v: float
+    log_likelihood: float
+    gg_log_likelihood: float
+    n_customers: int
+    n_repeat_buyers: int
+    frequency_value_corr: float
+    time_unit_days: int
+    penalizer: float
+    seconds: float
+    method: str = METHOD
+    note: str = ""
+    order_values: Literal["gamma_gamma", "observed_mean"] = "gamma_gamma"
+
+    @property
+    def spend_fitted(self) -> bool:
+        """Whether the Gamma-Gamma part has estimates (else order values are customers' own means)."""
+        return bool(np.isfinite(self.q))
+
+    @property
+    def mean_order_value(self) -> float:
+        """Population mean order value of the Gamma-Gamma model, ``p v / (q - 1)``."""
+        return self.p * self.v / (self.q - 1.0) if self.spend_fitted else float("nan")
+
+
+def rfm_summary(orders: pd.DataFrame, observation_date: dt.date, time_unit_days: int = 7) -> pd.DataFrame:
+    """The BG/NBD and Gamma-Gamma summary of every customer who bought before the date.
+
+    A purchase is a completed order strictly before ``observation_date``; cancelled, refunded and
+    returned orders are not purchases. Purchases are counted by *day*: several orders on the same
+    calendar day are one purchase worth their sum (the convention of Fader & Hardie and
+    ``lifetimes``, which keeps a split basket from looking like a loyal customer).
+
+    Parameters
+    ----------
+    orders
+        Clean orders with ``customer_id``, ``order_date``, ``status`` and ``revenue`` (base
+        currency; for a completed order its amount).
+    observation_date
+        The "today" of the analysis; only orders before it count.
+    time_unit_days
+        Length of one time unit in days (7: weeks).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per customer with at least one purchase, sorted by ``customer_id``:
+        ``frequency`` (int64: distinct purchase days minus 1, i.e. repeat purchases), ``recency``
+        (first to last purchase day), ``T`` (first purchase day to the observation date), both in
+        time units, ``monetary_value`` (mean value of the repeat purchase days, excluding the
+        first; 0 for one-time buyers, as Gamma-Gamma expects) and ``mean_purchase_value`` (mean
+        value of all purchase days, the fallback when Gamma-Gamma cannot be fitted).
+
+    Raises
+    ------
+    ValueError
+        When a column is missing, ``time_unit_days`` is not positive, or a purchase has no revenue.
+    """
+    missing = [c for c in _ORDER_COLUMNS if c not in orders.columns]
+    if missing:
+        raise ValueError(f"orders table: missing column(s) {missing} needed for the value models")
+    if time_unit_days < 1:
+        raise ValueError(f"time_unit_days must be a positive number of days, got {time_unit_days}")
+    cutoff = pd.Timestamp(observation_date)
+    dates = pd.to_datetime(orders["order_date"])
+    bought = orders["status"].eq(PURCHASE_STATUS).to_numpy() & (dates < cutoff).to_numpy()
+    value = orders["revenue"].to_numpy(dtype="float64", na_value=np.nan)[bought]
+    if np.isnan(value).any():
+        raise ValueError("orders table: column 'revenue' is missing on completed orders")
+    # Ids are coded once over the whole column (faster than picking strings out first), in
+    # sorted id order; customers without a purchase drop out below.
+    all_codes, all_ids = pd.factorize(orders["customer_id"], sort=True)
+    code = all_codes[bought]
+    if (code < 0).any():
+        raise ValueError(f"orders table: {int((code < 0).sum())} completed order(s) have no customer_id")
+    if len(code) == 0:
+        return pd.DataFrame({
+            "customer_id": pd.Series([], dtype=orders["customer_id"].dtype),
+            "frequency": np.zeros(0, np.int64), "recency": np.zeros(0), "T": np.zeros(0),
+            "monetary_value": np.zeros(0), "mean_purchase_value": np.zeros(0),
+        })
+    # Whole days since the epoch: a timestamp counts on the calendar day it falls on.
+    day = dates.to_numpy()[bought].astype("datetime64[D]").astype(np.int64)
+
+    # One sort of packed (customer, day) keys gives each customer's purchase days in order.
+    span = int(day.max() - day.min()) + 1
+    key = code.astype(np.int64) * span + (day - day.min())
+    order = np.argsort(key)
+    key, value = key[order], value[order]
+    new_day = np.empty(len(key), dtype=bool)
+    new_day[0] = True
+    np.not_equal(key[1:], key[:-1], out=new_day[1:])
+    starts = np.flatnonzero(new_day)
+    day_value = np.add.reduceat(value, starts)  # value of each (customer, day)
+    day_key = key[starts]
+    day_of = day_key % span + day.min()
+    buyers, first_row, purchases = np.unique(day_key // span, return_index=True, return_counts=True)
+    total = np.add.reduceat(day_value, first_row)
+    last_row = first_row + purchases - 1
+    first_day, last_day = day_of[first_row], day_of[last_row]
+    frequency = purchases - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        repeat_mean = (total - day_value[first_row]) / frequency
+    obs_day = int((cutoff - pd.Timestamp("1970-01-01")).days)
+    return pd.DataFrame({
+        "customer_id": pd.array(np.asarray(all_ids)[buyers], dtype=orders["customer_id"].dtype),
+        "frequency": frequency.astype(np.int64),
+        "recency": (last_day - first_day) / time_unit_days,
+        "T": (obs_day - first_day) / time_unit_days,
+        "monetary_value": np.where(frequency > 0, repeat_mean, 0.0),
+        "mean_purchase_value": total / purchases,
+    })
+
+
+def fit_value_models(summary: pd.DataFrame, settings: Value) -> ValueModels:
+    """Fit BG/NBD on every customer and Gamma-Gamma on the repeat buyers, by maximum likelihood.
+
+    The objective of each fit is the mean negative log-likelihood plus
+    ``settings.penalizer * sum(log(parameter) ** 2)`` (0 by default: plain maximum likelihood;
+    a small value such as 0.001 keeps parameters finite on awkward data at a small bias).
+
+    Parameters
+    ----------
+    summary
+        Output of :func:`rfm_summary` (``frequency``, ``recency``, ``T``, ``monetary_value``),
+        built with ``settings.time_unit_days``.
+    settings
+        The ``value`` section of the study config.
+
+    Returns
+    -------
+    ValueModels
+        Point estimates and fit facts. When the Gamma-Gamma part cannot be fitted (fewer than
+        ``min_repeat_buyers`` repeat buyers with a positive value, an optimizer that does not
+        converge, or ``q <= 1`` so the mean order value would be infinite) ``p, q, v`` are NaN,
+        ``order_values`` is ``observed_mean`` and ``note`` says why. A strong correlation of
+        frequency and order value (|Pearson r| > 0.3 over the repeat buyers) is fitted anyway
+        and reported in ``note``.
+
+    Raises
+    ------
+    ValueError
+        When columns are missing or inconsistent (``recency > T``, negative values), when fewer
+        than ``settings.min_repeat_buyers`` customers have a repeat purchase, or when the BG/NBD
+        optimizer does not converge or a parameter runs off to the edge of its range.
+    """
+    started = time.perf_counter()
+    x, t_x, T = _summary_arrays(summary)
+    repeat = x > 0
+    n_repeat = int(repeat.sum())
+    if n_repeat < settings.min_repeat_buyers:
+        raise ValueError(
+            f"too little data for the value models: {n_repeat} of {len(x)} customers bought more "
+            f"than once, the BG/NBD model needs at least value.min_repeat_buyers = "
+            f"{settings.min_repeat_buyers} repeat buyers to tell drop-out from slow buying"
+        )
+    bg, bg_ll = _fit_bgnbd(x, t_x, T, settings.penalizer)
+
+    notes: list[str] = []
+    m = summary["monetary_value"].to_numpy(dtype="float64")
+    spenders = repeat & (m > 0)
+    corr = _correlation(x[spenders], m[spenders])
+    gg, gg_ll = (np.nan, np.nan, np.nan), np.nan
+    if spenders.sum() < settings.min_repeat_buyers:
+        notes.append(
+            f"order values not modelled by Gamma-Gamma: only {int(spenders.sum())} repeat buyers have a positive mean "
+            f"repeat order value (value.min_repeat_buyers = {settings.min_repeat_buyers})"
+        )
+    else:
+        gg, gg_ll, problem = _fit_gamma_gamma(x[spenders], m[spenders], settings.penalizer)
+        if problem:
+            notes.append(f"order values not modelled by Gamma-Gamma: {problem}")
+        elif abs(corr) > _STRONG_CORRELATION:
+            notes.append(
+                f"purchase frequency and order value correlate (Pearson r = {corr:.2f} over the repeat "
+                f"buyers); the Gamma-Gamma model assumes they are independent, so expected order "
+                f"values and CLV are less reliable"
+            )
+    if notes and not np.isfinite(gg[1]):
+        notes.append("expected order values are each customer's own mean purchase value instead")
+    return ValueModels(
+        r=bg[0], alpha=bg[1], a=bg[2], b=bg[3], p=gg[0], q=gg[1], v=gg[2],
+        log_likelihood=bg_ll, gg_log_likelihood=gg_ll, n_customers=len(x),
+        n_repeat_buyers=int(spenders.sum()), frequency_value_corr=corr,
+        time_unit_days=settings.time_unit_days, penalizer=settings.penalizer,
+        seconds=time.perf_counter() - started, note="; ".join(notes),
+        order_values="gamma_gamma" if np.isfinite(gg[1]) else "observed_mean",
+    )
+
+
+def customer_value(
+    summary: pd.DataFrame, models: ValueModels, settings: Value, observation_date: dt.date
+) -> pd.DataFrame:
+    """Score every customer of a summary with fitted value models.
+
+    Formulas (time in units of ``models.time_unit_days``; ``x, t_x, T`` = frequency, recency, T;
+    ``H`` = ``settings.horizon_days`` in time units):
+
+    * ``p_alive`` = 1 / (1 + a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x)) for
+      repeat buyers (Fader, Hardie & Lee 2008, note 021). NaN for one-time buyers, whose model
+      value is 1 by definition (see the module docstring); ``one_time_buyer`` marks them.
+    * ``expected_purchases`` = E[purchases in (T, T + H]] (Fader, Hardie & Lee 2005, eq. 10),
+      with the hypergeometric term in its Euler-transformed, numerically stable form.
+    * ``expected_order_value`` = Gamma-Gamma E[order value | x, m_x] =
+      p (v + x m_x) / (p x + q - 1); for one-time buyers the population mean p v / (q - 1).
+      When the Gamma-Gamma part was not fitted: ``mean_purchase_value``.
+    * ``clv`` = expected_order_value * sum over the months k = 1..K of the horizon of
+      (E[purchases by the end of month k] - E[purchases by the end of month k - 1]) *
+      (1 + annual_discount_rate) ** (-t_k / 365.25 days): each month's expected revenue
+      discounted from the month's end. Revenue, not margin; K = horizon_days / (365.25 / 12)
+      rounded (12 for the default 365 days).
+    * ``expected_next_order`` = the date by which the customer has even odds of having ordered
+      again: observation date + w with P(no purchase by w) = 1 - P + P * ((alpha + T) /
+      (alpha + T + w)) ** (r + x) = 1/2, P the model's P(alive) (1 for one-time buyers). Given
+      alive, the wait is exponential at the customer's rate, whose posterior is
+      Gamma(r + x, alpha + T); the mean wait is infinite whenever r + x <= 1 (every one-time
+      buyer when r < 1), hence the median. NaT when the odds never reach even (P <= 1/2: more
+      likely gone than not) or only after the horizon.
+
+    Parameters
+    ----------
+    summary
+        Output of :func:`rfm_summary` (need not be the frame the models were fitted on, but the
+        same time unit).
+    models
+        Output of :func:`fit_value_models`.
+    settings
+        The ``value`` section of the study config (horizon and discount rate).
+    observation_date
+        The date the summary was taken at.
+
+    Returns
+    -------
+    pd.DataFrame
+        The columns of :data:`VALUE_COLUMNS`, aligned with ``summary`` (same index).
+
+    Raises
+    ------
+    ValueError
+        When the summary is inconsistent, or its time unit differs from the models'.
+    """
+    if settings.time_unit_days != models.time_unit_days:
+        raise ValueError(
+            f"the models were fitted in time units of {models.time_unit_days} days but "
+            f"value.time_unit_days is {settings.time_unit_days}; refit or use the same settings"
+        )
+    x, t_x, T = _summary_arrays(summary)
+    unit = models.time_unit_days
+    horizon = settings.horizon_days / unit
+    p_model = _p_alive(x, t_x, T, models)
+
+    months = max(1, round(settings.horizon_days / _DAYS_PER_MONTH))
+    ends = horizon * np.arange(1, months + 1) / months
+    cumulative = np.column_stack([_expected_purchases(x, t_x, T, t, models) for t in ends])
+    expected = cumulative[:, -1]  # the last month ends at the horizon
+    per_month = np.diff(cumulative, axis=1, prepend=0.0)
+    discount = (1.0 + settings.annual_discount_rate) ** (-ends * unit / _DAYS_PER_YEAR)
+    order_value = _expected_spend(x, summary, models)
+    clv = order_value * (per_month @ discount)
+
+    wait = _even_odds_wait(x, T, p_model, models)
+    within = np.isfinite(wait) & (wait <= horizon)
+    wait_days = np.where(within, np.ceil(wait * unit), 0).astype("int64")
+    next_order = pd.Timestamp(observation_date) + pd.to_timedelta(wait_days, unit="D")
+    return pd.DataFrame({
+        "customer_id": summary["customer_id"].to_numpy(),
+        "one_time_buyer": x == 0,
+        "p_alive": np.where(x > 0, p_model, np.nan),
+        "expected_purchases": expected,
+        "expected_order_value": order_value,
+        "clv": clv,
+        "expected_next_order": pd.Series(next_order).where(within).to_numpy(dtype="datetime64[ns]"),
+    }, index=summary.index)
+
+
+# --- the models --------------------------------------------------------------------------------
+
+
+def _summary_arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    missing = [c for c in SUMMARY_COLUMNS if c not in summary.columns]
+    if missing:
+        raise ValueError(f"customer summary: missing column(s) {missing}; build it with rfm_summary")
+    x = summary["frequency"].to_numpy(dtype="float64")
+    t_x = summary["recency"].to_numpy(dtype="float64")
+    T = summary["T"].to_numpy(dtype="float64")
+    bad = ~(np.isfinite(x) & np.isfinite(t_x) & np.isfinite(T)) | (x < 0) | (t_x < 0) | (t_x > T + 1e-9)
+    bad |= (x == 0) & (t_x != 0)
+    if bad.any():
+        first = summary["customer_id"].iloc[int(np.flatnonzero(bad)[0])]
+        raise ValueError(
+            f"customer summary: {int(bad.sum())} row(s) are not a valid purchase history (need "
+            f"frequency >= 0, 0 <= recency <= T, recency 0 when frequency is 0); first: {first!r}"
+        )
+    return x, t_x, T
+
+
+def _bgnbd_nll(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, penalizer: float,
+               counts: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray]:
+    """Mean negative BG/NBD log-likelihood and its gradient in the log-parameters.
+
+    Per customer (Fader, Hardie & Lee 2005, eq. 6), with A1 = ln G(r+x) - ln G(r) + r ln alpha:
+    ll = A1 + ln(exp(A2) + [x > 0] exp(A3)), A2 = ln B(a, b+x) - ln B(a, b) - (r+x) ln(alpha+T),
+    A3 = ln B(a+1, b+x-1) - ln B(a, b) - (r+x) ln(alpha+t_x).
+
+    ``counts`` = (distinct frequencies, index of each customer's among them): the special
+    functions depend on x only, so they are evaluated once per distinct x (a few hundred values
+    instead of one per customer; this is most of the speed of the fit).
+    """
+    r, alpha, a, b = np.exp(theta)
+    ux, inv = counts if counts is not None else np.unique(x, return_inverse=True)
+    uxb = np.maximum(ux, 1.0)  # keeps b + x - 1 > 0 in the branch that x = 0 never uses
+    dab = psi(a + b)
+    per_x = {  # every term that depends on the frequency alone, per distinct frequency
+        "a1": gammaln(r + ux) - gammaln(r),
+        "b2": betaln(a, b + ux) - betaln(a, b),
+        "b3": betaln(a + 1, b + uxb - 1) - betaln(a, b),
+        "g_r": psi(r + ux) - psi(r),
+        "g_a2": dab - psi(a + b + ux),
+        "g_a3": psi(a + 1) - psi(a) + dab - psi(a + b + uxb),
+        "g_b2": psi(b + ux) - psi(a + b + ux) - psi(b) + dab,
+        "g_b3": psi(b + uxb - 1) - psi(a + b + uxb) - psi(b) + dab,
+    }
+    at = {name: values[inv] for name, values in per_x.items()}
+    rep = x > 0
+    log_at, log_atx = np.log(alpha + T), np.log(alpha + t_x)
+    a2 = at["b2"] - (r + x) * log_at
+    a3 = np.where(rep, at["b3"] - (r + x) * log_atx, -np.inf)
+    ll = at["a1"] + r * np.log(alpha) + np.logaddexp(a2, a3)
+    w3 = np.where(rep, expit(np.where(rep, a3 - a2, 0.0)), 0.0)  # weight of the drop-out branch
+    w2 = 1.0 - w3
+    g_r = at["g_r"] + np.log(alpha) - w2 * log_at - w3 * log_atx
+    g_alpha = r / alpha - (r + x) * (w2 / (alpha + T) + w3 / (alpha + t_x))
+    g_a = w2 * at["g_a2"] + w3 * at["g_a3"]
+    g_b = w2 * at["g_b2"] + w3 * at["g_b3"]
+    grad = np.array([g_r.mean() * r, g_alpha.mean() * alpha, g_a.mean() * a, g_b.mean() * b])
+    return -ll.mean() + penalizer * (theta @ theta), -grad + 2.0 * penalizer * theta
+
+
+def _correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation; NaN when it is undefined (fewer than 3 values, or one of them constant)."""
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _converged(res: OptimizeResult) -> bool:
+    # L-BFGS-B reports an "abnormal" line search when it stands on a flat optimum and cannot
+    # improve in float64; a gradient this small is an optimum whatever the message says.
+    return bool(res.success or np.max(np.abs(res.jac)) < _GRADIENT_TOLERANCE)
+
+
+def _bgnbd_loglik(params: tuple[float, ...], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> float:
+    return float(-_bgnbd_nll(np.log(params), x, t_x, T, 0.0)[0] * len(x))
+
+
+def _fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, penalizer: float
+               ) -> tuple[tuple[float, float, float, float], float]:
+    # Start: a purchase rate of the observed repeat rate, drop-out probability about 1/4. Any
+    # sensible start reaches the same optimum; a fixed one keeps the fit deterministic.
+    rate = max(x.sum() / T.sum(), 1e-6)
+    start = np.log([1.0, 1.0 / rate, 1.0, 3.0])
+    counts = np.unique(x, return_inverse=True)
+    res = minimize(_bgnbd_nll, start, args=(x, t_x, T, penalizer, counts), jac=True, method="L-BFGS-B",
+                   bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4, options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
+    if not _converged(res):
+        raise ValueError(
+            f"the BG/NBD optimizer stopped without reaching an optimum (scipy: "
+            f"{str(res.message).rstrip(': ')}); the value models are not available"
+        )
+    at_edge = np.abs(res.x) > _LOG_BOUND - 1e-3
+    if at_edge.any():
+        names = np.array(["r", "alpha", "a", "b"])[at_edge]
+        raise ValueError(
+            f"the BG/NBD fit has no finite optimum: parameter(s) {', '.join(names)} ran off to the "
+            f"edge of their range, typically because the data show (almost) no customer dropping "
+            f"out or no variation in purchase rates; try a small value.penalizer such as 0.001"
+        )
+    params = tuple(float(v) for v in np.exp(res.x))
+    return params, _bgnbd_loglik(params, x, t_x, T)
+
+
+def _gg_nll(theta: np.ndarray, x: np.ndarray, m: np.ndarray, penalizer: float,
+            counts: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray]:
+    """Mean negative Gamma-Gamma log-likelihood of mean repeat values m over x purchases, and its
+    gradient in the log-parameters (Fader, Hardie & Lee 2005, "RFM and CLV", eq. 3):
+    ll = ln G(px+q) - ln G(px) - ln G(q) + q ln v + (px-1) ln m + px ln x - (px+q) ln(v + m x).
+    Special functions are evaluated per distinct x, as in :func:`_bgnbd_nll`.
+    """
+    p, q, v = np.exp(theta)
+    ux, inv = counts if counts is not None else np.unique(x, return_inverse=True)
+    upx = p * ux
+    lg, dg_p, dg_q = gammaln(upx + q) - gammaln(upx), psi(upx + q) - psi(upx), psi(upx + q) - psi(q)
+    px = p * x
+    log_m, log_x, log_vmx = np.log(m), np.log(x), np.log(v + m * x)
+    ll = lg[inv] - gammaln(q) + q * np.log(v) + (px - 1) * log_m + px * log_x - (px + q) * log_vmx
+    g_p = x * (dg_p[inv] + log_m + log_x - log_vmx)
+    g_q = dg_q[inv] + np.log(v) - log_vmx
+    g_v = q / v - (px + q) / (v + m * x)
+    grad = np.array([g_p.mean() * p, g_q.mean() * q, g_v.mean() * v])
+    return -ll.mean() + penalizer * (theta @ theta), -grad + 2.0 * penalizer * theta
+
+
+def _fit_gamma_gamma(x: np.ndarray, m: np.ndarray, penalizer: float
+                     ) -> tuple[tuple[float, float, float], float, str]:
+    # Order values are fitted in units of their mean (the model is scale-equivariant: v scales,
+    # p and q do not), so the optimizer sees numbers near 1 whatever the currency.
+    scale = float(m.mean())
+    counts = np.unique(x, return_inverse=True)
+    res = minimize(_gg_nll, np.log([1.0, 2.0, 1.0]), args=(x, m / scale, penalizer, counts), jac=True,
+                   method="L-BFGS-B", bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 3,
+                   options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
+    nan3 = (np.nan, np.nan, np.nan)
+    if not _converged(res):
+        return nan3, np.nan, (
+            f"the Gamma-Gamma optimizer stopped without reaching an optimum (scipy: "
+            f"{str(res.message).rstrip(': ')})"
+        )
+    # p running off to infinity is a benign limit (each customer's order values hardly vary around
+    # their own mean; expected values tend to the customer's mean), q <= 1 is not.
+    p, q, v_scaled = (float(v) for v in np.exp(res.x))
+    if q <= 1.0:
+        return nan3, np.nan, (
+            f"q = {q:.2f} <= 1, so the model's mean order value is infinite: mean order values differ "
+            f"too much between customers (heavy tail) for the model"
+        )
+    # Back to the currency: the density of m is the density of m / scale divided by scale.
+    ll = -_gg_nll(res.x, x, m / scale, 0.0)[0] * len(x) - len(x) * np.log(scale)
+    return (p, q, v_scaled * scale), float(ll), ""
+
+
+def _p_alive(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, mo: ValueModels) -> np.ndarray:
+    # 1 / (1 + exp(log_odds)) in log space: ((alpha+T)/(alpha+t_x))**(r+x) overflows for big x.
+    log_odds = np.log(mo.a / (mo.b + np.maximum(x, 1.0) - 1.0)) + (mo.r + x) * np.log(
+        (mo.alpha + T) / (mo.alpha + t_x))
+    return np.where(x > 0, expit(-log_odds), 1.0)
+
+
+def _expected_purchases(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, t: float, mo: ValueModels
+                        ) -> np.ndarray:
+    """E[purchases in (T, T+t] | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10).
+
+    The term ((alpha+T)/(alpha+T+t))**(r+x) * 2F1(r+x, b+x; a+b+x-1; z), z = t/(alpha+T+t), is
+    computed as (1-z)**(a-1) * 2F1(a+b-1-r, a-1; a+b+x-1; z) (Euler's transformation): the direct
+    form multiplies a vanishing power by a huge series for frequent buyers.
+    """
+    r, alpha, a, b = mo.r, mo.alpha, mo.a, mo.b
+    z = t / (alpha + T + t)
+    head = (a + b + x - 1.0) / (a - 1.0)
+    tail = 1.0 - (1.0 - z) ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+    log_odds = np.log(a / (b + np.maximum(x, 1.0) - 1.0)) + (r + x) * np.log((alpha + T) / (alpha + t_x))
+    denominator = 1.0 + np.where(x > 0, np.exp(np.minimum(log_odds, 700.0)), 0.0)
+    return head * tail / denominator
+
+
+def _expected_spend(x: np.ndarray, summary: pd.DataFrame, mo: ValueModels) -> np.ndarray:
+    if not mo.spend_fitted:
+        return summary["mean_purchase_value"].to_numpy(dtype="float64")
+    m = summary["monetary_value"].to_numpy(dtype="float64")
+    # x = 0 gives p v / (q - 1), the population mean: no repeat value to update on.
+    return mo.p * (mo.v + x * m) / (mo.p * x + mo.q - 1.0)
+
+
+def _even_odds_wait(x: np.ndarray, T: np.ndarray, p_alive: np.ndarray, mo: ValueModels) -> np.ndarray:
+    """Time w after T at which P(a purchase in (T, T+w]) reaches 1/2 (inf if it never does)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        survive = 1.0 - 0.5 / p_alive  # required P(no purchase by w | alive)
+        wait = (mo.alpha + T) * np.expm1(-np.log(survive) / (mo.r + x))
+    return np.where(survive > 0, wait, np.inf)
