@@ -187,6 +187,17 @@ def test_assign_clusters_matches_on_customer_id(tiny):
     pd.testing.assert_series_equal(again, expected)
 
 
+def test_assign_clusters_joins_a_table_of_the_same_shape_with_other_rows(tiny):
+    # The clustered table itself takes the labels as they are; a table with the same length and
+    # index but its rows in another order must still be matched by id, not by position.
+    result = fit_clusters(tiny, SMALL)
+    by_id = assign_clusters(tiny, result).set_index("customer_id")["cluster"]
+    reversed_rows = tiny.iloc[::-1].reset_index(drop=True)
+    got = assign_clusters(reversed_rows, result).set_index("customer_id")["cluster"]
+    pd.testing.assert_series_equal(got, by_id.loc[got.index])
+    assert not got.equals(by_id.reset_index(drop=True).set_axis(got.index))
+
+
 def test_failures_name_the_key_or_column(tiny):
     with pytest.raises(ValueError, match="clusters.features names \\['churn_score'\\]"):
         fit_clusters(tiny, SMALL.model_copy(update={"features": ["recency_days", "churn_score"]}))

@@ -114,6 +114,9 @@ class ClusterResult:
     by_customer : pd.Series
         Cluster id (``Int64``) indexed by ``customer_id`` for every clustered customer, sorted;
         what :func:`assign_clusters` joins on.
+    customer_ids : pd.api.extensions.ExtensionArray
+        The ``customer_id`` column of the clustered table, in its row order: given that very
+        table, :func:`assign_clusters` takes ``labels`` as they are instead of joining.
     """
 
     labels: pd.Series
@@ -125,6 +128,7 @@ class ClusterResult:
     settings: Clusters
     log_columns: dict[str, float]
     by_customer: pd.Series
+    customer_ids: pd.api.extensions.ExtensionArray | None = None
 
 
 def fit_clusters(customers: pd.DataFrame, settings: Clusters) -> ClusterResult:
@@ -191,6 +195,7 @@ def fit_clusters(customers: pd.DataFrame, settings: Clusters) -> ClusterResult:
         settings=settings,
         log_columns=log_columns,
         by_customer=by_customer,
+        customer_ids=customers["customer_id"].array,
     )
 
 
@@ -214,10 +219,21 @@ def assign_clusters(customers: pd.DataFrame, result: ClusterResult) -> pd.DataFr
     """
     if "customer_id" not in customers:
         raise ValueError("assign_clusters needs a customer_id column to match customers to clusters")
-    cluster = customers["customer_id"].map(result.by_customer).astype("Int64")
+    if _same_rows(customers, result):
+        # The clustered table itself: its labels are in row order already, and comparing two id
+        # columns costs far less than looking up a million ids.
+        cluster = pd.Series(result.labels.array, index=customers.index, name="cluster")
+    else:
+        cluster = customers["customer_id"].map(result.by_customer).astype("Int64")
     name_dtype = pd.CategoricalDtype([result.names[c] for c in sorted(result.names)])
     names = cluster.map(result.names).astype(name_dtype)
     return customers.assign(cluster=cluster, cluster_name=names)
+
+
+def _same_rows(customers: pd.DataFrame, result: ClusterResult) -> bool:
+    """True when `customers` holds the clustered customers in the clustered order."""
+    ids = result.customer_ids
+    return ids is not None and len(ids) == len(customers) and bool(customers["customer_id"].array.equals(ids))
 
 
 def cluster_name(z: pd.Series) -> str:
