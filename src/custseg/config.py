@@ -365,6 +365,9 @@ class Churn(_Strict):
         default_factory=lambda: ["logistic", "gradient_boosting"], min_length=1
     )
     seed: int = 20261001
+    # threads of the model fits (None: every core). One is steadier on a shared machine: threads
+    # competing for busy cores made gradient boosting several times slower, not faster
+    threads: int | None = Field(1, ge=1)
     min_history_days: int = Field(180, ge=0)  # order history needed before the training date
     min_customers_for_model: int = Field(200, ge=10)  # buyers needed in each backtest window
     min_churners: int = Field(30, ge=1)  # churners (and as many who stay) needed in each window

@@ -134,7 +134,8 @@ class History:
     """
 
     ids: pd.api.extensions.ExtensionArray  # every customer id of every table, sorted; code i is ids[i]
-    orders: _OrderArrays  # every order, in input order, with customer codes
+    order_codes: np.ndarray  # customer code of every order, in input order
+    categories: pd.api.extensions.ExtensionArray  # product categories, sorted; category code i is categories[i]
     revenue: _Revenue  # the orders that move net revenue or count as returns
     purchases: _Purchases  # completed orders by customer and time, and the gaps between visit days
     first_day: np.ndarray  # per code: the first dated day of any row, _NAT when no row is dated
@@ -203,7 +204,8 @@ def prepare(tables: Mapping[str, pd.DataFrame]) -> History:
         attributes, signup = _attributes(customers, codes["customers"], n)
     return History(
         ids=ids,
-        orders=orders,
+        order_codes=orders.code,
+        categories=orders.categories,
         revenue=_Revenue.of(orders),
         purchases=_Purchases.of(orders, n),
         first_day=_first_days(present, codes, n),
@@ -274,8 +276,9 @@ def category_shares(orders: pd.DataFrame, observation_date: dt.date) -> pd.DataF
 
 def category_shares_at(history: History, observation_date: dt.date) -> pd.DataFrame:
     """:func:`category_shares` from prepared tables (customers of any table may appear)."""
-    ids, data = history.ids, history.orders.before(_cutoff_day(observation_date))
-    pair_code, pair_cat, cents = _category_cents(data, len(ids))
+    ids = history.ids
+    pair_code, pair_cat, cents = _category_cents(history.revenue, len(history.categories), len(ids),
+                                                 _cutoff_day(observation_date))
     # largest revenue first within a customer; categories are coded in sorted order
     pair_code, cents, pair_cat = _sort_rows(pair_code, -cents.astype(np.int64), pair_cat)
     cents = -cents.astype(np.float64)
@@ -285,7 +288,7 @@ def category_shares_at(history: History, observation_date: dt.date) -> pd.DataFr
         share = positive / total[pair_code]
     return pd.DataFrame({
         "customer_id": ids.take(pair_code),
-        "category": data.categories.take(pair_cat),
+        "category": history.categories.take(pair_cat),
         "revenue": cents / 100.0,
         "share": share,
     })
@@ -470,7 +473,7 @@ def _sorted_text_codes(values: pd.Series, missing: str) -> tuple[np.ndarray, pd.
 
 @dataclass(frozen=True)
 class _OrderArrays:
-    """Orders as aligned numpy arrays."""
+    """Orders as aligned numpy arrays: what :func:`prepare` derives the prepared arrays from."""
 
     seconds: np.ndarray  # order timestamp
     day: np.ndarray  # calendar day number
@@ -504,14 +507,6 @@ class _OrderArrays:
             category=category,
             categories=categories,
         )
-
-    def before(self, cutoff: int) -> _OrderArrays:
-        """The orders dated before the cutoff day."""
-        past = self.day < cutoff
-        if past.all():  # at the observation date every order is: skip copying ten million rows
-            return self
-        arrays = ("seconds", "day", "purchase", "returned", "cents", "category", "code")
-        return replace(self, **{name: getattr(self, name)[past] for name in arrays})
 
 
 @dataclass(frozen=True)
@@ -852,20 +847,20 @@ def _latest_scores(scores: _Scores, n: int, cutoff: int) -> tuple[np.ndarray, np
     return count, total, latest
 
 
-def _category_cents(data: _OrderArrays, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(customer code, category code, net cents) of every pair with non-zero net revenue.
+def _category_cents(revenue: _Revenue, width: int, n: int, cutoff: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(customer code, category code, net cents) of every pair with non-zero net revenue before the cutoff.
 
     Sorted by customer code, then category code (which is sorted category order).
     """
-    width = len(data.categories)
-    cell = data.code * width + data.category
+    past = revenue.day < cutoff
+    cell, cents = (revenue.cell, revenue.cents) if past.all() else (revenue.cell[past], revenue.cents[past])
     if n * width <= _DENSE_CELLS:
-        cents = _sums(cell, data.cents, n * width)
+        cents = _sums(cell, cents, n * width)
         cells = np.flatnonzero(cents)
         cents = cents[cells]
     else:
         cells, inverse = np.unique(cell, return_inverse=True)
-        cents = _sums(inverse, data.cents, len(cells))
+        cents = _sums(inverse, cents, len(cells))
         nonzero = cents != 0
         cells, cents = cells[nonzero], cents[nonzero]
     return cells // width, cells % width, cents
@@ -876,7 +871,7 @@ def _top_category(history: History, n: int, cutoff: int) -> dict[str, object]:
 
     Ties go to the category first in sorted order. Customers without positive revenue have none.
     """
-    revenue, categories = history.revenue, history.orders.categories
+    revenue, categories = history.revenue, history.categories
     width = len(categories)
     top = np.full(n, -1, dtype=np.int64)
     share = np.full(n, np.nan)
@@ -890,7 +885,7 @@ def _top_category(history: History, n: int, cutoff: int) -> dict[str, object]:
         top[won] = best[won]
         share[won] = best_cents[won] / positive[won]
     else:
-        pair_code, pair_cat, cents = _category_cents(history.orders.before(cutoff), n)
+        pair_code, pair_cat, cents = _category_cents(revenue, width, n, cutoff)
         positive = _sums(pair_code, np.clip(cents, 0.0, None), n)
         best = np.full(n, -np.inf)
         np.maximum.at(best, pair_code, cents)

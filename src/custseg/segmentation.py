@@ -143,7 +143,7 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
 
 def _coded_orders(orders: pd.DataFrame, history: features.History) -> pd.DataFrame:
     """The orders tier_effect reads, with customer ids as codes already made (not hashed again)."""
-    ids = pd.Categorical.from_codes(history.orders.code, dtype=pd.CategoricalDtype(pd.Index(history.ids)))
+    ids = pd.Categorical.from_codes(history.order_codes, dtype=pd.CategoricalDtype(pd.Index(history.ids)))
     return pd.DataFrame({"customer_id": ids, **{c: orders[c].array for c in ("order_date", "status", "revenue")}})
 
 
