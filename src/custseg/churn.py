@@ -1,0 +1,720 @@
+"""Churn early warning: readable rules, a backtested churn model and a watch list by value at risk.
+
+Three parts, each usable alone:
+
+* :func:`warnings` flags customers by four rules a person can check by hand, and says why in
+  words built from the customer's own figures ("silent 140 days, 2.8x own cadence of 50 days").
+* :func:`backtest` trains a churn model on the customer table as it was at a past date, checks it
+  out of time on the next window, compares it with the recency-only baseline, and scores every
+  buyer at the observation date with the model that won. When the history is too short it says
+  so and scores nobody; the rules still run.
+* :func:`watch_list` ranks the customers worth a retention effort by value at risk
+  (expected value x churn probability), with the reasons and the tier's recommended action.
+
+Every number comes from the ``churn`` settings (defaults in brackets).
+
+The rules
+---------
+Only buyers (``frequency`` > 0) who are not yet lost are warned about: a customer silent for more
+than ``lost_after_days`` [365] is past saving, and a warning would only bury the ones who are not.
+(The lifecycle stage *churned* is not used for this: it fires after 4x the own cadence, so a
+monthly buyer silent for five months is "churned" there but still very much worth a call.)
+
+====================  ======================================================================
+ rule                  fires when
+====================  ======================================================================
+ warn_silence          silent (``recency_days``) more than ``silence_factor`` [2] x own cadence
+                       for customers with at least ``min_orders_for_cadence`` [3] purchases; else
+                       more than the tier's limit (``silence_days_by_tier`` [high 90, mid 120,
+                       low 180], ``silence_days`` [120] for a tier not listed or no tier). Never
+                       for a silence of ``silence_min_days`` [30] days or less.
+ warn_trend            orders in the last 90 days at most ``trend_drop`` [0.5] x those of the 90
+                       days before, which held at least ``trend_min_orders`` [3]
+ warn_satisfaction     latest satisfaction (1-5) at most ``satisfaction_low`` [2], or at least
+                       ``satisfaction_drop`` [1] point below the customer's earlier average
+ warn_interactions     contacts in the last 90 days at most ``interactions_drop`` [0.5] x the
+                       customer's earlier rate per 90 days (over the 275 days before), which was
+                       at least ``interactions_min`` [2]
+====================  ======================================================================
+
+A rule whose columns are absent (a study without feedback or interactions) never fires.
+
+The model
+---------
+The label of a customer at a date ``t`` is "no completed order in [t, t + H)", H =
+``horizon_days`` [90]. With the observation date ``obs``, models are trained on the features at
+``t0 = obs - 2H`` with labels from ``[t0, t0 + H)`` and validated out of time on the features at
+``t1 = obs - H`` with labels from ``[t1, obs)``: both windows are fully observed, and the
+validation customers are judged on a later period than anything the model saw. Candidates are a
+regularized logistic regression, gradient boosting, and the recency-only baseline (a one-feature
+logistic regression on log recency, whose ranking is the ranking by ``recency_days``).
+
+Models are trained on every buyer, but judged twice: on all buyers, and on the buyers not yet
+lost (silent at most ``lost_after_days``). Long-lost customers are easy to call churned, and they
+flatter every candidate, recency most; the scores are used on the others (the watch list leaves
+the lost out), so the choice is made there. The candidate with the best ROC AUC wins; ties go to
+the simpler one, so a model has to beat recency to be used. The winner is refitted on the ``t1``
+window and scores every buyer at ``obs``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.inspection import permutation_importance
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from custseg.config import Churn
+from custseg.features import PURCHASE_STATUS, TREND_WINDOW_DAYS, customer_table
+
+#: The four rules, in the order their reasons are written.
+RULES: tuple[str, ...] = ("warn_silence", "warn_trend", "warn_satisfaction", "warn_interactions")
+
+#: Behaviour columns of the customer table the model may use, when present. Only numbers that
+#: describe the customer's behaviour up to the date: no ids, no attributes, and no absolute
+#: dates (first_order, last_order, signup_date), which would tell the model *when* a row was
+#: taken and not transfer from the training date to the scoring date.
+MODEL_FEATURES: tuple[str, ...] = (
+    "recency_days", "frequency", "monetary", "aov", "tenure_days", "cadence_days", "last_gap_days",
+    "orders_90d", "orders_prev_90d", "revenue_90d", "revenue_prev_90d", "trend_90d",
+    "refunded_orders", "return_rate",
+    "interactions_30d", "interactions_90d", "interactions_365d", "last_interaction_days",
+    "feedback_count", "satisfaction_mean", "satisfaction_latest", "satisfaction_trend", "nps_latest",
+    # derived in _design: silence against the customer's own rhythm, the quantity the rules use
+    "silence_ratio",
+)
+
+#: The recency-only baseline every model is measured against.
+BASELINE = "recency"
+
+#: Ties in validation ROC AUC go to the earlier (simpler) candidate in this order.
+_SIMPLICITY = (BASELINE, "logistic", "gradient_boosting")
+
+# Days over which the earlier interaction rate is measured: the 365-day window minus the last 90.
+_EARLIER_CONTACT_DAYS = 365 - TREND_WINDOW_DAYS
+# Permutation importances on at most this many validation rows: 5 repeats x ~25 features of
+# predictions on 100k rows would take longer than the rest of the backtest, and the ranking of
+# the features hardly moves beyond a few thousand rows.
+_IMPORTANCE_ROWS = 5_000
+_CALIBRATION_BINS = 10
+_TOP_SHARE = 0.10  # the top decile
+
+_WARNING_REQUIRED = ("customer_id", "frequency", "recency_days", "cadence_days", "orders_90d", "orders_prev_90d")
+_WATCH_ATTRIBUTES = ("region", "market", "tier", "segment", "lifecycle")
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules
+# ---------------------------------------------------------------------------------------------
+
+def warnings(customers: pd.DataFrame, settings: Churn) -> pd.DataFrame:
+    """Rule-based churn warnings with the reasons in words (rules in the module docstring).
+
+    Parameters
+    ----------
+    customers
+        Customer table (:func:`custseg.features.customer_table`) with customer_id, frequency,
+        recency_days, cadence_days, orders_90d and orders_prev_90d; tier, satisfaction_latest,
+        satisfaction_trend, interactions_90d and interactions_365d are used when present. Not
+        modified.
+    settings
+        The ``churn`` section of the study config.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per input row, same index and order: customer_id, one boolean column per rule of
+        :data:`RULES`, warning_count (int64) and reasons (str; the triggering figures of every
+        rule that fired, separated by "; ", empty when none did). Customers who never bought or
+        are silent for more than ``lost_after_days`` have no warnings.
+
+    Raises
+    ------
+    ValueError
+        When a required column is missing.
+    """
+    _require(customers, _WARNING_REQUIRED, "the churn warnings")
+    s = settings
+    silent = _floats(customers, "recency_days")
+    frequency = customers["frequency"].to_numpy(dtype="float64", na_value=0.0)
+    eligible = (frequency > 0) & (silent <= s.lost_after_days)  # NaN recency compares False
+
+    # silence against the own cadence, or against the tier's limit for customers with few orders
+    cadence = np.maximum(_floats(customers, "cadence_days"), 1.0)  # several orders on one day: 1 day
+    trusted = (frequency >= s.min_orders_for_cadence) & ~np.isnan(cadence)
+    if "tier" in customers:
+        tier = customers["tier"].astype("object")
+        tier_limit = tier.map(s.silence_days_by_tier).astype("float64").fillna(s.silence_days).to_numpy()
+        has_tier_limit = tier.isin(list(s.silence_days_by_tier)).to_numpy()
+    else:
+        tier = pd.Series(pd.NA, index=customers.index, dtype="object")
+        tier_limit = np.full(len(customers), float(s.silence_days))
+        has_tier_limit = np.zeros(len(customers), dtype=bool)
+    limit = np.where(trusted, s.silence_factor * cadence, tier_limit)
+    silence = eligible & (silent > limit) & (silent > s.silence_min_days)
+
+    recent = _floats(customers, "orders_90d")
+    before = _floats(customers, "orders_prev_90d")
+    trend = eligible & (before >= s.trend_min_orders) & (recent <= s.trend_drop * before)
+
+    latest = _floats(customers, "satisfaction_latest")
+    change = _floats(customers, "satisfaction_trend")
+    low, fell = latest <= s.satisfaction_low, change <= -s.satisfaction_drop
+    satisfaction = eligible & (low | fell)
+
+    contacts = _floats(customers, "interactions_90d")
+    earlier = (_floats(customers, "interactions_365d") - contacts) * TREND_WINDOW_DAYS / _EARLIER_CONTACT_DAYS
+    interactions = eligible & (earlier >= s.interactions_min) & (contacts <= s.interactions_drop * earlier)
+
+    index = customers.index
+    parts = [
+        _part(silence, lambda m: np.where(
+            trusted[m],
+            "silent " + _text(silent[m]) + " days, " + _text(silent[m] / cadence[m], 1)
+            + "x own cadence of " + _text(cadence[m]) + " days",
+            "silent " + _text(silent[m]) + " days, over the " + _text(tier_limit[m]) + "-day limit for "
+            + np.where(has_tier_limit[m], tier[m].fillna("").astype("str").to_numpy(dtype=object) + "-tier ", "")
+            + f"customers with fewer than {s.min_orders_for_cadence} orders",
+        )),
+        _part(trend, lambda m: "orders in the last 90 days " + _text(recent[m]) + " vs " + _text(before[m])
+              + " in the 90 days before"),
+        _part(satisfaction, lambda m: "latest satisfaction " + _text(latest[m], 1) + "/5"
+              + np.where(fell[m], ", " + _text(-change[m], 1) + " below the earlier average", "")),
+        _part(interactions, lambda m: "contacts in the last 90 days " + _text(contacts[m]) + " vs "
+              + _text(earlier[m], 1) + " per 90 days before"),
+    ]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + part
+    flags = np.column_stack([silence, trend, satisfaction, interactions])
+    return pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].to_numpy(),
+            **{name: flags[:, i] for i, name in enumerate(RULES)},
+            "warning_count": flags.sum(axis=1).astype(np.int64),
+            # every part starts with "; ": drop the first separator
+            "reasons": pd.array(pd.Series(joined, dtype="object").str[2:].to_numpy(), dtype="str"),
+        },
+        index=index,
+    )
+
+
+def rule_table(settings: Churn) -> pd.DataFrame:
+    """The warning rules in words, with the configured numbers, for reports.
+
+    Parameters
+    ----------
+    settings
+        The ``churn`` section of the study config.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per rule of :data:`RULES`: ``rule`` and ``fires_when``.
+    """
+    s = settings
+    tiers = ", ".join(f"{tier} {days}" for tier, days in s.silence_days_by_tier.items())
+    text = {
+        "warn_silence": (
+            f"silent for more than {s.silence_factor:g} x own cadence (customers with at least "
+            f"{s.min_orders_for_cadence} orders), else more than the tier's limit in days ({tiers}; "
+            f"{s.silence_days} for other tiers); never for {s.silence_min_days} days or less"
+        ),
+        "warn_trend": (
+            f"orders in the last 90 days at most {s.trend_drop:g} x those of the 90 days before, "
+            f"which held at least {s.trend_min_orders}"
+        ),
+        "warn_satisfaction": (
+            f"latest satisfaction at most {s.satisfaction_low:g} of 5, or at least "
+            f"{s.satisfaction_drop:g} below the customer's earlier average"
+        ),
+        "warn_interactions": (
+            f"contacts in the last 90 days at most {s.interactions_drop:g} x the earlier rate per 90 days, "
+            f"which was at least {s.interactions_min:g}"
+        ),
+    }
+    return pd.DataFrame({"rule": list(RULES), "fires_when": [text[rule] for rule in RULES]})
+
+
+def _part(fired: np.ndarray, words) -> np.ndarray:
+    """'; ' + the reason text where the rule fired, '' elsewhere; text built for those rows only."""
+    out = np.full(fired.size, "", dtype=object)
+    if fired.any():
+        out[fired] = "; " + np.asarray(words(fired), dtype=object)
+    return out
+
+
+def _text(values: np.ndarray, decimals: int = 0) -> np.ndarray:
+    """Numbers as a reader writes them: 140, 2.8, 3 (not 3.0)."""
+    rounded = np.round(np.asarray(values, dtype="float64"), decimals)
+    # np.where evaluates both branches of a reason, so NaN (a branch not taken) must format too
+    words = np.where(np.isnan(rounded), 0.0, rounded).astype(np.int64).astype(str) if decimals == 0 else rounded.astype(str)
+    return pd.Series(words, dtype="object").str.removesuffix(".0").to_numpy(dtype=object)
+
+
+def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as float64 with NaN for missing; all NaN when the column is absent."""
+    if column not in frame:
+        return np.full(len(frame), np.nan)
+    return frame[column].to_numpy(dtype="float64", na_value=np.nan)
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels and features
+# ---------------------------------------------------------------------------------------------
+
+def labelled_features(tables: Mapping[str, pd.DataFrame], date: dt.date, horizon_days: int) -> pd.DataFrame:
+    """Buyers' customer table at a date, with the label "no completed order in the next H days".
+
+    Parameters
+    ----------
+    tables
+        Clean tables (``orders`` required), as :func:`custseg.features.customer_table` takes them.
+        Not modified.
+    date
+        The date the features are computed at; only rows strictly before it count.
+    horizon_days
+        H: the label looks at completed orders dated in [date, date + H), calendar days (an order
+        on date + H is outside).
+
+    Returns
+    -------
+    pd.DataFrame
+        The customer table at ``date`` restricted to customers with a completed order before it
+        (frequency > 0), sorted by customer_id, plus ``churned_next`` (bool): True when the customer
+        has no completed order in the window. Cancelled, refunded and returned orders are not
+        orders.
+    """
+    if horizon_days < 1:
+        raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
+    table = customer_table(tables, date)
+    buyers = table.loc[table["frequency"].gt(0)].reset_index(drop=True)
+    orders = tables["orders"]
+    start = pd.Timestamp(date)
+    dates = orders["order_date"]
+    window = (dates >= start) & (dates < start + pd.Timedelta(days=horizon_days)) & orders["status"].eq(PURCHASE_STATUS)
+    active = pd.Index(orders.loc[window.to_numpy(dtype=bool, na_value=False), "customer_id"].astype("str").unique())
+    churned = ~buyers["customer_id"].astype("str").isin(active).to_numpy()
+    return buyers.assign(churned_next=churned)
+
+
+def _design(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """The model's input matrix: float64 columns, NaN for missing."""
+    columns = {}
+    for name in features:
+        if name == "silence_ratio":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                columns[name] = _floats(frame, "recency_days") / np.maximum(_floats(frame, "cadence_days"), 1.0)
+        else:
+            columns[name] = _floats(frame, name)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _available_features(frame: pd.DataFrame) -> list[str]:
+    """Model features the table can give (interaction and feedback columns need those tables)."""
+    present = [name for name in MODEL_FEATURES if name in frame or name == "silence_ratio"]
+    return [name for name in present if name != "silence_ratio" or "cadence_days" in frame]
+
+
+# ---------------------------------------------------------------------------------------------
+# Backtest
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Backtest:
+    """An out-of-time backtest of the churn models and the scores of the winner.
+
+    Plain tables and values only (no fitted estimators), so everything can be written to
+    Parquet / JSON and plotted.
+
+    Attributes
+    ----------
+    observation_date, train_date, validation_date
+        ``obs``, ``t0 = obs - 2H`` and ``t1 = obs - H``.
+    horizon_days
+        H.
+    metrics
+        Validation figures, one row per population of :data:`POPULATIONS` and candidate (the
+        models of ``settings.models`` and :data:`BASELINE`): population, candidate, roc_auc,
+        pr_auc (average precision), top_decile_precision, top_decile_lift (precision over the
+        base rate), brier, base_rate, n, n_churned, chosen (bool). Figures are missing for a
+        population without customers of both outcomes. Empty when the backtest was skipped.
+    calibration
+        population, candidate, bin (1 = lowest predicted), n, mean_predicted, observed_rate: 10
+        equal-count bins of the validation customers by predicted probability.
+    importances
+        feature, importance_mean, importance_std: permutation importance (drop in validation ROC
+        AUC, on the population the choice was made on) of the chosen candidate, largest first.
+    chosen
+        Name of the winning candidate, or None when the backtest was skipped.
+    choice
+        Why it won, in words, e.g. "gradient_boosting: validation ROC AUC 0.75 vs logistic 0.74
+        vs recency 0.64 (buyers not yet lost)".
+    note
+        Empty when the model ran; otherwise why it did not (the rules still apply).
+    features
+        Model features used.
+    seed
+        Seed of every random step.
+    churn_probability
+        Indexed by customer_id (every buyer at the observation date): the chosen candidate's
+        probability of no completed order in the next H days; all missing when skipped.
+    """
+
+    observation_date: dt.date
+    train_date: dt.date
+    validation_date: dt.date
+    horizon_days: int
+    metrics: pd.DataFrame
+    calibration: pd.DataFrame
+    importances: pd.DataFrame
+    chosen: str | None
+    choice: str
+    note: str
+    features: tuple[str, ...]
+    seed: int
+    churn_probability: pd.Series = field(repr=False)
+
+    def summary(self) -> dict:
+        """What a study.json needs: dates, choice, note, features, seed and the metrics (JSON-safe:
+        missing figures are None)."""
+        return {
+            "observation_date": self.observation_date.isoformat(),
+            "train_date": self.train_date.isoformat(),
+            "validation_date": self.validation_date.isoformat(),
+            "horizon_days": self.horizon_days,
+            "chosen": self.chosen,
+            "choice": self.choice,
+            "note": self.note,
+            "features": list(self.features),
+            "seed": self.seed,
+            "metrics": self.metrics.astype(object).where(self.metrics.notna(), None).to_dict(orient="records"),
+        }
+
+
+#: Validation populations: every buyer, and the buyers not yet lost (silent at most
+#: ``lost_after_days``), on whom the scores are used.
+POPULATIONS: dict[str, str] = {"buyers": "all buyers", "not_lost": "buyers not yet lost"}
+
+_METRIC_COLUMNS = {
+    "population": "str", "candidate": "str", "roc_auc": "float64", "pr_auc": "float64",
+    "top_decile_precision": "float64", "top_decile_lift": "float64", "brier": "float64", "base_rate": "float64",
+    "n": "int64", "n_churned": "int64", "chosen": "bool",
+}
+_CALIBRATION_COLUMNS = {
+    "population": "str", "candidate": "str", "bin": "int64", "n": "int64", "mean_predicted": "float64",
+    "observed_rate": "float64",
+}
+_IMPORTANCE_COLUMNS = {"feature": "str", "importance_mean": "float64", "importance_std": "float64"}
+
+
+def backtest(tables: Mapping[str, pd.DataFrame], observation_date: dt.date, settings: Churn) -> Backtest:
+    """Train, validate out of time, choose, refit and score (method in the module docstring).
+
+    Parameters
+    ----------
+    tables
+        Clean tables (``orders`` required; customers, interactions and feedback used when
+        present). Not modified.
+    observation_date
+        ``obs``: the date every buyer is scored at.
+    settings
+        The ``churn`` section of the study config.
+
+    Returns
+    -------
+    Backtest
+        Metrics, calibration and importances of the validation window, the choice, and the churn
+        probability of every buyer at ``obs``. When the orders start less than
+        ``min_history_days`` before ``t0``, or a window has fewer than ``min_customers_for_model``
+        buyers or fewer than ``min_churners`` churners (or customers who stay), the model is
+        skipped: ``note`` says why, tables are empty and probabilities missing.
+    """
+    horizon = settings.horizon_days
+    obs = pd.Timestamp(observation_date)
+    t0 = (obs - pd.Timedelta(days=2 * horizon)).date()
+    t1 = (obs - pd.Timedelta(days=horizon)).date()
+    now = customer_table(tables, observation_date)
+    now = now.loc[now["frequency"].gt(0)].reset_index(drop=True)
+    skipped = dict(
+        observation_date=observation_date, train_date=t0, validation_date=t1, horizon_days=horizon,
+        metrics=_empty(_METRIC_COLUMNS), calibration=_empty(_CALIBRATION_COLUMNS),
+        importances=_empty(_IMPORTANCE_COLUMNS), chosen=None, choice="", features=(), seed=settings.seed,
+        churn_probability=_probability(now, np.full(len(now), np.nan)),
+    )
+
+    first = tables["orders"]["order_date"].min()
+    start_needed = pd.Timestamp(t0) - pd.Timedelta(days=settings.min_history_days)
+    if pd.isna(first) or first > start_needed:
+        return Backtest(**skipped, note=(
+            f"the churn model needs orders from {start_needed.date()} on ({settings.min_history_days} days of "
+            f"history before the training date {t0}, then two windows of {horizon} days), but the orders "
+            f"start on {'nothing' if pd.isna(first) else first.date()}; the warnings rules apply alone"
+        ))
+    train = labelled_features(tables, t0, horizon)
+    valid = labelled_features(tables, t1, horizon)
+    for name, date, frame in (("training", t0, train), ("validation", t1, valid)):
+        churners = int(frame["churned_next"].sum())
+        stayers = len(frame) - churners
+        if len(frame) < settings.min_customers_for_model or min(churners, stayers) < settings.min_churners:
+            return Backtest(**skipped, note=(
+                f"the {name} window (features at {date}, orders in the next {horizon} days) has "
+                f"{len(frame):,} buyers, {churners:,} of whom churned and {stayers:,} stayed; the churn model "
+                f"needs at least {settings.min_customers_for_model:,} buyers and {settings.min_churners:,} of "
+                f"each outcome, so the warnings rules apply alone"
+            ))
+
+    features = _available_features(train)
+    with threadpool_limits(limits=settings.threads):
+        contest = _contest(train, valid, now, features, [BASELINE, *settings.models], settings)
+    return Backtest(**{**skipped, **contest, "features": tuple(features)}, note="")
+
+
+def _contest(
+    train: pd.DataFrame, valid: pd.DataFrame, now: pd.DataFrame, features: list[str], candidates: list[str],
+    settings: Churn,
+) -> dict[str, object]:
+    """Fit every candidate on the training window, judge it on the validation window, refit the
+    winner on the validation window and score the buyers of ``now``: the model fields of a Backtest."""
+    seed = settings.seed
+    x_train, y_train = _design(train, features), train["churned_next"].to_numpy()
+    x_valid, y_valid = _design(valid, features), valid["churned_next"].to_numpy()
+    inputs = {name: ["recency_days"] if name == BASELINE else features for name in candidates}
+    fitted = {name: _estimator(name, seed).fit(x_train[inputs[name]], y_train) for name in candidates}
+    scores = {name: fitted[name].predict_proba(x_valid[inputs[name]])[:, 1] for name in candidates}
+
+    populations = {
+        "buyers": np.ones(len(valid), dtype=bool),
+        "not_lost": x_valid["recency_days"].to_numpy() <= settings.lost_after_days,
+    }
+    ids = valid["customer_id"].astype("str").to_numpy()
+    rows, bins = [], []
+    for population, member in populations.items():
+        y = y_valid[member]
+        judged = member.any() and 0 < y.sum() < y.size  # both outcomes, or no ROC AUC
+        for name in candidates:
+            # the baseline ranks by recency itself, as it would be used without any model
+            ranking = x_valid["recency_days"].to_numpy() if name == BASELINE else scores[name]
+            figures = _ranking_metrics(y, ranking[member], ids[member]) if judged else {}
+            brier = float(brier_score_loss(y, scores[name][member])) if judged else np.nan
+            rows.append({"population": population, "candidate": name, **figures, "brier": brier})
+            if judged:
+                bins.append(_calibration(population, name, y, scores[name][member]))
+    metrics = pd.DataFrame(rows).reindex(columns=[c for c in _METRIC_COLUMNS if c != "chosen"])
+
+    # judged where the scores are used (the watch list leaves lost customers out), unless the
+    # window has no such customers of both outcomes
+    judged_on = "not_lost" if metrics.loc[metrics["population"].eq("not_lost"), "roc_auc"].notna().all() else "buyers"
+    auc = metrics.loc[metrics["population"].eq(judged_on)].set_index("candidate")["roc_auc"].to_dict()
+    best = max(candidates, key=lambda name: (auc[name], -_SIMPLICITY.index(name)))
+    metrics = metrics.assign(chosen=metrics["candidate"].eq(best)).astype(_METRIC_COLUMNS)
+    others = " vs ".join(f"{name} {auc[name]:.3f}" for name in sorted(candidates, key=lambda c: -auc[c]) if name != best)
+    member = populations[judged_on]
+
+    # the winner, refitted on the most recent fully observed window, scores every buyer now
+    final = _estimator(best, seed).fit(x_valid[inputs[best]], y_valid)
+    probability = final.predict_proba(_design(now, features)[inputs[best]])[:, 1] if len(now) else np.empty(0)
+    return {
+        "metrics": metrics,
+        "calibration": pd.concat(bins, ignore_index=True)[list(_CALIBRATION_COLUMNS)].astype(_CALIBRATION_COLUMNS),
+        "importances": _importances(fitted[best], x_valid.loc[member, inputs[best]], y_valid[member], seed),
+        "chosen": best,
+        "choice": f"{best}: validation ROC AUC {auc[best]:.3f} vs {others} ({POPULATIONS[judged_on]})",
+        "churn_probability": _probability(now, probability),
+    }
+
+
+def _estimator(name: str, seed: int) -> Pipeline:
+    """An unfitted candidate. Settings are fixed, not tuned: the backtest judges them as they are."""
+    if name == "gradient_boosting":
+        # early_stopping off: sklearn switches it on above 10,000 rows with a random split, which
+        # would make small and large studies fit differently
+        model = HistGradientBoostingClassifier(
+            max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=40, l2_regularization=1.0,
+            early_stopping=False, random_state=seed,
+        )
+        return make_pipeline(model)
+    # Counts and amounts are heavily skewed: a signed log puts them on a scale where one
+    # coefficient per feature makes sense. Missing values (no cadence, no feedback) get the
+    # median plus an indicator, so "never answered a survey" is itself a signal.
+    steps = [
+        FunctionTransformer(_signed_log, feature_names_out="one-to-one"),
+        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        StandardScaler(),
+        LogisticRegression(C=1.0 if name == "logistic" else 1e6, max_iter=2000),
+    ]
+    if name not in ("logistic", BASELINE):
+        raise ValueError(f"unknown churn model {name!r}; choose from {list(_SIMPLICITY[1:])}")
+    return make_pipeline(*steps)
+
+
+def _signed_log(values):
+    return np.sign(values) * np.log1p(np.abs(values))
+
+
+def _ranking_metrics(y: np.ndarray, score: np.ndarray, ids: np.ndarray) -> dict[str, float]:
+    """ROC AUC, PR AUC, top-decile precision and lift; ties at the decile edge by customer_id."""
+    base = float(y.mean())
+    top = math.ceil(_TOP_SHARE * len(y))
+    order = np.lexsort((ids, -score))  # highest score first, then customer_id
+    precision = float(y[order[:top]].mean())
+    return {
+        "roc_auc": float(roc_auc_score(y, score)),
+        "pr_auc": float(average_precision_score(y, score)),
+        "top_decile_precision": precision,
+        "top_decile_lift": precision / base,
+        "base_rate": base,
+        "n": int(len(y)),
+        "n_churned": int(y.sum()),
+    }
+
+
+def _calibration(population: str, name: str, y: np.ndarray, probability: np.ndarray) -> pd.DataFrame:
+    """Predicted vs observed churn in equal-count bins of the predicted probability.
+
+    Equal counts by rank rather than sklearn's quantile edges: with many tied probabilities
+    (a one-feature baseline) quantile edges collapse and bins vanish; ranks always give ten.
+    """
+    rank = pd.Series(probability).rank(method="first").to_numpy() - 1
+    bins = (rank * _CALIBRATION_BINS // len(probability)).astype(np.int64)
+    frame = pd.DataFrame({"bin": bins + 1, "p": probability, "y": y.astype("float64")})
+    table = frame.groupby("bin").agg(n=("y", "size"), mean_predicted=("p", "mean"), observed_rate=("y", "mean"))
+    return table.reset_index().assign(population=population, candidate=name)[list(_CALIBRATION_COLUMNS)]
+
+
+def _importances(model: Pipeline, x: pd.DataFrame, y: np.ndarray, seed: int) -> pd.DataFrame:
+    """Permutation importance (drop in ROC AUC) on at most _IMPORTANCE_ROWS validation rows."""
+    if len(x) > _IMPORTANCE_ROWS:
+        pick = np.sort(np.random.default_rng(seed).choice(len(x), _IMPORTANCE_ROWS, replace=False))
+        x, y = x.iloc[pick], y[pick]
+    result = permutation_importance(model, x, y, scoring="roc_auc", n_repeats=5, random_state=seed)
+    table = pd.DataFrame({
+        "feature": list(x.columns),
+        "importance_mean": result.importances_mean,
+        "importance_std": result.importances_std,
+    })
+    return table.sort_values(["importance_mean", "feature"], ascending=[False, True], ignore_index=True).astype(
+        _IMPORTANCE_COLUMNS
+    )
+
+
+def _probability(buyers: pd.DataFrame, values: np.ndarray) -> pd.Series:
+    return pd.Series(values, index=pd.Index(buyers["customer_id"].astype("str"), name="customer_id"),
+                     name="churn_probability", dtype="float64")
+
+
+def _empty(columns: Mapping[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+
+
+# ---------------------------------------------------------------------------------------------
+# Watch list
+# ---------------------------------------------------------------------------------------------
+
+def watch_list(
+    customers: pd.DataFrame,
+    warnings: pd.DataFrame,
+    probability: pd.Series,
+    value: pd.Series,
+    settings: Churn,
+) -> pd.DataFrame:
+    """The customers most worth a retention effort, by value at risk.
+
+    value_at_risk = value x churn probability. A customer is eligible when they have bought, are
+    not lost (silent at most ``lost_after_days``) and either have at least one warning or a
+    churn probability at or above the mean probability of the scored customers who are not lost
+    (their expected churn rate; the lost, nearly all sure to churn, would inflate it): a
+    high-value customer with a middling probability is not on the list unless a rule sees
+    something. Without probabilities (the model was skipped) the list holds the customers
+    with warnings, ranked by warning count and then value; value_at_risk is missing.
+
+    Parameters
+    ----------
+    customers
+        Customer table with customer_id, frequency and recency_days; region, market, tier,
+        segment and lifecycle are copied when present. Not modified.
+    warnings
+        Output of :func:`warnings` for these customers.
+    probability
+        Churn probability indexed by customer_id (``Backtest.churn_probability``); may be all
+        missing.
+    value
+        Expected value per customer indexed by customer_id, base currency (CLV when available,
+        else e.g. the last 12 months' revenue). Missing or negative values count as 0.
+    settings
+        The ``churn`` section of the study config (``watchlist_size``, ``playbook``).
+
+    Returns
+    -------
+    pd.DataFrame
+        At most ``watchlist_size`` rows, best first: rank (1..), customer_id, region, market,
+        tier, segment, lifecycle, churn_probability, value, value_at_risk, warning_count,
+        reasons, action (the tier's entry of ``playbook``, else ``default_action``). Ties are
+        broken by customer_id. No names, e-mails or phones.
+    """
+    _require(customers, ("customer_id", "frequency", "recency_days"), "the watch list")
+    _require(warnings, ("customer_id", "warning_count", "reasons"), "the watch list (from churn.warnings)")
+    ids = customers["customer_id"].astype("str")
+    flagged = warnings.assign(customer_id=warnings["customer_id"].astype("str")).set_index("customer_id")
+    if not flagged.index.is_unique or not ids.is_unique:
+        raise ValueError("customer ids must be unique in the customers and warnings tables")
+    frame = pd.DataFrame({"customer_id": ids.to_numpy()})
+    for column in _WATCH_ATTRIBUTES:
+        frame[column] = customers[column].to_numpy() if column in customers else pd.NA
+    prob = _aligned(probability, ids)
+    worth = np.clip(np.nan_to_num(_aligned(value, ids), nan=0.0), 0.0, None)
+    count = np.nan_to_num(_aligned(flagged["warning_count"], ids), nan=0.0)
+    reasons = flagged["reasons"].reindex(ids).fillna("").to_numpy(dtype=object)
+
+    silent = _floats(customers, "recency_days")
+    bought = customers["frequency"].to_numpy(dtype="float64", na_value=0.0) > 0
+    alive = bought & (silent <= settings.lost_after_days)
+    scored = ~np.isnan(prob)
+    if scored.any():
+        expected_rate = float(prob[alive & scored].mean()) if (alive & scored).any() else np.inf
+        at_risk = worth * prob
+        keep = alive & scored & ((count > 0) | (prob >= expected_rate))
+        order = np.lexsort((ids.to_numpy(), -at_risk))
+    else:
+        at_risk = np.full(len(ids), np.nan)
+        keep = alive & (count > 0)
+        order = np.lexsort((ids.to_numpy(), -worth, -count))
+    order = order[keep[order]][: settings.watchlist_size]
+    action = frame["tier"].astype("object").map(settings.playbook).fillna(settings.default_action)
+    out = frame.assign(
+        churn_probability=prob, value=worth, value_at_risk=at_risk, warning_count=count.astype(np.int64),
+        reasons=pd.array(reasons, dtype="str"), action=pd.array(action.to_numpy(dtype=object), dtype="str"),
+    ).take(order).reset_index(drop=True)
+    return out.assign(rank=np.arange(1, len(out) + 1, dtype=np.int64))[
+        ["rank", "customer_id", *_WATCH_ATTRIBUTES, "churn_probability", "value", "value_at_risk",
+         "warning_count", "reasons", "action"]
+    ]
+
+
+def _aligned(series: pd.Series, ids: pd.Series) -> np.ndarray:
+    """A per-customer Series (indexed by customer_id) as float64 in the order of ``ids``; NaN
+    for customers it does not cover."""
+    if not series.index.is_unique:
+        raise ValueError(f"{series.name or 'a per-customer series'} is indexed by repeated customer ids")
+    keyed = pd.Series(series.to_numpy(dtype="float64", na_value=np.nan), index=series.index.astype("str"))
+    return keyed.reindex(ids.to_numpy()).to_numpy()
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"the table has no column(s) {missing}, which {what} need(s); build the customer table "
+            f"with custseg.features"
+        )
