@@ -3,9 +3,11 @@
 For each size (order lines), a synthetic clean order table with one customer per ten lines is
 written to Parquet; then, in a fresh process so that peak memory means something, the script
 times reading it, the customer features, the tiers, the named segments, the lifecycle stages,
-the clusters and the whole step with its snapshots (:func:`custseg.segmentation.segment`), and
-runs the same recency / frequency / monetary summary as a DuckDB ``GROUP BY`` over the same file
-as the reference floor.
+the clusters, and runs the same recency / frequency / monetary summary as a DuckDB ``GROUP BY``
+over the same file as the reference floor. The whole step with its snapshots
+(:func:`custseg.segmentation.segment`) is then timed alone in two more processes: with the ids
+as text, as intake hands them over, and dictionary-encoded (categoricals), which spares the one
+pass that hashes ten million id strings.
 
     python tools/benchmark_segmentation.py                 # 1M and 10M order lines
     python tools/benchmark_segmentation.py --lines 2000000
@@ -85,30 +87,46 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker(folder: Path) -> dict:
-    """Time every stage on the files in `folder`; runs in its own process."""
-    import duckdb
+def _read(folder: Path, *, coded: bool = False) -> dict[str, pd.DataFrame]:
+    """The clean tables as the pipeline hands them to segmentation; with `coded`, the text
+    columns customer_id, status and category dictionary-encoded (pandas categoricals), as Parquet
+    readers give them when asked to keep the dictionary."""
+    dictionary = ["customer_id", "status", "category"] if coded else None
+    orders = pd.read_parquet(folder / "orders.parquet", read_dictionary=dictionary)
+    orders = orders.assign(order_date=orders["order_date"].astype("datetime64[s]"))
+    customers = pd.read_parquet(folder / "customers.parquet", read_dictionary=["customer_id"] if coded else None)
+    if coded:  # one id numbering for both tables, as a shared categorical type
+        ids = pd.CategoricalDtype(orders["customer_id"].cat.categories.union(customers["customer_id"].cat.categories))
+        orders = orders.assign(customer_id=orders["customer_id"].astype(ids))
+        customers = customers.assign(customer_id=customers["customer_id"].astype(ids))
+    return {"orders": orders, "customers": customers}
 
+
+def worker(folder: Path, mode: str) -> dict:
+    """Time the stages (`mode` "stages") or the whole step alone ("whole", "whole-coded") on the
+    files in `folder`; runs in its own process, so that peak memory belongs to what it timed."""
     from custseg import clusters, features, lifecycle, segmentation, segments, tiers
     from custseg.config import load_config
 
     config = load_config(folder / "study.yaml")
     figures: dict[str, float] = {}
 
-    def timed(name, func, *args):
+    def timed(name, func, *args, **kwargs):
         started = time.perf_counter()
-        value = func(*args)
+        value = func(*args, **kwargs)
         figures[name] = time.perf_counter() - started
         return value
 
-    def read():
-        orders = pd.read_parquet(folder / "orders.parquet")
-        return orders.assign(order_date=orders["order_date"].astype("datetime64[s]"))
+    if mode != "stages":
+        tables = timed("read (Parquet)", _read, folder, coded=mode == "whole-coded")
+        done = timed("whole step with 4 snapshots", segmentation.segment, tables, config, OBSERVATION)
+        return {"lines": len(tables["orders"]), "customers": len(done.customers), "snapshots": len(done.snapshot_dates),
+                "seconds": figures, "peak_mb": _peak_mb()}
 
-    orders = timed("read orders (Parquet)", read)
-    customers_raw = pd.read_parquet(folder / "customers.parquet")
-    tables = {"orders": orders, "customers": customers_raw}
+    import duckdb
 
+    tables = timed("read orders (Parquet)", _read, folder)
+    orders = tables["orders"]
     timed("RFM summary: custseg", features.rfm_features, orders, OBSERVATION)
     query = f"""
         SELECT customer_id,
@@ -122,36 +140,31 @@ def worker(folder: Path) -> dict:
     with duckdb.connect() as con:
         con.execute("SET threads = 2")
         timed("RFM summary: DuckDB GROUP BY (file)", lambda: con.execute(query).df())
-        timed("read + RFM: custseg", lambda: features.rfm_features(read(), OBSERVATION))
+        timed("read + RFM: custseg", lambda: features.rfm_features(_read(folder)["orders"], OBSERVATION))
 
-    placed = timed("regions", segmentation.places, tables, config)
-    table = timed("features", features.customer_table, tables, OBSERVATION)
-    table = table.drop(columns=[c for c in ("country", "province", "city") if c in table]).merge(placed, on="customer_id", how="left")
+    history = timed("prepare (code ids, sort purchases)", features.prepare, tables)
+    placed = timed("regions", segmentation.places, history, config)
+    table = timed("features at one date", features.features_at, history, OBSERVATION)
+    table = pd.concat([table.drop(columns=["country"]), placed.drop(columns="customer_id")], axis=1)
     table = timed("tiers", tiers.assign_tiers, table, config.tiers)
     table = timed("segments", segments.assign_segments, table, config.segments, config.tiers.bins)
     table = timed("lifecycle", lifecycle.assign_lifecycle, table, config.lifecycle)
     fit = timed("clusters (select k + fit)", clusters.fit_clusters, table, config.clusters)
     timed("clusters (assign)", clusters.assign_clusters, table, fit)
-    done = timed("whole step with 4 snapshots", segmentation.segment, tables, config, OBSERVATION)
-    return {
-        "lines": len(orders),
-        "customers": len(table),
-        "k": int(fit.k),
-        "snapshots": len(done.snapshot_dates),
-        "seconds": figures,
-        "peak_mb": _peak_mb(),
-    }
+    return {"lines": len(orders), "customers": len(table), "k": int(fit.k), "seconds": figures, "peak_mb": _peak_mb()}
 
 
-def report(result: dict) -> None:
-    seconds = result["seconds"]
-    print(f"\n{result['lines']:,} order lines, {result['customers']:,} customers, k = {result['k']}, "
-          f"peak memory {result['peak_mb']:,.0f} MB")
+def report(stages: dict, whole: dict, coded: dict) -> None:
+    seconds = stages["seconds"]
+    print(f"\n{stages['lines']:,} order lines, {stages['customers']:,} customers, k = {stages['k']}")
     for name, value in seconds.items():
         print(f"  {name:<40} {value:7.2f} s")
-    one_date = sum(seconds[k] for k in ("regions", "features", "tiers", "segments", "lifecycle",
-                                         "clusters (select k + fit)", "clusters (assign)"))
+    one_date = sum(seconds[k] for k in ("prepare (code ids, sort purchases)", "regions", "features at one date", "tiers",
+                                         "segments", "lifecycle", "clusters (select k + fit)", "clusters (assign)"))
     print(f"  {'segmentation at one date (sum above)':<40} {one_date:7.2f} s")
+    for label, run in (("ids as text", whole), ("ids dictionary-encoded", coded)):
+        print(f"  whole step with {run['snapshots']} snapshots, {label + ':':<24} {run['seconds']['whole step with 4 snapshots']:6.2f} s, "
+              f"peak memory {run['peak_mb']:,.0f} MB (read {run['seconds']['read (Parquet)']:.2f} s)")
     ratio = seconds["read + RFM: custseg"] / seconds["RFM summary: DuckDB GROUP BY (file)"]
     print(f"  RFM summary, custseg (read + compute) / DuckDB (file): {ratio:.2f}x")
     ratio_mem = seconds["RFM summary: custseg"] / seconds["RFM summary: DuckDB GROUP BY (file)"]
@@ -162,9 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, nargs="+", default=[1_000_000, 10_000_000], help="order lines per run")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="stages", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker)))
+        print(json.dumps(worker(args.worker, args.mode)))
         return 0
     with tempfile.TemporaryDirectory(prefix="custseg-bench-") as tmp:
         for lines in args.lines:
@@ -172,13 +186,17 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             generate(lines, folder)
             print(f"generated {lines:,} order lines in {time.perf_counter() - started:.1f} s", flush=True)
-            out = subprocess.run(
-                [sys.executable, __file__, "--worker", str(folder)], capture_output=True, text=True, check=False
-            )
-            if out.returncode != 0:
-                print(out.stderr, file=sys.stderr)
-                return out.returncode
-            report(json.loads(out.stdout.strip().splitlines()[-1]))
+            runs = {}
+            for mode in ("stages", "whole", "whole-coded"):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--worker", str(folder), "--mode", mode],
+                    capture_output=True, text=True, check=False,
+                )
+                if out.returncode != 0:
+                    print(out.stderr, file=sys.stderr)
+                    return out.returncode
+                runs[mode] = json.loads(out.stdout.strip().splitlines()[-1])
+            report(runs["stages"], runs["whole"], runs["whole-coded"])
     return 0
 
 
