@@ -77,14 +77,18 @@ def test_silence_of_few_order_customers_uses_the_tier_limit():
         customer("low_under", frequency=1, tier="low", recency_days=180, cadence_days=np.nan),
         customer("vip_unlisted", frequency=1, tier="vip", recency_days=121, cadence_days=np.nan),
         customer("three_orders_use_cadence", frequency=3, tier="high", recency_days=61, cadence_days=30.0),
+        customer("four_orders_one_day", frequency=4, tier="high", recency_days=91, cadence_days=np.nan),
     ]
     assert fired(rows, "warn_silence") == {
         "high_at_limit": False, "high_over": True, "low_under": False, "vip_unlisted": True,
-        "three_orders_use_cadence": True,
+        "three_orders_use_cadence": True, "four_orders_one_day": True,
     }
     reasons = warnings(table(rows), DEFAULTS).set_index("customer_id")["reasons"]
     assert reasons["high_over"] == "silent 91 days, over the 90-day limit for high-tier customers with fewer than 3 orders"
     assert reasons["vip_unlisted"] == "silent 121 days, over the 120-day limit for customers with fewer than 3 orders"
+    assert reasons["four_orders_one_day"] == (
+        "silent 91 days, over the 90-day limit for high-tier customers whose orders all fell on one day"
+    )
 
     custom = Churn(silence_days_by_tier={"high": 30}, silence_days=200)
     assert fired(rows, "warn_silence", custom)["high_at_limit"] is True

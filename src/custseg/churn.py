@@ -185,7 +185,10 @@ def warnings(customers: pd.DataFrame, settings: Churn) -> pd.DataFrame:
             + "x own cadence of " + _text(cadence[m]) + " days",
             "silent " + _text(silent[m]) + " days, over the " + _text(tier_limit[m]) + "-day limit for "
             + np.where(has_tier_limit[m], tier[m].fillna("").astype("str").to_numpy(dtype=object) + "-tier ", "")
-            + f"customers with fewer than {s.min_orders_for_cadence} orders",
+            # a customer whose orders all fell on one day has orders but no rhythm yet
+            + np.where(frequency[m] >= s.min_orders_for_cadence,
+                       "customers whose orders all fell on one day",
+                       f"customers with fewer than {s.min_orders_for_cadence} orders"),
         )),
         _part(trend, lambda m: "orders in the last 90 days " + _text(recent[m]) + " vs " + _text(before[m])
               + " in the 90 days before"),

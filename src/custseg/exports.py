@@ -62,3 +62,16 @@ def write_segment_export(customers: pd.DataFrame, folder: Path) -> dict[str, Pat
     export.to_csv(paths["csv"], index=False, encoding="utf-8-sig", lineterminator="\n")
     export.to_parquet(paths["parquet"], index=False)
     return paths
+
+
+def write_watch_list(watch_list: pd.DataFrame, folder: Path) -> dict[str, Path]:
+    """Write ``churn_watchlist.csv`` (UTF-8 with BOM, for Excel) and ``churn_watchlist.parquet``.
+
+    The list is :func:`custseg.churn.watch_list`: ranked by value at risk, with the reasons and
+    the tier's recommended action, and no names, e-mails or phones.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": folder / "churn_watchlist.csv", "parquet": folder / "churn_watchlist.parquet"}
+    watch_list.to_csv(paths["csv"], index=False, encoding="utf-8-sig", lineterminator="\n", float_format="%.4f")
+    watch_list.to_parquet(paths["parquet"], index=False)
+    return paths

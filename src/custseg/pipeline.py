@@ -18,9 +18,10 @@ import pandas as pd
 import custseg
 from custseg import paths
 from custseg.config import Config
-from custseg.exports import write_segment_export
+from custseg.exports import write_segment_export, write_watch_list
 from custseg.features import default_observation_date
 from custseg.intake import format_accounting, run_intake, write_intake
+from custseg.retention import assess
 from custseg.segmentation import segment
 
 
@@ -114,7 +115,10 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     result_tables = {name: frame for name, frame in result.tables.items() if name != "line_items"}
     done = segment(result_tables, config, observation_date)
     seconds = time.perf_counter() - started
-    customers = done.customers
+    started = time.perf_counter()
+    retention = assess(result_tables, done.customers, config, observation_date)
+    retention_seconds = time.perf_counter() - started
+    customers = retention.customers
     order_table = build_orders(orders, customers, observation_date)
 
     out.processed.mkdir(parents=True, exist_ok=True)
@@ -124,6 +128,11 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         "category_shares": done.category_shares,
         "snapshots": done.snapshots,
         "tier_effect": done.tier_effect,
+        "watch_list": retention.watch_list,
+        "churn_metrics": retention.backtest.metrics,
+        "churn_calibration": retention.backtest.calibration,
+        "churn_importance": retention.backtest.importances,
+        "churn_rules": retention.rules,
     }
     if done.clusters is not None:
         tables |= {"cluster_profile": done.clusters.profile, "cluster_selection": done.clusters.selection}
@@ -132,6 +141,7 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     for name, frame in tables.items():
         frame.to_parquet(out.processed / f"{name}.parquet", index=False)
     exported = write_segment_export(customers, out.exports)
+    watch_export = write_watch_list(retention.watch_list, out.exports)
     meta = {
         "study": config.study.name,
         "title": config.study.title,
@@ -151,6 +161,7 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
             "note": done.cluster_note,
         },
         "snapshot_dates": [d.isoformat() for d in done.snapshot_dates],
+        **retention.summary(),
         "config_fingerprint": config.fingerprint(),
         "data_fingerprint": data_fingerprint(config),
         "run_fingerprint": run_fingerprint(config),
@@ -161,6 +172,10 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         f"{len(customers):,} customers, {len(order_table):,} orders, "
         f"{done.clusters.k if done.clusters else 'no'} clusters, "
         f"{len(done.snapshot_dates)} snapshots in {seconds:.1f} s -> {out.processed}; CRM export {exported['csv']}"
+    )
+    echo(
+        f"churn model: {retention.backtest.choice or retention.backtest.note}; "
+        f"{len(retention.watch_list):,} customers on the watch list {watch_export['csv']} ({retention_seconds:.1f} s)"
     )
     return out.processed
 

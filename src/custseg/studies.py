@@ -51,7 +51,10 @@ def section(heading: str, lead: str = "") -> Callable:
 
 #: Processed tables that sections read besides the customers and orders, when the pipeline wrote
 #: them (it writes the cluster files only when it fitted clusters).
-EXTRA_TABLES: tuple[str, ...] = ("cluster_profile", "cluster_selection", "snapshots", "tier_effect")
+EXTRA_TABLES: tuple[str, ...] = (
+    "cluster_profile", "cluster_selection", "snapshots", "tier_effect",
+    "watch_list", "churn_metrics", "churn_calibration", "churn_importance", "churn_rules",
+)
 
 
 @dataclass(frozen=True)
@@ -326,6 +329,50 @@ class _Study:
         label = lambda stages: stages.astype("string").map(_stage_label, na_action="ignore")  # noqa: E731
         mix = _mix(label(self.customers["lifecycle"]), label(self.base["lifecycle"]), [_stage_label(s) for s in lifecycle.STAGES], "Stage")
         return render.Table(mix, f"Lifecycle stages, {self.label} against the whole base", _MIX_FORMATS)
+
+    @section("Customers at risk", "Churn early warning for {label} against the whole base: customers flagged by the warning rules, the churn model's probability of no order in the coming period, and the value at risk (expected value x churn probability). The churn watch study explains the rules and how well the model did in its backtest.")
+    def churn_risk(self) -> render.Section | None:
+        """Warnings, churn probability and value at risk of the slice, and its top watch-list entries."""
+        missing = _no_column(["warning_count", "churn_probability", "value_at_risk"], self.base, "churn risk")
+        if missing:
+            return missing
+        here, whole = self.buyers, self.base.loc[self.base["frequency"] > 0]
+        risk_total = whole["value_at_risk"].sum()
+        horizon = (self.data.meta.get("churn") or {}).get("horizon_days")
+        period = f"the next {horizon} days" if horizon else "the coming period"
+        rows = [
+            ("Customers with purchases", render.integer(len(here)), render.integer(len(whole))),
+            ("… with at least one warning", render.percent(here["warning_count"].gt(0).mean()),
+             render.percent(whole["warning_count"].gt(0).mean())),
+            (f"Mean probability of no order in {period}", render.percent(here["churn_probability"].mean()),
+             render.percent(whole["churn_probability"].mean())),
+            ("Value at risk", render.money(self.currency)(here["value_at_risk"].sum()),
+             render.money(self.currency)(risk_total)),
+            ("… share of the base's value at risk", render.percent(here["value_at_risk"].sum() / risk_total) if risk_total else "–", "100%"),
+        ]
+        table = render.Table(pd.DataFrame(rows, columns=["Measure", self.label, "Whole base"]),
+                             f"Churn risk, {self.label} against the whole base", numeric=[self.label, "Whole base"])
+        watch = _extra(self.data, "watch_list")
+        if watch is None:
+            return table, render.Notice("There is no watch list for this study: no customer qualified for it.", kind="info")
+        mine = watch.loc[watch["customer_id"].isin(self.customers["customer_id"])].head(_WATCH_ROWS)
+        if mine.empty:
+            return table, render.Notice(f"None of the customers of {self.label} is on the watch list.", kind="info")
+        shown = mine[["rank", "customer_id", "tier", "segment", "churn_probability", "value_at_risk", "reasons", "action"]]
+        return table, render.Table(
+            shown.rename(columns=_WATCH_HEADINGS),
+            f"Top of the watch list in {self.label} (rank in the whole list; the full list is the churn watch-list export)",
+            {"Rank": render.integer, "Churn probability": render.percent, "Value at risk": render.money(self.currency)},
+        )
+
+
+#: Watch-list rows shown in a region or tier study.
+_WATCH_ROWS = 10
+_WATCH_HEADINGS = {
+    "rank": "Rank", "customer_id": "Customer", "tier": "Tier", "segment": "Segment",
+    "churn_probability": "Churn probability", "value_at_risk": "Value at risk", "reasons": "Warnings",
+    "action": "Recommended action",
+}
 
 
 def _aov(customers: pd.DataFrame) -> float:
