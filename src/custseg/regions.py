@@ -238,6 +238,18 @@ class _Subdivision:
     macro_region_zh: str | None
 
 
+def load_reference_data() -> None:
+    """Load the country and subdivision tables now (they are cached for the process).
+
+    Reading every CLDR locale for country names in their own languages takes a second or two;
+    a caller with other work to do can have it happen on another thread in the meantime.
+    """
+    _country_keys()
+    _subdivision_keys()
+    _cn_provinces()
+    _cn_full_names()
+
+
 @cache
 def _countries() -> dict[str, _Country]:
     """Every ISO 3166-1 country by alpha-3 code, with display names and continent."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -100,31 +101,43 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
         The customer table at the observation date with clusters, the category shares, the
         cluster fit, and the snapshots with the tier effect between them.
     """
-    # Ids are coded and purchases sorted once; every snapshot date reuses that work.
-    history = features.prepare(tables)
+    # Ids are coded and purchases sorted once; every snapshot date reuses that work. The region
+    # tables load meanwhile (mostly Python, while the coding is mostly Arrow and numpy, which
+    # release the GIL).
+    with ThreadPoolExecutor(max_workers=1) as loader:
+        reference = loader.submit(regions.load_reference_data)
+        history = features.prepare(tables)
+        reference.result()
     placed = places(history, config)
     customers = classify(history, config, observation_date, placed)
-    fit, note = _fit_clusters(customers, config)
-    if fit is not None:
-        customers = clusters.assign_clusters(customers, fit)
 
+    # A snapshot before the first customer existed says nothing: the history starts after it.
+    start = history.first_day.min() if history.n else 0
     dates = snapshots.snapshot_dates(observation_date, config.snapshots)
-    columns = [c for c in snapshots.SNAPSHOT_COLUMNS if c in customers]
-
+    dates = [d for d in dates if features.day_number(d) > start] or [observation_date]
     # Past dates need only what the snapshots keep and what tiers are computed within.
     needed = {"customer_id", "region", "market", tiers.WITHIN_COLUMNS.get(config.tiers.within, "region")}
     slim = placed[[c for c in placed.columns if c in needed]]
 
-    def at(date: dt.date) -> pd.DataFrame:
-        if date == observation_date:
-            return customers[columns]
+    def classify_past(date: dt.date) -> pd.DataFrame:
         past = classify(history, config, date, slim, attributes=False)
-        return past[[c for c in columns if c != "cluster"]]
+        return past[[c for c in snapshots.SNAPSHOT_COLUMNS if c in past]]
 
-    # A snapshot before the first customer existed says nothing: the history starts after it.
-    start = history.first_day.min() if history.n else 0
-    dates = [d for d in dates if features.day_number(d) > start] or [observation_date]
-    history_table = snapshots.build_snapshots(at, dates)
+    # The past dates do not depend on the clusters: two threads classify them and fit the
+    # clusters side by side (numpy, pandas and scikit-learn release the GIL in their loops).
+    # Each result is what it would be alone, so the output does not depend on the scheduling.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fitted = pool.submit(_fit_clusters, customers, config)
+        past = {date: pool.submit(classify_past, date) for date in dates if date != observation_date}
+        fit, note = fitted.result()
+        if fit is not None:
+            customers = clusters.assign_clusters(customers, fit)
+        columns = [c for c in snapshots.SNAPSHOT_COLUMNS if c in customers]
+
+        def at(date: dt.date) -> pd.DataFrame:
+            return customers[columns] if date == observation_date else past[date].result()
+
+        history_table = snapshots.build_snapshots(at, dates)
     if history_table["snapshot_date"].nunique() >= 2:
         coded = _coded_orders(tables["orders"], history)
         effect = snapshots.tier_effect(history_table, coded, list(config.tiers.names))
