@@ -29,4 +29,5 @@ TEMPLATES = {
     "quality": NOTEBOOKS_DIR / "data_quality.ipynb",
     "region": NOTEBOOKS_DIR / "region_study.ipynb",
     "tier": NOTEBOOKS_DIR / "tier_study.ipynb",
+    "churn": NOTEBOOKS_DIR / "churn_watch.ipynb",
 }

@@ -52,7 +52,7 @@ def slugify(name: str, *, fallback_prefix: str = "item") -> str:
 class StudyJob:
     """One report to build."""
 
-    kind: str  # overview | quality | region | tier
+    kind: str  # overview | quality | churn | region | tier
     key: str  # region or tier name; "" for the overview and the data-quality page
     title: str
     href: str  # path of the HTML relative to the reports folder
@@ -84,7 +84,8 @@ def _unique_slugs(names: list[str], prefix: str) -> dict[str, str]:
 
 
 def plan_studies(data: StudyData, config: Config) -> list[StudyJob]:
-    """Every study of a build: the overview, the data-quality page, one per region found, one per tier found.
+    """Every study of a build: the overview, the data-quality page, the churn watch, one per region
+    found, one per tier found.
 
     Regions are ordered by number of customers (largest first, then by name); tiers in config order.
     """
@@ -95,6 +96,11 @@ def plan_studies(data: StudyData, config: Config) -> list[StudyJob]:
         StudyJob(
             "quality", "", f"{config.study.title}: data quality", "quality.html", "how the input was read and cleaned",
             {"config_path": config_path}, reads=tuple(quality.source_files(config)),
+        ),
+        StudyJob(
+            "churn", "", f"{config.study.title}: churn watch", "churn.html",
+            "who is slipping away, what they are worth, and how well the warning worked",
+            {"config_path": config_path},
         ),
     ]
     sizes = customers.groupby("region").size()

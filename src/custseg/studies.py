@@ -653,6 +653,13 @@ class Overview:
             ("Average order value", render.money(self.currency)(_aov(self.buyers))),
             (f"Regions ({meta['region_level']})", render.integer(self.customers["region"].nunique())),
         ]
+        if "value_at_risk" in self.customers:
+            rows += [
+                ("Customers with a churn warning", render.integer(int(self.customers["warning_count"].gt(0).sum()))),
+                ("Value at risk (expected value x churn probability)",
+                 render.money(self.currency)(self.customers["value_at_risk"].sum())),
+                ("Customers on the churn watch list", render.integer(int(meta.get("watch_list", 0)))),
+            ]
         return render.Table(pd.DataFrame(rows, columns=["Measure", "Value"]), "Headline figures", numeric=["Value"])
 
     @section("Value tiers", "Customers are scored 1-5 on recency, frequency and monetary value (quantiles); the total score sets the tier. The best tier is a small share of customers and a large share of revenue.")
@@ -840,9 +847,12 @@ class Overview:
             render.Links([(job.href, job.key, job.note) for job in plan if job.kind == kind], heading)
             for kind, heading in (("region", "Region studies"), ("tier", "Tier studies"))
         ]
+        lists.insert(0, render.Links([(job.href, "Churn watch", job.note) for job in plan if job.kind == "churn"], "Early warning"))
         lists.append(render.Links([(job.href, "Data quality", job.note) for job in plan if job.kind == "quality"], "Data quality"))
         return render.Section(
-            "Studies", "One study per region and per value tier, and how the input data was read and cleaned.", *lists
+            "Studies",
+            "The churn watch, one study per region and per value tier, and how the input data was read and cleaned.",
+            *lists,
         )
 
 

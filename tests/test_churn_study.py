@@ -1,0 +1,265 @@
+"""The churn watch study on real processed data: a generated sample run through the pipeline, and a
+tiny orders-only study too short for the churn model."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from custseg import churn, render, studies
+from custseg.churn_study import CANDIDATE_NAMES, WATCH_ROWS, ChurnStudy
+from custseg.config import load_config
+from custseg.paths import PROJECT_ROOT
+from custseg.pipeline import run
+from custseg.sample import SampleSpec, generate_sample, write_sample
+
+CURRENCY = yaml.safe_load((PROJECT_ROOT / "config/sample.yaml").read_text(encoding="utf-8"))["currency"]
+SECTIONS = ("headline", "at_risk", "warning_rules", "backtest", "satisfaction", "customer_value", "watch_list")
+
+
+def _config(root: Path, inputs: dict, **overrides) -> Path:
+    path = root / "study.yaml"
+    path.write_text(yaml.safe_dump({
+        "study": {"name": root.name.lower(), "title": "Test Co."},
+        "inputs": inputs,
+        "currency": CURRENCY,
+        "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
+        **overrides,
+    }), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """A 400-customer sample with every input, processed once for the module."""
+    root = tmp_path_factory.mktemp("churn_sample")
+    write_sample(generate_sample(SampleSpec(n_customers=400, seed=7)), root / "raw")
+    inputs = {name: f"raw/{name}.csv" for name in ("orders", "customers", "interactions", "feedback")}
+    config = load_config(_config(root, inputs))
+    run(config, echo=lambda *_: None)
+    return config, studies.load(config)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Twelve customers with two months of orders and nothing else: too little for the churn model."""
+    root = tmp_path_factory.mktemp("churn_tiny")
+    lines = ["order_id,customer_id,order_date,amount,currency,status,category"]
+    for n in range(12):
+        for day in range(1 + n % 3):
+            lines.append(f"O{n:02d}{day},C{n:02d},2026-0{8 + day % 2}-{10 + n:02d},{50 + 10 * n}.00,CNY,completed,Tea")
+    (root / "orders.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = load_config(_config(root, {"orders": "orders.csv"}, observation_date="2026-10-01"))
+    run(config, echo=lambda *_: None)
+    return config, studies.load(config)
+
+
+def _tables(section: render.Section) -> list[render.Table]:
+    return [item for item in section.items if isinstance(item, render.Table)]
+
+
+def _charts(section: render.Section) -> list[render.Chart]:
+    return [item for item in section.items if isinstance(item, render.Chart)]
+
+
+def _notices(section: render.Section) -> list[str]:
+    return [item.text for item in section.items if isinstance(item, render.Notice)]
+
+
+def _not_lost(config, customers: pd.DataFrame) -> pd.DataFrame:
+    silent = customers["recency_days"].astype("float64")
+    return customers.loc[customers["frequency"].gt(0) & silent.le(config.churn.lost_after_days)]
+
+
+def test_every_section_renders_with_content(sample, tiny):
+    for config, data in (sample, tiny):
+        study = ChurnStudy(data, config)
+        assert "churn watch" in study.heading()._repr_html_()
+        for name in SECTIONS:
+            section = getattr(study, name)()
+            assert isinstance(section, render.Section), name
+            assert section.items, name
+            for chart in _charts(section):
+                assert chart.title and len(chart.alt) > 40
+                assert chart.png().startswith(b"\x89PNG")
+            assert section._repr_html_().startswith("<section")
+
+
+def test_the_sample_is_scored(sample):
+    # the other tests read the backtest tables: make sure the sample is large enough to have them
+    _, data = sample
+    assert data.meta["churn"]["chosen"] in CANDIDATE_NAMES
+    assert data.customers.loc[data.customers["frequency"].gt(0), "churn_probability"].notna().all()
+    assert {"churn_metrics", "churn_calibration", "churn_importance", "churn_rules", "watch_list"} <= set(data.tables)
+
+
+def test_region_and_tier_totals_add_up_to_the_customer_table(sample):
+    config, data = sample
+    customers = data.customers
+    regions, tiers = _tables(ChurnStudy(data, config).at_risk())
+    for table in (regions, tiers):
+        frame = table.frame
+        assert frame["Customers"].sum() == len(customers)
+        assert frame["With warnings"].sum() == customers["warning_count"].gt(0).sum()
+        assert frame["Value at risk"].sum() == pytest.approx(customers["value_at_risk"].sum())
+        assert frame["Share of value at risk"].sum() == pytest.approx(1.0)
+    assert regions.frame["Value at risk"].is_monotonic_decreasing
+    assert list(tiers.frame.index) == [t for t in data.meta["tiers"] if t in set(customers["tier"].dropna().astype(str))]
+    # the mean churn probability leaves the lost customers out
+    region = regions.frame.index[0]
+    reachable = _not_lost(config, customers)
+    expected = reachable.loc[reachable["region"].eq(region), "churn_probability"].mean()
+    assert regions.frame.loc[region, "Mean churn probability"] == pytest.approx(expected)
+
+
+def test_region_chart_shows_value_at_risk(sample):
+    config, data = sample
+    section = ChurnStudy(data, config).at_risk()
+    (chart,) = _charts(section)
+    top = _tables(section)[0].frame.index[0]
+    assert f": {top} has the most" in chart.alt
+
+
+def test_headline_counts_expected_churners_among_buyers_not_lost(sample):
+    config, data = sample
+    (table,) = _tables(ChurnStudy(data, config).headline())
+    rows = table.frame.set_index("Measure")["Value"]
+    reachable = _not_lost(config, data.customers)
+    expected = reachable["churn_probability"].sum()
+    churners = rows[rows.index.str.startswith("Expected churners")].iloc[0]
+    assert churners.startswith(f"{round(expected):,} (")
+    assert rows["Customers on the watch list"] == f"{len(data.tables['watch_list']):,}"
+    share = data.customers["value_at_risk"].sum() / data.customers["value"].sum()
+    assert rows["Value at risk (value x churn probability)"].endswith(f"({render.percent(share)})")
+
+
+def test_backtest_marks_the_chosen_candidate_against_the_baseline(sample):
+    config, data = sample
+    section = ChurnStudy(data, config).backtest()
+    tables = _tables(section)
+    assert len(tables) == 2  # the population the choice was made on, then all buyers
+    chosen = CANDIDATE_NAMES[data.meta["churn"]["chosen"]]
+    for table in tables:
+        marked = table.frame.loc[table.frame["Chosen"].ne(""), "Candidate"].tolist()
+        assert marked == [chosen]
+        assert CANDIDATE_NAMES[churn.BASELINE] in set(table.frame["Candidate"])
+    judged = re.search(r"\(([^()]*)\)$", data.meta["churn"]["choice"]).group(1)
+    assert tables[0].title.startswith(f"Backtest on {judged} (the model was chosen on these)")
+    metrics = data.tables["churn_metrics"]
+    population = {words: key for key, words in churn.POPULATIONS.items()}[judged]
+    row = metrics.loc[metrics["population"].eq(population) & metrics["chosen"]].iloc[0]
+    assert tables[0].frame["Top-decile lift"].max() >= row["top_decile_lift"]
+    assert any(f"{row['top_decile_lift']:.2f} times the base rate" in text for text in _notices(section))
+    calibration, importance = _charts(section)
+    assert chosen.lower() in calibration.alt and "diagonal" in calibration.alt
+    top = data.tables["churn_importance"].sort_values("importance_mean", ascending=False)
+    assert f"({top['importance_mean'].iloc[0]:.3f})" in importance.alt
+
+
+def test_churn_tables_absent_gives_notices_not_charts(sample):
+    config, data = sample
+    study = ChurnStudy(dataclasses.replace(data, tables={}), config)
+    for name in ("backtest", "warning_rules", "watch_list"):
+        section = getattr(study, name)()
+        assert _charts(section) == [] and _tables(section) == [], name
+        assert "process --force" in _notices(section)[0]
+    # calibration alone missing: the rest of the backtest still shows, with a notice in its place
+    tables = {name: frame for name, frame in data.tables.items() if name != "churn_calibration"}
+    section = ChurnStudy(dataclasses.replace(data, tables=tables), config).backtest()
+    assert len(_charts(section)) == 1
+    assert any("no calibration table" in text for text in _notices(section))
+
+
+def test_warning_rules_count_the_flagged_customers(sample):
+    config, data = sample
+    (table,) = _tables(ChurnStudy(data, config).warning_rules())
+    reachable = _not_lost(config, data.customers)
+    assert table.frame["Customers flagged"].tolist() == [int(reachable[rule].sum()) for rule in churn.RULES]
+    assert table.frame["Fires when"].tolist() == data.tables["churn_rules"]["fires_when"].tolist()
+
+
+def test_satisfaction_by_score_counts_buyers_not_lost(sample):
+    config, data = sample
+    section = ChurnStudy(data, config).satisfaction()
+    by_score, by_nps = _tables(section)
+    reachable = _not_lost(config, data.customers)
+    for table in (by_score, by_nps):
+        assert table.frame["Buyers not yet lost"].sum() == len(reachable)
+    low = reachable.loc[reachable["satisfaction_latest"].eq(1.0)]
+    if len(low):
+        assert by_score.frame.loc["1", "Mean churn probability"] == pytest.approx(low["churn_probability"].mean())
+    assert by_score.frame.index[-1] == "No feedback"
+    assert len(_charts(section)) == 1
+
+
+def test_satisfaction_without_feedback_is_a_notice(sample, tiny):
+    config, data = sample
+    meta = {**data.meta, "inputs": [name for name in data.meta["inputs"] if name != "feedback"]}
+    section = ChurnStudy(dataclasses.replace(data, meta=meta), config).satisfaction()
+    assert _tables(section) == [] and _charts(section) == []
+    assert "no feedback table (inputs.feedback)" in _notices(section)[0]
+    assert "no feedback table" in _notices(ChurnStudy(tiny[1], tiny[0]).satisfaction())[0]
+
+
+def test_customer_value_counts_one_time_buyers_apart(sample):
+    config, data = sample
+    section = ChurnStudy(data, config).customer_value()
+    buyers = data.customers.loc[data.customers["frequency"].gt(0)]
+    once = int(buyers["one_time_buyer"].sum())
+    assert any(text.startswith(f"{once:,} one-time buyers") for text in _notices(section))
+    (histogram,) = _charts(section)
+    repeat = buyers.loc[~buyers["one_time_buyer"], "p_alive"].notna().sum()
+    assert histogram.title == f"P(alive) of {repeat:,} repeat buyers"
+    (table,) = _tables(section)
+    assert table.frame["Total CLV"].sum() == pytest.approx(buyers["clv"].sum())
+    assert table.frame["Buyers"].sum() == len(buyers)
+
+
+def test_watch_list_has_no_personal_columns_and_at_most_25_rows(sample):
+    config, data = sample
+    watch = data.tables["watch_list"]
+    # a watch list that carries contact details must still not show them
+    personal = watch.assign(name="Zhang San", email="z@example.com", phone="13800000000")
+    study = ChurnStudy(dataclasses.replace(data, tables={**data.tables, "watch_list": personal}), config)
+    section = study.watch_list()
+    (table,) = _tables(section)
+    columns = " ".join(table.frame.columns).lower()
+    assert not any(word in columns for word in ("name", "mail", "phone"))
+    assert "Zhang San" not in section._repr_html_()
+    assert len(table.frame) == min(WATCH_ROWS, len(watch)) <= WATCH_ROWS
+    assert table.frame["Customer"].tolist() == watch.sort_values("rank")["customer_id"].head(WATCH_ROWS).tolist()
+    assert f"full list of {len(watch):,} customers" in _notices(section)[0]
+
+
+def test_watch_list_points_to_the_export_relative_to_the_project(sample):
+    config, data = sample
+    exports = PROJECT_ROOT / "exports" / "some-study"
+    moved = config.model_copy(update={"output": config.output.model_copy(update={"exports": exports})})
+    assert "exports/some-study/churn_watchlist.csv" in _notices(ChurnStudy(data, moved).watch_list())[0]
+
+
+def test_skipped_model_is_said_in_words(tiny):
+    config, data = tiny
+    note = data.meta["churn"]["note"]
+    assert note  # twelve customers are far too few for the model
+    study = ChurnStudy(data, config)
+    assert any(note in text for text in _notices(study.headline()))
+    assert _charts(study.at_risk()) == []
+    assert note in _notices(study.backtest())[0]
+    regions = _tables(study.at_risk())[0].frame
+    assert regions["Customers"].sum() == len(data.customers)
+
+
+def test_customer_table_without_risk_columns_is_a_notice(sample):
+    # processed data written before custseg.retention existed
+    config, data = sample
+    old = data.customers.drop(columns=["churn_probability", "value", "value_at_risk"])
+    study = ChurnStudy(dataclasses.replace(data, customers=old), config)
+    for name in ("headline", "at_risk", "satisfaction", "customer_value"):
+        section = getattr(study, name)()
+        assert _tables(section) == [] and "churn_probability" in _notices(section)[0], name
