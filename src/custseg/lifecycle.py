@@ -146,8 +146,10 @@ def assign_lifecycle(customers: pd.DataFrame, settings: Lifecycle) -> pd.DataFra
         "new": since_first <= settings.new_days,
         "loyal": (frequency >= settings.loyal_min_orders) & (tenure >= settings.loyal_min_tenure_days),
     }
-    stage = np.select([rules[name] for name in PRECEDENCE[:-1]], PRECEDENCE[:-1], default=PRECEDENCE[-1])
-    return customers.assign(lifecycle=pd.Categorical(stage, dtype=LIFECYCLE_DTYPE))
+    # np.select on the stages' category codes, not their names: no million strings to hash back
+    codes = [LIFECYCLE_DTYPE.categories.get_loc(name) for name in PRECEDENCE]
+    stage = np.select([rules[name] for name in PRECEDENCE[:-1]], codes[:-1], default=codes[-1])
+    return customers.assign(lifecycle=pd.Categorical.from_codes(stage, dtype=LIFECYCLE_DTYPE))
 
 
 def stage_table(settings: Lifecycle) -> pd.DataFrame:
