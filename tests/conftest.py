@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny hand-made inputs and a writer for study configs in a temporary folder."""
+"""Shared fixtures: tiny hand-made inputs, a writer for study configs in a temporary folder, and
+generated samples built once per test session (intake alone, or through the whole pipeline)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,66 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from custseg import studies
+from custseg.config import load_config
+from custseg.intake import run_intake
+from custseg.paths import PROJECT_ROOT
+from custseg.pipeline import run
+from custseg.sample import SampleSpec, generate_sample, write_sample
+
+#: The bundled sample's currencies and exchange rates, which generated samples use too.
+CURRENCY = yaml.safe_load((PROJECT_ROOT / "config/sample.yaml").read_text(encoding="utf-8"))["currency"]
+SAMPLE_INPUTS = {name: f"raw/{name}.csv" for name in ("orders", "customers", "interactions", "feedback")}
+
+
+def study_config(root: Path, inputs: dict, **overrides) -> Path:
+    """Write root/study.yaml for `inputs` (paths relative to root), outputs under root/out."""
+    path = root / "study.yaml"
+    path.write_text(yaml.safe_dump({
+        "study": {"name": root.name.lower(), "title": "Test Co."},
+        "inputs": inputs,
+        "currency": CURRENCY,
+        "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
+        **overrides,
+    }, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def intake_1500(tmp_path_factory):
+    """A 1,500-customer generated sample through intake: (config, clean tables, ground truth)."""
+    root = tmp_path_factory.mktemp("sample1500")
+    data = generate_sample(SampleSpec(n_customers=1500, seed=11))
+    write_sample(data, root / "raw")
+    config = load_config(study_config(root, SAMPLE_INPUTS))
+    return config, run_intake(config).tables, data.ground_truth
+
+
+@pytest.fixture(scope="session")
+def processed_sample(tmp_path_factory):
+    """A 400-customer sample with every input through the pipeline: (config, processed data)."""
+    root = tmp_path_factory.mktemp("sample400")
+    write_sample(generate_sample(SampleSpec(n_customers=400, seed=7)), root / "raw")
+    config = load_config(study_config(root, SAMPLE_INPUTS, studies={"min_customers": 12}))
+    run(config, echo=lambda *_: None)
+    return config, studies.load(config)
+
+
+@pytest.fixture(scope="session")
+def processed_tiny(tmp_path_factory):
+    """Twelve customers with two months of orders and nothing else, through the pipeline: no
+    clusters, one snapshot, too little for the churn model. (config, processed data)."""
+    root = tmp_path_factory.mktemp("tiny")
+    lines = ["order_id,customer_id,order_date,amount,currency,status,category"]
+    for n in range(12):
+        for day in range(1 + n % 3):
+            lines.append(f"O{n:02d}{day},C{n:02d},2026-0{8 + day % 2}-{10 + n:02d},{50 + 10 * n}.00,CNY,completed,Tea")
+    (root / "orders.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = load_config(study_config(root, {"orders": "orders.csv"}, studies={"min_customers": 2},
+                                      observation_date="2026-10-01"))
+    run(config, echo=lambda *_: None)
+    return config, studies.load(config)
 
 
 @pytest.fixture

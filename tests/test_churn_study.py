@@ -5,58 +5,25 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from custseg import churn, render, studies
+from custseg import churn, render
 from custseg.churn_study import CANDIDATE_NAMES, WATCH_ROWS, ChurnStudy
-from custseg.config import load_config
 from custseg.paths import PROJECT_ROOT
-from custseg.pipeline import run
-from custseg.sample import SampleSpec, generate_sample, write_sample
 
-CURRENCY = yaml.safe_load((PROJECT_ROOT / "config/sample.yaml").read_text(encoding="utf-8"))["currency"]
 SECTIONS = ("headline", "at_risk", "warning_rules", "backtest", "satisfaction", "customer_value", "watch_list")
 
 
-def _config(root: Path, inputs: dict, **overrides) -> Path:
-    path = root / "study.yaml"
-    path.write_text(yaml.safe_dump({
-        "study": {"name": root.name.lower(), "title": "Test Co."},
-        "inputs": inputs,
-        "currency": CURRENCY,
-        "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
-        **overrides,
-    }), encoding="utf-8")
-    return path
+@pytest.fixture
+def sample(processed_sample):
+    return processed_sample
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """A 400-customer sample with every input, processed once for the module."""
-    root = tmp_path_factory.mktemp("churn_sample")
-    write_sample(generate_sample(SampleSpec(n_customers=400, seed=7)), root / "raw")
-    inputs = {name: f"raw/{name}.csv" for name in ("orders", "customers", "interactions", "feedback")}
-    config = load_config(_config(root, inputs))
-    run(config, echo=lambda *_: None)
-    return config, studies.load(config)
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """Twelve customers with two months of orders and nothing else: too little for the churn model."""
-    root = tmp_path_factory.mktemp("churn_tiny")
-    lines = ["order_id,customer_id,order_date,amount,currency,status,category"]
-    for n in range(12):
-        for day in range(1 + n % 3):
-            lines.append(f"O{n:02d}{day},C{n:02d},2026-0{8 + day % 2}-{10 + n:02d},{50 + 10 * n}.00,CNY,completed,Tea")
-    (root / "orders.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    config = load_config(_config(root, {"orders": "orders.csv"}, observation_date="2026-10-01"))
-    run(config, echo=lambda *_: None)
-    return config, studies.load(config)
+@pytest.fixture
+def tiny(processed_tiny):
+    return processed_tiny
 
 
 def _tables(section: render.Section) -> list[render.Table]:

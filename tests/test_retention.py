@@ -8,34 +8,19 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from custseg import churn, clv, pipeline
-from custseg.config import load_config
-from custseg.intake import run_intake
 from custseg.retention import RISK_COLUMNS, VALUE_COLUMNS, assess
-from custseg.sample import SampleSpec, generate_sample, write_sample
 from custseg.segmentation import PERSONAL_COLUMNS, segment
 
 DATE = dt.date(2026, 10, 1)
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    root = tmp_path_factory.mktemp("retention")
-    data = generate_sample(SampleSpec(n_customers=1500, seed=23))
-    write_sample(data, root / "raw")
-    config_path = root / "study.yaml"
-    config_path.write_text(yaml.safe_dump({
-        "study": {"name": "ret", "title": "Retention Co."},
-        "inputs": {name: f"raw/{name}.csv" for name in ("orders", "customers", "interactions", "feedback")},
-        "currency": yaml.safe_load(open("config/sample.yaml", encoding="utf-8"))["currency"],
-        "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
-    }), encoding="utf-8")
-    config = load_config(config_path)
-    tables = run_intake(config).tables
+def study(intake_1500):
+    config, tables, truth = intake_1500
     classified = segment(tables, config, DATE).customers
-    return config, tables, classified, data.ground_truth, assess(tables, classified, config, DATE)
+    return config, tables, classified, truth, assess(tables, classified, config, DATE)
 
 
 def test_the_classification_is_kept_and_value_and_risk_columns_are_added(study):

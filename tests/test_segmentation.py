@@ -6,30 +6,15 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-import yaml
 from sklearn.metrics import adjusted_rand_score
 
-from custseg.config import load_config
-from custseg.intake import run_intake
-from custseg.sample import SampleSpec, generate_sample, write_sample
 from custseg.segmentation import segment
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    root = tmp_path_factory.mktemp("seg")
-    data = generate_sample(SampleSpec(n_customers=1500, seed=11))
-    write_sample(data, root / "raw")
-    config_path = root / "study.yaml"
-    config_path.write_text(yaml.safe_dump({
-        "study": {"name": "seg", "title": "Seg Co."},
-        "inputs": {name: f"raw/{name}.csv" for name in ("orders", "customers", "interactions", "feedback")},
-        "currency": yaml.safe_load(open("config/sample.yaml", encoding="utf-8"))["currency"],
-        "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
-    }), encoding="utf-8")
-    config = load_config(config_path)
-    tables = run_intake(config).tables
-    return config, tables, data.ground_truth, segment(tables, config, dt.date(2026, 10, 1))
+def study(intake_1500):
+    config, tables, truth = intake_1500
+    return config, tables, truth, segment(tables, config, dt.date(2026, 10, 1))
 
 
 def test_same_inputs_give_the_same_classification(study):

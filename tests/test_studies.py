@@ -5,55 +5,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from custseg import render, snapshots, studies
-from custseg.config import load_config
-from custseg.pipeline import load_study_data, run
-from custseg.sample import SampleSpec, generate_sample, write_sample
-
-CURRENCY = yaml.safe_load(Path("config/sample.yaml").read_text(encoding="utf-8"))["currency"]
+from custseg.pipeline import load_study_data
 
 
-def _config(root: Path, inputs: dict, **overrides) -> Path:
-    path = root / "study.yaml"
-    path.write_text(yaml.safe_dump({
-        "study": {"name": root.name.lower(), "title": "Test Co."},
-        "inputs": inputs,
-        "currency": CURRENCY,
-        "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
-        **overrides,
-    }), encoding="utf-8")
-    return path
+@pytest.fixture
+def sample(processed_sample):
+    return processed_sample
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """A 400-customer sample with every input, processed once for the module."""
-    root = tmp_path_factory.mktemp("sample")
-    write_sample(generate_sample(SampleSpec(n_customers=400, seed=7)), root / "raw")
-    inputs = {name: f"raw/{name}.csv" for name in ("orders", "customers", "interactions", "feedback")}
-    config = load_config(_config(root, inputs, studies={"min_customers": 12}))
-    run(config, echo=lambda *_: None)
-    return config, studies.load(config)
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """Twelve customers with two months of orders and nothing else: no clusters, one snapshot."""
-    root = tmp_path_factory.mktemp("tiny")
-    lines = ["order_id,customer_id,order_date,amount,currency,status,category"]
-    for n in range(12):
-        for day in range(1 + n % 3):
-            lines.append(f"O{n:02d}{day},C{n:02d},2026-0{8 + day % 2}-{10 + n:02d},{50 + 10 * n}.00,CNY,completed,Tea")
-    (root / "orders.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    config = load_config(_config(root, {"orders": "orders.csv"}, studies={"min_customers": 2}, observation_date="2026-10-01"))
-    run(config, echo=lambda *_: None)
-    return config, studies.load(config)
+@pytest.fixture
+def tiny(processed_tiny):
+    return processed_tiny
 
 
 def _html(section: render.Section) -> str:
