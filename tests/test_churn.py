@@ -8,15 +8,12 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from pydantic import ValidationError
 from sklearn.metrics import roc_auc_score
 
 from custseg.churn import BASELINE, MODEL_FEATURES, RULES, backtest, labelled_features, rule_table, warnings, watch_list
 from custseg.config import Churn, ConfigError, load_config
 from custseg.features import customer_table
-from custseg.intake import run_intake
-from custseg.sample import SampleSpec, generate_sample, write_sample
 
 OBS = dt.date(2026, 10, 1)
 DEFAULTS = Churn()  # cadence x2, min 3 orders, tiers high 90 / mid 120 / low 180, other 120, min 30, lost 365
@@ -232,18 +229,9 @@ _DATE = {"orders": "order_date", "customers": "signup_date", "interactions": "in
 # ---------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    root = tmp_path_factory.mktemp("churn")
-    data = generate_sample(SampleSpec(n_customers=1500, seed=11))
-    write_sample(data, root / "raw")
-    (root / "study.yaml").write_text(yaml.safe_dump({
-        "study": {"name": "churn", "title": "Churn Co."},
-        "inputs": {name: f"raw/{name}.csv" for name in ("orders", "customers", "interactions", "feedback")},
-        "currency": yaml.safe_load(open("config/sample.yaml", encoding="utf-8"))["currency"],
-        "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
-    }), encoding="utf-8")
-    tables = run_intake(load_config(root / "study.yaml")).tables
-    return {name: tables[name] for name in ("orders", "customers", "interactions", "feedback")}, data.ground_truth
+def sample(intake_1500):
+    _, tables, truth = intake_1500
+    return {name: tables[name] for name in ("orders", "customers", "interactions", "feedback")}, truth
 
 
 @pytest.fixture(scope="module")
