@@ -3,12 +3,14 @@ generated samples built once per test session (intake alone, or through the whol
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
 from custseg import studies
+from custseg.browser import Chromium, find_chromium
 from custseg.config import load_config
 from custseg.intake import run_intake
 from custseg.paths import PROJECT_ROOT
@@ -99,3 +101,14 @@ def write_csv(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session (see tests/test_browser.py for when it is skipped)."""
+    if find_chromium() is None:
+        if os.environ.get("CUSTSEG_REQUIRE_BROWSER") == "1":
+            pytest.fail("CUSTSEG_REQUIRE_BROWSER=1 but no Chromium is installed (.ci/run installs Debian's chromium)")
+        pytest.skip("no Chromium installed (apt install chromium): the browser checks of the reports did not run")
+    with Chromium() as chromium:
+        yield chromium

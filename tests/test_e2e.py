@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from custseg.browser import local_target
 from custseg.config import load_config
 from custseg.pipeline import load_study_data, run
 from custseg.reports import build_reports, expected_pages, plan_studies
@@ -209,3 +210,22 @@ def test_processed_data_holds_no_personal_data_and_one_row_per_customer(built):
     assert not {"customer_name", "email", "phone"} & set(customers.columns)
     for page in expected_pages(config):
         assert "@example.com" not in page.read_text(encoding="utf-8")
+
+
+def test_every_report_loads_cleanly_in_a_browser(browser, built):
+    # Headless Chromium opens the index as a reader would (file://) and follows every link:
+    # no request leaves the disk, none fails, no script error, every image renders.
+    config, _, _ = built
+    reports = config.output.reports
+    shots = config.output.build / "screenshots"
+    index = browser.check(reports / "index.html", shots / "index.png")
+    assert index.problems == []
+    pages = {local_target(link) for link in index.links} - {None}
+    assert {page.resolve() for page in expected_pages(config)} - {(reports / "index.html").resolve()} <= pages
+    region = next(page for page in sorted(pages) if page.parent.name == "regions")
+    for page in sorted(pages):
+        checked = browser.check(page, shots / "region.png" if page == region else None)
+        assert checked.problems == [], (page.name, checked.problems)
+        assert any(local_target(link) == (reports / "index.html").resolve() for link in checked.links), page.name
+    for shot in ("index.png", "region.png"):
+        assert (shots / shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

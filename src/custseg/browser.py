@@ -1,0 +1,234 @@
+"""Open the reports in headless Chromium and check what a reader would see.
+
+Each page is loaded the way a stakeholder opens it (a ``file://`` URL, no server), and the browser
+reports every request, failure, script error and image. A page passes when every request stayed on
+the local disk or in the page itself (``file:``, ``data:``, ``about:``), none failed, no script
+threw or logged an error, and every image decoded to a picture with a size.
+
+Chromium is driven over the DevTools protocol through a pipe (``--remote-debugging-pipe``: JSON
+messages separated by NUL bytes on file descriptors 3 and 4), which needs no WebSocket client and
+no network port. Chromium itself comes from the system (Debian's ``chromium`` package; ``.ci/run``
+installs it).
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+#: Executable names tried, in order, when no path is given.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+#: URL schemes a self-contained page may load from.
+LOCAL_SCHEMES = ("file", "data", "about", "blob")
+
+_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--disable-extensions", "--mute-audio", "--hide-scrollbars",
+    "--remote-debugging-pipe",
+)
+# What the page reports about its images and links once loaded.
+_INSPECT = """JSON.stringify({
+  images: Array.from(document.images).map(i => ({src: i.currentSrc.slice(0, 80), alt: i.alt,
+                                                 complete: i.complete, width: i.naturalWidth})),
+  links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+  title: document.title
+})"""
+
+
+def find_chromium() -> str | None:
+    """Path of an installed Chromium (or Chrome), or None."""
+    for name in CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@dataclass
+class PageCheck:
+    """What the browser saw while loading one page."""
+
+    url: str
+    title: str = ""
+    requests: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "url: reason"
+    errors: list[str] = field(default_factory=list)  # script exceptions and console / log errors
+    images: list[dict] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+
+    @property
+    def external(self) -> list[str]:
+        """Requests that left the machine (any scheme but file:, data:, about:, blob:)."""
+        return [url for url in self.requests if urlparse(url).scheme not in LOCAL_SCHEMES]
+
+    @property
+    def broken_images(self) -> list[dict]:
+        return [image for image in self.images if not image["complete"] or image["width"] == 0]
+
+    @property
+    def problems(self) -> list[str]:
+        """Every reason the page fails, in words; empty when it passes."""
+        found = [f"external request {url}" for url in self.external]
+        found += [f"failed request {text}" for text in self.failed]
+        found += [f"script error {text}" for text in self.errors]
+        found += [f"image not rendered {image['src']!r} (alt {image['alt']!r})" for image in self.broken_images]
+        return found
+
+
+class Chromium:
+    """A headless Chromium with one tab, driven over the DevTools pipe. Use as a context manager."""
+
+    def __init__(self, executable: str | None = None, *, width: int = 1280, height: int = 900, timeout: float = 30.0):
+        executable = executable or find_chromium()
+        if executable is None:
+            raise FileNotFoundError(f"no Chromium found (looked for {', '.join(CHROMIUM_NAMES)} on PATH)")
+        self.timeout = timeout
+        self._profile = tempfile.TemporaryDirectory(prefix="custseg-chromium-")
+        commands_read, self._commands = os.pipe()
+        self._replies, replies_write = os.pipe()
+
+        def on_fds_3_and_4() -> None:  # runs in the child before exec: Chromium's pipe ends
+            # Via descriptors above 10 first: either end may itself be 3 or 4, and dup2 onto
+            # itself would keep the close-on-exec flag.
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (commands_read, replies_write)]
+            for target, fd in zip((3, 4), high):
+                os.dup2(fd, target, inheritable=True)
+
+        self._process = subprocess.Popen(
+            [executable, *_FLAGS, f"--user-data-dir={self._profile.name}", f"--window-size={width},{height}", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            # close_fds=False: the child keeps only inheritable descriptors, which Python's own
+            # are not; the two dup2'ed ones are.
+            preexec_fn=on_fds_3_and_4, close_fds=False,
+        )
+        os.close(commands_read)
+        os.close(replies_write)
+        self._buffer = b""
+        self._next_id = 0
+        self._events: list[dict] = []
+        target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self._session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Network", "Runtime", "Log"):
+            self._call(f"{domain}.enable", session=True)
+
+    def __enter__(self) -> Chromium:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Quit the browser and remove its profile folder."""
+        try:
+            if self._process.poll() is None:
+                self._send("Browser.close", {})
+                self._process.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self._process.kill()
+            self._process.wait()
+        finally:
+            for fd in (self._commands, self._replies):
+                try:
+                    os.close(fd)
+                except OSError:  # already closed by an earlier close()
+                    pass
+            self._profile.cleanup()
+
+    def check(self, path: Path, screenshot: Path | None = None) -> PageCheck:
+        """Load a local HTML file and report what happened; optionally save a full-page screenshot."""
+        url = Path(path).resolve().as_uri()
+        self._events.clear()
+        self._call("Page.navigate", {"url": url}, session=True)
+        self._wait_for("Page.loadEventFired")
+        inspected = json.loads(self._call(
+            "Runtime.evaluate", {"expression": _INSPECT, "returnByValue": True}, session=True
+        )["result"]["value"])
+        result = PageCheck(url=url, title=inspected["title"], images=inspected["images"], links=inspected["links"])
+        requested: dict[str, str] = {}
+        for event in self._events:
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Network.requestWillBeSent":
+                requested[params["requestId"]] = params["request"]["url"]
+                result.requests.append(params["request"]["url"])
+            elif method == "Network.loadingFailed":
+                result.failed.append(f"{requested.get(params['requestId'], '?')}: {params.get('errorText', '')}")
+            elif method == "Runtime.exceptionThrown":
+                details = params["exceptionDetails"]
+                result.errors.append(details.get("exception", {}).get("description") or details.get("text", ""))
+            elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
+                result.errors.append(" ".join(str(arg.get("value", arg.get("description", ""))) for arg in params["args"]))
+            elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+                result.errors.append(params["entry"]["text"])
+        if screenshot is not None:
+            shot = self._call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=True)
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            screenshot.write_bytes(base64.b64decode(shot["data"]))
+        return result
+
+    # -- the protocol -----------------------------------------------------------------------
+
+    def _send(self, method: str, params: dict, session: bool = False) -> int:
+        self._next_id += 1
+        message = {"id": self._next_id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = self._session
+        os.write(self._commands, json.dumps(message).encode("utf-8") + b"\0")
+        return self._next_id
+
+    def _call(self, method: str, params: dict | None = None, session: bool = False) -> dict:
+        """Send a command and wait for its reply; events that arrive meanwhile are kept."""
+        wanted = self._send(method, params or {}, session)
+        while True:
+            message = self._read()
+            if message.get("id") == wanted:
+                if "error" in message:
+                    raise RuntimeError(f"Chromium: {method} failed: {message['error'].get('message')}")
+                return message.get("result", {})
+            if "method" in message:
+                self._events.append(message)
+
+    def _wait_for(self, event: str) -> None:
+        while not any(message.get("method") == event for message in self._events):
+            self._events.append(self._read())
+        # events that follow the load (late console errors) get a moment to arrive
+        deadline = time.monotonic() + 0.2
+        while time.monotonic() < deadline:
+            message = self._read(timeout=max(0.0, deadline - time.monotonic()), missing_ok=True)
+            if message:
+                self._events.append(message)
+
+    def _read(self, timeout: float | None = None, missing_ok: bool = False) -> dict:
+        """The next message from Chromium."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self._replies], [], [], max(0.0, left))
+            if not ready:
+                if missing_ok:
+                    return {}
+                raise TimeoutError(f"Chromium sent nothing for {self.timeout:.0f} s")
+            chunk = os.read(self._replies, 1 << 16)
+            if not chunk:
+                raise RuntimeError(f"Chromium exited (code {self._process.poll()})")
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(message)
+
+
+def local_target(link: str) -> Path | None:
+    """The file a ``file://`` link points to (without #fragment), or None for other links."""
+    parsed = urlparse(link)
+    if parsed.scheme != "file":
+        return None
+    return Path(unquote(parsed.path))
