@@ -399,6 +399,62 @@ class Value(_Strict):
     penalizer: float = Field(0.0, ge=0)
 
 
+StrategyMeasure = Literal[
+    "aov_index", "orders_per_buyer_index", "low_value_order_share_index", "growth_gap", "high_tier_share_index",
+    "new_customer_share_index", "churn_risk_index", "satisfaction_gap", "top_category_index", "weakest_category_index",
+]
+
+
+class StrategyRule(_Strict):
+    """One recommendation: when a region's measure crosses a limit, the advice for one area."""
+
+    measure: StrategyMeasure  # see custseg.strategy for what each measures
+    above: float | None = None  # fires when the measure is above this ...
+    below: float | None = None  # ... or below this (exactly one of the two)
+    area: Literal["product", "pricing", "marketing", "service"]
+    advice: str = Field(min_length=1)  # may say {category} for the two category measures
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> StrategyRule:
+        if (self.above is None) == (self.below is None):
+            raise ValueError(f"strategy rule on {self.measure}: give exactly one of 'above' or 'below'")
+        return self
+
+
+def _default_strategy_rules() -> list[StrategyRule]:
+    rule = StrategyRule
+    return [
+        rule(measure="aov_index", below=85, area="pricing",
+             advice="Orders are small next to the base: offer value bundles, multi-packs and volume prices to lift the basket."),
+        rule(measure="aov_index", above=120, area="product",
+             advice="Baskets are larger than in the base: lead with premium lines and upgrades, and protect these buyers with priority service."),
+        rule(measure="low_value_order_share_index", above=125, area="pricing",
+             advice="Many low-value orders point to price-sensitive buyers: use entry-price packs and time-limited offers rather than across-the-board discounts."),
+        rule(measure="growth_gap", below=-10, area="marketing",
+             advice="Revenue grows more slowly than in the base: run a reactivation campaign for lapsed buyers and check what competitors are doing here."),
+        rule(measure="growth_gap", above=10, area="marketing",
+             advice="Revenue grows faster than in the base: add sales capacity and stock where demand is rising."),
+        rule(measure="high_tier_share_index", below=80, area="marketing",
+             advice="Few customers reach the best tier: give mid-tier customers upgrade offers and an account manager's attention."),
+        rule(measure="new_customer_share_index", above=130, area="marketing",
+             advice="Many customers are new: an onboarding sequence and a second-purchase offer within 30 days turn them into regulars."),
+        rule(measure="churn_risk_index", above=115, area="service",
+             advice="Churn risk is above the base: work this region's watch list first and review delivery and service levels."),
+        rule(measure="satisfaction_gap", below=-0.3, area="service",
+             advice="Satisfaction is below the base: call recent detractors and fix their most common complaint before pushing sales."),
+        rule(measure="top_category_index", above=130, area="product",
+             advice="{category} sells far better here than in the base: widen its range and feature it in local campaigns."),
+        rule(measure="weakest_category_index", below=60, area="product",
+             advice="{category} is under-represented here: test local demand with targeted offers before cutting the range."),
+    ]
+
+
+class Strategy(_Strict):
+    """Rules that turn a region's figures into product, pricing, marketing and service advice."""
+
+    rules: list[StrategyRule] = Field(default_factory=_default_strategy_rules)
+
+
 class StudyInfo(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")  # used in folder names
     title: str
@@ -423,6 +479,7 @@ class Config(_Strict):
     studies: Studies = Studies()
     churn: Churn = Churn()
     value: Value = Value()
+    strategy: Strategy = Strategy()
     source: Path = Field(exclude=True)  # the YAML file this came from
 
     def fingerprint(self) -> str:

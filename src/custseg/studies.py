@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from custseg import lifecycle, quality, regions, render, snapshots
-from custseg.config import Config
+from custseg import lifecycle, quality, regions, render, snapshots, strategy
+from custseg.config import Config, Strategy, StrategyRule
 from custseg.pipeline import StudyData, load_study_data
 from custseg.reports import plan_studies
 
@@ -385,12 +385,34 @@ class RegionStudy(_Study):
 
     kind = "region"
 
-    def __init__(self, data: StudyData, region: str, min_customers: int = 30) -> None:
+    def __init__(
+        self, data: StudyData, region: str, min_customers: int = 30, rules: Sequence[StrategyRule] | None = None
+    ) -> None:
         regions = set(data.customers["region"].unique())
         if region not in regions:
             raise ValueError(f"region {region!r} is not in the processed data; regions are {sorted(regions)}")
         super().__init__(data, data.customers["region"].eq(region), data.orders["region"].eq(region), region, min_customers)
         self.region = region
+        # the strategy rules of the config (strategy.rules); None: the defaults
+        self.rules = list(rules) if rules is not None else Strategy().rules
+
+    @section("Strategy", "What the figures of {label} suggest for product, pricing, marketing and service. Each recommendation comes from a rule in the study config (strategy.rules) and shows the figure that triggered it; indexes compare {label} with the whole base (100 = the same).")
+    def strategy(self) -> render.Section | None:
+        """Recommendations from the config's rules, each with the figure behind it."""
+        values, topics = strategy.measures(
+            self.customers, self.orders, self.base, self.data.orders, self.data.meta["tiers"][0]
+        )
+        advice = strategy.recommend(values, topics, self.rules)
+        if advice.empty:
+            return render.Notice(
+                f"None of the {len(self.rules)} strategy rules fires for {self.label}: its figures stay within the "
+                f"limits set in strategy.rules, so it needs no treatment different from the base.",
+                kind="info",
+            )
+        table = advice.assign(area=advice["area"].str.capitalize()).rename(
+            columns={"area": "Area", "recommendation": "Recommendation", "because": "Because"}
+        )
+        return render.Table(table, f"Recommendations for {self.label}")
 
     @section("Value tiers", "How the region's buying customers spread over the value tiers, against the whole base.")
     def tier_mix(self) -> render.Section | None:
