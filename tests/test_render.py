@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from custseg import render
-from custseg.reports import _unique_slugs, slugify
+from custseg.reports import _unique_slugs, add_contents, slugify
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,22 @@ def test_links_and_sections_escape():
     assert 'href="regions/x.html"' in links and "&lt;b&gt;X&lt;/b&gt;" in links
     section = render.Section("H <1>", "lead & more", render.Notice("n"))._repr_html_()
     assert "<h2>H &lt;1&gt;</h2>" in section and "lead &amp; more" in section
+
+
+def test_contents_link_every_section_in_order():
+    heading = render.Heading("Region <East>", "sub")._repr_html_()
+    sections = "".join(render.Section(f"Part {n} & more", "lead", render.Notice("x"))._repr_html_() for n in range(1, 5))
+    page = f"<html><body>{heading}<div>{sections}</div></body></html>"
+    out = add_contents(page)
+    assert out.count('<nav class="cs-toc"') == 1
+    # under the title and subtitle, before the first section
+    assert out.index('<p class="cs-subtitle">') < out.index("cs-toc") < out.index('id="section-1"')
+    for n in range(1, 5):
+        assert f'<li><a href="#section-{n}">Part {n} &amp; more</a></li>' in out
+        assert f'<section class="cs-section" id="section-{n}"><h2>Part {n} &amp; more</h2>' in out
+    assert "Region &lt;East&gt;" in out  # escaping kept
+
+
+def test_short_page_gets_no_contents():
+    page = render.Heading("T")._repr_html_() + render.Section("Only", "", render.Notice("x"))._repr_html_()
+    assert add_contents(page) == page

@@ -170,7 +170,32 @@ def render_html(notebook_path: Path, *, title: str, index_href: str | None, prov
     body, _ = exporter.from_notebook_node(
         notebook, resources={"custseg": {**provenance, "index_href": index_href}}
     )
-    return body
+    return add_contents(body)
+
+
+_SECTION = re.compile(r'<section class="cs-section"><h2>(.*?)</h2>', re.S)
+_TITLE_END = re.compile(r'<h1 class="cs-title">.*?</h1>(?:<p class="cs-subtitle">.*?</p>)?', re.S)
+#: Pages with fewer sections than this get no table of contents.
+MIN_SECTIONS_FOR_CONTENTS = 3
+
+
+def add_contents(page: str) -> str:
+    """A table of contents under the page title, linking every section heading.
+
+    The headings are the ones :class:`custseg.render.Section` wrote (already escaped), so they are
+    reused as they are; each section gets an id ``section-1``, ``section-2``, ... in page order.
+    A page with few sections (a short study that says why it is short) is returned unchanged.
+    """
+    headings = _SECTION.findall(page)
+    title = _TITLE_END.search(page)
+    if len(headings) < MIN_SECTIONS_FOR_CONTENTS or title is None:
+        return page
+    numbers = iter(range(1, len(headings) + 1))
+    page = _SECTION.sub(lambda m: f'<section class="cs-section" id="section-{next(numbers)}"><h2>{m.group(1)}</h2>', page)
+    items = "".join(f'<li><a href="#section-{n}">{heading}</a></li>' for n, heading in enumerate(headings, start=1))
+    contents = f'<nav class="cs-toc" aria-label="Contents"><h2>Contents</h2><ol>{items}</ol></nav>'
+    title = _TITLE_END.search(page)  # the ids shifted nothing before the title, but find it again
+    return page[: title.end()] + contents + page[title.end():]
 
 
 def _run_job(job: StudyJob, build_dir: Path, reports_dir: Path, provenance: dict, kernel: str) -> tuple[str, str | None]:
