@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from custseg import render, snapshots, studies
+from custseg.config import ConfigError, load_config
 from custseg.pipeline import load_study_data
 
 
@@ -201,3 +202,23 @@ def test_missing_column_is_a_notice_not_an_error(sample):
     assert "no snapshots table" in _notices(study.migration())[0]
     plain = studies.TierStudy(load_study_data(config), data.meta["tiers"][0], 12)  # no extra tables
     assert "no tier_effect table" in _notices(plain.tier_effect())[0]
+
+
+def test_tier_playbook_counts_the_customers_each_action_is_for(sample):
+    config, data = sample
+    tier = data.meta["tiers"][0]
+    actions = config.playbook[tier]
+    table = studies.TierStudy(data, tier, 12, actions).playbook_actions().items[0].frame
+    assert table["Action"].tolist() == [a.action for a in actions]
+    mine = data.customers.loc[data.customers["tier"].eq(tier)]
+    for action, count in zip(actions, table["Customers now"]):
+        expected = mine["lifecycle"].isin(action.stages).sum() if action.stages else len(mine)
+        assert count == expected
+    missing = studies.TierStudy(data, tier, 12, None).playbook_actions().items[0]
+    assert isinstance(missing, render.Notice) and f"playbook.{tier}" in missing.text
+
+
+def test_a_playbook_for_an_unknown_tier_is_a_config_error(write_config):
+    path = write_config({"orders": "orders.csv"}, playbook={"hihg": [{"topic": "service", "action": "call"}]})
+    with pytest.raises(ConfigError, match="hihg"):
+        load_config(path)

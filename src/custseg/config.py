@@ -399,6 +399,43 @@ class Value(_Strict):
     penalizer: float = Field(0.0, ge=0)
 
 
+class PlaybookAction(_Strict):
+    """One line of a tier's playbook: what to do, and for which of the tier's customers."""
+
+    topic: str = Field(min_length=1)  # e.g. service, upgrade path, reactivation
+    action: str = Field(min_length=1)
+    # lifecycle stages the action is for; empty: every customer of the tier
+    stages: list[Literal["prospect", "new", "active", "loyal", "at_risk", "churned", "reactivated"]] = Field(
+        default_factory=list
+    )
+
+
+def _default_playbook_actions() -> dict[str, list[PlaybookAction]]:
+    act = PlaybookAction
+    return {
+        "high": [
+            act(topic="service", action="A named account manager who answers within four working hours, and a quarterly business review."),
+            act(topic="recognition", action="Early access to new lines and invitations to customer events."),
+            act(topic="retention", action="A personal call from the account manager within a week of the first warning sign.",
+                stages=["at_risk"]),
+            act(topic="win-back", action="A senior manager's visit or call to learn why they stopped, with an offer to match.",
+                stages=["churned"]),
+        ],
+        "mid": [
+            act(topic="upgrade path", action="Volume and loyalty offers that lift them toward the high tier, naming what the next tier brings."),
+            act(topic="onboarding", action="A second-purchase offer within 30 days of the first order.", stages=["new"]),
+            act(topic="reactivation", action="A personal e-mail with an offer tailored to their categories within two weeks.",
+                stages=["at_risk", "churned"]),
+        ],
+        "low": [
+            act(topic="service", action="Self-service and automated campaigns; account managers' time goes to the tiers above."),
+            act(topic="upgrade path", action="Bundles and multi-packs for those who buy often but spend little per order.",
+                stages=["active", "loyal"]),
+            act(topic="reactivation", action="An automated win-back campaign with an entry-price offer.", stages=["at_risk", "churned"]),
+        ],
+    }
+
+
 StrategyMeasure = Literal[
     "aov_index", "orders_per_buyer_index", "low_value_order_share_index", "growth_gap", "high_tier_share_index",
     "new_customer_share_index", "churn_risk_index", "satisfaction_gap", "top_category_index", "weakest_category_index",
@@ -480,7 +517,19 @@ class Config(_Strict):
     churn: Churn = Churn()
     value: Value = Value()
     strategy: Strategy = Strategy()
+    # tier -> what to do for its customers (shown in the tier studies)
+    playbook: dict[str, list[PlaybookAction]] = Field(default_factory=_default_playbook_actions)
     source: Path = Field(exclude=True)  # the YAML file this came from
+
+    @model_validator(mode="after")
+    def _playbook_names_tiers(self) -> Config:
+        # A playbook written for a tier that does not exist (a typo, "hihg") would silently
+        # never show; the default playbook is exempt, so renamed tiers just have none.
+        if "playbook" in self.model_fields_set:
+            unknown = sorted(set(self.playbook) - set(self.tiers.names))
+            if unknown:
+                raise ValueError(f"playbook names tier(s) {unknown} that are not in tiers.names {list(self.tiers.names)}")
+        return self
 
     def fingerprint(self) -> str:
         """Hash of the validated settings: the same config always gives the same hash."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from custseg import lifecycle, quality, regions, render, snapshots, strategy
-from custseg.config import Config, Strategy, StrategyRule
+from custseg.config import Config, PlaybookAction, Strategy, StrategyRule
 from custseg.pipeline import StudyData, load_study_data
 from custseg.reports import plan_studies
 
@@ -463,12 +463,35 @@ class TierStudy(_Study):
 
     kind = "tier"
 
-    def __init__(self, data: StudyData, tier: str, min_customers: int = 30) -> None:
+    def __init__(
+        self, data: StudyData, tier: str, min_customers: int = 30, playbook: Sequence[PlaybookAction] | None = None
+    ) -> None:
         tiers = data.meta["tiers"]
         if tier not in tiers:
             raise ValueError(f"tier {tier!r} is not one of the configured tiers {tiers}")
         super().__init__(data, data.customers["tier"].eq(tier), data.orders["tier"].eq(tier), f"Tier {tier}", min_customers)
         self.tier = tier
+        self.playbook = list(playbook) if playbook is not None else None  # None: the config gave none for this tier
+
+    @section("Playbook", "What the company does for customers of {label}, from the study config (playbook). Actions for particular lifecycle stages show how many of the tier's customers are at that stage now.")
+    def playbook_actions(self) -> render.Section | None:
+        """The tier's playbook with the number of its customers each action is for."""
+        if not self.playbook:
+            return render.Notice(
+                f"The study config has no playbook for the {self.tier} tier (playbook.{self.tier}): add the "
+                f"service levels, upgrade paths and reactivation steps this tier gets.",
+                kind="info",
+            )
+        stages = self.customers["lifecycle"].astype("string") if "lifecycle" in self.customers else None
+        rows = []
+        for action in self.playbook:
+            if not action.stages:
+                who, count = "every customer of the tier", len(self.customers)
+            else:
+                who = ", ".join(_stage_label(stage) for stage in action.stages)
+                count = int(stages.isin(action.stages).sum()) if stages is not None else None
+            rows.append({"Topic": action.topic.capitalize(), "Action": action.action, "For": who, "Customers now": count})
+        return render.Table(pd.DataFrame(rows), f"Playbook, {self.label}", {"Customers now": render.integer})
 
     @section("Who is in this tier", "Recency, frequency and monetary value of the tier's customers against all other buying customers.")
     def rfm_profile(self) -> render.Section | None:
