@@ -230,3 +230,10 @@ def test_customer_table_without_risk_columns_is_a_notice(sample):
     for name in ("headline", "at_risk", "satisfaction", "customer_value"):
         section = getattr(study, name)()
         assert _tables(section) == [] and "churn_probability" in _notices(section)[0], name
+
+
+def test_watch_list_ids_are_masked_when_the_config_asks(sample):
+    config, data = sample
+    masked = dataclasses.replace(data, meta={**data.meta, "mask_ids": True})
+    shown = _tables(ChurnStudy(masked, config).watch_list())[0].frame["Customer"]
+    assert shown.str.contains("•••").all() and not shown.isin(data.customers["customer_id"]).any()

@@ -222,3 +222,22 @@ def test_a_playbook_for_an_unknown_tier_is_a_config_error(write_config):
     path = write_config({"orders": "orders.csv"}, playbook={"hihg": [{"topic": "service", "action": "call"}]})
     with pytest.raises(ConfigError, match="hihg"):
         load_config(path)
+
+
+def test_masked_ids_never_show_whole(sample):
+    config, data = sample
+    masked = dataclasses.replace(data, meta={**data.meta, "mask_ids": True})
+    listed = data.customers.loc[data.customers["customer_id"].isin(data.tables["watch_list"]["customer_id"]), "region"]
+    region = data.customers["region"].value_counts().loc[listed.unique()].idxmax()  # large enough for the section
+    shown = studies.RegionStudy(masked, region, 12).churn_risk().items[1].frame["Customer"]
+    assert len(shown) and shown.str.fullmatch(r"..•••..").all()
+    assert not shown.isin(data.customers["customer_id"]).any()
+    plain = studies.RegionStudy(data, region, 12).churn_risk().items[1].frame["Customer"]
+    assert plain.isin(data.customers["customer_id"]).all()
+    assert [render.mask_id(plain.iloc[0])] == shown.iloc[:1].tolist()
+
+
+def test_mask_id():
+    assert render.mask_id("C000857") == "C0•••57"
+    assert render.mask_id("AB1234") == "••••••"
+    assert render.mask_id(12345678) == "12•••78"

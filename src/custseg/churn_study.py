@@ -597,6 +597,8 @@ class ChurnStudy:
         top = watch.sort_values("rank").head(WATCH_ROWS)[columns]
         if "reasons" in top:
             top = top.assign(reasons=top["reasons"].replace("", "none: churn probability at or above the expected rate"))
+        if self.data.meta.get("mask_ids") and "customer_id" in top:
+            top = top.assign(customer_id=top["customer_id"].map(render.mask_id))
         shown = top.rename(columns=_WATCH_COLUMNS)
         table = render.Table(
             shown, f"The {len(shown)} customers with the most value at risk",

@@ -325,6 +325,8 @@ class Studies(_Strict):
     min_customers: int = Field(30, ge=1)  # below this a region or tier study says so instead of charting
     kernel: str = "python3"  # Jupyter kernel that executes the studies
     workers: int | None = None  # parallel studies; None means one per CPU core
+    # show customer ids in the HTML pages only masked ("C0•••57"); the exports keep them whole
+    mask_ids: bool = False
 
 
 def _default_silence_days_by_tier() -> dict[str, int]:

@@ -149,6 +149,7 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         "observation_date": observation_date.isoformat(),
         "base_currency": config.currency.base,
         "region_level": config.regions.level,
+        "mask_ids": config.studies.mask_ids,
         "tiers": list(config.tiers.names),
         "inputs": list(config.inputs.present()),  # which tables the study had, for what is missing
         "customers": int(len(customers)),

@@ -125,6 +125,16 @@ class Links:
         return f'<nav class="cs-links"><h3>{html.escape(self.title)}</h3><ul>{entries}</ul></nav>'
 
 
+def mask_id(value: object) -> str:
+    """A customer id as a report may show it when ids are masked: the first two and last two
+    characters with bullets between ("C000857" -> "C0•••57"); ids of six characters or fewer
+    become all bullets, as their ends would give most of them away."""
+    text = str(value)
+    if len(text) <= 6:
+        return "•" * len(text)
+    return f"{text[:2]}•••{text[-2:]}"
+
+
 def _missing(value: object) -> bool:
     try:
         return bool(pd.isna(value))

@@ -359,6 +359,8 @@ class _Study:
         if mine.empty:
             return table, render.Notice(f"None of the customers of {self.label} is on the watch list.", kind="info")
         shown = mine[["rank", "customer_id", "tier", "segment", "churn_probability", "value_at_risk", "reasons", "action"]]
+        if self.data.meta.get("mask_ids"):
+            shown = shown.assign(customer_id=shown["customer_id"].map(render.mask_id))
         return table, render.Table(
             shown.rename(columns=_WATCH_HEADINGS),
             f"Top of the watch list in {self.label} (rank in the whole list; the full list is the churn watch-list export)",
@@ -993,7 +995,11 @@ class QualityStudy:
         if counts.empty:
             return render.Notice("No row was quarantined: every row read is in the clean tables or was an exact duplicate.")
         reasons = counts.rename(columns={"reason": "Reason", "meaning": "What it means", "rows": "Rows", "tables": "Tables"})
-        examples = quality.reason_examples(self.data.quarantine).rename(columns={
+        examples = quality.reason_examples(self.data.quarantine)
+        if self.data.meta.get("mask_ids"):
+            ids = examples["column"].eq("customer_id")
+            examples.loc[ids, "value"] = examples.loc[ids, "value"].map(render.mask_id)
+        examples = examples.rename(columns={
             "reason": "Reason", "table": "Table", "file": "File", "row": "Line", "column": "Column",
             "value": "Value", "detail": "Detail",
         })
