@@ -77,9 +77,10 @@ test: $(SAMPLE_PROCESSED) ## Run the unit and end-to-end tests, then execute eve
 	$(PYTEST) $(PYTEST_ARGS) tests
 	$(PYTEST) $(PYTEST_ARGS) --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
 
-bench: $(SETUP_STAMP) ## Time intake and segmentation on 1M and 10M generated order lines (figures, no asserts)
+bench: $(SAMPLE) | $(SETUP_STAMP) ## Time intake and segmentation (1M, 10M order lines) and 45 studies (figures, no asserts)
 	$(PY) tools/benchmark_intake.py
 	$(PY) tools/benchmark_segmentation.py
+	$(PY) tools/benchmark_reports.py
 
 lab: $(SAMPLE_PROCESSED) ## Open JupyterLab on the notebooks with the registered custseg kernel
 	$(JUPYTER) lab --notebook-dir=notebooks

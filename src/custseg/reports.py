@@ -1,4 +1,5 @@
-"""Build the HTML reports: plan the studies, run them with papermill, render them with nbconvert.
+"""Build the HTML reports: plan the studies, run them (papermill's parameters, nbclient's execution,
+one kernel per worker process), render them with nbconvert.
 
 The plan comes from the processed data (every region and tier found there), never from a
 hand-kept list. Each study has a fingerprint (template, parameters, the run fingerprint of
@@ -16,10 +17,12 @@ import datetime as dt
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.util
 import os
 import re
 import traceback
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,24 +201,79 @@ def add_contents(page: str) -> str:
     return page[: title.end()] + contents + page[title.end():]
 
 
+# Each worker process keeps one kernel and runs its studies in it one after the other. Starting
+# a kernel and importing pandas, matplotlib, seaborn, scikit-learn and custseg in it costs several
+# seconds, which every study paid again when each ran in a fresh kernel; the user namespace is
+# still cleared before each study (%reset), so no study sees another's variables.
+_KERNELS: dict[str, object] = {}
+# Cleared before every study; the modules stay imported, which is the point.
+_RESET_CELL = "%reset -f"
+# Study cells may take long on a large base, but never this long.
+_CELL_TIMEOUT_SECONDS = 1800
+
+
+def _kernel(name: str):
+    """This worker's kernel for `name`, started on first use and shut down when the worker exits."""
+    from jupyter_client.manager import KernelManager
+
+    manager = _KERNELS.get(name)
+    if manager is None or not manager.is_alive():
+        manager = KernelManager(kernel_name=name)
+        # ipykernel logs a TCP-transport warning at start and a KeyboardInterrupt at shutdown;
+        # both are noise. Errors in cells still reach the notebook and fail the study.
+        manager.start_kernel(cwd=str(paths.NOTEBOOKS_DIR), extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+        _KERNELS[name] = manager
+        # worker processes end without atexit handlers; multiprocessing's finalizers do run
+        multiprocessing.util.Finalize(None, manager.shutdown_kernel, kwargs={"now": True}, exitpriority=10)
+    return manager
+
+
+def execute_study(template: Path, executed: Path, parameters: dict, kernel: str) -> None:
+    """Run a study notebook with its parameters in this process's kernel; write what ran.
+
+    The executed notebook is written even when a cell fails (for debugging), and the kernel is
+    restarted after a failure so that the next study starts clean.
+
+    Raises
+    ------
+    nbclient.exceptions.CellExecutionError
+        When a cell raises.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    # papermill's loader gives every cell a tags list, which its parameterizer relies on
+    notebook = parameterize_notebook(load_notebook_node(str(template)), parameters, kernel_name=kernel)
+    reset = nbformat.v4.new_code_cell(_RESET_CELL, metadata={"tags": ["remove-input"]})
+    notebook.cells.insert(0, reset)
+    manager = _kernel(kernel)
+    client = NotebookClient(notebook, km=manager, timeout=_CELL_TIMEOUT_SECONDS, allow_errors=False)
+    try:
+        client.execute()
+    except CellExecutionError:
+        manager.restart_kernel(now=True)
+        raise
+    finally:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        nbformat.write(notebook, executed)
+
+
 def _run_job(job: StudyJob, build_dir: Path, reports_dir: Path, provenance: dict, kernel: str) -> tuple[str, str | None]:
     """Execute one study and write its page. Runs in a worker process.
 
     Returns (href, None) on success or (href, reason) on failure.
     """
-    import papermill as pm
+    from nbclient.exceptions import CellExecutionError
 
     executed = build_dir / "notebooks" / f"{job.name}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     try:
-        pm.execute_notebook(
-            str(job.template), str(executed), parameters=job.parameters, kernel_name=kernel,
-            cwd=str(paths.NOTEBOOKS_DIR), progress_bar=False, log_output=False,
-            # ipykernel logs a TCP-transport warning at start and a KeyboardInterrupt at shutdown;
-            # both are noise. Errors in cells still reach the notebook and fail the study.
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-        )
-    except pm.PapermillExecutionError as exc:
+        execute_study(job.template, executed, job.parameters, kernel)
+    except CellExecutionError as exc:
         return job.href, f"{exc.ename}: {exc.evalue} (executed notebook kept at {executed})"
     except Exception as exc:  # a kernel that died, a missing template: report it, do not hide it
         return job.href, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
@@ -230,7 +288,10 @@ def _run_job(job: StudyJob, build_dir: Path, reports_dir: Path, provenance: dict
     return job.href, None
 
 
-def build_reports(config: Config, *, force: bool = False, echo=print, progress: bool = True) -> BuildResult:
+def build_reports(
+    config: Config, *, force: bool = False, echo=print, progress: bool = True,
+    select: Callable[[list[StudyJob]], list[StudyJob]] | None = None,
+) -> BuildResult:
     """Build every report of a study that is missing or out of date.
 
     Parameters
@@ -243,6 +304,9 @@ def build_reports(config: Config, *, force: bool = False, echo=print, progress: 
         Where the summary lines go.
     progress
         Show a progress bar while studies run.
+    select
+        Picks the studies to consider from the plan (a benchmark builds a fixed number); None: all.
+        Pages of studies left out are kept as they are.
 
     Returns
     -------
@@ -252,7 +316,8 @@ def build_reports(config: Config, *, force: bool = False, echo=print, progress: 
     from tqdm.auto import tqdm
 
     data = load_study_data(config)
-    jobs = plan_studies(data, config)
+    planned = plan_studies(data, config)
+    jobs = planned if select is None else select(planned)
     reports_dir, build_dir = config.output.reports, config.output.build
     manifest_path = build_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
@@ -262,8 +327,9 @@ def build_reports(config: Config, *, force: bool = False, echo=print, progress: 
         if force or manifest.get(job.href) != fingerprints[job.href] or not (reports_dir / job.href).is_file()
     ]
     skipped = [job.href for job in jobs if job not in todo]
-    _remove_stale(manifest, {job.href for job in jobs}, reports_dir)
-    manifest = {href: fp for href, fp in manifest.items() if href in fingerprints}
+    current = {job.href for job in planned}
+    _remove_stale(manifest, current, reports_dir)
+    manifest = {href: fp for href, fp in manifest.items() if href in current}
 
     failed: dict[str, str] = {}
     built: list[str] = []
