@@ -241,3 +241,31 @@ def test_mask_id():
     assert render.mask_id("C000857") == "C0•••57"
     assert render.mask_id("AB1234") == "••••••"
     assert render.mask_id(12345678) == "12•••78"
+
+
+def test_price_sensitivity_and_seasonality_against_the_base(sample):
+    config, data = sample
+    region = data.customers["region"].value_counts().index[0]
+    study = studies.RegionStudy(data, region, 12)
+    table, chart = study.price_sensitivity().items
+    orders = data.orders.loc[data.orders["status"].eq("completed") & data.orders["revenue"].gt(0)]
+    mine = orders.loc[orders["region"].eq(region), "revenue"]
+    low = orders["revenue"].quantile(0.25)
+    frame = table.frame.set_index("Measure")
+    assert frame.iloc[0][region] == render.money(data.meta["base_currency"])(mine.median())
+    assert frame.iloc[2][region] == render.percent((mine < low).mean())
+    assert isinstance(chart, render.Chart) and "log scale" in chart.alt
+    season = study.seasonality().items[0]
+    assert isinstance(season, render.Chart)
+    heights = [patch.get_height() for patch in season.figure.axes[0].patches]
+    assert len(heights) == 12 and sum(heights) == pytest.approx(1.0)
+
+
+def test_regions_show_clusters_and_satisfaction_too(sample):
+    config, data = sample
+    region = data.customers["region"].value_counts().index[0]
+    study = studies.RegionStudy(data, region, 12)
+    clusters = study.cluster_mix().items[0]
+    assert isinstance(clusters, render.Table) and clusters.frame["Customers"].sum() <= len(study.buyers)
+    satisfaction = study.satisfaction().items[0]
+    assert isinstance(satisfaction, render.Table) and region in satisfaction.frame.columns

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from custseg import lifecycle, quality, regions, render, snapshots, strategy
@@ -330,6 +331,103 @@ class _Study:
         mix = _mix(label(self.customers["lifecycle"]), label(self.base["lifecycle"]), [_stage_label(s) for s in lifecycle.STAGES], "Stage")
         return render.Table(mix, f"Lifecycle stages, {self.label} against the whole base", _MIX_FORMATS)
 
+    @section("Clusters", "The data-driven clusters (fitted on recency, frequency, spend, basket size and tenure) that {label}'s buying customers fall in, against the whole base.")
+    def cluster_mix(self) -> render.Section | None:
+        """Share of the slice's buying customers per cluster, against the base; a notice without clusters."""
+        if "cluster_name" not in self.base or self.base["cluster_name"].isna().all():
+            return _no_clusters(self.data)
+        names = (self.data.meta.get("clusters") or {}).get("names") or {}
+        order = [names[key] for key in sorted(names, key=int)] or _order(self.base["cluster_name"])
+        mix = _mix(self.buyers["cluster_name"], self.base["cluster_name"], order, "Cluster")
+        return render.Table(mix, f"Clusters, {self.label} against the whole base", _MIX_FORMATS)
+
+    @section("Satisfaction", "Satisfaction scores (1-5) and net promoter classes of {label}'s customers who gave feedback, against the whole base.")
+    def satisfaction(self) -> render.Section | None:
+        """Mean satisfaction and NPS classes of the slice against the base; a notice without feedback."""
+        if "feedback" not in self.data.meta.get("inputs", ()):
+            return render.Notice(
+                "This study has no feedback table (inputs.feedback), so satisfaction and NPS are not shown.",
+                kind="info",
+            )
+        missing = _no_column(["satisfaction_mean", "satisfaction_latest", "nps_class"], self.base, "satisfaction")
+        if missing:
+            return missing
+        rated = self.customers.loc[self.customers["satisfaction_mean"].notna()]
+        if rated.empty:
+            return render.Notice(f"None of the {len(self.customers):,} customers of {self.label} gave feedback.", kind="info")
+        base = self.base.loc[self.base["satisfaction_mean"].notna()]
+        rows = [
+            ("Customers who gave feedback", render.integer(len(rated)), render.integer(len(base))),
+            ("… share of all customers", render.percent(len(rated) / len(self.customers)), render.percent(len(base) / len(self.base))),
+            ("Mean satisfaction (1-5)", _score(rated["satisfaction_mean"].mean()), _score(base["satisfaction_mean"].mean())),
+            ("Mean latest satisfaction (1-5)", _score(rated["satisfaction_latest"].mean()), _score(base["satisfaction_latest"].mean())),
+        ]
+        here, whole = (frame["nps_class"].dropna().value_counts(normalize=True) for frame in (rated, base))
+        for name in ("promoter", "passive", "detractor"):
+            rows.append((f"{name.capitalize()}s (latest NPS answer)", render.percent(here.get(name, 0.0)), render.percent(whole.get(name, 0.0))))
+        nps = lambda shares: f"{100 * (shares.get('promoter', 0.0) - shares.get('detractor', 0.0)):+.0f}"  # noqa: E731
+        rows.append(("Net promoter score (promoters − detractors)", nps(here), nps(whole)))
+        table = pd.DataFrame(rows, columns=["Measure", self.label, "Whole base"])
+        return render.Table(table, f"Satisfaction and NPS, {self.label} against the whole base", numeric=[self.label, "Whole base"])
+
+    @section("Price sensitivity", "How much {label}'s customers spend per order against the whole base: the spread of order values, and the share of orders below the base's lower quartile (the cheapest quarter of the base's orders), a sign of price-sensitive buying.")
+    def price_sensitivity(self) -> render.Section | None:
+        """Order values of the slice against the base: distribution and share of low-value orders."""
+        sold = lambda orders: orders.loc[orders["status"].eq("completed") & orders["revenue"].gt(0), "revenue"]  # noqa: E731
+        here, whole = sold(self.orders), sold(self.data.orders)
+        if here.empty or whole.empty:
+            return render.Notice(f"{self.label} has no completed orders with a value to compare.", kind="info")
+        low = whole.quantile(0.25)
+        rows = [
+            ("Median order value", render.money(self.currency)(here.median()), render.money(self.currency)(whole.median())),
+            ("Orders in the top quarter of the base's values", render.percent((here > whole.quantile(0.75)).mean()), "25%"),
+            (f"Orders below {render.money(self.currency)(low)} (the base's lower quartile)",
+             render.percent((here < low).mean()), render.percent((whole < low).mean())),
+        ]
+        table = render.Table(pd.DataFrame(rows, columns=["Measure", self.label, "Whole base"]),
+                             f"Order values, {self.label} against the whole base", numeric=[self.label, "Whole base"])
+        fig = render.new_figure()
+        ax = fig.subplots()
+        bins = np.logspace(np.log10(whole.min()), np.log10(whole.max()), 30)
+        ax.hist(whole, bins=bins, density=True, alpha=0.45, label="Whole base", color=render.sns.color_palette()[1])
+        ax.hist(here, bins=bins, density=True, alpha=0.65, label=self.label, color=render.sns.color_palette()[0])
+        ax.set_xscale("log")
+        ax.set(title=f"Order values, {self.label} against the base", xlabel=f"Order value ({self.currency}, log scale)",
+               ylabel="Share of orders (density)")
+        ax.legend(frameon=False)
+        return table, render.Chart(
+            fig, f"Order values, {self.label}",
+            f"Overlaid histograms of order values on a log scale; the median order in {self.label} is "
+            f"{here.median():,.0f} {self.currency} against {whole.median():,.0f} {self.currency} in the whole base.",
+        )
+
+    @section("Seasonality", "Each calendar month's share of the year's revenue in {label} against the whole base, over all years in the data: a month above the base's line is when {label} buys relatively more.")
+    def seasonality(self) -> render.Section | None:
+        """Revenue share per calendar month, slice against base."""
+        def shares(orders: pd.DataFrame) -> pd.Series:
+            by_month = orders.groupby(orders["order_date"].dt.month)["revenue"].sum().reindex(range(1, 13), fill_value=0.0)
+            total = by_month.clip(lower=0).sum()
+            return by_month.clip(lower=0) / total if total > 0 else by_month * np.nan
+        here, whole = shares(self.orders), shares(self.data.orders)
+        if here.isna().all():
+            return render.Notice(f"{self.label} has no revenue to spread over the months.", kind="info")
+        months = [dt.date(2000, m, 1).strftime("%b") for m in range(1, 13)]
+        fig = render.new_figure()
+        ax = fig.subplots()
+        ax.bar(months, here.to_numpy(), label=self.label, color=render.sns.color_palette()[0])
+        ax.plot(months, whole.to_numpy(), color="black", marker="o", markersize=3, label="Whole base")
+        ax.set(title=f"Revenue by calendar month, {self.label}", xlabel="Month", ylabel="Share of the year's revenue")
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+        ax.legend(frameon=False)
+        index = 100 * here / whole.replace(0, np.nan)
+        peak, trough = index.idxmax(), index.idxmin()
+        return render.Chart(
+            fig, f"Revenue by calendar month, {self.label}",
+            f"Bars of each month's share of revenue in {self.label} with the whole base as a line; relative to the base "
+            f"{self.label} buys most in {months[peak - 1]} (index {index[peak]:.0f}) and least in {months[trough - 1]} "
+            f"(index {index[trough]:.0f}).",
+        )
+
     @section("Customers at risk", "Churn early warning for {label} against the whole base: customers flagged by the warning rules, the churn model's probability of no order in the coming period, and the value at risk (expected value x churn probability). The churn watch study explains the rules and how well the model did in its backtest.")
     def churn_risk(self) -> render.Section | None:
         """Warnings, churn probability and value at risk of the slice, and its top watch-list entries."""
@@ -542,45 +640,6 @@ class TierStudy(_Study):
             fig, f"{self.label} by recency and frequency score",
             f"Heat map of customer counts; the largest cell is recency score {cell[0]} with frequency score {cell[1]}.",
         )
-
-    @section("Clusters", "The data-driven clusters (fitted on recency, frequency, spend, basket size and tenure) that the tier's buying customers fall in, against the whole base.")
-    def cluster_mix(self) -> render.Section | None:
-        """Share of the tier's buying customers per cluster, against the base; a notice without clusters."""
-        if "cluster_name" not in self.base or self.base["cluster_name"].isna().all():
-            return _no_clusters(self.data)
-        names = (self.data.meta.get("clusters") or {}).get("names") or {}
-        order = [names[key] for key in sorted(names, key=int)] or _order(self.base["cluster_name"])
-        mix = _mix(self.buyers["cluster_name"], self.base["cluster_name"], order, "Cluster")
-        return render.Table(mix, f"Clusters, {self.label} against the whole base", _MIX_FORMATS)
-
-    @section("Satisfaction", "Satisfaction scores (1-5) and net promoter classes of the tier's customers who gave feedback, against the whole base.")
-    def satisfaction(self) -> render.Section | None:
-        """Mean satisfaction and NPS classes of the tier against the base; a notice without feedback."""
-        if "feedback" not in self.data.meta.get("inputs", ()):
-            return render.Notice(
-                "This study has no feedback table (inputs.feedback), so satisfaction and NPS are not shown.",
-                kind="info",
-            )
-        missing = _no_column(["satisfaction_mean", "satisfaction_latest", "nps_class"], self.base, "satisfaction")
-        if missing:
-            return missing
-        rated = self.customers.loc[self.customers["satisfaction_mean"].notna()]
-        if rated.empty:
-            return render.Notice(f"None of the {len(self.customers):,} customers of {self.label} gave feedback.", kind="info")
-        base = self.base.loc[self.base["satisfaction_mean"].notna()]
-        rows = [
-            ("Customers who gave feedback", render.integer(len(rated)), render.integer(len(base))),
-            ("… share of all customers", render.percent(len(rated) / len(self.customers)), render.percent(len(base) / len(self.base))),
-            ("Mean satisfaction (1-5)", _score(rated["satisfaction_mean"].mean()), _score(base["satisfaction_mean"].mean())),
-            ("Mean latest satisfaction (1-5)", _score(rated["satisfaction_latest"].mean()), _score(base["satisfaction_latest"].mean())),
-        ]
-        here, whole = (frame["nps_class"].dropna().value_counts(normalize=True) for frame in (rated, base))
-        for name in ("promoter", "passive", "detractor"):
-            rows.append((f"{name.capitalize()}s (latest NPS answer)", render.percent(here.get(name, 0.0)), render.percent(whole.get(name, 0.0))))
-        nps = lambda shares: f"{100 * (shares.get('promoter', 0.0) - shares.get('detractor', 0.0)):+.0f}"  # noqa: E731
-        rows.append(("Net promoter score (promoters − detractors)", nps(here), nps(whole)))
-        table = pd.DataFrame(rows, columns=["Measure", self.label, "Whole base"])
-        return render.Table(table, f"Satisfaction and NPS, {self.label} against the whole base", numeric=[self.label, "Whole base"])
 
     @section("Moves in and out of the tier", "From which tiers customers came into {label} and where its customers went, between the last two snapshots of the classification. Revenue is what these customers spent between the two dates.")
     def migration(self) -> render.Section | None:
