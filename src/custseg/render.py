@@ -160,6 +160,11 @@ def percent(value: object) -> str:
     return format_percent(value, format="#,##0.0%", locale="en")
 
 
+def signed_percent(value: object) -> str:
+    """+12.3% / -4.0%; a dash for a missing value."""
+    return "–" if _missing(value) else f"{float(value):+.1%}"
+
+
 def integer(value: object) -> str:
     return format_decimal(value, format="#,##0", locale="en")
 

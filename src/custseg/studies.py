@@ -267,6 +267,13 @@ class _Study:
             ("Median days since last order", self.buyers["recency_days"].median(), self.base["recency_days"].median(), render.integer),
         ):
             rows.append({"Measure": label, self.label: fmt(part), "Whole base": fmt(whole), "Index": 100 * part / whole if whole else None})
+        revenue, base_revenue = self.buyers["monetary"].sum(), self.base["monetary"].sum()
+        rows.insert(3, {"Measure": "Share of the base's revenue", self.label: render.percent(revenue / base_revenue) if base_revenue else "–",
+                        "Whole base": "100%", "Index": None})
+        if {"revenue_90d", "revenue_prev_90d"} <= set(self.base.columns):
+            growth = lambda frame: frame["revenue_90d"].sum() / frame["revenue_prev_90d"].sum() - 1 if frame["revenue_prev_90d"].sum() > 0 else float("nan")  # noqa: E731
+            rows.insert(4, {"Measure": "Revenue growth, last 90 days against the 90 before", self.label: render.signed_percent(growth(self.buyers)),
+                            "Whole base": render.signed_percent(growth(self.base)), "Index": None})
         return render.Table(
             pd.DataFrame(rows), f"{self.label} against the whole customer base",
             {"Index": render.index_points}, numeric=[self.label, "Whole base"],
