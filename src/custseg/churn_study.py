@@ -393,7 +393,8 @@ class ChurnStudy:
     def _calibration_chart(self, calibration: pd.DataFrame, chosen: str | None, population: str) -> render.Chart | render.Notice:
         """Mean predicted against observed churn rate per bin, chosen candidate and baseline, with the diagonal."""
         words = churn.POPULATIONS.get(population, population)
-        candidates = list(dict.fromkeys(c for c in (chosen, churn.BASELINE) if c))
+        recalibrated = chosen + churn.RECALIBRATED if chosen else None
+        candidates = list(dict.fromkeys(c for c in (chosen, recalibrated, churn.BASELINE) if c))
         shown = calibration.loc[calibration["population"].eq(population) & calibration["candidate"].isin(candidates)]
         if shown.empty:
             return render.Notice(f"The backtest has no calibration figures for {words}.", kind="info")
@@ -401,12 +402,17 @@ class ChurnStudy:
         ax = fig.subplots()
         ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="Predicted = observed")
         described = []
-        for candidate, marker in zip(candidates, ("o", "s")):
+        for candidate, marker in zip(candidates, ("o", "D", "s")):
             bins = shown.loc[shown["candidate"].eq(candidate)].sort_values("bin")
             if bins.empty:
                 continue
-            name = CANDIDATE_NAMES.get(candidate, candidate)
-            ax.plot(bins["mean_predicted"], bins["observed_rate"], marker=marker, label=name + (" (chosen)" if candidate == chosen else ""))
+            if candidate == recalibrated:
+                name = CANDIDATE_NAMES.get(chosen, chosen) + ", recalibrated"
+                label = name + " (the probabilities used)"
+            else:
+                name = CANDIDATE_NAMES.get(candidate, candidate)
+                label = name + (" (chosen, before recalibration)" if candidate == chosen else "")
+            ax.plot(bins["mean_predicted"], bins["observed_rate"], marker=marker, label=label)
             gap = np.average((bins["observed_rate"] - bins["mean_predicted"]).abs(), weights=bins["n"])
             top = bins.iloc[-1]
             described.append(
