@@ -52,7 +52,8 @@ MEASURES: dict[str, tuple[str, str]] = {
 }
 #: A category counts for weakest_category_index when it earns at least this share of the base.
 MIN_CATEGORY_SHARE = 0.10
-_LOW_VALUE_QUANTILE = 0.25
+#: Orders below this quantile of the base's order values count as low-value (price sensitivity).
+LOW_VALUE_QUANTILE = 0.25
 
 
 def measures(
@@ -78,18 +79,17 @@ def measures(
     """
     values: dict[str, float] = {}
     buyers, base_buyers = customers.loc[customers["frequency"] > 0], base_customers.loc[base_customers["frequency"] > 0]
-    values["aov_index"] = _index(_aov(buyers), _aov(base_buyers))
+    values["aov_index"] = _index(average_order_value(buyers), average_order_value(base_buyers))
     values["orders_per_buyer_index"] = _index(buyers["frequency"].mean(), base_buyers["frequency"].mean())
 
-    sold, base_sold = (frame.loc[frame["status"].eq("completed") & frame["revenue"].gt(0), "revenue"]
-                       for frame in (orders, base_orders))
+    sold, base_sold = order_values(orders), order_values(base_orders)
     if len(base_sold) and len(sold):
-        limit = base_sold.quantile(_LOW_VALUE_QUANTILE)
+        limit = base_sold.quantile(LOW_VALUE_QUANTILE)
         values["low_value_order_share_index"] = _index((sold < limit).mean(), (base_sold < limit).mean())
     else:
         values["low_value_order_share_index"] = np.nan
 
-    values["growth_gap"] = 100 * (_growth(buyers) - _growth(base_buyers))
+    values["growth_gap"] = 100 * (revenue_growth(buyers) - revenue_growth(base_buyers))
     values["high_tier_share_index"] = _index(buyers["tier"].eq(best_tier).mean(), base_buyers["tier"].eq(best_tier).mean())
     values["new_customer_share_index"] = (
         _index(customers["lifecycle"].eq("new").mean(), base_customers["lifecycle"].eq("new").mean())
@@ -169,12 +169,18 @@ def _index(part: float, whole: float) -> float:
     return 100.0 * part / whole
 
 
-def _aov(buyers: pd.DataFrame) -> float:
-    orders = buyers["frequency"].sum()
-    return buyers["monetary"].sum() / orders if orders else np.nan
+def average_order_value(customers: pd.DataFrame) -> float:
+    """Net revenue over completed orders of a set of customers; NaN without orders."""
+    orders = customers["frequency"].sum()
+    return customers["monetary"].sum() / orders if orders else np.nan
 
 
-def _growth(buyers: pd.DataFrame) -> float:
+def revenue_growth(customers: pd.DataFrame) -> float:
     """Revenue of the last 90 days over the 90 before, minus 1; NaN without revenue before."""
-    before = buyers["revenue_prev_90d"].sum()
-    return buyers["revenue_90d"].sum() / before - 1.0 if before > 0 else np.nan
+    before = customers["revenue_prev_90d"].sum()
+    return customers["revenue_90d"].sum() / before - 1.0 if before > 0 else np.nan
+
+
+def order_values(orders: pd.DataFrame) -> pd.Series:
+    """The values of the completed orders that earned something: what a customer paid per order."""
+    return orders.loc[orders["status"].eq("completed") & orders["revenue"].gt(0), "revenue"]

@@ -262,7 +262,7 @@ class _Study:
             ("Customers", len(self.customers), len(self.base), render.integer),
             ("Customers with purchases", len(self.buyers), int((self.base["frequency"] > 0).sum()), render.integer),
             ("Revenue", self.buyers["monetary"].sum(), self.base["monetary"].sum(), render.money(self.currency)),
-            ("Average order value", _aov(self.buyers), _aov(self.base), render.money(self.currency)),
+            ("Average order value", strategy.average_order_value(self.buyers), strategy.average_order_value(self.base), render.money(self.currency)),
             ("Orders per buying customer", self.buyers["frequency"].mean(), self.base.loc[self.base["frequency"] > 0, "frequency"].mean(), render.decimal),
             ("Median days since last order", self.buyers["recency_days"].median(), self.base["recency_days"].median(), render.integer),
         ):
@@ -271,9 +271,9 @@ class _Study:
         rows.insert(3, {"Measure": "Share of the base's revenue", self.label: render.percent(revenue / base_revenue) if base_revenue else "–",
                         "Whole base": "100%", "Index": None})
         if {"revenue_90d", "revenue_prev_90d"} <= set(self.base.columns):
-            growth = lambda frame: frame["revenue_90d"].sum() / frame["revenue_prev_90d"].sum() - 1 if frame["revenue_prev_90d"].sum() > 0 else float("nan")  # noqa: E731
-            rows.insert(4, {"Measure": "Revenue growth, last 90 days against the 90 before", self.label: render.signed_percent(growth(self.buyers)),
-                            "Whole base": render.signed_percent(growth(self.base)), "Index": None})
+            rows.insert(4, {"Measure": "Revenue growth, last 90 days against the 90 before",
+                            self.label: render.signed_percent(strategy.revenue_growth(self.buyers)),
+                            "Whole base": render.signed_percent(strategy.revenue_growth(self.base)), "Index": None})
         return render.Table(
             pd.DataFrame(rows), f"{self.label} against the whole customer base",
             {"Index": render.index_points}, numeric=[self.label, "Whole base"],
@@ -380,11 +380,10 @@ class _Study:
     @section("Price sensitivity", "How much {label}'s customers spend per order against the whole base: the spread of order values, and the share of orders below the base's lower quartile (the cheapest quarter of the base's orders), a sign of price-sensitive buying.")
     def price_sensitivity(self) -> render.Section | None:
         """Order values of the slice against the base: distribution and share of low-value orders."""
-        sold = lambda orders: orders.loc[orders["status"].eq("completed") & orders["revenue"].gt(0), "revenue"]  # noqa: E731
-        here, whole = sold(self.orders), sold(self.data.orders)
+        here, whole = strategy.order_values(self.orders), strategy.order_values(self.data.orders)
         if here.empty or whole.empty:
             return render.Notice(f"{self.label} has no completed orders with a value to compare.", kind="info")
-        low = whole.quantile(0.25)
+        low = whole.quantile(strategy.LOW_VALUE_QUANTILE)
         rows = [
             ("Median order value", render.money(self.currency)(here.median()), render.money(self.currency)(whole.median())),
             ("Orders in the top quarter of the base's values", render.percent((here > whole.quantile(0.75)).mean()), "25%"),
@@ -480,11 +479,6 @@ _WATCH_HEADINGS = {
     "churn_probability": "Churn probability", "value_at_risk": "Value at risk", "reasons": "Warnings",
     "action": "Recommended action",
 }
-
-
-def _aov(customers: pd.DataFrame) -> float:
-    orders = customers["frequency"].sum()
-    return customers["monetary"].sum() / orders if orders else float("nan")
 
 
 class RegionStudy(_Study):
@@ -763,7 +757,7 @@ class Overview:
             ("Customers with purchases", render.integer(len(self.buyers))),
             ("Orders", render.integer(int(self.buyers["frequency"].sum()))),
             ("Revenue, net of refunds", render.money(self.currency)(self.buyers["monetary"].sum())),
-            ("Average order value", render.money(self.currency)(_aov(self.buyers))),
+            ("Average order value", render.money(self.currency)(strategy.average_order_value(self.buyers))),
             (f"Regions ({meta['region_level']})", render.integer(self.customers["region"].nunique())),
         ]
         if "value_at_risk" in self.customers:
