@@ -244,9 +244,9 @@ def features_at(history: History, observation_date: dt.date, *, attributes: bool
         columns.update(_feedback_features(history.feedback, n, cutoff))
     columns.update(_top_category(history, n, cutoff))
 
-    keep = history.first_day < cutoff
+    known = history.known_at(observation_date)
     table = pd.DataFrame({"customer_id": history.ids, **columns})
-    return table if keep.all() else table.loc[keep].reset_index(drop=True)
+    return table if len(known) == n else table.take(known).reset_index(drop=True)
 
 
 def category_shares(orders: pd.DataFrame, observation_date: dt.date) -> pd.DataFrame:
