@@ -83,7 +83,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from custseg.config import Churn
-from custseg.features import PURCHASE_STATUS, TREND_WINDOW_DAYS, customer_table
+from custseg.features import PURCHASE_STATUS, TREND_WINDOW_DAYS, History, features_at, prepare
 
 #: The four rules, in the order their reasons are written.
 RULES: tuple[str, ...] = ("warn_silence", "warn_trend", "warn_satisfaction", "warn_interactions")
@@ -288,7 +288,9 @@ def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
 # Labels and features
 # ---------------------------------------------------------------------------------------------
 
-def labelled_features(tables: Mapping[str, pd.DataFrame], date: dt.date, horizon_days: int) -> pd.DataFrame:
+def labelled_features(
+    tables: Mapping[str, pd.DataFrame], date: dt.date, horizon_days: int, *, history: History | None = None
+) -> pd.DataFrame:
     """Buyers' customer table at a date, with the label "no completed order in the next H days".
 
     Parameters
@@ -301,6 +303,9 @@ def labelled_features(tables: Mapping[str, pd.DataFrame], date: dt.date, horizon
     horizon_days
         H: the label looks at completed orders dated in [date, date + H), calendar days (an order
         on date + H is outside).
+    history
+        ``custseg.features.prepare(tables)``, when the caller has it: the features at several
+        dates then share one coding of the ids.
 
     Returns
     -------
@@ -312,7 +317,7 @@ def labelled_features(tables: Mapping[str, pd.DataFrame], date: dt.date, horizon
     """
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
-    table = customer_table(tables, date)
+    table = features_at(prepare(tables) if history is None else history, date)
     buyers = table.loc[table["frequency"].gt(0)].reset_index(drop=True)
     orders = tables["orders"]
     start = pd.Timestamp(date)
@@ -459,7 +464,8 @@ def backtest(tables: Mapping[str, pd.DataFrame], observation_date: dt.date, sett
     obs = pd.Timestamp(observation_date)
     t0 = (obs - pd.Timedelta(days=2 * horizon)).date()
     t1 = (obs - pd.Timedelta(days=horizon)).date()
-    now = customer_table(tables, observation_date)
+    history = prepare(tables)  # once for the three dates below
+    now = features_at(history, observation_date)
     now = now.loc[now["frequency"].gt(0)].reset_index(drop=True)
     skipped = dict(
         observation_date=observation_date, train_date=t0, validation_date=t1, horizon_days=horizon,
@@ -476,8 +482,8 @@ def backtest(tables: Mapping[str, pd.DataFrame], observation_date: dt.date, sett
             f"history before the training date {t0}, then two windows of {horizon} days), but the orders "
             f"start on {'nothing' if pd.isna(first) else first.date()}; the warnings rules apply alone"
         ))
-    train = labelled_features(tables, t0, horizon)
-    valid = labelled_features(tables, t1, horizon)
+    train = labelled_features(tables, t0, horizon, history=history)
+    valid = labelled_features(tables, t1, horizon, history=history)
     for name, date, frame in (("training", t0, train), ("validation", t1, valid)):
         churners = int(frame["churned_next"].sum())
         stayers = len(frame) - churners
