@@ -269,3 +269,12 @@ def test_regions_show_clusters_and_satisfaction_too(sample):
     assert isinstance(clusters, render.Table) and clusters.frame["Customers"].sum() <= len(study.buyers)
     satisfaction = study.satisfaction().items[0]
     assert isinstance(satisfaction, render.Table) and region in satisfaction.frame.columns
+
+
+def test_order_value_bars_are_shares_of_orders(sample):
+    config, data = sample
+    region = data.customers["region"].value_counts().index[0]
+    chart = studies.RegionStudy(data, region, 12).price_sensitivity().items[1]
+    bars = chart.figure.axes[0].patches
+    here = [bar.get_height() for bar in bars[len(bars) // 2:]]  # the base's bars first, then the region's
+    assert sum(here) == pytest.approx(1.0)

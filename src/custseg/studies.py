@@ -386,7 +386,8 @@ class _Study:
         low = whole.quantile(strategy.LOW_VALUE_QUANTILE)
         rows = [
             ("Median order value", render.money(self.currency)(here.median()), render.money(self.currency)(whole.median())),
-            ("Orders in the top quarter of the base's values", render.percent((here > whole.quantile(0.75)).mean()), "25%"),
+            ("Orders in the top quarter of the base's values", render.percent((here > whole.quantile(0.75)).mean()),
+             render.percent((whole > whole.quantile(0.75)).mean())),
             (f"Orders below {render.money(self.currency)(low)} (the base's lower quartile)",
              render.percent((here < low).mean()), render.percent((whole < low).mean())),
         ]
@@ -395,11 +396,15 @@ class _Study:
         fig = render.new_figure()
         ax = fig.subplots()
         bins = np.logspace(np.log10(whole.min()), np.log10(whole.max()), 30)
-        ax.hist(whole, bins=bins, density=True, alpha=0.45, label="Whole base", color=render.sns.color_palette()[1])
-        ax.hist(here, bins=bins, density=True, alpha=0.65, label=self.label, color=render.sns.color_palette()[0])
+        # Each bar is its bin's share of the orders: a density would divide by the bins' widths in
+        # currency, which on log-spaced bins piles the height onto the cheapest orders.
+        for values, label, alpha, colour in ((whole, "Whole base", 0.45, 1), (here, self.label, 0.65, 0)):
+            ax.hist(values, bins=bins, weights=np.full(len(values), 1 / len(values)), alpha=alpha, label=label,
+                    color=render.sns.color_palette()[colour])
         ax.set_xscale("log")
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
         ax.set(title=f"Order values, {self.label} against the base", xlabel=f"Order value ({self.currency}, log scale)",
-               ylabel="Share of orders (density)")
+               ylabel="Share of orders")
         ax.legend(frameon=False)
         return table, render.Chart(
             fig, f"Order values, {self.label}",
