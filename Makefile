@@ -17,6 +17,9 @@ JUPYTER := $(VENV)/bin/jupyter
 
 # What to build: the study config, and the size of the bundled sample.
 CONFIG ?= config/sample.yaml
+# Report language: empty builds every language of the config (study.language, other_languages);
+# `make reports LANGUAGE=zh` builds only the Chinese pages.
+LANGUAGE ?=
 SAMPLE_CUSTOMERS ?= 5000
 SAMPLE_SEED ?= 20261001
 
@@ -25,20 +28,20 @@ SAMPLE_DIR := data/raw/sample
 SAMPLE := $(SAMPLE_DIR)/sample_meta.json
 SAMPLE_LINE_ITEMS := $(SAMPLE_DIR)/line_items.csv
 SAMPLE_PROCESSED := data/processed/sample/study.json
-SRC := $(shell find src/custseg -type f \( -name '*.py' -o -name '*.csv' -o -name '*.j2' -o -name '*.css' -o -name '*.json' \))
+SRC := $(shell find src/custseg -type f \( -name '*.py' -o -name '*.csv' -o -name '*.j2' -o -name '*.css' -o -name '*.json' -o -name '*.po' \))
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 # One stamp per config file: touched only after every report of that config built.
-REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG)).reports
+REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG))$(if $(LANGUAGE),.$(LANGUAGE)).reports
 # The sample is generated only when a config that reads it is used: the default one (several
 # tables) or config/sample_line_items.yaml (the same company as one line-item export).
 CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE),$(if $(filter config/sample_line_items.yaml,$(CONFIG)),$(SAMPLE_LINE_ITEMS)))
 
-.PHONY: help setup data process reports test bench lab lock strip clean distclean
+.PHONY: help setup data process reports test bench lab lock strip messages clean distclean
 
 help: ## Show this list of targets
 	@echo "custseg: customer classification and tiering studies"
 	@echo
-	@echo "usage: make <target> [CONFIG=path/to/study.yaml]"
+	@echo "usage: make <target> [CONFIG=path/to/study.yaml] [LANGUAGE=en|zh]"
 	@echo
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
@@ -70,17 +73,18 @@ $(SAMPLE_PROCESSED): $(SAMPLE) config/sample.yaml $(SRC) | $(SETUP_STAMP)
 reports: $(REPORTS_STAMP) ## Build every report of CONFIG (default: the sample) into its reports folder
 
 $(REPORTS_STAMP): $(CONFIG) $(CONFIG_DATA) $(SRC) $(NOTEBOOKS) | $(SETUP_STAMP)
-	$(CUSTSEG) run --config $(CONFIG)
+	$(CUSTSEG) run --config $(CONFIG)$(if $(LANGUAGE), --language $(LANGUAGE))
 	@mkdir -p $(@D) && touch $@
 
 test: $(SAMPLE_PROCESSED) ## Run the unit and end-to-end tests, then execute every notebook (nbval)
 	$(PYTEST) $(PYTEST_ARGS) tests
 	$(PYTEST) $(PYTEST_ARGS) --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
 
-bench: $(SAMPLE) | $(SETUP_STAMP) ## Time intake and segmentation (1M, 10M order lines) and 45 studies (figures, no asserts)
+bench: $(SAMPLE) | $(SETUP_STAMP) ## Time intake and segmentation (1M, 10M order lines) and 45 studies in each language (figures, no asserts)
 	$(PY) tools/benchmark_intake.py
 	$(PY) tools/benchmark_segmentation.py
 	$(PY) tools/benchmark_reports.py
+	$(PY) tools/benchmark_reports.py --language zh
 
 lab: $(SAMPLE_PROCESSED) ## Open JupyterLab on the notebooks with the registered custseg kernel
 	$(JUPYTER) lab --notebook-dir=notebooks
@@ -94,6 +98,9 @@ lock: ## Re-resolve requirements.in into requirements.txt and environment.yml
 	  build/lock-venv/bin/pip freeze --exclude-editable | grep -v '^custseg'; } > requirements.txt
 	$(PYTHON_BOOT) tools/write_environment_yml.py
 	rm -rf build/lock-venv
+
+messages: $(SETUP_STAMP) ## Bring the translation catalogs (src/custseg/locale) in step with the code
+	$(PY) tools/update_messages.py
 
 strip: $(SETUP_STAMP) ## Strip outputs from the template notebooks before committing
 	$(VENV)/bin/nbstripout --keep-metadata-keys cell.metadata.tags $(NOTEBOOKS)

@@ -237,3 +237,11 @@ def test_watch_list_ids_are_masked_when_the_config_asks(sample):
     masked = dataclasses.replace(data, meta={**data.meta, "mask_ids": True})
     shown = _tables(ChurnStudy(masked, config).watch_list())[0].frame["Customer"]
     assert shown.str.contains("•••").all() and not shown.isin(data.customers["customer_id"]).any()
+
+
+def test_populations_are_named_as_the_pipeline_names_them():
+    # the page names the backtest populations itself, to translate them; in English they must be
+    # churn.POPULATIONS exactly (the choice sentence ends with one)
+    from custseg.churn_study import _population
+
+    assert {key: _population(key) for key in churn.POPULATIONS} == churn.POPULATIONS

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+import custseg
 from custseg.browser import local_target
 from custseg.config import load_config
 from custseg.pipeline import load_study_data, run
@@ -89,7 +90,7 @@ def built(tmp_path_factory):
     # A custom market puts two small countries together, small enough to trip min_customers.
     config_path = root / "study.yaml"
     config_path.write_text(yaml.safe_dump({
-        "study": {"name": "e2e", "title": "E2E Co."},
+        "study": {"name": "e2e", "title": "E2E Co.", "other_languages": ["zh"]},
         "inputs": {name: f"raw/{name}.csv" for name in ("orders", "customers", "interactions", "feedback")},
         "currency": yaml.safe_load(Path("config/sample.yaml").read_text(encoding="utf-8"))["currency"],
         "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
@@ -149,7 +150,7 @@ def test_links_resolve_and_pages_are_self_contained(built):
         assert not leaked & parser.classes, f"{page.name}: {leaked & parser.classes}"
         assert "import custseg" not in text and "from custseg" not in text
         assert "Traceback" not in text
-        assert "Built by custseg" in text
+        assert f"custseg {custseg.__version__}" in text and "cs-footer" in parser.classes
 
 
 def test_index_links_every_study_and_studies_link_back(built):
@@ -213,19 +214,59 @@ def test_processed_data_holds_no_personal_data_and_one_row_per_customer(built):
 
 
 def test_every_report_loads_cleanly_in_a_browser(browser, built):
-    # Headless Chromium opens the index as a reader would (file://) and follows every link:
-    # no request leaves the disk, none fails, no script error, every image renders.
+    # Headless Chromium opens the index as a reader would (file://) and follows every link, to
+    # the pages of both languages: no request leaves the disk, none fails, no script error,
+    # every image renders, and every page links back to the overview of its language.
     config, _, _ = built
     reports = config.output.reports
     shots = config.output.build / "screenshots"
-    index = browser.check(reports / "index.html", shots / "index.png")
-    assert index.problems == []
-    pages = {local_target(link) for link in index.links} - {None}
-    assert {page.resolve() for page in expected_pages(config)} - {(reports / "index.html").resolve()} <= pages
-    region = next(page for page in sorted(pages) if page.parent.name == "regions")
-    for page in sorted(pages):
-        checked = browser.check(page, shots / "region.png" if page == region else None)
+    index = (reports / "index.html").resolve()
+    seen: dict[Path, object] = {}
+    queue = [index]
+    while queue:
+        page = queue.pop()
+        if page in seen:
+            continue
+        chinese = (reports / "zh") in page.parents
+        shot = {index: "index.png", (reports / "zh" / "index.html").resolve(): "index-zh.png"}.get(page)
+        if page.parent.name == "regions" and not any(p.parent == page.parent for p in seen):
+            shot = "region-zh.png" if chinese else "region.png"  # the first region page of each language
+        checked = browser.check(page, shots / shot if shot else None)
         assert checked.problems == [], (page.name, checked.problems)
-        assert any(local_target(link) == (reports / "index.html").resolve() for link in checked.links), page.name
-    for shot in ("index.png", "region.png"):
+        seen[page] = checked
+        targets = {target.resolve() for target in map(local_target, checked.links) if target is not None}
+        queue += sorted(targets - set(seen))
+    assert {page.resolve() for page in expected_pages(config)} <= set(seen)
+    for page, checked in seen.items():
+        home = (reports / "zh" / "index.html" if (reports / "zh") in page.parents else reports / "index.html").resolve()
+        assert page == home or any((local_target(link) or Path()).resolve() == home for link in checked.links), page
+    for shot in ("index.png", "region.png", "index-zh.png", "region-zh.png"):
         assert (shots / shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_chinese_pages_are_chinese_and_link_to_their_english_twins(built):
+    config, first, _ = built
+    reports = config.output.reports
+    assert any(href.startswith("zh/") for href in first.built)
+    english, chinese = parse(reports / "index.html"), parse(reports / "zh" / "index.html")
+    assert '<html lang="zh-CN">' in (reports / "zh" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in (reports / "index.html").read_text(encoding="utf-8")
+    assert "zh/index.html" in english.hrefs and "../index.html" in chinese.hrefs
+    region = next(iter(sorted((reports / "regions").glob("*.html"))))
+    twin = reports / "zh" / "regions" / region.name
+    assert twin.is_file()
+    assert f"../zh/regions/{region.name}" in parse(region).hrefs
+    assert f"../../regions/{region.name}" in parse(twin).hrefs
+    for page in [reports / "zh" / "index.html", twin]:
+        text = " ".join(parse(page).text)
+        headings = re.findall(r'<section class="cs-section"[^>]*><h2>(.*?)</h2>', page.read_text(encoding="utf-8"))
+        assert headings and all(CJK.search(h) for h in headings), headings
+        heads = [cell for row in parse(page).rows for cell in row[:1]]
+        assert heads and sum(bool(CJK.search(h)) for h in heads) > len(heads) / 2
+        assert "Whole base" not in text and "Customers with purchases" not in text
+    # the same figures in both languages: the customer count of the headline table
+    count = lambda parser: next(row[1] for row in parser.rows if len(row) > 1 and re.fullmatch(r"[\d,]+", row[1]))  # noqa: E731
+    assert count(english) == count(chinese)

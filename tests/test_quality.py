@@ -10,7 +10,7 @@ from custseg.config import load_config
 from custseg.intake import REASONS
 from custseg.pipeline import StudyData, run
 from custseg.reports import job_fingerprint, plan_studies
-from custseg.studies import QualityStudy
+from custseg.quality_study import QualityStudy
 
 
 def _quarantine(rows: list[tuple]) -> pd.DataFrame:

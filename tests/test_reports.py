@@ -50,8 +50,43 @@ def test_a_failed_job_reports_why_and_publishes_no_page(tmp_path, monkeypatch):
     monkeypatch.setattr(reports, "execute_study", fail)
     job = reports.StudyJob("region", "X", "Region study: X", "regions/x.html", "", {"region": "X"})
     (tmp_path / "reports" / "regions").mkdir(parents=True)
-    href, error = reports._run_job(job, tmp_path / "build", tmp_path / "reports", {}, "python3")
-    assert href == "regions/x.html"
+    task = reports._Task(job, "en", tmp_path / "build", tmp_path / "reports", [])
+    done, error = reports._run_job(task, {}, "python3")
+    assert done.job.href == "regions/x.html"
     assert error.startswith("ValueError: region 'X' is not in the processed data")
     assert "executed notebook kept at" in error and (tmp_path / "build" / "notebooks" / "regions__x.ipynb").is_file()
     assert not (tmp_path / "reports" / "regions" / "x.html").exists()
+
+
+def test_pages_link_to_their_twins_in_the_other_languages(tmp_path):
+    config = _config_with_languages(tmp_path, "en", ["zh"])
+    assert reports._switch_links(config, "en", "index.html") == [("zh-CN", "中文", "zh/index.html")]
+    assert reports._switch_links(config, "en", "regions/east-china.html") == [("zh-CN", "中文", "../zh/regions/east-china.html")]
+    assert reports._switch_links(config, "zh", "regions/east-china.html") == [("en", "English", "../../regions/east-china.html")]
+    assert reports._switch_links(config, "zh", "index.html") == [("en", "English", "../index.html")]
+    assert reports.language_folder(tmp_path / "reports", config, "en") == tmp_path / "reports"
+    assert reports.language_folder(tmp_path / "reports", config, "zh") == tmp_path / "reports" / "zh"
+    alone = _config_with_languages(tmp_path, "zh", [])
+    assert reports._switch_links(alone, "zh", "index.html") == []
+    assert reports.language_folder(tmp_path / "reports", alone, "zh") == tmp_path / "reports"
+
+
+def test_a_language_listed_twice_is_a_config_error(tmp_path):
+    from custseg.config import ConfigError
+
+    with pytest.raises(ConfigError, match="repeats a language"):
+        _config_with_languages(tmp_path, "zh", ["en", "zh"])
+
+
+def _config_with_languages(folder, language, others):
+    import yaml
+
+    from custseg.config import load_config
+
+    path = folder / f"study-{language}-{'-'.join(others) or 'alone'}.yaml"
+    path.write_text(yaml.safe_dump({
+        "study": {"name": "t", "title": "T", "language": language, "other_languages": others},
+        "inputs": {"orders": "orders.csv"},
+        "output": {key: key for key in ("interim", "processed", "reports", "build", "exports")},
+    }), encoding="utf-8")
+    return load_config(path)

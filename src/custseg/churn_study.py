@@ -19,59 +19,61 @@ models already expect little from them.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from custseg import churn, render
-from custseg.config import Config
+from custseg import churn, i18n, regions, render
+from custseg.config import Churn, Config
+from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.paths import PROJECT_ROOT
+from custseg.reports import region_names
 from custseg.studies import ProcessedData, _extra, _no_column, section
 
 #: Readable names of the churn model's features (custseg.churn.MODEL_FEATURES), for charts.
 FEATURE_NAMES: dict[str, str] = {
-    "recency_days": "Days since last order",
-    "frequency": "Orders to date",
-    "monetary": "Revenue to date",
-    "aov": "Average order value",
-    "tenure_days": "Days as a customer",
-    "cadence_days": "Usual days between orders",
-    "last_gap_days": "Days between the last two orders",
-    "orders_90d": "Orders, last 90 days",
-    "orders_prev_90d": "Orders, the 90 days before",
-    "revenue_90d": "Revenue, last 90 days",
-    "revenue_prev_90d": "Revenue, the 90 days before",
-    "trend_90d": "Revenue trend, last 90 days against the 90 before",
-    "refunded_orders": "Refunded or returned orders",
-    "return_rate": "Share of orders refunded or returned",
-    "interactions_30d": "Contacts, last 30 days",
-    "interactions_90d": "Contacts, last 90 days",
-    "interactions_365d": "Contacts, last 365 days",
-    "last_interaction_days": "Days since last contact",
-    "feedback_count": "Feedback answers",
-    "satisfaction_mean": "Mean satisfaction",
-    "satisfaction_latest": "Latest satisfaction",
-    "satisfaction_trend": "Latest satisfaction against earlier average",
-    "nps_latest": "Latest NPS answer",
-    "silence_ratio": "Silence against own cadence",
+    "recency_days": N_("Days since last order"),
+    "frequency": N_("Orders to date"),
+    "monetary": N_("Revenue to date"),
+    "aov": N_("Average order value"),
+    "tenure_days": N_("Days as a customer"),
+    "cadence_days": N_("Usual days between orders"),
+    "last_gap_days": N_("Days between the last two orders"),
+    "orders_90d": N_("Orders, last 90 days"),
+    "orders_prev_90d": N_("Orders, the 90 days before"),
+    "revenue_90d": N_("Revenue, last 90 days"),
+    "revenue_prev_90d": N_("Revenue, the 90 days before"),
+    "trend_90d": N_("Revenue trend, last 90 days against the 90 before"),
+    "refunded_orders": N_("Refunded or returned orders"),
+    "return_rate": N_("Share of orders refunded or returned"),
+    "interactions_30d": N_("Contacts, last 30 days"),
+    "interactions_90d": N_("Contacts, last 90 days"),
+    "interactions_365d": N_("Contacts, last 365 days"),
+    "last_interaction_days": N_("Days since last contact"),
+    "feedback_count": N_("Feedback answers"),
+    "satisfaction_mean": N_("Mean satisfaction"),
+    "satisfaction_latest": N_("Latest satisfaction"),
+    "satisfaction_trend": N_("Latest satisfaction against earlier average"),
+    "nps_latest": N_("Latest NPS answer"),
+    "silence_ratio": N_("Silence against own cadence"),
 }
 
-#: Readable names of the backtest candidates.
+#: Readable names of the backtest candidates (English; translate with ``_()`` where shown).
 CANDIDATE_NAMES: dict[str, str] = {
-    churn.BASELINE: "Recency only (baseline)",
-    "logistic": "Logistic regression",
-    "gradient_boosting": "Gradient boosting",
+    churn.BASELINE: N_("Recency only (baseline)"),
+    "logistic": N_("Logistic regression"),
+    "gradient_boosting": N_("Gradient boosting"),
 }
 
 #: Short names of the warning rules (custseg.churn.RULES).
 RULE_NAMES: dict[str, str] = {
-    "warn_silence": "Silence",
-    "warn_trend": "Falling orders",
-    "warn_satisfaction": "Low or falling satisfaction",
-    "warn_interactions": "Fewer contacts",
+    "warn_silence": N_("Silence"),
+    "warn_trend": N_("Falling orders"),
+    "warn_satisfaction": N_("Low or falling satisfaction"),
+    "warn_interactions": N_("Fewer contacts"),
 }
 
 #: Rows of the watch list shown on the page; the full list is in the export.
@@ -80,14 +82,49 @@ WATCH_ROWS = 25
 #: Columns of the watch list shown on the page, with their headings. Chosen by name, so a
 #: column added to the export later (a name, an e-mail) never reaches the page by accident.
 _WATCH_COLUMNS = {
-    "rank": "Rank", "customer_id": "Customer", "region": "Region", "tier": "Tier", "segment": "Segment",
-    "churn_probability": "Churn probability", "value": "Value", "value_at_risk": "Value at risk",
-    "reasons": "Warnings", "action": "Recommended action",
+    "rank": N_("Rank"), "customer_id": N_("Customer"), "region": N_("Region"), "tier": N_("Tier"),
+    "segment": N_("Segment"), "churn_probability": N_("Churn probability"), "value": N_("Value"),
+    "value_at_risk": N_("Value at risk"), "reasons": N_("Warnings"), "action": N_("Recommended action"),
 }
 
 _NPS_ORDER = ("promoter", "passive", "detractor")
 _RISK_COLUMNS = ("frequency", "recency_days", "warning_count", "churn_probability", "value", "value_at_risk")
+# Labels of rows without a value, as the tables group them (shown translated)
 _NO_FEEDBACK = "No feedback"
+_NO_TIER = "No tier (no purchase)"
+_UNKNOWN = "Unknown"
+
+#: The backtest's choice sentence as custseg.churn.backtest writes it.
+_CHOICE = re.compile(r"(?P<best>\w+): validation ROC AUC (?P<auc>\d+\.\d+) vs (?P<others>.+) \((?P<population>[^()]*)\)")
+_CHOICE_OTHER = re.compile(r"(?P<name>\w+) (?P<auc>\d+\.\d+)")
+
+
+def _population(population: str) -> str:
+    """A backtest population in words, in the report language ("buyers not yet lost"): the words
+    of custseg.churn.POPULATIONS, which the tests check these English texts against."""
+    words = {"buyers": _("all buyers"), "not_lost": _("buyers not yet lost")}
+    return words.get(population) or churn.POPULATIONS.get(population, population)
+
+
+def _candidate(candidate: str | None) -> str:
+    """A backtest candidate's readable name in the report language; unknown names as they are."""
+    return _(CANDIDATE_NAMES[candidate]) if candidate in CANDIDATE_NAMES else str(candidate)
+
+
+def _times(value: object) -> str:
+    """A lift as a multiple: '1.96x'."""
+    # Translators: a lift (a multiple of the base rate) in a table cell, e.g. "1.96x"
+    return _("{lift:.2f}x").format(lift=value)
+
+
+def _list_separator() -> str:
+    """Between the items of a list in running text: ", " / "、"."""
+    return pgettext("list separator", ", ")
+
+
+def _clause_separator() -> str:
+    """Between the clauses of a long sentence: "; " / "；"."""
+    return pgettext("clause separator", "; ")
 
 
 class ChurnStudy:
@@ -107,7 +144,7 @@ class ChurnStudy:
         self.currency = data.meta["base_currency"]
         self.customers = data.customers
         self.lost_after_days = config.churn.lost_after_days
-        self.missing = _no_column(_RISK_COLUMNS, self.customers, "the churn watch")
+        self.missing = _no_column(_RISK_COLUMNS, self.customers, _("the churn watch"))
         if self.missing is None:
             bought = self.customers["frequency"].gt(0).to_numpy()
             silent = self.customers["recency_days"].to_numpy(dtype="float64", na_value=np.nan)
@@ -125,9 +162,10 @@ class ChurnStudy:
         """Title of the page."""
         meta = self.meta
         return render.Heading(
-            f"{meta['title']}: churn watch",
-            f"Observation date {meta['observation_date']} · churn = no completed order in the next "
-            f"{self.horizon_days} days · amounts in {self.currency}",
+            _("{title}: churn watch").format(title=meta["title"]),
+            _(
+                "Observation date {date} · churn = no completed order in the next {days} days · amounts in {currency}"
+            ).format(date=meta["observation_date"], days=self.horizon_days, currency=self.currency),
         )
 
     @property
@@ -140,17 +178,42 @@ class ChurnStudy:
         note = self.backtest_facts.get("note") or ""
         if note:
             return render.Notice(
-                f"The churn model was not used: {note}. Churn probabilities and value at risk are therefore "
-                f"not shown; the warnings still are.",
+                _(
+                    "The churn model was not used: {note}. Churn probabilities and value at risk are therefore "
+                    "not shown; the warnings still are."
+                ).format(note=note),
                 kind="warning",
             )
         return render.Notice(
-            "The processed data has no churn probabilities and no reason recorded for it. Run "
-            "`custseg process --force` with this custseg version to score the customers.",
+            _(
+                "The processed data has no churn probabilities and no reason recorded for it. Run "
+                "`custseg process --force` with this custseg version to score the customers."
+            ),
             kind="warning",
         )
 
-    @section("Key figures", "Who is at risk of leaving, and what they are worth. Customers silent for longer than the lost-after limit are counted as lost: past saving, they get no warnings and are left out of the expected churners.")
+    def _region_label(self) -> Mapping[str, str]:
+        """Region as the data names it -> as the page shows it (its Chinese name in Chinese, when
+        the customer table has one)."""
+        names = {regions.UNKNOWN: _("Unknown")}
+        if i18n.current() == "zh":
+            names.update(region_names(self.customers, self.meta.get("region_level", "market")))
+        return names
+
+    def _segment_label(self) -> Mapping[str, str]:
+        """RFM segment (English, as the data names it) -> as the page shows it (segment_zh in Chinese)."""
+        if i18n.current() != "zh" or not {"segment", "segment_zh"} <= set(self.customers.columns):
+            return {}
+        pairs = self.customers[["segment", "segment_zh"]].dropna().astype("str").drop_duplicates("segment")
+        return dict(zip(pairs["segment"], pairs["segment_zh"]))
+
+    @section(
+        N_("Key figures"),
+        N_(
+            "Who is at risk of leaving, and what they are worth. Customers silent for longer than the lost-after "
+            "limit are counted as lost: past saving, they get no warnings and are left out of the expected churners."
+        ),
+    )
     def headline(self) -> render.Section:
         """Buyers scored, warnings, expected churners, value at risk and the watch list size."""
         if self.missing is not None:
@@ -159,10 +222,10 @@ class ChurnStudy:
         warned = int(reachable["warning_count"].gt(0).sum())
         share = lambda part, whole: f" ({render.percent(part / whole)})" if whole else ""  # noqa: E731
         rows = [
-            ("Customers with purchases", render.integer(len(buyers))),
-            ("… scored by the churn model", render.integer(int(buyers["churn_probability"].notna().sum()))),
-            (f"… not yet lost (silent {self.lost_after_days} days or less)", render.integer(len(reachable))),
-            ("Customers with at least one warning", render.integer(warned) + share(warned, len(reachable))),
+            (_("Customers with purchases"), render.integer(len(buyers))),
+            (_("… scored by the churn model"), render.integer(int(buyers["churn_probability"].notna().sum()))),
+            (_("… not yet lost (silent {days} days or less)").format(days=self.lost_after_days), render.integer(len(reachable))),
+            (_("Customers with at least one warning"), render.integer(warned) + share(warned, len(reachable))),
         ]
         notices = []
         if self.scored:
@@ -170,10 +233,10 @@ class ChurnStudy:
             at_risk = float(buyers["value_at_risk"].sum())
             worth = float(buyers["value"].sum())
             rows += [
-                (f"Expected churners in the next {self.horizon_days} days (not yet lost)",
+                (_("Expected churners in the next {days} days (not yet lost)").format(days=self.horizon_days),
                  render.integer(round(expected)) + share(expected, len(reachable))),
-                ("Value of the customer base", self.money(worth)),
-                ("Value at risk (value x churn probability)", self.money(at_risk) + share(at_risk, worth)),
+                (_("Value of the customer base"), self.money(worth)),
+                (_("Value at risk (value x churn probability)"), self.money(at_risk) + share(at_risk, worth)),
             ]
         else:
             notices.append(self._skipped())
@@ -181,21 +244,36 @@ class ChurnStudy:
         if watch is None:  # study.json of an older run: count the table instead
             table = getattr(self.data, "tables", {}).get("watch_list")
             watch = None if table is None else len(table)
-        rows.append(("Customers on the watch list", "–" if watch is None else render.integer(watch)))
+        rows.append((_("Customers on the watch list"), "–" if watch is None else render.integer(watch)))
         basis = self.value_facts.get("basis")
         if basis:
-            notices.insert(0, render.Notice(f"Value here means {basis}."))
-        table = render.Table(pd.DataFrame(rows, columns=["Measure", "Value"]), "Churn watch: key figures", numeric=["Value"])
+            notices.insert(0, render.Notice(_("Value here means {basis}.").format(basis=basis)))
+        value = pgettext("measure and its value", "Value")
+        table = render.Table(
+            pd.DataFrame(rows, columns=[_("Measure"), value]), _("Churn watch: key figures"), numeric=[value],
+        )
         return (table, *notices)
 
-    def _risk_table(self, labels: pd.Series, order: Sequence[str], name: str, unlabelled: str) -> pd.DataFrame:
+    @staticmethod
+    def _risk_names() -> dict[str, str]:
+        """Column headings of the risk tables, in the report language."""
+        return {
+            "customers": _("Customers"), "warned": _("With warnings"), "probability": _("Mean churn probability"),
+            "at_risk": _("Value at risk"), "share": _("Share of value at risk"),
+        }
+
+    def _risk_table(
+        self, labels: pd.Series, order: Sequence[str], name: str, unlabelled: str, shown: Mapping[str, str],
+    ) -> pd.DataFrame:
         """Customers, warnings, mean churn probability (not yet lost) and value at risk per label.
 
         `labels` is aligned with the customer table; customers without a label are grouped as
-        `unlabelled` so the rows add up to the whole table.
+        `unlabelled` so the rows add up to the whole table. Rows are ordered by the labels as the
+        data names them, then shown under their name in `shown` (the label itself when absent).
         """
         customers = self.customers
         reachable = self._reachable
+        names = self._risk_names()
         frame = pd.DataFrame({
             "label": labels.astype("object").fillna(unlabelled).astype("str").to_numpy(),
             "warned": customers["warning_count"].gt(0).to_numpy(),
@@ -204,43 +282,53 @@ class ChurnStudy:
         })
         grouped = frame.groupby("label")
         table = pd.DataFrame({
-            "Customers": grouped.size(),
-            "With warnings": grouped["warned"].sum().astype("int64"),
-            "Mean churn probability": grouped["probability"].mean(),
+            names["customers"]: grouped.size(),
+            names["warned"]: grouped["warned"].sum().astype("int64"),
+            names["probability"]: grouped["probability"].mean(),
             # min_count: without scores the sum is missing, not a reassuring zero
-            "Value at risk": grouped["at_risk"].sum(min_count=1),
+            names["at_risk"]: grouped["at_risk"].sum(min_count=1),
         })
-        total = table["Value at risk"].sum(min_count=1)
-        table = table.assign(**{"Share of value at risk": table["Value at risk"] / total if total else np.nan})
+        total = table[names["at_risk"]].sum(min_count=1)
+        table = table.assign(**{names["share"]: table[names["at_risk"]] / total if total else np.nan})
         if order:
-            table = table.reindex([*order, *sorted(set(table.index) - set(order))]).dropna(subset=["Customers"])
-            table = table.astype({"Customers": "int64", "With warnings": "int64"})
-        table.index.name = name
+            table = table.reindex([*order, *sorted(set(table.index) - set(order))]).dropna(subset=[names["customers"]])
+            table = table.astype({names["customers"]: "int64", names["warned"]: "int64"})
+        table.index = pd.Index([shown.get(label, label) for label in table.index], name=name)
         return table
 
     def _risk_formats(self) -> dict:
+        names = self._risk_names()
         return {
-            "Customers": render.integer, "With warnings": render.integer, "Mean churn probability": render.percent,
-            "Value at risk": self.money, "Share of value at risk": render.percent,
+            names["customers"]: render.integer, names["warned"]: render.integer, names["probability"]: render.percent,
+            names["at_risk"]: self.money, names["share"]: render.percent,
         }
 
-    @section("At risk by region and tier", "Value at risk is each customer's value times their churn probability, summed. The mean churn probability is over buyers not yet lost; customers and warnings count everyone.")
+    @section(
+        N_("At risk by region and tier"),
+        N_(
+            "Value at risk is each customer's value times their churn probability, summed. The mean churn "
+            "probability is over buyers not yet lost; customers and warnings count everyone."
+        ),
+    )
     def at_risk(self) -> render.Section:
         """Per region (by value at risk) and per tier (in tier order): customers, warnings, risk;
         with a bar chart of value at risk by region."""
         if self.missing is not None:
             return self.missing
-        regions = self._risk_table(self.customers["region"], [], "Region", "Unknown")
-        regions = regions.sort_values(["Value at risk", "With warnings"], ascending=False, na_position="last")
-        tiers = self._risk_table(self.customers["tier"], list(self.meta["tiers"]), "Tier", "No tier (no purchase)")
+        names = self._risk_names()
+        by_region = self._risk_table(self.customers["region"], [], _("Region"), regions.UNKNOWN, self._region_label())
+        by_region = by_region.sort_values([names["at_risk"], names["warned"]], ascending=False, na_position="last")
+        tiers = list(self.meta["tiers"])
+        tier_names = {**{tier: i18n.label("tier", tier) for tier in tiers}, _NO_TIER: _("No tier (no purchase)")}
+        by_tier = self._risk_table(self.customers["tier"], tiers, _("Tier"), _NO_TIER, tier_names)
         items: list[object] = [
-            render.Table(regions, "Churn risk by region, largest value at risk first", self._risk_formats()),
-            render.Table(tiers, "Churn risk by value tier", self._risk_formats()),
+            render.Table(by_region, _("Churn risk by region, largest value at risk first"), self._risk_formats()),
+            render.Table(by_tier, _("Churn risk by value tier"), self._risk_formats()),
         ]
         if not self.scored:
             items.insert(0, self._skipped())
             return tuple(items)
-        items.insert(1, self._region_chart(regions["Value at risk"].dropna()))
+        items.insert(1, self._region_chart(by_region[names["at_risk"]].dropna()))
         return tuple(items)
 
     def _region_chart(self, at_risk: pd.Series) -> render.Chart:
@@ -249,46 +337,77 @@ class ChurnStudy:
         ax = fig.subplots()
         shown = at_risk.iloc[::-1]  # barh draws from the bottom up
         ax.barh(shown.index.astype("str"), shown.to_numpy(), color=render.sns.color_palette(render.PALETTE, 1)[0])
-        ax.set(title="Value at risk by region", xlabel=f"Value at risk ({self.currency})", ylabel="")
+        title = _("Value at risk by region")
+        ax.set(title=title, xlabel=_("Value at risk ({currency})").format(currency=self.currency), ylabel="")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # long amounts: few ticks, or the labels collide
         render.thousands_axis(ax.xaxis)
         total = at_risk.sum()
-        top = at_risk.index[0]
         return render.Chart(
-            fig, "Value at risk by region",
-            f"Horizontal bar chart of value at risk in {len(at_risk)} regions, largest first: {top} has the most, "
-            f"{at_risk.iloc[0]:,.0f} {self.currency} ({at_risk.iloc[0] / total:.0%} of the total), and "
-            f"{at_risk.index[-1]} the least, {at_risk.iloc[-1]:,.0f} {self.currency}.",
+            fig, title,
+            _(
+                "Horizontal bar chart of value at risk in {count} regions, largest first: {top} has the most, "
+                "{top_value:,.0f} {currency} ({top_share:.0%} of the total), and {bottom} the least, "
+                "{bottom_value:,.0f} {currency}."
+            ).format(
+                count=len(at_risk), top=at_risk.index[0], top_value=at_risk.iloc[0], currency=self.currency,
+                top_share=at_risk.iloc[0] / total, bottom=at_risk.index[-1], bottom_value=at_risk.iloc[-1],
+            ),
         )
 
-    @section("The warning rules", "Four rules a person can check by hand flag buyers not yet lost; a customer can be flagged by several. The watch list shows each customer's own figures behind the flag.")
+    def _rule_texts(self, rules: pd.DataFrame) -> list[str]:
+        """When each rule fires, as the pipeline wrote it (churn_rules.parquet). In another language,
+        the same sentence in that language, made from the config's numbers, when the config is the
+        one the rules were written with (else the written sentence, so the page never contradicts
+        the data)."""
+        written = rules["fires_when"].astype("str").tolist()
+        if i18n.current() == i18n.LANGUAGES[0]:
+            return written
+        english = dict(churn.rule_table(self.config.churn).itertuples(index=False))
+        translated = _rule_sentences(self.config.churn)
+        return [
+            translated[rule] if rule in translated and english.get(rule) == text else text
+            for rule, text in zip(rules["rule"], written)
+        ]
+
+    @section(
+        N_("The warning rules"),
+        N_(
+            "Four rules a person can check by hand flag buyers not yet lost; a customer can be flagged by several. "
+            "The watch list shows each customer's own figures behind the flag."
+        ),
+    )
     def warning_rules(self) -> render.Section:
         """The rules in words with the configured numbers, and how many customers each flags."""
         rules = _extra(self.data, "churn_rules")
         if rules is None:
             return render.Notice(
-                "The processed data has no warning rules table (churn_rules.parquet). Run `custseg process "
-                "--force` with this custseg version to write it.",
+                _(
+                    "The processed data has no warning rules table (churn_rules.parquet). Run `custseg process "
+                    "--force` with this custseg version to write it."
+                ),
                 kind="warning",
             )
         present = [rule for rule in churn.RULES if rule in self.customers]
         flagged = self.reachable[present].sum() if present else pd.Series(dtype="int64")
         base = len(self.reachable)
+        rule_names = {rule: _(name) for rule, name in RULE_NAMES.items()}
+        customers_flagged, share = _("Customers flagged"), _("Share of buyers not yet lost")
         table = pd.DataFrame({
-            "Rule": rules["rule"].map(RULE_NAMES).fillna(rules["rule"]).to_numpy(),
-            "Fires when": rules["fires_when"].to_numpy(),
-            "Customers flagged": rules["rule"].map(flagged).to_numpy(dtype="float64", na_value=np.nan),
+            _("Rule"): rules["rule"].map(rule_names).fillna(rules["rule"]).to_numpy(),
+            _("Fires when"): self._rule_texts(rules),
+            customers_flagged: rules["rule"].map(flagged).to_numpy(dtype="float64", na_value=np.nan),
         })
-        table = table.assign(**{"Share of buyers not yet lost": table["Customers flagged"] / base if base else np.nan})
+        table = table.assign(**{share: table[customers_flagged] / base if base else np.nan})
         items: list[object] = [render.Table(
-            table, "Warning rules and the customers each flags",
-            {"Customers flagged": render.integer, "Share of buyers not yet lost": render.percent},
+            table, _("Warning rules and the customers each flags"),
+            {customers_flagged: render.integer, share: render.percent},
         )]
         if "warning_count" in self.customers:
             counts = self.reachable["warning_count"]
             items.append(render.Notice(
-                f"Of {base:,} buyers not yet lost, {int(counts.gt(0).sum()):,} have at least one warning and "
-                f"{int(counts.ge(2).sum()):,} have two or more."
+                _(
+                    "Of {base:,} buyers not yet lost, {warned:,} have at least one warning and {several:,} have two or more."
+                ).format(base=base, warned=int(counts.gt(0).sum()), several=int(counts.ge(2).sum()))
             ))
         return tuple(items)
 
@@ -302,7 +421,15 @@ class ChurnStudy:
         not_lost = metrics.loc[metrics["population"].eq("not_lost"), "roc_auc"]
         return "not_lost" if len(not_lost) and not_lost.notna().all() else "buyers"
 
-    @section("How the warning performed in the backtest", "The models were trained on the customers as they were at one past date and tested on a later date, whose outcome is known by now. ROC AUC is the chance that a churner is ranked above a customer who stayed (0.5 = guessing). The recency-only baseline ranks by days since the last order: a model is used only if it beats it.")
+    @section(
+        N_("How the warning performed in the backtest"),
+        N_(
+            "The models were trained on the customers as they were at one past date and tested on a later date, "
+            "whose outcome is known by now. ROC AUC is the chance that a churner is ranked above a customer who "
+            "stayed (0.5 = guessing). The recency-only baseline ranks by days since the last order: a model is "
+            "used only if it beats it."
+        ),
+    )
     def backtest(self) -> render.Section:
         """Metrics per candidate (population the choice was made on, then all buyers), the choice,
         the top-decile lift against the baseline, a calibration chart and the feature importances."""
@@ -310,10 +437,12 @@ class ChurnStudy:
         if metrics is None:
             note = self.backtest_facts.get("note") or ""
             if note:
-                return render.Notice(f"The churn model was not backtested: {note}.", kind="info")
+                return render.Notice(_("The churn model was not backtested: {note}.").format(note=note), kind="info")
             return render.Notice(
-                "The processed data has no backtest tables (churn_metrics.parquet). Run `custseg process --force` "
-                "with this custseg version to write them.",
+                _(
+                    "The processed data has no backtest tables (churn_metrics.parquet). Run `custseg process --force` "
+                    "with this custseg version to write them."
+                ),
                 kind="warning",
             )
         judged = self._judged_on(metrics)
@@ -323,9 +452,13 @@ class ChurnStudy:
         facts = self.backtest_facts
         if facts.get("validation_date"):
             items.append(render.Notice(
-                f"Trained on the buyers as they were on {facts['train_date']}, labelled by whether they bought in the "
-                f"{self.horizon_days} days after; tested the same way on {facts['validation_date']}. "
-                f"Chosen: {_candidate_sentence(facts.get('choice', ''))}."
+                _(
+                    "Trained on the buyers as they were on {train_date}, labelled by whether they bought in the "
+                    "{days} days after; tested the same way on {validation_date}. Chosen: {choice}."
+                ).format(
+                    train_date=facts["train_date"], days=self.horizon_days, validation_date=facts["validation_date"],
+                    choice=_candidate_sentence(facts.get("choice", "")),
+                )
             ))
         for population in (judged, *[p for p in churn.POPULATIONS if p != judged]):
             rows = metrics.loc[metrics["population"].eq(population)]
@@ -335,12 +468,16 @@ class ChurnStudy:
         items.append(self._lift(metrics.loc[metrics["population"].eq(judged)], chosen, judged))
         calibration = _extra(self.data, "churn_calibration")
         if calibration is None:
-            items.append(render.Notice("The processed data has no calibration table, so the calibration chart is not shown.", kind="info"))
+            items.append(render.Notice(
+                _("The processed data has no calibration table, so the calibration chart is not shown."), kind="info",
+            ))
         else:
             items.append(self._calibration_chart(calibration, chosen, judged))
         importance = _extra(self.data, "churn_importance")
         if importance is None:
-            items.append(render.Notice("The processed data has no feature importances, so they are not shown.", kind="info"))
+            items.append(render.Notice(
+                _("The processed data has no feature importances, so they are not shown."), kind="info",
+            ))
         else:
             items.append(self._importance_chart(importance, chosen, judged))
         return tuple(items)
@@ -348,137 +485,182 @@ class ChurnStudy:
     def _metric_table(self, rows: pd.DataFrame, population: str, judged: bool) -> render.Table:
         """The backtest figures of one population, chosen candidate marked."""
         first = rows.iloc[0]
+        names = {candidate: _(name) for candidate, name in CANDIDATE_NAMES.items()}
+        roc, pr, top, lift, brier = _("ROC AUC"), _("PR AUC"), _("Churned in top 10%"), _("Top-decile lift"), _("Brier score")
         table = pd.DataFrame({
-            "Candidate": rows["candidate"].map(CANDIDATE_NAMES).fillna(rows["candidate"]).to_numpy(),
-            "ROC AUC": rows["roc_auc"].to_numpy(),
-            "PR AUC": rows["pr_auc"].to_numpy(),
-            "Churned in top 10%": rows["top_decile_precision"].to_numpy(),
-            "Top-decile lift": rows["top_decile_lift"].to_numpy(),
-            "Brier score": rows["brier"].to_numpy(),
-            "Chosen": rows["chosen"].map({True: "✓ chosen", False: ""}).to_numpy(),
+            _("Candidate"): rows["candidate"].map(names).fillna(rows["candidate"]).to_numpy(),
+            roc: rows["roc_auc"].to_numpy(),
+            pr: rows["pr_auc"].to_numpy(),
+            top: rows["top_decile_precision"].to_numpy(),
+            lift: rows["top_decile_lift"].to_numpy(),
+            brier: rows["brier"].to_numpy(),
+            _("Chosen"): rows["chosen"].map({True: _("✓ chosen"), False: ""}).to_numpy(),
         })
         three = lambda value: f"{value:.3f}"  # noqa: E731
-        words = churn.POPULATIONS.get(population, population)
-        how = "the model was chosen on these" if judged else "for comparison"
-        title = (f"Backtest on {words} ({how}): {int(first['n']):,} customers, "
-                 f"{first['base_rate']:.0%} of whom churned")
+        facts = {"population": _population(population), "count": int(first["n"]), "rate": first["base_rate"]}
+        if judged:
+            title = _(
+                "Backtest on {population} (the model was chosen on these): {count:,} customers, {rate:.0%} of whom churned"
+            ).format(**facts)
+        else:
+            title = _("Backtest on {population} (for comparison): {count:,} customers, {rate:.0%} of whom churned").format(**facts)
         return render.Table(
             table, title,
-            {"ROC AUC": three, "PR AUC": three, "Churned in top 10%": render.percent,
-             "Top-decile lift": lambda value: f"{value:.2f}x", "Brier score": three},
+            {roc: three, pr: three, top: render.percent, lift: _times, brier: three},
         )
 
     def _lift(self, rows: pd.DataFrame, chosen: str | None, population: str) -> render.Notice:
         """The chosen candidate's top decile against the baseline's, in one sentence."""
         by = rows.set_index("candidate")
-        words = churn.POPULATIONS.get(population, population)
+        words = _population(population)
         if chosen not in by.index or pd.isna(by.loc[chosen, "top_decile_precision"]):
-            return render.Notice(f"The backtest has no top-decile figures for {words}.", kind="info")
+            return render.Notice(_("The backtest has no top-decile figures for {population}.").format(population=words), kind="info")
         mine = by.loc[chosen]
-        sentence = (
-            f"Of the 10% of {words} that {CANDIDATE_NAMES.get(chosen, chosen).lower()} rated most likely to churn, "
-            f"{mine['top_decile_precision']:.0%} did, {mine['top_decile_lift']:.2f} times the base rate of "
-            f"{mine['base_rate']:.0%}"
-        )
+        facts = {
+            "population": words, "model": _candidate(chosen).lower(), "precision": mine["top_decile_precision"],
+            "lift": mine["top_decile_lift"], "base_rate": mine["base_rate"],
+        }
         if chosen == churn.BASELINE:
-            return render.Notice(sentence + ". No model beat recency, so the scores rank customers by days since the last order.")
+            return render.Notice(_(
+                "Of the 10% of {population} that {model} rated most likely to churn, {precision:.0%} did, {lift:.2f} "
+                "times the base rate of {base_rate:.0%}. No model beat recency, so the scores rank customers by days "
+                "since the last order."
+            ).format(**facts))
         if churn.BASELINE in by.index and pd.notna(by.loc[churn.BASELINE, "roc_auc"]):
             base = by.loc[churn.BASELINE]
-            sentence += (
-                f"; ranking by recency alone finds {base['top_decile_precision']:.0%} ({base['top_decile_lift']:.2f} times). "
-                f"ROC AUC {mine['roc_auc']:.3f} against {base['roc_auc']:.3f} for the baseline"
-            )
-        return render.Notice(sentence + ".")
+            return render.Notice(_(
+                "Of the 10% of {population} that {model} rated most likely to churn, {precision:.0%} did, {lift:.2f} "
+                "times the base rate of {base_rate:.0%}; ranking by recency alone finds {baseline_precision:.0%} "
+                "({baseline_lift:.2f} times). ROC AUC {auc:.3f} against {baseline_auc:.3f} for the baseline."
+            ).format(
+                **facts, baseline_precision=base["top_decile_precision"], baseline_lift=base["top_decile_lift"],
+                auc=mine["roc_auc"], baseline_auc=base["roc_auc"],
+            ))
+        return render.Notice(_(
+            "Of the 10% of {population} that {model} rated most likely to churn, {precision:.0%} did, {lift:.2f} "
+            "times the base rate of {base_rate:.0%}."
+        ).format(**facts))
 
     def _calibration_chart(self, calibration: pd.DataFrame, chosen: str | None, population: str) -> render.Chart | render.Notice:
         """Mean predicted against observed churn rate per bin, chosen candidate and baseline, with the diagonal."""
-        words = churn.POPULATIONS.get(population, population)
+        words = _population(population)
         recalibrated = chosen + churn.RECALIBRATED if chosen else None
         candidates = list(dict.fromkeys(c for c in (chosen, recalibrated, churn.BASELINE) if c))
         shown = calibration.loc[calibration["population"].eq(population) & calibration["candidate"].isin(candidates)]
         if shown.empty:
-            return render.Notice(f"The backtest has no calibration figures for {words}.", kind="info")
+            return render.Notice(
+                _("The backtest has no calibration figures for {population}.").format(population=words), kind="info",
+            )
         fig = render.new_figure(5.0, 4.2)
         ax = fig.subplots()
-        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="Predicted = observed")
+        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label=_("Predicted = observed"))
         described = []
         for candidate, marker in zip(candidates, ("o", "D", "s")):
             bins = shown.loc[shown["candidate"].eq(candidate)].sort_values("bin")
             if bins.empty:
                 continue
             if candidate == recalibrated:
-                name = CANDIDATE_NAMES.get(chosen, chosen) + ", recalibrated"
-                label = name + " (the probabilities used)"
+                name = _("{model}, recalibrated").format(model=_candidate(chosen))
+                label = _("{model} (the probabilities used)").format(model=name)
             else:
-                name = CANDIDATE_NAMES.get(candidate, candidate)
-                label = name + (" (chosen, before recalibration)" if candidate == chosen else "")
+                name = _candidate(candidate)
+                label = _("{model} (chosen, before recalibration)").format(model=name) if candidate == chosen else name
             ax.plot(bins["mean_predicted"], bins["observed_rate"], marker=marker, label=label)
             gap = np.average((bins["observed_rate"] - bins["mean_predicted"]).abs(), weights=bins["n"])
             top = bins.iloc[-1]
-            described.append(
-                f"{name.lower()}: predicted and observed rates differ by {100 * gap:.0f} percentage points on average; "
-                f"its highest bin predicted {top['mean_predicted']:.0%} and {top['observed_rate']:.0%} churned"
-            )
-        ax.set(title=f"Calibration on {words}", xlabel="Mean predicted churn probability", ylabel="Share that churned",
-               xlim=(0, 1), ylim=(0, 1.02))
+            described.append(_(
+                "{model}: predicted and observed rates differ by {gap:.0f} percentage points on average; "
+                "its highest bin predicted {predicted:.0%} and {observed:.0%} churned"
+            ).format(model=name.lower(), gap=100 * gap, predicted=top["mean_predicted"], observed=top["observed_rate"]))
+        ax.set(title=_("Calibration on {population}").format(population=words), xlabel=_("Mean predicted churn probability"),
+               ylabel=_("Share that churned"), xlim=(0, 1), ylim=(0, 1.02))
         ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
         ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
         ax.legend(loc="upper left", frameon=False, fontsize=8)
         return render.Chart(
-            fig, f"Predicted against observed churn, ten equal-size groups of {words}",
-            "Line chart of the observed churn rate against the mean predicted probability in ten groups of customers, "
-            "with a dashed diagonal where the two agree; " + "; ".join(described) + ".",
+            fig, _("Predicted against observed churn, ten equal-size groups of {population}").format(population=words),
+            _(
+                "Line chart of the observed churn rate against the mean predicted probability in ten groups of customers, "
+                "with a dashed diagonal where the two agree; {details}."
+            ).format(details=_clause_separator().join(described)),
         )
 
     def _importance_chart(self, importance: pd.DataFrame, chosen: str | None, population: str) -> render.Chart:
         """The ten features whose shuffling costs the chosen model most ROC AUC."""
         top = importance.sort_values(["importance_mean", "feature"], ascending=[False, True]).head(10)
-        names = top["feature"].map(FEATURE_NAMES).fillna(top["feature"].str.replace("_", " ").str.capitalize())
+        readable = {feature: _(name) for feature, name in FEATURE_NAMES.items()}
+        names = top["feature"].map(readable).fillna(top["feature"].str.replace("_", " ").str.capitalize())
         fig = render.new_figure(7.0, 0.9 + 0.3 * len(top))
         ax = fig.subplots()
         ax.barh(names.to_numpy()[::-1], top["importance_mean"].to_numpy()[::-1], xerr=top["importance_std"].to_numpy()[::-1],
                 color=render.sns.color_palette(render.PALETTE, 1)[0])
-        model = CANDIDATE_NAMES.get(chosen, chosen or "the model")
-        ax.set(title=f"What the {model.lower()} relies on", xlabel="Drop in ROC AUC when the feature is shuffled", ylabel="")
-        listed = ", ".join(f"{name} ({value:.3f})" for name, value in zip(names.head(3), top["importance_mean"].head(3)))
+        model = (_candidate(chosen) if chosen else _("model")).lower()
+        ax.set(title=_("What the {model} relies on").format(model=model),
+               xlabel=_("Drop in ROC AUC when the feature is shuffled"), ylabel="")
+        listed = _list_separator().join(f"{name} ({value:.3f})" for name, value in zip(names.head(3), top["importance_mean"].head(3)))
         return render.Chart(
-            fig, f"Permutation importance of the {len(top)} most important features, {churn.POPULATIONS.get(population, population)}",
-            f"Horizontal bar chart of how much the validation ROC AUC of the {model.lower()} drops when each feature is "
-            f"shuffled, top {len(top)} features; the three largest are {listed}.",
+            fig,
+            _("Permutation importance of the {count} most important features, {population}").format(
+                count=len(top), population=_population(population),
+            ),
+            _(
+                "Horizontal bar chart of how much the validation ROC AUC of the {model} drops when each feature is "
+                "shuffled, top {count} features; the three largest are {features}."
+            ).format(model=model, count=len(top), features=listed),
         )
 
-    @section("Satisfaction and churn", "Churn probability and the share with warnings by each customer's latest satisfaction score and NPS class, for buyers not yet lost. The model and the satisfaction rule both read these scores, so this shows how the warning treats them, not separate proof that unhappy customers leave.")
+    @section(
+        N_("Satisfaction and churn"),
+        N_(
+            "Churn probability and the share with warnings by each customer's latest satisfaction score and NPS "
+            "class, for buyers not yet lost. The model and the satisfaction rule both read these scores, so this "
+            "shows how the warning treats them, not separate proof that unhappy customers leave."
+        ),
+    )
     def satisfaction(self) -> render.Section:
         """Mean churn probability and share with warnings by latest satisfaction (1-5) and NPS class."""
         if "feedback" not in self.meta.get("inputs", ()):
             return render.Notice(
-                "This study has no feedback table (inputs.feedback), so satisfaction and NPS cannot be related to churn.",
+                _("This study has no feedback table (inputs.feedback), so satisfaction and NPS cannot be related to churn."),
                 kind="info",
             )
-        missing = self.missing or _no_column(["satisfaction_latest", "nps_class"], self.customers, "satisfaction and churn")
+        missing = self.missing or _no_column(["satisfaction_latest", "nps_class"], self.customers, _("satisfaction and churn"))
         if missing:
             return missing
         reachable = self.reachable
         score = reachable["satisfaction_latest"].round().astype("Int64").astype("string")
-        by_score = self._by_feedback(score, [str(n) for n in range(1, 6)], "Latest satisfaction (1-5)")
+        by_score = self._by_feedback(score, [str(n) for n in range(1, 6)], _("Latest satisfaction (1-5)"))
         nps = reachable["nps_class"].astype("string")
-        by_nps = self._by_feedback(nps, list(_NPS_ORDER), "NPS class (latest answer)")
-        by_nps.index = by_nps.index.map(lambda label: label if label == _NO_FEEDBACK else label.capitalize())
-        formats = {"Buyers not yet lost": render.integer, "Mean churn probability": render.percent, "Share with warnings": render.percent}
+        by_nps = self._by_feedback(nps, list(_NPS_ORDER), _("NPS class (latest answer)"))
+        no_feedback = _("No feedback")
+        if i18n.current() == "zh":
+            nps_label = lambda label: i18n.label("nps", label)  # noqa: E731
+        else:
+            nps_label = str.capitalize
+        by_nps.index = by_nps.index.map(lambda label: no_feedback if label == _NO_FEEDBACK else nps_label(label))
+        names = self._feedback_names()
+        formats = {names["buyers"]: render.integer, names["probability"]: render.percent, names["warned"]: render.percent}
         items: list[object] = []
         if self.scored and (by_score.index != _NO_FEEDBACK).any():
             items.append(self._satisfaction_chart(by_score))
         elif not self.scored:
             items.append(self._skipped())
+        by_score = by_score.rename(index={_NO_FEEDBACK: no_feedback})
         items += [
-            render.Table(by_score, "Churn probability by latest satisfaction score", formats),
-            render.Table(by_nps, "Churn probability by NPS class", formats),
+            render.Table(by_score, _("Churn probability by latest satisfaction score"), formats),
+            render.Table(by_nps, _("Churn probability by NPS class"), formats),
         ]
         return tuple(items)
 
+    @staticmethod
+    def _feedback_names() -> dict[str, str]:
+        """Column headings of the satisfaction tables, in the report language."""
+        return {"buyers": _("Buyers not yet lost"), "probability": _("Mean churn probability"), "warned": _("Share with warnings")}
+
     def _by_feedback(self, labels: pd.Series, order: list[str], name: str) -> pd.DataFrame:
         """Buyers not yet lost, mean churn probability and share with warnings per label, customers
-        without an answer last."""
+        without an answer last (labelled :data:`_NO_FEEDBACK`, in English)."""
+        names = self._feedback_names()
         frame = pd.DataFrame({
             "label": labels.fillna(_NO_FEEDBACK).to_numpy(dtype=object),
             "probability": self.reachable["churn_probability"].to_numpy(dtype="float64", na_value=np.nan),
@@ -486,65 +668,75 @@ class ChurnStudy:
         })
         grouped = frame.groupby("label")
         table = pd.DataFrame({
-            "Buyers not yet lost": grouped.size(),
-            "Mean churn probability": grouped["probability"].mean(),
-            "Share with warnings": grouped["warned"].mean(),
+            names["buyers"]: grouped.size(),
+            names["probability"]: grouped["probability"].mean(),
+            names["warned"]: grouped["warned"].mean(),
         })
         rows = [*order, *sorted(set(table.index) - {*order, _NO_FEEDBACK}), _NO_FEEDBACK]
-        table = table.reindex([label for label in rows if label in table.index]).astype({"Buyers not yet lost": "int64"})
+        table = table.reindex([label for label in rows if label in table.index]).astype({names["buyers"]: "int64"})
         table.index.name = name
         return table
 
     def _satisfaction_chart(self, by_score: pd.DataFrame) -> render.Chart:
         """Bars of mean churn probability per latest satisfaction score, with the mean of all buyers not yet lost."""
-        rated = by_score.drop(index=_NO_FEEDBACK, errors="ignore")
+        rated = by_score.drop(index=_NO_FEEDBACK, errors="ignore")[self._feedback_names()["probability"]]
         overall = float(self.reachable["churn_probability"].mean())
         fig = render.new_figure(6.0, 3.2)
         ax = fig.subplots()
-        ax.bar(rated.index.astype("str"), rated["Mean churn probability"].to_numpy(), color=render.sns.color_palette(render.PALETTE, 1)[0])
-        ax.axhline(overall, color="grey", linestyle="--", linewidth=1, label=f"All buyers not yet lost ({overall:.0%})")
-        ax.set(title="Churn probability by latest satisfaction", xlabel="Latest satisfaction score (1 = worst, 5 = best)",
-               ylabel="Mean churn probability", ylim=(0, 1))
+        ax.bar(rated.index.astype("str"), rated.to_numpy(), color=render.sns.color_palette(render.PALETTE, 1)[0])
+        ax.axhline(overall, color="grey", linestyle="--", linewidth=1,
+                   label=_("All buyers not yet lost ({mean:.0%})").format(mean=overall))
+        ax.set(title=_("Churn probability by latest satisfaction"), xlabel=_("Latest satisfaction score (1 = worst, 5 = best)"),
+               ylabel=_("Mean churn probability"), ylim=(0, 1))
         ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
         ax.legend(loc="upper right", frameon=False, fontsize=8)
-        listed = ", ".join(f"score {label} {value:.0%}" for label, value in rated["Mean churn probability"].items())
+        listed = _list_separator().join(
+            _("score {score} {probability:.0%}").format(score=label, probability=value) for label, value in rated.items()
+        )
         return render.Chart(
-            fig, "Mean churn probability by latest satisfaction score",
-            f"Bar chart of the mean churn probability of buyers not yet lost by their latest satisfaction score: {listed}; "
-            f"the dashed line marks the mean of all buyers not yet lost, {overall:.0%}.",
+            fig, _("Mean churn probability by latest satisfaction score"),
+            _(
+                "Bar chart of the mean churn probability of buyers not yet lost by their latest satisfaction score: "
+                "{scores}; the dashed line marks the mean of all buyers not yet lost, {mean:.0%}."
+            ).format(scores=listed, mean=overall),
         )
 
-    @section("Customer value", "What the buyers are expected to spend. P(alive) is the value model's probability that a repeat buyer still buys at all; CLV is the expected revenue over the value horizon, discounted.")
+    @section(
+        N_("Customer value"),
+        N_(
+            "What the buyers are expected to spend. P(alive) is the value model's probability that a repeat buyer "
+            "still buys at all; CLV is the expected revenue over the value horizon, discounted."
+        ),
+    )
     def customer_value(self) -> render.Section:
         """P(alive) of repeat buyers (histogram), one-time buyers counted apart, CLV by tier and the model's note."""
-        missing = self.missing or _no_column(["one_time_buyer", "p_alive", "clv"], self.customers, "customer value")
+        missing = self.missing or _no_column(["one_time_buyer", "p_alive", "clv"], self.customers, _("customer value"))
         if missing:
             return missing
         items: list[object] = []
         fitted = bool(self.value_facts.get("fitted", self.buyers["clv"].notna().any()))
         basis = self.value_facts.get("basis")
         if not fitted:
-            items.append(render.Notice(
-                "The value models could not be fitted, so P(alive) and CLV are not shown"
-                + (f"; value here means {basis}." if basis else "."),
-                kind="warning",
-            ))
+            if basis:
+                text = _("The value models could not be fitted, so P(alive) and CLV are not shown; value here means {basis}.")
+            else:
+                text = _("The value models could not be fitted, so P(alive) and CLV are not shown.")
+            items.append(render.Notice(text.format(basis=basis), kind="warning"))
         else:
             repeat = self.buyers.loc[~self.buyers["one_time_buyer"].astype("bool") & self.buyers["p_alive"].notna(), "p_alive"]
             if len(repeat):
                 items.append(self._alive_chart(repeat))
             once = int(self.buyers["one_time_buyer"].astype("bool").sum())
-            items.append(render.Notice(
-                f"{once:,} one-time buyers are counted apart. In the BG/NBD model a customer can only drop out right "
+            items.append(render.Notice(_(
+                "{count:,} one-time buyers are counted apart. In the BG/NBD model a customer can only drop out right "
                 "after a repeat purchase, so for someone who bought once P(alive) is 1 by definition, whatever the "
                 "silence since; it says nothing about them and is not shown. Judge them by their churn probability, "
                 "which also sees contacts and feedback."
-            ))
-        column, what = ("clv", "CLV") if fitted else ("value", "Value")
-        items.append(self._value_by_tier(column, what))
+            ).format(count=once)))
+        items.append(self._value_by_tier("clv" if fitted else "value"))
         note = self.value_facts.get("note") or ""
         if note:
-            items.append(render.Notice(f"About the value model: {note}.", kind="info"))
+            items.append(render.Notice(_("About the value model: {note}.").format(note=note), kind="info"))
         return tuple(items)
 
     def _alive_chart(self, p_alive: pd.Series) -> render.Chart:
@@ -552,75 +744,156 @@ class ChurnStudy:
         fig = render.new_figure(6.0, 3.2)
         ax = fig.subplots()
         ax.hist(p_alive.to_numpy(), bins=np.linspace(0, 1, 21), color=render.sns.color_palette(render.PALETTE, 1)[0])
-        ax.set(title="P(alive) of repeat buyers", xlabel="P(alive): probability the customer still buys", ylabel="Customers")
+        ax.set(title=_("P(alive) of repeat buyers"), xlabel=_("P(alive): probability the customer still buys"),
+               ylabel=_("Customers"))
         ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
         render.thousands_axis(ax.yaxis)
         return render.Chart(
-            fig, f"P(alive) of {len(p_alive):,} repeat buyers",
-            f"Histogram of P(alive) of {len(p_alive):,} repeat buyers in 20 bins from 0% to 100%: median "
-            f"{p_alive.median():.0%}, {p_alive.gt(0.9).mean():.0%} above 90% and {p_alive.lt(0.5).mean():.0%} below 50%.",
+            fig, _("P(alive) of {count:,} repeat buyers").format(count=len(p_alive)),
+            _(
+                "Histogram of P(alive) of {count:,} repeat buyers in 20 bins from 0% to 100%: median {median:.0%}, "
+                "{above:.0%} above 90% and {below:.0%} below 50%."
+            ).format(count=len(p_alive), median=p_alive.median(), above=p_alive.gt(0.9).mean(), below=p_alive.lt(0.5).mean()),
         )
 
-    def _value_by_tier(self, column: str, what: str) -> render.Table:
-        """Buyers, total, mean and share of `column` per tier, in tier order."""
+    def _value_by_tier(self, column: str) -> render.Table:
+        """Buyers, total, mean and share of `column` ("clv" or "value") per tier, in tier order."""
+        if column == "clv":
+            total, share, mean, title = _("Total CLV"), _("Share of CLV"), _("Mean CLV"), _("CLV by value tier")
+        else:
+            total, share, mean, title = _("Total Value"), _("Share of Value"), _("Mean Value"), _("Value by value tier")
+        buyers_name, alive = _("Buyers"), _("Mean P(alive), repeat buyers")
         buyers = self.buyers
         frame = pd.DataFrame({
-            "tier": buyers["tier"].astype("object").fillna("Unknown").astype("str").to_numpy(),
+            "tier": buyers["tier"].astype("object").fillna(_UNKNOWN).astype("str").to_numpy(),
             "value": buyers[column].to_numpy(dtype="float64", na_value=np.nan),
             "alive": buyers["p_alive"].to_numpy(dtype="float64", na_value=np.nan),
         })
         grouped = frame.groupby("tier")
         table = pd.DataFrame({
-            "Buyers": grouped.size(),
-            f"Total {what}": grouped["value"].sum(min_count=1),
-            f"Mean {what}": grouped["value"].mean(),
-            "Mean P(alive), repeat buyers": grouped["alive"].mean(),
+            buyers_name: grouped.size(),
+            total: grouped["value"].sum(min_count=1),
+            mean: grouped["value"].mean(),
+            alive: grouped["alive"].mean(),
         })
-        total = table[f"Total {what}"].sum(min_count=1)
-        table.insert(2, f"Share of {what}", table[f"Total {what}"] / total if total else np.nan)
+        whole = table[total].sum(min_count=1)
+        table.insert(2, share, table[total] / whole if whole else np.nan)
         order = [*self.meta["tiers"], *sorted(set(table.index) - set(self.meta["tiers"]))]
         table = table.reindex([tier for tier in order if tier in table.index])
-        table.index.name = "Tier"
+        shown = {**{tier: i18n.label("tier", tier) for tier in self.meta["tiers"]}, _UNKNOWN: _("Unknown")}
+        table.index = pd.Index([shown.get(tier, tier) for tier in table.index], name=_("Tier"))
         return render.Table(
-            table, f"{what} by value tier",
-            {"Buyers": render.integer, f"Total {what}": self.money, f"Share of {what}": render.percent,
-             f"Mean {what}": self.money, "Mean P(alive), repeat buyers": render.percent},
+            table, title,
+            {buyers_name: render.integer, total: self.money, share: render.percent, mean: self.money, alive: render.percent},
         )
 
-    @section("Watch list", "The customers most worth a retention effort, by value at risk: buyers not yet lost with a warning, or with a churn probability at or above the expected rate. No names, e-mails or phone numbers: look customers up in the CRM by their id.")
+    @section(
+        N_("Watch list"),
+        N_(
+            "The customers most worth a retention effort, by value at risk: buyers not yet lost with a warning, or "
+            "with a churn probability at or above the expected rate. No names, e-mails or phone numbers: look "
+            "customers up in the CRM by their id."
+        ),
+    )
     def watch_list(self) -> render.Section:
         """The top rows of the watch list and where the full list is."""
         watch = _extra(self.data, "watch_list")
         if watch is None:
             if "watch_list" in getattr(self.data, "tables", {}):
-                return render.Notice("The watch list is empty: no buyer who is not yet lost has a warning or a churn probability at or above the expected rate.")
+                return render.Notice(_(
+                    "The watch list is empty: no buyer who is not yet lost has a warning or a churn probability at or "
+                    "above the expected rate."
+                ))
             return render.Notice(
-                "The processed data has no watch list (watch_list.parquet). Run `custseg process --force` with this "
-                "custseg version to write it.",
+                _(
+                    "The processed data has no watch list (watch_list.parquet). Run `custseg process --force` with this "
+                    "custseg version to write it."
+                ),
                 kind="warning",
             )
         columns = [column for column in _WATCH_COLUMNS if column in watch]
         top = watch.sort_values("rank").head(WATCH_ROWS)[columns]
         if "reasons" in top:
-            top = top.assign(reasons=top["reasons"].replace("", "none: churn probability at or above the expected rate"))
+            # the reasons and actions are the pipeline's own words (exports/churn_watchlist.csv), shown as written
+            top = top.assign(reasons=top["reasons"].replace("", _("none: churn probability at or above the expected rate")))
         if self.data.meta.get("mask_ids") and "customer_id" in top:
             top = top.assign(customer_id=top["customer_id"].map(render.mask_id))
-        shown = top.rename(columns=_WATCH_COLUMNS)
+        labels = {
+            "region": self._region_label(),
+            "tier": {tier: i18n.label("tier", tier) for tier in top["tier"].dropna().astype("str")} if "tier" in top else {},
+            "segment": self._segment_label(),
+        }
+        top = top.assign(**{
+            column: top[column].map(lambda value, names=names: names.get(value, value), na_action="ignore")
+            for column, names in labels.items() if column in top and names
+        })
+        headings = {column: _(heading) for column, heading in _WATCH_COLUMNS.items()}
+        shown = top.rename(columns=headings)
         table = render.Table(
-            shown, f"The {len(shown)} customers with the most value at risk",
-            {"Rank": render.integer, "Churn probability": render.percent, "Value": self.money, "Value at risk": self.money},
+            shown,
+            ngettext(
+                "The {count} customer with the most value at risk", "The {count} customers with the most value at risk", len(shown),
+            ).format(count=len(shown)),
+            {headings["rank"]: render.integer, headings["churn_probability"]: render.percent,
+             headings["value"]: self.money, headings["value_at_risk"]: self.money},
         )
         path = self.config.output.exports / "churn_watchlist.csv"
-        shown_path = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
-        ranking = "value at risk" if watch["value_at_risk"].notna().any() else "number of warnings, then value (no churn model)"
-        return table, render.Notice(
-            f"The full list of {len(watch):,} customers, ranked by {ranking}, with the recommended action for each, "
-            f"is in {Path(shown_path).as_posix()} (UTF-8, opens in Excel)."
-        )
+        shown_path = Path(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path).as_posix()
+        if watch["value_at_risk"].notna().any():
+            text = _(
+                "The full list of {count:,} customers, ranked by value at risk, with the recommended action for each, "
+                "is in {path} (UTF-8, opens in Excel)."
+            )
+        else:
+            text = _(
+                "The full list of {count:,} customers, ranked by number of warnings, then value (no churn model), with "
+                "the recommended action for each, is in {path} (UTF-8, opens in Excel)."
+            )
+        return table, render.Notice(text.format(count=len(watch), path=shown_path))
 
 
 def _candidate_sentence(choice: str) -> str:
-    """The backtest's choice sentence ('logistic: validation ROC AUC ...') with readable candidate names."""
+    """The backtest's choice sentence ('logistic: validation ROC AUC 0.73 vs recency 0.64 (all buyers)')
+    with readable candidate names, in the report language."""
+    match = _CHOICE.fullmatch(choice)
+    others = [_CHOICE_OTHER.fullmatch(part) for part in match["others"].split(" vs ")] if match else []
+    if match and all(others):
+        populations = {words: key for key, words in churn.POPULATIONS.items()}
+        return _("{model}: validation ROC AUC {auc} vs {others} ({population})").format(
+            model=_candidate(match["best"]).lower(),
+            auc=match["auc"],
+            others=pgettext("between compared models", " vs ").join(
+                f"{_candidate(other['name']).lower()} {other['auc']}" for other in others
+            ),
+            population=_population(populations.get(match["population"], match["population"])),
+        )
+    # a sentence of another form (an older custseg): readable names, the rest as written
     # one pass, whole words: a readable name is never replaced again
     pattern = r"\b(" + "|".join(map(re.escape, CANDIDATE_NAMES)) + r")\b"
-    return re.sub(pattern, lambda match: CANDIDATE_NAMES[match.group(1)].lower(), choice) or "none"
+    return re.sub(pattern, lambda found: _candidate(found.group(1)).lower(), choice) or _("none")
+
+
+def _rule_sentences(settings: Churn) -> dict[str, str]:
+    """When each warning rule fires, in the report language, with the configured numbers: the
+    sentences of :func:`custseg.churn.rule_table`, which writes them in English."""
+    s = settings
+    tiers = _list_separator().join(
+        # Translators: a value tier and its silence limit in days, one item of a list ("high 90")
+        _("{tier} {days}").format(tier=i18n.label("tier", tier), days=days) for tier, days in s.silence_days_by_tier.items()
+    )
+    return {
+        "warn_silence": _(
+            "silent for more than {factor:g} x own cadence (customers with at least {min_orders} orders), else more "
+            "than the tier's limit in days ({tiers}; {days} for other tiers); never for {min_days} days or less"
+        ).format(factor=s.silence_factor, min_orders=s.min_orders_for_cadence, tiers=tiers, days=s.silence_days,
+                 min_days=s.silence_min_days),
+        "warn_trend": _(
+            "orders in the last 90 days at most {drop:g} x those of the 90 days before, which held at least {min_orders}"
+        ).format(drop=s.trend_drop, min_orders=s.trend_min_orders),
+        "warn_satisfaction": _(
+            "latest satisfaction at most {low:g} of 5, or at least {drop:g} below the customer's earlier average"
+        ).format(low=s.satisfaction_low, drop=s.satisfaction_drop),
+        "warn_interactions": _(
+            "contacts in the last 90 days at most {drop:g} x the earlier rate per 90 days, which was at least {minimum:g}"
+        ).format(drop=s.interactions_drop, minimum=s.interactions_min),
+    }

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from custseg import paths
+from custseg import i18n, paths
 
 
 def _config(args: argparse.Namespace):
@@ -45,7 +45,8 @@ def cmd_process(args: argparse.Namespace) -> int:
 def cmd_reports(args: argparse.Namespace) -> int:
     from custseg.reports import build_reports
 
-    result = build_reports(_config(args), force=args.force, progress=not args.quiet)
+    languages = [args.language] if args.language else None
+    result = build_reports(_config(args), force=args.force, progress=not args.quiet, languages=languages)
     return 1 if result.failed else 0
 
 
@@ -59,7 +60,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from custseg.reports import plan_studies, table_of_jobs
 
     config = _config(args)
-    print(table_of_jobs(plan_studies(load_study_data(config), config)).to_string(index=False))
+    language = args.language or config.study.language
+    print(table_of_jobs(plan_studies(load_study_data(config), config, language)).to_string(index=False))
     return 0
 
 
@@ -90,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--force", action="store_true", help="rebuild even when up to date")
         if name in {"reports", "run"}:
             command.add_argument("--quiet", action="store_true", help="no progress bar")
+        if name in {"reports", "run", "plan"}:
+            command.add_argument(
+                "--language", choices=i18n.LANGUAGES, default=None,
+                help="only this report language (default: study.language and study.other_languages of the config)",
+            )
         command.set_defaults(func=func)
     return parser
 

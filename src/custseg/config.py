@@ -17,8 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from custseg import paths
-
-Language = Literal["en", "zh"]
+from custseg.i18n import N_, Language
 RegionLevel = Literal["market", "country", "province"]
 
 
@@ -335,9 +334,9 @@ def _default_silence_days_by_tier() -> dict[str, int]:
 
 def _default_playbook() -> dict[str, str]:
     return {
-        "high": "personal call from the account manager within a week",
-        "mid": "personal e-mail with a tailored offer within two weeks",
-        "low": "automated win-back campaign",
+        "high": N_("personal call from the account manager within a week"),
+        "mid": N_("personal e-mail with a tailored offer within two weeks"),
+        "low": N_("automated win-back campaign"),
     }
 
 
@@ -374,7 +373,7 @@ class Churn(_Strict):
     min_customers_for_model: int = Field(200, ge=10)  # buyers needed in each backtest window
     min_churners: int = Field(30, ge=1)  # churners (and as many who stay) needed in each window
     playbook: dict[str, str] = Field(default_factory=_default_playbook)  # tier -> recommended action
-    default_action: str = "review the account and decide on a retention offer"  # tier not in the playbook
+    default_action: str = N_("review the account and decide on a retention offer")  # tier not in the playbook
     watchlist_size: int = Field(500, ge=1)
 
     @model_validator(mode="after")
@@ -416,24 +415,24 @@ def _default_playbook_actions() -> dict[str, list[PlaybookAction]]:
     act = PlaybookAction
     return {
         "high": [
-            act(topic="service", action="A named account manager who answers within four working hours, and a quarterly business review."),
-            act(topic="recognition", action="Early access to new lines and invitations to customer events."),
-            act(topic="retention", action="A personal call from the account manager within a week of the first warning sign.",
+            act(topic=N_("service"), action=N_("A named account manager who answers within four working hours, and a quarterly business review.")),
+            act(topic=N_("recognition"), action=N_("Early access to new lines and invitations to customer events.")),
+            act(topic=N_("retention"), action=N_("A personal call from the account manager within a week of the first warning sign."),
                 stages=["at_risk"]),
-            act(topic="win-back", action="A senior manager's visit or call to learn why they stopped, with an offer to match.",
+            act(topic=N_("win-back"), action=N_("A senior manager's visit or call to learn why they stopped, with an offer to match."),
                 stages=["churned"]),
         ],
         "mid": [
-            act(topic="upgrade path", action="Volume and loyalty offers that lift them toward the high tier, naming what the next tier brings."),
-            act(topic="onboarding", action="A second-purchase offer within 30 days of the first order.", stages=["new"]),
-            act(topic="reactivation", action="A personal e-mail with an offer tailored to their categories within two weeks.",
+            act(topic=N_("upgrade path"), action=N_("Volume and loyalty offers that lift them toward the high tier, naming what the next tier brings.")),
+            act(topic=N_("onboarding"), action=N_("A second-purchase offer within 30 days of the first order."), stages=["new"]),
+            act(topic=N_("reactivation"), action=N_("A personal e-mail with an offer tailored to their categories within two weeks."),
                 stages=["at_risk", "churned"]),
         ],
         "low": [
-            act(topic="service", action="Self-service and automated campaigns; account managers' time goes to the tiers above."),
-            act(topic="upgrade path", action="Bundles and multi-packs for those who buy often but spend little per order.",
+            act(topic=N_("service"), action=N_("Self-service and automated campaigns; account managers' time goes to the tiers above.")),
+            act(topic=N_("upgrade path"), action=N_("Bundles and multi-packs for those who buy often but spend little per order."),
                 stages=["active", "loyal"]),
-            act(topic="reactivation", action="An automated win-back campaign with an entry-price offer.", stages=["at_risk", "churned"]),
+            act(topic=N_("reactivation"), action=N_("An automated win-back campaign with an entry-price offer."), stages=["at_risk", "churned"]),
         ],
     }
 
@@ -464,27 +463,27 @@ def _default_strategy_rules() -> list[StrategyRule]:
     rule = StrategyRule
     return [
         rule(measure="aov_index", below=85, area="pricing",
-             advice="Orders are small next to the base: offer value bundles, multi-packs and volume prices to lift the basket."),
+             advice=N_("Orders are small next to the base: offer value bundles, multi-packs and volume prices to lift the basket.")),
         rule(measure="aov_index", above=120, area="product",
-             advice="Baskets are larger than in the base: lead with premium lines and upgrades, and protect these buyers with priority service."),
+             advice=N_("Baskets are larger than in the base: lead with premium lines and upgrades, and protect these buyers with priority service.")),
         rule(measure="low_value_order_share_index", above=125, area="pricing",
-             advice="Many low-value orders point to price-sensitive buyers: use entry-price packs and time-limited offers rather than across-the-board discounts."),
+             advice=N_("Many low-value orders point to price-sensitive buyers: use entry-price packs and time-limited offers rather than across-the-board discounts.")),
         rule(measure="growth_gap", below=-10, area="marketing",
-             advice="Revenue grows more slowly than in the base: run a reactivation campaign for lapsed buyers and check what competitors are doing here."),
+             advice=N_("Revenue grows more slowly than in the base: run a reactivation campaign for lapsed buyers and check what competitors are doing here.")),
         rule(measure="growth_gap", above=10, area="marketing",
-             advice="Revenue grows faster than in the base: add sales capacity and stock where demand is rising."),
+             advice=N_("Revenue grows faster than in the base: add sales capacity and stock where demand is rising.")),
         rule(measure="high_tier_share_index", below=80, area="marketing",
-             advice="Few customers reach the best tier: give mid-tier customers upgrade offers and an account manager's attention."),
+             advice=N_("Few customers reach the best tier: give mid-tier customers upgrade offers and an account manager's attention.")),
         rule(measure="new_customer_share_index", above=130, area="marketing",
-             advice="Many customers are new: an onboarding sequence and a second-purchase offer within 30 days turn them into regulars."),
+             advice=N_("Many customers are new: an onboarding sequence and a second-purchase offer within 30 days turn them into regulars.")),
         rule(measure="churn_risk_index", above=115, area="service",
-             advice="Churn risk is above the base: work this region's watch list first and review delivery and service levels."),
+             advice=N_("Churn risk is above the base: work this region's watch list first and review delivery and service levels.")),
         rule(measure="satisfaction_gap", below=-0.3, area="service",
-             advice="Satisfaction is below the base: call recent detractors and fix their most common complaint before pushing sales."),
+             advice=N_("Satisfaction is below the base: call recent detractors and fix their most common complaint before pushing sales.")),
         rule(measure="top_category_index", above=130, area="product",
-             advice="{category} sells far better here than in the base: widen its range and feature it in local campaigns."),
+             advice=N_("{category} sells far better here than in the base: widen its range and feature it in local campaigns.")),
         rule(measure="weakest_category_index", below=60, area="product",
-             advice="{category} is under-represented here: test local demand with targeted offers before cutting the range."),
+             advice=N_("{category} is under-represented here: test local demand with targeted offers before cutting the range.")),
     ]
 
 
@@ -497,7 +496,24 @@ class Strategy(_Strict):
 class StudyInfo(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")  # used in folder names
     title: str
-    language: Language = "en"
+    language: Language = "en"  # the reports in output.reports are written in this language
+    # the reports are also built in these languages, each in output.reports/<language>/
+    other_languages: list[Language] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distinct_languages(self) -> StudyInfo:
+        languages = [self.language, *self.other_languages]
+        if len(set(languages)) != len(languages):
+            raise ValueError(
+                f"study.other_languages {self.other_languages} repeats a language "
+                f"(study.language is {self.language!r}); list each other language once"
+            )
+        return self
+
+    @property
+    def languages(self) -> list[str]:
+        """Every report language, the main one first."""
+        return [self.language, *self.other_languages]
 
 
 class Config(_Strict):

@@ -23,6 +23,7 @@ import pandas as pd
 
 from custseg import regions
 from custseg.config import Config
+from custseg.i18n import _
 from custseg.validation import QUARANTINE_COLUMNS, REASONS
 
 # custseg.intake calls column_profile while it reads the input, so this module imports the
@@ -328,7 +329,8 @@ def display_value(column: str, value: object) -> str:
     -------
     str
         :data:`MASK` for a personal column (name, e-mail, phone) or a value that looks like an
-        e-mail address; ``"(empty)"`` for an empty value; otherwise the value, cut at 60 characters.
+        e-mail address; ``"(empty)"``, in the report language, for an empty value; otherwise the
+        value, cut at 60 characters.
     """
     from custseg.segmentation import PERSONAL_COLUMNS
 
@@ -336,7 +338,7 @@ def display_value(column: str, value: object) -> str:
     if column in PERSONAL_COLUMNS or _EMAIL.search(text):
         return MASK
     if not text.strip():
-        return "(empty)"
+        return _("(empty)")
     return text if len(text) <= _MAX_VALUE_LENGTH else text[: _MAX_VALUE_LENGTH - 1] + "…"
 
 

@@ -8,6 +8,10 @@ study reads, such as intake's quarantine for the data-quality page); a study who
 matches the manifest of the last build is not run again. Studies run in a process pool, each
 renders its HTML in-process, and a page is written only when its notebook ran through: a failed
 study keeps its executed notebook for debugging and never publishes a half-empty page.
+
+Every study is built in each report language of the config (``study.language`` in the reports
+folder, each of ``study.other_languages`` in a subfolder named after it); every page links to
+the same page in the other languages.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime as dt
 import hashlib
+import html
 import json
 import multiprocessing
 import multiprocessing.util
 import os
+import posixpath
 import re
 import traceback
 import unicodedata
@@ -29,9 +35,11 @@ from pathlib import Path
 import pandas as pd
 
 import custseg
-from custseg import paths, quality
+from custseg import i18n, paths, quality
 from custseg.config import Config
+from custseg.i18n import _
 from custseg.pipeline import StudyData, file_digest, load_study_data
+from custseg.segmentation import REGION_COLUMNS
 
 #: Folder of each kind of study under the reports folder.
 FOLDERS = {"region": "regions", "tier": "tiers"}
@@ -86,41 +94,66 @@ def _unique_slugs(names: list[str], prefix: str) -> dict[str, str]:
     return slugs
 
 
-def plan_studies(data: StudyData, config: Config) -> list[StudyJob]:
+def plan_studies(data: StudyData, config: Config, language: str | None = None) -> list[StudyJob]:
     """Every study of a build: the overview, the data-quality page, the churn watch, one per region
     found, one per tier found.
 
     Regions are ordered by number of customers (largest first, then by name); tiers in config order.
+    Titles and notes are written in `language` (None: the current language, :func:`custseg.i18n.current`),
+    and every study gets it as its ``language`` parameter.
     """
+    language = language or i18n.current()
+    with i18n.language(language):
+        return _plan(data, config, language)
+
+
+def _plan(data: StudyData, config: Config, language: str) -> list[StudyJob]:
     customers = data.customers
-    config_path = str(config.source)
+    common = {"config_path": str(config.source), "language": language}
+    title = config.study.title
     jobs = [
-        StudyJob("overview", "", f"{config.study.title}: customer classification overview", "index.html", "", {"config_path": config_path}),
+        StudyJob("overview", "", _("{title}: customer classification overview").format(title=title), "index.html", "", common),
         StudyJob(
-            "quality", "", f"{config.study.title}: data quality", "quality.html", "how the input was read and cleaned",
-            {"config_path": config_path}, reads=tuple(quality.source_files(config)),
+            "quality", "", _("{title}: data quality").format(title=title), "quality.html",
+            _("how the input was read and cleaned"), common, reads=tuple(quality.source_files(config)),
         ),
         StudyJob(
-            "churn", "", f"{config.study.title}: churn watch", "churn.html",
-            "who is slipping away, what they are worth, and how well the warning worked",
-            {"config_path": config_path},
+            "churn", "", _("{title}: churn watch").format(title=title), "churn.html",
+            _("who is slipping away, what they are worth, and how well the warning worked"), common,
         ),
     ]
     sizes = customers.groupby("region").size()
     regions = sorted(sizes.index, key=lambda r: (-sizes[r], r))
+    names = region_names(customers, data.meta.get("region_level", "market")) if language == "zh" else {}
     for region, slug in _unique_slugs(regions, "region").items():
         jobs.append(StudyJob(
-            "region", region, f"Region study: {region}", f"{FOLDERS['region']}/{slug}.html",
-            f"{sizes[region]:,} customers", {"config_path": config_path, "region": region},
+            "region", region, _("Region study: {label}").format(label=names.get(region, region)),
+            f"{FOLDERS['region']}/{slug}.html", _("{count:,} customers").format(count=sizes[region]),
+            {**common, "region": region},
         ))
     tier_sizes = customers["tier"].value_counts()
     present = [t for t in data.meta["tiers"] if tier_sizes.get(t, 0) > 0]
     for tier, slug in _unique_slugs(present, "tier").items():
         jobs.append(StudyJob(
-            "tier", tier, f"Tier study: {tier}", f"{FOLDERS['tier']}/{slug}.html",
-            f"{tier_sizes[tier]:,} customers", {"config_path": config_path, "tier": tier},
+            "tier", tier, _("Tier study: {label}").format(label=_("Tier {tier}").format(tier=i18n.label("tier", tier))),
+            f"{FOLDERS['tier']}/{slug}.html", _("{count:,} customers").format(count=tier_sizes[tier]),
+            {**common, "tier": tier},
         ))
     return jobs
+
+
+#: The column of the customer table with the Chinese name of each region level's column.
+_ZH_COLUMNS = {"market": "market_zh", "country_en": "country_zh", "province": "province_zh"}
+
+
+def region_names(customers: pd.DataFrame, level: str) -> dict[str, str]:
+    """Region (as named in the ``region`` column) -> its Chinese name, from the customer table's
+    ``*_zh`` columns; regions without one (a custom market, an unplaced value) are left out."""
+    column = _ZH_COLUMNS.get(REGION_COLUMNS.get(level, level))
+    if column is None or column not in customers or "region" not in customers:
+        return {}
+    pairs = customers[["region", column]].dropna().astype("str").drop_duplicates("region")
+    return dict(zip(pairs["region"], pairs[column]))
 
 
 def job_fingerprint(job: StudyJob, run_fingerprint: str) -> str:
@@ -152,8 +185,27 @@ def _provenance(meta: dict) -> dict:
     }
 
 
-def render_html(notebook_path: Path, *, title: str, index_href: str | None, provenance: dict) -> str:
-    """Executed notebook -> one self-contained HTML page with no code, no prompts and no stderr."""
+def render_html(
+    notebook_path: Path, *, title: str, index_href: str | None, provenance: dict,
+    language: str = "en", switch: list[tuple[str, str, str]] = (),
+) -> str:
+    """Executed notebook -> one self-contained HTML page with no code, no prompts and no stderr.
+
+    Parameters
+    ----------
+    notebook_path
+        The executed study notebook.
+    title
+        The page title (the browser tab).
+    index_href
+        Relative link to the overview, None on the overview itself.
+    provenance
+        What the footer says about the build (see :func:`_provenance`).
+    language
+        The page's language: the words of the header, footer and table of contents and ``<html lang>``.
+    switch
+        (HTML language code, language name, relative link) of the same page in each other language.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -169,11 +221,59 @@ def render_html(notebook_path: Path, *, title: str, index_href: str | None, prov
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
+        language_code=language,  # nbconvert takes ISO 639-1 codes only; the region is added below
     )
-    body, _ = exporter.from_notebook_node(
-        notebook, resources={"custseg": {**provenance, "index_href": index_href}}
-    )
-    return add_contents(body)
+    with i18n.language(language):
+        text = {
+            "back": _("Overview and all studies"),
+            "languages": _("This page in"),
+            "footer": _(
+                "Built by custseg {version} on {built} · observation date {observation_date} · "
+                "input data {data_fingerprint} · config {config_fingerprint}"
+            ).format(**provenance),
+        }
+        body, _resources = exporter.from_notebook_node(notebook, resources={
+            "custseg": {**provenance, "index_href": index_href, "text": text, "switch": list(switch)},
+        })
+        # "zh-CN", not just "zh": browsers pick Simplified Chinese glyph forms by it
+        body = body.replace(f'<html lang="{language}">', f'<html lang="{i18n.HTML_LANG[language]}">', 1)
+        page = add_contents(body)
+    if language == "zh":
+        page = _embed_font(page)
+    return page
+
+
+def _embed_font(page: str) -> str:
+    """The page with the CJK glyphs it uses embedded as a font in its head (see
+    :func:`custseg.render.cjk_font_face`)."""
+    from custseg import render
+
+    face = render.cjk_font_face(page)
+    if not face:
+        return page
+    head_end = page.index("</head>")
+    return page[:head_end] + f'<style type="text/css">{face}</style>\n' + page[head_end:]
+
+
+def language_folder(root: Path, config: Config, language: str) -> Path:
+    """Where the pages (or the build files) of `language` go under `root`: `root` itself for the
+    config's main language, ``root/<language>`` for the others."""
+    return root if language == config.study.language else root / language
+
+
+def _switch_links(config: Config, language: str, href: str) -> list[tuple[str, str, str]]:
+    """(HTML language code, language name, relative link) of the same page in each other report
+    language of the config."""
+    here = posixpath.dirname(posixpath.join(_folder_prefix(config, language), href)) or "."
+    return [
+        (i18n.HTML_LANG[other], i18n.NATIVE_NAMES[other],
+         posixpath.relpath(posixpath.join(_folder_prefix(config, other), href), here))
+        for other in config.study.languages if other != language
+    ]
+
+
+def _folder_prefix(config: Config, language: str) -> str:
+    return "" if language == config.study.language else language
 
 
 _SECTION = re.compile(r'<section class="cs-section"><h2>(.*?)</h2>', re.S)
@@ -196,7 +296,8 @@ def add_contents(page: str) -> str:
     numbers = iter(range(1, len(headings) + 1))
     page = _SECTION.sub(lambda m: f'<section class="cs-section" id="section-{next(numbers)}"><h2>{m.group(1)}</h2>', page)
     items = "".join(f'<li><a href="#section-{n}">{heading}</a></li>' for n, heading in enumerate(headings, start=1))
-    contents = f'<nav class="cs-toc" aria-label="Contents"><h2>Contents</h2><ol>{items}</ol></nav>'
+    name = html.escape(_("Contents"))
+    contents = f'<nav class="cs-toc" aria-label="{name}"><h2>{name}</h2><ol>{items}</ol></nav>'
     title = _TITLE_END.search(page)  # the ids shifted nothing before the title, but find it again
     return page[: title.end()] + contents + page[title.end():]
 
@@ -262,37 +363,56 @@ def execute_study(template: Path, executed: Path, parameters: dict, kernel: str)
         nbformat.write(notebook, executed)
 
 
-def _run_job(job: StudyJob, build_dir: Path, reports_dir: Path, provenance: dict, kernel: str) -> tuple[str, str | None]:
+@dataclass(frozen=True)
+class _Task:
+    """A study of one language, as a worker process gets it."""
+
+    job: StudyJob
+    language: str
+    build_dir: Path
+    reports_dir: Path
+    switch: list[tuple[str, str, str]]
+
+    @property
+    def page(self) -> Path:
+        return self.reports_dir / self.job.href
+
+
+def _run_job(task: _Task, provenance: dict, kernel: str) -> tuple[_Task, str | None]:
     """Execute one study and write its page. Runs in a worker process.
 
-    Returns (href, None) on success or (href, reason) on failure.
+    Returns (task, None) on success or (task, reason) on failure.
     """
     from nbclient.exceptions import CellExecutionError
 
-    executed = build_dir / "notebooks" / f"{job.name}.ipynb"
+    job = task.job
+    executed = task.build_dir / "notebooks" / f"{job.name}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     try:
         execute_study(job.template, executed, job.parameters, kernel)
     except CellExecutionError as exc:
-        return job.href, f"{exc.ename}: {exc.evalue} (executed notebook kept at {executed})"
+        return task, f"{exc.ename}: {exc.evalue} (executed notebook kept at {executed})"
     except Exception as exc:  # a kernel that died, a missing template: report it, do not hide it
-        return job.href, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
-    target = reports_dir / job.href
+        return task, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
     depth = len(Path(job.href).parts) - 1
     index_href = None if job.kind == "overview" else "../" * depth + "index.html"
-    page = render_html(executed, title=job.title, index_href=index_href, provenance=provenance)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".html.tmp")
+    page = render_html(
+        executed, title=job.title, index_href=index_href, provenance=provenance,
+        language=task.language, switch=task.switch,
+    )
+    task.page.parent.mkdir(parents=True, exist_ok=True)
+    tmp = task.page.with_suffix(".html.tmp")
     tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, target)  # atomic: a reader never sees half a page
-    return job.href, None
+    os.replace(tmp, task.page)  # atomic: a reader never sees half a page
+    return task, None
 
 
 def build_reports(
     config: Config, *, force: bool = False, echo=print, progress: bool = True,
     select: Callable[[list[StudyJob]], list[StudyJob]] | None = None,
+    languages: list[str] | None = None,
 ) -> BuildResult:
-    """Build every report of a study that is missing or out of date.
+    """Build every report of a study that is missing or out of date, in every report language.
 
     Parameters
     ----------
@@ -307,29 +427,40 @@ def build_reports(
     select
         Picks the studies to consider from the plan (a benchmark builds a fixed number); None: all.
         Pages of studies left out are kept as they are.
+    languages
+        The languages to build (a `--language` switch); None: ``study.languages`` of the config.
+        Pages of the main language go to ``output.reports``, the others to ``output.reports/<language>``.
 
     Returns
     -------
     BuildResult
-        Which reports were built, skipped as current, or failed (with why).
+        Which reports were built, skipped as current, or failed (with why), as paths relative to
+        ``output.reports`` ("index.html", "zh/regions/east-china.html").
     """
     from tqdm.auto import tqdm
 
     data = load_study_data(config)
-    planned = plan_studies(data, config)
-    jobs = planned if select is None else select(planned)
-    reports_dir, build_dir = config.output.reports, config.output.build
-    manifest_path = build_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
-    fingerprints = {job.href: job_fingerprint(job, data.meta["run_fingerprint"]) for job in jobs}
-    todo = [
-        job for job in jobs
-        if force or manifest.get(job.href) != fingerprints[job.href] or not (reports_dir / job.href).is_file()
-    ]
-    skipped = [job.href for job in jobs if job not in todo]
-    current = {job.href for job in planned}
-    _remove_stale(manifest, current, reports_dir)
-    manifest = {href: fp for href, fp in manifest.items() if href in current}
+    todo: list[_Task] = []
+    skipped: list[str] = []
+    fingerprints: dict[Path, str] = {}
+    manifests: dict[Path, dict[str, str]] = {}
+    for language in [i18n.check_language(lang) for lang in (languages or config.study.languages)]:
+        planned = plan_studies(data, config, language)
+        jobs = planned if select is None else select(planned)
+        reports_dir = language_folder(config.output.reports, config, language)
+        build_dir = language_folder(config.output.build, config, language)
+        manifest_path = build_dir / "manifest.json"
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+        current = {job.href for job in planned}
+        _remove_stale(manifest, current, reports_dir)
+        manifests[build_dir] = {href: fp for href, fp in manifest.items() if href in current}
+        for job in jobs:
+            task = _Task(job, language, build_dir, reports_dir, _switch_links(config, language, job.href))
+            fingerprints[task.page] = job_fingerprint(job, data.meta["run_fingerprint"])
+            if force or manifest.get(job.href) != fingerprints[task.page] or not task.page.is_file():
+                todo.append(task)
+            else:
+                skipped.append(_shown(config, task.page))
 
     failed: dict[str, str] = {}
     built: list[str] = []
@@ -339,22 +470,29 @@ def build_reports(
         # spawn, not fork: the parent may hold threads (ZeroMQ, BLAS) that a fork would copy broken
         context = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(_run_job, job, build_dir, reports_dir, provenance, config.studies.kernel) for job in todo]
+            futures = [pool.submit(_run_job, task, provenance, config.studies.kernel) for task in todo]
             for future in tqdm(cf.as_completed(futures), total=len(futures), desc="studies", unit="study", disable=not progress):
-                href, error = future.result()
+                task, error = future.result()
+                manifest = manifests[task.build_dir]
                 if error is None:
-                    built.append(href)
-                    manifest[href] = fingerprints[href]
+                    built.append(_shown(config, task.page))
+                    manifest[task.job.href] = fingerprints[task.page]
                 else:
-                    failed[href] = error
-                    manifest.pop(href, None)
-                    (reports_dir / href).unlink(missing_ok=True)
-    build_dir.mkdir(parents=True, exist_ok=True)
-    manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n", encoding="utf-8")
-    echo(f"reports: {len(built)} built, {len(skipped)} up to date, {len(failed)} failed -> {reports_dir / 'index.html'}")
+                    failed[_shown(config, task.page)] = error
+                    manifest.pop(task.job.href, None)
+                    task.page.unlink(missing_ok=True)
+    for build_dir, manifest in manifests.items():
+        build_dir.mkdir(parents=True, exist_ok=True)
+        (build_dir / "manifest.json").write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n", encoding="utf-8")
+    echo(f"reports: {len(built)} built, {len(skipped)} up to date, {len(failed)} failed -> {config.output.reports / 'index.html'}")
     for href, error in sorted(failed.items()):
         echo(f"FAILED {href}: {error}")
     return BuildResult(sorted(built), sorted(skipped), failed)
+
+
+def _shown(config: Config, page: Path) -> str:
+    """A page's path relative to the reports folder, with forward slashes."""
+    return page.relative_to(config.output.reports).as_posix()
 
 
 def _remove_stale(manifest: dict, current: set[str], reports_dir: Path) -> None:
@@ -364,9 +502,13 @@ def _remove_stale(manifest: dict, current: set[str], reports_dir: Path) -> None:
 
 
 def expected_pages(config: Config) -> list[Path]:
-    """The HTML files a complete build of this study produces."""
+    """The HTML files a complete build of this study produces, in every report language."""
     data = load_study_data(config)
-    return [config.output.reports / job.href for job in plan_studies(data, config)]
+    return [
+        language_folder(config.output.reports, config, language) / job.href
+        for language in config.study.languages
+        for job in plan_studies(data, config, language)
+    ]
 
 
 def table_of_jobs(jobs: list[StudyJob]) -> pd.DataFrame:

@@ -28,6 +28,10 @@ The measures (all computed from the processed customer and order tables):
 A measure that cannot be computed (no feedback, no churn model, an empty base) is missing, and a
 rule on a missing measure never fires. ``{category}`` in an advice is replaced by the category
 the measure is about.
+
+The recommendations are written in the report language (:mod:`custseg.i18n`): the advice of the
+default rules, the measures' names and the category are translated; a user's own advice is shown
+as written.
 """
 
 from __future__ import annotations
@@ -35,20 +39,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from custseg import i18n
 from custseg.config import StrategyRule
+from custseg.i18n import N_, _
 
-#: Each measure: how it reads in a sentence, and how its value is written.
+#: Each measure: how it reads in a sentence, and how its value is written (English texts marked
+#: for translation; ``{category}`` is the category the measure is about, ``{value}`` the number).
 MEASURES: dict[str, tuple[str, str]] = {
-    "aov_index": ("average order value index", "{:.0f}"),
-    "orders_per_buyer_index": ("orders per buyer index", "{:.0f}"),
-    "low_value_order_share_index": ("low-value order share index", "{:.0f}"),
-    "growth_gap": ("revenue growth against the base", "{:+.0f} points"),
-    "high_tier_share_index": ("best-tier share index", "{:.0f}"),
-    "new_customer_share_index": ("new-customer share index", "{:.0f}"),
-    "churn_risk_index": ("churn risk index", "{:.0f}"),
-    "satisfaction_gap": ("satisfaction against the base", "{:+.2f} points"),
-    "top_category_index": ("revenue-share index of {category}", "{:.0f}"),
-    "weakest_category_index": ("revenue-share index of {category}", "{:.0f}"),
+    "aov_index": (N_("average order value index"), "{value:.0f}"),
+    "orders_per_buyer_index": (N_("orders per buyer index"), "{value:.0f}"),
+    "low_value_order_share_index": (N_("low-value order share index"), "{value:.0f}"),
+    "growth_gap": (N_("revenue growth against the base"), N_("{value:+.0f} points")),
+    "high_tier_share_index": (N_("best-tier share index"), "{value:.0f}"),
+    "new_customer_share_index": (N_("new-customer share index"), "{value:.0f}"),
+    "churn_risk_index": (N_("churn risk index"), "{value:.0f}"),
+    "satisfaction_gap": (N_("satisfaction against the base"), N_("{value:+.2f} points")),
+    "top_category_index": (N_("revenue-share index of {category}"), "{value:.0f}"),
+    "weakest_category_index": (N_("revenue-share index of {category}"), "{value:.0f}"),
 }
 #: A category counts for weakest_category_index when it earns at least this share of the base.
 MIN_CATEGORY_SHARE = 0.10
@@ -128,8 +135,9 @@ def recommend(values: dict[str, float], topics: dict[str, str], rules: list[Stra
     Returns
     -------
     pd.DataFrame
-        One row per fired rule, in config order: area, recommendation, because (the measure, its
-        value and the limit it crossed, in words).
+        One row per fired rule, in config order: area (the rule's, as the config names it),
+        recommendation, because (the measure, its value and the limit it crossed, in words); both
+        texts in the report language.
     """
     rows = []
     for rule in rules:
@@ -139,15 +147,19 @@ def recommend(values: dict[str, float], topics: dict[str, str], rules: list[Stra
         fired = value > rule.above if rule.above is not None else value < rule.below
         if not fired:
             continue
-        category = topics.get(rule.measure, "")
+        category = i18n.label("category", topics.get(rule.measure, ""))
         name, fmt = MEASURES[rule.measure]
+        fmt = _(fmt)
         bound = rule.above if rule.above is not None else rule.below
-        limit = f"{'above' if rule.above is not None else 'below'} {fmt.format(bound)}"
-        advice = rule.advice.replace("{category}", category)
+        reason = (
+            _("{measure} {value}, above {limit}") if rule.above is not None else _("{measure} {value}, below {limit}")
+        ).format(measure=_(name).format(category=category), value=_figure(value, fmt, bound), limit=fmt.format(value=bound))
+        # The default rules' advice is translated; a rule the user wrote is shown as written.
+        advice = _(rule.advice).replace("{category}", category)
         rows.append({
             "area": rule.area,
             "recommendation": advice[:1].upper() + advice[1:],  # a category may open the sentence
-            "because": f"{name.replace('{category}', category)} {_figure(value, fmt, bound)}, {limit}",
+            "because": reason,
         })
     return pd.DataFrame(rows, columns=["area", "recommendation", "because"])
 
@@ -155,11 +167,11 @@ def recommend(values: dict[str, float], topics: dict[str, str], rules: list[Stra
 def _figure(value: float, fmt: str, limit: float) -> str:
     """The value as the measure writes it, with one more decimal when rounding would make it
     read the same as the limit it crossed ("80, below 80")."""
-    text = fmt.format(value)
-    if text != fmt.format(limit):
+    text = fmt.format(value=value)
+    if text != fmt.format(value=limit):
         return text
     finer = fmt.replace(".0f", ".1f").replace(".2f", ".3f")
-    return finer.format(value)
+    return finer.format(value=value)
 
 
 def _index(part: float, whole: float) -> float:

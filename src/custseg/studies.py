@@ -1,16 +1,22 @@
-"""Sections of the region, tier, overview and data-quality studies.
+"""Sections of the region, tier and overview studies.
 
 A study notebook makes one study object and calls one method per section; each method returns a
 :class:`~custseg.render.Table`, :class:`~custseg.render.Chart` or :class:`~custseg.render.Notice`
 (or a few of them, shown one after the other) inside a :class:`~custseg.render.Section`.
 When a region or tier has too few customers, :meth:`_Study.notice` says so and every other
 section returns ``None`` (which a notebook shows as nothing), instead of a page of empty charts.
+
+Every text is written in the report language (:mod:`custseg.i18n`), chosen when the data is
+loaded (:func:`load`): headings, leads, table headings, notices and chart texts are translated,
+and so are the labels from the data (tiers, segments, lifecycle stages, clusters, regions,
+categories), while the data keeps its own English keys.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from custseg import lifecycle, quality, regions, render, snapshots, strategy
+from custseg import i18n, lifecycle, render, snapshots, strategy
 from custseg.config import Config, PlaybookAction, Strategy, StrategyRule
+from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.pipeline import StudyData, load_study_data
-from custseg.reports import plan_studies
+from custseg.reports import plan_studies, region_names
 
 #: The level below each region level, for the sub-region breakdown.
 SUBLEVEL = {"market": "country_en", "country": "province", "province": "city"}
@@ -31,8 +38,10 @@ def section(heading: str, lead: str = "") -> Callable:
     """Make a study method return a whole :class:`~custseg.render.Section`, or None when the
     study has too little data (so no heading stands over an empty section).
 
-    `heading` and `lead` may use ``{label}``, the study's name for its slice. A method may
-    return a tuple of tables, figures and notices; the section shows them in order.
+    `heading` and `lead` are English texts marked with :func:`~custseg.i18n.N_`; they are
+    translated into the report language each time the section is shown, then ``{label}`` (the
+    study's name for its slice) is filled in. A method may return a tuple of tables, figures and
+    notices; the section shows them in order.
     """
 
     def wrap(method: Callable) -> Callable:
@@ -43,7 +52,9 @@ def section(heading: str, lead: str = "") -> Callable:
             content = method(self, *args, **kwargs)
             label = getattr(self, "label", "")
             items = content if isinstance(content, tuple) else (content,)
-            return render.Section(heading.format(label=label), lead.format(label=label), *items)
+            return render.Section(
+                _(heading).format(label=label), _(lead).format(label=label) if lead else "", *items
+            )
 
         return inner
 
@@ -85,9 +96,20 @@ def read_extra_tables(folder: Path) -> dict[str, pd.DataFrame]:
     return {name: pd.read_parquet(path) for name, path in found.items() if path.is_file()}
 
 
-def load(config: Config) -> ProcessedData:
+def load(config: Config, language: str = "") -> ProcessedData:
     """Processed tables of a study (customers, orders, meta and the extra tables), with the report
-    theme set."""
+    language and theme set.
+
+    Parameters
+    ----------
+    config
+        The study config.
+    language
+        The language the study is written in ("en" or "zh"); "" (the default): the config's
+        ``study.language``. It is set for everything that follows (:func:`custseg.i18n.set_language`),
+        as a notebook runs one study.
+    """
+    i18n.set_language(language or config.study.language)
     render.set_theme()
     data = load_study_data(config)
     return ProcessedData(data.customers, data.orders, data.meta, read_extra_tables(config.output.processed))
@@ -99,14 +121,29 @@ def _extra(data: StudyData, name: str) -> pd.DataFrame | None:
     return None if table is None or table.empty else table
 
 
+def _zh() -> bool:
+    """Whether the report is written in Chinese, where labels from the data use their Chinese names."""
+    return i18n.current() == "zh"
+
+
+def _join(items: Sequence[str]) -> str:
+    """A list of names or short phrases in one text: 'a, b, c' / 'a、b、c'."""
+    return ("、" if _zh() else ", ").join(items)
+
+
 def _no_column(columns: Sequence[str], frame: pd.DataFrame, what: str) -> render.Notice | None:
-    """A notice naming the columns `what` needs that the customer table lacks; None when all are there."""
+    """A notice naming the columns `what` needs that the customer table lacks; None when all are there.
+
+    `what` is a noun phrase in the report language (translate it before passing it).
+    """
     missing = [column for column in columns if column not in frame.columns]
     if not missing:
         return None
     return render.Notice(
-        f"The processed customer table has no {', '.join(missing)} column, so {what} cannot be shown. "
-        f"Run `custseg process --force` with this custseg version to add it.",
+        _(
+            "The processed customer table has no {columns} column, so {what} cannot be shown. "
+            "Run `custseg process --force` with this custseg version to add it."
+        ).format(columns=", ".join(missing), what=what),
         kind="warning",
     )
 
@@ -117,17 +154,19 @@ def _mix(part: pd.Series, whole: pd.Series, order: Sequence[str], name: str) -> 
     Parameters
     ----------
     part, whole
-        One label per customer (missing labels are not counted), for the slice and for the base.
+        One label per customer (missing labels are not counted), for the slice and for the base,
+        already in the report language.
     order
         Row order; labels found in neither series are left out, labels found in the data but not in
         `order` follow it.
     name
-        Name of the index (the first column of the table).
+        Name of the index (the first column of the table), in the report language.
 
     Returns
     -------
     pd.DataFrame
-        Customers, Share here, Share in base, Index.
+        Customers, Share here, Share in base, Index (headings in the report language; see
+        :func:`_mix_formats`).
     """
     here = part.dropna().astype("str").value_counts()
     base = whole.dropna().astype("str").value_counts()
@@ -137,16 +176,19 @@ def _mix(part: pd.Series, whole: pd.Series, order: Sequence[str], name: str) -> 
     share = counts / counts.sum() if counts.sum() else counts.astype("float64")
     base_share = base.reindex(labels, fill_value=0) / base.sum() if base.sum() else base.reindex(labels).astype("float64")
     table = pd.DataFrame({
-        "Customers": counts,
-        "Share here": share,
-        "Share in base": base_share,
-        "Index": (100 * share / base_share.where(base_share > 0)),
+        _("Customers"): counts,
+        _("Share here"): share,
+        _("Share in base"): base_share,
+        _("Index"): (100 * share / base_share.where(base_share > 0)),
     })
     table.index.name = name
     return table
 
 
-_MIX_FORMATS = {"Customers": render.integer, "Share here": render.percent, "Share in base": render.percent, "Index": render.index_points}
+def _mix_formats() -> dict[str, Callable[[object], str]]:
+    """How the columns of a :func:`_mix` table are written, by their headings in the report language."""
+    return {_("Customers"): render.integer, _("Share here"): render.percent, _("Share in base"): render.percent,
+            _("Index"): render.index_points}
 
 
 def _order(column: pd.Series) -> list[str]:
@@ -155,10 +197,38 @@ def _order(column: pd.Series) -> list[str]:
     return [str(c) for c in dtype.categories] if isinstance(dtype, pd.CategoricalDtype) else []
 
 
+def _tier_label(tier: object) -> str:
+    """A tier's name in the report language ('high' / '高')."""
+    return i18n.label("tier", tier)
+
+
+def _segment_names(customers: pd.DataFrame) -> dict[str, str]:
+    """RFM segment (English, as in the data) -> its name in the report language: the customer
+    table's segment_zh in Chinese; empty in English or when the table has no Chinese names."""
+    if not _zh() or "segment_zh" not in customers:
+        return {}
+    pairs = customers[["segment", "segment_zh"]].dropna().astype("str").drop_duplicates("segment")
+    return dict(zip(pairs["segment"], pairs["segment_zh"]))
+
+
+def _segment_labels(customers: pd.DataFrame, base: pd.DataFrame | None = None) -> pd.Series:
+    """The RFM segment of each customer in the report language (names from `base`, default `customers`)."""
+    names = _segment_names(customers if base is None else base)
+    segments = customers["segment"].astype("string")
+    return segments.map(lambda s: names.get(s, s), na_action="ignore") if names else segments
+
+
+def _segment_order(customers: pd.DataFrame) -> list[str]:
+    """The RFM segments in config order, named like :func:`_segment_labels`."""
+    names = _segment_names(customers)
+    return [names.get(segment, segment) for segment in _order(customers["segment"])]
+
+
 def _value_class_labels(customers: pd.DataFrame) -> pd.Series:
-    """'重要价值客户 (Important value)': the Chinese class name with its English name, per customer."""
+    """The value class of each customer: '重要价值客户 (Important value)' in English (the Chinese
+    class name with its English name), '重要价值客户' in Chinese."""
     zh = customers["value_class"].astype("string")
-    if "value_class_en" not in customers:
+    if "value_class_en" not in customers or _zh():
         return zh
     return zh + " (" + customers["value_class_en"].astype("string") + ")"
 
@@ -166,7 +236,7 @@ def _value_class_labels(customers: pd.DataFrame) -> pd.Series:
 def _value_class_order(customers: pd.DataFrame) -> list[str]:
     """The value classes in config order, labelled like :func:`_value_class_labels`."""
     zh = _order(customers["value_class"])
-    if "value_class_en" not in customers:
+    if "value_class_en" not in customers or _zh():
         return zh
     pairs = customers[["value_class", "value_class_en"]].dropna().astype("str").drop_duplicates()
     english = dict(zip(pairs["value_class"], pairs["value_class_en"]))
@@ -174,8 +244,109 @@ def _value_class_order(customers: pd.DataFrame) -> list[str]:
 
 
 def _stage_label(stage: str) -> str:
-    """'at_risk' -> 'At risk'."""
+    """A lifecycle stage in the report language: 'at_risk' -> 'At risk' / '流失风险客户'."""
+    if _zh() and stage in lifecycle.STAGE_NAMES_ZH:
+        return lifecycle.STAGE_NAMES_ZH[stage]
     return stage.replace("_", " ").capitalize()
+
+
+def _region_level(level: str) -> str:
+    """The name of a region level ('market', 'country', 'province') in the report language."""
+    names = {
+        "market": pgettext("region level", "market"),
+        "country": pgettext("region level", "country"),
+        "province": pgettext("region level", "province"),
+    }
+    return names.get(level, level)
+
+
+def _region_names(data: StudyData) -> dict[str, str]:
+    """Region (as in the data) -> its name in the report language; empty in English, and regions
+    without a Chinese name keep their own."""
+    return region_names(data.customers, data.meta.get("region_level", "market")) if _zh() else {}
+
+
+#: The customer column with the Chinese name of each column that names a place.
+_ZH_NAMES = {"country_en": "country_zh", "province": "province_zh"}
+
+
+def _place_names(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The places of a name column (country_en, province, city) in the report language: in
+    Chinese the *_zh counterpart where the data has one, else the name as it is."""
+    names = frame[column].astype("string")
+    zh = _ZH_NAMES.get(column)
+    if _zh() and zh in frame:
+        names = frame[zh].astype("string").fillna(names)
+    return names
+
+
+def _cluster_words() -> dict[str, str]:
+    """The words of the generated cluster names (:func:`custseg.clusters.cluster_name`) in the
+    report language."""
+    return {
+        "new": pgettext("cluster", "new"),
+        "recent": pgettext("cluster", "recent"),
+        "lapsed": pgettext("cluster", "lapsed"),
+        "occasional": pgettext("cluster", "occasional"),
+        "frequent": pgettext("cluster", "frequent"),
+        "big-basket": pgettext("cluster", "big-basket"),
+        "small-basket": pgettext("cluster", "small-basket"),
+        "high": pgettext("cluster", "high"),
+        "low": pgettext("cluster", "low"),
+        "spenders": pgettext("cluster", "spenders"),
+        "buyers": pgettext("cluster", "buyers"),
+        "customers": pgettext("cluster", "customers"),
+    }
+
+
+#: The nouns that end a generated cluster name.
+_CLUSTER_NOUNS = frozenset({"spenders", "buyers", "customers"})
+
+
+def cluster_label(name: str) -> str:
+    """A generated cluster name in the report language.
+
+    The pipeline names clusters in English from a fixed vocabulary (see
+    :func:`custseg.clusters.cluster_name`); in Chinese the name is composed from the words'
+    translations: "Recent frequent high spenders" -> "近期高频高消费客户", "Big-basket buyers" ->
+    "大单客户", "Average customers" -> "普通客户"; a " (2)" suffix is kept. A name with a word
+    outside that vocabulary (a name a user gave), or one whose words have no translation, is
+    shown unchanged, and so is every name in English.
+    """
+    if i18n.current() == i18n.LANGUAGES[0]:
+        return name
+    match = re.fullmatch(r"(.*?)((?: \(\d+\))?)", str(name))
+    stem, suffix = match.group(1), match.group(2)
+    if stem.lower() == "average customers":
+        words = [pgettext("cluster", "Average customers")]
+        known = words[0] != "Average customers"
+    else:
+        vocabulary = _cluster_words()
+        parts = stem.lower().split(" ")
+        # the generated names are one or more describing words, then one noun
+        known = (
+            len(parts) >= 2 and parts[-1] in _CLUSTER_NOUNS and not set(parts[:-1]) & _CLUSTER_NOUNS
+            and all(part in vocabulary and vocabulary[part] != part for part in parts)
+        )
+        words = [vocabulary.get(part, part) for part in parts]
+    if not known:
+        return name
+    return "".join(words) + suffix
+
+
+def _moves() -> dict[str, str]:
+    """The rows and columns of a tier transition matrix that are not tiers, in the report language."""
+    return {
+        snapshots.NOT_YET: pgettext("snapshot", "not yet a customer"),
+        snapshots.NO_TIER: pgettext("snapshot", "no tier"),
+        snapshots.LEFT: pgettext("snapshot", "left"),
+    }
+
+
+def _move_label(value: object) -> str:
+    """A row or column of a tier transition matrix (a tier, 'no tier', 'left', ...) in the report language."""
+    text = str(value)
+    return _moves().get(text) or _tier_label(text)
 
 
 def _last_two(history: pd.DataFrame | None) -> tuple[dt.date, dt.date] | None:
@@ -191,17 +362,31 @@ def _short_history(data: StudyData, table: str) -> render.Notice:
     dates = data.meta.get("snapshot_dates", [])
     if len(dates) >= 2:
         return render.Notice(
-            f"The processed data has no {table} table ({table}.parquet), so movement between snapshots "
-            f"cannot be shown. Run `custseg process --force` with this custseg version to write it.",
+            _(
+                "The processed data has no {table} table ({table}.parquet), so movement between snapshots "
+                "cannot be shown. Run `custseg process --force` with this custseg version to write it."
+            ).format(table=table),
             kind="warning",
         )
     return render.Notice(
-        f"The history is too short to show movement: the classification was recomputed at "
-        f"{len(dates)} snapshot date{'s' if len(dates) != 1 else ''} ({', '.join(dates) or 'none'}), and "
-        f"migration needs two. Snapshot dates before the first customer appeared are dropped; a longer "
-        f"order history, or snapshots.dates in the config, gives more.",
+        ngettext(
+            "The history is too short to show movement: the classification was recomputed at "
+            "{count} snapshot date ({dates}), and migration needs two. Snapshot dates before the first "
+            "customer appeared are dropped; a longer order history, or snapshots.dates in the config, gives more.",
+            "The history is too short to show movement: the classification was recomputed at "
+            "{count} snapshot dates ({dates}), and migration needs two. Snapshot dates before the first "
+            "customer appeared are dropped; a longer order history, or snapshots.dates in the config, gives more.",
+            len(dates),
+        ).format(count=len(dates), dates=", ".join(dates) or _("none")),
         kind="info",
     )
+
+
+#: The note the pipeline writes when there are too few buyers for clusters (segmentation._fit_clusters).
+_FEW_BUYERS = re.compile(
+    r"no clusters: (?P<usable>[\d,]+) customers with purchases and every feature, fewer than the "
+    r"(?P<needed>[\d,]+) that (?P<k>\d+) clusters \(clusters\.k_min\) of at least (?P<size>\d+) customers need\.?"
+)
 
 
 def _no_clusters(data: StudyData) -> render.Notice:
@@ -209,9 +394,20 @@ def _no_clusters(data: StudyData) -> render.Notice:
     note = (data.meta.get("clusters") or {}).get("note") or ""
     if not note:
         return render.Notice(
-            "The processed data has no clusters (no cluster column or cluster files). Run "
-            "`custseg process --force` with this custseg version to fit them.",
+            _(
+                "The processed data has no clusters (no cluster column or cluster files). Run "
+                "`custseg process --force` with this custseg version to fit them."
+            ),
             kind="warning",
+        )
+    few = _FEW_BUYERS.fullmatch(note)
+    if few:
+        return render.Notice(
+            _(
+                "No clusters: {usable} customers with purchases and every feature, fewer than the {needed} "
+                "that {k} clusters (clusters.k_min) of at least {size} customers need."
+            ).format(**few.groupdict()),
+            kind="info",
         )
     return render.Notice(note[0].upper() + note[1:].rstrip(".") + ".", kind="info")
 
@@ -221,12 +417,17 @@ def _months(orders: pd.DataFrame) -> pd.Series:
 
 
 class _Study:
-    """What region and tier studies share: a slice of customers compared with the whole base."""
+    """What region and tier studies share: a slice of customers compared with the whole base.
+
+    A subclass names its slice with ``label`` (in the report language, looked up each time it is
+    shown) and its page title with ``title``, an English text with ``{label}`` marked with N_.
+    """
 
     kind = "group"
+    title: str  # the page title, an English text with {label} marked with N_
 
-    def __init__(self, data: StudyData, mask: pd.Series, order_mask: pd.Series, label: str, min_customers: int) -> None:
-        self.data, self.label, self.min_customers = data, label, min_customers
+    def __init__(self, data: StudyData, mask: pd.Series, order_mask: pd.Series, min_customers: int) -> None:
+        self.data, self.min_customers = data, min_customers
         self.customers = data.customers.loc[mask]
         self.orders = data.orders.loc[order_mask]
         self.base = data.customers
@@ -234,12 +435,19 @@ class _Study:
         self.buyers = self.customers.loc[self.customers["frequency"] > 0]
         self.enough = len(self.buyers) >= min_customers
 
+    @property
+    def label(self) -> str:
+        """The study's name for its slice, in the report language."""
+        raise NotImplementedError
+
     def heading(self) -> render.Heading:
         """Title of the page."""
         meta = self.data.meta
         return render.Heading(
-            f"{self.kind.capitalize()} study: {self.label}",
-            f"{meta['title']} · observation date {meta['observation_date']} · amounts in {self.currency}",
+            _(self.title).format(label=self.label),
+            _("{title} · observation date {date} · amounts in {currency}").format(
+                title=meta["title"], date=meta["observation_date"], currency=self.currency
+            ),
         )
 
     def notice(self) -> render.Notice | None:
@@ -247,172 +455,197 @@ class _Study:
         if self.enough:
             return None
         return render.Notice(
-            f"{self.label} has {len(self.buyers)} customers with purchases, fewer than the "
-            f"{self.min_customers} this study needs for figures that mean something "
-            f"(studies.min_customers in the config). The sections below are left out on purpose; "
-            f"these customers are still counted in the overview and in their tiers.",
+            _(
+                "{label} has {buyers} customers with purchases, fewer than the {needed} this study needs for "
+                "figures that mean something (studies.min_customers in the config). The sections below are left "
+                "out on purpose; these customers are still counted in the overview and in their tiers."
+            ).format(label=self.label, buyers=len(self.buyers), needed=self.min_customers),
             kind="warning",
         )
 
-    @section("Key figures", "{label} against the whole customer base; an index of 100 means the same as the base, 150 means half as much again.")
+    @section(N_("Key figures"), N_("{label} against the whole customer base; an index of 100 means the same as the base, 150 means half as much again."))
     def headline(self) -> render.Section | None:
         """Key figures of the slice against the whole base, with an index (100 = base)."""
+        measure, whole_base, index = _("Measure"), _("Whole base"), _("Index")
         rows = []
         for label, part, whole, fmt in (
-            ("Customers", len(self.customers), len(self.base), render.integer),
-            ("Customers with purchases", len(self.buyers), int((self.base["frequency"] > 0).sum()), render.integer),
-            ("Revenue", self.buyers["monetary"].sum(), self.base["monetary"].sum(), render.money(self.currency)),
-            ("Average order value", strategy.average_order_value(self.buyers), strategy.average_order_value(self.base), render.money(self.currency)),
-            ("Orders per buying customer", self.buyers["frequency"].mean(), self.base.loc[self.base["frequency"] > 0, "frequency"].mean(), render.decimal),
-            ("Median days since last order", self.buyers["recency_days"].median(), self.base["recency_days"].median(), render.integer),
+            (_("Customers"), len(self.customers), len(self.base), render.integer),
+            (_("Customers with purchases"), len(self.buyers), int((self.base["frequency"] > 0).sum()), render.integer),
+            (_("Revenue"), self.buyers["monetary"].sum(), self.base["monetary"].sum(), render.money(self.currency)),
+            (_("Average order value"), strategy.average_order_value(self.buyers), strategy.average_order_value(self.base), render.money(self.currency)),
+            (_("Orders per buying customer"), self.buyers["frequency"].mean(), self.base.loc[self.base["frequency"] > 0, "frequency"].mean(), render.decimal),
+            (_("Median days since last order"), self.buyers["recency_days"].median(), self.base["recency_days"].median(), render.integer),
         ):
-            rows.append({"Measure": label, self.label: fmt(part), "Whole base": fmt(whole), "Index": 100 * part / whole if whole else None})
+            rows.append({measure: label, self.label: fmt(part), whole_base: fmt(whole), index: 100 * part / whole if whole else None})
         revenue, base_revenue = self.buyers["monetary"].sum(), self.base["monetary"].sum()
-        rows.insert(3, {"Measure": "Share of the base's revenue", self.label: render.percent(revenue / base_revenue) if base_revenue else "–",
-                        "Whole base": "100%", "Index": None})
+        rows.insert(3, {measure: _("Share of the base's revenue"), self.label: render.percent(revenue / base_revenue) if base_revenue else "–",
+                        whole_base: "100%", index: None})
         if {"revenue_90d", "revenue_prev_90d"} <= set(self.base.columns):
-            rows.insert(4, {"Measure": "Revenue growth, last 90 days against the 90 before",
+            rows.insert(4, {measure: _("Revenue growth, last 90 days against the 90 before"),
                             self.label: render.signed_percent(strategy.revenue_growth(self.buyers)),
-                            "Whole base": render.signed_percent(strategy.revenue_growth(self.base)), "Index": None})
+                            whole_base: render.signed_percent(strategy.revenue_growth(self.base)), index: None})
         return render.Table(
-            pd.DataFrame(rows), f"{self.label} against the whole customer base",
-            {"Index": render.index_points}, numeric=[self.label, "Whole base"],
+            pd.DataFrame(rows), _("{label} against the whole customer base").format(label=self.label),
+            {index: render.index_points}, numeric=[self.label, whole_base],
         )
 
-    @section("Revenue over time", "Net revenue per calendar month (completed orders, refunds netted out, in the base currency).")
+    @section(N_("Revenue over time"), N_("Net revenue per calendar month (completed orders, refunds netted out, in the base currency)."))
     def monthly_revenue(self) -> render.Section | None:
         """Revenue per month of the slice."""
         monthly = self.orders.groupby(_months(self.orders))["revenue"].sum().rename_axis("month").reset_index()
+        title = _("Monthly revenue, {label}").format(label=self.label)
         fig = render.new_figure()
         ax = fig.subplots()
         ax.plot(monthly["month"], monthly["revenue"], marker="o", markersize=3)
-        ax.set(title=f"Monthly revenue, {self.label}", xlabel="Month", ylabel=f"Revenue ({self.currency})")
+        ax.set(title=title, xlabel=_("Month"), ylabel=_("Revenue ({currency})").format(currency=self.currency))
         ax.set_ylim(bottom=0)  # revenue bars from zero, so a dip is not drawn as a collapse
         render.date_axis(ax)
         render.thousands_axis(ax.yaxis)
         peak = monthly.loc[monthly["revenue"].idxmax()]
         return render.Chart(
-            fig, f"Monthly revenue, {self.label}",
-            f"Line chart of monthly revenue for {self.label}; the highest month is {peak['month']:%B %Y} "
-            f"with {peak['revenue']:,.0f} {self.currency}.",
+            fig, title,
+            _("Line chart of monthly revenue for {label}; the highest month is {month} with {revenue:,.0f} {currency}.").format(
+                label=self.label, month=render.month_year(peak["month"]), revenue=peak["revenue"], currency=self.currency
+            ),
         )
 
-    @section("Product preferences", "Which categories earn the revenue here, against the whole base: an index above 100 marks a category this group favours.")
+    @section(N_("Product preferences"), N_("Which categories earn the revenue here, against the whole base: an index above 100 marks a category this group favours."))
     def category_mix(self) -> render.Section | None:
         """Revenue share per product category in the slice and in the base; index 100 = same as base."""
+        here, in_base, index = _("Share here"), _("Share in base"), _("Index")
         part = self.orders.groupby("category")["revenue"].sum()
         whole = self.data.orders.groupby("category")["revenue"].sum()
-        table = pd.DataFrame({"Share here": part / part.sum(), "Share in base": whole / whole.sum()}).fillna(0.0)
-        table = table.assign(Index=100 * table["Share here"] / table["Share in base"]).sort_values("Share here", ascending=False)
-        table.index.name = "Category"
+        table = pd.DataFrame({here: part / part.sum(), in_base: whole / whole.sum()}).fillna(0.0)
+        table = table.assign(**{index: 100 * table[here] / table[in_base]}).sort_values(here, ascending=False)
+        table.index = table.index.map(lambda category: i18n.label("category", category))
+        table.index.name = _("Category")
         return render.Table(
-            table, f"Product categories by revenue, {self.label}",
-            {"Share here": render.percent, "Share in base": render.percent, "Index": render.index_points},
+            table, _("Product categories by revenue, {label}").format(label=self.label),
+            {here: render.percent, in_base: render.percent, index: render.index_points},
         )
 
-    @section("RFM segments", "How {label}'s buying customers spread over the 11 RFM segments and the 8 value classes (RFM 八类客户), against the whole base: an index above 100 marks a segment over-represented here.")
+    @section(N_("RFM segments"), N_("How {label}'s buying customers spread over the 11 RFM segments and the 8 value classes (RFM 八类客户), against the whole base: an index above 100 marks a segment over-represented here."))
     def segment_mix(self) -> render.Section | None:
         """Share of buying customers per 11-group segment and per 8-class value class, slice against base."""
         tables = []
-        for column, what in (("segment", "the 11 RFM segments"), ("value_class", "the 8 value classes")):
+        for column, what in (("segment", _("the 11 RFM segments")), ("value_class", _("the 8 value classes"))):
             missing = _no_column([column], self.base, what)
             if missing:
                 tables.append(missing)
                 continue
             if column == "segment":
-                mix = _mix(self.buyers["segment"], self.base["segment"], _order(self.base["segment"]), "Segment")
-                title = f"RFM segments, {self.label} against the whole base"
+                mix = _mix(_segment_labels(self.buyers, self.base), _segment_labels(self.base), _segment_order(self.base), _("Segment"))
+                title = _("RFM segments, {label} against the whole base").format(label=self.label)
             else:
-                mix = _mix(_value_class_labels(self.buyers), _value_class_labels(self.base), _value_class_order(self.base), "Value class")
-                title = f"Value classes (8-class model), {self.label} against the whole base"
-            tables.append(render.Table(mix, title, _MIX_FORMATS))
+                mix = _mix(_value_class_labels(self.buyers), _value_class_labels(self.base), _value_class_order(self.base), _("Value class"))
+                title = _("Value classes (8-class model), {label} against the whole base").format(label=self.label)
+            tables.append(render.Table(mix, title, _mix_formats()))
         return tuple(tables)
 
-    @section("Lifecycle stages", "Where {label}'s customers stand in the relationship (judged against each customer's own buying rhythm), against the whole base.")
+    @section(N_("Lifecycle stages"), N_("Where {label}'s customers stand in the relationship (judged against each customer's own buying rhythm), against the whole base."))
     def lifecycle_mix(self) -> render.Section | None:
         """Share of customers per lifecycle stage, slice against base."""
-        missing = _no_column(["lifecycle"], self.base, "lifecycle stages")
+        missing = _no_column(["lifecycle"], self.base, _("lifecycle stages"))
         if missing:
             return missing
         label = lambda stages: stages.astype("string").map(_stage_label, na_action="ignore")  # noqa: E731
-        mix = _mix(label(self.customers["lifecycle"]), label(self.base["lifecycle"]), [_stage_label(s) for s in lifecycle.STAGES], "Stage")
-        return render.Table(mix, f"Lifecycle stages, {self.label} against the whole base", _MIX_FORMATS)
+        mix = _mix(label(self.customers["lifecycle"]), label(self.base["lifecycle"]), [_stage_label(s) for s in lifecycle.STAGES], _("Stage"))
+        return render.Table(mix, _("Lifecycle stages, {label} against the whole base").format(label=self.label), _mix_formats())
 
-    @section("Clusters", "The data-driven clusters (fitted on recency, frequency, spend, basket size and tenure) that {label}'s buying customers fall in, against the whole base.")
+    @section(N_("Clusters"), N_("The data-driven clusters (fitted on recency, frequency, spend, basket size and tenure) that {label}'s buying customers fall in, against the whole base."))
     def cluster_mix(self) -> render.Section | None:
         """Share of the slice's buying customers per cluster, against the base; a notice without clusters."""
         if "cluster_name" not in self.base or self.base["cluster_name"].isna().all():
             return _no_clusters(self.data)
         names = (self.data.meta.get("clusters") or {}).get("names") or {}
         order = [names[key] for key in sorted(names, key=int)] or _order(self.base["cluster_name"])
-        mix = _mix(self.buyers["cluster_name"], self.base["cluster_name"], order, "Cluster")
-        return render.Table(mix, f"Clusters, {self.label} against the whole base", _MIX_FORMATS)
+        label = lambda clusters: clusters.astype("string").map(cluster_label, na_action="ignore")  # noqa: E731
+        mix = _mix(label(self.buyers["cluster_name"]), label(self.base["cluster_name"]), [cluster_label(n) for n in order], _("Cluster"))
+        return render.Table(mix, _("Clusters, {label} against the whole base").format(label=self.label), _mix_formats())
 
-    @section("Satisfaction", "Satisfaction scores (1-5) and net promoter classes of {label}'s customers who gave feedback, against the whole base.")
+    @section(N_("Satisfaction"), N_("Satisfaction scores (1-5) and net promoter classes of {label}'s customers who gave feedback, against the whole base."))
     def satisfaction(self) -> render.Section | None:
         """Mean satisfaction and NPS classes of the slice against the base; a notice without feedback."""
         if "feedback" not in self.data.meta.get("inputs", ()):
             return render.Notice(
-                "This study has no feedback table (inputs.feedback), so satisfaction and NPS are not shown.",
+                _("This study has no feedback table (inputs.feedback), so satisfaction and NPS are not shown."),
                 kind="info",
             )
-        missing = _no_column(["satisfaction_mean", "satisfaction_latest", "nps_class"], self.base, "satisfaction")
+        missing = _no_column(["satisfaction_mean", "satisfaction_latest", "nps_class"], self.base, _("satisfaction"))
         if missing:
             return missing
         rated = self.customers.loc[self.customers["satisfaction_mean"].notna()]
         if rated.empty:
-            return render.Notice(f"None of the {len(self.customers):,} customers of {self.label} gave feedback.", kind="info")
+            return render.Notice(
+                _("None of the {count:,} customers of {label} gave feedback.").format(count=len(self.customers), label=self.label),
+                kind="info",
+            )
         base = self.base.loc[self.base["satisfaction_mean"].notna()]
         rows = [
-            ("Customers who gave feedback", render.integer(len(rated)), render.integer(len(base))),
-            ("… share of all customers", render.percent(len(rated) / len(self.customers)), render.percent(len(base) / len(self.base))),
-            ("Mean satisfaction (1-5)", _score(rated["satisfaction_mean"].mean()), _score(base["satisfaction_mean"].mean())),
-            ("Mean latest satisfaction (1-5)", _score(rated["satisfaction_latest"].mean()), _score(base["satisfaction_latest"].mean())),
+            (_("Customers who gave feedback"), render.integer(len(rated)), render.integer(len(base))),
+            (_("… share of all customers"), render.percent(len(rated) / len(self.customers)), render.percent(len(base) / len(self.base))),
+            (_("Mean satisfaction (1-5)"), _score(rated["satisfaction_mean"].mean()), _score(base["satisfaction_mean"].mean())),
+            (_("Mean latest satisfaction (1-5)"), _score(rated["satisfaction_latest"].mean()), _score(base["satisfaction_latest"].mean())),
         ]
         here, whole = (frame["nps_class"].dropna().value_counts(normalize=True) for frame in (rated, base))
-        for name in ("promoter", "passive", "detractor"):
-            rows.append((f"{name.capitalize()}s (latest NPS answer)", render.percent(here.get(name, 0.0)), render.percent(whole.get(name, 0.0))))
+        classes = {
+            "promoter": _("Promoters (latest NPS answer)"),
+            "passive": _("Passives (latest NPS answer)"),
+            "detractor": _("Detractors (latest NPS answer)"),
+        }
+        for name, text in classes.items():
+            rows.append((text, render.percent(here.get(name, 0.0)), render.percent(whole.get(name, 0.0))))
         nps = lambda shares: f"{100 * (shares.get('promoter', 0.0) - shares.get('detractor', 0.0)):+.0f}"  # noqa: E731
-        rows.append(("Net promoter score (promoters − detractors)", nps(here), nps(whole)))
-        table = pd.DataFrame(rows, columns=["Measure", self.label, "Whole base"])
-        return render.Table(table, f"Satisfaction and NPS, {self.label} against the whole base", numeric=[self.label, "Whole base"])
+        rows.append((_("Net promoter score (promoters − detractors)"), nps(here), nps(whole)))
+        whole_base = _("Whole base")
+        table = pd.DataFrame(rows, columns=[_("Measure"), self.label, whole_base])
+        return render.Table(
+            table, _("Satisfaction and NPS, {label} against the whole base").format(label=self.label),
+            numeric=[self.label, whole_base],
+        )
 
-    @section("Price sensitivity", "How much {label}'s customers spend per order against the whole base: the spread of order values, and the share of orders below the base's lower quartile (the cheapest quarter of the base's orders), a sign of price-sensitive buying.")
+    @section(N_("Price sensitivity"), N_("How much {label}'s customers spend per order against the whole base: the spread of order values, and the share of orders below the base's lower quartile (the cheapest quarter of the base's orders), a sign of price-sensitive buying."))
     def price_sensitivity(self) -> render.Section | None:
         """Order values of the slice against the base: distribution and share of low-value orders."""
         here, whole = strategy.order_values(self.orders), strategy.order_values(self.data.orders)
         if here.empty or whole.empty:
-            return render.Notice(f"{self.label} has no completed orders with a value to compare.", kind="info")
+            return render.Notice(_("{label} has no completed orders with a value to compare.").format(label=self.label), kind="info")
         low = whole.quantile(strategy.LOW_VALUE_QUANTILE)
+        money = render.money(self.currency)
+        whole_base = _("Whole base")
         rows = [
-            ("Median order value", render.money(self.currency)(here.median()), render.money(self.currency)(whole.median())),
-            ("Orders in the top quarter of the base's values", render.percent((here > whole.quantile(0.75)).mean()),
+            (_("Median order value"), money(here.median()), money(whole.median())),
+            (_("Orders in the top quarter of the base's values"), render.percent((here > whole.quantile(0.75)).mean()),
              render.percent((whole > whole.quantile(0.75)).mean())),
-            (f"Orders below {render.money(self.currency)(low)} (the base's lower quartile)",
+            (_("Orders below {amount} (the base's lower quartile)").format(amount=money(low)),
              render.percent((here < low).mean()), render.percent((whole < low).mean())),
         ]
-        table = render.Table(pd.DataFrame(rows, columns=["Measure", self.label, "Whole base"]),
-                             f"Order values, {self.label} against the whole base", numeric=[self.label, "Whole base"])
+        table = render.Table(pd.DataFrame(rows, columns=[_("Measure"), self.label, whole_base]),
+                             _("Order values, {label} against the whole base").format(label=self.label),
+                             numeric=[self.label, whole_base])
         fig = render.new_figure()
         ax = fig.subplots()
         bins = np.logspace(np.log10(whole.min()), np.log10(whole.max()), 30)
         # Each bar is its bin's share of the orders: a density would divide by the bins' widths in
         # currency, which on log-spaced bins piles the height onto the cheapest orders.
-        for values, label, alpha, colour in ((whole, "Whole base", 0.45, 1), (here, self.label, 0.65, 0)):
+        for values, label, alpha, colour in ((whole, whole_base, 0.45, 1), (here, self.label, 0.65, 0)):
             ax.hist(values, bins=bins, weights=np.full(len(values), 1 / len(values)), alpha=alpha, label=label,
                     color=render.sns.color_palette()[colour])
         ax.set_xscale("log")
-        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-        ax.set(title=f"Order values, {self.label} against the base", xlabel=f"Order value ({self.currency}, log scale)",
-               ylabel="Share of orders")
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
+        ax.set(title=_("Order values, {label} against the base").format(label=self.label),
+               xlabel=_("Order value ({currency}, log scale)").format(currency=self.currency),
+               ylabel=_("Share of orders"))
         ax.legend(frameon=False)
         return table, render.Chart(
-            fig, f"Order values, {self.label}",
-            f"Overlaid histograms of order values on a log scale; the median order in {self.label} is "
-            f"{here.median():,.0f} {self.currency} against {whole.median():,.0f} {self.currency} in the whole base.",
+            fig, _("Order values, {label}").format(label=self.label),
+            _(
+                "Overlaid histograms of order values on a log scale; the median order in {label} is "
+                "{here:,.0f} {currency} against {whole:,.0f} {currency} in the whole base."
+            ).format(label=self.label, here=here.median(), whole=whole.median(), currency=self.currency),
         )
 
-    @section("Seasonality", "Each calendar month's share of the year's revenue in {label} against the whole base, over all years in the data: a month above the base's line is when {label} buys relatively more.")
+    @section(N_("Seasonality"), N_("Each calendar month's share of the year's revenue in {label} against the whole base, over all years in the data: a month above the base's line is when {label} buys relatively more."))
     def seasonality(self) -> render.Section | None:
         """Revenue share per calendar month, slice against base."""
         def shares(orders: pd.DataFrame) -> pd.Series:
@@ -421,75 +654,97 @@ class _Study:
             return by_month.clip(lower=0) / total if total > 0 else by_month * np.nan
         here, whole = shares(self.orders), shares(self.data.orders)
         if here.isna().all():
-            return render.Notice(f"{self.label} has no revenue to spread over the months.", kind="info")
-        months = [dt.date(2000, m, 1).strftime("%b") for m in range(1, 13)]
+            return render.Notice(_("{label} has no revenue to spread over the months.").format(label=self.label), kind="info")
+        months = render.month_names()
+        title = _("Revenue by calendar month, {label}").format(label=self.label)
         fig = render.new_figure()
         ax = fig.subplots()
         ax.bar(months, here.to_numpy(), label=self.label, color=render.sns.color_palette()[0])
-        ax.plot(months, whole.to_numpy(), color="black", marker="o", markersize=3, label="Whole base")
-        ax.set(title=f"Revenue by calendar month, {self.label}", xlabel="Month", ylabel="Share of the year's revenue")
-        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+        ax.plot(months, whole.to_numpy(), color="black", marker="o", markersize=3, label=_("Whole base"))
+        ax.set(title=title, xlabel=_("Month"), ylabel=_("Share of the year's revenue"))
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
         ax.legend(frameon=False)
         index = 100 * here / whole.replace(0, np.nan)
         peak, trough = index.idxmax(), index.idxmin()
         return render.Chart(
-            fig, f"Revenue by calendar month, {self.label}",
-            f"Bars of each month's share of revenue in {self.label} with the whole base as a line; relative to the base "
-            f"{self.label} buys most in {months[peak - 1]} (index {index[peak]:.0f}) and least in {months[trough - 1]} "
-            f"(index {index[trough]:.0f}).",
+            fig, title,
+            _(
+                "Bars of each month's share of revenue in {label} with the whole base as a line; relative to the base "
+                "{label} buys most in {peak} (index {peak_index:.0f}) and least in {trough} (index {trough_index:.0f})."
+            ).format(label=self.label, peak=months[peak - 1], peak_index=index[peak], trough=months[trough - 1],
+                     trough_index=index[trough]),
         )
 
-    @section("Customers at risk", "Churn early warning for {label} against the whole base: customers flagged by the warning rules, the churn model's probability of no order in the coming period, and the value at risk (expected value x churn probability). The churn watch study explains the rules and how well the model did in its backtest.")
+    @section(N_("Customers at risk"), N_("Churn early warning for {label} against the whole base: customers flagged by the warning rules, the churn model's probability of no order in the coming period, and the value at risk (expected value x churn probability). The churn watch study explains the rules and how well the model did in its backtest."))
     def churn_risk(self) -> render.Section | None:
         """Warnings, churn probability and value at risk of the slice, and its top watch-list entries."""
-        missing = _no_column(["warning_count", "churn_probability", "value_at_risk"], self.base, "churn risk")
+        missing = _no_column(["warning_count", "churn_probability", "value_at_risk"], self.base, _("churn risk"))
         if missing:
             return missing
         here, whole = self.buyers, self.base.loc[self.base["frequency"] > 0]
         risk_total = whole["value_at_risk"].sum()
         horizon = (self.data.meta.get("churn") or {}).get("horizon_days")
-        period = f"the next {horizon} days" if horizon else "the coming period"
+        probability = (
+            _("Mean probability of no order in the next {days} days").format(days=horizon) if horizon
+            else _("Mean probability of no order in the coming period")
+        )
+        money = render.money(self.currency)
         rows = [
-            ("Customers with purchases", render.integer(len(here)), render.integer(len(whole))),
-            ("… with at least one warning", render.percent(here["warning_count"].gt(0).mean()),
+            (_("Customers with purchases"), render.integer(len(here)), render.integer(len(whole))),
+            (_("… with at least one warning"), render.percent(here["warning_count"].gt(0).mean()),
              render.percent(whole["warning_count"].gt(0).mean())),
-            (f"Mean probability of no order in {period}", render.percent(here["churn_probability"].mean()),
-             render.percent(whole["churn_probability"].mean())),
-            ("Value at risk", render.money(self.currency)(here["value_at_risk"].sum()),
-             render.money(self.currency)(risk_total)),
-            ("… share of the base's value at risk", render.percent(here["value_at_risk"].sum() / risk_total) if risk_total else "–", "100%"),
+            (probability, render.percent(here["churn_probability"].mean()), render.percent(whole["churn_probability"].mean())),
+            (_("Value at risk"), money(here["value_at_risk"].sum()), money(risk_total)),
+            (_("… share of the base's value at risk"), render.percent(here["value_at_risk"].sum() / risk_total) if risk_total else "–", "100%"),
         ]
-        table = render.Table(pd.DataFrame(rows, columns=["Measure", self.label, "Whole base"]),
-                             f"Churn risk, {self.label} against the whole base", numeric=[self.label, "Whole base"])
+        whole_base = _("Whole base")
+        table = render.Table(pd.DataFrame(rows, columns=[_("Measure"), self.label, whole_base]),
+                             _("Churn risk, {label} against the whole base").format(label=self.label),
+                             numeric=[self.label, whole_base])
         watch = _extra(self.data, "watch_list")
         if watch is None:
-            return table, render.Notice("There is no watch list for this study: no customer qualified for it.", kind="info")
+            return table, render.Notice(_("There is no watch list for this study: no customer qualified for it."), kind="info")
         mine = watch.loc[watch["customer_id"].isin(self.customers["customer_id"])].head(_WATCH_ROWS)
         if mine.empty:
-            return table, render.Notice(f"None of the customers of {self.label} is on the watch list.", kind="info")
+            return table, render.Notice(
+                _("None of the customers of {label} is on the watch list.").format(label=self.label), kind="info"
+            )
         shown = mine[["rank", "customer_id", "tier", "segment", "churn_probability", "value_at_risk", "reasons", "action"]]
         if self.data.meta.get("mask_ids"):
             shown = shown.assign(customer_id=shown["customer_id"].map(render.mask_id))
+        segments = _segment_names(self.base)
+        shown = shown.assign(
+            tier=shown["tier"].astype("string").map(_tier_label, na_action="ignore"),
+            segment=shown["segment"].astype("string").map(lambda s: segments.get(s, s), na_action="ignore"),
+        )
+        headings = {column: _(heading) for column, heading in _WATCH_HEADINGS.items()}
+        # The reasons and actions are written by the pipeline (churn warnings, playbook) and shown as they are.
         return table, render.Table(
-            shown.rename(columns=_WATCH_HEADINGS),
-            f"Top of the watch list in {self.label} (rank in the whole list; the full list is the churn watch-list export)",
-            {"Rank": render.integer, "Churn probability": render.percent, "Value at risk": render.money(self.currency)},
+            shown.rename(columns=headings),
+            _("Top of the watch list in {label} (rank in the whole list; the full list is the churn watch-list export)").format(label=self.label),
+            {headings["rank"]: render.integer, headings["churn_probability"]: render.percent,
+             headings["value_at_risk"]: money},
         )
 
 
 #: Watch-list rows shown in a region or tier study.
 _WATCH_ROWS = 10
 _WATCH_HEADINGS = {
-    "rank": "Rank", "customer_id": "Customer", "tier": "Tier", "segment": "Segment",
-    "churn_probability": "Churn probability", "value_at_risk": "Value at risk", "reasons": "Warnings",
-    "action": "Recommended action",
+    "rank": N_("Rank"), "customer_id": N_("Customer"), "tier": N_("Tier"), "segment": N_("Segment"),
+    "churn_probability": N_("Churn probability"), "value_at_risk": N_("Value at risk"), "reasons": N_("Warnings"),
+    "action": N_("Recommended action"),
 }
 
 
 class RegionStudy(_Study):
-    """One region (at the configured level) compared with the whole base."""
+    """One region (at the configured level) compared with the whole base.
+
+    ``region`` is the region as the data names it; ``label`` is its name in the report language
+    (the customer table's Chinese name in a Chinese report, when it has one).
+    """
 
     kind = "region"
+    title = N_("Region study: {label}")
 
     def __init__(
         self, data: StudyData, region: str, min_customers: int = 30, rules: Sequence[StrategyRule] | None = None
@@ -497,77 +752,103 @@ class RegionStudy(_Study):
         regions = set(data.customers["region"].unique())
         if region not in regions:
             raise ValueError(f"region {region!r} is not in the processed data; regions are {sorted(regions)}")
-        super().__init__(data, data.customers["region"].eq(region), data.orders["region"].eq(region), region, min_customers)
+        super().__init__(data, data.customers["region"].eq(region), data.orders["region"].eq(region), min_customers)
         self.region = region
         # the strategy rules of the config (strategy.rules); None: the defaults
         self.rules = list(rules) if rules is not None else Strategy().rules
+        self._labels: dict[str, str] = {}  # report language -> label
 
-    @section("Strategy", "What the figures of {label} suggest for product, pricing, marketing and service. Each recommendation comes from a rule in the study config (strategy.rules) and shows the figure that triggered it; indexes compare {label} with the whole base (100 = the same).")
+    @property
+    def label(self) -> str:
+        """The region's name in the report language."""
+        language = i18n.current()
+        if language not in self._labels:
+            level = self.data.meta.get("region_level", "market")
+            names = region_names(self.customers, level) if _zh() else {}
+            self._labels[language] = names.get(self.region, self.region)
+        return self._labels[language]
+
+    @section(N_("Strategy"), N_("What the figures of {label} suggest for product, pricing, marketing and service. Each recommendation comes from a rule in the study config (strategy.rules) and shows the figure that triggered it; indexes compare {label} with the whole base (100 = the same)."))
     def strategy(self) -> render.Section | None:
-        """Recommendations from the config's rules, each with the figure behind it."""
+        """Recommendations from the config's rules, each with the figure behind it (both in the
+        report language: :func:`custseg.strategy.recommend` translates them)."""
         values, topics = strategy.measures(
             self.customers, self.orders, self.base, self.data.orders, self.data.meta["tiers"][0]
         )
         advice = strategy.recommend(values, topics, self.rules)
         if advice.empty:
             return render.Notice(
-                f"None of the {len(self.rules)} strategy rules fires for {self.label}: its figures stay within the "
-                f"limits set in strategy.rules, so it needs no treatment different from the base.",
+                _(
+                    "None of the {count} strategy rules fires for {label}: its figures stay within the limits set in "
+                    "strategy.rules, so it needs no treatment different from the base."
+                ).format(count=len(self.rules), label=self.label),
                 kind="info",
             )
-        table = advice.assign(area=advice["area"].str.capitalize()).rename(
-            columns={"area": "Area", "recommendation": "Recommendation", "because": "Because"}
+        area = advice["area"].map(lambda name: i18n.label("area", name, default=name.capitalize()))
+        table = advice.assign(area=area).rename(
+            columns={"area": _("Area"), "recommendation": _("Recommendation"), "because": _("Because")}
         )
-        return render.Table(table, f"Recommendations for {self.label}")
+        return render.Table(table, _("Recommendations for {label}").format(label=self.label))
 
-    @section("Value tiers", "How the region's buying customers spread over the value tiers, against the whole base.")
+    @section(N_("Value tiers"), N_("How the region's buying customers spread over the value tiers, against the whole base."))
     def tier_mix(self) -> render.Section | None:
         """Share of buying customers per value tier, region against base."""
         tiers = self.data.meta["tiers"]
+        labels = [_tier_label(tier) for tier in tiers]
         mix = pd.concat(
             {
-                self.region: self.buyers["tier"].value_counts(normalize=True),
-                "Whole base": self.base["tier"].value_counts(normalize=True),
+                self.label: self.buyers["tier"].value_counts(normalize=True),
+                _("Whole base"): self.base["tier"].value_counts(normalize=True),
             },
             names=["group", "tier"],
         ).rename("share").reset_index()
+        mix = mix.assign(tier=mix["tier"].astype("string").map(_tier_label))
         fig = render.new_figure()
         ax = fig.subplots()
-        render.sns.barplot(mix, x="tier", y="share", hue="group", order=tiers, ax=ax)
-        ax.set(title=f"Value tier mix, {self.region} against the base", xlabel="Value tier", ylabel="Share of buying customers")
-        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+        render.sns.barplot(mix, x="tier", y="share", hue="group", order=labels, ax=ax)
+        ax.set(title=_("Value tier mix, {label} against the base").format(label=self.label), xlabel=_("Value tier"),
+               ylabel=_("Share of buying customers"))
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
         ax.legend(title=None)
         top = self.buyers["tier"].value_counts(normalize=True)
+        shares = _join([f"{label} {top.get(tier, 0):.0%}" for tier, label in zip(tiers, labels)])
         return render.Chart(
-            fig, f"Value tier mix, {self.region}",
-            f"Bar chart comparing tier shares in {self.region} with the whole base; in {self.region}, "
-            + ", ".join(f"{tier} {top.get(tier, 0):.0%}" for tier in tiers) + ".",
+            fig, _("Value tier mix, {label}").format(label=self.label),
+            _("Bar chart comparing tier shares in {label} with the whole base; in {label}, {shares}.").format(
+                label=self.label, shares=shares
+            ),
         )
 
-    @section("Sub-regions", "The countries, provinces or cities that make up {label}, largest revenue first.")
+    @section(N_("Sub-regions"), N_("The countries, provinces or cities that make up {label}, largest revenue first."))
     def subregions(self) -> render.Section | None:
         """Customers and revenue per sub-region (countries of a market, provinces of a country...)."""
         level = SUBLEVEL[self.data.meta["region_level"]]
-        key = self.buyers[level].fillna("Unknown")
+        unknown = _("Unknown")
+        key = _place_names(self.buyers, level).fillna(unknown)
         if level == "country_en":
             # Mainland China is one country; its provinces are the useful breakdown of a Chinese market.
-            key = key.where(self.buyers["country_iso3"].ne("CHN"), self.buyers["province"].fillna("Unknown"))
+            key = key.where(self.buyers["country_iso3"].ne("CHN"), _place_names(self.buyers, "province").fillna(unknown))
         grouped = self.buyers.groupby(key).agg(customers=("customer_id", "size"), revenue=("monetary", "sum"), orders=("frequency", "sum"))
         grouped = grouped.assign(share=grouped["revenue"] / grouped["revenue"].sum(), aov=grouped["revenue"] / grouped["orders"])
         grouped = grouped.sort_values("revenue", ascending=False).drop(columns="orders")
-        grouped.index.name = "Sub-region"
-        grouped.columns = ["Customers", "Revenue", "Revenue share", "Average order value"]
+        grouped.index.name = _("Sub-region")
+        customers, revenue, share, aov = _("Customers"), _("Revenue"), _("Revenue share"), _("Average order value")
+        grouped.columns = [customers, revenue, share, aov]
         money = render.money(self.currency)
         return render.Table(
-            grouped, f"Where {self.region}'s revenue comes from",
-            {"Customers": render.integer, "Revenue": money, "Revenue share": render.percent, "Average order value": money},
+            grouped, _("Where {label}'s revenue comes from").format(label=self.label),
+            {customers: render.integer, revenue: money, share: render.percent, aov: money},
         )
 
 
 class TierStudy(_Study):
-    """One value tier compared with the whole base."""
+    """One value tier compared with the whole base.
+
+    ``tier`` is the tier as the config names it; ``label`` is "Tier high" in the report language.
+    """
 
     kind = "tier"
+    title = N_("Tier study: {label}")
 
     def __init__(
         self, data: StudyData, tier: str, min_customers: int = 30, playbook: Sequence[PlaybookAction] | None = None
@@ -575,79 +856,109 @@ class TierStudy(_Study):
         tiers = data.meta["tiers"]
         if tier not in tiers:
             raise ValueError(f"tier {tier!r} is not one of the configured tiers {tiers}")
-        super().__init__(data, data.customers["tier"].eq(tier), data.orders["tier"].eq(tier), f"Tier {tier}", min_customers)
+        super().__init__(data, data.customers["tier"].eq(tier), data.orders["tier"].eq(tier), min_customers)
         self.tier = tier
         self.playbook = list(playbook) if playbook is not None else None  # None: the config gave none for this tier
 
-    @section("Playbook", "What the company does for customers of {label}, from the study config (playbook). Actions for particular lifecycle stages show how many of the tier's customers are at that stage now.")
+    @property
+    def label(self) -> str:
+        """'Tier high' in the report language."""
+        return _("Tier {tier}").format(tier=self.tier_label)
+
+    @property
+    def tier_label(self) -> str:
+        """The tier's name in the report language ('high' / '高')."""
+        return _tier_label(self.tier)
+
+    @section(N_("Playbook"), N_("What the company does for customers of {label}, from the study config (playbook). Actions for particular lifecycle stages show how many of the tier's customers are at that stage now."))
     def playbook_actions(self) -> render.Section | None:
         """The tier's playbook with the number of its customers each action is for."""
         if not self.playbook:
             return render.Notice(
-                f"The study config has no playbook for the {self.tier} tier (playbook.{self.tier}): add the "
-                f"service levels, upgrade paths and reactivation steps this tier gets.",
+                _(
+                    "The study config has no playbook for the {tier} tier (playbook.{key}): add the service levels, "
+                    "upgrade paths and reactivation steps this tier gets."
+                ).format(tier=self.tier_label, key=self.tier),
                 kind="info",
             )
         stages = self.customers["lifecycle"].astype("string") if "lifecycle" in self.customers else None
+        customers_now = _("Customers now")
         rows = []
         for action in self.playbook:
             if not action.stages:
-                who, count = "every customer of the tier", len(self.customers)
+                who, count = _("every customer of the tier"), len(self.customers)
             else:
-                who = ", ".join(_stage_label(stage) for stage in action.stages)
+                who = _join([_stage_label(stage) for stage in action.stages])
                 count = int(stages.isin(action.stages).sum()) if stages is not None else None
-            rows.append({"Topic": action.topic.capitalize(), "Action": action.action, "For": who, "Customers now": count})
-        return render.Table(pd.DataFrame(rows), f"Playbook, {self.label}", {"Customers now": render.integer})
+            # The topics and actions of the default playbook are translated; a user's own are shown as written.
+            rows.append({_("Topic"): _(action.topic).capitalize(), _("Action"): _(action.action), _("For"): who,
+                         customers_now: count})
+        return render.Table(pd.DataFrame(rows), _("Playbook, {label}").format(label=self.label), {customers_now: render.integer})
 
-    @section("Who is in this tier", "Recency, frequency and monetary value of the tier's customers against all other buying customers.")
+    @section(N_("Who is in this tier"), N_("Recency, frequency and monetary value of the tier's customers against all other buying customers."))
     def rfm_profile(self) -> render.Section | None:
         """Distributions of recency, frequency and monetary value: this tier against all other buyers."""
         buyers = self.base.loc[self.base["frequency"] > 0]
-        group = buyers["tier"].eq(self.tier).map({True: self.label, False: "Other buyers"})
+        others = _("Other buyers")
+        group = buyers["tier"].eq(self.tier).map({True: self.label, False: others})
         frame = buyers.assign(group=group)
         fig = render.new_figure(9.0, 3.2)
         axes = fig.subplots(1, 3)
-        for ax, (col, label, log) in zip(axes, (("recency_days", "Days since last order", False), ("frequency", "Orders", True), ("monetary", f"Revenue ({self.currency})", True))):
-            render.sns.boxplot(frame, x="group", y=col, ax=ax, log_scale=log, order=[self.label, "Other buyers"], showfliers=False)
+        panels = (
+            ("recency_days", _("Days since last order"), False),
+            ("frequency", _("Orders"), True),
+            ("monetary", _("Revenue ({currency})").format(currency=self.currency), True),
+        )
+        for ax, (col, label, log) in zip(axes, panels):
+            render.sns.boxplot(frame, x="group", y=col, ax=ax, log_scale=log, order=[self.label, others], showfliers=False)
             ax.set(title=label, xlabel="", ylabel=label)
         medians = self.buyers[["recency_days", "frequency", "monetary"]].median()
         return render.Chart(
-            fig, f"Recency, frequency and monetary value, {self.label} against other buyers",
-            f"Three box plots; {self.label} has a median of {medians['recency_days']:.0f} days since the last order, "
-            f"{medians['frequency']:.0f} orders and {medians['monetary']:,.0f} {self.currency} revenue per customer.",
+            fig, _("Recency, frequency and monetary value, {label} against other buyers").format(label=self.label),
+            _(
+                "Three box plots; {label} has a median of {recency:.0f} days since the last order, {frequency:.0f} "
+                "orders and {monetary:,.0f} {currency} revenue per customer."
+            ).format(label=self.label, recency=medians["recency_days"], frequency=medians["frequency"],
+                     monetary=medians["monetary"], currency=self.currency),
         )
 
-    @section("Where the tier's customers are", "Customers of the tier by region, and what share of each region's buyers the tier holds.")
+    @section(N_("Where the tier's customers are"), N_("Customers of the tier by region, and what share of each region's buyers the tier holds."))
     def regional_spread(self) -> render.Section | None:
         """Customers of the tier by region, and how much of each region is in this tier."""
         buyers = self.base.loc[self.base["frequency"] > 0]
+        customers, share, in_region, revenue = _("Customers"), _("Share of tier"), _("Tier share in region"), _("Revenue")
         table = pd.DataFrame({
-            "Customers": self.buyers.groupby("region").size(),
-            "Share of tier": self.buyers.groupby("region").size() / len(self.buyers),
-            "Tier share in region": buyers.groupby("region")["tier"].apply(lambda t: (t == self.tier).mean()),
-            "Revenue": self.buyers.groupby("region")["monetary"].sum(),
-        }).dropna(subset=["Customers"]).sort_values("Customers", ascending=False)
-        table.index.name = "Region"
+            customers: self.buyers.groupby("region").size(),
+            share: self.buyers.groupby("region").size() / len(self.buyers),
+            in_region: buyers.groupby("region")["tier"].apply(lambda t: (t == self.tier).mean()),
+            revenue: self.buyers.groupby("region")["monetary"].sum(),
+        }).dropna(subset=[customers]).sort_values(customers, ascending=False)
+        names = _region_names(self.data)
+        table.index = table.index.map(lambda region: names.get(region, region))
+        table.index.name = _("Region")
         return render.Table(
-            table, f"Where the {self.tier} tier's customers are",
-            {"Customers": render.integer, "Share of tier": render.percent, "Tier share in region": render.percent, "Revenue": render.money(self.currency)},
+            table, _("Where the {tier} tier's customers are").format(tier=self.tier_label),
+            {customers: render.integer, share: render.percent, in_region: render.percent, revenue: render.money(self.currency)},
         )
 
-    @section("RFM score grid", "Customers of the tier by recency score and frequency score (quantile scores 1-5, 5 = best).")
+    @section(N_("RFM score grid"), N_("Customers of the tier by recency score and frequency score (quantile scores 1-5, 5 = best)."))
     def score_grid(self) -> render.Section | None:
         """Customers by recency score and frequency score within the tier."""
         grid = pd.crosstab(self.buyers["r_score"], self.buyers["f_score"]).sort_index(ascending=False)
         fig = render.new_figure(5.5, 4.0)
         ax = fig.subplots()
         render.sns.heatmap(grid, annot=True, fmt="d", cmap=render.PALETTE, cbar=False, ax=ax)
-        ax.set(title=f"{self.label}: recency score by frequency score", xlabel="Frequency score (5 = most orders)", ylabel="Recency score (5 = most recent)")
+        ax.set(title=_("{label}: recency score by frequency score").format(label=self.label),
+               xlabel=_("Frequency score (5 = most orders)"), ylabel=_("Recency score (5 = most recent)"))
         cell = grid.stack().idxmax()
         return render.Chart(
-            fig, f"{self.label} by recency and frequency score",
-            f"Heat map of customer counts; the largest cell is recency score {cell[0]} with frequency score {cell[1]}.",
+            fig, _("{label} by recency and frequency score").format(label=self.label),
+            _("Heat map of customer counts; the largest cell is recency score {recency} with frequency score {frequency}.").format(
+                recency=cell[0], frequency=cell[1]
+            ),
         )
 
-    @section("Moves in and out of the tier", "From which tiers customers came into {label} and where its customers went, between the last two snapshots of the classification. Revenue is what these customers spent between the two dates.")
+    @section(N_("Moves in and out of the tier"), N_("From which tiers customers came into {label} and where its customers went, between the last two snapshots of the classification. Revenue is what these customers spent between the two dates."))
     def migration(self) -> render.Section | None:
         """Customers and revenue flowing into and out of the tier between the last two snapshots."""
         history = _extra(self.data, "snapshots")
@@ -658,25 +969,34 @@ class TierStudy(_Study):
         tiers = self.data.meta["tiers"]
         counts = snapshots.transition_matrix(history, before, after, tier_order=tiers)
         revenue = snapshots.transition_matrix(history, before, after, value="revenue", orders=self.data.orders, tier_order=tiers)
-        stayed = f"{self.tier} (stayed)"
-        into = pd.DataFrame({"Customers": counts[self.tier], "Revenue": revenue[self.tier]}).rename(index={self.tier: stayed})
-        into.index.name = f"Tier on {before:%Y-%m-%d}"
-        out = pd.DataFrame({"Customers": counts.loc[self.tier], "Revenue": revenue.loc[self.tier]}).rename(index={self.tier: stayed})
-        out.index.name = f"Tier on {after:%Y-%m-%d}"
-        formats = {"Customers": render.integer, "Revenue": render.money(self.currency)}
+        customers_heading, revenue_heading = _("Customers"), _("Revenue")
+        stayed = _("{tier} (stayed)").format(tier=self.tier_label)
+
+        def flows(customers: pd.Series, money: pd.Series, date: dt.date) -> pd.DataFrame:
+            frame = pd.DataFrame({customers_heading: customers, revenue_heading: money})
+            frame.index = [stayed if name == self.tier else _move_label(name) for name in frame.index]
+            frame.index.name = _("Tier on {date}").format(date=f"{date:%Y-%m-%d}")
+            return frame
+
+        into = flows(counts[self.tier], revenue[self.tier], before)
+        out = flows(counts.loc[self.tier], revenue.loc[self.tier], after)
+        formats = {customers_heading: render.integer, revenue_heading: render.money(self.currency)}
         came = int(counts[self.tier].drop(self.tier).sum())
         went = int(counts.loc[self.tier].drop(self.tier).sum())
         summary = render.Notice(
-            f"Between {before:%Y-%m-%d} and {after:%Y-%m-%d}, {came:,} customers came into tier {self.tier}, "
-            f"{went:,} left it for another tier (or left altogether) and {int(counts.loc[self.tier, self.tier]):,} stayed.",
+            _(
+                "Between {before} and {after}, {came:,} customers came into tier {tier}, {went:,} left it for another "
+                "tier (or left altogether) and {stayed:,} stayed."
+            ).format(before=f"{before:%Y-%m-%d}", after=f"{after:%Y-%m-%d}", came=came, tier=self.tier_label, went=went,
+                     stayed=int(counts.loc[self.tier, self.tier])),
         )
         return (
             summary,
-            render.Table(into, f"Where tier {self.tier}'s customers on {after:%Y-%m-%d} came from", formats),
-            render.Table(out, f"Where tier {self.tier}'s customers on {before:%Y-%m-%d} went", formats),
+            render.Table(into, _("Where tier {tier}'s customers on {date} came from").format(tier=self.tier_label, date=f"{after:%Y-%m-%d}"), formats),
+            render.Table(out, _("Where tier {tier}'s customers on {date} went").format(tier=self.tier_label, date=f"{before:%Y-%m-%d}"), formats),
         )
 
-    @section("Does the tier hold?", "For each period between two snapshots: how many of the tier's customers bought again, and how their revenue compares with the period of the same length before. Better tiers should keep more customers; growth is usually negative for the best tier, whose place was earned by a strong past, so compare tiers with each other.")
+    @section(N_("Does the tier hold?"), N_("For each period between two snapshots: how many of the tier's customers bought again, and how their revenue compares with the period of the same length before. Better tiers should keep more customers; growth is usually negative for the best tier, whose place was earned by a strong past, so compare tiers with each other."))
     def tier_effect(self) -> render.Section | None:
         """Retention rate and revenue growth of the tier per snapshot period, from the tier effect table."""
         effect = _extra(self.data, "tier_effect")
@@ -686,23 +1006,21 @@ class TierStudy(_Study):
         overall = effect.groupby(["before", "after"])[["retained", "customers"]].sum()
         rate_all = (overall["retained"] / overall["customers"].where(overall["customers"] > 0)).rename("all")
         mine = mine.merge(rate_all, left_on=["before", "after"], right_index=True, how="left").sort_values("before")
-        period = mine["before"].dt.strftime("%Y-%m-%d") + " to " + mine["after"].dt.strftime("%Y-%m-%d")
-        table = pd.DataFrame({
-            "Period": period.to_numpy(),
-            "Customers at start": mine["customers"].to_numpy(),
-            "Bought again": mine["retained"].to_numpy(),
-            "Retention rate": mine["retention_rate"].to_numpy(),
-            "Retention, all tiers": mine["all"].to_numpy(),
-            "Revenue in period": mine["revenue"].to_numpy(),
-            "Revenue, period before": mine["revenue_prior"].to_numpy(),
-            "Revenue growth": mine["growth_rate"].to_numpy(),
-        })
+        period = [
+            _("{start} to {end}").format(start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%d}")
+            for start, end in zip(mine["before"], mine["after"])
+        ]
+        headings = {
+            "customers": _("Customers at start"), "retained": _("Bought again"), "retention_rate": _("Retention rate"),
+            "all": _("Retention, all tiers"), "revenue": _("Revenue in period"), "revenue_prior": _("Revenue, period before"),
+            "growth_rate": _("Revenue growth"),
+        }
+        table = pd.DataFrame({_("Period"): period, **{heading: mine[column].to_numpy() for column, heading in headings.items()}})
         money = render.money(self.currency)
+        formats = dict(zip(headings.values(), (render.integer, render.integer, render.percent, render.percent, money, money, render.percent)))
         return render.Table(
-            table, f"Retention and revenue growth of tier {self.tier}, per period between snapshots",
-            {"Customers at start": render.integer, "Bought again": render.integer, "Retention rate": render.percent,
-             "Retention, all tiers": render.percent, "Revenue in period": money, "Revenue, period before": money,
-             "Revenue growth": render.percent},
+            table, _("Retention and revenue growth of tier {tier}, per period between snapshots").format(tier=self.tier_label),
+            formats,
         )
 
 
@@ -724,8 +1042,21 @@ class Overview:
         """Title of the index page."""
         meta = self.data.meta
         return render.Heading(
-            f"{meta['title']}: customer classification overview",
-            f"Observation date {meta['observation_date']} · amounts in {self.currency} · region level: {meta['region_level']}",
+            _("{title}: customer classification overview").format(title=meta["title"]),
+            _("Observation date {date} · amounts in {currency} · region level: {level}").format(
+                date=meta["observation_date"], currency=self.currency, level=_region_level(meta["region_level"])
+            ),
+        )
+
+    def introduction(self) -> render.Notice:
+        """What the page holds, in a sentence or two, above the figures."""
+        return render.Notice(
+            _(
+                "This page summarises how the customer base divides by value tier, RFM segment, lifecycle stage, "
+                "cluster and region, what changed since the previous snapshot, and links to one study per region "
+                "and one per tier. Each study compares its group with the whole base and lists what is different about it."
+            ),
+            kind="info",
         )
 
     def inputs_notice(self) -> render.Notice | None:
@@ -734,68 +1065,74 @@ class Overview:
         missing = []
         if "customers" not in given:
             if "line_items" in given:
-                missing.append(
+                missing.append(_(
                     "no customer table: countries come from the line items, so provinces, cities, "
                     "industries and other customer attributes are unknown"
-                )
+                ))
             else:
-                missing.append(
+                missing.append(_(
                     "no customer table (inputs.customers): customers have no country, so all of them "
                     "fall in the region \"Unknown\"; a customer file with a country column gives one "
                     "study per market"
-                )
+                ))
         if "interactions" not in given:
-            missing.append("no interactions (inputs.interactions): visits, e-mails, calls and tickets are not counted")
+            missing.append(_("no interactions (inputs.interactions): visits, e-mails, calls and tickets are not counted"))
         if "feedback" not in given:
-            missing.append("no feedback (inputs.feedback): satisfaction and NPS are not shown")
+            missing.append(_("no feedback (inputs.feedback): satisfaction and NPS are not shown"))
         if not missing:
             return None
-        return render.Notice("This study was built with " + "; ".join(missing) + ".", kind="info")
+        separator = "；" if _zh() else "; "
+        return render.Notice(_("This study was built with {missing}.").format(missing=separator.join(missing)), kind="info")
 
-    @section("Headline figures", "The whole customer base at the observation date.")
+    @section(N_("Headline figures"), N_("The whole customer base at the observation date."))
     def headline(self) -> render.Section:
         """The handful of figures a director asks for first."""
         meta = self.data.meta
+        money = render.money(self.currency)
         rows = [
-            ("Observation date", meta["observation_date"]),
-            ("Customers", render.integer(len(self.customers))),
-            ("Customers with purchases", render.integer(len(self.buyers))),
-            ("Orders", render.integer(int(self.buyers["frequency"].sum()))),
-            ("Revenue, net of refunds", render.money(self.currency)(self.buyers["monetary"].sum())),
-            ("Average order value", render.money(self.currency)(strategy.average_order_value(self.buyers))),
-            (f"Regions ({meta['region_level']})", render.integer(self.customers["region"].nunique())),
+            (_("Observation date"), meta["observation_date"]),
+            (_("Customers"), render.integer(len(self.customers))),
+            (_("Customers with purchases"), render.integer(len(self.buyers))),
+            (_("Orders"), render.integer(int(self.buyers["frequency"].sum()))),
+            (_("Revenue, net of refunds"), money(self.buyers["monetary"].sum())),
+            (_("Average order value"), money(strategy.average_order_value(self.buyers))),
+            (_("Regions ({level})").format(level=_region_level(meta["region_level"])), render.integer(self.customers["region"].nunique())),
         ]
         if "value_at_risk" in self.customers:
             rows += [
-                ("Customers with a churn warning", render.integer(int(self.customers["warning_count"].gt(0).sum()))),
-                ("Value at risk (expected value x churn probability)",
-                 render.money(self.currency)(self.customers["value_at_risk"].sum())),
-                ("Customers on the churn watch list", render.integer(int(meta.get("watch_list", 0)))),
+                (_("Customers with a churn warning"), render.integer(int(self.customers["warning_count"].gt(0).sum()))),
+                (_("Value at risk (expected value x churn probability)"), money(self.customers["value_at_risk"].sum())),
+                (_("Customers on the churn watch list"), render.integer(int(meta.get("watch_list", 0)))),
             ]
-        return render.Table(pd.DataFrame(rows, columns=["Measure", "Value"]), "Headline figures", numeric=["Value"])
+        value = pgettext("figure", "Value")  # the figure of each measure, not customer value
+        return render.Table(pd.DataFrame(rows, columns=[_("Measure"), value]), _("Headline figures"), numeric=[value])
 
-    @section("Value tiers", "Customers are scored 1-5 on recency, frequency and monetary value (quantiles); the total score sets the tier. The best tier is a small share of customers and a large share of revenue.")
+    @section(N_("Value tiers"), N_("Customers are scored 1-5 on recency, frequency and monetary value (quantiles); the total score sets the tier. The best tier is a small share of customers and a large share of revenue."))
     def tier_pyramid(self) -> render.Section:
         """Customers and revenue share per tier, best tier on top."""
         tiers = self.data.meta["tiers"]
+        labels = [_tier_label(tier) for tier in tiers]
+        customers, revenue = _("Customers"), _("Revenue")
         share = pd.DataFrame({
-            "Customers": self.buyers["tier"].value_counts(normalize=True),
-            "Revenue": self.buyers.groupby("tier", observed=False)["monetary"].sum() / self.buyers["monetary"].sum(),
+            customers: self.buyers["tier"].value_counts(normalize=True),
+            revenue: self.buyers.groupby("tier", observed=False)["monetary"].sum() / self.buyers["monetary"].sum(),
         }).reindex(tiers).rename_axis("tier").reset_index().melt(id_vars="tier", var_name="measure", value_name="share")
+        share = share.assign(tier=share["tier"].astype("string").map(_tier_label))
         fig = render.new_figure(7.0, 3.0)
         ax = fig.subplots()
-        render.sns.barplot(share, y="tier", x="share", hue="measure", order=tiers, ax=ax)
-        ax.set(title="Value tiers: share of customers and of revenue", xlabel="Share", ylabel="Value tier")
-        ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+        render.sns.barplot(share, y="tier", x="share", hue="measure", order=labels, ax=ax)
+        ax.set(title=_("Value tiers: share of customers and of revenue"), xlabel=_("Share"), ylabel=_("Value tier"))
+        ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
         ax.legend(title=None)
-        top = share.loc[share["tier"].eq(tiers[0])].set_index("measure")["share"]
+        top = share.loc[share["tier"].eq(labels[0])].set_index("measure")["share"]
         return render.Chart(
-            fig, "Tier pyramid",
-            f"Horizontal bars per tier; the {tiers[0]} tier holds {top['Customers']:.0%} of buying customers "
-            f"and {top['Revenue']:.0%} of revenue.",
+            fig, _("Tier pyramid"),
+            _("Horizontal bars per tier; the {tier} tier holds {customers:.0%} of buying customers and {revenue:.0%} of revenue.").format(
+                tier=labels[0], customers=top[customers], revenue=top[revenue]
+            ),
         )
 
-    @section("Regions", "Every region at the configured level, by revenue; each has its own study below.")
+    @section(N_("Regions"), N_("Every region at the configured level, by revenue; each has its own study below."))
     def regions(self) -> render.Section:
         """Every region with its size, revenue and tier mix."""
         best = self.data.meta["tiers"][0]
@@ -805,43 +1142,51 @@ class Overview:
         )
         grouped = grouped.assign(share=grouped["revenue"] / grouped["revenue"].sum(), aov=grouped["revenue"] / grouped["orders"])
         table = grouped[["customers", "revenue", "share", "aov", "best"]].sort_values("revenue", ascending=False)
-        table.columns = ["Customers", "Revenue", "Revenue share", "Average order value", f"Share in tier {best}"]
-        table.index.name = "Region"
+        columns = [_("Customers"), _("Revenue"), _("Revenue share"), _("Average order value"),
+                   _("Share in tier {tier}").format(tier=_tier_label(best))]
+        table.columns = columns
+        names = _region_names(self.data)
+        table.index = table.index.map(lambda region: names.get(region, region))
+        table.index.name = _("Region")
         money = render.money(self.currency)
         return render.Table(
-            table, "Regions by revenue",
-            {"Customers": render.integer, "Revenue": money, "Revenue share": render.percent, "Average order value": money, f"Share in tier {best}": render.percent},
+            table, _("Regions by revenue"),
+            dict(zip(columns, (render.integer, money, render.percent, money, render.percent))),
         )
 
-    @section("Clusters", "Groups of customers with purchases that the data itself suggests, fitted on recency, frequency, spend, basket size and tenure; each is named after what sets it apart. Medians describe a typical member.")
+    @section(N_("Clusters"), N_("Groups of customers with purchases that the data itself suggests, fitted on recency, frequency, spend, basket size and tenure; each is named after what sets it apart. Medians describe a typical member."))
     def clusters(self) -> render.Section:
         """Size, revenue share and median features of every cluster; a notice when there are none."""
         profile = _extra(self.data, "cluster_profile")
         if profile is None:
             return _no_clusters(self.data)
         columns = {
-            "name": "Cluster", "size": "Customers", "share": "Share of buyers", "revenue_share": "Revenue share",
-            "median_recency_days": "Median days since last order", "median_frequency": "Median orders",
-            "median_monetary": "Median revenue", "median_aov": "Median order value", "median_tenure_days": "Median tenure (days)",
+            "name": _("Cluster"), "size": _("Customers"), "share": _("Share of buyers"), "revenue_share": _("Revenue share"),
+            "median_recency_days": _("Median days since last order"), "median_frequency": _("Median orders"),
+            "median_monetary": _("Median revenue"), "median_aov": _("Median order value"),
+            "median_tenure_days": _("Median tenure (days)"),
         }
         absent = [column for column in columns if column not in profile]
         if absent:
             return render.Notice(
-                f"The cluster profile has no {', '.join(absent)} column; run `custseg process --force` to rebuild it.",
+                _("The cluster profile has no {columns} column; run `custseg process --force` to rebuild it.").format(
+                    columns=", ".join(absent)
+                ),
                 kind="warning",
             )
-        table = profile[list(columns)].rename(columns=columns).sort_values("Customers", ascending=False)
+        shown = profile[list(columns)].assign(name=profile["name"].astype("string").map(cluster_label, na_action="ignore"))
+        table = shown.rename(columns=columns).sort_values(columns["size"], ascending=False)
         money = render.money(self.currency)
         meta = self.data.meta.get("clusters") or {}
-        method = {"kmeans": "k-means", "gmm": "Gaussian mixture"}.get(meta.get("method"), meta.get("method", ""))
-        return render.Table(
-            table, f"{len(table)} clusters ({method}), largest first",
-            {"Customers": render.integer, "Share of buyers": render.percent, "Revenue share": render.percent,
-             "Median days since last order": render.integer, "Median orders": render.decimal,
-             "Median revenue": money, "Median order value": money, "Median tenure (days)": render.integer},
-        )
+        methods = {"kmeans": _("k-means"), "gmm": _("Gaussian mixture")}
+        method = methods.get(meta.get("method"), meta.get("method", ""))
+        formats = dict(zip(
+            list(columns.values())[1:],
+            (render.integer, render.percent, render.percent, render.integer, render.decimal, money, money, render.integer),
+        ))
+        return render.Table(table, _("{count} clusters ({method}), largest first").format(count=len(table), method=method), formats)
 
-    @section("How many clusters", "The number of clusters k is chosen from a range: silhouette (how well separated the clusters are, higher is better) and stability (how alike the clusters come out on resampled data, 1 = identical) for each k.")
+    @section(N_("How many clusters"), N_("The number of clusters k is chosen from a range: silhouette (how well separated the clusters are, higher is better) and stability (how alike the clusters come out on resampled data, 1 = identical) for each k."))
     def cluster_selection(self) -> render.Section:
         """Silhouette and stability per k with the chosen k marked: a chart and its table."""
         selection = _extra(self.data, "cluster_selection")
@@ -849,67 +1194,74 @@ class Overview:
             return _no_clusters(self.data)
         selection = selection.sort_values("k")
         chosen = selection.loc[selection["chosen"]]
+        silhouette, stability = _("Silhouette"), _("Stability")
         fig = render.new_figure(6.0, 3.2)
         ax = fig.subplots()
-        ax.plot(selection["k"], selection["silhouette"], marker="o", label="Silhouette")
-        ax.plot(selection["k"], selection["stability"], marker="s", label="Stability")
+        ax.plot(selection["k"], selection["silhouette"], marker="o", label=silhouette)
+        ax.plot(selection["k"], selection["stability"], marker="s", label=stability)
         for k in chosen["k"]:
-            ax.axvline(k, color="grey", linestyle="--", linewidth=1, label=f"chosen k = {k}")
-        ax.set(title="Cluster quality by number of clusters", xlabel="Number of clusters (k)", ylabel="Score", ylim=(0, 1.05))
+            ax.axvline(k, color="grey", linestyle="--", linewidth=1, label=_("chosen k = {k}").format(k=k))
+        ax.set(title=_("Cluster quality by number of clusters"), xlabel=_("Number of clusters (k)"), ylabel=_("Score"), ylim=(0, 1.05))
         ax.set_xticks(selection["k"].tolist())
         ax.legend(loc="lower left", frameon=False)
+        first, last = selection["k"].min(), selection["k"].max()
         if len(chosen):
             row = chosen.iloc[0]
-            words = f"k = {row['k']} was chosen, with silhouette {row['silhouette']:.2f} and stability {row['stability']:.2f}"
+            alt = _(
+                "Line chart of silhouette and stability for k from {first} to {last}; k = {k} was chosen, "
+                "with silhouette {silhouette:.2f} and stability {stability:.2f}."
+            ).format(first=first, last=last, k=row["k"], silhouette=row["silhouette"], stability=row["stability"])
         else:
-            words = "no k is marked as chosen"
-        chart = render.Chart(
-            fig, "Silhouette and stability per number of clusters",
-            f"Line chart of silhouette and stability for k from {selection['k'].min()} to {selection['k'].max()}; {words}.",
-        )
+            alt = _("Line chart of silhouette and stability for k from {first} to {last}; no k is marked as chosen.").format(
+                first=first, last=last
+            )
+        chart = render.Chart(fig, _("Silhouette and stability per number of clusters"), alt)
+        clusters = _("Clusters (k)")
         table = pd.DataFrame({
-            "Clusters (k)": selection["k"].to_numpy(),
-            "Silhouette": selection["silhouette"].to_numpy(),
-            "Stability": selection["stability"].to_numpy(),
-            "Chosen": selection["chosen"].map({True: "✓ chosen", False: ""}).to_numpy(),
+            clusters: selection["k"].to_numpy(),
+            silhouette: selection["silhouette"].to_numpy(),
+            stability: selection["stability"].to_numpy(),
+            _("Chosen"): selection["chosen"].map({True: _("✓ chosen"), False: ""}).to_numpy(),
         })
         two = lambda value: f"{value:.3f}"  # noqa: E731
-        return chart, render.Table(table, "Silhouette and stability per k", {"Clusters (k)": render.integer, "Silhouette": two, "Stability": two})
+        return chart, render.Table(table, _("Silhouette and stability per k"), {clusters: render.integer, silhouette: two, stability: two})
 
-    @section("RFM segments", "Buying customers by the 11-group RFM map (recency score against the mean of the frequency and monetary scores) and by the 8-class value model (RFM 八类客户: each score high or low against the average buyer).")
+    @section(N_("RFM segments"), N_("Buying customers by the 11-group RFM map (recency score against the mean of the frequency and monetary scores) and by the 8-class value model (RFM 八类客户: each score high or low against the average buyer)."))
     def segments(self) -> render.Section:
         """Customers and revenue per 11-group segment and per 8-class value class."""
         tables = []
-        for column, what in (("segment", "the 11 RFM segments"), ("value_class", "the 8 value classes")):
+        for column, what in (("segment", _("the 11 RFM segments")), ("value_class", _("the 8 value classes"))):
             missing = _no_column([column], self.customers, what)
             if missing:
                 tables.append(missing)
                 continue
             if column == "segment":
-                labels, order, name = self.buyers["segment"].astype("string"), _order(self.customers["segment"]), "Segment"
-                title = "Customers and revenue per RFM segment"
+                labels, order, name = _segment_labels(self.buyers, self.customers), _segment_order(self.customers), _("Segment")
+                title = _("Customers and revenue per RFM segment")
             else:
-                labels, order, name = _value_class_labels(self.buyers), _value_class_order(self.customers), "Value class"
-                title = "Customers and revenue per value class (8-class model)"
+                labels, order, name = _value_class_labels(self.buyers), _value_class_order(self.customers), _("Value class")
+                title = _("Customers and revenue per value class (8-class model)")
             frame, formats = self._size_and_revenue(labels, order, name)
             tables.append(render.Table(frame, title, formats))
         return tuple(tables)
 
-    @section("Lifecycle stages", "Every customer has one stage, judged against their own buying rhythm; the rules are checked from the top and the first that holds names the stage.")
+    @section(N_("Lifecycle stages"), N_("Every customer has one stage, judged against their own buying rhythm; the rules are checked from the top and the first that holds names the stage."))
     def lifecycle(self) -> render.Section:
         """Customers and revenue per lifecycle stage, with the rule that assigns it."""
-        missing = _no_column(["lifecycle"], self.customers, "lifecycle stages")
+        missing = _no_column(["lifecycle"], self.customers, _("lifecycle stages"))
         if missing:
             return missing
         rules = lifecycle.stage_table(self.config.lifecycle).set_index("stage")
         stages = self.customers["lifecycle"].astype("string")
-        frame, formats = self._size_and_revenue(stages, list(lifecycle.STAGES), "Stage", everyone=True)
-        frame = frame.assign(Rule=rules["rule"].reindex(frame.index))
+        name = _("Stage")
+        frame, formats = self._size_and_revenue(stages, list(lifecycle.STAGES), name, everyone=True)
+        # The rules are written by custseg.lifecycle from the config's limits, and shown as they are.
+        frame = frame.assign(**{_("Rule"): rules["rule"].reindex(frame.index)})
         frame.index = frame.index.map(_stage_label)
-        frame.index.name = "Stage"
-        return render.Table(frame, "Customers and revenue per lifecycle stage", formats)
+        frame.index.name = name
+        return render.Table(frame, _("Customers and revenue per lifecycle stage"), formats)
 
-    @section("What changed since the previous snapshot", "Customers by value tier at the previous snapshot (rows) and now (columns): the diagonal stayed put, cells right of it moved down, left of it moved up.")
+    @section(N_("What changed since the previous snapshot"), N_("Customers by value tier at the previous snapshot (rows) and now (columns): the diagonal stayed put, cells right of it moved down, left of it moved up."))
     def changes(self) -> render.Section:
         """Tier transition matrix (customers) between the last two snapshots, with a sentence on the moves."""
         history = _extra(self.data, "snapshots")
@@ -923,280 +1275,55 @@ class Overview:
         up, down = int(moved["direction"].eq("up").sum()), int(moved["direction"].eq("down").sum())
         new = int(matrix.loc[[snapshots.NO_TIER, snapshots.NOT_YET], tiers].to_numpy().sum())
         left = int(matrix[snapshots.LEFT].sum())
+        first, last = f"{before:%Y-%m-%d}", f"{after:%Y-%m-%d}"
         summary = render.Notice(
-            f"Between {before:%Y-%m-%d} and {after:%Y-%m-%d}: {up:,} customers moved to a better tier, {down:,} to a "
-            f"worse one, {new:,} got their first tier and {left:,} were no longer in the customer table.",
+            _(
+                "Between {before} and {after}: {up:,} customers moved to a better tier, {down:,} to a worse one, "
+                "{new:,} got their first tier and {left:,} were no longer in the customer table."
+            ).format(before=first, after=last, up=up, down=down, new=new, left=left),
         )
-        shown = matrix.rename_axis(index=f"Tier on {before:%Y-%m-%d}", columns=None)
+        shown = matrix.rename(index=_move_label, columns=_move_label)
+        shown = shown.rename_axis(index=_("Tier on {date}").format(date=first), columns=None)
         return summary, render.Table(
-            shown, f"Customers by tier on {before:%Y-%m-%d} (rows) and on {after:%Y-%m-%d} (columns)",
-            {str(c): render.integer for c in matrix.columns},
+            shown, _("Customers by tier on {before} (rows) and on {after} (columns)").format(before=first, after=last),
+            {str(c): render.integer for c in shown.columns},
         )
 
     def _size_and_revenue(
         self, labels: pd.Series, order: Sequence[str], name: str, everyone: bool = False
     ) -> tuple[pd.DataFrame, dict[str, Callable[[object], str]]]:
         """Customers, share, revenue and revenue share per label (aligned with the buyers, or with every
-        customer when `everyone`), in `order`, empty labels left out; with the formats to show them."""
+        customer when `everyone`), in `order`, empty labels left out; with the formats to show them.
+        The headings are in the report language; `name` (the index's) too."""
         who = self.customers if everyone else self.buyers
         grouped = pd.DataFrame({"label": labels, "revenue": who["monetary"]}).dropna(subset=["label"]).groupby("label")["revenue"]
-        frame = pd.DataFrame({"Customers": grouped.size(), "Revenue": grouped.sum()})
-        frame = frame.reindex([*order, *sorted(set(frame.index) - set(order))]).dropna(subset=["Customers"])
-        frame = frame.loc[frame["Customers"] > 0].astype({"Customers": "int64"})
-        total = frame["Revenue"].sum()
+        frame = pd.DataFrame({"customers": grouped.size(), "revenue": grouped.sum()})
+        frame = frame.reindex([*order, *sorted(set(frame.index) - set(order))]).dropna(subset=["customers"])
+        frame = frame.loc[frame["customers"] > 0].astype({"customers": "int64"})
+        total = frame["revenue"].sum()
         frame = frame.assign(
-            **{"Share of customers": frame["Customers"] / frame["Customers"].sum(),
-               "Revenue share": frame["Revenue"] / total if total else float("nan")}
-        )[["Customers", "Share of customers", "Revenue", "Revenue share"]]
+            customer_share=frame["customers"] / frame["customers"].sum(),
+            revenue_share=frame["revenue"] / total if total else float("nan"),
+        )[["customers", "customer_share", "revenue", "revenue_share"]]
+        headings = [_("Customers"), _("Share of customers"), _("Revenue"), _("Revenue share")]
+        frame.columns = headings
         frame.index.name = name
-        formats = {"Customers": render.integer, "Share of customers": render.percent, "Revenue": render.money(self.currency), "Revenue share": render.percent}
+        formats = dict(zip(headings, (render.integer, render.percent, render.money(self.currency), render.percent)))
         return frame, formats
 
     def links(self) -> render.Section:
         """Links to every region and tier study and to the data-quality page, from the same plan the build runs."""
         plan = plan_studies(self.data, self.config)
+        regions = _region_names(self.data)
+        shown = {"region": lambda key: regions.get(key, key), "tier": _tier_label}
         lists = [
-            render.Links([(job.href, job.key, job.note) for job in plan if job.kind == kind], heading)
-            for kind, heading in (("region", "Region studies"), ("tier", "Tier studies"))
+            render.Links([(job.href, shown[kind](job.key), job.note) for job in plan if job.kind == kind], heading)
+            for kind, heading in (("region", _("Region studies")), ("tier", _("Tier studies")))
         ]
-        lists.insert(0, render.Links([(job.href, "Churn watch", job.note) for job in plan if job.kind == "churn"], "Early warning"))
-        lists.append(render.Links([(job.href, "Data quality", job.note) for job in plan if job.kind == "quality"], "Data quality"))
+        lists.insert(0, render.Links([(job.href, _("Churn watch"), job.note) for job in plan if job.kind == "churn"], _("Early warning")))
+        lists.append(render.Links([(job.href, _("Data quality"), job.note) for job in plan if job.kind == "quality"], _("Data quality")))
         return render.Section(
-            "Studies",
-            "The churn watch, one study per region and per value tier, and how the input data was read and cleaned.",
+            _("Studies"),
+            _("The churn watch, one study per region and per value tier, and how the input data was read and cleaned."),
             *lists,
         )
-
-
-def load_quality(config: Config) -> quality.QualityData:
-    """What the data-quality page reads (intake's accounting, quarantine, column profile, clean
-    tables and the placed regions), with the report theme set."""
-    render.set_theme()
-    return quality.load_quality_data(config)
-
-
-#: How a few delimiters are named on the page (intake writes a tab as "tab").
-_DELIMITERS = {",": "comma (,)", ";": "semicolon (;)", "|": "pipe (|)", "\t": "tab", "tab": "tab", " ": "space"}
-
-
-def _month_list(months: tuple, shown: int = 6) -> str:
-    """'March 2024, May 2024 and 3 more'; 'none' for no months."""
-    if not months:
-        return "none"
-    names = [f"{month:%B %Y}" for month in months[:shown]]
-    more = len(months) - shown
-    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
-
-
-class QualityStudy:
-    """How the input was read and cleaned; rendered as reports/quality.html.
-
-    Parameters
-    ----------
-    data
-        What :func:`load_quality` reads.
-    """
-
-    def __init__(self, data: quality.QualityData) -> None:
-        self.data = data
-
-    def heading(self) -> render.Heading:
-        """Title of the page."""
-        meta = self.data.meta
-        return render.Heading(
-            f"{meta['title']}: data quality",
-            f"How the input files were read and cleaned · observation date {meta['observation_date']}",
-        )
-
-    @section(
-        "Rows read and where they went",
-        "Every row of every input file ends in exactly one place: the clean tables the studies use, "
-        "the quarantine (rows that could not be used, kept with the reason) or the exact duplicates removed.",
-    )
-    def accounting(self) -> render.Section:
-        """Rows read, clean, quarantined and removed as duplicates per file, and whether they add up."""
-        table = quality.accounting_table(self.data.accounting)
-        counts = ["rows_read", "clean", "quarantined", "duplicates_removed"]
-        totals = table[counts].sum()
-        if table["adds_up"].all():
-            check = render.Notice(
-                f"✓ The numbers add up: in every file, rows read = clean + quarantined + duplicates removed. "
-                f"In all, {totals['rows_read']:,} rows were read: {totals['clean']:,} clean, "
-                f"{totals['quarantined']:,} quarantined and {totals['duplicates_removed']:,} exact duplicates removed."
-            )
-        else:
-            files = ", ".join(table.loc[~table["adds_up"], "file"])
-            check = render.Notice(
-                f"✗ The numbers do not add up for {files}: rows read differ from clean + quarantined + duplicates "
-                "removed. This is a fault in custseg, not in the data; please report it with the accounting.csv of this run.",
-                kind="warning",
-            )
-        shown = table.assign(
-            adds_up=table["adds_up"].map({True: "✓ yes", False: "✗ no"}),
-            **{column: table[column].replace("", None) for column in quality.READ_SETTINGS if column in table},
-        )
-        if "delimiter" in shown:
-            shown = shown.assign(delimiter=shown["delimiter"].map(lambda d: _DELIMITERS.get(d, d), na_action="ignore"))
-        names = {
-            "table": "Table", "file": "File", "rows_read": "Rows read", "clean": "Clean", "quarantined": "Quarantined",
-            "duplicates_removed": "Duplicates removed", "adds_up": "Adds up", "format": "Format",
-            "encoding": "Encoding", "delimiter": "Delimiter",
-        }
-        shown = shown.rename(columns=names)
-        return (
-            render.Table(shown, "Rows per input file", {names[c]: render.integer for c in counts}),
-            check,
-        )
-
-    @section(
-        "Quarantined rows",
-        "Rows that could not be used are set aside in quarantine.csv (in the interim data folder) with the "
-        "reason, the file, the line in the file (line 1 is the header) and the column at fault. Below: how many "
-        "rows per reason, then up to three examples of each. Names, e-mail addresses and phone numbers are masked (•••).",
-    )
-    def quarantine(self) -> render.Section:
-        """Quarantined rows per reason with what it means, and a few examples of each."""
-        counts = quality.reason_counts(self.data.quarantine)
-        if counts.empty:
-            return render.Notice("No row was quarantined: every row read is in the clean tables or was an exact duplicate.")
-        reasons = counts.rename(columns={"reason": "Reason", "meaning": "What it means", "rows": "Rows", "tables": "Tables"})
-        examples = quality.reason_examples(self.data.quarantine)
-        if self.data.meta.get("mask_ids"):
-            ids = examples["column"].eq("customer_id")
-            examples.loc[ids, "value"] = examples.loc[ids, "value"].map(render.mask_id)
-        examples = examples.rename(columns={
-            "reason": "Reason", "table": "Table", "file": "File", "row": "Line", "column": "Column",
-            "value": "Value", "detail": "Detail",
-        })
-        return (
-            render.Table(reasons, "Quarantined rows per reason", {"Rows": render.integer}),
-            render.Table(examples, f"Examples: up to {quality.EXAMPLES_PER_REASON} rows per reason", {"Line": render.integer}),
-        )
-
-    @section(
-        "Empty cells per column",
-        "How many cells of each column were empty (or held only spaces) in the files as read, before any "
-        "cleaning. An empty optional column is no error; an empty id or date sends its row to quarantine.",
-    )
-    def missing_values(self) -> render.Section:
-        """Empty cells per column per table, from intake's column profile."""
-        columns = self.data.columns
-        if columns is None:
-            return render.Notice(
-                "This intake run did not record empty cells per column (there is no columns.csv in the interim "
-                "data folder). Run `custseg process --force` with a custseg version that writes it to see this table."
-            )
-        shown = columns[quality.PROFILE_COLUMNS].rename(columns={
-            "table": "Table", "source_header": "Column in the file", "column": "custseg column", "rows": "Rows",
-            "empty": "Empty", "empty_share": "Empty share",
-        })[["Table", "Column in the file", "custseg column", "Rows", "Empty", "Empty share"]]
-        return render.Table(
-            shown, "Empty cells per column, as read",
-            {"Rows": render.integer, "Empty": render.integer, "Empty share": render.percent},
-        )
-
-    @section(
-        "Dates covered",
-        "The first and last date of each table, and the calendar months in between that have no rows at all "
-        "(a gap often means an export that missed a month).",
-    )
-    def date_coverage(self) -> render.Section:
-        """First and last date, months spanned and empty months per table, and rows per month."""
-        dates = self.data.dates
-        coverage = quality.date_coverage(dates)
-        day = lambda value: f"{value:%Y-%m-%d}"  # noqa: E731
-        shown = coverage.assign(gaps=coverage["gaps"].map(_month_list)).rename(columns={
-            "table": "Table", "column": "Date column", "rows": "Rows", "undated": "Rows without a date",
-            "first": "First date", "last": "Last date", "months": "Months spanned",
-            "empty_months": "Months with no rows", "gaps": "Which months",
-        })
-        table = render.Table(
-            shown, "Dates per table",
-            {"Rows": render.integer, "Rows without a date": render.integer, "First date": day, "Last date": day,
-             "Months spanned": render.integer, "Months with no rows": render.integer},
-        )
-        monthly = {name: quality.monthly_rows(column) for name, column in dates.items()}
-        monthly = {name: rows for name, rows in monthly.items() if len(rows)}
-        if not monthly:
-            return table, render.Notice("No table has a dated row, so there is no chart of rows per month.")
-        return table, _monthly_chart(monthly)
-
-    @section(
-        "Regions before and after normalisation",
-        "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\"); custseg maps "
-        "each spelling to one country and, in China, the United States and Canada, one province or state. "
-        "Customers it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\".",
-    )
-    def region_coverage(self) -> render.Section:
-        """Raw spellings against canonical countries and provinces, customers per market, unplaced values."""
-        customers = self.data.customers
-        if customers is None:
-            return render.Notice(
-                "There is no customer table (orders only), so customers have no country or province and every "
-                "customer is in the \"Unknown\" region. Add a customers file with country and province columns "
-                "to place them."
-            )
-        s = quality.region_summary(customers)
-        share = lambda part: render.percent(part / s.customers) if s.customers else "–"  # noqa: E731
-        rows = [
-            ("Customers", render.integer(s.customers)),
-            ("Country spellings recognised", render.integer(s.country_spellings)),
-            ("… matched to countries", render.integer(s.countries)),
-            ("Customers placed in a country", f"{render.integer(s.placed_country)} ({share(s.placed_country)})"),
-            ("Customers with no country given", render.integer(s.no_country)),
-            ("Country spellings not recognised", render.integer(s.unrecognised_country_spellings)),
-            ("Customers with a country not recognised", render.integer(s.unrecognised_country)),
-            ("Province or state spellings recognised", render.integer(s.province_spellings)),
-            ("… matched to provinces or states", render.integer(s.provinces)),
-            ("Customers placed in a province or state", f"{render.integer(s.placed_province)} ({share(s.placed_province)})"),
-            (f"Customers in \"{regions.UNKNOWN}\"", render.integer(s.unknown_market)),
-            (f"Customers in \"{quality.CHINA_PROVINCE_UNKNOWN}\"", render.integer(s.china_province_unknown)),
-        ]
-        summary = render.Table(pd.DataFrame(rows, columns=["Measure", "Value"]), "Raw spellings and where they went", numeric=["Value"])
-        markets = regions.region_coverage(customers)[["market", "customers", "share", "country_spellings"]]
-        markets = markets.rename(columns={
-            "market": "Market", "customers": "Customers", "share": "Share", "country_spellings": "Country spellings",
-        })
-        market_table = render.Table(
-            markets, "Customers per market and how many country spellings fed it",
-            {"Customers": render.integer, "Share": render.percent, "Country spellings": render.integer},
-        )
-        unplaced = quality.unplaced_regions(customers)
-        if unplaced.empty:
-            return summary, market_table, render.Notice("Every country and province given was recognised.")
-        unplaced = unplaced.assign(level=unplaced["level"].map({"country": "Country", "province": "Province or state"}))
-        unplaced = unplaced.rename(columns={"level": "Level", "value": "Value as typed", "customers": "Customers"})
-        return summary, market_table, render.Table(
-            unplaced, "Most frequent values that could not be placed", {"Customers": render.integer},
-        )
-
-
-def _monthly_chart(monthly: dict[str, pd.Series]) -> render.Chart:
-    """Rows per month, one small panel per table, months with no rows marked."""
-    fig = render.new_figure(7.0, 0.6 + 1.3 * len(monthly))
-    axes = fig.subplots(len(monthly), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, (name, rows) in zip(axes, monthly.items()):
-        months = rows.index.to_timestamp()
-        ax.plot(months, rows.to_numpy(), marker="o", markersize=2, linewidth=1)
-        for number, month in enumerate(rows.index[rows.eq(0)]):
-            # shade the whole month, so a one-month gap is visible at any width
-            ax.axvspan(month.start_time, (month + 1).start_time, color="#b7791f", alpha=0.3, linewidth=0,
-                       label="month with no rows" if number == 0 else None)
-        if rows.eq(0).any():
-            ax.legend(loc="upper left", frameon=False, fontsize=8)
-        ax.set_title(name, loc="left", fontsize=10)
-        ax.set(ylabel="Rows")
-        ax.set_ylim(bottom=0)  # counts from zero, so a dip is not drawn as a collapse
-        render.thousands_axis(ax.yaxis)
-    axes[-1].set(xlabel="Month")
-    render.date_axis(axes[-1])
-    fig.suptitle("Rows per month, by table")
-    described = []
-    for name, rows in monthly.items():
-        first, last = rows.index[0], rows.index[-1]
-        empty = int(rows.eq(0).sum())
-        described.append(
-            f"{name} from {first:%B %Y} to {last:%B %Y}, "
-            + (f"{empty} month{'s' if empty != 1 else ''} with no rows" if empty else "no month without rows")
-        )
-    return render.Chart(fig, "Rows per month, by table", "Line charts of rows per calendar month: " + "; ".join(described) + ".")

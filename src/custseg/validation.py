@@ -15,19 +15,22 @@ import pandas as pd
 import pandera.pandas as pa
 
 from custseg.config import Cleaning
+from custseg.i18n import N_
 
 #: Quarantine reason codes and what they mean, in the order a row's first problem is picked.
+#: The meanings are English in quarantine.csv and intake's messages; the data-quality page
+#: translates them (hence N_).
 REASONS: dict[str, str] = {
-    "missing_id": "a required id is empty",
-    "bad_date": "a date that cannot be read",
-    "bad_number": "a number that cannot be read",
-    "zero_amount": "an amount or quantity of zero (cleaning.zero_amount: keep to accept them)",
-    "negative_price": "a unit price below zero",
-    "unknown_currency": "a currency with no exchange rate in the config",
-    "unknown_status": "an order status not listed under cleaning.statuses",
-    "out_of_range": "a score outside its scale (satisfaction 1-5, NPS 0-10)",
-    "conflicting_duplicate": "a second, different row for an id already seen",
-    "conflicting_invoice": "an invoice line whose customer or currency differs from the invoice's first line",
+    "missing_id": N_("a required id is empty"),
+    "bad_date": N_("a date that cannot be read"),
+    "bad_number": N_("a number that cannot be read"),
+    "zero_amount": N_("an amount or quantity of zero (cleaning.zero_amount: keep to accept them)"),
+    "negative_price": N_("a unit price below zero"),
+    "unknown_currency": N_("a currency with no exchange rate in the config"),
+    "unknown_status": N_("an order status not listed under cleaning.statuses"),
+    "out_of_range": N_("a score outside its scale (satisfaction 1-5, NPS 0-10)"),
+    "conflicting_duplicate": N_("a second, different row for an id already seen"),
+    "conflicting_invoice": N_("an invoice line whose customer or currency differs from the invoice's first line"),
 }
 
 #: Columns of ``quarantine.csv``: one row per rejected input row.

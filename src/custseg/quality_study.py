@@ -1,0 +1,328 @@
+"""The data-quality page (reports/quality.html): how the input files were read and cleaned.
+
+Its sections read what intake wrote (the accounting of every row, the quarantine with reasons,
+the column profile) through :func:`custseg.quality.load_quality_data`; the computations live in
+:mod:`custseg.quality`, this module only lays them out.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from custseg import i18n, quality, regions, render
+from custseg.config import Config
+from custseg.i18n import N_, _, ngettext, pgettext
+from custseg.studies import section
+from custseg.validation import REASONS
+
+
+def load_quality(config: Config, language: str = "") -> quality.QualityData:
+    """What the data-quality page reads (intake's accounting, quarantine, column profile, clean
+    tables and the placed regions), with the report language and theme set.
+
+    Parameters
+    ----------
+    config
+        The study config.
+    language
+        The language of the page ("en" or "zh"); empty: the config's ``study.language``.
+    """
+    i18n.set_language(language or config.study.language)
+    render.set_theme()
+    return quality.load_quality_data(config)
+
+
+#: How a few delimiters are named on the page (intake writes a tab as "tab").
+_DELIMITERS = {
+    ",": N_("comma (,)"), ";": N_("semicolon (;)"), "|": N_("pipe (|)"), "\t": N_("tab"), "tab": N_("tab"), " ": N_("space"),
+}
+
+#: The Chinese names of the default markets, for the markets the page names itself.
+_MARKET_NAMES_ZH = {market.name: market.name_zh for market in regions.MARKETS}
+
+
+def _market(name: str) -> str:
+    """A default market's name in the report language ("Unknown" / "未知")."""
+    return _MARKET_NAMES_ZH.get(name, name) if i18n.current() == "zh" else name
+
+
+def _list_separator() -> str:
+    """Between the items of a list in running text: ", " / "、"."""
+    return pgettext("list separator", ", ")
+
+
+def _month_list(months: tuple, shown: int = 6) -> str:
+    """'March 2024, May 2024 and 3 more'; 'none' for no months."""
+    if not months:
+        return _("none")
+    names = _list_separator().join(render.month_year(month) for month in months[:shown])
+    more = len(months) - shown
+    if more > 0:
+        return _("{months} and {count} more").format(months=names, count=more)
+    return names
+
+
+class QualityStudy:
+    """How the input was read and cleaned; rendered as reports/quality.html.
+
+    Parameters
+    ----------
+    data
+        What :func:`load_quality` reads.
+    """
+
+    def __init__(self, data: quality.QualityData) -> None:
+        self.data = data
+
+    def heading(self) -> render.Heading:
+        """Title of the page."""
+        meta = self.data.meta
+        return render.Heading(
+            _("{title}: data quality").format(title=meta["title"]),
+            _("How the input files were read and cleaned · observation date {date}").format(date=meta["observation_date"]),
+        )
+
+    def introduction(self) -> render.Notice:
+        """What the page shows and why to read it, under the heading."""
+        return render.Notice(
+            _(
+                "This page shows how the input files were read and cleaned before any study used them: where every "
+                "row went, why some rows were set aside, how complete each column is, which months the data covers, "
+                "and how the countries and provinces typed in the files were matched to regions. Read it before "
+                "trusting a figure in the other studies."
+            ),
+            kind="info",
+        )
+
+    @section(
+        N_("Rows read and where they went"),
+        N_(
+            "Every row of every input file ends in exactly one place: the clean tables the studies use, "
+            "the quarantine (rows that could not be used, kept with the reason) or the exact duplicates removed."
+        ),
+    )
+    def accounting(self) -> render.Section:
+        """Rows read, clean, quarantined and removed as duplicates per file, and whether they add up."""
+        table = quality.accounting_table(self.data.accounting)
+        counts = ["rows_read", "clean", "quarantined", "duplicates_removed"]
+        totals = table[counts].sum()
+        if table["adds_up"].all():
+            check = render.Notice(_(
+                "✓ The numbers add up: in every file, rows read = clean + quarantined + duplicates removed. "
+                "In all, {read:,} rows were read: {clean:,} clean, {quarantined:,} quarantined and {duplicates:,} "
+                "exact duplicates removed."
+            ).format(
+                read=totals["rows_read"], clean=totals["clean"], quarantined=totals["quarantined"],
+                duplicates=totals["duplicates_removed"],
+            ))
+        else:
+            files = _list_separator().join(table.loc[~table["adds_up"], "file"])
+            check = render.Notice(
+                _(
+                    "✗ The numbers do not add up for {files}: rows read differ from clean + quarantined + duplicates "
+                    "removed. This is a fault in custseg, not in the data; please report it with the accounting.csv of "
+                    "this run."
+                ).format(files=files),
+                kind="warning",
+            )
+        delimiters = {code: _(name) for code, name in _DELIMITERS.items()}
+        shown = table.assign(
+            adds_up=table["adds_up"].map({True: _("✓ yes"), False: _("✗ no")}),
+            **{column: table[column].replace("", None) for column in quality.READ_SETTINGS if column in table},
+        )
+        if "delimiter" in shown:
+            shown = shown.assign(delimiter=shown["delimiter"].map(lambda d: delimiters.get(d, d), na_action="ignore"))
+        names = {
+            "table": _("Table"), "file": _("File"), "rows_read": _("Rows read"), "clean": _("Clean"),
+            "quarantined": _("Quarantined"), "duplicates_removed": _("Duplicates removed"), "adds_up": _("Adds up"),
+            "format": _("Format"), "encoding": _("Encoding"), "delimiter": _("Delimiter"),
+        }
+        shown = shown.rename(columns=names)
+        return (
+            render.Table(shown, _("Rows per input file"), {names[c]: render.integer for c in counts}),
+            check,
+        )
+
+    @section(
+        N_("Quarantined rows"),
+        N_(
+            "Rows that could not be used are set aside in quarantine.csv (in the interim data folder) with the "
+            "reason, the file, the line in the file (line 1 is the header) and the column at fault. Below: how many "
+            "rows per reason, then up to three examples of each. Names, e-mail addresses and phone numbers are masked (•••)."
+        ),
+    )
+    def quarantine(self) -> render.Section:
+        """Quarantined rows per reason with what it means, and a few examples of each."""
+        counts = quality.reason_counts(self.data.quarantine, {code: _(meaning) for code, meaning in REASONS.items()})
+        if counts.empty:
+            return render.Notice(_("No row was quarantined: every row read is in the clean tables or was an exact duplicate."))
+        reason, table, rows, line = _("Reason"), _("Table"), _("Rows"), _("Line")
+        reasons = counts.rename(columns={"reason": reason, "meaning": _("What it means"), "rows": rows, "tables": _("Tables")})
+        examples = quality.reason_examples(self.data.quarantine)
+        if self.data.meta.get("mask_ids"):
+            ids = examples["column"].eq("customer_id")
+            examples.loc[ids, "value"] = examples.loc[ids, "value"].map(render.mask_id)
+        examples = examples.rename(columns={
+            "reason": reason, "table": table, "file": _("File"), "row": line, "column": _("Column"),
+            "value": pgettext("a cell as read", "Value"), "detail": _("Detail"),
+        })
+        return (
+            render.Table(reasons, _("Quarantined rows per reason"), {rows: render.integer}),
+            render.Table(
+                examples, _("Examples: up to {count} rows per reason").format(count=quality.EXAMPLES_PER_REASON),
+                {line: render.integer},
+            ),
+        )
+
+    @section(
+        N_("Empty cells per column"),
+        N_(
+            "How many cells of each column were empty (or held only spaces) in the files as read, before any "
+            "cleaning. An empty optional column is no error; an empty id or date sends its row to quarantine."
+        ),
+    )
+    def missing_values(self) -> render.Section:
+        """Empty cells per column per table, from intake's column profile."""
+        columns = self.data.columns
+        if columns is None:
+            return render.Notice(_(
+                "This intake run did not record empty cells per column (there is no columns.csv in the interim "
+                "data folder). Run `custseg process --force` with a custseg version that writes it to see this table."
+            ))
+        names = {
+            "table": _("Table"), "source_header": _("Column in the file"), "column": _("custseg column"),
+            "rows": _("Rows"), "empty": _("Empty"), "empty_share": _("Empty share"),
+        }
+        shown = columns[quality.PROFILE_COLUMNS].rename(columns=names)[
+            [names[c] for c in ("table", "source_header", "column", "rows", "empty", "empty_share")]
+        ]
+        return render.Table(
+            shown, _("Empty cells per column, as read"),
+            {names["rows"]: render.integer, names["empty"]: render.integer, names["empty_share"]: render.percent},
+        )
+
+    @section(
+        N_("Dates covered"),
+        N_(
+            "The first and last date of each table, and the calendar months in between that have no rows at all "
+            "(a gap often means an export that missed a month)."
+        ),
+    )
+    def date_coverage(self) -> render.Section:
+        """First and last date, months spanned and empty months per table, and rows per month."""
+        dates = self.data.dates
+        coverage = quality.date_coverage(dates)
+        day = lambda value: f"{value:%Y-%m-%d}"  # noqa: E731
+        names = {
+            "table": _("Table"), "column": _("Date column"), "rows": _("Rows"), "undated": _("Rows without a date"),
+            "first": _("First date"), "last": _("Last date"), "months": _("Months spanned"),
+            "empty_months": _("Months with no rows"), "gaps": _("Which months"),
+        }
+        shown = coverage.assign(gaps=coverage["gaps"].map(_month_list)).rename(columns=names)
+        table = render.Table(
+            shown, _("Dates per table"),
+            {names["rows"]: render.integer, names["undated"]: render.integer, names["first"]: day, names["last"]: day,
+             names["months"]: render.integer, names["empty_months"]: render.integer},
+        )
+        monthly = {name: quality.monthly_rows(column) for name, column in dates.items()}
+        monthly = {name: rows for name, rows in monthly.items() if len(rows)}
+        if not monthly:
+            return table, render.Notice(_("No table has a dated row, so there is no chart of rows per month."))
+        return table, _monthly_chart(monthly)
+
+    @section(
+        N_("Regions before and after normalisation"),
+        N_(
+            "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\"); custseg maps "
+            "each spelling to one country and, in China, the United States and Canada, one province or state. "
+            "Customers it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\"."
+        ),
+    )
+    def region_coverage(self) -> render.Section:
+        """Raw spellings against canonical countries and provinces, customers per market, unplaced values."""
+        customers = self.data.customers
+        if customers is None:
+            return render.Notice(_(
+                "There is no customer table (orders only), so customers have no country or province and every "
+                "customer is in the \"Unknown\" region. Add a customers file with country and province columns "
+                "to place them."
+            ))
+        s = quality.region_summary(customers)
+        share = lambda part: render.percent(part / s.customers) if s.customers else "–"  # noqa: E731
+        rows = [
+            (_("Customers"), render.integer(s.customers)),
+            (_("Country spellings recognised"), render.integer(s.country_spellings)),
+            (_("… matched to countries"), render.integer(s.countries)),
+            (_("Customers placed in a country"), f"{render.integer(s.placed_country)} ({share(s.placed_country)})"),
+            (_("Customers with no country given"), render.integer(s.no_country)),
+            (_("Country spellings not recognised"), render.integer(s.unrecognised_country_spellings)),
+            (_("Customers with a country not recognised"), render.integer(s.unrecognised_country)),
+            (_("Province or state spellings recognised"), render.integer(s.province_spellings)),
+            (_("… matched to provinces or states"), render.integer(s.provinces)),
+            (_("Customers placed in a province or state"), f"{render.integer(s.placed_province)} ({share(s.placed_province)})"),
+            (_("Customers in \"{market}\"").format(market=_market(regions.UNKNOWN)), render.integer(s.unknown_market)),
+            (_("Customers in \"{market}\"").format(market=_market(quality.CHINA_PROVINCE_UNKNOWN)),
+             render.integer(s.china_province_unknown)),
+        ]
+        value = pgettext("measure and its value", "Value")
+        summary = render.Table(
+            pd.DataFrame(rows, columns=[_("Measure"), value]), _("Raw spellings and where they went"), numeric=[value],
+        )
+        markets = regions.region_coverage(customers)
+        if i18n.current() == "zh":
+            named = markets["market_zh"].notna() & markets["market_zh"].astype("string").str.strip().ne("")
+            markets = markets.assign(market=markets["market_zh"].where(named, markets["market"]))
+        customers_name, share_name, spellings = _("Customers"), _("Share"), _("Country spellings")
+        markets = markets[["market", "customers", "share", "country_spellings"]].rename(columns={
+            "market": _("Market"), "customers": customers_name, "share": share_name, "country_spellings": spellings,
+        })
+        market_table = render.Table(
+            markets, _("Customers per market and how many country spellings fed it"),
+            {customers_name: render.integer, share_name: render.percent, spellings: render.integer},
+        )
+        unplaced = quality.unplaced_regions(customers)
+        if unplaced.empty:
+            return summary, market_table, render.Notice(_("Every country and province given was recognised."))
+        unplaced = unplaced.assign(level=unplaced["level"].map({"country": _("Country"), "province": _("Province or state")}))
+        unplaced = unplaced.rename(columns={"level": _("Level"), "value": _("Value as typed"), "customers": customers_name})
+        return summary, market_table, render.Table(
+            unplaced, _("Most frequent values that could not be placed"), {customers_name: render.integer},
+        )
+
+
+def _monthly_chart(monthly: dict[str, pd.Series]) -> render.Chart:
+    """Rows per month, one small panel per table, months with no rows marked."""
+    fig = render.new_figure(7.0, 0.6 + 1.3 * len(monthly))
+    axes = fig.subplots(len(monthly), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (name, rows) in zip(axes, monthly.items()):
+        months = rows.index.to_timestamp()
+        ax.plot(months, rows.to_numpy(), marker="o", markersize=2, linewidth=1)
+        for number, month in enumerate(rows.index[rows.eq(0)]):
+            # shade the whole month, so a one-month gap is visible at any width
+            ax.axvspan(month.start_time, (month + 1).start_time, color="#b7791f", alpha=0.3, linewidth=0,
+                       label=_("month with no rows") if number == 0 else None)
+        if rows.eq(0).any():
+            ax.legend(loc="upper left", frameon=False, fontsize=8)
+        ax.set_title(name, loc="left", fontsize=10)
+        ax.set(ylabel=_("Rows"))
+        ax.set_ylim(bottom=0)  # counts from zero, so a dip is not drawn as a collapse
+        render.thousands_axis(ax.yaxis)
+    axes[-1].set(xlabel=_("Month"))
+    render.date_axis(axes[-1])
+    title = _("Rows per month, by table")
+    fig.suptitle(title)
+    described = []
+    for name, rows in monthly.items():
+        first, last = render.month_year(rows.index[0]), render.month_year(rows.index[-1])
+        empty = int(rows.eq(0).sum())
+        if empty:
+            described.append(ngettext(
+                "{table} from {first} to {last}, {count} month with no rows",
+                "{table} from {first} to {last}, {count} months with no rows", empty,
+            ).format(table=name, first=first, last=last, count=empty))
+        else:
+            described.append(_("{table} from {first} to {last}, no month without rows").format(table=name, first=first, last=last))
+    return render.Chart(
+        fig, title,
+        _("Line charts of rows per calendar month: {tables}.").format(tables=pgettext("clause separator", "; ").join(described)),
+    )

@@ -1,0 +1,129 @@
+"""The churn watch in Chinese: every heading, table heading, chart text and data label the page
+writes itself is Chinese; what the pipeline wrote (warning reasons, actions) is shown as written."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import string
+
+import pytest
+
+from custseg import i18n, render
+from custseg.churn_study import ChurnStudy
+from custseg.i18n import _
+
+SECTIONS = ("headline", "at_risk", "warning_rules", "backtest", "satisfaction", "customer_value", "watch_list")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _tables(section: render.Section) -> list[render.Table]:
+    return [item for item in section.items if isinstance(item, render.Table)]
+
+
+def _charts(section: render.Section) -> list[render.Chart]:
+    return [item for item in section.items if isinstance(item, render.Chart)]
+
+
+def _texts(section: render.Section) -> list[str]:
+    """Every text of a section the page writes itself: heading, lead, captions, table headings,
+    chart titles and alt texts, notices."""
+    texts = [section.heading, section.lead]
+    for item in section.items:
+        if isinstance(item, render.Table):
+            texts += [item.title, *map(str, item.frame.columns)]
+            if item.frame.index.name:
+                texts.append(item.frame.index.name)
+        elif isinstance(item, render.Chart):
+            texts += [item.title, item.alt]
+        elif isinstance(item, render.Notice):
+            texts.append(item.text)
+    return [text for text in texts if text]
+
+
+def _unfilled(text: str) -> bool:
+    """Whether a {placeholder} was left in the text."""
+    return any(name for _, name, _, _ in string.Formatter().parse(text))
+
+
+@pytest.fixture
+def zh():
+    with i18n.language("zh"):
+        yield
+
+
+def test_every_section_is_chinese(processed_sample, zh):
+    config, data = processed_sample
+    study = ChurnStudy(data, config)
+    heading = study.heading()
+    assert CJK.search(heading.title) and CJK.search(heading.subtitle)
+    for name in SECTIONS:
+        section = getattr(study, name)()
+        for text in _texts(section):
+            # numbers, ids and technical names (ROC AUC, CLV) may be all of a table heading
+            assert CJK.search(text) or not re.search(r"[a-z]{4,}", text), (name, text)
+            assert not _unfilled(text), (name, text)
+        for chart in _charts(section):
+            assert chart.png().startswith(b"\x89PNG")
+    html = study.headline()._repr_html_()
+    assert "Key figures" not in html and "Measure" not in html
+
+
+def test_tables_show_chinese_labels(processed_sample, zh):
+    config, data = processed_sample
+    customers = data.customers
+    study = ChurnStudy(data, config)
+    regions, tiers = _tables(study.at_risk())
+    markets = set(customers["market_zh"].dropna())
+    assert set(regions.frame.index) <= markets and CJK.search(regions.frame.index[0])
+    assert list(tiers.frame.index) == [
+        i18n.label("tier", tier) for tier in data.meta["tiers"] if tier in set(customers["tier"].dropna().astype(str))
+    ]
+    assert all(CJK.search(tier) for tier in tiers.frame.index)
+    assert regions.frame[_("Customers")].sum() == len(customers)  # the same figures under Chinese headings
+    by_score, by_nps = _tables(study.satisfaction())
+    assert list(by_nps.frame.index) == [i18n.label("nps", c) for c in ("promoter", "passive", "detractor")] + [_("No feedback")]
+    assert by_score.frame.index[-1] == _("No feedback") != "No feedback"
+
+
+def test_watch_list_shows_chinese_names_and_the_pipelines_reasons(processed_sample, zh):
+    config, data = processed_sample
+    section = ChurnStudy(data, config).watch_list()
+    (table,) = _tables(section)
+    frame = table.frame
+    assert _("Segment") in frame.columns and "Segment" not in frame.columns
+    assert set(frame[_("Segment")]) <= set(data.customers["segment_zh"].astype(str))
+    assert set(frame[_("Region")]) <= set(data.customers["market_zh"].astype(str))
+    watch = data.tables["watch_list"].sort_values("rank").head(len(frame))
+    # the reasons and actions are data written by the pipeline: shown as they are
+    shown = frame[_("Warnings")].tolist()
+    assert shown == [reason or _("none: churn probability at or above the expected rate") for reason in watch["reasons"]]
+    assert frame[_("Recommended action")].tolist() == watch["action"].tolist()
+
+
+def test_rules_are_written_in_chinese_from_the_config_that_made_them(processed_sample, zh):
+    config, data = processed_sample
+    (table,) = _tables(ChurnStudy(data, config).warning_rules())
+    fires = table.frame[_("Fires when")].tolist()
+    assert all(CJK.search(text) for text in fires)
+    assert str(config.churn.silence_min_days) in fires[0]
+    # rules written with another config: the page shows them as written, never contradicts the data
+    rules = data.tables["churn_rules"].assign(fires_when=lambda r: r["fires_when"] + " (older settings)")
+    older = dataclasses.replace(data, tables={**data.tables, "churn_rules": rules})
+    (table,) = _tables(ChurnStudy(older, config).warning_rules())
+    assert table.frame[_("Fires when")].tolist() == rules["fires_when"].tolist()
+
+
+def test_backtest_names_models_and_populations_in_chinese(processed_sample, zh):
+    config, data = processed_sample
+    section = ChurnStudy(data, config).backtest()
+    tables = _tables(section)
+    assert all(CJK.search(table.title) for table in tables)
+    assert _("buyers not yet lost") in tables[0].title or _("all buyers") in tables[0].title
+    notices = [item.text for item in section.items if isinstance(item, render.Notice)]
+    assert any(_("Logistic regression") in text or _("Gradient boosting") in text or _("Recency only (baseline)") in text
+               for text in notices)
+    assert not any("validation ROC AUC" in text for text in notices)
+    calibration, importance = _charts(section)
+    assert CJK.search(calibration.alt) and CJK.search(importance.title)
+
