@@ -4,6 +4,7 @@ sample with a known answer, the too-short path, and the watch list."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -409,3 +410,37 @@ def test_platt_map_keeps_the_order_of_customers():
     mapped = _platt(score, y)(score)
     assert np.array_equal(np.argsort(mapped, kind="stable"), np.argsort(score, kind="stable"))
     assert abs(mapped.mean() - y.mean()) < 0.02  # the map reproduces the observed rate on average
+
+
+def test_every_reason_the_rules_write_reads_in_chinese():
+    # one customer per form of reason: the report rewrites each from its figures, so a new or
+    # reworded reason without a form would stay English on a Chinese page
+    from custseg import i18n
+    from custseg.churn import reason_form, reasons_in_language
+
+    rows = [
+        customer("cadence", recency_days=70, cadence_days=30.0),
+        customer("tier_few", frequency=2, tier="high", recency_days=91, cadence_days=20.0),
+        customer("few", frequency=1, tier="vip", recency_days=121, cadence_days=np.nan),
+        customer("tier_one_day", frequency=4, tier="high", recency_days=91, cadence_days=np.nan),
+        customer("one_day", frequency=4, tier="vip", recency_days=121, cadence_days=np.nan),
+        customer("trend", orders_90d=1, orders_prev_90d=4),
+        customer("satisfaction", satisfaction_latest=2.0),
+        customer("satisfaction_fell", satisfaction_latest=3.0, satisfaction_trend=-1.5),
+        customer("contacts", interactions_90d=0, interactions_365d=20),
+        customer("all", recency_days=70, orders_90d=0, orders_prev_90d=4, satisfaction_latest=1.0, interactions_90d=0),
+    ]
+    reasons = warnings(table(rows), DEFAULTS).set_index("customer_id")["reasons"]
+    parts = [part for text in reasons for part in text.split("; ")]
+    assert all(reasons) and len(parts) >= len(rows) + 3
+    forms = {part: reason_form(part) for part in parts}
+    assert [part for part, form in forms.items() if form is None] == []
+    assert len({form[0] for form in forms.values()}) == 9  # every form is written by some customer
+    assert reasons_in_language(reasons["all"]) == reasons["all"]  # English: unchanged
+    with i18n.language("zh"):
+        chinese = {name: reasons_in_language(text) for name, text in reasons.items()}
+    assert chinese["cadence"] == "已 70 天未下单，是其自身购买周期 30 天的 2.3 倍"
+    assert "高价值层级" in chinese["tier_few"]
+    for name, text in chinese.items():
+        assert not re.search(r"[a-z]{3,}", text), (name, text)  # no English words left
+        assert sorted(re.findall(r"\d+(?:\.\d+)?", text)) == sorted(re.findall(r"\d+(?:\.\d+)?", reasons[name]))  # same figures

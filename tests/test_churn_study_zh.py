@@ -9,7 +9,7 @@ import string
 
 import pytest
 
-from custseg import i18n, render
+from custseg import churn, i18n, render
 from custseg.churn_study import ChurnStudy
 from custseg.i18n import _
 
@@ -86,7 +86,7 @@ def test_tables_show_chinese_labels(processed_sample, zh):
     assert by_score.frame.index[-1] == _("No feedback") != "No feedback"
 
 
-def test_watch_list_shows_chinese_names_and_the_pipelines_reasons(processed_sample, zh):
+def test_watch_list_shows_chinese_names_reasons_and_actions(processed_sample, zh):
     config, data = processed_sample
     section = ChurnStudy(data, config).watch_list()
     (table,) = _tables(section)
@@ -95,10 +95,15 @@ def test_watch_list_shows_chinese_names_and_the_pipelines_reasons(processed_samp
     assert set(frame[_("Segment")]) <= set(data.customers["segment_zh"].astype(str))
     assert set(frame[_("Region")]) <= set(data.customers["market_zh"].astype(str))
     watch = data.tables["watch_list"].sort_values("rank").head(len(frame))
-    # the reasons and actions are data written by the pipeline: shown as they are
+    # the pipeline writes reasons and actions in English; the page rewrites them in Chinese
     shown = frame[_("Warnings")].tolist()
-    assert shown == [reason or _("none: churn probability at or above the expected rate") for reason in watch["reasons"]]
-    assert frame[_("Recommended action")].tolist() == watch["action"].tolist()
+    assert shown == [
+        churn.reasons_in_language(reason) or _("none: churn probability at or above the expected rate")
+        for reason in watch["reasons"]
+    ]
+    assert all(CJK.search(text) and not re.search(r"[a-z]{3,}", text) for text in shown)
+    assert frame[_("Recommended action")].tolist() == [_(action) for action in watch["action"]]
+    assert all(CJK.search(text) for text in frame[_("Recommended action")])
 
 
 def test_rules_are_written_in_chinese_from_the_config_that_made_them(processed_sample, zh):

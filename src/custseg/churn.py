@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -82,7 +83,9 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from custseg import i18n
 from custseg.config import Churn
+from custseg.i18n import N_, _
 from custseg.features import PURCHASE_STATUS, TREND_WINDOW_DAYS, History, features_at, prepare
 
 #: The four rules, in the order their reasons are written.
@@ -222,6 +225,62 @@ def warnings(customers: pd.DataFrame, settings: Churn) -> pd.DataFrame:
         },
         index=index,
     )
+
+
+#: Every form a reason of :func:`warnings` takes, as a pattern over its English words and the
+#: message it reads as in a report. The data keeps the English words (the watch-list export is
+#: one file for every reader); a report in another language rewrites them with
+#: :func:`reasons_in_language`. A test checks that every reason the rules write matches a form.
+_NUMBER = r"-?\d+(?:\.\d+)?"
+_REASON_FORMS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(pattern.replace("NUM", _NUMBER)), message) for pattern, message in (
+    (r"silent (?P<days>NUM) days, (?P<ratio>NUM)x own cadence of (?P<cadence>NUM) days",
+     N_("silent {days} days, {ratio}x own cadence of {cadence} days")),
+    (r"silent (?P<days>NUM) days, over the (?P<limit>NUM)-day limit for (?P<tier>.+)-tier customers whose orders all fell on one day",
+     N_("silent {days} days, over the {limit}-day limit for {tier}-tier customers whose orders all fell on one day")),
+    (r"silent (?P<days>NUM) days, over the (?P<limit>NUM)-day limit for customers whose orders all fell on one day",
+     N_("silent {days} days, over the {limit}-day limit for customers whose orders all fell on one day")),
+    (r"silent (?P<days>NUM) days, over the (?P<limit>NUM)-day limit for (?P<tier>.+)-tier customers with fewer than (?P<orders>NUM) orders",
+     N_("silent {days} days, over the {limit}-day limit for {tier}-tier customers with fewer than {orders} orders")),
+    (r"silent (?P<days>NUM) days, over the (?P<limit>NUM)-day limit for customers with fewer than (?P<orders>NUM) orders",
+     N_("silent {days} days, over the {limit}-day limit for customers with fewer than {orders} orders")),
+    (r"orders in the last 90 days (?P<recent>NUM) vs (?P<before>NUM) in the 90 days before",
+     N_("orders in the last 90 days {recent} vs {before} in the 90 days before")),
+    (r"latest satisfaction (?P<score>NUM)/5, (?P<drop>NUM) below the earlier average",
+     N_("latest satisfaction {score}/5, {drop} below the earlier average")),
+    (r"latest satisfaction (?P<score>NUM)/5",
+     N_("latest satisfaction {score}/5")),
+    (r"contacts in the last 90 days (?P<contacts>NUM) vs (?P<earlier>NUM) per 90 days before",
+     N_("contacts in the last 90 days {contacts} vs {earlier} per 90 days before")),
+))
+
+
+def reason_form(part: str) -> tuple[str, dict[str, str]] | None:
+    """The message and the figures of one reason (a part of a ``reasons`` text between "; "), or
+    None when it has none of the forms :func:`warnings` writes."""
+    for pattern, message in _REASON_FORMS:
+        found = pattern.fullmatch(part)
+        if found:
+            return message, found.groupdict()
+    return None
+
+
+def reasons_in_language(reasons: str) -> str:
+    """A ``reasons`` text of :func:`warnings` in the report language (:mod:`custseg.i18n`): each
+    reason rewritten from its figures, tier names translated; a reason of an unknown form is left
+    as it is, and in English the text is returned unchanged."""
+    if i18n.current() == i18n.LANGUAGES[0] or not reasons:
+        return reasons
+    parts = []
+    for part in reasons.split("; "):
+        form = reason_form(part)
+        if form is None:
+            parts.append(part)
+            continue
+        message, figures = form
+        if "tier" in figures:
+            figures = {**figures, "tier": i18n.label("tier", figures["tier"])}
+        parts.append(_(message).format(**figures))
+    return _("; ").join(parts)
 
 
 def rule_table(settings: Churn) -> pd.DataFrame:

@@ -814,8 +814,13 @@ class ChurnStudy:
         columns = [column for column in _WATCH_COLUMNS if column in watch]
         top = watch.sort_values("rank").head(WATCH_ROWS)[columns]
         if "reasons" in top:
-            # the reasons and actions are the pipeline's own words (exports/churn_watchlist.csv), shown as written
-            top = top.assign(reasons=top["reasons"].replace("", _("none: churn probability at or above the expected rate")))
+            # the pipeline writes reasons and actions in English (exports/churn_watchlist.csv is one
+            # file for all readers); a report in another language rewrites them from their figures,
+            # and a user's own action text stays as written
+            top = top.assign(reasons=top["reasons"].map(churn.reasons_in_language, na_action="ignore").replace(
+                "", _("none: churn probability at or above the expected rate")))
+        if "action" in top:
+            top = top.assign(action=top["action"].map(_, na_action="ignore"))
         if self.data.meta.get("mask_ids") and "customer_id" in top:
             top = top.assign(customer_id=top["customer_id"].map(render.mask_id))
         labels = {

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from custseg import i18n, lifecycle, render, snapshots, strategy
+from custseg import churn, i18n, lifecycle, render, snapshots, strategy
 from custseg.config import Config, PlaybookAction, Strategy, StrategyRule
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.pipeline import StudyData, load_study_data
@@ -716,9 +716,12 @@ class _Study:
         shown = shown.assign(
             tier=shown["tier"].astype("string").map(_tier_label, na_action="ignore"),
             segment=shown["segment"].astype("string").map(lambda s: segments.get(s, s), na_action="ignore"),
+            # the pipeline writes reasons and actions in English (the export is one file for all
+            # readers); a report in another language rewrites them, a user's own action stays as written
+            reasons=shown["reasons"].astype("string").map(churn.reasons_in_language, na_action="ignore"),
+            action=shown["action"].astype("string").map(_, na_action="ignore"),
         )
         headings = {column: _(heading) for column, heading in _WATCH_HEADINGS.items()}
-        # The reasons and actions are written by the pipeline (churn warnings, playbook) and shown as they are.
         return table, render.Table(
             shown.rename(columns=headings),
             _("Top of the watch list in {label} (rank in the whole list; the full list is the churn watch-list export)").format(label=self.label),
