@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from custseg.config import Lifecycle
+from custseg.i18n import _
 
 #: The stages, in the order of the relationship (the categories of the `lifecycle` column).
 STAGES: tuple[str, ...] = ("prospect", "new", "active", "loyal", "at_risk", "churned", "reactivated")
@@ -153,7 +154,8 @@ def assign_lifecycle(customers: pd.DataFrame, settings: Lifecycle) -> pd.DataFra
 
 
 def stage_table(settings: Lifecycle) -> pd.DataFrame:
-    """The lifecycle rules in words, with the configured numbers, for reports.
+    """The lifecycle rules in words, with the configured numbers, for reports (in the report
+    language, :func:`custseg.i18n.current`).
 
     Parameters
     ----------
@@ -167,27 +169,26 @@ def stage_table(settings: Lifecycle) -> pd.DataFrame:
         ``stage``, ``stage_zh``, ``rule``.
     """
     s = settings
+    # in the report language (custseg.i18n): the table is made for the page that shows it
     rules = {
-        "prospect": "has not completed a purchase yet",
-        "churned": (
-            f"silent for more than {_num(s.churned_factor)} x own cadence and more than {s.new_days} days; "
-            f"or silent for more than {s.churned_days} days whatever the cadence"
-        ),
-        "at_risk": (
-            f"silent for more than {_num(s.at_risk_factor)} x own cadence (own cadence: median days between "
-            f"purchases; {_num(s.default_cadence_days)} days for customers with fewer than "
-            f"{_MIN_PURCHASES_FOR_CADENCE} purchases)"
-        ),
-        "reactivated": (
-            f"last purchase at most {s.new_days} days ago, after more than {s.reactivated_gap_days} "
-            f"days between the last two purchases"
-        ),
-        "new": f"first purchase at most {s.new_days} days ago",
-        "loyal": (
-            f"at least {s.loyal_min_orders} purchases and a relationship of at least "
-            f"{s.loyal_min_tenure_days} days"
-        ),
-        "active": "every other customer who has bought",
+        "prospect": _("has not completed a purchase yet"),
+        "churned": _(
+            "silent for more than {factor} x own cadence and more than {new_days} days; "
+            "or silent for more than {churned_days} days whatever the cadence"
+        ).format(factor=_num(s.churned_factor), new_days=s.new_days, churned_days=s.churned_days),
+        "at_risk": _(
+            "silent for more than {factor} x own cadence (own cadence: median days between purchases; "
+            "{default_days} days for customers with fewer than {min_purchases} purchases)"
+        ).format(factor=_num(s.at_risk_factor), default_days=_num(s.default_cadence_days),
+                 min_purchases=_MIN_PURCHASES_FOR_CADENCE),
+        "reactivated": _(
+            "last purchase at most {new_days} days ago, after more than {gap_days} days between the last two purchases"
+        ).format(new_days=s.new_days, gap_days=s.reactivated_gap_days),
+        "new": _("first purchase at most {new_days} days ago").format(new_days=s.new_days),
+        "loyal": _(
+            "at least {min_orders} purchases and a relationship of at least {min_tenure} days"
+        ).format(min_orders=s.loyal_min_orders, min_tenure=s.loyal_min_tenure_days),
+        "active": _("every other customer who has bought"),
     }
     return pd.DataFrame({
         "priority": np.arange(1, len(PRECEDENCE) + 1, dtype="int64"),
