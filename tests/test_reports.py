@@ -90,3 +90,17 @@ def _config_with_languages(folder, language, others):
         "output": {key: key for key in ("interim", "processed", "reports", "build", "exports")},
     }), encoding="utf-8")
     return load_config(path)
+
+
+def test_a_changed_translation_rebuilds_only_the_pages_in_that_language(tmp_path, monkeypatch):
+    from custseg import i18n
+
+    catalog = tmp_path / "custseg.po"
+    catalog.write_bytes(i18n.catalog_path("zh").read_bytes())
+    monkeypatch.setattr(i18n, "catalog_path", lambda language: catalog)
+    english = reports.StudyJob("overview", "", "T", "index.html", "", {"config_path": "c.yaml", "language": "en"})
+    chinese = reports.StudyJob("overview", "", "T", "index.html", "", {"config_path": "c.yaml", "language": "zh"})
+    before = reports.job_fingerprint(english, "run"), reports.job_fingerprint(chinese, "run")
+    catalog.write_bytes(catalog.read_bytes().replace("目录".encode(), "内容".encode()))
+    after = reports.job_fingerprint(english, "run"), reports.job_fingerprint(chinese, "run")
+    assert after[0] == before[0] and after[1] != before[1]

@@ -157,12 +157,16 @@ def region_names(customers: pd.DataFrame, level: str) -> dict[str, str]:
 
 
 def job_fingerprint(job: StudyJob, run_fingerprint: str) -> str:
-    """What a report depends on: its template, its parameters, the processed data and the other
-    files it reads (a file that is absent counts as such, so its arrival changes the fingerprint)."""
+    """What a report depends on: its template, its parameters, the processed data, the catalog of
+    its language (a corrected translation rebuilds the pages, not the data) and the other files it
+    reads (a file that is absent counts as such, so its arrival changes the fingerprint)."""
     digest = hashlib.sha256()
     digest.update(job.template.read_bytes())
     digest.update(json.dumps(job.parameters, sort_keys=True).encode("utf-8"))
     digest.update(run_fingerprint.encode("utf-8"))
+    language = job.parameters.get("language", i18n.LANGUAGES[0])
+    if language != i18n.LANGUAGES[0]:
+        digest.update(i18n.catalog_path(language).read_bytes())
     for position, path in enumerate(job.reads):
         digest.update(f"{position}:{file_digest(path) if path.is_file() else 'absent'}\n".encode("utf-8"))
     return digest.hexdigest()[:16]
