@@ -4,12 +4,13 @@ orders-only study too small for clusters and too short for snapshots."""
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 import json
 
 import pandas as pd
 import pytest
 
-from custseg import render, snapshots, studies
+from custseg import render, snapshots, strategy, studies
 from custseg.config import ConfigError, load_config
 from custseg.pipeline import load_study_data
 
@@ -278,3 +279,29 @@ def test_order_value_bars_are_shares_of_orders(sample):
     bars = chart.figure.axes[0].patches
     here = [bar.get_height() for bar in bars[len(bars) // 2:]]  # the base's bars first, then the region's
     assert sum(here) == pytest.approx(1.0)
+
+
+def test_tile_map_places_default_and_custom_markets():
+    places = studies._tile_places(["East China", "Nordics & Benelux", "Unknown", "DACH"])
+    assert places["East China"] == studies.MARKET_TILES["East China"]
+    assert places["Unknown"] == studies.MARKET_TILES["Unknown"]
+    # custom markets take the free places of the right block, row by row, never a taken one
+    assert places["Nordics & Benelux"] == (4, 2) and places["DACH"] == (5, 2)
+    assert len(set(studies._tile_places([f"market {i}" for i in range(9)]).values())) == 9
+
+
+def test_tile_map_shows_every_market_with_its_share_and_growth(processed_sample):
+    _, data = processed_sample
+    buyers = data.customers.loc[data.customers["frequency"] > 0]
+    chart = studies.region_map(buyers)
+    texts = [text.get_text() for text in chart.figure.axes[0].texts]
+    revenue = buyers.groupby("region")["monetary"].sum()
+    for market, value in revenue.items():
+        label = "\n".join(textwrap.wrap(market, 14))
+        position = texts.index(label)
+        assert texts[position + 1] == render.percent(value / revenue.sum())
+    growth = buyers.groupby("region").apply(strategy.revenue_growth, include_groups=False).dropna()
+    arrows = [text for text in texts if text[:1] in "▲▼"]
+    assert len(arrows) == len(growth)
+    assert sum(text.startswith("▼") for text in arrows) == int((growth < 0).sum())
+    assert str(len(revenue)) in chart.alt

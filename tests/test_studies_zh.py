@@ -255,8 +255,11 @@ def test_overview_in_chinese(sample):
         assert isinstance(intro, render.Notice) and "价值层级" in intro.text
         (clusters,) = _tables(overview.clusters())
         assert clusters.frame.columns[0] == "聚类" and "普通客户" in set(clusters.frame["聚类"])
-        (regions,) = _tables(overview.regions())
+        section = overview.regions()
+        (regions,) = _tables(section)
         assert regions.frame.index.name == "区域"
+        tiles = [text.get_text() for text in section.items[0].figure.axes[0].texts]
+        assert set(regions.frame.index) <= set(tiles) and "海外市场" in tiles
         assert set(regions.frame.index) <= set(data.customers["market_zh"].dropna()) | set(data.customers["region"])
         assert set(regions.frame.index) & set(data.customers["market_zh"].dropna())
         segments, classes = _tables(overview.segments())

@@ -1032,6 +1032,98 @@ def _score(value: float) -> str:
     return "–" if pd.isna(value) else f"{value:.2f}"
 
 
+#: Where each default market sits in the tile map of the overview, as (column, row): mainland
+#: China's macro regions roughly as on a map in the left block, the world in the right block.
+#: Markets not listed (custom markets) fill the free places of the right block, row by row.
+MARKET_TILES: dict[str, tuple[int, int]] = {
+    "Northwest China": (0, 0), "North China": (1, 0), "Northeast China": (2, 0),
+    "Southwest China": (0, 1), "Central China": (1, 1), "East China": (2, 1),
+    "China (province unknown)": (0, 2), "South China": (1, 2), "Hong Kong, Macao & Taiwan": (2, 2),
+    "North America": (4, 0), "Europe": (5, 0), "Asia-Pacific": (6, 0),
+    "Latin America": (4, 1), "Africa": (5, 1), "Middle East": (6, 1),
+    "Unknown": (6, 2),
+}
+_WORLD_COLUMNS = (4, 5, 6)
+
+
+def _tile_places(markets: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """The tile of each market: its place in :data:`MARKET_TILES`, or the next free one of the
+    right block (custom markets, in the order given)."""
+    places = {market: MARKET_TILES[market] for market in markets if market in MARKET_TILES}
+    taken = set(MARKET_TILES.values())
+    free = ((column, row) for row in range(2, 2 + len(markets)) for column in _WORLD_COLUMNS if (column, row) not in taken)
+    for market in markets:
+        if market not in places:
+            places[market] = next(free)
+    return places
+
+
+def region_map(buyers: pd.DataFrame, names: Mapping[str, str] | None = None) -> render.Chart:
+    """A tile map of the markets: one tile per market where it roughly lies, shaded by its share of
+    revenue, with that share and the revenue growth of the last 90 days against the 90 before.
+
+    Parameters
+    ----------
+    buyers
+        Customers with purchases: ``region`` (a market), ``monetary``, ``revenue_90d`` and
+        ``revenue_prev_90d`` (growth is left out without the last two).
+    names
+        Market -> its name in the report language; markets not in it keep their own.
+    """
+    import textwrap
+
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import FancyBboxPatch
+
+    names = names or {}
+    revenue = buyers.groupby("region", observed=True)["monetary"].sum()
+    revenue = revenue.loc[revenue.index.astype("str").sort_values()]
+    share = revenue / revenue.sum() if revenue.sum() > 0 else revenue * 0.0
+    growth = (
+        buyers.groupby("region", observed=True).apply(strategy.revenue_growth, include_groups=False)
+        if {"revenue_90d", "revenue_prev_90d"} <= set(buyers.columns) else pd.Series(np.nan, index=revenue.index)
+    )
+    places = _tile_places([str(market) for market in share.index])
+    rows = max(row for _, row in places.values()) + 1
+    fig = render.new_figure(9.0, 1.1 + 1.25 * rows)
+    ax = fig.subplots()
+    colours = colormaps[render.PALETTE]
+    shade = Normalize(vmin=0.0, vmax=max(float(share.max()), 0.01))
+    for market, (column, row) in places.items():
+        value = float(share[market])
+        fill = colours(shade(value))
+        ax.add_patch(FancyBboxPatch((column + 0.04, -row + 0.04), 0.92, 0.92, boxstyle="round,pad=0,rounding_size=0.06",
+                                    facecolor=fill, edgecolor="white", linewidth=1.5))
+        # dark text on light tiles, white on dark ones (relative luminance of the fill)
+        ink = "black" if 0.2126 * fill[0] + 0.7152 * fill[1] + 0.0722 * fill[2] > 0.5 else "white"
+        label = names.get(market, market)
+        ax.text(column + 0.5, -row + 0.72, "\n".join(textwrap.wrap(label, 14)) if label.isascii() else label,
+                # the CJK font has one weight; asking it for bold only logs a fallback
+                ha="center", va="center", fontsize=8, color=ink, fontweight="bold" if label.isascii() else "normal")
+        ax.text(column + 0.5, -row + 0.38, render.percent(value), ha="center", va="center", fontsize=10, color=ink)
+        change = growth.get(market, np.nan)
+        if pd.notna(change):
+            ax.text(column + 0.5, -row + 0.16, ("▲ " if change >= 0 else "▼ ") + render.signed_percent(change),
+                    ha="center", va="center", fontsize=7.5, color=ink)
+    for left, title in ((0, _("Mainland China, Hong Kong, Macao & Taiwan")), (4, _("Rest of the world"))):
+        ax.text(left + 1.5, 1.12, title, ha="center", va="bottom", fontsize=9, color="#616e7c")
+    ax.set_xlim(-0.05, 7.05)
+    ax.set_ylim(-rows + 0.95, 1.45)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(_("Share of revenue by market, and revenue growth of the last 90 days against the 90 before"), fontsize=10)
+    top = share.sort_values(ascending=False).head(3)
+    return render.Chart(
+        fig, _("Markets by share of revenue"),
+        _("Tile map of {count} markets placed roughly as on a map, darker for a larger share of revenue; "
+          "the largest are {largest}.").format(
+            count=len(share),
+            largest=_join([f"{names.get(m, m)} {render.percent(v)}" for m, v in top.items()]),
+        ),
+    )
+
+
 class Overview:
     """The executive summary over all regions and tiers; rendered as reports/index.html."""
 
@@ -1137,7 +1229,13 @@ class Overview:
 
     @section(N_("Regions"), N_("Every region at the configured level, by revenue; each has its own study below."))
     def regions(self) -> render.Section:
-        """Every region with its size, revenue and tier mix."""
+        """Every region with its size, revenue and tier mix; at the market level, first a tile map."""
+        table = self._region_table()
+        if self.data.meta.get("region_level", "market") != "market":
+            return table
+        return region_map(self.buyers, _region_names(self.data)), table
+
+    def _region_table(self) -> render.Table:
         best = self.data.meta["tiers"][0]
         grouped = self.buyers.groupby("region").agg(
             customers=("customer_id", "size"), revenue=("monetary", "sum"), orders=("frequency", "sum"),
