@@ -86,7 +86,8 @@ def test_without_value_models_a_stand_in_value_is_used_and_said(study):
     assert table[list(VALUE_COLUMNS)].isna().all().all()
     expected = table["monetary"] / np.maximum(table["tenure_days"].astype("float64"), 90) * 365
     np.testing.assert_allclose(table.loc[buyers, "value"], expected[buyers])
-    assert result.summary()["value"] == {"basis": result.value_basis, "fitted": False}
+    assert result.summary()["value"] == {"basis": result.value_basis, "fitted": False, "error": result.value_error}
+    assert result.value_error and result.value_basis.endswith(f"could not be fitted: {result.value_error})")
 
 
 def test_inputs_are_not_modified(study):
@@ -116,3 +117,21 @@ def test_pipeline_writes_the_watch_list_the_backtest_and_the_facts(study, tmp_pa
     customers = pd.read_parquet(processed / "customers.parquet")
     assert set(RISK_COLUMNS) <= set(customers.columns) and set(VALUE_COLUMNS) <= set(customers.columns)
     assert clv.VALUE_COLUMNS[1] in customers.columns
+
+
+def test_value_basis_in_words_in_either_language():
+    from custseg import i18n
+    from custseg.config import Value
+    from custseg.retention import value_basis
+
+    settings = Value(horizon_days=180, annual_discount_rate=0.08)
+    assert value_basis(settings, "gamma_gamma") == (
+        "expected revenue over the next 180 days, discounted at 8% a year (BG/NBD and Gamma-Gamma)"
+    )
+    assert value_basis(settings, "own_mean").endswith("(BG/NBD and own mean order values)")
+    assert value_basis(settings, None, "q = 0.73 <= 1") == (
+        "revenue per year of relationship so far (the value models could not be fitted: q = 0.73 <= 1)"
+    )
+    with i18n.language("zh"):
+        chinese = value_basis(settings, "own_mean")
+    assert "180" in chinese and "8%" in chinese and "贴现" in chinese and "BG/NBD" in chinese

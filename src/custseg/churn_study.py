@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from custseg import churn, i18n, regions, render
+from custseg import churn, i18n, regions, render, retention
 from custseg.config import Churn, Config
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.paths import PROJECT_ROOT
@@ -173,6 +173,17 @@ class ChurnStudy:
         """Whether the churn model scored the buyers (False when the backtest was skipped)."""
         return self.missing is None and self.buyers["churn_probability"].notna().any()
 
+    def _value_basis(self) -> str | None:
+        """What "value" means in this run (study.json), in the report language: rewritten from the
+        config when that gives the stored English words, else the stored words as they are."""
+        stored = self.value_facts.get("basis")
+        if not stored:
+            return None
+        facts = (self.config.value, self.value_facts.get("order_values"), self.value_facts.get("error"))
+        with i18n.language("en"):
+            english = retention.value_basis(*facts)
+        return retention.value_basis(*facts) if english == stored else stored
+
     def _skipped(self) -> render.Notice:
         """Why there are no churn probabilities, in the pipeline's words."""
         note = self.backtest_facts.get("note") or ""
@@ -245,7 +256,7 @@ class ChurnStudy:
             table = getattr(self.data, "tables", {}).get("watch_list")
             watch = None if table is None else len(table)
         rows.append((_("Customers on the watch list"), "–" if watch is None else render.integer(watch)))
-        basis = self.value_facts.get("basis")
+        basis = self._value_basis()
         if basis:
             notices.insert(0, render.Notice(_("Value here means {basis}.").format(basis=basis)))
         value = pgettext("measure and its value", "Value")
@@ -715,7 +726,7 @@ class ChurnStudy:
             return missing
         items: list[object] = []
         fitted = bool(self.value_facts.get("fitted", self.buyers["clv"].notna().any()))
-        basis = self.value_facts.get("basis")
+        basis = self._value_basis()
         if not fitted:
             if basis:
                 text = _("The value models could not be fitted, so P(alive) and CLV are not shown; value here means {basis}.")

@@ -22,8 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from custseg import churn, clv
-from custseg.config import Config
+from babel.numbers import format_percent
+
+from custseg import churn, clv, i18n
+from custseg.config import Config, Value
+from custseg.i18n import _
 
 #: Columns this step adds to the customer table, in order (missing where they do not apply: a
 #: prospect has no value and no churn probability).
@@ -44,11 +47,14 @@ class Retention:
     rules: pd.DataFrame  # the warning rules in words, with the configured numbers
     value_models: clv.ValueModels | None  # None when they could not be fitted
     value_basis: str  # what "value" means in this run, in words
+    value_error: str | None = None  # why the value models could not be fitted, when they could not
 
     def summary(self) -> dict:
         """JSON-safe facts for study.json: the backtest, the value models and the watch list size."""
         models = self.value_models
         value = {"basis": self.value_basis, "fitted": models is not None}
+        if self.value_error is not None:
+            value["error"] = self.value_error
         if models is not None:
             value |= {
                 "method": models.method,
@@ -61,6 +67,31 @@ class Retention:
                 "note": models.note,
             }
         return {"churn": self.backtest.summary(), "value": value, "watch_list": int(len(self.watch_list))}
+
+
+def value_basis(settings: Value, order_values: str | None, error: str | None = None) -> str:
+    """What "value" means in a run, in words, in the report language (:mod:`custseg.i18n`).
+
+    Parameters
+    ----------
+    settings
+        The ``value`` section of the config.
+    order_values
+        How the value models priced an order ("gamma_gamma" or the customers' own means); None
+        when the models could not be fitted.
+    error
+        Why they could not be fitted (then revenue per year of relationship stands in).
+    """
+    if error is not None or order_values is None:
+        return _("revenue per year of relationship so far (the value models could not be fitted: {error})").format(
+            error=error or "")
+    return _(
+        "expected revenue over the next {days} days, discounted at {rate} a year (BG/NBD and {order_values})"
+    ).format(
+        days=settings.horizon_days,
+        rate=format_percent(settings.annual_discount_rate, format="#,##0%", locale=i18n.babel_locale()),
+        order_values=_("Gamma-Gamma") if order_values == "gamma_gamma" else _("own mean order values"),
+    )
 
 
 def assess(
@@ -88,16 +119,15 @@ def assess(
     """
     settings = config.value
     summary = clv.rfm_summary(tables["orders"], observation_date, settings.time_unit_days)
+    error = None
     try:
         models = clv.fit_value_models(summary, settings)
     except ValueError as exc:  # said in words on the pages; the stand-in value is used instead
-        models, value_table = None, None
-        basis = (f"revenue per year of relationship so far (the value models could not be fitted: {exc})")
+        models, value_table, error = None, None, str(exc)
     else:
         value_table = clv.customer_value(summary, models, settings, observation_date)
-        basis = (f"expected revenue over the next {settings.horizon_days} days, discounted at "
-                 f"{settings.annual_discount_rate:.0%} a year (BG/NBD and "
-                 f"{'Gamma-Gamma' if models.order_values == 'gamma_gamma' else 'own mean order values'})")
+    with i18n.language("en"):  # the data says it in English; a report rewrites it (value_basis)
+        basis = value_basis(settings, None if models is None else models.order_values, error)
 
     table = customers
     if value_table is not None:
@@ -123,6 +153,7 @@ def assess(
         rules=churn.rule_table(config.churn),
         value_models=models,
         value_basis=basis,
+        value_error=error,
     )
 
 
