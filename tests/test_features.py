@@ -5,6 +5,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from custseg import features
@@ -419,3 +420,135 @@ def test_generated_company_does_not_depend_on_row_order(company):
     shuffled = {name: frame.sample(frac=1, random_state=11) for name, frame in tables.items()}
     pd.testing.assert_frame_equal(customer_table(tables, obs), customer_table(shuffled, obs))
     pd.testing.assert_frame_equal(category_shares(tables["orders"], obs), category_shares(shuffled["orders"], obs))
+
+
+# ---------------------------------------------------------------------------------------------
+# Fast paths against the plain ones
+# ---------------------------------------------------------------------------------------------
+
+EDGE_ORDERS = orders_frame([
+    ("one", "2025-01-05 00:00", "completed", 10.0, "Books"),  # a single order
+    ("tie1", "2025-02-01 00:00", "completed", 20.0, "Books"),  # ties: the same day and value as tie2
+    ("tie2", "2025-02-01 00:00", "completed", 20.0, "Books"),
+    ("tie2", "2025-02-01 00:00", "completed", 5.0, "Toys"),  # a second purchase on the same day
+    ("back", "2025-01-10 00:00", "returned", -15.0, "Toys"),  # only returns: net spend below zero
+    ("back", "2025-03-10 00:00", "refunded", 0.0, "Toys"),
+    ("refund", "2025-03-01 00:00", "refunded", 0.0, "Books"),  # only a refund
+    ("void", "2025-03-02 00:00", "cancelled", 0.0, "Books"),  # only a cancellation: never ordered
+    ("later", "2025-05-01 00:00", "completed", 70.0, "Books"),  # only after the date: not yet a customer
+    ("even", "2024-12-01 10:00", "completed", 40.0, "Books"),  # buys and returns it all
+    ("even", "2024-12-01 18:30", "returned", -40.0, "Books"),
+])
+
+
+def rfm_from_the_customer_table(orders: pd.DataFrame, date: dt.date) -> pd.DataFrame:
+    """rfm_features as it was first written: a view of the full customer table."""
+    table = customer_table({"orders": orders}, date)
+    ordered = table["frequency"].gt(0) | table["refunded_orders"].gt(0)
+    return table.loc[ordered].set_index("customer_id")[list(rfm_features(ORDERS, OBS).columns)]
+
+
+@pytest.mark.parametrize("orders", [ORDERS, EDGE_ORDERS, pd.concat([ORDERS, EDGE_ORDERS], ignore_index=True)],
+                         ids=["three-customers", "edge-cases", "both"])
+def test_rfm_features_equal_the_customer_table_view(orders):
+    for date in (OBS, dt.date(2025, 2, 1), dt.date(2030, 1, 1)):
+        expected = rfm_from_the_customer_table(orders, date)
+        pd.testing.assert_frame_equal(rfm_features(orders, date), expected)
+        shuffled = orders.sample(frac=1.0, random_state=3)  # row order does not matter
+        pd.testing.assert_frame_equal(rfm_features(shuffled, date), expected)
+    coded = orders.assign(customer_id=orders["customer_id"].astype("category"))
+    pd.testing.assert_frame_equal(rfm_features(coded, OBS), rfm_from_the_customer_table(orders, OBS))
+
+
+def test_rfm_features_of_no_orders_and_of_the_generated_company(company):
+    empty = EDGE_ORDERS.iloc[:0]
+    pd.testing.assert_frame_equal(rfm_features(empty, OBS), rfm_from_the_customer_table(empty, OBS))
+    assert rfm_features(empty, OBS).empty
+    tables, obs = company
+    pd.testing.assert_frame_equal(rfm_features(tables["orders"], obs),
+                                  rfm_from_the_customer_table(tables["orders"], obs))
+
+
+@pytest.mark.parametrize("date", [OBS, dt.date(2024, 11, 1), dt.date(2025, 3, 2)])
+def test_features_at_computes_the_asked_features_as_the_full_table_does(date):
+    history = features.prepare(TABLES)
+    full = features.features_at(history, date)
+    core = ["recency_days", "frequency", "monetary", "first_order", "last_order", "tenure_days",
+            "cadence_days", "last_gap_days"]
+    for asked in ([], ["interactions_90d"], ["top_category"], ["nps_class", "trend_90d"], ["orders_90d"]):
+        lean = features.features_at(history, date, attributes=False, features=asked)
+        shown = [c for c in full.columns if c in ("customer_id", *core) or c in asked]
+        assert lean.columns.tolist() == shown
+        pd.testing.assert_frame_equal(lean, full[shown])
+    # the history serves every date: a caller changing a table must not change the next one
+    table = features.features_at(history, date)
+    table.loc[0, "customer_type"] = "changed"
+    table.loc[0, "customer_id"] = "changed"
+    pd.testing.assert_frame_equal(features.features_at(history, date), full)
+
+
+def test_sort_rows_matches_a_lexsort_on_grouped_and_shuffled_rows():
+    rng = np.random.default_rng(4)
+    code = np.sort(rng.integers(0, 50, 2000))  # grouped by the first column: the timsort path
+    value, other = rng.integers(-5, 5, 2000), rng.integers(0, 3, 2000)  # many ties
+    for first in (code, rng.permutation(code)):
+        order = np.lexsort((other, value, first))
+        for got, expected in zip(features._sort_rows(first, value, other), (first[order], value[order], other[order])):
+            np.testing.assert_array_equal(got, expected)
+    empty = np.zeros(0, dtype=np.int64)
+    assert all(len(part) == 0 for part in features._sort_rows(empty, empty))
+
+
+def test_ids_are_coded_alike_from_text_and_from_chunked_arrow_text():
+    # read from Parquet, a text column comes in many chunks that Arrow encodes with one table
+    chunks = pa.chunked_array([["b", "a", None], [], ["c", "a", "b"]], type=pa.large_string())
+    codes, uniques = features._encode(pd.Series(pd.arrays.ArrowStringArray(chunks)))
+    assert uniques.tolist() == ["b", "a", "c"]  # in order of appearance, missing left out
+    assert codes.tolist() == [0, 1, -1, 2, 1, 0]
+    plain_codes, plain_uniques = pd.factorize(pd.Series(["b", "a", None, "c", "a", "b"], dtype="str"))
+    assert codes.tolist() == plain_codes.tolist() and uniques.tolist() == plain_uniques.tolist()
+
+
+def test_a_sorted_customer_table_numbers_the_ids_as_the_general_merge_does():
+    complete = pd.concat([CUSTOMERS, pd.DataFrame({"customer_id": pd.array(["C"], dtype="str"), "source_row": [6]})])
+    in_order = complete.sort_values("customer_id", ignore_index=True)  # names every customer, sorted
+    shuffled = complete.iloc[[3, 0, 4, 2, 1]].reset_index(drop=True)
+    local = {name: features._encode(frame["customer_id"]) for name, frame in
+             (("orders", ORDERS), ("customers", in_order), ("interactions", INTERACTIONS))}
+    assert features._numbered_by_customers(local) is not None  # the lookup path is taken
+    unsorted = {**local, "customers": features._encode(shuffled["customer_id"])}
+    assert features._numbered_by_customers(unsorted) is None  # the general merge is
+    expected = customer_table({**TABLES, "customers": shuffled}, OBS)
+    pd.testing.assert_frame_equal(customer_table({**TABLES, "customers": in_order}, OBS), expected)
+    # an order of a customer the table lacks (C), or a repeated id, goes the general way
+    assert features._numbered_by_customers({**local, "customers": features._encode(CUSTOMERS["customer_id"])}) is None
+    twice = pd.concat([in_order, in_order.iloc[:1]]).sort_values("customer_id", ignore_index=True)
+    with pytest.raises(ValueError, match="customer_id 'A' appears more than once"):
+        customer_table({**TABLES, "customers": twice}, OBS)
+
+
+def test_a_history_without_purchases_still_gives_the_category_shares():
+    history = features.prepare(TABLES)
+    lean = history.without_purchases()
+    assert history.purchases is not None  # the full history is not changed
+    pd.testing.assert_frame_equal(features.category_shares_at(lean, OBS), features.category_shares_at(history, OBS))
+    with pytest.raises(ValueError, match="let go"):
+        features.features_at(lean, OBS)
+
+
+@pytest.mark.parametrize("values", [
+    [["C01", "C02"], [], ["C01", "C03", "C02"]],  # one width: hashed as fixed-width bytes
+    [["C01", "C2"], ["C01"]],  # two widths
+    [["C01", None], ["C02"]],  # a missing id
+    [["", ""], [""]],  # empty text
+    [["客户1", "AB1234"], ["客户1"]],  # one width in bytes (7), not in characters
+], ids=["one-width", "two-widths", "missing", "empty", "utf8"])
+def test_encoded_ids_match_pandas_factorize(values):
+    column = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(values, type=pa.large_string())))
+    sliced = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(
+        [pa.array(["X00", *chunk], type=pa.large_string()).slice(1) for chunk in values])))  # chunks with offsets
+    for text in (column, sliced):
+        codes, uniques = features._encode(text)
+        plain_codes, plain_uniques = pd.factorize(text)
+        assert codes.tolist() == plain_codes.tolist()
+        assert uniques.tolist() == plain_uniques.tolist() and uniques.dtype == "str"

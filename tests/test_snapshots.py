@@ -390,3 +390,33 @@ def test_migration_matches_plain_pandas_on_a_generated_case():
         assert result["tier_after"].astype("object").tolist() == moved["tier_after"].tolist()
         assert result["steps"].tolist() == moved["steps"].tolist()
         assert result["direction"].eq("up").tolist() == moved["up"].tolist()
+
+
+# ------------------------------------------------------------------ ids as codes (segmentation's)
+def test_coded_ids_give_the_same_snapshots_and_tier_effect():
+    """Ids of one categorical dtype, in code order, take the paths that compare integer codes;
+    the results are those of the text ids, also with customers missing, repeated or unsorted."""
+    snapshots, orders = generated_case()
+    ids = pd.CategoricalDtype(sorted(set(snapshots["customer_id"]) | set(orders["customer_id"])))
+    coded_orders = orders.assign(customer_id=orders["customer_id"].astype(ids))
+
+    def coded(date: dt.date) -> pd.DataFrame:
+        rows = snapshots.loc[snapshots["snapshot_date"].eq(pd.Timestamp(date))].drop(columns="snapshot_date")
+        return rows.assign(customer_id=rows["customer_id"].astype(ids))
+
+    stacked = build_snapshots(coded, GENERATED_DATES)
+    pd.testing.assert_frame_equal(stacked.assign(customer_id=stacked["customer_id"].astype("str")), snapshots)
+    effect = tier_effect(snapshots, orders, GENERATED_TIERS)
+    pd.testing.assert_frame_equal(tier_effect(stacked, coded_orders, GENERATED_TIERS), effect)
+    # an order without a customer counts nowhere, as with text ids
+    named = np.arange(len(orders)) % 7 > 0
+    expected = tier_effect(snapshots, orders.assign(customer_id=orders["customer_id"].where(named)), GENERATED_TIERS)
+    gaps = coded_orders.assign(customer_id=coded_orders["customer_id"].where(named))
+    pd.testing.assert_frame_equal(tier_effect(stacked, gaps, GENERATED_TIERS), expected)
+
+    # codes out of order are sorted; a repeated customer is still refused
+    reversed_rows = lambda date: coded(date).iloc[::-1]  # noqa: E731
+    pd.testing.assert_frame_equal(build_snapshots(reversed_rows, GENERATED_DATES), stacked)
+    twice = lambda date: pd.concat([coded(date), coded(date).iloc[:1]])  # noqa: E731
+    with pytest.raises(ValueError, match="more than once"):
+        build_snapshots(twice, GENERATED_DATES)

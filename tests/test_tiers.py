@@ -348,3 +348,20 @@ def test_sample_tiers_follow_the_planted_segments():
     assert revenue["high"] / revenue.sum() >= 0.5
     assert (revenue["high"] - top.min()) / revenue.sum() < 0.5
     assert shares["tier"].eq("high").sum() < 0.3 * (shares["frequency"] > 0).sum()
+
+
+def test_quantile_scores_match_pandas_ranks_with_and_without_groups():
+    # many ties and a missing value; the one-group path and the grouped path against Series.rank
+    rng = np.random.default_rng(8)
+    values = pd.Series(rng.integers(0, 40, 3000).astype("float64")).mask(rng.random(3000) < 0.01)
+    groups = pd.Series(rng.choice(["East", "West", "North"], 3000))
+    for bins in (3, 5):
+        for higher_is_better in (True, False):
+            ranked = values if higher_is_better else -values
+            expected = np.ceil(ranked.rank(method="average") * bins / ranked.notna().sum())
+            got = quantile_scores(values, bins, higher_is_better=higher_is_better)
+            pd.testing.assert_series_equal(got, expected.astype("Int64"), check_names=False)
+            by_group = ranked.groupby(groups)
+            expected = np.ceil(by_group.rank(method="average") * bins / by_group.transform("count"))
+            got = quantile_scores(values, bins, higher_is_better=higher_is_better, groups=groups)
+            pd.testing.assert_series_equal(got, expected.astype("Int64"), check_names=False)

@@ -10,10 +10,11 @@ writes files: :mod:`custseg.pipeline` does that.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from custseg import clusters, features, lifecycle, regions, segments, snapshots, tiers
@@ -59,7 +60,7 @@ def places(history: features.History, config: Config) -> pd.DataFrame:
 
 def classify(
     history: features.History, config: Config, observation_date: dt.date, placed: pd.DataFrame,
-    *, attributes: bool = True,
+    *, attributes: bool = True, behaviour: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Features, regions, tier, named segments and lifecycle of every customer at a date.
 
@@ -77,8 +78,11 @@ def classify(
         columns are attached.
     attributes
         False leaves out the customer-table attributes (see :func:`custseg.features.features_at`).
+    behaviour
+        The behaviour features to compute besides the ones every classification reads; None
+        for all (``features`` of :func:`custseg.features.features_at`).
     """
-    customers = features.features_at(history, observation_date, attributes=attributes)
+    customers = features.features_at(history, observation_date, attributes=attributes, features=behaviour)
     customers = customers.drop(columns=[c for c in (*PERSONAL_COLUMNS, *_RAW_PLACE) if c in customers])
     # Both tables are in customer-code order: the regions of the customers present are a take,
     # not a merge on millions of id strings.
@@ -109,7 +113,6 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
         history = features.prepare(tables)
         reference.result()
     placed = places(history, config)
-    customers = classify(history, config, observation_date, placed)
 
     # A snapshot before the first customer existed says nothing: the history starts after it.
     start = history.first_day.min() if history.n else 0
@@ -119,33 +122,57 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     needed = {"customer_id", "region", "market", tiers.WITHIN_COLUMNS.get(config.tiers.within, "region")}
     slim = placed[[c for c in placed.columns if c in needed]]
 
-    def classify_past(date: dt.date) -> pd.DataFrame:
-        past = classify(history, config, date, slim, attributes=False)
-        return past[[c for c in snapshots.SNAPSHOT_COLUMNS if c in past]]
+    # Snapshot rows name customers by code (a categorical over the sorted ids) while they are
+    # stacked and compared with the orders: integers, where text would be sorted and hashed
+    # millions of times. The ids are written out as text once, at the end.
+    coded_ids = pd.CategoricalDtype(pd.Index(history.ids))
 
-    # The past dates do not depend on the clusters: two threads classify them and fit the
-    # clusters side by side (numpy, pandas and scikit-learn release the GIL in their loops).
-    # Each result is what it would be alone, so the output does not depend on the scheduling.
+    def snapshot_rows(table: pd.DataFrame, date: dt.date) -> pd.DataFrame:
+        kept = table[[c for c in snapshots.SNAPSHOT_COLUMNS if c in table]]
+        # classify returns the customers known at the date, in code order
+        return kept.assign(customer_id=pd.Categorical.from_codes(history.known_at(date), dtype=coded_ids))
+
+    # A past date computes only what its classification reads (the purchase features every
+    # classification needs come anyway) and the contacts when the tiers weigh them.
+    past_features = ["interactions_90d"] if config.tiers.weights.get("i", 0) > 0 else []
+
+    def classify_past(date: dt.date) -> pd.DataFrame:
+        past = classify(history, config, date, slim, attributes=False, behaviour=past_features)
+        return snapshot_rows(past, date)
+
+    # The past dates depend neither on the observation date's table nor on the clusters: two
+    # threads classify them while this one classifies the observation date and fits the
+    # clusters (numpy, pandas and scikit-learn release the GIL in their loops). Each result is
+    # what it would be alone, so the output does not depend on the scheduling.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        fitted = pool.submit(_fit_clusters, customers, config)
         past = {date: pool.submit(classify_past, date) for date in dates if date != observation_date}
-        fit, note = fitted.result()
+        customers = classify(history, config, observation_date, placed)
+        fit, note = _fit_clusters(customers, config)
         if fit is not None:
             customers = clusters.assign_clusters(customers, fit)
-        columns = [c for c in snapshots.SNAPSHOT_COLUMNS if c in customers]
 
         def at(date: dt.date) -> pd.DataFrame:
-            return customers[columns] if date == observation_date else past[date].result()
+            return snapshot_rows(customers, date) if date == observation_date else past[date].result()
 
         history_table = snapshots.build_snapshots(at, dates)
+    # The prepared arrays (half a gigabyte for ten million orders) are let go as soon as they
+    # are not needed, so the working arrays of the last steps take their place instead of adding
+    # to them: first the past tables (in the snapshot table now) and the sorted purchases...
+    del past, snapshot_rows, classify_past, at
+    history = history.without_purchases()
+    shares = features.category_shares_at(history, observation_date)
+    # ... then everything but the ids and the customer code of each order.
+    ids, order_codes = history.ids, history.order_codes
+    del history
     if history_table["snapshot_date"].nunique() >= 2:
-        coded = _coded_orders(tables["orders"], history)
+        coded = _coded_orders(tables["orders"], order_codes, coded_ids)
         effect = snapshots.tier_effect(history_table, coded, list(config.tiers.names))
     else:  # too short a history to compare tiers over time; the studies say so
         effect = pd.DataFrame()
+    history_table = history_table.assign(customer_id=ids.take(history_table["customer_id"].cat.codes.to_numpy()))
     return Segmentation(
         customers=customers,
-        category_shares=features.category_shares_at(history, observation_date),
+        category_shares=shares,
         clusters=fit,
         cluster_note=note,
         snapshot_dates=dates,
@@ -154,10 +181,14 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     )
 
 
-def _coded_orders(orders: pd.DataFrame, history: features.History) -> pd.DataFrame:
-    """The orders tier_effect reads, with customer ids as codes already made (not hashed again)."""
-    ids = pd.Categorical.from_codes(history.order_codes, dtype=pd.CategoricalDtype(pd.Index(history.ids)))
-    return pd.DataFrame({"customer_id": ids, **{c: orders[c].array for c in ("order_date", "status", "revenue")}})
+def _coded_orders(orders: pd.DataFrame, order_codes: np.ndarray, ids: pd.CategoricalDtype) -> pd.DataFrame:
+    """The orders tier_effect reads, with customer ids as codes already made (not hashed again).
+
+    The other columns are the orders' own arrays, not copies.
+    """
+    codes = pd.Categorical.from_codes(order_codes, dtype=ids)
+    columns = {c: orders[c].array for c in ("order_date", "status", "revenue")}
+    return pd.DataFrame({"customer_id": codes, **columns}, copy=False)
 
 
 def _fit_clusters(customers: pd.DataFrame, config: Config) -> tuple[clusters.ClusterResult | None, str]:

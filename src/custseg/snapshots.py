@@ -134,15 +134,19 @@ def build_snapshots(classify: Callable[[dt.date], pd.DataFrame], dates: Sequence
         if missing:
             raise ValueError(f"the classification at {date.isoformat()} has no column(s) {missing}")
         kept = [column for column in SNAPSHOT_COLUMNS if column in table.columns]
-        # Sorting each date's table (classifications usually come sorted, which makes it cheap)
-        # stacks them in order without sorting millions of ids again, and puts a repeated
-        # customer next to itself, where it is found without hashing the ids.
-        table = table[kept].sort_values("customer_id", kind="stable", ignore_index=True)
-        ids = table["customer_id"]
-        repeated = ids.eq(ids.shift()).to_numpy(dtype=bool, na_value=False)
-        if repeated.any():
-            first = ids[repeated].iloc[0]
-            raise ValueError(f"the classification at {date.isoformat()} lists customer {first!r} more than once")
+        if _increasing_codes(table["customer_id"]):
+            # sorted and without repeats already (segmentation's coded ids): nothing to sort or check
+            table = table[kept]
+        else:
+            # Sorting each date's table (classifications usually come sorted, which makes it
+            # cheap) stacks them in order without sorting millions of ids again, and puts a
+            # repeated customer next to itself, where it is found without hashing the ids.
+            table = table[kept].sort_values("customer_id", kind="stable", ignore_index=True)
+            ids = table["customer_id"]
+            repeated = ids.eq(ids.shift()).to_numpy(dtype=bool, na_value=False)
+            if repeated.any():
+                first = ids[repeated].iloc[0]
+                raise ValueError(f"the classification at {date.isoformat()} lists customer {first!r} more than once")
         frames.append(table.assign(snapshot_date=pd.Timestamp(date)))
     # concat keeps a categorical tier (config order) when every snapshot has the same categories
     long = pd.concat(frames, ignore_index=True)
@@ -294,12 +298,15 @@ def tier_effect(snapshots: pd.DataFrame, orders: pd.DataFrame, tier_order: Seque
     # Customers are numbered once (hashing the id text is the expensive part of any join or
     # group by customer); everything after counts integer codes.
     holder, ids = pd.factorize(at["customer_id"], use_na_sentinel=False)
-    span = _orders_between(orders, prior_starts.min(), dates[-1], ("status", "revenue"))
-    buyer = _positions(span["customer_id"], ids)
+    # The orders' columns are read as arrays at the rows that count; a frame of the orders in the
+    # span would copy millions of rows of text (ids and statuses) only to read them once.
+    span = _rows_between(orders, prior_starts.min(), dates[-1])
+    buyer = _positions(orders["customer_id"][span], ids)
     held = buyer >= 0  # orders of customers without a tier at any "before" date count nowhere
-    day, buyer = span["order_date"].to_numpy()[held], buyer[held]
-    revenue = span["revenue"].to_numpy(dtype="float64", na_value=0.0)[held]  # as in a sum, a missing revenue adds 0
-    completed = span["status"].eq("completed").to_numpy(dtype=bool, na_value=False)[held]
+    rows, buyer = np.flatnonzero(span)[held], buyer[held]
+    day = orders["order_date"].to_numpy()[rows]
+    revenue = orders["revenue"].to_numpy(dtype="float64", na_value=0.0)[rows]  # as in a sum, a missing revenue adds 0
+    completed = orders["status"].eq("completed").to_numpy(dtype=bool, na_value=False)[rows]
     # Sorted once, the orders of each window are one slice. Only the window edges matter, so the
     # orders are sorted by how many edges they are past, a small integer (a linear-time sort).
     edges = np.stack([prior_starts.to_numpy(), befores.to_numpy(), afters.to_numpy()])
@@ -342,6 +349,16 @@ def tier_effect(snapshots: pd.DataFrame, orders: pd.DataFrame, tier_order: Seque
     )
     return table[["before", "after", "tier", "customers", "retained", "retention_rate",
                   "revenue", "revenue_prior", "growth_rate"]]
+
+
+def _increasing_codes(ids: pd.Series) -> bool:
+    """True for categorical ids whose codes rise strictly: in the order a sort would give, with
+    no customer twice and none missing. A check of integers, where a sort of text would be slow.
+    """
+    if not isinstance(ids.dtype, pd.CategoricalDtype):
+        return False
+    codes = ids.cat.codes.to_numpy()
+    return len(codes) == 0 or (codes[0] >= 0 and bool((codes[1:] > codes[:-1]).all()))
 
 
 def _tier_names(snapshots: pd.DataFrame, tier_order: Sequence[str] | None) -> list[str]:
@@ -390,6 +407,13 @@ def _positions(values: pd.Series, ids: pd.Index) -> np.ndarray:
     once and each value is looked up once (of a categorical column, only the categories); the
     rest works on integer codes.
     """
+    if isinstance(values.dtype, pd.CategoricalDtype) and _same_categories(values.dtype, ids.dtype):
+        # ids numbered with the same categories (as segmentation hands them over): codes are
+        # compared, no text is hashed
+        position = np.full(len(values.cat.categories) + 1, -1, dtype=np.int64)
+        codes = np.asarray(ids.codes)
+        position[codes[codes >= 0]] = np.flatnonzero(codes >= 0)  # a missing id matches nothing
+        return position[values.cat.codes.to_numpy()]  # code -1 (missing) picks the last, -1
     if isinstance(values.dtype, pd.CategoricalDtype):
         found = _positions(pd.Series(values.cat.categories), ids)
         return np.append(found, -1)[values.cat.codes.to_numpy()]  # code -1 (missing) picks the appended -1
@@ -448,14 +472,26 @@ def _tiers_by_customer(
     return by_customer
 
 
+def _same_categories(first: object, second: object) -> bool:
+    """True when both dtypes are categorical with the same categories in the same order."""
+    return (
+        isinstance(first, pd.CategoricalDtype) and isinstance(second, pd.CategoricalDtype)
+        and first.categories.equals(second.categories)  # the same Index object answers at once
+    )
+
+
+def _rows_between(orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    """Boolean per order: dated in [start, end) and naming a customer."""
+    when = orders["order_date"]
+    return ((when >= start) & (when < end) & orders["customer_id"].notna()).to_numpy(dtype=bool)
+
+
 def _orders_between(
     orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, columns: tuple[str, ...]
 ) -> pd.DataFrame:
     """customer_id, order_date and ``columns`` of the orders dated in [start, end) that name a customer."""
     _require(orders, ("customer_id", "order_date", *columns), "orders")
-    when = orders["order_date"]
-    inside = (when >= start) & (when < end) & orders["customer_id"].notna()
-    return orders.loc[inside.to_numpy(), ["customer_id", "order_date", *columns]]
+    return orders.loc[_rows_between(orders, start, end), ["customer_id", "order_date", *columns]]
 
 
 def _spend(orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, customers: pd.Series) -> np.ndarray:

@@ -236,21 +236,26 @@ def _scores(values: np.ndarray, bins: int, higher_is_better: bool, groups: np.nd
     if len(present) == 0:
         return out
     keys = values[present] if higher_is_better else -values[present]
-    group = np.zeros(len(present), dtype="int64") if groups is None else groups[present]
+    group = None if groups is None else groups[present]
     order = np.argsort(keys)  # ties need no stable order: they all get the same average rank
-    if groups is not None:
+    if group is not None:
         # a stable sort by group keeps the value order within each group; small codes let numpy
         # use a radix sort
         small = group.astype("int16") if group.max() < np.iinfo("int16").max else group
         order = order[np.argsort(small[order], kind="stable")]
-    key, grp = keys[order], group[order]
+    key = keys[order]
     position = np.arange(len(order))
-    new_group = np.r_[True, grp[1:] != grp[:-1]]
-    new_run = new_group | np.r_[True, key[1:] != key[:-1]]
-    group_start = np.maximum.accumulate(np.where(new_group, position, 0))
+    new_run = np.r_[True, key[1:] != key[:-1]]
+    if group is None:  # one group, starting at 0 and holding every value: no group arrays
+        group_start, group_end = 0, len(order)
+    else:
+        grp = group[order]
+        new_group = np.r_[True, grp[1:] != grp[:-1]]
+        new_run |= new_group
+        group_start = np.maximum.accumulate(np.where(new_group, position, 0))
+        group_end = np.r_[position[new_group][1:], len(order)][np.cumsum(new_group) - 1]
     run_start = np.maximum.accumulate(np.where(new_run, position, 0))
     run_end = np.r_[position[new_run][1:], len(order)][np.cumsum(new_run) - 1]
-    group_end = np.r_[position[new_group][1:], len(order)][np.cumsum(new_group) - 1]
     # twice the average 1-based rank within the group: a whole number, so the ceiling is exact
     doubled = (run_start - group_start) + (run_end - group_start) + 1
     size = group_end - group_start
