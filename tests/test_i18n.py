@@ -144,20 +144,36 @@ def test_english_figures_keep_their_font():
     assert matplotlib.rcParams["font.family"] == ["DejaVu Sans", render.CJK_FONT]
 
 
-def test_a_chinese_page_embeds_exactly_the_glyphs_it_uses():
+def _embedded(face: str) -> set[int]:
     import base64
     import io
 
     from fontTools.ttLib import TTFont
 
-    assert render.cjk_font_face("Only English here, 123 ¥") == ""
-    face = render.cjk_font_face("<h1>华东区域研究</h1><p>客户 12,345 位</p>")
-    assert face.startswith('@font-face { font-family: "custseg CJK"') and "unicode-range: U+2E80-FFFF;" in face
-    data = re.search(r"base64,([A-Za-z0-9+/=]+)\)", face).group(1)
-    woff = base64.b64decode(data)
+    woff = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)\)", face).group(1))
     assert woff[:4] == b"wOFF"
-    font = TTFont(io.BytesIO(woff))
-    mapped = set(font.getBestCmap())
-    assert {ord(c) for c in "华东区域研究客户位"} <= mapped
-    assert ord("西") not in mapped  # nothing beyond the page's own characters (and the basics)
-    assert render.cjk_font_face("华东") == render.cjk_font_face("东华")  # same characters, same bytes
+    return set(TTFont(io.BytesIO(woff)).getBestCmap())
+
+
+def test_a_chinese_page_embeds_the_glyphs_it_uses():
+    assert render.cjk_font_face("Only English here, 123 ¥") == ""
+    page = "<h1>华东区域研究</h1><p>客户 12,345 位</p>"
+    face = render.cjk_font_face(page)
+    assert face.startswith('@font-face { font-family: "custseg CJK"') and "unicode-range: U+2E80-FFFF;" in face
+    # a page of custseg's own words shares one cut of the font, which holds all of them
+    own = render._own_characters()
+    assert {ord(c) for c in "华东区域研究客户位"} <= own <= _embedded(face)
+    assert render.cjk_font_face("目录：关键数据") is face or render.cjk_font_face("目录：关键数据") == face
+    # a character from the data that custseg never writes: the page gets its own cut
+    rare = "<td>龘</td><td>华东</td>"
+    assert ord("龘") not in own
+    mapped = _embedded(render.cjk_font_face(rare))
+    assert {ord("龘"), ord("华"), ord("东")} <= mapped and ord("西") not in mapped
+    assert render.cjk_font_face(rare) == render.cjk_font_face("东华龘")  # same characters, same bytes
+
+
+def test_characters_shared_by_a_build_spare_pages_their_own_cut():
+    rare = "<td>龘</td><td>华东</td>"
+    shared = render.cjk_font_face(rare, shared="龘城")
+    assert shared == render.cjk_font_face("<td>城</td>", shared="龘城")  # one cut for both pages
+    assert {ord("龘"), ord("城")} | render._own_characters() <= _embedded(shared)

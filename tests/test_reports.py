@@ -104,3 +104,17 @@ def test_a_changed_translation_rebuilds_only_the_pages_in_that_language(tmp_path
     catalog.write_bytes(catalog.read_bytes().replace("目录".encode(), "内容".encode()))
     after = reports.job_fingerprint(english, "run"), reports.job_fingerprint(chinese, "run")
     assert after[0] == before[0] and after[1] != before[1]
+
+
+def test_data_characters_are_the_cjk_characters_of_the_names_in_the_data():
+    import pandas as pd
+
+    from custseg.pipeline import StudyData
+
+    customers = pd.DataFrame({
+        "customer_id": ["C1", "C2"], "city": ["潍坊市", "Seoul"], "segment_zh": ["冠军客户", None],
+        "monetary": [1.0, 2.0],
+    })
+    orders = pd.DataFrame({"category": ["茶叶", "tea"], "note": ["不显示", "x"]})
+    text = reports.data_characters(StudyData(customers, orders, {}))
+    assert text == "".join(sorted(set("潍坊市冠军客户茶叶")))  # orders: only the category is shown

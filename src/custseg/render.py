@@ -59,29 +59,73 @@ _CJK_START = 0x2E80
 EMBEDDED_CJK_FAMILY = "custseg CJK"
 
 
-def cjk_font_face(text: str) -> str:
-    """A CSS ``@font-face`` rule carrying the CJK font, cut down to the characters of `text`, as
-    an embedded WOFF; "" when `text` has no CJK character.
+def cjk_font_face(text: str, shared: str = "") -> str:
+    """A CSS ``@font-face`` rule carrying the CJK font, cut down to what `text` needs, as an
+    embedded WOFF; "" when `text` has no CJK character.
 
     A Chinese page then shows its Chinese text in the same font on any machine, also one with no
-    Chinese font installed, and still loads nothing from anywhere (a few hundred characters make
-    about 100 KB). Cutting the font takes under a second. The rule's ``unicode-range`` lets the
-    page name the font first in its stack: it is used for the CJK characters only (left to the
-    fallback order, Chromium drew some headings with the Latin fonts' missing-glyph boxes).
+    Chinese font installed, and still loads nothing from anywhere. Cutting the font costs about
+    0.4 s a page, so a page whose characters are all among those custseg itself writes (its
+    translations and the Chinese names of stages, segments, markets and provinces, see
+    :func:`_own_characters`) or those of `shared` gets one cut made once per process (about
+    150 KB for custseg's own); a page with other characters gets a cut of its own.
+
+    The rule's ``unicode-range`` lets the page name the font first in its stack: it is used for
+    the CJK characters only (left to the fallback order, Chromium drew some headings with the
+    Latin fonts' missing-glyph boxes).
+
+    Parameters
+    ----------
+    text
+        The page.
+    shared
+        Text whose characters the pages of a build have in common besides custseg's own: the
+        names in the data (cities, categories), so that they do not cost each page its own cut.
     """
+    characters = frozenset(ord(char) for char in text if ord(char) >= _CJK_START)
+    if not characters:
+        return ""
+    common = _own_characters() | {ord(char) for char in shared if ord(char) >= _CJK_START}
+    return _font_face(common if characters <= common else characters)
+
+
+@functools.cache
+def _own_characters() -> frozenset[int]:
+    """The CJK characters of every text custseg writes in Chinese: the catalog's translations
+    and the Chinese names that come with the package (stages, segments, value classes, markets,
+    provinces)."""
+    from custseg import config, lifecycle, regions
+
+    segments = config.Segments()
+    texts = [
+        i18n.catalog_path("zh").read_text(encoding="utf-8"),
+        files("custseg").joinpath("data", "cn_provinces.csv").read_text(encoding="utf-8"),
+        *(market.name_zh for market in regions.MARKETS),
+        *lifecycle.STAGE_NAMES_ZH.values(),
+        *(rule.name_zh for rule in segments.rfm_map),
+        *(value_class.name_zh for value_class in segments.value_classes),
+    ]
+    return frozenset(ord(char) for text in texts for char in text if ord(char) >= _CJK_START)
+
+
+@functools.cache
+def _font_face(characters: frozenset[int]) -> str:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    characters = sorted({ord(char) for char in text if ord(char) >= _CJK_START})
-    if not characters:
-        return ""
     cjk_font()  # fails with a clear message when the font is not installed
-    # recalcTimestamp=False: the same characters give the same bytes in every build
-    font = TTFont(str(files("mplfonts").joinpath(CJK_FONT_FILE)), lazy=True, recalcTimestamp=False)
+    # recalcTimestamp=False: the same characters give the same bytes in every build;
+    # recalcBBoxes=False: the full font's bounding box still holds every glyph, and working out
+    # the subset's own took a third of the time
+    font = TTFont(str(files("mplfonts").joinpath(CJK_FONT_FILE)), lazy=True, recalcTimestamp=False, recalcBBoxes=False)
     options = subset.Options()
     options.hinting, options.desubroutinize = False, True
+    # Chinese set horizontally needs no OpenType layout (vertical forms, proportional
+    # punctuation); leaving those tables out halves the size
+    options.layout_features = []
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "VORG", "vhea", "vmtx"]
     subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=characters)
+    subsetter.populate(unicodes=sorted(characters))
     subsetter.subset(font)
     font.flavor = "woff"  # zlib-compressed; WOFF2 would need brotli, another dependency
     buffer = io.BytesIO()

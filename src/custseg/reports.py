@@ -191,7 +191,7 @@ def _provenance(meta: dict) -> dict:
 
 def render_html(
     notebook_path: Path, *, title: str, index_href: str | None, provenance: dict,
-    language: str = "en", switch: list[tuple[str, str, str]] = (),
+    language: str = "en", switch: list[tuple[str, str, str]] = (), shared_text: str = "",
 ) -> str:
     """Executed notebook -> one self-contained HTML page with no code, no prompts and no stderr.
 
@@ -209,6 +209,8 @@ def render_html(
         The page's language: the words of the header, footer and table of contents and ``<html lang>``.
     switch
         (HTML language code, language name, relative link) of the same page in each other language.
+    shared_text
+        The CJK characters the pages of the build share (see :func:`data_characters`).
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -243,16 +245,30 @@ def render_html(
         body = body.replace(f'<html lang="{language}">', f'<html lang="{i18n.HTML_LANG[language]}">', 1)
         page = add_contents(body)
     if language == "zh":
-        page = _embed_font(page)
+        page = _embed_font(page, shared_text)
     return page
 
 
-def _embed_font(page: str) -> str:
+def data_characters(data: StudyData) -> str:
+    """The CJK characters of the names in the processed data a page may show (places, segments,
+    categories, any text attribute), each once, in code-point order."""
+    found: set[str] = set()
+    for frame, columns in ((data.customers, None), (data.orders, ["category"])):
+        for column in columns or frame.columns:
+            values = frame[column] if column in frame else None
+            if values is None or pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+                continue
+            for text in pd.unique(values.dropna().astype("str")):
+                found.update(char for char in text if ord(char) >= 0x2E80)
+    return "".join(sorted(found))
+
+
+def _embed_font(page: str, shared_text: str = "") -> str:
     """The page with the CJK glyphs it uses embedded as a font in its head (see
     :func:`custseg.render.cjk_font_face`)."""
     from custseg import render
 
-    face = render.cjk_font_face(page)
+    face = render.cjk_font_face(page, shared_text)
     if not face:
         return page
     head_end = page.index("</head>")
@@ -382,7 +398,7 @@ class _Task:
         return self.reports_dir / self.job.href
 
 
-def _run_job(task: _Task, provenance: dict, kernel: str) -> tuple[_Task, str | None]:
+def _run_job(task: _Task, provenance: dict, kernel: str, shared_text: str = "") -> tuple[_Task, str | None]:
     """Execute one study and write its page. Runs in a worker process.
 
     Returns (task, None) on success or (task, reason) on failure.
@@ -402,7 +418,7 @@ def _run_job(task: _Task, provenance: dict, kernel: str) -> tuple[_Task, str | N
     index_href = None if job.kind == "overview" else "../" * depth + "index.html"
     page = render_html(
         executed, title=job.title, index_href=index_href, provenance=provenance,
-        language=task.language, switch=task.switch,
+        language=task.language, switch=task.switch, shared_text=shared_text,
     )
     task.page.parent.mkdir(parents=True, exist_ok=True)
     tmp = task.page.with_suffix(".html.tmp")
@@ -474,7 +490,8 @@ def build_reports(
         # spawn, not fork: the parent may hold threads (ZeroMQ, BLAS) that a fork would copy broken
         context = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(_run_job, task, provenance, config.studies.kernel) for task in todo]
+            shared = data_characters(data) if any(task.language == "zh" for task in todo) else ""
+            futures = [pool.submit(_run_job, task, provenance, config.studies.kernel, shared) for task in todo]
             for future in tqdm(cf.as_completed(futures), total=len(futures), desc="studies", unit="study", disable=not progress):
                 task, error = future.result()
                 manifest = manifests[task.build_dir]
