@@ -51,10 +51,12 @@ def update(language: str, template: Catalog, *, check: bool) -> list[str]:
     if check:
         return problems
     # No fuzzy matching: a guessed translation of a changed text is worse than an empty one.
+    created = catalog.creation_date
     catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
     catalog.obsolete.clear()
-    # The dates stay those of the file's creation, so that the file changes only with its texts.
-    catalog.revision_date = catalog.creation_date
+    # The dates stay those of the file's creation (update() would take the template's, made
+    # now), so that the file changes only with its texts.
+    catalog.creation_date = catalog.revision_date = created
     buffer = io.BytesIO()
     write_po(buffer, catalog, width=0, sort_output=True, omit_header=False, include_previous=False, include_lineno=False)
     path.parent.mkdir(parents=True, exist_ok=True)
