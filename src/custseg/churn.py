@@ -280,7 +280,7 @@ def reasons_in_language(reasons: str) -> str:
         if "tier" in figures:
             figures = {**figures, "tier": i18n.label("tier", figures["tier"])}
         parts.append(_(message).format(**figures))
-    return _("; ").join(parts)
+    return i18n.join_clauses(parts)
 
 
 def rule_table(settings: Churn) -> pd.DataFrame:

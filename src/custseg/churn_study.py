@@ -31,7 +31,7 @@ from custseg.config import Churn, Config
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.paths import PROJECT_ROOT
 from custseg.reports import region_names
-from custseg.studies import ProcessedData, _extra, _no_column, section
+from custseg.studies import ProcessedData, _extra, _no_column, _segment_names, section
 
 #: Readable names of the churn model's features (custseg.churn.MODEL_FEATURES), for charts.
 FEATURE_NAMES: dict[str, str] = {
@@ -117,16 +117,6 @@ def _times(value: object) -> str:
     return _("{lift:.2f}x").format(lift=value)
 
 
-def _list_separator() -> str:
-    """Between the items of a list in running text: ", " / "、"."""
-    return pgettext("list separator", ", ")
-
-
-def _clause_separator() -> str:
-    """Between the clauses of a long sentence: "; " / "；"."""
-    return pgettext("clause separator", "; ")
-
-
 class ChurnStudy:
     """The churn watch study over the whole customer base.
 
@@ -210,13 +200,6 @@ class ChurnStudy:
         if i18n.current() == "zh":
             names.update(region_names(self.customers, self.meta.get("region_level", "market")))
         return names
-
-    def _segment_label(self) -> Mapping[str, str]:
-        """RFM segment (English, as the data names it) -> as the page shows it (segment_zh in Chinese)."""
-        if i18n.current() != "zh" or not {"segment", "segment_zh"} <= set(self.customers.columns):
-            return {}
-        pairs = self.customers[["segment", "segment_zh"]].dropna().astype("str").drop_duplicates("segment")
-        return dict(zip(pairs["segment"], pairs["segment_zh"]))
 
     @section(
         N_("Key figures"),
@@ -593,7 +576,7 @@ class ChurnStudy:
             _(
                 "Line chart of the observed churn rate against the mean predicted probability in ten groups of customers, "
                 "with a dashed diagonal where the two agree; {details}."
-            ).format(details=_clause_separator().join(described)),
+            ).format(details=i18n.join_clauses(described)),
         )
 
     def _importance_chart(self, importance: pd.DataFrame, chosen: str | None, population: str) -> render.Chart:
@@ -608,7 +591,7 @@ class ChurnStudy:
         model = (_candidate(chosen) if chosen else _("model")).lower()
         ax.set(title=_("What the {model} relies on").format(model=model),
                xlabel=_("Drop in ROC AUC when the feature is shuffled"), ylabel="")
-        listed = _list_separator().join(f"{name} ({value:.3f})" for name, value in zip(names.head(3), top["importance_mean"].head(3)))
+        listed = i18n.join_list(f"{name} ({value:.3f})" for name, value in zip(names.head(3), top["importance_mean"].head(3)))
         return render.Chart(
             fig,
             _("Permutation importance of the {count} most important features, {population}").format(
@@ -701,7 +684,7 @@ class ChurnStudy:
                ylabel=_("Mean churn probability"), ylim=(0, 1))
         ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
         ax.legend(loc="upper right", frameon=False, fontsize=8)
-        listed = _list_separator().join(
+        listed = i18n.join_list(
             _("score {score} {probability:.0%}").format(score=label, probability=value) for label, value in rated.items()
         )
         return render.Chart(
@@ -837,7 +820,7 @@ class ChurnStudy:
         labels = {
             "region": self._region_label(),
             "tier": {tier: i18n.label("tier", tier) for tier in top["tier"].dropna().astype("str")} if "tier" in top else {},
-            "segment": self._segment_label(),
+            "segment": _segment_names(self.customers),
         }
         top = top.assign(**{
             column: top[column].map(lambda value, names=names: names.get(value, value), na_action="ignore")
@@ -893,7 +876,7 @@ def _rule_sentences(settings: Churn) -> dict[str, str]:
     """When each warning rule fires, in the report language, with the configured numbers: the
     sentences of :func:`custseg.churn.rule_table`, which writes them in English."""
     s = settings
-    tiers = _list_separator().join(
+    tiers = i18n.join_list(
         # Translators: a value tier and its silence limit in days, one item of a list ("high 90")
         _("{tier} {days}").format(tier=i18n.label("tier", tier), days=days) for tier, days in s.silence_days_by_tier.items()
     )

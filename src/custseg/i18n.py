@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -134,6 +134,16 @@ def pgettext(context: str, message: str) -> str:
     """`message` in the current language, as translated for `context`."""
     found = _lookup(context, message)
     return found if isinstance(found, str) else message
+
+
+def join_list(items: Iterable[str]) -> str:
+    """Items of a list in running text: "a, b, c" / "a、b、c"."""
+    return pgettext("list separator", ", ").join(items)
+
+
+def join_clauses(items: Iterable[str]) -> str:
+    """Clauses of a long sentence: "a; b" / "a；b"."""
+    return pgettext("clause separator", "; ").join(items)
 
 
 def label(kind: str, value: object, default: str | None = None) -> str:

@@ -46,16 +46,11 @@ def _market(name: str) -> str:
     return _MARKET_NAMES_ZH.get(name, name) if i18n.current() == "zh" else name
 
 
-def _list_separator() -> str:
-    """Between the items of a list in running text: ", " / "、"."""
-    return pgettext("list separator", ", ")
-
-
 def _month_list(months: tuple, shown: int = 6) -> str:
     """'March 2024, May 2024 and 3 more'; 'none' for no months."""
     if not months:
         return _("none")
-    names = _list_separator().join(render.month_year(month) for month in months[:shown])
+    names = i18n.join_list(render.month_year(month) for month in months[:shown])
     more = len(months) - shown
     if more > 0:
         return _("{months} and {count} more").format(months=names, count=more)
@@ -116,7 +111,7 @@ class QualityStudy:
                 duplicates=totals["duplicates_removed"],
             ))
         else:
-            files = _list_separator().join(table.loc[~table["adds_up"], "file"])
+            files = i18n.join_list(table.loc[~table["adds_up"], "file"])
             check = render.Notice(
                 _(
                     "✗ The numbers do not add up for {files}: rows read differ from clean + quarantined + duplicates "
@@ -324,5 +319,5 @@ def _monthly_chart(monthly: dict[str, pd.Series]) -> render.Chart:
             described.append(_("{table} from {first} to {last}, no month without rows").format(table=name, first=first, last=last))
     return render.Chart(
         fig, title,
-        _("Line charts of rows per calendar month: {tables}.").format(tables=pgettext("clause separator", "; ").join(described)),
+        _("Line charts of rows per calendar month: {tables}.").format(tables=i18n.join_clauses(described)),
     )

@@ -59,6 +59,11 @@ _CJK_START = 0x2E80
 EMBEDDED_CJK_FAMILY = "custseg CJK"
 
 
+def cjk_characters(text: str) -> frozenset[int]:
+    """The code points of the CJK characters of `text` (what the embedded font must hold)."""
+    return frozenset(ord(char) for char in text if ord(char) >= _CJK_START)
+
+
 def cjk_font_face(text: str, shared: str = "") -> str:
     """A CSS ``@font-face`` rule carrying the CJK font, cut down to what `text` needs, as an
     embedded WOFF; "" when `text` has no CJK character.
@@ -82,10 +87,10 @@ def cjk_font_face(text: str, shared: str = "") -> str:
         Text whose characters the pages of a build have in common besides custseg's own: the
         names in the data (cities, categories), so that they do not cost each page its own cut.
     """
-    characters = frozenset(ord(char) for char in text if ord(char) >= _CJK_START)
+    characters = cjk_characters(text)
     if not characters:
         return ""
-    common = _own_characters() | {ord(char) for char in shared if ord(char) >= _CJK_START}
+    common = _own_characters() | cjk_characters(shared)
     return _font_face(common if characters <= common else characters)
 
 
@@ -105,7 +110,7 @@ def _own_characters() -> frozenset[int]:
         *(rule.name_zh for rule in segments.rfm_map),
         *(value_class.name_zh for value_class in segments.value_classes),
     ]
-    return frozenset(ord(char) for text in texts for char in text if ord(char) >= _CJK_START)
+    return cjk_characters("".join(texts))
 
 
 @functools.cache

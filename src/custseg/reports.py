@@ -142,14 +142,14 @@ def _plan(data: StudyData, config: Config, language: str) -> list[StudyJob]:
     return jobs
 
 
-#: The column of the customer table with the Chinese name of each region level's column.
-_ZH_COLUMNS = {"market": "market_zh", "country_en": "country_zh", "province": "province_zh"}
+#: The customer column with the Chinese name of each column that names a place.
+ZH_COLUMNS = {"market": "market_zh", "country_en": "country_zh", "province": "province_zh"}
 
 
 def region_names(customers: pd.DataFrame, level: str) -> dict[str, str]:
     """Region (as named in the ``region`` column) -> its Chinese name, from the customer table's
     ``*_zh`` columns; regions without one (a custom market, an unplaced value) are left out."""
-    column = _ZH_COLUMNS.get(REGION_COLUMNS.get(level, level))
+    column = ZH_COLUMNS.get(REGION_COLUMNS.get(level, level))
     if column is None or column not in customers or "region" not in customers:
         return {}
     pairs = customers[["region", column]].dropna().astype("str").drop_duplicates("region")
@@ -252,15 +252,16 @@ def render_html(
 def data_characters(data: StudyData) -> str:
     """The CJK characters of the names in the processed data a page may show (places, segments,
     categories, any text attribute), each once, in code-point order."""
-    found: set[str] = set()
+    from custseg.render import cjk_characters
+
+    found: set[int] = set()
     for frame, columns in ((data.customers, None), (data.orders, ["category"])):
         for column in columns or frame.columns:
             values = frame[column] if column in frame else None
             if values is None or pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
                 continue
-            for text in pd.unique(values.dropna().astype("str")):
-                found.update(char for char in text if ord(char) >= 0x2E80)
-    return "".join(sorted(found))
+            found |= cjk_characters("".join(pd.unique(values.dropna().astype("str"))))
+    return "".join(map(chr, sorted(found)))
 
 
 def _embed_font(page: str, shared_text: str = "") -> str:

@@ -28,7 +28,7 @@ from custseg import churn, i18n, lifecycle, render, snapshots, strategy
 from custseg.config import Config, PlaybookAction, Strategy, StrategyRule
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.pipeline import StudyData, load_study_data
-from custseg.reports import plan_studies, region_names
+from custseg.reports import ZH_COLUMNS, plan_studies, region_names
 
 #: The level below each region level, for the sub-region breakdown.
 SUBLEVEL = {"market": "country_en", "country": "province", "province": "city"}
@@ -126,11 +126,6 @@ def _zh() -> bool:
     return i18n.current() == "zh"
 
 
-def _join(items: Sequence[str]) -> str:
-    """A list of names or short phrases in one text: 'a, b, c' / 'a、b、c'."""
-    return ("、" if _zh() else ", ").join(items)
-
-
 def _no_column(columns: Sequence[str], frame: pd.DataFrame, what: str) -> render.Notice | None:
     """A notice naming the columns `what` needs that the customer table lacks; None when all are there.
 
@@ -205,7 +200,7 @@ def _tier_label(tier: object) -> str:
 def _segment_names(customers: pd.DataFrame) -> dict[str, str]:
     """RFM segment (English, as in the data) -> its name in the report language: the customer
     table's segment_zh in Chinese; empty in English or when the table has no Chinese names."""
-    if not _zh() or "segment_zh" not in customers:
+    if not _zh() or not {"segment", "segment_zh"} <= set(customers.columns):
         return {}
     pairs = customers[["segment", "segment_zh"]].dropna().astype("str").drop_duplicates("segment")
     return dict(zip(pairs["segment"], pairs["segment_zh"]))
@@ -266,15 +261,13 @@ def _region_names(data: StudyData) -> dict[str, str]:
     return region_names(data.customers, data.meta.get("region_level", "market")) if _zh() else {}
 
 
-#: The customer column with the Chinese name of each column that names a place.
-_ZH_NAMES = {"country_en": "country_zh", "province": "province_zh"}
 
 
 def _place_names(frame: pd.DataFrame, column: str) -> pd.Series:
     """The places of a name column (country_en, province, city) in the report language: in
     Chinese the *_zh counterpart where the data has one, else the name as it is."""
     names = frame[column].astype("string")
-    zh = _ZH_NAMES.get(column)
+    zh = ZH_COLUMNS.get(column)
     if _zh() and zh in frame:
         names = frame[zh].astype("string").fillna(names)
     return names
@@ -814,7 +807,7 @@ class RegionStudy(_Study):
         ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
         ax.legend(title=None)
         top = self.buyers["tier"].value_counts(normalize=True)
-        shares = _join([f"{label} {top.get(tier, 0):.0%}" for tier, label in zip(tiers, labels)])
+        shares = i18n.join_list([f"{label} {top.get(tier, 0):.0%}" for tier, label in zip(tiers, labels)])
         return render.Chart(
             fig, _("Value tier mix, {label}").format(label=self.label),
             _("Bar chart comparing tier shares in {label} with the whole base; in {label}, {shares}.").format(
@@ -891,7 +884,7 @@ class TierStudy(_Study):
             if not action.stages:
                 who, count = _("every customer of the tier"), len(self.customers)
             else:
-                who = _join([_stage_label(stage) for stage in action.stages])
+                who = i18n.join_list([_stage_label(stage) for stage in action.stages])
                 count = int(stages.isin(action.stages).sum()) if stages is not None else None
             # The topics and actions of the default playbook are translated; a user's own are shown as written.
             rows.append({_("Topic"): _(action.topic).capitalize(), _("Action"): _(action.action), _("For"): who,
@@ -1119,7 +1112,7 @@ def region_map(buyers: pd.DataFrame, names: Mapping[str, str] | None = None) -> 
         _("Tile map of {count} markets placed roughly as on a map, darker for a larger share of revenue; "
           "the largest are {largest}.").format(
             count=len(share),
-            largest=_join([f"{names.get(m, m)} {render.percent(v)}" for m, v in top.items()]),
+            largest=i18n.join_list([f"{names.get(m, m)} {render.percent(v)}" for m, v in top.items()]),
         ),
     )
 
@@ -1176,8 +1169,7 @@ class Overview:
             missing.append(_("no feedback (inputs.feedback): satisfaction and NPS are not shown"))
         if not missing:
             return None
-        separator = "；" if _zh() else "; "
-        return render.Notice(_("This study was built with {missing}.").format(missing=separator.join(missing)), kind="info")
+        return render.Notice(_("This study was built with {missing}.").format(missing=i18n.join_clauses(missing)), kind="info")
 
     @section(N_("Headline figures"), N_("The whole customer base at the observation date."))
     def headline(self) -> render.Section:
