@@ -552,3 +552,84 @@ def test_encoded_ids_match_pandas_factorize(values):
         plain_codes, plain_uniques = pd.factorize(text)
         assert codes.tolist() == plain_codes.tolist()
         assert uniques.tolist() == plain_uniques.tolist() and uniques.dtype == "str"
+
+
+def _general_numbering(columns):
+    return features._merge_ids({name: features._encode(column) for name, column in columns.items()})
+
+
+@pytest.mark.parametrize("dense", [True, False], ids=["table", "hashed"])
+@pytest.mark.parametrize("alphabet", ["0123456789", "ABCDEFabcdef0123456789-", "中客户é1"], ids=["digits", "mixed", "utf8"])
+def test_ids_read_as_numbers_are_numbered_as_the_text_is(alphabet, dense, monkeypatch):
+    if not dense:  # every span counts as sparse: the numbers are hashed
+        monkeypatch.setattr(features, "_DENSE_ID_NUMBERS", 0)
+        monkeypatch.setattr(features, "_DENSE_ID_NUMBERS_PER_ROW", 0)
+    rng = np.random.default_rng(len(alphabet))
+    for width in (1, 2, 4):  # four CJK characters are 12 bytes, each of a narrow range
+        vocabulary = sorted({"".join(rng.choice(list(alphabet), width)) for _ in range(300)})
+        vocabulary = [value for value in vocabulary if len(value.encode()) == len(vocabulary[0].encode())]
+        orders = rng.choice(vocabulary, 2000)
+        chunks = [pa.array(["pad", *part], type=pa.large_string()).slice(1) for part in np.array_split(orders, 3)]
+        columns = {
+            "orders": pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks))),  # chunks with offsets
+            "customers": pd.Series(rng.choice(vocabulary, 40), dtype="str"),
+            "feedback": pd.Series(list(rng.choice(vocabulary, 10)), dtype=object),
+        }
+        packed = features._id_bytes(columns)
+        assert packed is not None
+        ids, codes = features._packed_ids(packed)
+        expected_ids, expected_codes = _general_numbering(columns)
+        assert ids.dtype == expected_ids.dtype and ids.tolist() == expected_ids.tolist() == sorted(set(ids.tolist()))
+        for name in columns:
+            assert codes[name].dtype == expected_codes[name].dtype
+            np.testing.assert_array_equal(codes[name], expected_codes[name])
+
+
+@pytest.mark.parametrize("columns", [
+    {"orders": pd.Series(["C01", "C2"], dtype="str")},  # two widths
+    {"orders": pd.Series(["C01", "C02"], dtype="str"), "customers": pd.Series(["C001"], dtype="str")},
+    {"orders": pd.Series(["C01", None], dtype="str")},  # a missing id
+    {"orders": pd.Series(["C01", "C02"], dtype="category")},
+    {"orders": pd.Series([1, 2])},  # not text
+    {"orders": pd.Series(["\x01" * 10, "\x7f" * 10], dtype="str")},  # 127 ** 10 numbers: more than int64 holds
+], ids=["widths", "widths-across-tables", "missing", "categorical", "numbers", "too-wide"])
+def test_ids_that_cannot_be_read_as_numbers_are_hashed(columns):
+    assert features._id_bytes(columns) is None
+
+
+def test_rfm_features_are_the_same_for_ids_read_as_numbers_and_hashed():
+    rng = np.random.default_rng(3)
+    n = 5000
+    orders = pd.DataFrame({
+        "customer_id": pd.Series([f"K{number:06d}" for number in rng.integers(0, 900, n)], dtype="str"),
+        "order_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 500, n), unit="D"),
+        "status": rng.choice(["completed", "returned", "cancelled", "refunded"], n),
+        "revenue": rng.normal(100, 30, n).round(2),
+    })
+    packed = rfm_features(orders, OBS)
+    # a second width among the ids sends them the hashing way; the extra customer is then dropped
+    mixed = pd.concat([orders, orders.iloc[:1].assign(customer_id="X", order_date=pd.Timestamp("2030-01-01"))])
+    hashed = rfm_features(mixed.reset_index(drop=True), OBS)
+    assert features._id_bytes({"orders": mixed["customer_id"]}) is None
+    pd.testing.assert_frame_equal(packed, hashed.drop(index=["X"], errors="ignore"))
+
+
+def test_orders_dated_by_the_day_are_sorted_by_day_keys_to_the_same_history(company, monkeypatch):
+    tables, _ = company
+    orders = tables["orders"]
+    days = {**tables, "orders": orders.assign(order_date=orders["order_date"].dt.normalize())}
+    assert features._whole_days(*_order_seconds_and_days(days["orders"]))
+    assert not features._whole_days(*_order_seconds_and_days(days["orders"].assign(
+        order_date=days["orders"]["order_date"] + pd.Timedelta(seconds=1))))
+    history = features.prepare(days)
+    monkeypatch.setattr(features, "_whole_days", lambda seconds, day: False)  # the (customer, time) sort
+    by_time = features.prepare(days)
+    for name in ("seconds", "key", "start", "gap", "gap_key", "gap_start", "median_gap", "median_day"):
+        np.testing.assert_array_equal(getattr(history.purchases, name), getattr(by_time.purchases, name), err_msg=name)
+    for date in (dt.date(2024, 6, 30), dt.date(2025, 1, 1), OBS):
+        pd.testing.assert_frame_equal(features.features_at(history, date), features.features_at(by_time, date))
+
+
+def _order_seconds_and_days(orders: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    arrays = features._OrderArrays.of(orders, categories=False)
+    return arrays.seconds, arrays.day

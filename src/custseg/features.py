@@ -50,6 +50,12 @@ _NAT = np.iinfo(np.int64).min  # NaT as int64, and "no value" in day arrays
 # Above this many (customer, category) cells, category revenue is summed over sorted pairs
 # instead of a dense customers x categories array (which would need over 400 MB).
 _DENSE_CELLS = 50_000_000
+# Ids packed into numbers (:func:`_packed_ids`) are ranked in a table indexed by number while
+# the numbers span at most this many per id row, plus a constant; sparser ones are hashed.
+_DENSE_ID_NUMBERS_PER_ROW = 2
+_DENSE_ID_NUMBERS = 1 << 16
+# Rows per block where a pass over ten million rows would otherwise make large temporaries.
+_BLOCK = 1 << 16
 
 _ORDER_COLUMNS = ("customer_id", "order_date", "status", "revenue")
 _INTERACTION_COLUMNS = ("customer_id", "interaction_date")
@@ -386,9 +392,14 @@ def rfm_features(orders: pd.DataFrame, observation_date: dt.date) -> pd.DataFram
     # pass over the orders each, without the sort of the purchases, the gaps, the windows and
     # the categories that the full table needs. The ids are hashed while the orders are read.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        encoded = pool.submit(_encode, orders["customer_id"])
-        arrays = _OrderArrays.of(orders, categories=False)
-        ids, codes = _merge_ids({"orders": encoded.result()})
+        if (widths := _id_bytes({"orders": orders["customer_id"]})) is not None:
+            packed = pool.submit(_packed_ids, widths)
+            arrays = _OrderArrays.of(orders, categories=False)
+            ids, codes = packed.result()
+        else:
+            encoded = pool.submit(_encode, orders["customer_id"])
+            arrays = _OrderArrays.of(orders, categories=False)
+            ids, codes = _merge_ids({"orders": encoded.result()})
     code, n = codes["orders"], len(ids)
     past = arrays.day < cutoff
     bought_rows = arrays.purchase & past
@@ -459,6 +470,9 @@ def _ids_and_orders(
         if _shared_categories(columns):
             prepared = pool.submit(_OrderArrays.of, frames["orders"])
             ids, codes = _category_ids(columns)
+        elif (widths := _id_bytes(columns)) is not None:
+            prepared = pool.submit(_OrderArrays.of, frames["orders"])
+            ids, codes = _packed_ids(widths)
         else:
             encoded = {name: pool.submit(_encode, column) for name, column in columns.items()}
             prepared = pool.submit(_OrderArrays.of, frames["orders"])
@@ -552,6 +566,128 @@ def _numbered_by_customers(
                 return None
             split[name] = found.to_numpy().astype(_CODE, copy=False)[table_codes]
     return names, split
+
+
+@dataclass(frozen=True)
+class _IdBytes:
+    """Every table's ids as numbers (see :func:`_id_bytes`): the byte matrices and the digits."""
+
+    matrices: Mapping[str, list[np.ndarray]]  # per table, one (rows, width) matrix per chunk
+    low: np.ndarray  # per byte position, the least byte
+    base: np.ndarray  # per byte position, the number of byte values from the least to the greatest
+    varying: np.ndarray  # the positions whose byte is not the same in every id
+    span: int  # how many numbers there are: the product of the bases
+
+
+def _id_bytes(columns: Mapping[str, pd.Series]) -> _IdBytes | None:
+    """The ids of every table read as numbers, when they can be; else None.
+
+    Across all tables, each byte position of the ids takes values in a range low .. high. An id
+    read as a number whose digits are its bytes, each in base high - low + 1 of its position,
+    is an integer that sorts as the text does (UTF-8 byte order is code point order), and two
+    ids are equal exactly when their numbers are. That needs every id column to be text with
+    no value missing, all ids of one width in bytes (C00012345, 4406..., ...), and numbers that
+    fit in int64 (uuids do not).
+    """
+    matrices, widths = {}, set()
+    for name, column in columns.items():
+        if isinstance(column.dtype, pd.CategoricalDtype) or not pd.api.types.is_string_dtype(column.dtype):
+            return None
+        fixed = _fixed_width(pa.array(column.astype("str").array))
+        if fixed is None:
+            return None
+        width = fixed.type.byte_width
+        widths.add(width)
+        matrices[name] = [  # the column's own bytes, not a copy
+            np.frombuffer(chunk.buffers()[1], dtype=np.uint8)[chunk.offset * width:(chunk.offset + len(chunk)) * width]
+            .reshape(-1, width)
+            for chunk in fixed.chunks
+        ]
+    if len(widths) != 1:
+        return None
+    chunks = [matrix for table in matrices.values() for matrix in table]
+    low = np.min([_byte_extremes(matrix, np.minimum) for matrix in chunks], axis=0).astype(np.int64)
+    high = np.max([_byte_extremes(matrix, np.maximum) for matrix in chunks], axis=0).astype(np.int64)
+    base = high - low + 1
+    varying = np.flatnonzero(base > 1)
+    # Python integers, so that the checks cannot overflow. The numbers are built from the bytes
+    # and the lows taken off at the end (one pass, not one per position): the largest value
+    # on the way is the number of the greatest bytes, which must fit in int64.
+    span, largest = 1, 0
+    for position in varying:
+        span *= int(base[position])
+        largest = largest * int(base[position]) + int(high[position])
+    return _IdBytes(matrices, low, base, varying, span) if largest < 2**63 else None
+
+
+def _packed_ids(ids: _IdBytes) -> tuple[pd.api.extensions.ExtensionArray, dict[str, np.ndarray]]:
+    """:func:`_merge_ids`'s numbering of ids read as numbers (:func:`_id_bytes`), without
+    hashing text.
+
+    Ids such as C00012345 span few numbers: a table indexed by number then ranks them, with no
+    hashing and no sort (10M order lines: 0.4 s against 1.9 s to hash and sort the text).
+    Sparser numbers are hashed as integers, still faster than text.
+    """
+    offset = 0
+    for position in ids.varying:
+        offset = offset * int(ids.base[position]) + int(ids.low[position])
+    numbers = {name: _id_numbers(table, ids, offset) for name, table in ids.matrices.items()}
+    rows = sum(len(values) for values in numbers.values())
+    if ids.span <= _DENSE_ID_NUMBERS_PER_ROW * rows + _DENSE_ID_NUMBERS:
+        present = np.zeros(ids.span, dtype=bool)
+        for values in numbers.values():
+            present[values] = True
+        rank = np.cumsum(present, dtype=np.int64).astype(_CODE)
+        rank -= 1
+        used = np.flatnonzero(present)
+        codes = {name: rank[values] for name, values in numbers.items()}
+    else:
+        encoded = {name: pc.dictionary_encode(pa.array(values)) for name, values in numbers.items()}
+        used = np.unique(np.concatenate([table.dictionary.to_numpy() for table in encoded.values()]))
+        codes = {
+            name: np.searchsorted(used, table.dictionary.to_numpy()).astype(_CODE)[table.indices.to_numpy()]
+            for name, table in encoded.items()
+        }
+    # the distinct ids as text again, from their numbers: digit by digit, last position first
+    digits = np.repeat(ids.low.astype(np.uint8)[None, :], len(used), axis=0)
+    rest = used
+    for position in ids.varying[::-1]:
+        rest, digit = np.divmod(rest, ids.base[position])
+        digits[:, position] += digit.astype(np.uint8)
+    return pd.array(_as_text(digits), dtype="str"), codes
+
+
+def _byte_extremes(matrix: np.ndarray, extreme: np.ufunc) -> np.ndarray:
+    """The least (np.minimum) or greatest (np.maximum) byte at each position of a byte matrix."""
+    # Reducing ten million rows of nine bytes column-wise is slow (a short inner loop per row):
+    # 64 rows side by side make one long row, and a reduction over those is 30x faster.
+    rows, width = matrix.shape
+    whole = rows - rows % 64
+    parts = [extreme.reduce(matrix[whole:], axis=0)] if whole < rows else []
+    if whole:
+        parts.append(extreme.reduce(extreme.reduce(matrix[:whole].reshape(-1, 64 * width), axis=0).reshape(64, width)))
+    return extreme.reduce(np.stack(parts), axis=0)
+
+
+def _id_numbers(chunks: list[np.ndarray], ids: _IdBytes, offset: int) -> np.ndarray:
+    """The numbers (see :func:`_id_bytes`) of one table's ids, less `offset`: from 0."""
+    numbers = np.zeros(sum(len(matrix) for matrix in chunks), dtype=np.int64)
+    start = 0
+    for matrix in chunks:
+        part = numbers[start:start + len(matrix)]  # a view: filled in place
+        start += len(matrix)
+        for position in ids.varying:
+            part *= ids.base[position]
+            part += matrix[:, position]
+    numbers -= offset
+    return numbers
+
+
+def _as_text(matrix: np.ndarray) -> pa.Array:
+    """A (rows, width) byte matrix as Arrow large text (the bytes must be UTF-8, as ids' are)."""
+    rows, width = matrix.shape
+    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), rows, [None, pa.py_buffer(np.ascontiguousarray(matrix))])
+    return fixed.cast(pa.large_binary()).cast(pa.large_string())
 
 
 def _encode(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
@@ -748,20 +884,34 @@ class _Purchases:
 
     @classmethod
     def of(cls, orders: _OrderArrays, n: int) -> _Purchases:
-        code, seconds = _sort_rows(orders.code[orders.purchase], orders.seconds[orders.purchase])
-        day = seconds // _SECONDS_PER_DAY
+        code, day, seconds = orders.code[orders.purchase], orders.day[orders.purchase], orders.seconds[orders.purchase]
+        base = int(day.min()) if day.size else 0
+        span = int(day.max()) - base + 2 if day.size else 2
+        # int32 keys while customers x days fit, as they do for a million customers over five years
+        key_type = np.int32 if n * span < 2**31 else np.int64
+        if _whole_days(seconds, day):
+            # Orders dated by the day alone, as most exports are: their (customer, day) keys are
+            # their (customer, time) order, and sorting those (32 bits for a million customers)
+            # is twice as fast as sorting 64-bit times. Code, day and time are read back off them.
+            key = _day_keys(code, day, span, base, key_type)
+            key.sort()
+            code, day = np.divmod(key, key_type(span))
+            day += base
+            seconds = day.astype(np.int64)
+            seconds *= _SECONDS_PER_DAY
+        else:
+            code, seconds = _sort_rows(code, seconds)
+            day = seconds // _SECONDS_PER_DAY
+            key = _day_keys(code, day, span, base, key_type)
         # A purchase on a later day than the customer's previous purchase opens a visit; the gap
         # back to the previous visit is the step from the previous purchase's day, as purchases
         # are in (customer, time) order. No array of visits is needed.
         step = np.diff(day)
         opens = (step > 0) & (code[1:] == code[:-1])
         gap_code, gap, gap_day = code[1:][opens], step[opens], day[1:][opens]
+        del code, step, opens
         _, median_gap, median_day = _sort_rows(gap_code, gap, gap_day)
-        base = int(day.min()) if day.size else 0
-        span = int(day.max()) - base + 2 if day.size else 2
-        # int32 keys while customers x days fit, as they do for a million customers over five years
-        key_type = np.int32 if n * span < 2**31 else np.int64
-        key, gap_key = _day_keys(code, day, span, base, key_type), _day_keys(gap_code, gap_day, span, base, key_type)
+        gap_key = _day_keys(gap_code, gap_day, span, base, key_type)
         firsts = np.arange(n, dtype=key_type) * span
         return cls(
             seconds=seconds, key=key, start=np.searchsorted(key, firsts), gap=gap.astype(_CODE), gap_key=gap_key,
@@ -957,6 +1107,17 @@ def _purchase_features(
     }
     # the column order of the customer table
     return {name: columns[name] for name in _PURCHASE_FEATURES if name in columns}
+
+
+def _whole_days(seconds: np.ndarray, day: np.ndarray) -> bool:
+    """True when every time is midnight: the time is its day number in seconds."""
+    # a block at a time: temporaries of ten million rows would cost more than the comparison
+    for start in range(0, len(day), _BLOCK):
+        midnight = day[start:start + _BLOCK].astype(np.int64)
+        midnight *= _SECONDS_PER_DAY
+        if not np.array_equal(midnight, seconds[start:start + _BLOCK]):
+            return False
+    return True
 
 
 def _day_keys(code: np.ndarray, day: np.ndarray, span: int, base: int, dtype: type) -> np.ndarray:
