@@ -624,7 +624,10 @@ def test_orders_dated_by_the_day_are_sorted_by_day_keys_to_the_same_history(comp
     history = features.prepare(days)
     monkeypatch.setattr(features, "_whole_days", lambda seconds, day: False)  # the (customer, time) sort
     by_time = features.prepare(days)
-    for name in ("seconds", "key", "start", "gap", "gap_key", "gap_start", "median_gap", "median_day"):
+    assert history.purchases.seconds is None  # the days in the keys are the times
+    everywhere = np.arange(len(by_time.purchases.seconds))
+    np.testing.assert_array_equal(history.purchases.times(everywhere), by_time.purchases.seconds)
+    for name in ("key", "start", "gap", "gap_key", "gap_start", "median_gap", "median_day"):
         np.testing.assert_array_equal(getattr(history.purchases, name), getattr(by_time.purchases, name), err_msg=name)
     for date in (dt.date(2024, 6, 30), dt.date(2025, 1, 1), OBS):
         pd.testing.assert_frame_equal(features.features_at(history, date), features.features_at(by_time, date))

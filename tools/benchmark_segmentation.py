@@ -5,9 +5,10 @@ written to Parquet; then, in a fresh process so that peak memory means something
 times reading it, the customer features, the tiers, the named segments, the lifecycle stages,
 the clusters, and runs the same recency / frequency / monetary summary as a DuckDB ``GROUP BY``
 over the same file as the reference floor. The whole step with its snapshots
-(:func:`custseg.segmentation.segment`) is then timed alone in two more processes: with the ids
-as text, as intake hands them over, and dictionary-encoded (categoricals), which spares the one
-pass that hashes ten million id strings.
+(:func:`custseg.segmentation.segment`) is then timed alone in three more processes: with the
+ids as text, as intake hands them over (C00012345: one width, so read as numbers, not hashed),
+dictionary-encoded (categoricals, whose codes are reused), and as text of varied widths
+(C12345: hashed as text, the slowest way).
 
     python tools/benchmark_segmentation.py                 # 1M and 10M order lines
     python tools/benchmark_segmentation.py --lines 2000000
@@ -31,6 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 OBSERVATION = dt.date(2026, 10, 1)
+#: What the recency / frequency / monetary summary reads of the orders.
+RFM_COLUMNS = ["customer_id", "order_date", "status", "revenue"]
 CATEGORIES = ("electronics", "home", "apparel", "beauty", "food", "sports", "office", "industrial")
 COUNTRIES = ("CN", "中国", "USA", "Germany", "JP", "UK", "France", "")
 STUDY_YAML = """
@@ -87,14 +90,20 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _read(folder: Path, *, coded: bool = False) -> dict[str, pd.DataFrame]:
+def _read(folder: Path, *, coded: bool = False, varied: bool = False) -> dict[str, pd.DataFrame]:
     """The clean tables as the pipeline hands them to segmentation; with `coded`, the text
     columns customer_id, status and category dictionary-encoded (pandas categoricals), as Parquet
-    readers give them when asked to keep the dictionary."""
+    readers give them when asked to keep the dictionary; with `varied`, the ids without their
+    leading zeros (C12345), so that they have several widths."""
     dictionary = ["customer_id", "status", "category"] if coded else None
     orders = pd.read_parquet(folder / "orders.parquet", read_dictionary=dictionary)
     orders = orders.assign(order_date=orders["order_date"].astype("datetime64[s]"))
     customers = pd.read_parquet(folder / "customers.parquet", read_dictionary=["customer_id"] if coded else None)
+    if varied:
+        orders, customers = (
+            frame.assign(customer_id=frame["customer_id"].str.replace(r"^C0+", "C", regex=True))
+            for frame in (orders, customers)
+        )
     if coded:  # one id numbering for both tables, as a shared categorical type
         ids = pd.CategoricalDtype(orders["customer_id"].cat.categories.union(customers["customer_id"].cat.categories))
         orders = orders.assign(customer_id=orders["customer_id"].astype(ids))
@@ -118,7 +127,7 @@ def worker(folder: Path, mode: str) -> dict:
         return value
 
     if mode != "stages":
-        tables = timed("read (Parquet)", _read, folder, coded=mode == "whole-coded")
+        tables = timed("read (Parquet)", _read, folder, coded=mode == "whole-coded", varied=mode == "whole-varied")
         done = timed("whole step with 4 snapshots", segmentation.segment, tables, config, OBSERVATION)
         return {"lines": len(tables["orders"]), "customers": len(done.customers), "snapshots": len(done.snapshot_dates),
                 "seconds": figures, "peak_mb": _peak_mb()}
@@ -140,7 +149,9 @@ def worker(folder: Path, mode: str) -> dict:
     with duckdb.connect() as con:
         con.execute("SET threads = 2")
         timed("RFM summary: DuckDB GROUP BY (file)", lambda: con.execute(query).df())
-        timed("read + RFM: custseg", lambda: features.rfm_features(_read(folder)["orders"], OBSERVATION))
+        # the columns the summary reads, as DuckDB reads only the columns of its query
+        timed("read + RFM: custseg", lambda: features.rfm_features(
+            pd.read_parquet(folder / "orders.parquet", columns=RFM_COLUMNS), OBSERVATION))
 
     history = timed("prepare (code ids, sort purchases)", features.prepare, tables)
     placed = timed("regions", segmentation.places, history, config)
@@ -154,7 +165,7 @@ def worker(folder: Path, mode: str) -> dict:
     return {"lines": len(orders), "customers": len(table), "k": int(fit.k), "seconds": figures, "peak_mb": _peak_mb()}
 
 
-def report(stages: dict, whole: dict, coded: dict) -> None:
+def report(stages: dict, whole: dict, coded: dict, varied: dict) -> None:
     seconds = stages["seconds"]
     print(f"\n{stages['lines']:,} order lines, {stages['customers']:,} customers, k = {stages['k']}")
     for name, value in seconds.items():
@@ -162,7 +173,7 @@ def report(stages: dict, whole: dict, coded: dict) -> None:
     one_date = sum(seconds[k] for k in ("prepare (code ids, sort purchases)", "regions", "features at one date", "tiers",
                                          "segments", "lifecycle", "clusters (select k + fit)", "clusters (assign)"))
     print(f"  {'segmentation at one date (sum above)':<40} {one_date:7.2f} s")
-    for label, run in (("ids as text", whole), ("ids dictionary-encoded", coded)):
+    for label, run in (("ids as text", whole), ("ids dictionary-encoded", coded), ("ids of varied widths", varied)):
         print(f"  whole step with {run['snapshots']} snapshots, {label + ':':<24} {run['seconds']['whole step with 4 snapshots']:6.2f} s, "
               f"peak memory {run['peak_mb']:,.0f} MB (read {run['seconds']['read (Parquet)']:.2f} s)")
     ratio = seconds["read + RFM: custseg"] / seconds["RFM summary: DuckDB GROUP BY (file)"]
@@ -187,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             generate(lines, folder)
             print(f"generated {lines:,} order lines in {time.perf_counter() - started:.1f} s", flush=True)
             runs = {}
-            for mode in ("stages", "whole", "whole-coded"):
+            for mode in ("stages", "whole", "whole-coded", "whole-varied"):
                 out = subprocess.run(
                     [sys.executable, __file__, "--worker", str(folder), "--mode", mode],
                     capture_output=True, text=True, check=False,
@@ -196,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(out.stderr, file=sys.stderr)
                     return out.returncode
                 runs[mode] = json.loads(out.stdout.strip().splitlines()[-1])
-            report(runs["stages"], runs["whole"], runs["whole-coded"])
+            report(runs["stages"], runs["whole"], runs["whole-coded"], runs["whole-varied"])
     return 0
 
 

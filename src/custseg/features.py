@@ -871,7 +871,7 @@ class _Purchases:
     by the later of its two days: it is known from that day on.
     """
 
-    seconds: np.ndarray  # purchase times, in (customer, time) order
+    seconds: np.ndarray | None  # purchase times in (customer, time) order; None when all are midnights
     key: np.ndarray  # (customer, day) of each purchase as one sortable number: code * span + day - base
     start: np.ndarray  # per code: position of its first purchase
     gap: np.ndarray  # gaps in (customer, day) order
@@ -897,8 +897,7 @@ class _Purchases:
             key.sort()
             code, day = np.divmod(key, key_type(span))
             day += base
-            seconds = day.astype(np.int64)
-            seconds *= _SECONDS_PER_DAY
+            seconds = None  # the keys' days are the times: no array of them is kept
         else:
             code, seconds = _sort_rows(code, seconds)
             day = seconds // _SECONDS_PER_DAY
@@ -918,6 +917,13 @@ class _Purchases:
             gap_start=np.searchsorted(gap_key, firsts), median_gap=median_gap.astype(_CODE),
             median_day=median_day.astype(_CODE), base=base, span=span,
         )
+
+    def times(self, positions: np.ndarray) -> np.ndarray:
+        """The purchase times (int64 seconds) at positions of the sorted purchases."""
+        if self.seconds is not None:
+            return self.seconds[positions]
+        day = self.key[positions] % self.span  # the key is code * span + day - base
+        return (day.astype(np.int64) + self.base) * _SECONDS_PER_DAY
 
     def end(self, day: int, *, gaps: bool = False) -> np.ndarray:
         """Per code: the position after its last purchase (or gap) dated before ``day``.
@@ -1155,8 +1161,8 @@ def _purchase_timing(purchases: _Purchases, n: int, cutoff: int) -> tuple[np.nda
     last_gap = np.zeros(n, dtype=np.int64)
     end, gap_end = purchases.end(cutoff), purchases.end(cutoff, gaps=True)
     bought = end > purchases.start
-    first[bought] = purchases.seconds[purchases.start[bought]]
-    last[bought] = purchases.seconds[end[bought] - 1]
+    first[bought] = purchases.times(purchases.start[bought])
+    last[bought] = purchases.times(end[bought] - 1)
 
     gaps = gap_end - purchases.gap_start
     has_gap = gaps > 0
