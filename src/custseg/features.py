@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -405,7 +405,8 @@ def rfm_features(orders: pd.DataFrame, observation_date: dt.date) -> pd.DataFram
     bought_rows = arrays.purchase & past
     frequency = np.bincount(code[bought_rows], minlength=n)
     refunded = np.bincount(code[arrays.returned & past], minlength=n)
-    monetary = _sums(code, np.where(past, arrays.cents, 0.0), n) / 100.0  # whole cents: exact sums
+    # whole cents: exact sums; usually every order is in the past, and no masked copy is needed
+    monetary = _sums(code, arrays.cents if past.all() else np.where(past, arrays.cents, 0.0), n) / 100.0
     first = np.full(n, _INT64_MAX, dtype=np.int64)
     last = np.full(n, _NAT, dtype=np.int64)
     np.minimum.at(first, code[bought_rows], arrays.seconds[bought_rows])
@@ -631,17 +632,26 @@ def _packed_ids(ids: _IdBytes) -> tuple[pd.api.extensions.ExtensionArray, dict[s
     offset = 0
     for position in ids.varying:
         offset = offset * int(ids.base[position]) + int(ids.low[position])
-    numbers = {name: _id_numbers(table, ids, offset) for name, table in ids.matrices.items()}
-    rows = sum(len(values) for values in numbers.values())
-    if ids.span <= _DENSE_ID_NUMBERS_PER_ROW * rows + _DENSE_ID_NUMBERS:
+    rows = {name: sum(len(matrix) for matrix in table) for name, table in ids.matrices.items()}
+    if ids.span <= _DENSE_ID_NUMBERS_PER_ROW * sum(rows.values()) + _DENSE_ID_NUMBERS:
+        # Block by block, twice (mark the numbers present, then look up their ranks): blocks
+        # stay in the cache, and no array of ten million numbers is made.
         present = np.zeros(ids.span, dtype=bool)
-        for values in numbers.values():
-            present[values] = True
+        for table in ids.matrices.values():
+            for _, block in _id_number_blocks(table, ids, offset):
+                present[block] = True
         rank = np.cumsum(present, dtype=np.int64).astype(_CODE)
         rank -= 1
         used = np.flatnonzero(present)
-        codes = {name: rank[values] for name, values in numbers.items()}
+        codes = {name: np.empty(count, dtype=_CODE) for name, count in rows.items()}
+        for name, table in ids.matrices.items():
+            for start, block in _id_number_blocks(table, ids, offset):
+                np.take(rank, block, out=codes[name][start:start + len(block)])
     else:
+        numbers = {
+            name: np.concatenate([block for _, block in _id_number_blocks(table, ids, offset)] or [np.zeros(0, np.int64)])
+            for name, table in ids.matrices.items()
+        }
         encoded = {name: pc.dictionary_encode(pa.array(values)) for name, values in numbers.items()}
         used = np.unique(np.concatenate([table.dictionary.to_numpy() for table in encoded.values()]))
         codes = {
@@ -669,18 +679,22 @@ def _byte_extremes(matrix: np.ndarray, extreme: np.ufunc) -> np.ndarray:
     return extreme.reduce(np.stack(parts), axis=0)
 
 
-def _id_numbers(chunks: list[np.ndarray], ids: _IdBytes, offset: int) -> np.ndarray:
-    """The numbers (see :func:`_id_bytes`) of one table's ids, less `offset`: from 0."""
-    numbers = np.zeros(sum(len(matrix) for matrix in chunks), dtype=np.int64)
+def _id_number_blocks(
+    chunks: list[np.ndarray], ids: _IdBytes, offset: int,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The numbers (see :func:`_id_bytes`) of one table's ids, less `offset` (so from 0), in
+    blocks of at most :data:`_BLOCK` rows: (position of the block's first row, its numbers)."""
     start = 0
     for matrix in chunks:
-        part = numbers[start:start + len(matrix)]  # a view: filled in place
-        start += len(matrix)
-        for position in ids.varying:
-            part *= ids.base[position]
-            part += matrix[:, position]
-    numbers -= offset
-    return numbers
+        for first in range(0, len(matrix), _BLOCK):
+            rows = matrix[first:first + _BLOCK]
+            numbers = np.zeros(len(rows), dtype=np.int64)
+            for position in ids.varying:
+                numbers *= ids.base[position]
+                numbers += rows[:, position]
+            numbers -= offset
+            yield start, numbers
+            start += len(rows)
 
 
 def _as_text(matrix: np.ndarray) -> pa.Array:
