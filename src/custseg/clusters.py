@@ -225,9 +225,11 @@ def assign_clusters(customers: pd.DataFrame, result: ClusterResult) -> pd.DataFr
         cluster = pd.Series(result.labels.array, index=customers.index, name="cluster")
     else:
         cluster = customers["customer_id"].map(result.by_customer).astype("Int64")
-    name_dtype = pd.CategoricalDtype([result.names[c] for c in sorted(result.names)])
-    names = cluster.map(result.names).astype(name_dtype)
-    return customers.assign(cluster=cluster, cluster_name=names)
+    ids = sorted(result.names)
+    # the names as codes of the cluster ids (-1 where none): a map would write a million strings
+    codes = pd.Index(ids, dtype="Int64").get_indexer(cluster.array)
+    names = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype([result.names[c] for c in ids]))
+    return customers.assign(cluster=cluster, cluster_name=pd.Series(names, index=cluster.index))
 
 
 def _same_rows(customers: pd.DataFrame, result: ClusterResult) -> bool:
