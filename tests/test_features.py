@@ -636,3 +636,14 @@ def test_orders_dated_by_the_day_are_sorted_by_day_keys_to_the_same_history(comp
 def _order_seconds_and_days(orders: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     arrays = features._OrderArrays.of(orders, categories=False)
     return arrays.seconds, arrays.day
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns", "D"])
+def test_dates_in_any_unit_become_the_seconds_numpy_casts_them_to(unit):
+    stamps = np.array(["1969-12-31T23:59:59.999999", "1970-01-01", "2025-03-31T23:59:59.5", "NaT",
+                       "1900-06-01T12:00:00.25"], dtype="datetime64[us]").astype(f"datetime64[{unit}]")
+    frame = pd.DataFrame({"when": stamps})
+    expected = stamps.astype("datetime64[s]").view(np.int64)
+    np.testing.assert_array_equal(features._seconds(frame, "orders", "when", required=False), expected)
+    with pytest.raises(ValueError, match="orders table: column 'when' has 1 missing dates"):
+        features._seconds(frame, "orders", "when", required=True)
