@@ -647,3 +647,17 @@ def test_dates_in_any_unit_become_the_seconds_numpy_casts_them_to(unit):
     np.testing.assert_array_equal(features._seconds(frame, "orders", "when", required=False), expected)
     with pytest.raises(ValueError, match="orders table: column 'when' has 1 missing dates"):
         features._seconds(frame, "orders", "when", required=True)
+
+
+def test_revenue_summed_in_blocks_gives_the_same_table(company, monkeypatch):
+    tables, obs = company
+    history = features.prepare(tables)
+    dates = (obs, dt.date(2025, 6, 1))
+    # the full table (90-day windows, top category) and the lean one of past snapshot dates
+    expected = [(features.features_at(history, date), features.features_at(history, date, features=[]))
+                for date in dates]
+    monkeypatch.setattr(features, "_SUM_BLOCK", 500)  # many blocks, the last one short
+    assert len(tables["orders"]) > 10 * 500
+    for date, (full, lean) in zip(dates, expected):
+        pd.testing.assert_frame_equal(features.features_at(history, date), full)
+        pd.testing.assert_frame_equal(features.features_at(history, date, features=[]), lean)

@@ -365,3 +365,14 @@ def test_quantile_scores_match_pandas_ranks_with_and_without_groups():
             expected = np.ceil(by_group.rank(method="average") * bins / by_group.transform("count"))
             got = quantile_scores(values, bins, higher_is_better=higher_is_better, groups=groups)
             pd.testing.assert_series_equal(got, expected.astype("Int64"), check_names=False)
+
+
+@pytest.mark.parametrize("method", ["rfm", "value_share"])
+def test_tiers_within_a_categorical_region_are_those_within_its_text(method):
+    # segmentation hands past dates their regions as categoricals
+    customers = table(list("abcdefg"), [1, 2, 3, 4, 5, 6, 7], [1, 3, 1, 2, 1, 5, 2], [10.0, 20.0, 10.0, 20.0, 30.0, 5.0, 50.0],
+                      market=pd.array(["B", "A", None, None, "Unknown", "B", "A"], dtype="string"))
+    coded = customers.assign(market=pd.Categorical(customers["market"]))
+    settings = Tiers(method=method, within="market", bins=3, min_scores=[6, 4])
+    text, codes = assign_tiers(customers, settings), assign_tiers(coded, settings)
+    pd.testing.assert_frame_equal(text.drop(columns="market"), codes.drop(columns="market"))

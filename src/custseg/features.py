@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -57,6 +57,9 @@ _DENSE_ID_NUMBERS_PER_ROW = 2
 _DENSE_ID_NUMBERS = 1 << 16
 # Rows per block where a pass over ten million rows would otherwise make large temporaries.
 _BLOCK = 1 << 16
+# Rows per block of revenue sums (:func:`_block_sums`): few blocks, each with a result of
+# customers (x categories) to add, and temporaries of a fifth of ten million rows.
+_SUM_BLOCK = 1 << 21
 
 _ORDER_COLUMNS = ("customer_id", "order_date", "status", "revenue")
 _INTERACTION_COLUMNS = ("customer_id", "interaction_date")
@@ -864,11 +867,6 @@ class _Revenue:
     returned_code: np.ndarray  # refunded or returned orders
     returned_day: np.ndarray
 
-    @property
-    def code(self) -> np.ndarray:
-        """Customer code per row; derived from the cells (one division), not stored twice."""
-        return self.cell // self.width
-
     @classmethod
     def of(cls, orders: _OrderArrays, n: int) -> _Revenue:
         moves = orders.cents != 0
@@ -1101,7 +1099,9 @@ def _purchase_features(
     if full:
         end_90 = purchases.end(cutoff - TREND_WINDOW_DAYS)
         end_180 = purchases.end(cutoff - 2 * TREND_WINDOW_DAYS)
-        cents = _sums(_window_cells(revenue.code, revenue.day, cutoff), revenue.cents, 4 * n).reshape(n, 4)
+        cents = _block_sums(4 * n, len(revenue.day), lambda rows: (
+            _window_cells(revenue.cell[rows] // revenue.width, revenue.day[rows], cutoff), revenue.cents[rows],
+        )).reshape(n, 4)
         monetary = cents[:, :3].sum(axis=1) / 100.0
         refunded = np.bincount(revenue.returned_code[revenue.returned_day < cutoff], minlength=n)
         revenue_90d, revenue_prev_90d = cents[:, 2] / 100.0, cents[:, 1] / 100.0
@@ -1116,8 +1116,9 @@ def _purchase_features(
             "refunded_orders": refunded, "return_rate": return_rate,
         }
     else:
-        past_cents = np.where(revenue.day < cutoff, revenue.cents, 0.0)
-        monetary = _sums(revenue.code, past_cents, n) / 100.0
+        monetary = _block_sums(n, len(revenue.day), lambda rows: (
+            revenue.cell[rows] // revenue.width, np.where(revenue.day[rows] < cutoff, revenue.cents[rows], 0.0),
+        )) / 100.0
 
     first, last, cadence, last_gap, has_gap = _purchase_timing(purchases, n, cutoff)
     bought = frequency > 0
@@ -1293,8 +1294,9 @@ def _top_category(history: History, n: int, cutoff: int) -> dict[str, object]:
     top = np.full(n, -1, dtype=np.int64)
     share = np.full(n, np.nan)
     if n * width <= _DENSE_CELLS:
-        past_cents = np.where(revenue.day < cutoff, revenue.cents, 0.0)  # later rows add nothing
-        cents = _sums(revenue.cell, past_cents, n * width).reshape(n, width)
+        cents = _block_sums(n * width, len(revenue.day), lambda rows: (  # later rows add nothing
+            revenue.cell[rows], np.where(revenue.day[rows] < cutoff, revenue.cents[rows], 0.0),
+        )).reshape(n, width)
         best = cents.argmax(axis=1)  # the first maximum: ties go to the first category
         best_cents = cents[np.arange(n), best]
         positive = np.maximum(cents, 0.0, out=cents).sum(axis=1)
@@ -1325,6 +1327,23 @@ def _sums(codes: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
     """Float64 sums of ``weights`` per code, for codes 0 .. size - 1."""
     # np.bincount returns int64 when there are no rows at all
     return np.bincount(codes, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
+def _block_sums(
+    size: int, rows: int, part: Callable[[slice], tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """Float64 sums per code 0 .. size - 1 of (codes, weights) = ``part(rows)``, added up a
+    block of rows at a time.
+
+    On ten million rows, the codes, weights and the copy np.bincount makes of int32 codes would
+    otherwise be temporaries of 180 MB. The weights here are whole cents, which float64 adds
+    exactly in any order: the blocks do not change the sums.
+    """
+    total = np.zeros(size)
+    for start in range(0, rows, _SUM_BLOCK):
+        codes, weights = part(slice(start, start + _SUM_BLOCK))
+        total += np.bincount(codes, weights=weights, minlength=size)
+    return total
 
 
 def _int_array(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:

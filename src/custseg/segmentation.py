@@ -74,8 +74,8 @@ def classify(
     observation_date
         The 'today' of this classification.
     placed
-        Regions per customer code from :func:`places`, computed once for all dates; only its
-        columns are attached.
+        Regions per customer code from :func:`places` (or some of its columns, as text or
+        categoricals), computed once for all dates; its columns but customer_id are attached.
     attributes
         False leaves out the customer-table attributes (see :func:`custseg.features.features_at`).
     behaviour
@@ -86,7 +86,7 @@ def classify(
     customers = customers.drop(columns=[c for c in (*PERSONAL_COLUMNS, *_RAW_PLACE) if c in customers])
     # Both tables are in customer-code order: the regions of the customers present are a take,
     # not a merge on millions of id strings.
-    where = placed.drop(columns="customer_id")
+    where = placed.drop(columns="customer_id", errors="ignore")
     known = history.known_at(observation_date)
     if len(known) < len(where):  # usually everyone is known at the observation date: no copy
         where = where.take(known).reset_index(drop=True)
@@ -118,24 +118,25 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     start = history.first_day.min() if history.n else 0
     dates = snapshots.snapshot_dates(observation_date, config.snapshots)
     dates = [d for d in dates if features.day_number(d) > start] or [observation_date]
-    # Past dates need only what the snapshots keep and what tiers are computed within.
-    needed = {"customer_id", "region", "market", tiers.WITHIN_COLUMNS.get(config.tiers.within, "region")}
-    slim = placed[[c for c in placed.columns if c in needed]]
+    # Past dates need only what the snapshots keep and what tiers are computed within. Those
+    # places repeat at every date: they are categoricals, like the tiers and segments, coded
+    # once, and each date takes its customers' codes (a byte a row where text takes twenty:
+    # 200 MB fewer at a million customers). Tiers within a region group the same customers
+    # whether the region is text or codes.
+    needed = {"region", "market", tiers.WITHIN_COLUMNS.get(config.tiers.within, "region")}
+    slim = pd.DataFrame({c: pd.Categorical(placed[c]) for c in placed.columns if c in needed}, index=placed.index)
 
     # Snapshot rows name customers by code (a categorical over the sorted ids) while they are
     # stacked and compared with the orders: integers, where text would be sorted and hashed
     # millions of times. The ids are written out as text once, at the end.
     coded_ids = pd.CategoricalDtype(pd.Index(history.ids))
-    # The regions repeat at every date: they are categoricals, like the tiers and segments,
-    # the customers' places coded once and each date's taken by customer code (a byte a row
-    # where text takes twenty: 200 MB fewer at a million customers).
-    coded_places = {c: pd.Categorical(slim[c]) for c in ("region", "market") if c in slim}
 
     def snapshot_rows(table: pd.DataFrame, date: dt.date) -> pd.DataFrame:
         kept = table[[c for c in snapshots.SNAPSHOT_COLUMNS if c in table]]
-        # classify returns the customers known at the date, in code order, with their places
+        # classify returns the customers known at the date, in code order; the observation
+        # date's places are text (its table is the output), and coded here like the others
         known = history.known_at(date)
-        places_then = {c: places.take(known) for c, places in coded_places.items() if c in kept}
+        places_then = {c: slim[c].array.take(known) for c in ("region", "market") if c in kept}
         return kept.assign(customer_id=pd.Categorical.from_codes(known, dtype=coded_ids), **places_then)
 
     # A past date computes only what its classification reads (the purchase features every
