@@ -183,7 +183,7 @@ def report(stages: dict, whole: dict, coded: dict, varied: dict) -> None:
     print(f"  {'segmentation at one date (sum above)':<40} {one_date:7.2f} s")
     for label, run in (("ids as text", whole), ("ids dictionary-encoded", coded), ("ids of varied widths", varied)):
         print(f"  whole step with {run['snapshots']} snapshots, {label + ':':<24} {run['seconds']['whole step with 4 snapshots']:6.2f} s, "
-              f"peak memory {run['peak_mb']:,.0f} MB (read {run['seconds']['read (Parquet)']:.2f} s)")
+              f"peak memory {run['peak_mb']:,.0f} MiB (read {run['seconds']['read (Parquet)']:.2f} s)")
     ratio = seconds["read + RFM: custseg"] / seconds["RFM summary: DuckDB GROUP BY (file)"]
     print(f"  RFM summary, custseg (read + compute) / DuckDB (file): {ratio:.2f}x")
     ratio_mem = seconds["RFM summary: custseg"] / seconds["RFM summary: DuckDB GROUP BY (file)"]
