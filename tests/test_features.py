@@ -575,24 +575,45 @@ def test_ids_read_as_numbers_are_numbered_as_the_text_is(alphabet, dense, monkey
             "customers": pd.Series(rng.choice(vocabulary, 40), dtype="str"),
             "feedback": pd.Series(list(rng.choice(vocabulary, 10)), dtype=object),
         }
-        packed = features._id_bytes(columns)
-        assert packed is not None
-        ids, codes = features._packed_ids(packed)
-        expected_ids, expected_codes = _general_numbering(columns)
-        assert ids.dtype == expected_ids.dtype and ids.tolist() == expected_ids.tolist() == sorted(set(ids.tolist()))
-        for name in columns:
-            assert codes[name].dtype == expected_codes[name].dtype
-            np.testing.assert_array_equal(codes[name], expected_codes[name])
+        _assert_numbered_as_the_text(columns)
+
+
+def _assert_numbered_as_the_text(columns):
+    packed = features._id_bytes(columns)
+    assert packed is not None
+    ids, codes = features._packed_ids(packed)
+    expected_ids, expected_codes = _general_numbering(columns)
+    assert ids.dtype == expected_ids.dtype and ids.tolist() == expected_ids.tolist() == sorted(set(ids.tolist()))
+    for name in columns:
+        assert codes[name].dtype == expected_codes[name].dtype
+        np.testing.assert_array_equal(codes[name], expected_codes[name])
+
+
+@pytest.mark.parametrize("dense", [True, False], ids=["table", "hashed"])
+def test_ids_of_varied_widths_are_padded_and_numbered_as_the_text_is(dense, monkeypatch):
+    if not dense:
+        monkeypatch.setattr(features, "_DENSE_ID_NUMBERS", 0)
+        monkeypatch.setattr(features, "_DENSE_ID_NUMBERS_PER_ROW", 0)
+    rng = np.random.default_rng(9)
+    # prefixes of each other (C1 < C10 < C2), no common width, one id as long as the widest
+    vocabulary = ["C1", "C10", "C100", "C2", "C", "D-7", "C9", "10", "9", "C1~", *[f"C{n}" for n in rng.integers(0, 5000, 300)]]
+    orders = rng.choice(vocabulary, 3000)
+    chunks = [pa.array(["pad", *part], type=pa.large_string()).slice(1) for part in np.array_split(orders, 4)]
+    _assert_numbered_as_the_text({
+        "orders": pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks))),
+        "customers": pd.Series(sorted(set(rng.choice(vocabulary, 50))), dtype="str"),
+        "interactions": pd.Series(["C00001"] * 3, dtype="str"),  # a width no other table has
+    })
 
 
 @pytest.mark.parametrize("columns", [
-    {"orders": pd.Series(["C01", "C2"], dtype="str")},  # two widths
-    {"orders": pd.Series(["C01", "C02"], dtype="str"), "customers": pd.Series(["C001"], dtype="str")},
+    {"orders": pd.Series(["客户1", "C2"], dtype="str")},  # two widths, not ASCII: padding counts characters
+    {"orders": pd.Series(["C01", "C\x00"], dtype="str")},  # two widths, one with the padding byte
     {"orders": pd.Series(["C01", None], dtype="str")},  # a missing id
     {"orders": pd.Series(["C01", "C02"], dtype="category")},
     {"orders": pd.Series([1, 2])},  # not text
     {"orders": pd.Series(["\x01" * 10, "\x7f" * 10], dtype="str")},  # 127 ** 10 numbers: more than int64 holds
-], ids=["widths", "widths-across-tables", "missing", "categorical", "numbers", "too-wide"])
+], ids=["widths-utf8", "widths-nul", "missing", "categorical", "numbers", "too-wide"])
 def test_ids_that_cannot_be_read_as_numbers_are_hashed(columns):
     assert features._id_bytes(columns) is None
 
@@ -607,11 +628,19 @@ def test_rfm_features_are_the_same_for_ids_read_as_numbers_and_hashed():
         "revenue": rng.normal(100, 30, n).round(2),
     })
     packed = rfm_features(orders, OBS)
-    # a second width among the ids sends them the hashing way; the extra customer is then dropped
-    mixed = pd.concat([orders, orders.iloc[:1].assign(customer_id="X", order_date=pd.Timestamp("2030-01-01"))])
+    # an id of another width that is not ASCII sends them the hashing way; its customer, whose
+    # one order is after the date, is dropped from the summary
+    mixed = pd.concat([orders, orders.iloc[:1].assign(customer_id="客户", order_date=pd.Timestamp("2030-01-01"))])
     hashed = rfm_features(mixed.reset_index(drop=True), OBS)
     assert features._id_bytes({"orders": mixed["customer_id"]}) is None
-    pd.testing.assert_frame_equal(packed, hashed.drop(index=["X"], errors="ignore"))
+    pd.testing.assert_frame_equal(packed, hashed)
+    # ids without their zeros (K12) are padded: the same figures for the same customers
+    short = orders.assign(customer_id=orders["customer_id"].str.replace(r"^K0+", "K", regex=True))
+    assert features._id_bytes({"orders": short["customer_id"]}) is not None
+    padded = rfm_features(short, OBS)
+    np.testing.assert_array_equal(padded.index.to_numpy(), np.sort(padded.index.to_numpy()))
+    zeros_back = pd.Index([f"K{int(text[1:] or 0):06d}" for text in padded.index], dtype="str", name="customer_id")
+    pd.testing.assert_frame_equal(padded.set_axis(zeros_back).sort_index(), packed)
 
 
 def test_orders_dated_by_the_day_are_sorted_by_day_keys_to_the_same_history(company, monkeypatch):

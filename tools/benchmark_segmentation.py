@@ -9,7 +9,7 @@ times and the fastest kept, on both sides). The whole step with its snapshots
 (:func:`custseg.segmentation.segment`) is then timed alone in three more processes: with the
 ids as text, as intake hands them over (C00012345: one width, so read as numbers, not hashed),
 dictionary-encoded (categoricals, whose codes are reused), and as text of varied widths
-(C12345: hashed as text, the slowest way).
+(C12345: padded to one width, then read as numbers).
 
     python tools/benchmark_segmentation.py                 # 1M and 10M order lines
     python tools/benchmark_segmentation.py --lines 2000000

@@ -57,6 +57,9 @@ _DENSE_ID_NUMBERS_PER_ROW = 2
 _DENSE_ID_NUMBERS = 1 << 16
 # Rows per block where a pass over ten million rows would otherwise make large temporaries.
 _BLOCK = 1 << 16
+# Ids of varied widths are padded to the widest (a copy) up to this many bytes; wider ones,
+# which would not fit int64 numbers anyway, are hashed as text.
+_PADDED_ID_WIDTH = 24
 # Rows per block of revenue sums (:func:`_block_sums`): few blocks, each with a result of
 # customers (x categories) to add, and temporaries of a fifth of ten million rows.
 _SUM_BLOCK = 1 << 21
@@ -578,10 +581,12 @@ class _IdBytes:
     """Every table's ids as numbers (see :func:`_id_bytes`): the byte matrices and the digits."""
 
     matrices: Mapping[str, list[np.ndarray]]  # per table, one (rows, width) matrix per chunk
-    low: np.ndarray  # per byte position, the least byte
-    base: np.ndarray  # per byte position, the number of byte values from the least to the greatest
+    low: np.ndarray  # per byte position, the least byte (padding aside)
+    base: np.ndarray  # per byte position, how many digits it takes
     varying: np.ndarray  # the positions whose byte is not the same in every id
     span: int  # how many numbers there are: the product of the bases
+    # per position that holds padding (ids shorter than the widest): byte -> digit, padding 0
+    digits: Mapping[int, np.ndarray] = field(default_factory=dict)
 
 
 def _id_bytes(columns: Mapping[str, pd.Series]) -> _IdBytes | None:
@@ -590,39 +595,86 @@ def _id_bytes(columns: Mapping[str, pd.Series]) -> _IdBytes | None:
     Across all tables, each byte position of the ids takes values in a range low .. high. An id
     read as a number whose digits are its bytes, each in base high - low + 1 of its position,
     is an integer that sorts as the text does (UTF-8 byte order is code point order), and two
-    ids are equal exactly when their numbers are. That needs every id column to be text with
-    no value missing, all ids of one width in bytes (C00012345, 4406..., ...), and numbers that
-    fit in int64 (uuids do not).
+    ids are equal exactly when their numbers are. Ids of varied widths (C12, C345) are padded
+    at the end to the widest with a byte that is a digit below every other at its position, so
+    that a shorter id sorts before the longer ones it begins; that needs ASCII ids (padding
+    counts characters) without the NUL byte (the padding). Every id column must be text with no
+    value missing, and the numbers must fit in int64 (uuids do not).
     """
-    matrices, widths = {}, set()
+    texts = {}
     for name, column in columns.items():
         if isinstance(column.dtype, pd.CategoricalDtype) or not pd.api.types.is_string_dtype(column.dtype):
             return None
-        fixed = _fixed_width(pa.array(column.astype("str").array))
-        if fixed is None:
+        text = pa.array(column.astype("str").array)
+        if text.null_count or len(text) == 0:
             return None
-        width = fixed.type.byte_width
-        widths.add(width)
+        texts[name] = text
+    lengths = [_byte_lengths(text) for text in texts.values()]
+    narrowest, widest = min(low for low, _ in lengths), max(high for _, high in lengths)
+    if narrowest != widest:
+        if widest > _PADDED_ID_WIDTH or not all(_ascii_without_nul(text) for text in texts.values()):
+            return None
+        texts = {name: pc.utf8_rpad(text, widest, "\x00") for name, text in texts.items()}
+    matrices = {}
+    for name, text in texts.items():
+        fixed = _fixed_width(text)
+        if fixed is None:  # "" ids all (one width, none): no bytes to read
+            return None
         matrices[name] = [  # the column's own bytes, not a copy
-            np.frombuffer(chunk.buffers()[1], dtype=np.uint8)[chunk.offset * width:(chunk.offset + len(chunk)) * width]
-            .reshape(-1, width)
+            np.frombuffer(chunk.buffers()[1], dtype=np.uint8)[chunk.offset * widest:(chunk.offset + len(chunk)) * widest]
+            .reshape(-1, widest)
             for chunk in fixed.chunks
         ]
-    if len(widths) != 1:
-        return None
     chunks = [matrix for table in matrices.values() for matrix in table]
-    low = np.min([_byte_extremes(matrix, np.minimum) for matrix in chunks], axis=0).astype(np.int64)
     high = np.max([_byte_extremes(matrix, np.maximum) for matrix in chunks], axis=0).astype(np.int64)
-    base = high - low + 1
+    if narrowest == widest:
+        low = np.min([_byte_extremes(matrix, np.minimum) for matrix in chunks], axis=0).astype(np.int64)
+    else:  # the least byte that is not padding (0): bytes less one, with 0 wrapping to 255
+        low = np.min([_byte_extremes(matrix - np.uint8(1), np.minimum) for matrix in chunks], axis=0) + 1
+        low = low.astype(np.int64)
+    padded = np.arange(widest) >= narrowest
+    base = high - low + 1 + padded  # a padded position has one digit more: the padding, 0
     varying = np.flatnonzero(base > 1)
+    digits = {}
+    for position in np.flatnonzero(padded):
+        digits[int(position)] = np.zeros(256, dtype=np.int64)
+        digits[int(position)][low[position]:high[position] + 1] = np.arange(1, base[position])
     # Python integers, so that the checks cannot overflow. The numbers are built from the bytes
-    # and the lows taken off at the end (one pass, not one per position): the largest value
-    # on the way is the number of the greatest bytes, which must fit in int64.
+    # (or padded positions' digits) and the lows taken off at the end (one pass, not one per
+    # position): the largest value on the way is the number of the greatest bytes.
     span, largest = 1, 0
     for position in varying:
         span *= int(base[position])
-        largest = largest * int(base[position]) + int(high[position])
-    return _IdBytes(matrices, low, base, varying, span) if largest < 2**63 else None
+        largest = largest * int(base[position]) + int(base[position] - 1 if padded[position] else high[position])
+    return _IdBytes(matrices, low, base, varying, span, digits) if largest < 2**63 else None
+
+
+def _ascii_without_nul(text: pa.Array | pa.ChunkedArray) -> bool:
+    """True when every byte of the values is 1 .. 127: ASCII without the NUL byte."""
+    offset_type = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        if len(chunk) == 0:
+            continue
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type)[chunk.offset:chunk.offset + len(chunk) + 1]
+        if offsets[-1] == offsets[0]:  # only empty values: no bytes (maybe no data buffer)
+            continue
+        data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+        if data.min() == 0 or data.max() > 127:
+            return False
+    return True
+
+
+def _byte_lengths(text: pa.Array | pa.ChunkedArray) -> tuple[int, int]:
+    """The least and the greatest length in bytes of the values of a text array."""
+    chunks = [chunk for chunk in (text.chunks if isinstance(text, pa.ChunkedArray) else [text]) if len(chunk)]
+    offset_type = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    low, high = None, None
+    for chunk in chunks:
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type)[chunk.offset:chunk.offset + len(chunk) + 1]
+        widths = np.diff(offsets)
+        low = int(widths.min()) if low is None else min(low, int(widths.min()))
+        high = int(widths.max()) if high is None else max(high, int(widths.max()))
+    return low, high
 
 
 def _packed_ids(ids: _IdBytes) -> tuple[pd.api.extensions.ExtensionArray, dict[str, np.ndarray]]:
@@ -634,8 +686,8 @@ def _packed_ids(ids: _IdBytes) -> tuple[pd.api.extensions.ExtensionArray, dict[s
     Sparser numbers are hashed as integers, still faster than text.
     """
     offset = 0
-    for position in ids.varying:
-        offset = offset * int(ids.base[position]) + int(ids.low[position])
+    for position in ids.varying:  # padded positions' digits start at 0 already
+        offset = offset * int(ids.base[position]) + (0 if position in ids.digits else int(ids.low[position]))
     rows = {name: sum(len(matrix) for matrix in table) for name, table in ids.matrices.items()}
     if ids.span <= _DENSE_ID_NUMBERS_PER_ROW * sum(rows.values()) + _DENSE_ID_NUMBERS:
         # Block by block, twice (mark the numbers present, then look up their ranks): blocks
@@ -667,8 +719,12 @@ def _packed_ids(ids: _IdBytes) -> tuple[pd.api.extensions.ExtensionArray, dict[s
     rest = used
     for position in ids.varying[::-1]:
         rest, digit = np.divmod(rest, ids.base[position])
-        digits[:, position] += digit.astype(np.uint8)
-    return pd.array(_as_text(digits), dtype="str"), codes
+        if position in ids.digits:  # digit 0 is the padding, the NUL byte
+            digits[:, position] = np.where(digit == 0, 0, digit - 1 + ids.low[position]).astype(np.uint8)
+        else:
+            digits[:, position] += digit.astype(np.uint8)
+    text = _as_text(digits)
+    return pd.array(pc.utf8_rtrim(text, "\x00") if ids.digits else text, dtype="str"), codes
 
 
 def _byte_extremes(matrix: np.ndarray, extreme: np.ufunc) -> np.ndarray:
@@ -695,7 +751,8 @@ def _id_number_blocks(
             numbers = np.zeros(len(rows), dtype=np.int64)
             for position in ids.varying:
                 numbers *= ids.base[position]
-                numbers += rows[:, position]
+                lookup = ids.digits.get(position)
+                numbers += rows[:, position] if lookup is None else lookup[rows[:, position]]
             numbers -= offset
             yield start, numbers
             start += len(rows)
