@@ -103,6 +103,23 @@ def write_csv(tmp_path: Path):
     return write
 
 
+#: A small orders export with a missing customer id, an amount that is markup and a repeated
+#: row: what intake quarantines and the data-quality page reports, with no customer table.
+MESSY_ORDERS = """order_id,customer_id,order_date,amount
+O1,C1,2025-01-05,100.00
+O2,C1,2025-03-05,10.00
+O3,,2025-03-01,50
+O4,C2,2025-03-06,<i>x</i>
+O4,C2,2025-03-06,<i>x</i>
+"""
+
+
+@pytest.fixture
+def messy_orders(write_csv) -> Path:
+    """:data:`MESSY_ORDERS` written as tmp_path/orders.csv."""
+    return write_csv("orders.csv", MESSY_ORDERS)
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium for the session (see tests/test_browser.py for when it is skipped)."""

@@ -171,17 +171,8 @@ def test_region_summary_counts_spellings_places_and_the_unplaced():
 
 # -- loading and planning ---------------------------------------------------------------------
 
-ORDERS = """order_id,customer_id,order_date,amount
-O1,C1,2025-01-05,100.00
-O2,C1,2025-03-05,10.00
-O3,,2025-03-01,50
-O4,C2,2025-03-06,<i>x</i>
-O4,C2,2025-03-06,<i>x</i>
-"""
-
-
-def test_orders_only_run_loads_and_says_there_is_no_customer_table(write_csv, write_config):
-    config = load_config(write_config({"orders": str(write_csv("orders.csv", ORDERS))}))
+def test_orders_only_run_loads_and_says_there_is_no_customer_table(messy_orders, write_config):
+    config = load_config(write_config({"orders": str(messy_orders)}))
     run(config, echo=lambda *_: None)
     data = quality.load_quality_data(config)
     assert data.customers is None and list(data.dates) == ["orders"]
@@ -196,8 +187,8 @@ def test_orders_only_run_loads_and_says_there_is_no_customer_table(write_csv, wr
     assert "&lt;i&gt;x&lt;/i&gt;" in html
 
 
-def test_loading_before_processing_says_what_to_run(write_csv, write_config):
-    config = load_config(write_config({"orders": str(write_csv("orders.csv", ORDERS))}))
+def test_loading_before_processing_says_what_to_run(messy_orders, write_config):
+    config = load_config(write_config({"orders": str(messy_orders)}))
     with pytest.raises(FileNotFoundError, match=r"accounting\.csv does not exist: run `custseg process"):
         quality.load_quality_data(config)
 
@@ -206,8 +197,8 @@ def test_quarantine_columns_are_intakes():
     assert quality.QUARANTINE_COLUMNS == intake.QUARANTINE_COLUMNS
 
 
-def test_quality_job_depends_on_the_interim_files(write_csv, write_config):
-    config = load_config(write_config({"orders": str(write_csv("orders.csv", ORDERS))}))
+def test_quality_job_depends_on_the_interim_files(messy_orders, write_config):
+    config = load_config(write_config({"orders": str(messy_orders)}))
     data = StudyData(
         customers=pd.DataFrame({"customer_id": ["C1"], "region": ["Unknown"], "tier": ["high"]}),
         orders=pd.DataFrame(), meta={"tiers": ["high", "low"]},
@@ -240,17 +231,17 @@ def _data(**parts) -> quality.QualityData:
     return quality.QualityData(**{**defaults, **parts})
 
 
-def test_overview_says_which_inputs_were_missing(write_csv, write_config):
+def test_overview_says_which_inputs_were_missing(messy_orders, write_csv, write_config):
     from custseg.pipeline import load_study_data
     from custseg.studies import Overview
 
-    config = load_config(write_config({"orders": str(write_csv("orders.csv", ORDERS))}))
+    config = load_config(write_config({"orders": str(messy_orders)}))
     run(config, echo=lambda *_: None)
     notice = Overview(load_study_data(config), config).inputs_notice()._repr_html_()
     assert "no customer table (inputs.customers)" in notice and "Unknown" in notice
     assert "no feedback" in notice and "no interactions" in notice
     customers = write_csv("customers.csv", "customer_id,country\nC1,CN\n")
-    full = load_config(write_config({"orders": str(write_csv("orders.csv", ORDERS)), "customers": str(customers)}))
+    full = load_config(write_config({"orders": str(messy_orders), "customers": str(customers)}))
     run(full, echo=lambda *_: None)
     notice = Overview(load_study_data(full), full).inputs_notice()._repr_html_()
     assert "customer table" not in notice and "no feedback" in notice

@@ -16,21 +16,12 @@ from custseg.validation import REASONS
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
-ORDERS = """order_id,customer_id,order_date,amount
-O1,C1,2025-01-05,100.00
-O2,C1,2025-03-05,10.00
-O3,,2025-03-01,50
-O4,C2,2025-03-06,<i>x</i>
-O4,C2,2025-03-06,<i>x</i>
-"""
-
-
 def _sections(study: QualityStudy) -> list:
     return [study.accounting(), study.quarantine(), study.missing_values(), study.date_coverage(), study.region_coverage()]
 
 
-def test_orders_only_page_in_chinese(write_csv, write_config):
-    config = load_config(write_config({"orders": str(write_csv("orders.csv", ORDERS))}))
+def test_orders_only_page_in_chinese(messy_orders, write_config):
+    config = load_config(write_config({"orders": str(messy_orders)}))
     run(config, echo=lambda *_: None)
     with i18n.language("en"):  # load_quality sets the language for what follows; the block restores it
         data = load_quality(config, "zh")
@@ -57,8 +48,8 @@ def test_orders_only_page_in_chinese(write_csv, write_config):
     assert set(examples.frame[reason]) <= set(REASONS)
 
 
-def test_english_page_is_unchanged_by_the_language_switch(write_csv, write_config):
-    config = load_config(write_config({"orders": str(write_csv("orders.csv", ORDERS))}))
+def test_english_page_is_unchanged_by_the_language_switch(messy_orders, write_config):
+    config = load_config(write_config({"orders": str(messy_orders)}))
     run(config, echo=lambda *_: None)
     with i18n.language("en"):
         study = QualityStudy(load_quality(config))  # the config's language: English
