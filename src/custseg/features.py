@@ -397,16 +397,11 @@ def rfm_features(orders: pd.DataFrame, observation_date: dt.date) -> pd.DataFram
     cutoff = _cutoff_day(observation_date)
     # The same numbers as customer_table's, from counts, sums and extremes per customer: one
     # pass over the orders each, without the sort of the purchases, the gaps, the windows and
-    # the categories that the full table needs. The ids are hashed while the orders are read.
+    # the categories that the full table needs. The ids are numbered while the orders are read.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        if (widths := _id_bytes({"orders": orders["customer_id"]})) is not None:
-            packed = pool.submit(_packed_ids, widths)
-            arrays = _OrderArrays.of(orders, categories=False)
-            ids, codes = packed.result()
-        else:
-            encoded = pool.submit(_encode, orders["customer_id"])
-            arrays = _OrderArrays.of(orders, categories=False)
-            ids, codes = _merge_ids({"orders": encoded.result()})
+        numbered = pool.submit(_number_ids, {"orders": orders["customer_id"]})
+        arrays = _OrderArrays.of(orders, categories=False)
+        ids, codes = numbered.result()
     code, n = codes["orders"], len(ids)
     past = arrays.day < cutoff
     bought_rows = arrays.purchase & past
@@ -576,6 +571,16 @@ def _numbered_by_customers(
     return names, split
 
 
+def _number_ids(
+    columns: Mapping[str, pd.Series],
+) -> tuple[pd.api.extensions.ExtensionArray, dict[str, np.ndarray]]:
+    """:func:`_merge_ids`'s numbering of id columns: read as numbers when they can be, else hashed."""
+    packed = _id_bytes(columns)
+    if packed is not None:
+        return _packed_ids(packed)
+    return _merge_ids({name: _encode(column) for name, column in columns.items()})
+
+
 @dataclass(frozen=True)
 class _IdBytes:
     """Every table's ids as numbers (see :func:`_id_bytes`): the byte matrices and the digits."""
@@ -608,23 +613,23 @@ def _id_bytes(columns: Mapping[str, pd.Series]) -> _IdBytes | None:
         text = pa.array(column.astype("str").array)
         if text.null_count or len(text) == 0:
             return None
-        texts[name] = text
-    lengths = [_byte_lengths(text) for text in texts.values()]
+        texts[name] = _text_chunks(text)
+    lengths = [_byte_lengths(chunks) for chunks in texts.values()]
     narrowest, widest = min(low for low, _ in lengths), max(high for _, high in lengths)
+    if widest == 0:  # every id is "": no bytes to read
+        return None
     if narrowest != widest:
-        if widest > _PADDED_ID_WIDTH or not all(_ascii_without_nul(text) for text in texts.values()):
+        if widest > _PADDED_ID_WIDTH or not all(_ascii_without_nul(chunks) for chunks in texts.values()):
             return None
-        texts = {name: pc.utf8_rpad(text, widest, "\x00") for name, text in texts.items()}
-    matrices = {}
-    for name, text in texts.items():
-        fixed = _fixed_width(text)
-        if fixed is None:  # "" ids all (one width, none): no bytes to read
-            return None
-        matrices[name] = [  # the column's own bytes, not a copy
-            np.frombuffer(chunk.buffers()[1], dtype=np.uint8)[chunk.offset * widest:(chunk.offset + len(chunk)) * widest]
-            .reshape(-1, widest)
-            for chunk in fixed.chunks
-        ]
+        texts = {
+            name: _text_chunks(pc.utf8_rpad(pa.chunked_array([chunk for chunk, _ in chunks]), widest, "\x00"))
+            for name, chunks in texts.items()
+        }
+    # every value is `widest` bytes now: each chunk's bytes are a matrix (the column's own, not a copy)
+    matrices = {
+        name: [_value_bytes(chunk, offsets).reshape(-1, widest) for chunk, offsets in chunks]
+        for name, chunks in texts.items()
+    }
     chunks = [matrix for table in matrices.values() for matrix in table]
     high = np.max([_byte_extremes(matrix, np.maximum) for matrix in chunks], axis=0).astype(np.int64)
     if narrowest == widest:
@@ -649,32 +654,35 @@ def _id_bytes(columns: Mapping[str, pd.Series]) -> _IdBytes | None:
     return _IdBytes(matrices, low, base, varying, span, digits) if largest < 2**63 else None
 
 
-def _ascii_without_nul(text: pa.Array | pa.ChunkedArray) -> bool:
-    """True when every byte of the values is 1 .. 127: ASCII without the NUL byte."""
+def _text_chunks(text: pa.Array | pa.ChunkedArray) -> list[tuple[pa.Array, np.ndarray]]:
+    """The non-empty chunks of an Arrow text array, each with its value offsets (rows + 1)."""
     offset_type = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
-        if len(chunk) == 0:
-            continue
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type)[chunk.offset:chunk.offset + len(chunk) + 1]
-        if offsets[-1] == offsets[0]:  # only empty values: no bytes (maybe no data buffer)
-            continue
-        data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-        if data.min() == 0 or data.max() > 127:
+    return [
+        (chunk, np.frombuffer(chunk.buffers()[1], dtype=offset_type)[chunk.offset:chunk.offset + len(chunk) + 1])
+        for chunk in (text.chunks if isinstance(text, pa.ChunkedArray) else [text]) if len(chunk)
+    ]
+
+
+def _value_bytes(chunk: pa.Array, offsets: np.ndarray) -> np.ndarray:
+    """The bytes of a text chunk's values end to end, as uint8 (its own memory, not a copy)."""
+    if offsets[-1] == offsets[0]:  # only empty values: maybe no data buffer at all
+        return np.zeros(0, dtype=np.uint8)
+    return np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+
+
+def _ascii_without_nul(chunks: list[tuple[pa.Array, np.ndarray]]) -> bool:
+    """True when every byte of the values (:func:`_text_chunks`) is 1 .. 127: ASCII without NUL."""
+    for chunk, offsets in chunks:
+        data = _value_bytes(chunk, offsets)
+        if data.size and (data.min() == 0 or data.max() > 127):
             return False
     return True
 
 
-def _byte_lengths(text: pa.Array | pa.ChunkedArray) -> tuple[int, int]:
-    """The least and the greatest length in bytes of the values of a text array."""
-    chunks = [chunk for chunk in (text.chunks if isinstance(text, pa.ChunkedArray) else [text]) if len(chunk)]
-    offset_type = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    low, high = None, None
-    for chunk in chunks:
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type)[chunk.offset:chunk.offset + len(chunk) + 1]
-        widths = np.diff(offsets)
-        low = int(widths.min()) if low is None else min(low, int(widths.min()))
-        high = int(widths.max()) if high is None else max(high, int(widths.max()))
-    return low, high
+def _byte_lengths(chunks: list[tuple[pa.Array, np.ndarray]]) -> tuple[int, int]:
+    """The least and the greatest length in bytes of the values (:func:`_text_chunks`, not none)."""
+    widths = [np.diff(offsets) for _, offsets in chunks]
+    return min(int(part.min()) for part in widths), max(int(part.max()) for part in widths)
 
 
 def _packed_ids(ids: _IdBytes) -> tuple[pd.api.extensions.ExtensionArray, dict[str, np.ndarray]]:
@@ -800,28 +808,19 @@ def _encode(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionA
 def _fixed_width(text: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray | None:
     """`text` as fixed-width binary, sharing its bytes, when every value has the same length
     in bytes and none is missing; else None."""
-    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
-    if not chunks or text.null_count or not pa.types.is_large_string(text.type) and not pa.types.is_string(text.type):
+    if text.null_count or not pa.types.is_large_string(text.type) and not pa.types.is_string(text.type):
         return None
-    offset_type = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    widths, parts = set(), []
-    for chunk in chunks:
-        if len(chunk) == 0:
-            continue
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type)[chunk.offset:chunk.offset + len(chunk) + 1]
-        lengths = np.diff(offsets)
-        widths.update((int(lengths.min()), int(lengths.max())))
-        if len(widths) > 1 or 0 in widths:
-            return None
-        parts.append((chunk, int(offsets[0])))
-    if not parts:
+    chunks = _text_chunks(text)
+    if not chunks:
         return None
-    width = widths.pop()
+    width, widest = _byte_lengths(chunks)
+    if width != widest or width == 0:
+        return None
     return pa.chunked_array([
         pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(width), len(chunk), [None, chunk.buffers()[2].slice(start, len(chunk) * width)]
+            pa.binary(width), len(chunk), [None, chunk.buffers()[2].slice(int(offsets[0]), len(chunk) * width)]
         )
-        for chunk, start in parts
+        for chunk, offsets in chunks
     ], type=pa.binary(width))
 
 
@@ -923,6 +922,10 @@ class _Revenue:
     width: int  # the number of categories
     returned_code: np.ndarray  # refunded or returned orders
     returned_day: np.ndarray
+
+    def code(self, rows: slice) -> np.ndarray:
+        """Customer code of some rows; derived from the cells (one division), not stored twice."""
+        return self.cell[rows] // self.width
 
     @classmethod
     def of(cls, orders: _OrderArrays, n: int) -> _Revenue:
@@ -1157,7 +1160,7 @@ def _purchase_features(
         end_90 = purchases.end(cutoff - TREND_WINDOW_DAYS)
         end_180 = purchases.end(cutoff - 2 * TREND_WINDOW_DAYS)
         cents = _block_sums(4 * n, len(revenue.day), lambda rows: (
-            _window_cells(revenue.cell[rows] // revenue.width, revenue.day[rows], cutoff), revenue.cents[rows],
+            _window_cells(revenue.code(rows), revenue.day[rows], cutoff), revenue.cents[rows],
         )).reshape(n, 4)
         monetary = cents[:, :3].sum(axis=1) / 100.0
         refunded = np.bincount(revenue.returned_code[revenue.returned_day < cutoff], minlength=n)
@@ -1174,7 +1177,7 @@ def _purchase_features(
         }
     else:
         monetary = _block_sums(n, len(revenue.day), lambda rows: (
-            revenue.cell[rows] // revenue.width, np.where(revenue.day[rows] < cutoff, revenue.cents[rows], 0.0),
+            revenue.code(rows), np.where(revenue.day[rows] < cutoff, revenue.cents[rows], 0.0),
         )) / 100.0
 
     first, last, cadence, last_gap, has_gap = _purchase_timing(purchases, n, cutoff)

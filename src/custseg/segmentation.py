@@ -212,4 +212,3 @@ def _fit_clusters(customers: pd.DataFrame, config: Config) -> tuple[clusters.Clu
             f"of at least {MIN_BUYERS_PER_CLUSTER} customers need"
         )
     return clusters.fit_clusters(customers, settings.model_copy(update={"k_max": k_max})), ""
-
