@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -236,6 +237,20 @@ def test_unknown_suffix_lists_accepted_ones(tmp_path):
         read_raw(path)
     assert ".csv" in str(err.value) and ".xlsx" in str(err.value) and ".parquet" in str(err.value)
     assert "format" in str(err.value)
+
+
+def test_gzipped_csv_is_read_as_its_csv(tmp_path):
+    text = "客户编号,金额\nC001,1200.50\nC002,88\n"
+    path = write(tmp_path / "orders.csv.gz", gzip.compress(text.encode("gbk")))
+    table = read_raw(path)
+    assert (table.format, table.encoding) == ("csv", "gb18030")
+    assert cells(table) == {"客户编号": ["C001", "C002"], "金额": ["1200.50", "88"], "source_row": [2, 3]}
+
+
+def test_broken_gzip_names_the_file(tmp_path):
+    path = write(tmp_path / "orders.csv.gz", gzip.compress(b"a,b\n1,2\n")[:-6])
+    with pytest.raises(ReadError, match=r"orders\.csv\.gz: is a gzip file that cannot be decompressed"):
+        read_raw(path)
 
 
 def test_old_xls_is_refused_with_advice(tmp_path):

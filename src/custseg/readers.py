@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import gzip
 import io
 import re
 import unicodedata
@@ -69,6 +70,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 _ZIP_MAGIC = b"PK\x03\x04"  # .xlsx and .xlsm are zip archives
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, or an encrypted workbook
 _PARQUET_MAGIC = b"PAR1"
+_GZIP_MAGIC = b"\x1f\x8b"
 _LF, _CR, _QUOTE = 0x0A, 0x0D, 0x22
 _PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _PARSER_EOF = re.compile(r"EOF inside string starting at row (\d+)")
@@ -126,7 +128,7 @@ def read_raw(
         The file to read.
     format
         ``"csv"``, ``"excel"`` (.xlsx/.xlsm), ``"parquet"``, or ``"auto"`` to decide from the
-        suffix: .csv/.txt/.tsv, .xlsx/.xlsm, .parquet/.pq.
+        suffix: .csv/.txt/.tsv (also gzipped: .csv.gz), .xlsx/.xlsm, .parquet/.pq.
     encoding
         CSV only. ``"auto"``: a byte-order mark (UTF-8, UTF-16, UTF-32) if there is one, else
         UTF-8 if every byte decodes as UTF-8, else GB18030 (a superset of GBK and GB2312). Any
@@ -189,6 +191,10 @@ def _resolve_format(path: Path, format: str) -> str:
             )
         return format
     suffix = path.suffix.lower()
+    if suffix == ".gz":  # a gzip-compressed CSV (orders.csv.gz) is read as its CSV
+        inner = Path(path.stem).suffix.lower()
+        if SUFFIX_FORMATS.get(inner) == "csv":
+            return "csv"
     if suffix == ".xls":
         raise ReadError(
             f"{path}: old binary Excel files (.xls) cannot be read; open it in Excel and save it "
@@ -197,7 +203,7 @@ def _resolve_format(path: Path, format: str) -> str:
     if suffix not in SUFFIX_FORMATS:
         raise ReadError(
             f"{path}: cannot tell the format from the suffix {suffix or '(none)'!r}; accepted "
-            f"suffixes are {', '.join(SUFFIX_FORMATS)}. Rename the file, or set format "
+            f"suffixes are {', '.join(SUFFIX_FORMATS)} (and .csv.gz). Rename the file, or set format "
             f"(csv, excel or parquet) " + _CONFIG_HINT.format(key="format")
         )
     return SUFFIX_FORMATS[suffix]
@@ -258,6 +264,11 @@ def _read_csv(path: Path, encoding: str, delimiter: str | None) -> RawTable:
         raw = path.read_bytes()
     except OSError as exc:
         raise ReadError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if raw.startswith(_GZIP_MAGIC):  # by its bytes, whatever its name: exports often come gzipped
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise ReadError(f"{path}: is a gzip file that cannot be decompressed ({exc}); download or export it again") from exc
     _refuse_binary(path, raw)
     data, used = _to_utf8(path, raw, encoding)
     del raw  # the UTF-8 bytes are all that is needed from here; frees memory on big files
