@@ -56,5 +56,17 @@ def test_customer_table_keeps_everyone_and_uses_signup_for_tenure():
 
 def test_default_observation_date_is_day_after_last_order():
     assert default_observation_date(ORDERS) == dt.date(2025, 4, 2)
-    with pytest.raises(ValueError, match="no clean orders"):
+    with pytest.raises(ValueError, match="no completed orders"):
         default_observation_date(ORDERS.iloc[0:0])
+
+
+def test_default_observation_date_ignores_what_is_not_a_purchase():
+    # a cancellation, an undated refund and a return after the last purchase leave "today" where it was
+    later = orders_frame([("A", "2025-04-20", "cancelled", 0.0), ("B", "2025-05-01", "refunded", 0.0),
+                          ("C", "2025-05-02", "returned", -10.0)])
+    assert default_observation_date(pd.concat([ORDERS, later], ignore_index=True)) == dt.date(2025, 4, 2)
+    # a purchase undone later by a matched reversal was a purchase on its day
+    undone = later.assign(status="refunded", refunded_on=pd.Timestamp("2025-05-10"), revenue=5.0).iloc[[1]]
+    assert default_observation_date(pd.concat([ORDERS, undone], ignore_index=True)) == dt.date(2025, 5, 2)
+    with pytest.raises(ValueError, match="no completed orders.*observation_date"):
+        default_observation_date(later)

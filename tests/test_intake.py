@@ -250,12 +250,21 @@ def test_line_items_become_orders_with_cancellations_netted(line_result):
     orders = line_result.tables["orders"].set_index("order_id")
     # postage is kept as a line but is not product revenue
     assert orders.loc["536365", "amount"] == pytest.approx(6 * 2.55 + 6 * 3.39)
-    # C536366 reverses 536366 in full: the order is refunded and the reversal folds into it
-    assert orders.loc["536366", "status"] == "refunded" and orders.loc["536366", "revenue"] == 0
-    assert "C536366" not in orders.index
-    # C536999 reverses nothing known: a return netted against the customer's spend
+    # C536366 reverses 536366 in full: the order is refunded from the reversal's day, and the
+    # reversal nets its revenue to zero from that day
+    assert orders.loc["536366", "status"] == "refunded" and orders.loc["536366", "revenue"] == pytest.approx(5.10)
+    assert orders.loc["536366", "refunded_on"] == pd.Timestamp("2025-12-03")
+    assert orders.loc["C536366", "status"] == "reversal" and orders.loc["C536366", "reverses"] == "536366"
+    assert orders.loc["C536366", "revenue"] == pytest.approx(-5.10)
+    assert orders.loc["C536366", "order_date"] == pd.Timestamp("2025-12-03")
+    # C536999 names no invoice but undoes 3 of the 10 units of the customer's P3 line: a return
+    # netted against that order, which stays a purchase
     assert orders.loc["C536999", "status"] == "returned" and orders.loc["C536999", "revenue"] == pytest.approx(-3.0)
+    assert orders.loc["C536999", "reverses"] == "536367" and orders.loc["536367", "status"] == "completed"
     assert orders.loc["536367", "order_date"] == pd.Timestamp("2025-12-02")
+    summary = line_result.reversals.set_index("outcome")
+    assert summary["reversals"].to_dict() == {"matched_in_full": 2, "matched_in_part": 0, "not_matched": 0}
+    assert summary.loc["matched_in_full", "value"] == pytest.approx(5.10 + 3.0)
 
 
 def test_line_items_account_for_every_line(line_result):

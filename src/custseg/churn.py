@@ -86,7 +86,7 @@ from threadpoolctl import threadpool_limits
 from custseg import i18n
 from custseg.config import Churn
 from custseg.i18n import N_, _
-from custseg.features import PURCHASE_STATUS, TREND_WINDOW_DAYS, History, features_at, prepare
+from custseg.features import TREND_WINDOW_DAYS, History, features_at, prepare, purchases_at
 
 #: The four rules, in the order their reasons are written.
 RULES: tuple[str, ...] = ("warn_silence", "warn_trend", "warn_satisfaction", "warn_interactions")
@@ -372,7 +372,7 @@ def labelled_features(
         The customer table at ``date`` restricted to customers with a completed order before it
         (frequency > 0), sorted by customer_id, plus ``churned_next`` (bool): True when the customer
         has no completed order in the window. Cancelled, refunded and returned orders are not
-        orders.
+        orders; a purchase undone by a matched reversal within the window is none either.
     """
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
@@ -380,9 +380,11 @@ def labelled_features(
     buyers = table.loc[table["frequency"].gt(0)].reset_index(drop=True)
     orders = tables["orders"]
     start = pd.Timestamp(date)
-    dates = orders["order_date"]
-    window = (dates >= start) & (dates < start + pd.Timedelta(days=horizon_days)) & orders["status"].eq(PURCHASE_STATUS)
-    active = pd.Index(orders.loc[window.to_numpy(dtype=bool, na_value=False), "customer_id"].astype("str").unique())
+    end = start + pd.Timedelta(days=horizon_days)
+    # purchases as known at the end of the window: one undone within it (a same-day
+    # cancellation) was no purchase
+    window = purchases_at(orders, end.date()) & (orders["order_date"] >= start).to_numpy(dtype=bool, na_value=False)
+    active = pd.Index(orders.loc[window, "customer_id"].astype("str").unique())
     churned = ~buyers["customer_id"].astype("str").isin(active).to_numpy()
     return buyers.assign(churned_next=churned)
 

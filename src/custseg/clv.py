@@ -63,7 +63,7 @@ from scipy.optimize import OptimizeResult, minimize
 from scipy.special import betaln, expit, gammaln, hyp2f1, psi
 
 from custseg.config import Value
-from custseg.features import PURCHASE_STATUS
+from custseg.features import net_values, purchases_at
 
 #: Columns of :func:`rfm_summary`, in order.
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -165,10 +165,13 @@ class ValueModels:
 def rfm_summary(orders: pd.DataFrame, observation_date: dt.date, time_unit_days: int = 7) -> pd.DataFrame:
     """The BG/NBD and Gamma-Gamma summary of every customer who bought before the date.
 
-    A purchase is a completed order strictly before ``observation_date``; cancelled, refunded and
-    returned orders are not purchases. Purchases are counted by *day*: several orders on the same
-    calendar day are one purchase worth their sum (the convention of Fader & Hardie and
-    ``lifetimes``, which keeps a split basket from looking like a loyal customer).
+    A purchase is an order that is a purchase as known at ``observation_date``
+    (:func:`custseg.features.purchases_at`: completed, or undone by a matched reversal only on or
+    after the date); cancelled, refunded and returned orders are not purchases. Each purchase is
+    worth its *net* value: its revenue less the matched reversals that undid part of it before
+    the date (column ``reverses``), never below zero. Purchases are counted by *day*: several
+    orders on the same calendar day are one purchase worth their sum (the convention of Fader &
+    Hardie and ``lifetimes``, which keeps a split basket from looking like a loyal customer).
 
     Parameters
     ----------
@@ -202,10 +205,11 @@ def rfm_summary(orders: pd.DataFrame, observation_date: dt.date, time_unit_days:
         raise ValueError(f"time_unit_days must be a positive number of days, got {time_unit_days}")
     cutoff = pd.Timestamp(observation_date)
     dates = pd.to_datetime(orders["order_date"])
-    bought = orders["status"].eq(PURCHASE_STATUS).to_numpy() & (dates < cutoff).to_numpy()
+    bought = purchases_at(orders, observation_date)
     value = orders["revenue"].to_numpy(dtype="float64", na_value=np.nan)[bought]
     if np.isnan(value).any():
         raise ValueError("orders table: column 'revenue' is missing on completed orders")
+    value = net_values(orders, bought, observation_date)
     # Ids are coded once over the whole column (faster than picking strings out first), in
     # sorted id order; customers without a purchase drop out below.
     all_codes, all_ids = pd.factorize(orders["customer_id"], sort=True)

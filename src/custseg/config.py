@@ -84,6 +84,9 @@ class Cleaning(_Strict):
     stop_on: list[str] = Field(default_factory=lambda: ["bad_date", "unknown_currency"])
     # line items: invoices starting with this prefix are cancellations ("" to switch off)
     cancel_prefix: str = "C"
+    # a reversal undoes purchases of the same customer (and item) at most this many days before
+    # or after it (see custseg.reversals)
+    reversal_window_days: int = Field(90, ge=0)
     # line items: item codes that are not products (postage, fees, manual adjustments)
     non_product_items: list[str] = Field(
         default_factory=lambda: ["POST", "DOT", "M", "BANK CHARGES", "AMAZONFEE", "CRUK", "D",

@@ -25,12 +25,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: The only status that is a purchase; a refund or return never is.
+#: The only status that is a purchase; a refund or return never is. A ``refunded`` order with a
+#: ``refunded_on`` day (a matched reversal undid it, :mod:`custseg.reversals`) was a purchase
+#: before that day: at any earlier date it counts as completed (see :func:`purchases_at`).
 PURCHASE_STATUS = "completed"
-#: Statuses counted in ``refunded_orders`` and ``return_rate``.
+#: Statuses counted in ``refunded_orders`` and ``return_rate`` (a dated refund from its day on).
 RETURN_STATUSES = ("refunded", "returned")
-#: Statuses whose revenue is the customer's net spend (a return's revenue is negative).
-NET_STATUSES = ("completed", "returned")
+#: Statuses whose revenue is the customer's net spend (a return's or reversal's revenue is
+#: negative); a refunded order's revenue counts too when it has a ``refunded_on`` day, as its
+#: reversal nets it to zero from that day.
+NET_STATUSES = ("completed", "returned", "reversal")
+#: The status of an undone purchase, and the column with the day it was undone.
+REFUNDED_STATUS = "refunded"
+REFUNDED_ON = "refunded_on"
 #: Length of the recent window and of the window before it (orders_90d, orders_prev_90d, ...).
 TREND_WINDOW_DAYS = 90
 #: Interaction counting windows, in days before the observation date.
@@ -48,6 +55,7 @@ _INT64_MAX = np.iinfo(np.int64).max
 # default int64 on ten million rows. Sums, counts and keys that can grow past 2**31 stay int64.
 _CODE = np.int32
 _NAT = np.iinfo(np.int64).min  # NaT as int64, and "no value" in day arrays
+_UNTIL_ALWAYS = np.iinfo(np.int32).max  # the refund day of a purchase never undone
 # Above this many (customer, category) cells, category revenue is summed over sorted pairs
 # instead of a dense customers x categories array (which would need over 400 MB).
 _DENSE_CELLS = 50_000_000
@@ -91,10 +99,83 @@ _RFM_COLUMNS = [
 
 
 def default_observation_date(orders: pd.DataFrame) -> dt.date:
-    """The day after the last order: the natural 'today' of an export."""
-    if orders.empty:
-        raise ValueError("there are no clean orders, so there is no observation date to derive")
-    return (orders["order_date"].max() + pd.Timedelta(days=1)).date()
+    """The day after the last completed order: the natural 'today' of an export.
+
+    Only purchases set it: a cancellation, refund or return dated after the last purchase (an
+    export taken while the shop processes returns) does not move every recency by its delay.
+    A purchase refunded later still counts, as it was a purchase on its day.
+    """
+    bought = purchases_at(orders, None)
+    if not bought.any():
+        raise ValueError(
+            "there are no completed orders, so there is no observation date to derive; "
+            "set observation_date in the config"
+        )
+    return (orders["order_date"][bought].max() + pd.Timedelta(days=1)).date()
+
+
+def purchases_at(orders: pd.DataFrame, date: dt.date | None) -> np.ndarray:
+    """Which orders are purchases as known at a date: dated before it, and not undone before it.
+
+    A completed order is a purchase; a refunded order with a ``refunded_on`` day is one at every
+    date up to and including that day (the reversal is known only from the next day's data on);
+    no other status is. With ``date`` None, every completed order and every purchase that was
+    undone later, whatever its date.
+
+    Parameters
+    ----------
+    orders
+        Clean orders with ``order_date`` and ``status``; ``refunded_on`` when reversals were
+        matched. Not modified.
+    date
+        The date the purchases are counted at; None for "on its own day".
+
+    Returns
+    -------
+    np.ndarray
+        A boolean per order row.
+    """
+    status = orders["status"]
+    completed = status.eq(PURCHASE_STATUS).to_numpy(dtype=bool, na_value=False)
+    undone = np.zeros(len(orders), dtype=bool)
+    if REFUNDED_ON in orders:
+        refunded_on = orders[REFUNDED_ON]
+        dated = status.eq(REFUNDED_STATUS).to_numpy(dtype=bool, na_value=False) & refunded_on.notna().to_numpy()
+        undone = dated if date is None else dated & (refunded_on >= pd.Timestamp(date)).to_numpy(dtype=bool, na_value=False)
+    if date is None:
+        return completed | undone
+    return (completed | undone) & (orders["order_date"] < pd.Timestamp(date)).to_numpy(dtype=bool, na_value=False)
+
+
+def net_values(orders: pd.DataFrame, rows: np.ndarray, date: dt.date) -> np.ndarray:
+    """The revenue of some orders less what matched reversals dated before `date` took back.
+
+    A reversal or return names the order it undid (in part) in ``reverses``; an order undone in
+    part is worth what the customer kept. Never below zero. Orders are looked up by customer and
+    order id, as only a customer's own orders are undone.
+
+    Parameters
+    ----------
+    orders
+        Clean orders (customer_id, order_id, order_date, revenue; ``reverses`` when reversals
+        were matched). Not modified.
+    rows
+        Boolean mask of the orders to value.
+    date
+        Only reversals dated strictly before it count.
+    """
+    value = orders["revenue"].to_numpy(dtype="float64", na_value=0.0)[rows]
+    if "reverses" not in orders:
+        return value
+    undoing = orders["reverses"].notna().to_numpy() & (orders["order_date"] < pd.Timestamp(date)).to_numpy(
+        dtype=bool, na_value=False)
+    if not undoing.any():
+        return value
+    ids, revenue = orders["customer_id"].to_numpy(), orders["revenue"].to_numpy(dtype="float64", na_value=0.0)
+    taken = pd.Series(revenue[undoing], index=pd.MultiIndex.from_arrays([ids[undoing], orders["reverses"].to_numpy()[undoing]]))
+    taken = taken.groupby(level=[0, 1]).sum()
+    mine = pd.MultiIndex.from_arrays([ids[rows], orders["order_id"].to_numpy()[rows]])
+    return np.maximum(value + taken.reindex(mine).to_numpy(dtype="float64", na_value=0.0), 0.0)
 
 
 def channel_slug(channel: str) -> str:
@@ -166,6 +247,7 @@ class History:
     categories: pd.api.extensions.ExtensionArray  # product categories, sorted; category code i is categories[i]
     revenue: _Revenue  # the orders that move net revenue or count as returns
     purchases: _Purchases | None  # completed orders by customer and time, and the gaps; None once let go
+    undone: _Undone  # purchases a matched reversal undid later: purchases only before that day
     first_day: np.ndarray  # per code: the first dated day of any row, _NAT when no row is dated
     attributes: dict[str, object]  # customer-table columns aligned to codes
     signup: np.ndarray | None  # per code: sign-up day (_NAT when unknown); None without the column
@@ -183,6 +265,17 @@ class History:
         once the caller lets go of the full history. :func:`features_at` refuses it.
         """
         return replace(self, purchases=None)
+
+    def purchases_at(self, cutoff: int) -> _Purchases:
+        """The sorted purchases at a cutoff day: the completed ones, plus those undone only on or
+        after the cutoff (:func:`purchases_at`). Most dates have none of the latter and take the
+        prepared purchases as they are; a date with some sorts them in once more."""
+        if self.purchases is None:
+            raise ValueError("features_at needs the purchases, which this history let go (History.without_purchases)")
+        live = self.undone.live(cutoff)
+        if not live.any():
+            return self.purchases
+        return self.purchases.with_extra(self.undone.code[live], self.undone.seconds[live], self.n)
 
     def known_at(self, observation_date: dt.date) -> np.ndarray:
         """Codes of the customers who existed at the date: the rows of :func:`features_at`.
@@ -231,6 +324,7 @@ def prepare(tables: Mapping[str, pd.DataFrame]) -> History:
     # second thread while this one derives the other arrays.
     with ThreadPoolExecutor(max_workers=1) as pool:
         sorting = pool.submit(_Purchases.of, orders, n)
+        undone = _Undone.of(orders)
         attributes: dict[str, object] = {}
         signup = None
         if customers is not None:
@@ -252,6 +346,7 @@ def prepare(tables: Mapping[str, pd.DataFrame]) -> History:
         categories=orders.categories,
         revenue=revenue,
         purchases=purchases,
+        undone=undone,
         first_day=first_day,
         attributes=attributes,
         signup=signup,
@@ -287,9 +382,8 @@ def features_at(
         As :func:`customer_table` (with only the asked features); its rows are the customers
         ``history.known_at(date)``.
     """
-    if history.purchases is None:
-        raise ValueError("features_at needs the purchases, which this history let go (History.without_purchases)")
     cutoff = _cutoff_day(observation_date)
+    purchases = history.purchases_at(cutoff)
     n = history.n
     wanted = None if features is None else set(features)
 
@@ -298,7 +392,7 @@ def features_at(
 
     computed: dict[str, object] = {}
     full = asked(set(_PURCHASE_FEATURES).difference(_CORE_PURCHASE_FEATURES))
-    computed.update(_purchase_features(history.revenue, history.purchases, n, cutoff, history.signup, full=full))
+    computed.update(_purchase_features(history.revenue, purchases, n, cutoff, history.signup, full=full))
     if history.interactions is not None and (
         wanted is None or any(name.startswith("interactions_") or name == "last_interaction_days" for name in wanted)
     ):
@@ -404,9 +498,9 @@ def rfm_features(orders: pd.DataFrame, observation_date: dt.date) -> pd.DataFram
         ids, codes = numbered.result()
     code, n = codes["orders"], len(ids)
     past = arrays.day < cutoff
-    bought_rows = arrays.purchase & past
+    bought_rows = arrays.purchase & past & (arrays.until >= cutoff)
     frequency = np.bincount(code[bought_rows], minlength=n)
-    refunded = np.bincount(code[arrays.returned & past], minlength=n)
+    refunded = np.bincount(code[arrays.returned & (arrays.returned_day < cutoff)], minlength=n)
     # whole cents: exact sums; usually every order is in the past, and no masked copy is needed
     monetary = _sums(code, arrays.cents if past.all() else np.where(past, arrays.cents, 0.0), n) / 100.0
     first = np.full(n, _INT64_MAX, dtype=np.int64)
@@ -875,9 +969,11 @@ class _OrderArrays:
 
     seconds: np.ndarray  # order timestamp
     day: np.ndarray  # calendar day number
-    purchase: np.ndarray  # completed
+    purchase: np.ndarray  # completed, or refunded on a known day (a purchase before it)
+    until: np.ndarray  # last cutoff day at which a purchase still counts (_UNTIL_ALWAYS unless undone)
     returned: np.ndarray  # refunded or returned
-    cents: np.ndarray  # net revenue in whole cents, 0 unless completed or returned
+    returned_day: np.ndarray  # the day a return counts from: its refund day when known, else its own
+    cents: np.ndarray  # net revenue in whole cents, 0 unless completed, returned, a reversal or dated refund
     category: np.ndarray  # category code, in sorted category order
     categories: pd.api.extensions.ExtensionArray
     code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=_CODE))  # customer code
@@ -889,8 +985,19 @@ class _OrderArrays:
         With `categories` False every order is put in one category, unread.
         """
         seconds = _seconds(orders, "orders", "order_date", required=True)
+        day = (seconds // _SECONDS_PER_DAY).astype(_CODE)
         status_codes, statuses = _encode(orders["status"])
-        net = _lookup(status_codes, statuses, NET_STATUSES)
+        until = np.full(len(orders), _UNTIL_ALWAYS, dtype=_CODE)
+        returned_day = day
+        dated = np.zeros(len(orders), dtype=bool)
+        if REFUNDED_ON in orders:
+            undone = _seconds(orders, "orders", REFUNDED_ON, required=False)
+            dated = _lookup(status_codes, statuses, (REFUNDED_STATUS,)) & (undone != _NAT)
+            # at cutoff c (data strictly before c) a refund on day u is known when u < c: the
+            # purchase counts while c <= u
+            until = np.where(dated, undone // _SECONDS_PER_DAY, until).astype(_CODE)
+            returned_day = np.where(dated, until, day).astype(_CODE)
+        net = _lookup(status_codes, statuses, NET_STATUSES) | dated
         revenue = orders["revenue"].to_numpy(dtype="float64", na_value=np.nan)
         if np.isnan(revenue[net]).any():
             raise ValueError("orders table: column 'revenue' is missing on completed or returned orders")
@@ -900,9 +1007,11 @@ class _OrderArrays:
             category, names = np.zeros(len(orders), dtype=_CODE), pd.array([UNSPECIFIED_CATEGORY], dtype="str")
         return cls(
             seconds=seconds,
-            day=(seconds // _SECONDS_PER_DAY).astype(_CODE),
-            purchase=_lookup(status_codes, statuses, (PURCHASE_STATUS,)),
+            day=day,
+            purchase=_lookup(status_codes, statuses, (PURCHASE_STATUS,)) | dated,
+            until=until,
             returned=_lookup(status_codes, statuses, RETURN_STATUSES),
+            returned_day=returned_day,
             cents=_cents(revenue, net),
             category=category,
             categories=names,
@@ -941,7 +1050,7 @@ class _Revenue:
             cell=cell,
             width=width,
             returned_code=orders.code[orders.returned],
-            returned_day=orders.day[orders.returned],
+            returned_day=orders.returned_day[orders.returned],
         )
 
 
@@ -969,7 +1078,24 @@ class _Purchases:
 
     @classmethod
     def of(cls, orders: _OrderArrays, n: int) -> _Purchases:
-        code, day, seconds = orders.code[orders.purchase], orders.day[orders.purchase], orders.seconds[orders.purchase]
+        """The purchases that stand at every date: completed orders never undone."""
+        standing = orders.purchase & (orders.until == _UNTIL_ALWAYS)
+        return cls.sorted(orders.code[standing], orders.day[standing], orders.seconds[standing], n)
+
+    def with_extra(self, code: np.ndarray, seconds: np.ndarray, n: int) -> _Purchases:
+        """These purchases and some more (``code``, ``seconds``), sorted and with their gaps."""
+        positions = np.arange(len(self.key))
+        day = (self.key % self.span).astype(np.int64) + self.base
+        return _Purchases.sorted(
+            np.concatenate([(self.key // self.span).astype(_CODE), code.astype(_CODE)]),
+            np.concatenate([day, seconds // _SECONDS_PER_DAY]).astype(_CODE),
+            np.concatenate([self.times(positions), seconds]),
+            n,
+        )
+
+    @classmethod
+    def sorted(cls, code: np.ndarray, day: np.ndarray, seconds: np.ndarray, n: int) -> _Purchases:
+        """Purchases given by customer code, day and time (any order), sorted with their gaps."""
         base = int(day.min()) if day.size else 0
         span = int(day.max()) - base + 2 if day.size else 2
         # int32 keys while customers x days fit, as they do for a million customers over five years
@@ -1021,6 +1147,26 @@ class _Purchases:
         keys = self.gap_key if gaps else self.key
         bounds = np.arange(len(self.start), dtype=keys.dtype) * self.span + offset  # the keys' type: no copy of them
         return np.searchsorted(keys, bounds)
+
+
+@dataclass(frozen=True)
+class _Undone:
+    """Purchases that a matched reversal undid on a later day: each counts at cutoffs from the
+    day after its purchase up to its refund day. Usually a small share of the orders."""
+
+    code: np.ndarray
+    seconds: np.ndarray
+    day: np.ndarray
+    until: np.ndarray
+
+    @classmethod
+    def of(cls, orders: _OrderArrays) -> _Undone:
+        rows = np.flatnonzero(orders.purchase & (orders.until != _UNTIL_ALWAYS))
+        return cls(code=orders.code[rows], seconds=orders.seconds[rows], day=orders.day[rows], until=orders.until[rows])
+
+    def live(self, cutoff: int) -> np.ndarray:
+        """Which of them are purchases at the cutoff (bought before it, undone on or after it)."""
+        return (self.day < cutoff) & (self.until >= cutoff)
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from custseg import lineitems, quality, validation
+from custseg import lineitems, quality, reversals, validation
 from custseg.config import Cleaning, Config, ConfigError, InputFile
 from custseg.readers import ReadError, read_raw
-from custseg.validation import QUARANTINE_COLUMNS, REASONS, map_statuses
+from custseg.validation import ORDER_COLUMNS, QUARANTINE_COLUMNS, REASONS, map_statuses
 
 #: Canonical columns per table: required ones first, then optional ones.
 SCHEMAS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -49,15 +50,19 @@ SCHEMAS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-#: Statuses of clean orders: a refunded order nets to zero, a returned one (negative amount) is
-#: netted against the customer's spend; only completed orders count as purchases.
-ORDER_STATUSES = ("completed", "cancelled", "refunded", "returned")
+#: Statuses of clean orders: only completed orders count as purchases; a refunded order nets to
+#: zero (and was a purchase until its ``refunded_on`` day, when a matched reversal undid it); a
+#: reversal is the negative order that undid a refunded one; a returned one (negative amount) is
+#: netted against the customer's spend.
+ORDER_STATUSES = ("completed", "cancelled", "refunded", "returned", "reversal")
 
 # Ids that must be unique within a table; a second, different row with the same id is quarantined.
 _UNIQUE_IDS = {"orders": "order_id", "customers": "customer_id"}
 _DATE_COLUMNS = {"orders": "order_date", "line_items": "invoice_date", "customers": "signup_date",
                  "interactions": "interaction_date", "feedback": "feedback_date"}
 _SHOWN_ROWS = 5  # offending rows quoted in an error message
+_MATCH_COLUMNS = ("table", "file", "customer_id", "reversal", "reversal_row", "purchase", "purchase_row",
+                  "quantity", "value_base", "days_after_purchase")
 
 
 class IntakeError(ValueError):
@@ -79,12 +84,15 @@ class RawInput:
 
 @dataclass(frozen=True)
 class CleanTables:
-    """The result of intake: clean tables, the quarantine, the accounting and a column profile."""
+    """The result of intake: clean tables, the quarantine, the accounting, a column profile, and
+    how the reversals were matched to the purchases they undo."""
 
     tables: dict[str, pd.DataFrame]
     quarantine: pd.DataFrame
     accounting: pd.DataFrame
     columns: pd.DataFrame
+    reversals: pd.DataFrame = field(default_factory=lambda: reversals.empty_summary("orders"))
+    matches: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(_MATCH_COLUMNS)))
 
 
 def read_input(name: str, spec: InputFile) -> RawInput:
@@ -276,6 +284,8 @@ def _typed(name: str, frame: pd.DataFrame, parsed: validation.Parsed, config: Co
             status=status,
             amount_base=amount_base,
             revenue=amount_base.where(status.isin(["completed", "returned"]), 0.0),
+            refunded_on=np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[s]"),
+            reverses=pd.array([pd.NA] * len(frame), dtype="str"),
         )
     if name == "line_items":
         frame = frame.assign(quantity=numbers("quantity"), unit_price=numbers("unit_price"))
@@ -284,6 +294,60 @@ def _typed(name: str, frame: pd.DataFrame, parsed: validation.Parsed, config: Co
             col: numbers(col).astype("Int64") for col in ("satisfaction", "nps") if col in frame
         })
     return frame.reset_index(drop=True)
+
+
+def match_order_returns(orders: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Clean orders with each return matched to the completed order it undoes (same customer,
+    currency and amount, :func:`custseg.reversals.match_orders`).
+
+    A matched order becomes ``refunded`` from the return's day (``refunded_on``) and the return a
+    ``reversal`` of it (``reverses``); a return that matches nothing stays ``returned``.
+
+    Returns
+    -------
+    (orders, summary, matches)
+        The orders, the returns per outcome and every matched pair.
+    """
+    time = reversals.seconds(orders["order_date"])
+    returned = orders["status"].eq("returned").to_numpy()
+    found = reversals.match_orders(
+        orders["customer_id"], orders["currency"], orders["amount"].to_numpy(dtype="float64"), time,
+        orders["status"].eq("completed").to_numpy() & orders["amount"].gt(0).to_numpy(), returned,
+        window=reversals.window_seconds(config.cleaning.reversal_window_days),
+    )
+    status = orders["status"].to_numpy(dtype=object).copy()
+    status[found.purchase], status[found.reversal] = "refunded", "reversal"
+    refunded_on = orders["refunded_on"].to_numpy().copy()
+    refunded_on[found.purchase] = orders["order_date"].to_numpy(dtype="datetime64[s]")[found.reversal]
+    reverses = orders["reverses"].to_numpy(dtype=object).copy()
+    reverses[found.reversal] = orders["order_id"].to_numpy(dtype=object)[found.purchase]
+    value = orders["amount_base"].abs().to_numpy(dtype="float64")
+    matched = np.zeros(len(orders), dtype=bool)
+    matched[found.reversal] = True
+    summary = reversals.summary(
+        reversals.outcomes(matched[returned].astype(np.float64), np.ones(int(returned.sum()))),
+        value[returned], np.where(matched, value, 0.0)[returned], "orders",
+    )
+    rev, pur = orders.iloc[found.reversal], orders.iloc[found.purchase]
+    matches = pd.DataFrame({
+        "table": "orders",
+        "file": str(config.inputs.orders.path) if config.inputs.orders else "",
+        "customer_id": rev["customer_id"].to_numpy(),
+        "reversal": rev["order_id"].to_numpy(),
+        "reversal_row": rev["source_row"].to_numpy(dtype="int64"),
+        "purchase": pur["order_id"].to_numpy(),
+        "purchase_row": pur["source_row"].to_numpy(dtype="int64"),
+        "quantity": 1.0,
+        "value_base": value[found.reversal],
+        "days_after_purchase": ((rev["order_date"].to_numpy() - pur["order_date"].to_numpy())
+                                / np.timedelta64(1, "D")).round(3),
+    }).sort_values(["reversal_row", "purchase_row"], kind="stable").reset_index(drop=True)
+    orders = orders.assign(
+        status=pd.array(status, dtype="str"),
+        refunded_on=refunded_on,
+        reverses=pd.array(reverses, dtype="str"),
+    )
+    return orders, summary, matches
 
 
 def _check_cleaning(config: Config) -> None:
@@ -314,23 +378,29 @@ def run_intake(config: Config) -> CleanTables:
     _check_cleaning(config)
     tables: dict[str, pd.DataFrame] = {}
     quarantines, accounting, profiles = [], [], []
+    summary, matches = reversals.empty_summary("orders"), pd.DataFrame(columns=list(_MATCH_COLUMNS))
     for name, spec in config.inputs.present().items():
         raw = read_input(name, spec)
         profiles.append(quality.column_profile(raw.frame, name, raw.headers))
         deduped, duplicates = _dedupe(raw.frame)
         clean, rejected = clean_rows(replace(raw, frame=deduped), config)
+        if name == "orders":
+            clean, summary, matches = match_order_returns(clean, config)
+            tables["orders"] = clean[list(ORDER_COLUMNS)]
         if name == "line_items":
             derived = lineitems.derive(clean, config)
             clean = derived.lines
             rejected = pd.concat([rejected, derived.quarantine], ignore_index=True)
             tables["orders"] = derived.orders
+            summary, matches = derived.reversals, derived.matches
             if "customers" not in config.inputs.present():
                 tables["customers"] = derived.customers
-        tables[name] = clean
+        tables.setdefault(name, clean)
         quarantines.append(rejected)
         accounting.append(_account(raw, len(clean), duplicates, rejected))
     quarantine = pd.concat(quarantines, ignore_index=True)
-    return CleanTables(tables, quarantine, pd.DataFrame(accounting), pd.concat(profiles, ignore_index=True))
+    return CleanTables(tables, quarantine, pd.DataFrame(accounting), pd.concat(profiles, ignore_index=True),
+                       summary, matches)
 
 
 def _account(raw: RawInput, clean: int, duplicates: int, quarantine: pd.DataFrame) -> dict:
@@ -360,7 +430,8 @@ def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
     for name, frame in result.tables.items():
         written[name] = folder / f"{name}.parquet"
         frame.to_parquet(written[name], index=False)
-    for name, frame in (("quarantine", result.quarantine), ("accounting", result.accounting), ("columns", result.columns)):
+    for name, frame in (("quarantine", result.quarantine), ("accounting", result.accounting), ("columns", result.columns),
+                        ("reversals", result.reversals), ("reversal_matches", result.matches)):
         written[name] = folder / f"{name}.csv"
         # utf-8-sig so Excel shows Chinese values in the quarantine correctly
         frame.to_csv(written[name], index=False, encoding="utf-8-sig", lineterminator="\n")

@@ -9,11 +9,14 @@ into the orders and customers every later step reads, by documented rules:
   order values unless ``cleaning.non_product_lines`` is ``include``.
 * An invoice is one order: its value is the sum of ``quantity * unit_price`` over counted lines,
   its date the first line's date (floored to the day), its category that of its largest line.
-* An invoice whose number starts with ``cleaning.cancel_prefix`` ("C536379"), or whose value is
-  negative, is a cancellation or return. When the rest of its number is an invoice of the same
-  customer that it reverses in full, that invoice becomes ``refunded`` (nets to zero, not a
-  purchase) and the reversal folds into it; otherwise the reversal is a ``returned`` order whose
-  negative value is netted against the customer's spend.
+* A line of an invoice whose number starts with ``cleaning.cancel_prefix`` ("C536379"), or with a
+  negative quantity, is a reversal. Reversal lines are matched to the purchase lines they undo by
+  customer, item and quantity (:mod:`custseg.reversals` has the rule). A purchase whose every
+  counted line is undone becomes ``refunded`` from the day of its last reversal (``refunded_on``);
+  its reversal is a ``reversal`` order that nets it to zero from that day. The rest of a reversal
+  invoice (what undoes orders only in part, and what matched nothing) is a ``returned`` order whose
+  negative value is netted against the customer's spend; ``reverses`` names the order a reversal
+  or return undid, when it undid one.
 * A line whose customer or currency differs from its invoice's first line is quarantined as
   ``conflicting_invoice``: one invoice belongs to one customer in one currency.
 """
@@ -25,18 +28,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from custseg import reversals
 from custseg.config import Config
-from custseg.validation import REASONS
+from custseg.validation import ORDER_COLUMNS, REASONS
 
 
 @dataclass(frozen=True)
 class Derived:
-    """Clean lines with their order, the derived orders and customers, and rejected lines."""
+    """Clean lines with their order, the derived orders and customers, rejected lines, and how
+    the reversals were matched."""
 
     lines: pd.DataFrame
     orders: pd.DataFrame
     customers: pd.DataFrame
     quarantine: pd.DataFrame
+    reversals: pd.DataFrame  # reversal lines per outcome (custseg.reversals.summary)
+    matches: pd.DataFrame  # one row per (reversal line, purchase line) pair
 
 
 def _conflicts(lines: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -74,10 +81,14 @@ def derive(lines: pd.DataFrame, config: Config) -> Derived:
     Returns
     -------
     Derived
-        ``lines`` gains ``order_id``, ``is_product``, ``line_amount`` and ``line_amount_base``;
-        ``orders`` has the columns of clean orders (order_id, customer_id, order_date, amount,
-        currency, status, category, source_row, amount_base, revenue); ``customers`` has
-        customer_id and, when lines carry it, the customer's most frequent country.
+        ``lines`` gains ``order_id`` (its invoice), ``is_product``, ``reversal``,
+        ``matched_quantity`` (of a purchase line: how much reversals undid; of a reversal line: how
+        much of it matched purchases), ``line_amount`` and ``line_amount_base``; ``orders`` has the
+        columns of clean orders (order_id, customer_id, order_date, amount, currency, status,
+        category, source_row, amount_base, revenue, refunded_on, reverses); ``customers`` has
+        customer_id and, when lines carry it, the customer's most frequent country;
+        ``reversals`` counts the reversal lines matched in full, in part and not at all, and
+        ``matches`` lists every (reversal line, purchase line) pair.
     """
     cleaning = config.cleaning
     file = str(config.inputs.line_items.path) if config.inputs.line_items else ""
@@ -86,15 +97,59 @@ def derive(lines: pd.DataFrame, config: Config) -> Derived:
     rates = config.currency.rate_table()
     item = lines["item"].str.upper() if "item" in lines else pd.Series("", index=lines.index, dtype="str")
     is_product = ~item.isin([code.upper() for code in cleaning.non_product_items])
-    amount = (lines["quantity"] * lines["unit_price"]).round(2)
+    amount = pd.Series(_line_values(lines["quantity"].to_numpy(), lines["unit_price"].to_numpy()), index=lines.index)
+    prefix = cleaning.cancel_prefix
+    reversal = lines["quantity"].lt(0) | amount.lt(0)
+    if prefix:
+        reversal |= lines["invoice"].str.startswith(prefix)
     lines = lines.assign(
         is_product=is_product,
+        reversal=reversal.to_numpy(dtype=bool),
         line_amount=amount,
-        line_amount_base=(amount * lines["currency"].map(rates).astype("float64")).round(2),
-    )
+        line_amount_base=_base_values(amount.to_numpy(), lines["currency"], rates),
+    ).reset_index(drop=True)
     counted = lines.loc[lines["is_product"] | (cleaning.non_product_lines == "include")]
+    match = reversals.match_lines(
+        counted["customer_id"], _product_key(counted), counted["invoice"],
+        counted["quantity"].to_numpy(dtype="float64"), reversals.seconds(counted["invoice_date"]),
+        counted["reversal"].to_numpy(), prefix=prefix, window=reversals.window_seconds(cleaning.reversal_window_days),
+    )
+    alloc = match.allocation
+    matched = np.zeros(len(lines))
+    positions = counted.index.to_numpy()
+    np.add.at(matched, positions[alloc.reversal], alloc.units)
+    np.add.at(matched, positions[alloc.purchase], alloc.units)
+    lines = lines.assign(matched_quantity=matched, order_id=lines["invoice"].astype("str"))
 
-    by_invoice = counted.sort_values("line_amount", ascending=False, kind="stable").groupby("invoice", sort=False)
+    purchases = counted.loc[~counted["reversal"]]
+    orders = _purchase_orders(purchases, lines, alloc, positions)
+    pieces = _reversal_orders(lines, alloc, positions, orders, rates)
+    orders = pd.concat([orders, pieces], ignore_index=True)
+    orders = orders.sort_values(["source_row", "order_id", "reverses"], kind="stable", na_position="first")
+    summary, matches = _accounts(lines, positions, match, rates, file)
+    return Derived(lines, orders[list(ORDER_COLUMNS)].reset_index(drop=True), _customers(lines), quarantine,
+                   summary, matches)
+
+
+def _product_key(lines: pd.DataFrame) -> pd.Series:
+    """What identifies a line's product for matching: its code, else its description, else its price."""
+    if "item" in lines:
+        return lines["item"].str.upper()
+    if "description" in lines:
+        return lines["description"].str.upper()
+    return lines["unit_price"].astype("str")
+
+
+def _purchase_orders(purchases: pd.DataFrame, lines: pd.DataFrame, alloc: reversals.Allocation,
+                     positions: np.ndarray) -> pd.DataFrame:
+    """One order per invoice of purchase lines; refunded (with the day) when reversals undid every line."""
+    undone = lines["matched_quantity"].loc[purchases.index].to_numpy()
+    whole = reversals.fully_undone(undone, purchases["quantity"].to_numpy(dtype="float64"))
+    # the day the last reversal of each purchase line came: the line is undone from then on
+    last = np.full(len(lines), np.iinfo(np.int64).min)
+    np.maximum.at(last, positions[alloc.purchase], reversals.seconds(lines["invoice_date"])[positions[alloc.reversal]])
+    purchases = purchases.assign(_whole=whole, _last=last[purchases.index.to_numpy()])
+    by_invoice = purchases.sort_values("line_amount", ascending=False, kind="stable").groupby("invoice", sort=False)
     orders = by_invoice.agg(
         customer_id=("customer_id", "first"),
         order_date=("invoice_date", "min"),
@@ -103,46 +158,121 @@ def derive(lines: pd.DataFrame, config: Config) -> Derived:
         category=("category", "first"),  # the largest line's category, lines being sorted by value
         source_row=("source_row", "min"),
         amount_base=("line_amount_base", "sum"),
+        refunded=("_whole", "all"),
+        last_reversal=("_last", "max"),
     ).rename_axis("order_id").reset_index()
-    orders = orders.assign(
+    refunded = orders["refunded"].to_numpy()
+    refunded_on = pd.Series(orders["last_reversal"].to_numpy().astype("datetime64[s]")).dt.floor("D")
+    status = np.select([refunded, orders["amount"].eq(0)], ["refunded", "cancelled"], default="completed")
+    amount_base = orders["amount_base"].round(2)
+    return orders.assign(
         order_date=orders["order_date"].dt.floor("D"),
         amount=orders["amount"].round(2),
-        amount_base=orders["amount_base"].round(2),
-    )
-
-    prefix = cleaning.cancel_prefix
-    reversal = orders["amount"].lt(0)
-    if prefix:
-        reversal |= orders["order_id"].str.startswith(prefix)
-    # A reversal named after the invoice it cancels in full folds into that invoice.
-    original = orders["order_id"].str.slice(len(prefix)) if prefix else orders["order_id"]
-    by_id = orders.set_index("order_id")
-    target = original.where(reversal & original.isin(by_id.index))
-    full = target.notna()
-    full &= target.map(by_id["customer_id"]).eq(orders["customer_id"]).fillna(False)
-    full &= (target.map(by_id["amount"]) + orders["amount"]).abs().lt(0.005).fillna(False)
-    refunded_ids = set(target[full])
-    folded = dict(zip(orders.loc[full, "order_id"], target[full]))
-
-    status = np.select(
-        [orders["order_id"].isin(refunded_ids), reversal, orders["amount"].eq(0)],
-        ["refunded", "returned", "cancelled"],
-        default="completed",
-    )
-    # A reversal's value is negative whatever sign its lines were written with.
-    amount_base = orders["amount_base"].where(~reversal, -orders["amount_base"].abs())
-    orders = orders.assign(
-        amount=orders["amount"].where(~reversal, -orders["amount"].abs()),
-        status=pd.array(status, dtype="str"),
         amount_base=amount_base,
-        revenue=amount_base.where(pd.Series(status, index=orders.index).isin(["completed", "returned"]), 0.0),
-    )
-    orders = orders.loc[~full].sort_values("source_row", kind="stable").reset_index(drop=True)
-    columns = ["order_id", "customer_id", "order_date", "amount", "currency", "status", "category",
-               "source_row", "amount_base", "revenue"]
+        status=pd.array(status, dtype="str"),
+        # a refunded order was revenue until its reversal, which nets it to zero from its own date
+        revenue=amount_base.where(status != "cancelled", 0.0),
+        refunded_on=refunded_on.where(refunded).astype("datetime64[s]").to_numpy(),
+        reverses=pd.array([pd.NA] * len(orders), dtype="str"),
+    ).drop(columns=["refunded", "last_reversal"])
 
-    lines = lines.assign(order_id=lines["invoice"].map(folded).fillna(lines["invoice"]).astype("str"))
-    return Derived(lines.reset_index(drop=True), orders[columns], _customers(lines), quarantine)
+
+def _reversal_orders(lines: pd.DataFrame, alloc: reversals.Allocation, positions: np.ndarray,
+                     orders: pd.DataFrame, rates: dict[str, float]) -> pd.DataFrame:
+    """Reversal invoices as negative orders: one per invoice and order it undid, one for the rest.
+
+    A part that undoes a refunded order is a ``reversal`` (the refund is that order's); a part
+    that undoes an order only in part, or matched nothing, is ``returned``: a return netted
+    against the customer's spend.
+    """
+    rev_lines = lines.loc[lines["reversal"] & lines.index.isin(positions)]
+    quantity = rev_lines["quantity"].abs().to_numpy(dtype="float64")
+    unmatched = quantity - lines["matched_quantity"].loc[rev_lines.index].to_numpy()
+    rev_pos, pur_pos = positions[alloc.reversal], positions[alloc.purchase]
+    parts = pd.concat([
+        pd.DataFrame({"line": rev_pos, "reverses": lines["invoice"].to_numpy()[pur_pos], "units": alloc.units}),
+        pd.DataFrame({"line": rev_lines.index.to_numpy(), "reverses": None, "units": unmatched})
+        .loc[lambda f: f["units"] > 1e-9],
+    ], ignore_index=True)
+    source = lines.loc[parts["line"]]
+    # rounded per line as the purchase lines are: a whole line undone nets to exactly zero
+    value = _line_values(parts["units"].to_numpy(), source["unit_price"].to_numpy(dtype="float64"))
+    parts = parts.assign(
+        order_id=source["invoice"].to_numpy(),
+        customer_id=source["customer_id"].to_numpy(),
+        order_date=source["invoice_date"].to_numpy(),
+        value=value,
+        value_base=_base_values(value, source["currency"], rates),
+        currency=source["currency"].to_numpy(),
+        category=source["category"].to_numpy(),
+        source_row=source["source_row"].to_numpy(),
+    )
+    by_part = parts.sort_values("value", ascending=False, kind="stable").groupby(
+        ["order_id", "reverses"], sort=False, dropna=False)
+    pieces = by_part.agg(
+        customer_id=("customer_id", "first"),
+        order_date=("order_date", "min"),
+        amount=("value", "sum"),
+        currency=("currency", "first"),
+        category=("category", "first"),
+        source_row=("source_row", "min"),
+        amount_base=("value_base", "sum"),
+    ).reset_index()
+    refunded = set(orders.loc[orders["status"].eq("refunded"), "order_id"])
+    status = np.where(pieces["reverses"].isin(refunded), "reversal", "returned")
+    amount_base = -pieces["amount_base"].round(2)
+    return pieces.assign(
+        order_date=pieces["order_date"].dt.floor("D"),
+        amount=-pieces["amount"].round(2),
+        amount_base=amount_base,
+        status=pd.array(status, dtype="str"),
+        revenue=amount_base,
+        refunded_on=np.full(len(pieces), np.datetime64("NaT"), dtype="datetime64[s]"),
+        reverses=pd.array(pieces["reverses"].to_numpy(dtype=object), dtype="str"),
+    )
+
+
+def _accounts(lines: pd.DataFrame, positions: np.ndarray, match: reversals.LineMatch,
+              rates: dict[str, float], file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """How the reversal lines ended (the data-quality page's counts) and every matched pair."""
+    alloc = match.allocation
+    rev = lines.loc[positions[match.reversals]]
+    price = rev["unit_price"].to_numpy(dtype="float64")
+    quantity = rev["quantity"].abs().to_numpy(dtype="float64")
+    done = rev["matched_quantity"].to_numpy()
+    summary = reversals.summary(
+        reversals.outcomes(done, quantity),
+        _base_values(_line_values(quantity, price), rev["currency"], rates),
+        _base_values(_line_values(done, price), rev["currency"], rates),
+        "line_items",
+    )
+    rev_pos, pur_pos = positions[alloc.reversal], positions[alloc.purchase]
+    reversal, purchase = lines.loc[rev_pos], lines.loc[pur_pos]
+    days = (reversal["invoice_date"].to_numpy() - purchase["invoice_date"].to_numpy()) / np.timedelta64(1, "D")
+    matches = pd.DataFrame({
+        "table": "line_items",
+        "file": file,
+        "customer_id": reversal["customer_id"].to_numpy(),
+        "reversal": reversal["invoice"].to_numpy(),
+        "reversal_row": reversal["source_row"].to_numpy(dtype="int64"),
+        "purchase": purchase["invoice"].to_numpy(),
+        "purchase_row": purchase["source_row"].to_numpy(dtype="int64"),
+        "quantity": alloc.units,
+        "value_base": _base_values(_line_values(alloc.units, reversal["unit_price"].to_numpy(dtype="float64")),
+                                   reversal["currency"], rates),
+        "days_after_purchase": days.round(3),
+    }).sort_values(["reversal_row", "purchase_row"], kind="stable").reset_index(drop=True)
+    return summary, matches
+
+
+def _line_values(quantity: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """``quantity * unit_price`` rounded to cents, as a line's amount is."""
+    return np.round(quantity * price, 2)
+
+
+def _base_values(value: np.ndarray, currency: pd.Series, rates: dict[str, float]) -> np.ndarray:
+    """Amounts in their currency converted to the base currency and rounded to cents, as a line's are."""
+    return np.round(value * currency.map(rates).astype("float64").to_numpy(), 2)
 
 
 def _customers(lines: pd.DataFrame) -> pd.DataFrame:

@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import custseg
 from custseg import paths
 from custseg.config import Config
 from custseg.exports import write_segment_export, write_watch_list
-from custseg.features import default_observation_date
+from custseg.features import default_observation_date, net_values, purchases_at
 from custseg.intake import format_accounting, run_intake, write_intake
 from custseg.retention import assess
 from custseg.segmentation import segment
@@ -77,10 +78,20 @@ def is_current(config: Config) -> bool:
 
 
 def build_orders(orders: pd.DataFrame, customers: pd.DataFrame, observation_date: dt.date) -> pd.DataFrame:
-    """Orders before the observation date with each customer's region and tier attached."""
-    past = orders.loc[orders["order_date"] < pd.Timestamp(observation_date)]
+    """Orders before the observation date, as known then, with each customer's region and tier.
+
+    A purchase undone by a reversal only on or after the observation date is still ``completed``
+    here; ``net_value`` is what a purchase is worth once the reversals known by then are taken
+    off (0 for orders that are no purchase).
+    """
+    before = (orders["order_date"] < pd.Timestamp(observation_date)).to_numpy(dtype=bool, na_value=False)
+    bought = purchases_at(orders, observation_date)
+    net = np.zeros(len(orders))
+    net[bought] = net_values(orders, bought, observation_date)
+    status = orders["status"].where(~bought, "completed")
+    past = orders.assign(status=status, net_value=net).loc[before]
     keys = customers[["customer_id", "region", "market", "tier"]]
-    columns = ["order_id", "customer_id", "order_date", "category", "status", "amount_base", "revenue"]
+    columns = ["order_id", "customer_id", "order_date", "category", "status", "amount_base", "revenue", "net_value"]
     return past[columns].merge(keys, on="customer_id", how="left", validate="many_to_one")
 
 

@@ -196,7 +196,7 @@ def _coded_orders(orders: pd.DataFrame, order_codes: np.ndarray, ids: pd.Categor
     The other columns are the orders' own arrays, not copies.
     """
     codes = pd.Categorical.from_codes(order_codes, dtype=ids)
-    columns = {c: orders[c].array for c in ("order_date", "status", "revenue")}
+    columns = {c: orders[c].array for c in ("order_date", "status", "revenue", features.REFUNDED_ON) if c in orders}
     return pd.DataFrame({"customer_id": codes, **columns}, copy=False)
 
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custseg.config import Snapshots
+from custseg.features import REFUNDED_ON, purchases_at
 
 #: Columns kept from each classification, when ``classify`` returns them (others are dropped so the
 #: long table stays small). ``customer_id`` and ``tier`` are required.
@@ -272,7 +273,9 @@ def tier_effect(snapshots: pd.DataFrame, orders: pd.DataFrame, tier_order: Seque
     snapshots
         Long table from :func:`build_snapshots` with at least two snapshot dates.
     orders
-        Clean orders: customer_id, order_date, status (a purchase is ``completed``), revenue (net).
+        Clean orders: customer_id, order_date, status (a purchase is ``completed``), revenue (net),
+        and ``refunded_on`` when reversals were matched (a purchase undone on or after ``after``
+        still retained its customer then, :func:`custseg.features.purchases_at`).
     tier_order
         Tier names, best first (``tiers.names``).
 
@@ -306,14 +309,20 @@ def tier_effect(snapshots: pd.DataFrame, orders: pd.DataFrame, tier_order: Seque
     rows, buyer = np.flatnonzero(span)[held], buyer[held]
     day = orders["order_date"].to_numpy()[rows]
     revenue = orders["revenue"].to_numpy(dtype="float64", na_value=0.0)[rows]  # as in a sum, a missing revenue adds 0
-    completed = orders["status"].eq("completed").to_numpy(dtype=bool, na_value=False)[rows]
+    # the last day each order still counts as a purchase: never for non-purchases, the refund day
+    # for a purchase undone later, always for a completed one
+    until = np.where(purchases_at(orders, None), np.datetime64("9999-12-31"), np.datetime64("NaT"))
+    if REFUNDED_ON in orders:
+        until = np.where(orders["status"].eq("refunded").to_numpy(dtype=bool, na_value=False),
+                         orders[REFUNDED_ON].to_numpy(dtype="datetime64[s]"), until)
+    until = until.astype("datetime64[s]")[rows]
     # Sorted once, the orders of each window are one slice. Only the window edges matter, so the
     # orders are sorted by how many edges they are past, a small integer (a linear-time sort).
     edges = np.stack([prior_starts.to_numpy(), befores.to_numpy(), afters.to_numpy()])
     bounds = np.unique(edges)
     passed = np.searchsorted(bounds, day, side="right").astype(np.min_scalar_type(len(bounds)))
     order = np.argsort(passed, kind="stable")
-    passed, buyer, revenue, completed = passed[order], buyer[order], revenue[order], completed[order]
+    passed, buyer, revenue, until = passed[order], buyer[order], revenue[order], until[order]
     starts, middles, ends = np.searchsorted(passed, np.searchsorted(bounds, edges, side="right"))
     n, k = len(ids), len(names)
     tier_dtype = pd.CategoricalDtype(names, ordered=True)
@@ -322,7 +331,7 @@ def tier_effect(snapshots: pd.DataFrame, orders: pd.DataFrame, tier_order: Seque
         mine = at["snapshot_date"].eq(before).to_numpy()
         who, tier_of = holder[mine], tier[mine]
         period, prior = slice(middles[pair], ends[pair]), slice(starts[pair], middles[pair])
-        bought = np.bincount(buyer[period][completed[period]], minlength=n) > 0
+        bought = np.bincount(buyer[period][until[period] >= after.to_datetime64()], minlength=n) > 0
         spent = np.bincount(buyer[period], weights=revenue[period], minlength=n)
         spent_prior = np.bincount(buyer[prior], weights=revenue[prior], minlength=n)
         rows.append(pd.DataFrame({

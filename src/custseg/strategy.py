@@ -194,5 +194,10 @@ def revenue_growth(customers: pd.DataFrame) -> float:
 
 
 def order_values(orders: pd.DataFrame) -> pd.Series:
-    """The values of the completed orders that earned something: what a customer paid per order."""
-    return orders.loc[orders["status"].eq("completed") & orders["revenue"].gt(0), "revenue"]
+    """The values of the completed orders that earned something: what a customer paid per order.
+
+    An order undone in part by a matched reversal is worth what was kept (its ``net_value``, in
+    the processed orders table); a refunded one is no order.
+    """
+    value = orders["net_value"] if "net_value" in orders else orders["revenue"]
+    return value.loc[orders["status"].eq("completed") & value.gt(0)]

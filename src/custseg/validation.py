@@ -33,6 +33,12 @@ REASONS: dict[str, str] = {
     "conflicting_invoice": N_("an invoice line whose customer or currency differs from the invoice's first line"),
 }
 
+#: Columns of a clean orders table, whether read from an orders export or derived from line items.
+#: ``refunded_on``: the day a purchase was undone by a matched reversal (it was a purchase before
+#: that day); ``reverses``: the order a reversal or return undid, when it matched one.
+ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "currency", "status", "category",
+                 "source_row", "amount_base", "revenue", "refunded_on", "reverses")
+
 #: Columns of ``quarantine.csv``: one row per rejected input row.
 QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value", "detail"]
 
