@@ -115,6 +115,7 @@ def test_rfm_summary_counts_purchase_days_and_ignores_non_purchases():
     assert a["recency"] == 42 and a["T"] == 90
     assert a["monetary_value"] == pytest.approx(250.0)  # the repeat purchases 200 and 300
     assert a["mean_purchase_value"] == pytest.approx(650.0 / 3)
+    assert a["max_purchase_value"] == pytest.approx(300.0) and b["max_purchase_value"] == pytest.approx(80.0)
     assert (b["frequency"], b["recency"], b["T"], b["monetary_value"]) == (0, 0.0, 1.0, 0.0)
     assert weeks["recency"].iloc[0] == pytest.approx(6.0) and weeks["T"].iloc[0] == pytest.approx(90 / 7)
     assert days["frequency"].dtype == np.int64
@@ -208,6 +209,19 @@ def test_one_time_buyers_are_marked_not_called_alive():
     assert scored.loc[once, "expected_order_value"].tolist() == pytest.approx([models.mean_order_value] * 2)
     # The longer ago their one purchase, the less they are expected to buy.
     assert scored["expected_purchases"].iloc[0] > scored["expected_purchases"].iloc[1]
+
+
+def test_order_values_above_a_customers_history_are_marked_and_capped_on_request():
+    models = models_with()  # population mean order value p v / (q - 1) = 35.9
+    rows = history([(0, 0.0, 20.0), (0, 0.0, 20.0), (6, 30.0, 40.0)], monetary=12.0).assign(
+        max_purchase_value=[10.0, 80.0, 13.0])  # the repeat buyer is expected at 13.6
+    free = customer_value(rows, models, DEFAULTS, OBS)
+    assert free["order_value_above_history"].tolist() == [True, False, True]
+    assert free["expected_order_value"].iloc[0] == pytest.approx(models.mean_order_value)
+    capped = customer_value(rows, models, Value(cap_order_value=True), OBS)
+    assert capped["expected_order_value"].tolist() == pytest.approx([10.0, models.mean_order_value, 13.0])
+    assert capped["order_value_above_history"].tolist() == [True, False, True]
+    np.testing.assert_allclose(capped["clv"] / free["clv"], capped["expected_order_value"] / free["expected_order_value"])
 
 
 def test_clv_is_discounted_month_by_month():

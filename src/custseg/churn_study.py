@@ -727,11 +727,36 @@ class ChurnStudy:
                 "silence since; it says nothing about them and is not shown. Judge them by their churn probability, "
                 "which also sees contacts and feedback."
             ).format(count=once)))
+            above = int(self.value_facts.get("order_values_above_history") or 0)
+            if above:
+                mean_value = self._mean_order_value()
+                if self.value_facts.get("cap_order_value"):
+                    text = _(
+                        "For {count:,} buyers the model's expected order value was above their largest order so far, and "
+                        "is capped there (value.cap_order_value). Gamma-Gamma pulls one-time and occasional buyers towards "
+                        "the mean order value of all buyers{mean}."
+                    )
+                else:
+                    text = _(
+                        "For {count:,} buyers the expected order value is above their largest order so far: Gamma-Gamma "
+                        "pulls one-time and occasional buyers towards the mean order value of all buyers{mean}, as a "
+                        "first small order says little about the next. Set value.cap_order_value to cap it at their "
+                        "largest order; that ranks future spenders a little better and predicts less revenue in total."
+                    )
+                items.append(render.Notice(text.format(count=above, mean=mean_value)))
         items.append(self._value_by_tier("clv" if fitted else "value"))
         note = self.value_facts.get("note") or ""
         if note:
             items.append(render.Notice(_("About the value model: {note}.").format(note=note), kind="info"))
         return tuple(items)
+
+    def _mean_order_value(self) -> str:
+        """The Gamma-Gamma mean order value as " (money)", or "" when it is not known."""
+        params = self.value_facts.get("parameters") or {}
+        p, q, v = (params.get(k) for k in ("p", "q", "v"))
+        if p is None or q is None or v is None or q <= 1:
+            return ""
+        return _(" ({money})").format(money=self.money(p * v / (q - 1.0)))
 
     def _alive_chart(self, p_alive: pd.Series) -> render.Chart:
         """Histogram of P(alive) of the repeat buyers."""

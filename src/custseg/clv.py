@@ -67,12 +67,14 @@ from custseg.features import net_values, purchases_at
 
 #: Columns of :func:`rfm_summary`, in order.
 SUMMARY_COLUMNS: tuple[str, ...] = (
-    "customer_id", "frequency", "recency", "T", "monetary_value", "mean_purchase_value",
+    "customer_id", "frequency", "recency", "T", "monetary_value", "mean_purchase_value", "max_purchase_value",
 )
+# What the models read of a summary; ``max_purchase_value`` only marks values above a customer's history.
+_MODEL_COLUMNS = SUMMARY_COLUMNS[:-1]
 #: Columns of :func:`customer_value`, in order.
 VALUE_COLUMNS: tuple[str, ...] = (
-    "customer_id", "one_time_buyer", "p_alive", "expected_purchases", "expected_order_value", "clv",
-    "expected_next_order",
+    "customer_id", "one_time_buyer", "p_alive", "expected_purchases", "expected_order_value",
+    "order_value_above_history", "clv", "expected_next_order",
 )
 #: Name recorded in :attr:`ValueModels.method`.
 METHOD = "maximum likelihood, closed form (BG/NBD + Gamma-Gamma), scipy L-BFGS-B"
@@ -190,8 +192,9 @@ def rfm_summary(orders: pd.DataFrame, observation_date: dt.date, time_unit_days:
         ``frequency`` (int64: distinct purchase days minus 1, i.e. repeat purchases), ``recency``
         (first to last purchase day), ``T`` (first purchase day to the observation date), both in
         time units, ``monetary_value`` (mean value of the repeat purchase days, excluding the
-        first; 0 for one-time buyers, as Gamma-Gamma expects) and ``mean_purchase_value`` (mean
-        value of all purchase days, the fallback when Gamma-Gamma cannot be fitted).
+        first; 0 for one-time buyers, as Gamma-Gamma expects), ``mean_purchase_value`` (mean
+        value of all purchase days, the fallback when Gamma-Gamma cannot be fitted) and
+        ``max_purchase_value`` (the largest purchase day: what the customer's own history supports).
 
     Raises
     ------
@@ -220,7 +223,7 @@ def rfm_summary(orders: pd.DataFrame, observation_date: dt.date, time_unit_days:
         return pd.DataFrame({
             "customer_id": pd.Series([], dtype=orders["customer_id"].dtype),
             "frequency": np.zeros(0, np.int64), "recency": np.zeros(0), "T": np.zeros(0),
-            "monetary_value": np.zeros(0), "mean_purchase_value": np.zeros(0),
+            "monetary_value": np.zeros(0), "mean_purchase_value": np.zeros(0), "max_purchase_value": np.zeros(0),
         })
     # Whole days since the epoch: a timestamp counts on the calendar day it falls on.
     day = dates.to_numpy()[bought].astype("datetime64[D]").astype(np.int64)
@@ -252,6 +255,7 @@ def rfm_summary(orders: pd.DataFrame, observation_date: dt.date, time_unit_days:
         "T": (obs_day - first_day) / time_unit_days,
         "monetary_value": np.where(frequency > 0, repeat_mean, 0.0),
         "mean_purchase_value": total / purchases,
+        "max_purchase_value": np.maximum.reduceat(day_value, first_row),
     })
 
 
@@ -347,6 +351,14 @@ def customer_value(
     * ``expected_order_value`` = Gamma-Gamma E[order value | x, m_x] =
       p (v + x m_x) / (p x + q - 1); for one-time buyers the population mean p v / (q - 1).
       When the Gamma-Gamma part was not fitted: ``mean_purchase_value``.
+      ``order_value_above_history`` marks the customers whose expected order value is above their
+      largest purchase so far (``max_purchase_value``, when the summary has it): Gamma-Gamma pulls
+      a one-time or occasional small buyer towards the population's mean order value, which a shop
+      selling to households and wholesalers alike puts far above anything they ever spent. With
+      ``settings.cap_order_value`` their value is capped at that purchase. Off by default: out of
+      time, capping ranked next year's spenders better (Spearman 0.50 -> 0.58 on Online Retail II,
+      0.42 -> 0.44 on CDNOW) but predicted total revenue lower (0.84 -> 0.76 and 0.81 -> 0.75 of what
+      customers spent), while regression to the mean is what the model is for.
     * ``clv`` = expected_order_value * sum over the months k = 1..K of the horizon of
       (E[purchases by the end of month k] - E[purchases by the end of month k - 1]) *
       (1 + annual_discount_rate) ** (-t_k / 365.25 days): each month's expected revenue
@@ -399,6 +411,12 @@ def customer_value(
     per_month = np.diff(cumulative, axis=1, prepend=0.0)
     discount = (1.0 + settings.annual_discount_rate) ** (-ends * unit / _DAYS_PER_YEAR)
     order_value = _expected_spend(x, summary, models)
+    above = np.zeros(len(x), dtype=bool)
+    if "max_purchase_value" in summary:
+        largest = summary["max_purchase_value"].to_numpy(dtype="float64")
+        above = order_value > largest
+        if settings.cap_order_value:
+            order_value = np.where(above, largest, order_value)
     clv = order_value * (per_month @ discount)
 
     wait = _even_odds_wait(x, T, p_model, models)
@@ -411,6 +429,7 @@ def customer_value(
         "p_alive": np.where(x > 0, p_model, np.nan),
         "expected_purchases": expected,
         "expected_order_value": order_value,
+        "order_value_above_history": above,
         "clv": clv,
         "expected_next_order": pd.Series(next_order).where(within).to_numpy(dtype="datetime64[ns]"),
     }, index=summary.index)
@@ -420,7 +439,7 @@ def customer_value(
 
 
 def _summary_arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    missing = [c for c in SUMMARY_COLUMNS if c not in summary.columns]
+    missing = [c for c in _MODEL_COLUMNS if c not in summary.columns]
     if missing:
         raise ValueError(f"customer summary: missing column(s) {missing}; build it with rfm_summary")
     x = summary["frequency"].to_numpy(dtype="float64")

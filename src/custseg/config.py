@@ -398,6 +398,10 @@ class Value(_Strict):
     annual_discount_rate: float = Field(0.10, ge=0, lt=1)  # CLV: each month's revenue discounted at this yearly rate
     time_unit_days: int = Field(7, ge=1)  # time unit of recency, T and alpha (7: weeks)
     min_repeat_buyers: int = Field(100, ge=10)  # fewer customers with a repeat purchase: no value models, and why
+    # true: a customer's expected order value is at most their largest purchase so far. False keeps
+    # the model's value, which pulls small buyers towards the mean order value (the pages say for
+    # how many buyers that is above anything they spent); see custseg.clv.customer_value
+    cap_order_value: bool = False
     # L2 penalty on the log-parameters added to the mean negative log-likelihood; 0 = plain
     # maximum likelihood, a small value (0.001) keeps the fit finite on awkward data
     penalizer: float = Field(0.0, ge=0)

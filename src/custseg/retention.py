@@ -30,7 +30,8 @@ from custseg.i18n import _
 
 #: Columns this step adds to the customer table, in order (missing where they do not apply: a
 #: prospect has no value and no churn probability).
-VALUE_COLUMNS = ("one_time_buyer", "p_alive", "expected_purchases", "expected_order_value", "clv", "expected_next_order")
+VALUE_COLUMNS = ("one_time_buyer", "p_alive", "expected_purchases", "expected_order_value", "order_value_above_history", "clv",
+                 "expected_next_order")
 RISK_COLUMNS = (*churn.RULES, "warning_count", "reasons", "churn_probability", "value", "value_at_risk")
 
 # Shortest relationship a stand-in value is annualised over (see the module docstring).
@@ -48,6 +49,8 @@ class Retention:
     value_models: clv.ValueModels | None  # None when they could not be fitted
     value_basis: str  # what "value" means in this run, in words
     value_error: str | None = None  # why the value models could not be fitted, when they could not
+    order_values_above_history: int = 0  # buyers whose expected order value is above their largest order
+    cap_order_value: bool = False  # value.cap_order_value: were those values capped
 
     def summary(self) -> dict:
         """JSON-safe facts for study.json: the backtest, the value models and the watch list size."""
@@ -65,6 +68,8 @@ class Retention:
                 "order_values": models.order_values,
                 "time_unit_days": models.time_unit_days,
                 "note": models.note,
+                "order_values_above_history": self.order_values_above_history,
+                "cap_order_value": self.cap_order_value,
             }
         return {"churn": self.backtest.summary(), "value": value, "watch_list": int(len(self.watch_list))}
 
@@ -126,6 +131,7 @@ def assess(
         models, value_table, error = None, None, str(exc)
     else:
         value_table = clv.customer_value(summary, models, settings, observation_date)
+    above = 0 if value_table is None else int(value_table["order_value_above_history"].sum())
     with i18n.language("en"):  # the data says it in English; a report rewrites it (value_basis)
         basis = value_basis(settings, None if models is None else models.order_values, error)
 
@@ -154,6 +160,8 @@ def assess(
         value_models=models,
         value_basis=basis,
         value_error=error,
+        order_values_above_history=above,
+        cap_order_value=settings.cap_order_value,
     )
 
 
