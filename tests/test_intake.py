@@ -315,3 +315,52 @@ def test_accounting_holds_for_any_messy_input(write_csv, write_config, rows):
     assert len(duplicates) == acc.duplicates_removed
     assert set(result.quarantine["reason"]) <= set(REASONS)
     assert result.tables["orders"]["order_id"].is_unique
+
+
+# --------------------------------------------------------------------------- plausible dates
+
+
+def test_implausible_dates_are_quarantined_and_do_not_move_today(write_csv, write_config):
+    text = (
+        "order_id,customer_id,order_date,amount\n"
+        "O1,C1,2025-01-05,100\n"
+        "O2,C1,2099-01-05,100\n"  # a typo for 2019 or 2025: after the day the study runs
+        "O3,C2,1985-06-30,40\n"  # before 1990
+        "O4,C2,2025-03-01,40\n"
+    )
+    config = _orders_config(write_csv, write_config, text)
+    result = run_intake(config)
+    q = result.quarantine.set_index("row")
+    assert q.loc[3, "reason"] == "implausible_date" and q.loc[3, "column"] == "order_date" and q.loc[3, "value"] == "2099-01-05"
+    assert q.loc[4, "reason"] == "implausible_date"
+    assert result.accounting.iloc[0].q_implausible_date == 2
+    from custseg.features import default_observation_date
+
+    assert default_observation_date(result.tables["orders"]).isoformat() == "2025-03-02"
+    # the range is the config's to set
+    wide = run_intake(_orders_config(write_csv, write_config, text,
+                                     cleaning={"stop_on": [], "earliest_date": "1980-01-01", "latest_date": "2100-01-01"}))
+    assert wide.quarantine.empty and len(wide.tables["orders"]) == 4
+
+
+def test_implausible_dates_in_every_dated_table(write_csv, write_config):
+    customers = "customer_id,signup_date\nC1,1900-01-01\nC2,\nC3,2024-05-01\n"
+    interactions = "customer_id,interaction_date\nC1,2024-01-01\nC1,3024-01-01\n"
+    feedback = "customer_id,feedback_date,satisfaction\nC1,2024-01-01,5\nC1,1970-01-01,4\n"
+    config = load_config(write_config({
+        "orders": str(write_csv("o.csv", "order_id,customer_id,order_date,amount\nO1,C1,2025-01-05,100\n")),
+        "customers": str(write_csv("c.csv", customers)),
+        "interactions": str(write_csv("i.csv", interactions)),
+        "feedback": str(write_csv("f.csv", feedback)),
+    }, **QUARANTINE_ALL))
+    result = run_intake(config)
+    q = result.quarantine
+    assert q.groupby("table")["reason"].agg(list).to_dict() == {
+        "customers": ["implausible_date"], "feedback": ["implausible_date"], "interactions": ["implausible_date"],
+    }
+    assert sorted(result.tables["customers"]["customer_id"]) == ["C2", "C3"]  # an empty sign-up date is fine
+
+
+def test_a_latest_date_before_the_earliest_is_refused(write_csv, write_config):
+    with pytest.raises(ConfigError, match="latest_date 1989-12-31 is before cleaning.earliest_date 1990-01-01"):
+        _orders_config(write_csv, write_config, cleaning={"latest_date": "1989-12-31"})

@@ -187,6 +187,30 @@ def test_orders_only_run_loads_and_says_there_is_no_customer_table(messy_orders,
     assert "&lt;i&gt;x&lt;/i&gt;" in html
 
 
+def test_reversals_section_counts_how_cancellations_matched(write_csv, write_config):
+    lines = (
+        "InvoiceNo,StockCode,Quantity,UnitPrice,InvoiceDate,CustomerID,Country\n"
+        "100,P1,10,2.00,2025-02-01 10:00,K1,France\n"
+        "200,P2,1,30.00,2025-02-02 10:00,K1,France\n"
+        "C9,P1,-4,2.00,2025-02-09 10:00,K1,France\n"     # 4 of 10 units: order 100 undone in part
+        "C10,P2,-1,30.00,2025-02-10 10:00,K1,France\n"   # order 200 undone in full
+        "C11,P7,-2,5.00,2025-02-10 10:00,K1,France\n"    # nothing to undo
+        "300,P1,3,2.00,2025-03-01 10:00,K2,Spain\n"
+    )
+    columns = {"invoice": "InvoiceNo", "item": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice",
+               "invoice_date": "InvoiceDate", "customer_id": "CustomerID", "country": "Country"}
+    spec = {"path": str(write_csv("lines.csv", lines)), "columns": columns, "date_format": "%Y-%m-%d %H:%M"}
+    config = load_config(write_config({"line_items": spec}, cleaning={"stop_on": []}))
+    run(config, echo=lambda *_: None)
+    data = quality.load_quality_data(config)
+    assert data.reversals.set_index("outcome")["reversals"].to_dict() == {
+        "matched_in_full": 2, "matched_in_part": 0, "not_matched": 1}
+    undone = data.undone.set_index("undone")
+    assert undone.loc["refunded"].tolist() == [1, 30.0] and undone.loc["in_part"].tolist() == [1, 8.0]
+    html = QualityStudy(data).reversals()._repr_html_()
+    assert "matched in full" in html and "undone in part" in html and "CN¥38" in html  # 8 + 30 matched
+
+
 def test_loading_before_processing_says_what_to_run(messy_orders, write_config):
     config = load_config(write_config({"orders": str(messy_orders)}))
     with pytest.raises(FileNotFoundError, match=r"accounting\.csv does not exist: run `custseg process"):

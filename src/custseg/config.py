@@ -87,6 +87,18 @@ class Cleaning(_Strict):
     # a reversal undoes purchases of the same customer (and item) at most this many days before
     # or after it (see custseg.reversals)
     reversal_window_days: int = Field(90, ge=0)
+    # rows dated outside earliest_date .. latest_date are quarantined as implausible_date;
+    # latest_date None means the day the study runs
+    earliest_date: dt.date = dt.date(1990, 1, 1)
+    latest_date: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _date_range(self) -> Cleaning:
+        if self.latest_date is not None and self.latest_date < self.earliest_date:
+            raise ValueError(
+                f"cleaning.latest_date {self.latest_date} is before cleaning.earliest_date {self.earliest_date}"
+            )
+        return self
     # line items: item codes that are not products (postage, fees, manual adjustments)
     non_product_items: list[str] = Field(
         default_factory=lambda: ["POST", "DOT", "M", "BANK CHARGES", "AMAZONFEE", "CRUK", "D",
@@ -530,7 +542,7 @@ class Config(_Strict):
     inputs: Inputs
     currency: Currency = Currency()
     cleaning: Cleaning = Cleaning()
-    observation_date: dt.date | None = None  # None: the day after the last order
+    observation_date: dt.date | None = None  # None: the day after the last completed order
     output: Output
     regions: Regions = Regions()
     tiers: Tiers = Tiers()

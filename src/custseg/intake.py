@@ -11,6 +11,7 @@ or one line-item table as online shops export it, from which orders and customer
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -247,7 +248,7 @@ def clean_rows(raw: RawInput, config: Config) -> tuple[pd.DataFrame, pd.DataFram
     frame = _prepare(name, raw.frame, config)
     rates = config.currency.rate_table()
     parsed = validation.Parsed(spec.date_format)
-    schema = validation.row_schema(name, parsed, rates, config.cleaning)
+    schema = validation.row_schema(name, parsed, rates, config.cleaning, latest_date(config))
     cases = validation.failures(schema, frame)
     rejected = _quarantine_rows(name, spec.path, frame, cases)
     frame = frame.drop(index=cases["index"].unique())
@@ -262,6 +263,15 @@ def clean_rows(raw: RawInput, config: Config) -> tuple[pd.DataFrame, pd.DataFram
     rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
     _stop_if_asked(raw, rejected, config.cleaning)
     return _typed(name, frame, parsed, config), rejected
+
+
+def latest_date(config: Config) -> dt.date:
+    """The latest plausible date of any row: ``cleaning.latest_date``, else the day the study runs.
+
+    A date after it (a typo of 2099, a clock set wrong) is quarantined as ``implausible_date``
+    rather than allowed to move the observation date, and every recency with it.
+    """
+    return config.cleaning.latest_date or dt.date.today()
 
 
 def _typed(name: str, frame: pd.DataFrame, parsed: validation.Parsed, config: Config) -> pd.DataFrame:

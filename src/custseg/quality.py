@@ -83,6 +83,12 @@ class QualityData:
         locations (orders only).
     meta
         ``study.json`` of the processed data (title, observation date...).
+    reversals
+        ``reversals.csv``: the reversal lines (or negative order rows) matched in full, in part
+        and not at all, with their value; None when intake did not write it.
+    undone
+        Purchases undone by matched reversals: ``refunded`` (in full) and ``in_part``, each with
+        ``orders`` and ``value`` (what the reversals took back); None without clean orders.
     """
 
     accounting: pd.DataFrame
@@ -91,6 +97,8 @@ class QualityData:
     dates: dict[str, pd.Series]
     customers: pd.DataFrame | None
     meta: dict
+    reversals: pd.DataFrame | None = None
+    undone: pd.DataFrame | None = None
 
 
 def source_files(config: Config) -> list[Path]:
@@ -112,6 +120,7 @@ def source_files(config: Config) -> list[Path]:
         interim / "accounting.csv",
         interim / "quarantine.csv",
         interim / "columns.csv",
+        interim / "reversals.csv",
         *(interim / f"{table}.parquet" for table in DATE_COLUMNS),
         processed / "customers.parquet",
         processed / "study.json",
@@ -167,7 +176,51 @@ def load_quality_data(config: Config) -> QualityData:
     if "customers" not in tables and _blank(customers["country_raw"]).all() and _blank(customers["province_raw"]).all():
         customers = None  # orders only: the customer table was derived from orders, with no locations
     meta = json.loads((processed / "study.json").read_text(encoding="utf-8"))
-    return QualityData(accounting, quarantine, columns, dates, customers, meta)
+    reversals_path = interim / "reversals.csv"
+    reversals = (
+        _read_counts(reversals_path, lambda c: c in ("reversals", "value", "matched_value"))
+        if reversals_path.is_file() else None
+    )
+    orders_path = interim / "orders.parquet"
+    undone = None
+    if orders_path.is_file():
+        wanted = [c for c in ("order_id", "customer_id", "status", "revenue", "refunded_on", "reverses")
+                  if c in _parquet_columns(orders_path)]
+        undone = undone_orders(pd.read_parquet(orders_path, columns=wanted))
+    return QualityData(accounting, quarantine, columns, dates, customers, meta, reversals, undone)
+
+
+def undone_orders(orders: pd.DataFrame) -> pd.DataFrame:
+    """Purchases undone by matched reversals, in full and in part: how many, and the value taken back.
+
+    Parameters
+    ----------
+    orders
+        Clean orders (status, revenue; ``refunded_on`` and ``reverses`` when reversals were
+        matched, else nothing was undone).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Two rows, ``refunded`` (undone in full: refunded with a ``refunded_on`` day) and
+        ``in_part`` (still purchases, named by a return), with ``orders`` and ``value`` (the
+        revenue the matched reversals took back, a positive number).
+    """
+    if "refunded_on" not in orders or "reverses" not in orders:
+        return pd.DataFrame({"undone": ["refunded", "in_part"], "orders": [0, 0], "value": [0.0, 0.0]})
+    full = orders["status"].eq("refunded") & orders["refunded_on"].notna()
+    undoing = orders.loc[orders["reverses"].notna()]
+    refunded_ids = set(orders.loc[full, "order_id"])
+    # an order id is a customer's own: a return names an order of the same customer
+    pairs = undoing.assign(target=undoing["customer_id"].astype("str") + "\x1f" + undoing["reverses"].astype("str"))
+    ids = orders["customer_id"].astype("str") + "\x1f" + orders["order_id"].astype("str")
+    in_full = pairs["reverses"].isin(refunded_ids) & pairs["target"].isin(set(ids[full]))
+    in_part = pairs.loc[~in_full]
+    return pd.DataFrame({
+        "undone": ["refunded", "in_part"],
+        "orders": [int(full.sum()), int(in_part["target"].nunique())],
+        "value": [round(float(-pairs.loc[in_full, "revenue"].sum()), 2), round(float(-in_part["revenue"].sum()), 2)],
+    })
 
 
 def _parquet_columns(path: Path) -> list[str]:

@@ -170,6 +170,54 @@ class QualityStudy:
         )
 
     @section(
+        N_("Cancellations and returns matched to purchases"),
+        N_(
+            "A cancellation or return undoes the purchase it reverses: in a line-item export the lines of the same "
+            "customer and item (the invoice it names first, then whole lines of the same quantity, then unit by "
+            "unit, the earliest purchase first); in an orders table the order of the same customer, currency and "
+            "amount. A purchase undone in full stops counting as a purchase from the day it was undone; one undone "
+            "in part is worth what the customer kept; what matches nothing is netted against the customer's spend. "
+            "Every matched pair is listed in reversal_matches.csv in the interim data folder."
+        ),
+    )
+    def reversals(self) -> render.Section:
+        """Reversals matched in full, in part and not at all with their value; purchases undone."""
+        reversals, undone = self.data.reversals, self.data.undone
+        if reversals is None or int(reversals["reversals"].sum()) == 0:
+            return render.Notice(_("The data holds no cancellation or return: nothing was matched or netted."))
+        money = render.money(self.data.meta.get("base_currency", ""))
+        outcomes = {
+            "matched_in_full": _("matched in full"), "matched_in_part": _("matched in part"),
+            "not_matched": _("not matched: netted against the customer's spend"),
+        }
+        count, value, matched = _("Cancellations and returns"), _("Value"), _("Value matched")
+        by_outcome = reversals.groupby("outcome", sort=False)[["reversals", "value", "matched_value"]].sum()
+        by_outcome = by_outcome.reindex(list(outcomes), fill_value=0)
+        shown = pd.DataFrame({
+            _("Outcome"): [outcomes[o] for o in by_outcome.index],
+            count: by_outcome["reversals"].to_numpy(),
+            _("Share"): by_outcome["reversals"].to_numpy() / max(int(by_outcome["reversals"].sum()), 1),
+            value: by_outcome["value"].to_numpy(),
+            matched: by_outcome["matched_value"].to_numpy(),
+        })
+        items: list[object] = [render.Table(
+            shown, _("Cancellation and return lines by how they matched"),
+            {count: render.integer, _("Share"): render.percent, value: money, matched: money},
+        )]
+        if undone is not None:
+            labels = {"refunded": _("undone in full: no longer a purchase"), "in_part": _("undone in part: worth what was kept")}
+            orders_name, taken = _("Purchases"), _("Value taken back")
+            items.append(render.Table(
+                pd.DataFrame({
+                    _("Purchases undone"): [labels[u] for u in undone["undone"]],
+                    orders_name: undone["orders"].to_numpy(),
+                    taken: undone["value"].to_numpy(),
+                }),
+                _("Purchases undone by the matched cancellations and returns"), {orders_name: render.integer, taken: money},
+            ))
+        return tuple(items)
+
+    @section(
         N_("Empty cells per column"),
         N_(
             "How many cells of each column were empty (or held only spaces) in the files as read, before any "

@@ -8,6 +8,7 @@ quarantine reason per row. Typing happens after validation, on the rows that pas
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 
@@ -23,6 +24,7 @@ from custseg.i18n import N_
 REASONS: dict[str, str] = {
     "missing_id": N_("a required id is empty"),
     "bad_date": N_("a date that cannot be read"),
+    "implausible_date": N_("a date outside the plausible range (cleaning.earliest_date to cleaning.latest_date)"),
     "bad_number": N_("a number that cannot be read"),
     "zero_amount": N_("an amount or quantity of zero (cleaning.zero_amount: keep to accept them)"),
     "negative_price": N_("a unit price below zero"),
@@ -113,6 +115,13 @@ def _date(parsed: Parsed, required: bool) -> pa.Check:
     return _check("bad_date", lambda s: parsed.dates(s).notna() | s.eq(""))
 
 
+def _plausible(parsed: Parsed, earliest: dt.date, latest: dt.date) -> pa.Check:
+    # a date on the latest day itself is plausible, whatever its time of day; an unreadable or
+    # empty date is the other rules' business
+    low, high = pd.Timestamp(earliest), pd.Timestamp(latest) + pd.Timedelta(days=1)
+    return _check("implausible_date", lambda s: parsed.dates(s).isna() | parsed.dates(s).between(low, high, inclusive="left"))
+
+
 def _number(parsed: Parsed, required: bool) -> pa.Check:
     if required:
         return _check("bad_number", lambda s: parsed.numbers(s).notna())
@@ -128,7 +137,9 @@ def _in_range(parsed: Parsed, low: float, high: float) -> pa.Check:
     return _check("out_of_range", lambda s: parsed.numbers(s).between(low, high) | parsed.numbers(s).isna())
 
 
-def row_schema(table: str, parsed: Parsed, rates: Mapping[str, float], cleaning: Cleaning) -> pa.DataFrameSchema:
+def row_schema(
+    table: str, parsed: Parsed, rates: Mapping[str, float], cleaning: Cleaning, latest: dt.date,
+) -> pa.DataFrameSchema:
     """The row rules of one input table, over its canonical text columns.
 
     Parameters
@@ -140,7 +151,9 @@ def row_schema(table: str, parsed: Parsed, rates: Mapping[str, float], cleaning:
     rates
         Exchange rates by currency code, the base currency included.
     cleaning
-        The config's cleaning rules (statuses, zero amounts).
+        The config's cleaning rules (statuses, zero amounts, the earliest plausible date).
+    latest
+        The latest plausible date: ``cleaning.latest_date``, or the day the study runs.
 
     Returns
     -------
@@ -148,12 +161,13 @@ def row_schema(table: str, parsed: Parsed, rates: Mapping[str, float], cleaning:
         Checks named by reason code; columns absent from a file are not checked (``required=False``).
     """
     currency = _check("unknown_currency", lambda s: s.isin(list(rates)))
+    plausible = _plausible(parsed, cleaning.earliest_date, latest)
     nonzero = [] if cleaning.zero_amount == "keep" else [_nonzero(parsed)]
     rules: dict[str, dict[str, list[pa.Check]]] = {
         "orders": {
             "order_id": [_id()],
             "customer_id": [_id()],
-            "order_date": [_date(parsed, required=True)],
+            "order_date": [_date(parsed, required=True), plausible],
             "amount": [_number(parsed, required=True), *nonzero],
             "currency": [currency],
             "status": [_check("unknown_status", lambda s: s.isin([*cleaning.statuses, "completed"]))],
@@ -161,7 +175,7 @@ def row_schema(table: str, parsed: Parsed, rates: Mapping[str, float], cleaning:
         "line_items": {
             "invoice": [_id()],
             "customer_id": [_id()],
-            "invoice_date": [_date(parsed, required=True)],
+            "invoice_date": [_date(parsed, required=True), plausible],
             "quantity": [_number(parsed, required=True), *nonzero],
             "unit_price": [
                 _number(parsed, required=True),
@@ -172,15 +186,15 @@ def row_schema(table: str, parsed: Parsed, rates: Mapping[str, float], cleaning:
         },
         "customers": {
             "customer_id": [_id()],
-            "signup_date": [_date(parsed, required=False)],
+            "signup_date": [_date(parsed, required=False), plausible],
         },
         "interactions": {
             "customer_id": [_id()],
-            "interaction_date": [_date(parsed, required=True)],
+            "interaction_date": [_date(parsed, required=True), plausible],
         },
         "feedback": {
             "customer_id": [_id()],
-            "feedback_date": [_date(parsed, required=True)],
+            "feedback_date": [_date(parsed, required=True), plausible],
             "satisfaction": [_number(parsed, required=False), _in_range(parsed, 1, 5)],
             "nps": [_number(parsed, required=False), _in_range(parsed, 0, 10)],
         },
