@@ -35,6 +35,24 @@ def study_config(root: Path, inputs: dict, **overrides) -> Path:
     return path
 
 
+def real_data_dir() -> Path:
+    """The folder of the real public data sets (Online Retail II, CDNOW): ``CUSTSEG_REAL_DATA``, else
+    ``shared/data`` next to the checkout. They are read where they are, never copied into the project."""
+    return Path(os.environ.get("CUSTSEG_REAL_DATA") or PROJECT_ROOT.parent / "shared" / "data")
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The real data folder; a missing one fails the test (the real-data suite must run in CI)."""
+    folder = real_data_dir()
+    if not (folder / "online_retail_ii").is_dir() or not (folder / "cdnow").is_dir():
+        pytest.fail(
+            f"the real data sets are not in {folder} (online_retail_ii/, cdnow/): set CUSTSEG_REAL_DATA to the "
+            "folder that holds them"
+        )
+    return folder
+
+
 @pytest.fixture(scope="session")
 def intake_1500(tmp_path_factory):
     """A 1,500-customer generated sample through intake: (config, clean tables, ground truth)."""
