@@ -198,7 +198,7 @@ def test_missing_column_is_a_notice_not_an_error(sample):
     stripped = dataclasses.replace(data, customers=data.customers.drop(columns=["lifecycle", "value_class"]), tables={})
     study = studies.TierStudy(stripped, data.meta["tiers"][0], 12)
     assert "no lifecycle column" in _notices(study.lifecycle_mix())[0]
-    segments, notice = study.segment_mix().items
+    segments, *_few, notice = study.segment_mix().items  # (an index on few customers adds its note)
     assert isinstance(segments, render.Table) and "no value_class column" in notice.text
     assert "no snapshots table" in _notices(study.migration())[0]
     plain = studies.TierStudy(load_study_data(config), data.meta["tiers"][0], 12)  # no extra tables
@@ -305,3 +305,83 @@ def test_tile_map_shows_every_market_with_its_share_and_growth(processed_sample)
     assert len(arrows) == len(growth)
     assert sum(text.startswith("▼") for text in arrows) == int((growth < 0).sum())
     assert str(len(revenue)) in chart.alt
+
+
+# --------------------------------------------------------------------------- only what is true
+
+
+def _text(section: render.Section) -> str:
+    """The visible text of a section, tags dropped."""
+    import html as html_module
+    import re
+
+    return html_module.unescape(re.sub(r"<[^>]+>", " ", _html(section)))
+
+
+def test_a_skipped_churn_model_shows_no_nan_and_no_zero_at_risk(sample):
+    _, data = sample
+    unscored = data.customers.assign(churn_probability=float("nan"), value_at_risk=float("nan"))
+    meta = {**data.meta, "churn": {**data.meta["churn"], "note": "the training window has 12 buyers"}}
+    skipped = dataclasses.replace(data, customers=unscored, meta=meta)
+    region = skipped.customers["region"].value_counts().index[0]
+    section = studies.RegionStudy(skipped, region, 12).churn_risk()
+    text = _text(section)
+    assert "NaN" not in text and "nan" not in text.split()
+    measures = _tables(section)[0].frame.iloc[:, 0].tolist()
+    assert not any("Value at risk" in m or "probability" in m for m in measures)
+    assert "The churn model was not fitted" in text and "the training window has 12 buyers" in text
+    headline = _text(studies.Overview(skipped, load_config(sample[0].source)).headline())
+    assert "not computed: the churn model was not fitted" in headline and "NaN" not in headline
+
+
+def test_no_nps_answers_give_no_score_of_zero(sample):
+    _, data = sample
+    silent = dataclasses.replace(data, customers=data.customers.assign(nps_class=pd.Series(pd.NA, index=data.customers.index, dtype="str")))
+    region = data.customers["region"].value_counts().index[0]
+    table = _tables(studies.RegionStudy(silent, region, 12).satisfaction())[0].frame
+    rows = table.set_index(table.columns[0])
+    assert rows.loc["Customers with an NPS answer"].tolist() == ["0", "0"]
+    assert rows.loc["Net promoter score (promoters − detractors)"].tolist() == [render.MISSING] * 2
+    assert "+0" not in _text(studies.RegionStudy(silent, region, 12).satisfaction())
+
+
+def test_every_index_has_its_count_and_small_ones_are_marked(sample):
+    _, data = sample
+    buyers = data.customers.loc[data.customers["frequency"] > 0, "region"].value_counts()
+    region = buyers.loc[buyers >= 12].index[-1]  # the smallest region with a study
+    study = studies.RegionStudy(data, region, 12)
+    for section in (study.segment_mix(), study.lifecycle_mix(), study.category_mix()):
+        for table in _tables(section):
+            frame = table.frame
+            assert "Customers" in frame.columns and "Index" in frame.columns
+            counts = frame["Customers"].astype("int64")
+            marked = frame["Index"].astype(str).str.endswith(studies.FEW_MARK)
+            assert (marked == (counts < 12) & frame["Index"].ne(render.MISSING)).all()
+            if marked.any():
+                assert any("fewer than 12 customers" in note for note in _notices(section))
+
+
+def test_strategy_reasons_say_how_many_customers_they_rest_on(sample):
+    _, data = sample
+    region = data.customers["region"].value_counts().index[0]
+    study = studies.RegionStudy(data, region, 12)
+    values, topics = strategy.measures(study.customers, study.orders, study.base, data.orders, data.meta["tiers"][0])
+    counts = strategy.measure_counts(study.customers, study.orders, topics)
+    assert counts["aov_index"] == int((study.customers["frequency"] > 0).sum())
+    category = topics["top_category_index"]
+    bought = study.orders.loc[study.orders["status"].eq("completed") & study.orders["category"].eq(category)]
+    assert counts["top_category_index"] == bought["customer_id"].nunique()
+    rule = [r for r in study.rules if r.measure == "top_category_index"][0].model_copy(update={"above": 0.0})
+    strong = strategy.recommend(values, topics, [rule], counts=counts, min_customers=1)
+    weak = strategy.recommend(values, topics, [rule], counts=counts, min_customers=10**6)
+    assert strong["because"].iloc[0].endswith(f"(on {counts['top_category_index']:,} customers)")
+    assert "a weak signal" in weak["because"].iloc[0]
+
+
+def test_lifecycle_stages_are_listed_in_the_order_the_rules_are_checked(sample):
+    config, data = sample
+    table = _tables(studies.Overview(data, load_config(config.source)).lifecycle())[0].frame
+    from custseg import lifecycle
+
+    shown = [stage for stage in lifecycle.PRECEDENCE if studies._stage_label(stage) in set(table.index)]
+    assert list(table.index) == [studies._stage_label(stage) for stage in shown]

@@ -218,7 +218,7 @@ class Table:
         for record in frame.itertuples(index=False):
             cells = []
             for col, value in zip(frame.columns, record):
-                text = "–" if _missing(value) else self.formats.get(col, _default_format)(value)
+                text = MISSING if _missing(value) else self.formats.get(col, _default_format)(value)
                 align = ' class="num"' if col in numeric else ""
                 cells.append(f"<td{align}>{html.escape(text)}</td>")
             rows.append(f"<tr>{''.join(cells)}</tr>")
@@ -277,33 +277,39 @@ def _default_format(value: object) -> str:
     return str(value)
 
 
+#: What a table shows for a figure that does not exist (no data, a model that was not fitted):
+#: never "NaN", and never a zero that reads as a measured nothing.
+MISSING = "–"
+
+
 def money(currency: str) -> Callable[[object], str]:
     """Formatter for amounts in `currency`, whole units (reports compare, they do not audit), in
-    the report language when the formatter is called."""
-    return lambda value: format_currency(value, currency, format="¤#,##0", locale=i18n.babel_locale(), currency_digits=False)
+    the report language when the formatter is called; :data:`MISSING` for a missing amount."""
+    return lambda value: MISSING if _missing(value) else format_currency(
+        value, currency, format="¤#,##0", locale=i18n.babel_locale(), currency_digits=False)
 
 
 def percent(value: object) -> str:
-    """0.123 -> '12.3%'."""
-    return format_percent(value, format="#,##0.0%", locale=i18n.babel_locale())
+    """0.123 -> '12.3%'; :data:`MISSING` for a missing value."""
+    return MISSING if _missing(value) else format_percent(value, format="#,##0.0%", locale=i18n.babel_locale())
 
 
 def signed_percent(value: object) -> str:
     """+12.3% / -4.0%; a dash for a missing value."""
-    return "–" if _missing(value) else f"{float(value):+.1%}"
+    return MISSING if _missing(value) else f"{float(value):+.1%}"
 
 
 def integer(value: object) -> str:
-    return format_decimal(value, format="#,##0", locale=i18n.babel_locale())
+    return MISSING if _missing(value) else format_decimal(value, format="#,##0", locale=i18n.babel_locale())
 
 
 def decimal(value: object) -> str:
-    return format_decimal(value, format="#,##0.0", locale=i18n.babel_locale())
+    return MISSING if _missing(value) else format_decimal(value, format="#,##0.0", locale=i18n.babel_locale())
 
 
 def index_points(value: object) -> str:
-    """An index against the base (100 = same as the whole base)."""
-    return format_decimal(value, format="#,##0", locale=i18n.babel_locale())
+    """An index against the base (100 = same as the whole base); :data:`MISSING` when there is none."""
+    return MISSING if _missing(value) else format_decimal(value, format="#,##0", locale=i18n.babel_locale())
 
 
 def month_names(width: str = "abbreviated") -> list[str]:

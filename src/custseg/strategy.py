@@ -129,8 +129,46 @@ def measures(
     return {name: float(value) for name, value in values.items()}, topics
 
 
-def recommend(values: dict[str, float], topics: dict[str, str], rules: list[StrategyRule]) -> pd.DataFrame:
+def measure_counts(customers: pd.DataFrame, orders: pd.DataFrame, topics: dict[str, str]) -> dict[str, int]:
+    """How many of the slice's customers each measure rests on.
+
+    Buyers for the measures of buyers; customers with a completed order for the order values;
+    every customer for the share of new customers; customers with a churn probability or a
+    satisfaction score for those two; customers who bought the category for the category
+    measures (``topics`` names it).
+    """
+    buyers = customers.loc[customers["frequency"] > 0]
+    bought = orders.loc[orders["status"].eq("completed")]
+    counts = {name: len(buyers) for name in ("aov_index", "orders_per_buyer_index", "growth_gap", "high_tier_share_index")}
+    counts["low_value_order_share_index"] = int(bought["customer_id"].nunique())
+    counts["new_customer_share_index"] = len(customers)
+    counts["churn_risk_index"] = int(buyers["churn_probability"].notna().sum()) if "churn_probability" in buyers else 0
+    counts["satisfaction_gap"] = (
+        int(customers["satisfaction_latest"].notna().sum()) if "satisfaction_latest" in customers else 0
+    )
+    for measure in ("top_category_index", "weakest_category_index"):
+        category = topics.get(measure)
+        counts[measure] = int(bought.loc[bought["category"].eq(category), "customer_id"].nunique()) if category else 0
+    return counts
+
+
+def recommend(
+    values: dict[str, float], topics: dict[str, str], rules: list[StrategyRule], *,
+    counts: dict[str, int] | None = None, min_customers: int = 0,
+) -> pd.DataFrame:
     """The rules that fire on these measures, as recommendations with the figure behind each.
+
+    Parameters
+    ----------
+    values, topics
+        From :func:`measures`.
+    rules
+        ``strategy.rules``.
+    counts
+        From :func:`measure_counts`: each reason then says how many customers its figure rests on,
+        and one that rests on fewer than `min_customers` says the figure is weak.
+    min_customers
+        ``studies.min_customers``.
 
     Returns
     -------
@@ -154,6 +192,12 @@ def recommend(values: dict[str, float], topics: dict[str, str], rules: list[Stra
         reason = (
             _("{measure} {value}, above {limit}") if rule.above is not None else _("{measure} {value}, below {limit}")
         ).format(measure=_(name).format(category=category), value=_figure(value, fmt, bound), limit=fmt.format(value=bound))
+        if counts is not None and rule.measure in counts:
+            count = counts[rule.measure]
+            reason += " " + (
+                _("(on {count:,} customers, fewer than {needed}: a weak signal)") if count < min_customers
+                else _("(on {count:,} customers)")
+            ).format(count=count, needed=min_customers)
         # The default rules' advice is translated; a rule the user wrote is shown as written.
         advice = _(rule.advice).replace("{category}", category)
         rows.append({

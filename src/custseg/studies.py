@@ -180,6 +180,10 @@ def _mix(part: pd.Series, whole: pd.Series, order: Sequence[str], name: str) -> 
     return table
 
 
+#: Marks an index computed on fewer customers than ``studies.min_customers``.
+FEW_MARK = "‡"
+
+
 def _mix_formats() -> dict[str, Callable[[object], str]]:
     """How the columns of a :func:`_mix` table are written, by their headings in the report language."""
     return {_("Customers"): render.integer, _("Share here"): render.percent, _("Share in base"): render.percent,
@@ -433,6 +437,25 @@ class _Study:
         """The study's name for its slice, in the report language."""
         raise NotImplementedError
 
+    def _indexed(self, table: pd.DataFrame, title: str, formats: dict[str, Callable[[object], str]]) -> render.Section:
+        """A table of indexes against the base, each beside its count of customers (column
+        "Customers"); an index on fewer customers than studies.min_customers is marked, with a
+        note under the table that says why."""
+        count, index = _("Customers"), _("Index")
+        few = table[count].lt(self.min_customers) & table[index].notna()
+        shown = table.assign(**{index: [
+            f"{render.index_points(value)} {FEW_MARK}" if small else render.index_points(value)
+            for value, small in zip(table[index], few)
+        ]})
+        formats = {name: fmt for name, fmt in formats.items() if name != index}
+        result = render.Table(shown, title, formats, numeric=[index])
+        if not few.any():
+            return result
+        return result, render.Notice(_(
+            "{mark} An index on fewer than {count} customers (studies.min_customers): a few customers more or less "
+            "move it a lot, so read it as a hint, not a finding."
+        ).format(mark=FEW_MARK, count=self.min_customers), kind="info")
+
     def heading(self) -> render.Heading:
         """Title of the page."""
         meta = self.data.meta
@@ -505,16 +528,20 @@ class _Study:
     @section(N_("Product preferences"), N_("Which categories earn the revenue here, against the whole base: an index above 100 marks a category this group favours."))
     def category_mix(self) -> render.Section | None:
         """Revenue share per product category in the slice and in the base; index 100 = same as base."""
-        here, in_base, index = _("Share here"), _("Share in base"), _("Index")
+        here, in_base, index, count = _("Share here"), _("Share in base"), _("Index"), _("Customers")
         part = self.orders.groupby("category")["revenue"].sum()
         whole = self.data.orders.groupby("category")["revenue"].sum()
+        bought = self.orders.loc[self.orders["status"].eq("completed")]
         table = pd.DataFrame({here: part / part.sum(), in_base: whole / whole.sum()}).fillna(0.0)
-        table = table.assign(**{index: 100 * table[here] / table[in_base]}).sort_values(here, ascending=False)
+        table = table.assign(**{
+            count: bought.groupby("category")["customer_id"].nunique().reindex(table.index, fill_value=0).astype("int64"),
+            index: 100 * table[here] / table[in_base],
+        }).sort_values(here, ascending=False)[[count, here, in_base, index]]
         table.index = table.index.map(lambda category: i18n.label("category", category))
         table.index.name = _("Category")
-        return render.Table(
+        return self._indexed(
             table, _("Product categories by revenue, {label}").format(label=self.label),
-            {here: render.percent, in_base: render.percent, index: render.index_points},
+            {count: render.integer, here: render.percent, in_base: render.percent},
         )
 
     @section(N_("RFM segments"), N_("How {label}'s buying customers spread over the 11 RFM segments and the 8 value classes (RFM 八类客户), against the whole base: an index above 100 marks a segment over-represented here."))
@@ -532,7 +559,8 @@ class _Study:
             else:
                 mix = _mix(_value_class_labels(self.buyers), _value_class_labels(self.base), _value_class_order(self.base), _("Value class"))
                 title = _("Value classes (8-class model), {label} against the whole base").format(label=self.label)
-            tables.append(render.Table(mix, title, _mix_formats()))
+            section = self._indexed(mix, title, _mix_formats())
+            tables.extend(section if isinstance(section, tuple) else (section,))
         return tuple(tables)
 
     @section(N_("Lifecycle stages"), N_("Where {label}'s customers stand in the relationship (judged against each customer's own buying rhythm), against the whole base."))
@@ -543,7 +571,7 @@ class _Study:
             return missing
         label = lambda stages: stages.astype("string").map(_stage_label, na_action="ignore")  # noqa: E731
         mix = _mix(label(self.customers["lifecycle"]), label(self.base["lifecycle"]), [_stage_label(s) for s in lifecycle.STAGES], _("Stage"))
-        return render.Table(mix, _("Lifecycle stages, {label} against the whole base").format(label=self.label), _mix_formats())
+        return self._indexed(mix, _("Lifecycle stages, {label} against the whole base").format(label=self.label), _mix_formats())
 
     @section(N_("Clusters"), N_("The data-driven clusters (fitted on recency, frequency, spend, basket size and tenure) that {label}'s buying customers fall in, against the whole base."))
     def cluster_mix(self) -> render.Section | None:
@@ -554,7 +582,7 @@ class _Study:
         order = [names[key] for key in sorted(names, key=int)] or _order(self.base["cluster_name"])
         label = lambda clusters: clusters.astype("string").map(cluster_label, na_action="ignore")  # noqa: E731
         mix = _mix(label(self.buyers["cluster_name"]), label(self.base["cluster_name"]), [cluster_label(n) for n in order], _("Cluster"))
-        return render.Table(mix, _("Clusters, {label} against the whole base").format(label=self.label), _mix_formats())
+        return self._indexed(mix, _("Clusters, {label} against the whole base").format(label=self.label), _mix_formats())
 
     @section(N_("Satisfaction"), N_("Satisfaction scores (1-5) and net promoter classes of {label}'s customers who gave feedback, against the whole base."))
     def satisfaction(self) -> render.Section | None:
@@ -580,16 +608,19 @@ class _Study:
             (_("Mean satisfaction (1-5)"), _score(rated["satisfaction_mean"].mean()), _score(base["satisfaction_mean"].mean())),
             (_("Mean latest satisfaction (1-5)"), _score(rated["satisfaction_latest"].mean()), _score(base["satisfaction_latest"].mean())),
         ]
-        here, whole = (frame["nps_class"].dropna().value_counts(normalize=True) for frame in (rated, base))
+        answers = [frame["nps_class"].dropna() for frame in (rated, base)]
+        rows.append((_("Customers with an NPS answer"), *(render.integer(len(a)) for a in answers)))
         classes = {
             "promoter": _("Promoters (latest NPS answer)"),
             "passive": _("Passives (latest NPS answer)"),
             "detractor": _("Detractors (latest NPS answer)"),
         }
+        # without answers there is no share and no score: a dash, not a measured 0% or +0
+        shares = [a.value_counts(normalize=True) if len(a) else None for a in answers]
         for name, text in classes.items():
-            rows.append((text, render.percent(here.get(name, 0.0)), render.percent(whole.get(name, 0.0))))
-        nps = lambda shares: f"{100 * (shares.get('promoter', 0.0) - shares.get('detractor', 0.0)):+.0f}"  # noqa: E731
-        rows.append((_("Net promoter score (promoters − detractors)"), nps(here), nps(whole)))
+            rows.append((text, *(render.percent(s.get(name, 0.0)) if s is not None else render.MISSING for s in shares)))
+        nps = lambda s: render.MISSING if s is None else f"{100 * (s.get('promoter', 0.0) - s.get('detractor', 0.0)):+.0f}"  # noqa: E731
+        rows.append((_("Net promoter score (promoters − detractors)"), *(nps(s) for s in shares)))
         whole_base = _("Whole base")
         table = pd.DataFrame(rows, columns=[_("Measure"), self.label, whole_base])
         return render.Table(
@@ -686,20 +717,29 @@ class _Study:
             (_("Customers with purchases"), render.integer(len(here)), render.integer(len(whole))),
             (_("… with at least one warning"), render.percent(here["warning_count"].gt(0).mean()),
              render.percent(whole["warning_count"].gt(0).mean())),
-            (probability, render.percent(here["churn_probability"].mean()), render.percent(whole["churn_probability"].mean())),
-            (_("Value at risk"), money(here["value_at_risk"].sum()), money(risk_total)),
-            (_("… share of the base's value at risk"), render.percent(here["value_at_risk"].sum() / risk_total) if risk_total else "–", "100%"),
         ]
+        scored = whole["churn_probability"].notna().any()
+        if scored:
+            risk_here = here["value_at_risk"].sum()
+            rows += [
+                (probability, render.percent(here["churn_probability"].mean()), render.percent(whole["churn_probability"].mean())),
+                (_("Value at risk"), money(risk_here), money(risk_total)),
+                (_("… share of the base's value at risk"), render.percent(risk_here / risk_total) if risk_total else render.MISSING,
+                 render.percent(1.0)),
+            ]
         whole_base = _("Whole base")
         table = render.Table(pd.DataFrame(rows, columns=[_("Measure"), self.label, whole_base]),
                              _("Churn risk, {label} against the whole base").format(label=self.label),
                              numeric=[self.label, whole_base])
+        if not scored:
+            table = (table, _no_churn_model(self.data))
+        table = table if isinstance(table, tuple) else (table,)
         watch = _extra(self.data, "watch_list")
         if watch is None:
-            return table, render.Notice(_("There is no watch list for this study: no customer qualified for it."), kind="info")
+            return *table, render.Notice(_("There is no watch list for this study: no customer qualified for it."), kind="info")
         mine = watch.loc[watch["customer_id"].isin(self.customers["customer_id"])].head(_WATCH_ROWS)
         if mine.empty:
-            return table, render.Notice(
+            return *table, render.Notice(
                 _("None of the customers of {label} is on the watch list.").format(label=self.label), kind="info"
             )
         shown = mine[["rank", "customer_id", "tier", "segment", "churn_probability", "value_at_risk", "reasons", "action"]]
@@ -715,12 +755,22 @@ class _Study:
             action=shown["action"].astype("string").map(_, na_action="ignore"),
         )
         headings = {column: _(heading) for column, heading in _WATCH_HEADINGS.items()}
-        return table, render.Table(
+        return *table, render.Table(
             shown.rename(columns=headings),
             _("Top of the watch list in {label} (rank in the whole list; the full list is the churn watch-list export)").format(label=self.label),
             {headings["rank"]: render.integer, headings["churn_probability"]: render.percent,
              headings["value_at_risk"]: money},
         )
+
+
+def _no_churn_model(data: StudyData) -> render.Notice:
+    """Why a study shows no churn probability and no value at risk: the model was not fitted."""
+    note = ((data.meta.get("churn") or {}).get("note") or "").strip()
+    text = _("The churn model was not fitted, so there is no churn probability and no value at risk here; the "
+             "warning rules apply alone.")
+    if note:  # the pipeline's words (English), as the churn page shows them
+        text += " " + _("Why: {note}.").format(note=note)
+    return render.Notice(text, kind="info")
 
 
 #: Watch-list rows shown in a region or tier study.
@@ -771,7 +821,8 @@ class RegionStudy(_Study):
         values, topics = strategy.measures(
             self.customers, self.orders, self.base, self.data.orders, self.data.meta["tiers"][0]
         )
-        advice = strategy.recommend(values, topics, self.rules)
+        counts = strategy.measure_counts(self.customers, self.orders, topics)
+        advice = strategy.recommend(values, topics, self.rules, counts=counts, min_customers=self.min_customers)
         if advice.empty:
             return render.Notice(
                 _(
@@ -1186,9 +1237,11 @@ class Overview:
             (_("Regions ({level})").format(level=_region_level(meta["region_level"])), render.integer(self.customers["region"].nunique())),
         ]
         if "value_at_risk" in self.customers:
+            at_risk = self.customers["value_at_risk"].sum(min_count=1)  # none when the churn model was skipped
             rows += [
                 (_("Customers with a churn warning"), render.integer(int(self.customers["warning_count"].gt(0).sum()))),
-                (_("Value at risk (expected value x churn probability)"), money(self.customers["value_at_risk"].sum())),
+                (_("Value at risk (expected value x churn probability)"),
+                 money(at_risk) if pd.notna(at_risk) else _("not computed: the churn model was not fitted")),
                 (_("Customers on the churn watch list"), render.integer(int(meta.get("watch_list", 0)))),
             ]
         value = pgettext("figure", "Value")  # the figure of each measure, not customer value
@@ -1347,7 +1400,8 @@ class Overview:
         rules = lifecycle.stage_table(self.config.lifecycle).set_index("stage")
         stages = self.customers["lifecycle"].astype("string")
         name = _("Stage")
-        frame, formats = self._size_and_revenue(stages, list(lifecycle.STAGES), name, everyone=True)
+        # in the order the rules are checked, as the lead says: the first rule that holds wins
+        frame, formats = self._size_and_revenue(stages, list(lifecycle.PRECEDENCE), name, everyone=True)
         # The rules are written by custseg.lifecycle from the config's limits, and shown as they are.
         frame = frame.assign(**{_("Rule"): rules["rule"].reindex(frame.index)})
         frame.index = frame.index.map(_stage_label)
