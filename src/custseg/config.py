@@ -197,12 +197,16 @@ class Tiers(_Strict):
 
 
 class SegmentRule(_Strict):
-    """One named RFM segment of the 11-group map: R score and FM score (mean of F and M) ranges."""
+    """One named RFM segment of the 11-group map: R score and FM score (mean of F and M) ranges,
+    and the purchases a customer needs for it."""
 
     name: str
     name_zh: str
     r: tuple[float, float]  # inclusive score range
     fm: tuple[float, float]
+    # at least this many purchases (frequency); a customer with fewer skips the rule and takes the
+    # next one that matches. 2 keeps one-time buyers out of segments that mean "buys often".
+    min_orders: int = Field(1, ge=1)
 
 
 class ValueClass(_Strict):
@@ -217,20 +221,22 @@ class ValueClass(_Strict):
 
 def _default_segment_map() -> list[SegmentRule]:
     # Narrow rules come before the wide ones that would cover them: the first match wins.
+    # Champions, Cannot lose them and Loyal describe customers who buy often: a one-time buyer
+    # (F = 1, but M = 5 makes FM 3) falls through to Potential loyalists, Need attention or At risk.
     rows = [
-        ("Champions", "冠军客户", (4, 5), (4, 5)),
-        ("Cannot lose them", "不能失去的客户", (0, 1), (4, 5)),
-        ("New", "新客户", (4, 5), (0, 1)),
-        ("Promising", "有潜力客户", (3, 4), (0, 1)),
-        ("Loyal", "忠诚客户", (2, 5), (3, 5)),
-        ("Potential loyalists", "潜在忠诚客户", (3, 5), (1, 3)),
-        ("Need attention", "需要关注客户", (2, 3), (2, 3)),
-        ("About to sleep", "即将沉睡客户", (2, 3), (0, 2)),
-        ("At risk", "流失风险客户", (0, 2), (2, 5)),
-        ("Lost", "已流失客户", (0, 1), (0, 1)),
-        ("Hibernating", "休眠客户", (0, 2), (0, 2)),
+        ("Champions", "冠军客户", (4, 5), (4, 5), 2),
+        ("Cannot lose them", "不能失去的客户", (0, 1), (4, 5), 2),
+        ("New", "新客户", (4, 5), (0, 1), 1),
+        ("Promising", "有潜力客户", (3, 4), (0, 1), 1),
+        ("Loyal", "忠诚客户", (2, 5), (3, 5), 2),
+        ("Potential loyalists", "潜在忠诚客户", (3, 5), (1, 3), 1),
+        ("Need attention", "需要关注客户", (2, 3), (2, 3), 1),
+        ("About to sleep", "即将沉睡客户", (2, 3), (0, 2), 1),
+        ("At risk", "流失风险客户", (0, 2), (2, 5), 1),
+        ("Lost", "已流失客户", (0, 1), (0, 1), 1),
+        ("Hibernating", "休眠客户", (0, 2), (0, 2), 1),
     ]
-    return [SegmentRule(name=n, name_zh=z, r=r, fm=fm) for n, z, r, fm in rows]
+    return [SegmentRule(name=n, name_zh=z, r=r, fm=fm, min_orders=k) for n, z, r, fm, k in rows]
 
 
 def _default_value_classes() -> list[ValueClass]:
