@@ -275,6 +275,12 @@ class Clusters(_Strict):
     method: Literal["kmeans", "gmm"] = "kmeans"
     k_min: int = Field(3, ge=2)
     k_max: int = Field(8, ge=2)
+    # a k whose clustering has a cluster with less than this share of the clustered buyers is not
+    # chosen (on the sample and on all buyers); 0 lets any clustering through
+    min_share: float = Field(0.02, ge=0, lt=1)
+    # for fitting, scaled features are clipped this many inter-quartile ranges beyond their
+    # quartiles (Tukey's far-out fences), so outliers join a cluster instead of making one; None: off
+    clip_iqr: float | None = Field(3.0, gt=0)
     sample_size: int = Field(5000, ge=100)  # silhouette is computed on a fixed-size sample
     bootstrap: int = Field(10, ge=0)  # resamples for the stability check (0: skip)
     seed: int = 20261001
@@ -295,6 +301,11 @@ class Clusters(_Strict):
         stray = [c for c in self.log or [] if c not in self.features]
         if stray:
             raise ValueError(f"clusters.log names {stray}, which are not in clusters.features {self.features}")
+        if self.min_share * self.k_min > 1:
+            raise ValueError(
+                f"clusters.min_share ({self.min_share:g}) x clusters.k_min ({self.k_min}) is above 1: "
+                f"no clustering into {self.k_min} or more clusters can give each that share"
+            )
         return self
 
 

@@ -160,6 +160,12 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
             "names": {str(k): v for k, v in done.clusters.names.items()} if done.clusters else {},
             "seed": config.clusters.seed,
             "note": done.cluster_note,
+            # how the features were prepared and k was chosen, for the k-selection chart
+            "log": list(done.clusters.log_columns) if done.clusters else [],
+            "clip_iqr": config.clusters.clip_iqr,
+            "clipped": done.clusters.clipped if done.clusters else {},
+            "min_share": config.clusters.min_share,
+            "min_share_met": done.clusters.min_share_met if done.clusters else None,
         },
         "snapshot_dates": [d.isoformat() for d in done.snapshot_dates],
         **retention.summary(),
