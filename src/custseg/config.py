@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -345,6 +346,35 @@ class Studies(_Strict):
     mask_ids: bool = False
 
 
+#: The keys of the per-tier defaults, written for the default tiers, best first.
+DEFAULT_TIER_KEYS = ("high", "mid", "low")
+
+_Value = TypeVar("_Value")
+
+
+def by_position(defaults: Mapping[str, _Value], names: Sequence[str]) -> dict[str, _Value]:
+    """Per-tier defaults written for ``[high, mid, low]``, given to the configured tiers by position.
+
+    The best tier takes the ``high`` default, the worst the ``low`` one and every tier between
+    them the ``mid`` one, whatever the tiers are called: with ``tiers.names: [vip, high, mid,
+    low]``, ``vip`` gets ``high``'s 90 days of silence and the tier named ``high`` gets ``mid``'s.
+
+    Parameters
+    ----------
+    defaults
+        A mapping with the keys of :data:`DEFAULT_TIER_KEYS`.
+    names
+        ``tiers.names``, best first (at least two).
+
+    Returns
+    -------
+    dict
+        Tier name -> value, in the order of `names`.
+    """
+    keys = [DEFAULT_TIER_KEYS[0], *[DEFAULT_TIER_KEYS[1]] * (len(names) - 2), DEFAULT_TIER_KEYS[-1]]
+    return {name: defaults[key] for name, key in zip(names, keys)}
+
+
 def _default_silence_days_by_tier() -> dict[str, int]:
     return {"high": 90, "mid": 120, "low": 180}
 
@@ -440,7 +470,7 @@ def _default_playbook_actions() -> dict[str, list[PlaybookAction]]:
                 stages=["churned"]),
         ],
         "mid": [
-            act(topic=N_("upgrade path"), action=N_("Volume and loyalty offers that lift them toward the high tier, naming what the next tier brings.")),
+            act(topic=N_("upgrade path"), action=N_("Volume and loyalty offers that lift them toward a better tier, naming what the next tier brings.")),
             act(topic=N_("onboarding"), action=N_("A second-purchase offer within 30 days of the first order."), stages=["new"]),
             act(topic=N_("reactivation"), action=N_("A personal e-mail with an offer tailored to their categories within two weeks."),
                 stages=["at_risk", "churned"]),
@@ -556,14 +586,41 @@ class Config(_Strict):
     playbook: dict[str, list[PlaybookAction]] = Field(default_factory=_default_playbook_actions)
     source: Path = Field(exclude=True)  # the YAML file this came from
 
+    @model_validator(mode="before")
+    @classmethod
+    def _tier_defaults_by_position(cls, raw: object) -> object:
+        # The defaults of playbook, churn.playbook and churn.silence_days_by_tier are written for
+        # [high, mid, low]; renamed tiers ([vip, high, mid, low]) get them by position, not by
+        # the words. A mapping the user gave stays as it is, by name.
+        if not isinstance(raw, dict):
+            return raw
+        tiers = raw.get("tiers")
+        names = tiers.names if isinstance(tiers, Tiers) else (tiers or {}).get("names") if isinstance(tiers, dict) else None
+        if not isinstance(names, list) or len(names) < 2 or names == list(DEFAULT_TIER_KEYS):
+            return raw  # the default tiers, or names the Tiers check will refuse
+        raw = dict(raw)
+        if "playbook" not in raw:
+            raw["playbook"] = by_position(_default_playbook_actions(), names)
+        churn = raw.get("churn", {})
+        defaults = {"silence_days_by_tier": _default_silence_days_by_tier, "playbook": _default_playbook}
+        if isinstance(churn, Churn):
+            given = churn.model_fields_set
+            update = {key: by_position(make(), names) for key, make in defaults.items() if key not in given}
+            raw["churn"] = churn.model_copy(update=update)
+        elif isinstance(churn, dict):
+            raw["churn"] = {key: by_position(make(), names) for key, make in defaults.items()} | churn
+        return raw
+
     @model_validator(mode="after")
-    def _playbook_names_tiers(self) -> Config:
-        # A playbook written for a tier that does not exist (a typo, "hihg") would silently
-        # never show; the default playbook is exempt, so renamed tiers just have none.
-        if "playbook" in self.model_fields_set:
-            unknown = sorted(set(self.playbook) - set(self.tiers.names))
+    def _mappings_name_tiers(self) -> Config:
+        # A tier mapping written for a tier that does not exist (a typo, "hihg") would silently
+        # never apply; the defaults are given to the configured tiers, so they always pass.
+        names = list(self.tiers.names)
+        for key, mapping in (("playbook", self.playbook), ("churn.playbook", self.churn.playbook),
+                             ("churn.silence_days_by_tier", self.churn.silence_days_by_tier)):
+            unknown = sorted(set(mapping) - set(names))
             if unknown:
-                raise ValueError(f"playbook names tier(s) {unknown} that are not in tiers.names {list(self.tiers.names)}")
+                raise ValueError(f"{key} names tier(s) {unknown} that are not in tiers.names {names}")
         return self
 
     def fingerprint(self) -> str:
