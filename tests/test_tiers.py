@@ -218,6 +218,20 @@ def test_thresholds_first_rule_met_wins_and_an_empty_rule_takes_everyone():
     assert tiers_of(catch_all) == ["buyer", "buyer", None]
 
 
+def test_one_time_buyers_and_the_best_tier_of_each_method():
+    # a is a one-time buyer with the largest order of all and the latest purchase
+    customers = table(list("abcdef"), [1, 5, 9, 20, 40, 80], [1, 6, 5, 4, 3, 2],
+                      [9000.0, 3000.0, 2500.0, 2000.0, 1500.0, 1000.0])
+    rfm = assign_tiers(customers, Tiers())
+    # R 5 + M 5 + F 1 = 11: below the 12 of the best tier
+    assert rfm.loc[0, ["r_score", "f_score", "m_score"]].tolist() == [5, 1, 5] and tiers_of(rfm)[0] == "mid"
+    # value_share tiers by spend alone: the biggest spender is in the best tier, one order or many
+    assert tiers_of(assign_tiers(customers, Tiers(method="value_share")))[0] == "high"
+    # thresholds tier by the limits given: frequency_min 2 keeps one-time buyers out
+    rules = [TierRule(monetary_min=2000, frequency_min=2), TierRule(monetary_min=1000)]
+    assert tiers_of(assign_tiers(customers, Tiers(method="thresholds", rules=rules))) == ["mid", "high", "high", "high", "mid", "mid"]
+
+
 # --- tiers within a region ------------------------------------------------------------------------
 
 def two_markets() -> pd.DataFrame:
