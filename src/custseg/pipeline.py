@@ -175,9 +175,11 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         "custseg_version": custseg.__version__,
     }
     (out.processed / "study.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    fitted = f"{done.clusters.k if done.clusters else 'no'} clusters"
+    if done.clusters and done.cluster_note:  # fitted, but short of clusters.min_share
+        fitted += f" ({done.cluster_note})"
     echo(
-        f"{len(customers):,} customers, {len(order_table):,} orders, "
-        f"{done.clusters.k if done.clusters else 'no'} clusters, "
+        f"{len(customers):,} customers, {len(order_table):,} orders, {fitted}, "
         f"{len(done.snapshot_dates)} snapshots in {seconds:.1f} s -> {out.processed}; CRM export {exported['csv']}"
     )
     echo(

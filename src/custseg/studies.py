@@ -1444,7 +1444,7 @@ class Overview:
         eligible = selection["eligible"].astype(bool)
         chosen = selection.loc[selection["chosen"]]
         silhouette, stability, share_label = _("Silhouette"), _("Stability"), _("Smallest cluster")
-        fig = render.new_figure(6.4, 4.6)
+        fig = render.new_figure(7.6, 4.6)
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
         under = _("a cluster under {share}").format(share=render.share(minimum))
         for i, k in enumerate(selection.loc[~eligible, "k"]):
@@ -1455,15 +1455,17 @@ class Overview:
             top.axvline(k, color="grey", linestyle="--", linewidth=1, label=_("chosen k = {k}").format(k=k))
             bottom.axvline(k, color="grey", linestyle="--", linewidth=1)
         top.set(title=_("Cluster quality by number of clusters"), ylabel=_("Score"), ylim=(0, 1.05))
-        top.legend(loc="lower left", frameon=False)
+        top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         fill = render.sns.color_palette(render.PALETTE, 3).as_hex()[1]
-        bottom.bar(selection["k"], smallest, color=[fill if ok else "#9aa5b1" for ok in eligible], width=0.6)
+        bars = bottom.bar(selection["k"], smallest, color=[fill if ok else "#9aa5b1" for ok in eligible], width=0.6)
+        bottom.bar_label(bars, labels=[render.percent(v) for v in smallest], fontsize=8, padding=2)
+        bottom.set_ylim(0, max(float(smallest.max()), minimum) * 1.25)
         bottom.axhline(minimum, color="#c0392b", linestyle=":", linewidth=1.2,
                        label=_("minimum share {share}").format(share=render.share(minimum)))
         bottom.set(xlabel=_("Number of clusters (k)"), ylabel=_("Smallest cluster, share of buyers"))
         bottom.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
         bottom.set_xticks(selection["k"].tolist())
-        bottom.legend(loc="upper right", frameon=False)
+        bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         first, last = selection["k"].min(), selection["k"].max()
         below = i18n.join_list(str(k) for k in selection.loc[~eligible, "k"])
         if len(chosen):
