@@ -270,15 +270,15 @@ def tier_method_text(settings: Tiers, currency: str) -> str:
     listed = i18n.join_clauses(_("{tier}: {rule}").format(tier=_tier_label(tier), rule=rule) for tier, rule in rules.items())
     within = ""
     if settings.within != "all" and settings.method != "thresholds":
-        within = " " + _("Scores and tiers are computed within each {level}: a customer is compared with the buyers of the same {level}.").format(
+        within = _("Scores and tiers are computed within each {level}: a customer is compared with the buyers of the same {level}.").format(
             level=_within_level(settings.within)
         )
     if settings.method == "value_share":
-        return _(
+        return i18n.join_sentences([_(
             "Buying customers are ranked by net spend, largest first, and take their tier from their place in the "
             "cumulative revenue: {rules}. Spend alone decides: one large order can put a one-time buyer in the best "
             "tier, and net spend below zero counts as none."
-        ).format(rules=listed) + within
+        ).format(rules=listed), within])
     if settings.method == "thresholds":
         return _(
             "Each tier has fixed limits, checked from the best tier down, and the first tier whose limits a customer "
@@ -299,7 +299,7 @@ def tier_method_text(settings: Tiers, currency: str) -> str:
         letters = {"r": "R", "f": "F", "m": "M", "i": "I"}
         shown = i18n.join_list(f"{letters[dim]} × {w:g}" for dim, w in weights.items())
         total = _("The tier follows from the weighted total of the scores ({weights}): {rules}.").format(weights=shown, rules=listed)
-    return f"{scores} {total}{within}"
+    return i18n.join_sentences([scores, total, within])
 
 
 def segment_purchase_rules(settings: Segments) -> list[str]:
@@ -1481,8 +1481,8 @@ class Overview:
                 first=first, last=last
             )
         if below:
-            alt += " " + _("Shaded: k = {ks}, with a cluster under the minimum share of {share}.").format(
-                ks=below, share=render.share(minimum))
+            alt = i18n.join_sentences([alt, _("Shaded: k = {ks}, with a cluster under the minimum share of {share}.").format(
+                ks=below, share=render.share(minimum))])
         chart = render.Chart(fig, _("Silhouette, stability and smallest cluster per number of clusters"), alt)
         notices = [self._cluster_preparation(meta)]
         if meta.get("min_share_met") is False and len(chosen):
@@ -1566,7 +1566,7 @@ class Overview:
                 len(once),
             ).format(count=render.integer(len(once)), share=render.percent(len(once) / len(self.buyers))))
         sentences += segment_purchase_rules(self.config.segments)
-        return render.Notice(" ".join(sentences), kind="info") if sentences else None
+        return render.Notice(i18n.join_sentences(sentences), kind="info") if sentences else None
 
     @section(N_("Lifecycle stages"), N_("Every customer has one stage, judged against their own buying rhythm; the rules are checked from the top and the first that holds names the stage."))
     def lifecycle(self) -> render.Section:
