@@ -428,7 +428,7 @@ def _scaled(transformed: pd.DataFrame, clip_iqr: float | None) -> tuple[np.ndarr
     # the fences in scaled units: the quartiles, then clip_iqr IQRs (1 each, once scaled) beyond
     low, high = (q1 - median) / iqr - clip_iqr, (q3 - median) / iqr + clip_iqr
     clipped = ((scaled < low) | (scaled > high)).sum(axis=0)
-    return np.clip(scaled, low, high), clipped.astype("int64")
+    return np.clip(scaled, low, high, out=scaled), clipped.astype("int64")  # in place: no second n x d copy
 
 
 def _model(method: str, k: int, seed: int, n_init: int) -> KMeans | GaussianMixture:
