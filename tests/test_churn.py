@@ -379,8 +379,8 @@ def test_watch_list_takes_a_high_probability_without_warnings_and_works_without_
 
 def test_churn_settings_are_validated(write_config, write_csv):
     orders_csv = write_csv("orders.csv", "order_id,customer_id,order_date,amount\n1,c1,2026-01-01,10\n")
-    config = load_config(write_config({"orders": str(orders_csv)}, churn={"horizon_days": 60, "playbook": {"vip": "call"}}))
-    assert config.churn.horizon_days == 60 and config.churn.playbook == {"vip": "call"}
+    config = load_config(write_config({"orders": str(orders_csv)}, churn={"horizon_days": 60, "playbook": {"high": "call"}}))
+    assert config.churn.horizon_days == 60 and config.churn.playbook == {"high": "call"}
     with pytest.raises(ConfigError, match="churn.horizn_days: unknown key"):
         load_config(write_config({"orders": str(orders_csv)}, churn={"horizn_days": 60}))
     with pytest.raises(ValidationError, match="twice"):

@@ -12,6 +12,9 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from custseg.clusters import (
     ClusterResult,
+    _choose,
+    _scaled,
+    _transform,
     assign_clusters,
     cluster_name,
     fit_clusters,
@@ -140,20 +143,143 @@ def test_selection_covers_every_k_and_flags_one(tiny):
     assert unchecked.selection["stability"].isna().all() and unchecked.k == 3
 
 
-def test_log_transform_of_skewed_columns_with_a_shift_for_negatives(tiny):
+def test_signed_log_of_skewed_columns_and_a_negative_spender_sets_nothing(tiny):
     chosen = fit_clusters(tiny, SMALL)
-    assert chosen.log_columns == {"recency_days": 0.0, "frequency": 0.0, "monetary": 0.0}
+    assert chosen.log_columns == ("recency_days", "frequency", "monetary")
     # None: every feature whose skew is above 1; one huge account makes net spend skewed
     whale = tiny.assign(monetary=tiny["monetary"].where(tiny["customer_id"] != "V0", 1e7))
     auto = fit_clusters(whale, SMALL.model_copy(update={"log": None}))
     skew = whale.loc[auto.labels.notna(), FEATURES].astype("float64").skew()
     assert skew["monetary"] > 1 and (skew.drop("monetary").fillna(0) <= 1).all()
-    assert auto.log_columns == {"monetary": 0.0}
-    # a net spend below zero (returns) is shifted so that the logged column starts at 0
-    refunded = tiny.assign(monetary=tiny["monetary"].where(tiny["customer_id"] != "L0", -50.0))
-    shifted = fit_clusters(refunded, SMALL.model_copy(update={"log": ["monetary"]}))
-    assert shifted.log_columns == {"monetary": 50.0}
-    assert shifted.labels.notna().sum() == 12
+    assert auto.log_columns == ("monetary",)
+    # a refund far larger than anyone's spend: a shift by the most negative value would move
+    # every other customer; the signed log and the median/IQR scaling leave them where they were
+    refunded = tiny.assign(monetary=tiny["monetary"].where(tiny["customer_id"] != "L0", -1e5))
+    features = ["recency_days", "frequency", "monetary"]
+    scaled = {}
+    for name, table in (("plain", tiny), ("refunded", refunded)):
+        buyers = table.loc[table["frequency"] > 0, features].astype("float64")
+        scaled[name], _ = _scaled(_transform(buyers, ("frequency", "monetary")), None)
+    others = tiny.loc[tiny["frequency"] > 0, "customer_id"].ne("L0").to_numpy()
+    np.testing.assert_array_equal(scaled["refunded"][others], scaled["plain"][others])
+    assert scaled["refunded"][~others, 2] < scaled["plain"][~others, 2]  # below every other spend
+
+
+def groups_of(sizes: dict[str, int], seed: int = 4) -> pd.DataFrame:
+    """Buyers in well-separated groups of the given sizes (recency and frequency set them apart)."""
+    rng = np.random.default_rng(seed)
+    centres = {"A": (5, 40), "B": (60, 8), "C": (400, 1), "D": (900, 300)}
+    frames = []
+    for name, size in sizes.items():
+        recency, frequency = centres[name]
+        frames.append(pd.DataFrame({
+            "customer_id": [f"{name}{i:04d}" for i in range(size)],
+            "recency_days": np.maximum(1, np.round(recency * rng.lognormal(0, 0.1, size))).astype("int64"),
+            "frequency": np.maximum(1, np.round(frequency * rng.lognormal(0, 0.1, size))).astype("int64"),
+        }))
+    table = pd.concat(frames, ignore_index=True)
+    return table.assign(monetary=100.0 * table["frequency"], tenure_days=1000)
+
+
+def broad(n: int = 900, seed: int = 4) -> pd.DataFrame:
+    """One broad population of buyers, as real ones are: purchases geometric, spend log-normal."""
+    rng = np.random.default_rng(seed)
+    frequency = rng.geometric(0.35, n)
+    return pd.DataFrame({
+        "customer_id": [f"C{i:04d}" for i in range(n)],
+        "recency_days": rng.integers(1, 365, n).astype("int64"),
+        "frequency": frequency.astype("int64"),
+        "monetary": np.round(rng.lognormal(4.5, 0.8, n) * frequency, 2),
+        "tenure_days": 1000,
+    })
+
+
+THREE = Clusters(features=["recency_days", "frequency", "monetary"], log=["recency_days", "frequency", "monetary"],
+                 k_min=3, k_max=5, bootstrap=3, sample_size=2000, seed=3)
+
+
+@pytest.mark.parametrize("extreme", [
+    {"monetary": -1e5},  # returns worth a hundred thousand
+    {"frequency": 5000, "monetary": 5e7},  # a wholesaler
+], ids=["refund", "wholesaler"])
+def test_an_extreme_customer_is_clipped_to_the_fence_and_joins_a_cluster(extreme):
+    table = broad()
+    plain = fit_clusters(table, THREE)
+    changed = table.assign(**{column: table[column].astype("float64").where(table.index != 0, value)
+                              for column, value in extreme.items()})
+    result = fit_clusters(changed, THREE)
+    assert result.k == plain.k == 3 and result.min_share_met
+    assert result.profile["size"].min() >= 0.02 * len(table)
+    # clipped on the extreme features, once each; the other features as before
+    assert {c: result.clipped[c] - plain.clipped[c] for c in THREE.features} == {
+        c: int(c in extreme) for c in THREE.features
+    }
+    # the others keep their clusters, but for a few on a border
+    assert adjusted_rand_score(plain.labels.iloc[1:], result.labels.iloc[1:]) > 0.95
+    # without fences and minimum share the wholesaler draws a centre of their own
+    loose = fit_clusters(changed, THREE.model_copy(update={"clip_iqr": None, "min_share": 0}))
+    assert loose.clipped == dict.fromkeys(THREE.features, 0)
+    if "frequency" in extreme:
+        assert loose.profile["size"].min() == 1
+    with pytest.raises(ValueError, match=r"clip_iqr"):
+        Clusters(clip_iqr=0)
+
+
+TWO = Clusters(features=["recency_days", "frequency"], log=["recency_days", "frequency"], k_min=3, k_max=5,
+               bootstrap=3, sample_size=2000, seed=3, clip_iqr=None)
+
+
+def test_a_k_with_a_cluster_under_the_minimum_share_is_not_chosen():
+    # three groups of 300 and one of 6 (0.7% of buyers), far from the others
+    table = groups_of({"A": 300, "B": 300, "C": 300, "D": 6})
+    anything = fit_clusters(table, TWO.model_copy(update={"min_share": 0}))
+    assert anything.k == 4 and anything.profile["size"].min() == 6  # the six make a cluster
+    result = fit_clusters(table, TWO)
+    selection = result.selection.set_index("k")
+    assert result.k == 3 and result.min_share_met
+    assert result.profile["share"].min() >= 0.02
+    assert selection.loc[4, "smallest_share"] == pytest.approx(6 / 906)
+    assert selection["eligible"].tolist() == [True, False, False]
+    assert (selection["eligible"] == selection["smallest_share"].ge(0.02)).all()
+    # only the chosen k was fitted on all buyers (all of them are in the sample here)
+    assert selection["smallest_share_all"].notna().tolist() == [True, False, False]
+    assert selection.loc[3, "smallest_share_all"] == selection.loc[3, "smallest_share"]
+
+
+def test_when_no_k_meets_the_minimum_share_the_largest_smallest_cluster_is_kept():
+    table = groups_of({"A": 500, "B": 250, "C": 150})
+    result = fit_clusters(table, TWO.model_copy(update={"min_share": 0.3}))
+    selection = result.selection.set_index("k")
+    assert not result.min_share_met and not selection["eligible"].any()
+    best = selection["smallest_share"].max()
+    assert selection.loc[result.k, "smallest_share"] == best and result.k == selection.index[selection["smallest_share"].eq(best)].min()
+    with pytest.raises(ValueError, match=r"clusters\.min_share \(0\.4\) x clusters\.k_min \(3\) is above 1"):
+        Clusters(min_share=0.4)
+
+
+class _Fixed:
+    """A stand-in for a fitted model whose labels of all buyers are given."""
+
+    def __init__(self, labels: np.ndarray) -> None:
+        self.labels = labels
+
+    def predict(self, _points: np.ndarray) -> np.ndarray:
+        return self.labels
+
+
+def test_a_k_whose_fit_on_all_buyers_has_a_tiny_cluster_gives_way_to_the_next():
+    n = 1000
+    tiny_cluster = np.r_[np.zeros(600, dtype="int64"), np.ones(390, dtype="int64"), np.full(10, 2)]
+    fine = np.r_[np.zeros(500, dtype="int64"), np.ones(300, dtype="int64"), np.full(200, 2)]
+    selection = pd.DataFrame({"k": [3, 4], "silhouette": [0.6, 0.5], "stability": [0.9, 0.9],
+                              "smallest_share": [0.05, 0.04]})
+    settings = Clusters(method="gmm", k_min=3, k_max=4)  # a mixture labels all buyers as it is
+    models = {3: _Fixed(tiny_cluster), 4: _Fixed(fine)}
+    chosen, labels = _choose(selection, models, np.zeros((n, 2)), settings, refit=True)
+    # k = 3 is preferred on the sample, but on all buyers its smallest cluster holds 1%
+    assert chosen["chosen"].tolist() == [False, True] and (labels == fine).all()
+    assert chosen["smallest_share_all"].tolist() == [0.01, 0.2]
+    assert chosen["eligible"].tolist() == [False, True]
 
 
 def test_gmm_option_runs(tiny):

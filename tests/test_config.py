@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,34 @@ def test_custom_markets_in_both_forms_reach_the_region_module(write_config):
     assert config.regions.market_definitions() == {
         "DACH": {"countries": ["DEU", "AUT", "CHE"], "name_zh": "德奥瑞"}, "Nordics": ["SWE", "NOR"],
     }
+
+
+def test_tier_defaults_follow_the_tiers_by_position(write_config):
+    four = {"names": ["vip", "high", "mid", "low"], "min_scores": [14, 11, 8]}
+    config = load_config(write_config({"orders": "o.csv"}, tiers=four))
+    default = load_config(write_config({"orders": "o.csv"}))
+    # the best tier takes the best tier's default, the worst the worst's, the ones between the middle one
+    assert config.churn.silence_days_by_tier == {"vip": 90, "high": 120, "mid": 120, "low": 180}
+    assert config.churn.playbook == {
+        "vip": default.churn.playbook["high"], "high": default.churn.playbook["mid"],
+        "mid": default.churn.playbook["mid"], "low": default.churn.playbook["low"],
+    }
+    assert config.playbook["vip"] == default.playbook["high"] and config.playbook["high"] == default.playbook["mid"]
+    assert list(config.playbook) == four["names"]
+    two = load_config(write_config({"orders": "o.csv"}, tiers={"names": ["gold", "basic"], "min_scores": [10]}))
+    assert two.churn.silence_days_by_tier == {"gold": 90, "basic": 180}
+    # a mapping the user gave is by name, and the others keep their positional defaults
+    given = load_config(write_config({"orders": "o.csv"}, tiers=four, churn={"silence_days_by_tier": {"high": 60}}))
+    assert given.churn.silence_days_by_tier == {"high": 60}
+    assert given.churn.playbook == config.churn.playbook and given.playbook == config.playbook
+
+
+@pytest.mark.parametrize("overrides", [
+    {"playbook": {"hihg": [{"topic": "service", "action": "call"}]}},
+    {"churn": {"playbook": {"hihg": "call"}}},
+    {"churn": {"silence_days_by_tier": {"hihg": 60}}},
+], ids=["playbook", "churn.playbook", "churn.silence_days_by_tier"])
+def test_a_tier_mapping_naming_an_unknown_tier_is_an_error(write_config, overrides):
+    key = "churn." + next(iter(overrides["churn"])) if "churn" in overrides else "playbook"
+    with pytest.raises(ConfigError, match=rf"{re.escape(key)} names tier\(s\) \['hihg'\]"):
+        load_config(write_config({"orders": "o.csv"}, **overrides))

@@ -121,6 +121,10 @@ def test_numbers_money_and_months_follow_the_language():
         assert render.month_names()[0] == "1月" and len(render.month_names()) == 12
         assert render.money("CNY")(12345.6) == "¥12,346"
         assert render.percent(0.1234) == "12.3%"
+        assert render.share(0.5) == "50%" and render.share(0.125) == "12.5%"
+        assert i18n.join_sentences(["甲。", "", "乙。"]) == "甲。乙。"
+    assert i18n.join_sentences(["A.", "", "B."]) == "A. B."
+    assert set(i18n.SENTENCE_SEPARATORS) == set(i18n.LANGUAGES)
 
 
 def test_chinese_text_renders_in_figures_without_missing_glyphs():

@@ -52,3 +52,18 @@ def test_every_customer_is_classified_on_every_dimension(study):
     # a snapshot holds only customers who already existed then
     first = result.snapshots.loc[result.snapshots["snapshot_date"] == result.snapshots["snapshot_date"].min()]
     assert len(first) < len(customers)
+
+
+def test_the_cluster_note_says_when_no_k_meets_the_minimum_share(study):
+    from custseg.segmentation import _fit_clusters
+
+    config, _, _, result = study
+    assert result.cluster_note == "" and result.clusters.min_share_met
+    strict = config.model_copy(update={"clusters": config.clusters.model_copy(update={"min_share": 0.3})})
+    fit, note = _fit_clusters(result.customers, strict)
+    smallest = fit.selection.loc[fit.selection["chosen"], "smallest_share_all"].item()
+    assert not fit.min_share_met and smallest < 0.3
+    assert note == (
+        f"no k from 3 to 8 gives every cluster at least 30.0% of the buyers (clusters.min_share); "
+        f"k = {fit.k}, whose smallest cluster holds {smallest:.1%}, is the closest and was kept"
+    )

@@ -15,11 +15,16 @@ from custseg.tiers import assign_tiers
 
 DEFAULT = Segments()
 
-def scored(rows: list[tuple[int | None, int | None, int | None]], **extra) -> pd.DataFrame:
-    """A customer table with given R, F, M scores (None: a customer without scores)."""
+def scored(rows: list[tuple[int | None, int | None, int | None]], frequency=None, **extra) -> pd.DataFrame:
+    """A customer table with given R, F, M scores (None: a customer without scores).
+
+    `frequency` (purchases) defaults to the F score, 0 for a customer without scores: a plausible
+    count, with one purchase where F is 1.
+    """
     r, f, m = (pd.array(list(column), dtype="Int64") for column in zip(*rows))
+    purchases = f.fillna(0).to_numpy(dtype="int64") if frequency is None else np.asarray(frequency, dtype="int64")
     return pd.DataFrame({"customer_id": pd.array([f"c{i:02d}" for i in range(len(rows))], dtype="str"),
-                         "r_score": r, "f_score": f, "m_score": m, **extra})
+                         "r_score": r, "f_score": f, "m_score": m, "frequency": purchases, **extra})
 
 
 def labels(column: pd.Series) -> list:
@@ -74,6 +79,36 @@ def test_every_score_combination_gets_a_named_segment(bins):
         assert result["segment"].notna().all() and not result["segment"].eq("Other").any()
     if bins == 5:
         assert segment_table(DEFAULT, bins=5).query("model == 'rfm_map'")["reachable"].all()
+
+
+def test_one_time_buyers_fall_through_the_rules_that_need_two_purchases():
+    # a one-time buyer with a large order: F 1, M 5, so FM 3, inside Loyal's range
+    rows = [(5, 1, 5), (2, 1, 5), (1, 1, 5), (5, 1, 5), (2, 1, 5), (1, 1, 5)]
+    result = assign_segments(scored(rows, frequency=[1, 1, 1, 2, 2, 2]), DEFAULT, bins=5)
+    assert labels(result["segment"]) == [
+        "Potential loyalists", "Need attention", "At risk",  # one purchase: not Loyal
+        "Loyal", "Loyal", "At risk",  # the same scores with two purchases
+    ]
+    assert [rule.name for rule in DEFAULT.rfm_map if rule.min_orders == 2] == ["Champions", "Cannot lose them", "Loyal"]
+    # every score combination a one-time buyer can have (F 1) still gets a named segment
+    grid = [(r, 1, m) for r in range(1, 6) for m in range(1, 6)]
+    once = assign_segments(scored(grid, frequency=[1] * len(grid)), DEFAULT, bins=5)
+    assert not once["segment"].isin(["Champions", "Cannot lose them", "Loyal", "Other"]).any()
+
+
+def test_min_orders_of_a_custom_rule_and_a_table_without_frequency():
+    regulars = Segments(rfm_map=[
+        SegmentRule(name="Regulars", name_zh="常客", r=(0, 5), fm=(0, 5), min_orders=3),
+        SegmentRule(name="Everyone else", name_zh="其他客户", r=(0, 5), fm=(0, 5)),
+    ])
+    result = assign_segments(scored([(5, 5, 5), (5, 5, 5), (1, 1, 1)], frequency=[3, 2, 7]), regulars, bins=5)
+    assert labels(result["segment"]) == ["Regulars", "Everyone else", "Regulars"]
+    with pytest.raises(ValueError, match=r"segments\.rfm_map: \['Regulars'\] ask for a number of purchases.*'frequency'"):
+        assign_segments(scored([(5, 5, 5)]).drop(columns="frequency"), regulars, bins=5)
+    # a map that counts no purchases does not need the column
+    plain = Segments(rfm_map=[rule.model_copy(update={"min_orders": 1}) for rule in DEFAULT.rfm_map])
+    result = assign_segments(scored([(3, 1, 5)]).drop(columns="frequency"), plain, bins=5)
+    assert labels(result["segment"]) == ["Loyal"]
 
 
 def test_a_buyer_no_rule_describes_is_other():
@@ -166,10 +201,25 @@ def test_segment_table_describes_both_maps():
     assert table.loc[table["name"].eq("Lost"), ["r", "fm"]].iloc[0].tolist() == ["0-1", "0-1"]
     value = table.loc[table["name_zh"].eq("重要发展客户")].iloc[0]
     assert (value["r"], value["f"], value["m"]) == ("high", "low", "high") and pd.isna(value["reachable"])
+    assert table.set_index("name")["min_orders"].iloc[:5].tolist() == [2, 2, 1, 1, 2]
+    assert table["min_orders"].iloc[11:].isna().all()
+
+
+def test_reachable_counts_purchases():
+    everything = ((0, 5), (0, 5))
+    # the first rule takes every repeat buyer; one-time buyers fall through to the second
+    two = Segments(rfm_map=[SegmentRule(name="Repeat", name_zh="回头客", r=everything[0], fm=everything[1], min_orders=2),
+                            SegmentRule(name="Once", name_zh="一次", r=everything[0], fm=everything[1])])
+    assert segment_table(two).query("model == 'rfm_map'")["reachable"].tolist() == [True, True]
+    # a rule for one-time buyers with FM 4 and up: F 1 keeps FM at 3 or below, so nobody gets there
+    narrow = Segments(rfm_map=[SegmentRule(name="Repeat", name_zh="回头客", r=everything[0], fm=everything[1], min_orders=2),
+                               SegmentRule(name="Big once", name_zh="大单一次", r=everything[0], fm=(4, 5)),
+                               SegmentRule(name="Once", name_zh="一次", r=everything[0], fm=everything[1])])
+    assert segment_table(narrow).query("model == 'rfm_map'")["reachable"].tolist() == [True, False, True]
 
 
 def test_input_not_mutated_and_rerun_replaces_columns():
-    customers = scored([*EIGHT, (None, None, None)], frequency=np.array([1] * 8 + [0]))
+    customers = scored([*EIGHT, (None, None, None)], frequency=np.array([5] * 8 + [0]))
     before = customers.copy()
     once = assign_segments(customers, DEFAULT, bins=5)
     pd.testing.assert_frame_equal(customers, before)
@@ -201,3 +251,42 @@ def test_sample_segments_follow_the_planted_segments():
     assert by_truth["lapsed"] > 0.8 and by_truth["vip"] < 0.1
     important = buyers["value_class"].eq("重要价值客户").groupby(buyers["true_segment"]).mean()
     assert important["vip"] > 0.7 and important["lapsed"] < 0.05
+
+
+# --- one-time buyers on tied bases ----------------------------------------------------------------
+
+def tied_base(share_once: float, n: int = 4000, seed: int = 0) -> pd.DataFrame:
+    """Buyers of whom `share_once` bought once, with market labels; one-time buyers' orders are as
+    large as anyone's, so some of them have the largest net spend of all."""
+    rng = np.random.default_rng(seed)
+    once = rng.random(n) < share_once
+    frequency = np.where(once, 1, 2 + rng.geometric(0.3, n))
+    aov = rng.lognormal(4.0, 1.2, n)
+    return pd.DataFrame({
+        "customer_id": pd.array([f"C{i:05d}" for i in range(n)], dtype="str"),
+        "recency_days": pd.array(rng.integers(1, 400, n), dtype="Int64"),
+        "frequency": frequency.astype("int64"),
+        "monetary": np.round(aov * frequency, 2),
+        "market": pd.array(rng.choice(["North", "South", "Islands"], n, p=[0.6, 0.39, 0.01]), dtype="string"),
+    })
+
+
+@pytest.mark.parametrize("share_once", [0.5, 0.9, 0.99])
+@pytest.mark.parametrize("within", ["all", "market"])
+def test_one_time_buyers_never_reach_the_segments_and_tier_of_frequent_buyers(share_once, within):
+    customers = tied_base(share_once)
+    tiered = assign_tiers(customers, Tiers(within=within))
+    once = tiered["frequency"].eq(1)
+    assert once.mean() == pytest.approx(share_once, abs=0.02)
+    assert tiered.loc[once, "f_score"].eq(1).all()  # the lowest frequency, the lowest score
+    # one-time buyers are among the biggest spenders too: only frequency keeps them out
+    assert tiered.loc[once, "m_score"].eq(5).any()
+    assert not tiered.loc[once, "tier"].eq("high").any()
+    for split in ("mean", "median"):
+        result = assign_segments(tiered, Segments(split=split), bins=5)
+        segment = result.loc[once, "segment"]
+        assert not segment.isin(["Champions", "Loyal", "Cannot lose them", "Other"]).any(), segment.value_counts()
+        high_f = [c.name for c in DEFAULT.value_classes if c.f == "high"]
+        assert not result.loc[once, "value_class_en"].isin(high_f).any()
+        # repeat buyers still fill the segments that need two purchases
+        assert result.loc[~once, "segment"].isin(["Champions", "Loyal"]).any()

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from custseg import render, snapshots, strategy, studies
-from custseg.config import ConfigError, load_config
+from custseg.config import ConfigError, TierRule, Tiers, load_config
 from custseg.pipeline import load_study_data
 
 
@@ -126,11 +126,67 @@ def test_overview_cluster_table_lists_every_cluster(sample):
 def test_overview_cluster_selection_marks_the_chosen_k(sample):
     config, data = sample
     section = studies.Overview(data, config).cluster_selection()
-    chart, table = section.items
+    chart, preparation, table = section.items
     assert isinstance(chart, render.Chart) and f"k = {data.meta['clusters']['k']} was chosen" in chart.alt
-    chosen = table.frame.loc[table.frame["Chosen"].ne(""), "Clusters (k)"].tolist()
+    chosen = table.frame.loc[table.frame["Chosen"].eq("✓ chosen"), "Clusters (k)"].tolist()
     assert chosen == [data.meta["clusters"]["k"]]
     assert "<img" in _html(section)
+    # the smallest cluster of each k, as the choice saw it, and the ks it ruled out
+    selection = data.tables["cluster_selection"].sort_values("k")
+    expected = selection["smallest_share_all"].fillna(selection["smallest_share"])
+    assert table.frame["Smallest cluster"].tolist() == pytest.approx(expected.tolist())
+    ruled_out = table.frame.loc[table.frame["Chosen"].eq("a cluster under 2%"), "Clusters (k)"].tolist()
+    assert ruled_out == selection.loc[~selection["eligible"], "k"].tolist()
+    assert (selection["eligible"] == expected.ge(0.02)).all()
+    # how the features were prepared, with the buyers clipped on each
+    assert "signed logarithm" in preparation.text and "clipped at 3 inter-quartile ranges" in preparation.text
+    clipped = {c: n for c, n in data.meta["clusters"]["clipped"].items() if n}
+    assert all(f"{n:,} on " in preparation.text for n in clipped.values())
+
+
+def test_cluster_selection_says_when_no_k_meets_the_minimum_share(sample):
+    config, data = sample
+    meta = {**data.meta, "clusters": {**data.meta["clusters"], "min_share_met": False, "min_share": 0.5}}
+    selection = data.tables["cluster_selection"].assign(eligible=False)
+    short = dataclasses.replace(data, meta=meta, tables={**data.tables, "cluster_selection": selection})
+    section = studies.Overview(short, config).cluster_selection()
+    (warning,) = [item for item in section.items if isinstance(item, render.Notice) and item.kind == "warning"]
+    assert "No k from 3 to" in warning.text and "at least 50% of the buyers" in warning.text
+    assert f"k = {data.meta['clusters']['k']}" in warning.text
+    old = dataclasses.replace(data, tables={**data.tables, "cluster_selection": selection.drop(columns="eligible")})
+    assert "run `custseg process --force`" in _notices(studies.Overview(old, config).cluster_selection())[0]
+
+
+def test_tier_texts_follow_the_method_and_its_settings(sample):
+    config, data = sample
+    overview = studies.Overview(data, config)
+    lead = overview.tier_pyramid().lead
+    assert lead == studies.tier_method_text(config.tiers, "CNY")
+    assert "lowest score of their tie" in lead and "high: total score 12 or more" in lead
+    shares = Tiers(method="value_share", names=["vip", "high", "mid", "low"], revenue_shares=[0.5, 0.3, 0.125])
+    text = studies.tier_method_text(shares, "CNY")
+    assert "summed" not in text and "score" not in text and "Spend alone decides" in text
+    assert "vip: the largest spenders who make the first 50% of revenue; high: the next 30% of revenue" in text
+    assert "mid: the next 12.5% of revenue; low: the rest of the revenue" in text
+    rules = [TierRule(recency_max_days=59, frequency_min=5, monetary_min=500), TierRule(frequency_min=1)]
+    text = studies.tier_method_text(Tiers(method="thresholds", rules=rules), "CNY")
+    assert "score" not in text
+    assert "high: last order at most 59 days ago, at least 5 orders, net spend of at least CN¥500; mid: at least 1 order" in text
+    weighted = studies.tier_method_text(Tiers(weights={"r": 2, "f": 1, "m": 1}, min_scores=[15, 10], within="market"), "CNY")
+    assert "(R × 2, F × 1, M × 1)" in weighted and "within each market" in weighted
+    # a tier study says how its own tier is made
+    tier = data.meta["tiers"][1]
+    section = studies.TierStudy(data, tier, 12, settings=config.tiers).definition()
+    assert section.lead == lead and section.items[0].text == "Tier mid: total score from 8 to below 12."
+    assert studies.TierStudy(data, tier, 12).definition() is None
+
+
+def test_overview_segments_say_where_one_time_buyers_stand(sample):
+    config, data = sample
+    notice, *_tables_ = studies.Overview(data, config).segments().items
+    once = int(data.customers["frequency"].eq(1).sum())
+    assert f"all {once:,} one-time buyers" in notice.text
+    assert "Champions, Cannot lose them, Loyal need at least 2 purchases" in notice.text
 
 
 def test_overview_segments_lifecycle_and_changes(sample):

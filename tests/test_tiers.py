@@ -44,9 +44,39 @@ def test_quantile_scores_known_answer_and_ties():
     assert quantile_scores(values, 5).tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert quantile_scores(values, 5, higher_is_better=False).tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
     assert quantile_scores(values, 10).tolist() == list(range(1, 11))
+    # equal values share the lowest score their run spans: four ties beat nobody
     tied = pd.Series([1, 1, 1, 1, 5])
-    assert quantile_scores(tied, 5).tolist() == [3, 3, 3, 3, 5]  # equal values, equal scores
+    assert quantile_scores(tied, 5).tolist() == [1, 1, 1, 1, 5]
     assert str(quantile_scores(tied, 5).dtype) == "Int64"
+    # a crowd at the top starts where it starts: beating 2 of 5 is score 3, and nobody gets 4 or 5
+    assert quantile_scores(pd.Series([1, 2, 5, 5, 5]), 5).tolist() == [1, 2, 3, 3, 3]
+    assert quantile_scores(pd.Series([5, 5, 5, 2, 1]), 5, higher_is_better=False).tolist() == [1, 1, 1, 4, 5]
+
+
+def test_quantile_scores_in_groups_smaller_than_bins():
+    # the worst value scores 1 however few values there are; a lone value beats nobody
+    assert quantile_scores(pd.Series([7.0]), 5).tolist() == [1]
+    assert quantile_scores(pd.Series([1, 2, 3]), 5).tolist() == [1, 2, 4]
+
+
+@pytest.mark.parametrize("grouped", [False, True], ids=["all", "within"])
+def test_quantile_scores_are_monotone_and_give_ties_their_lowest_score(grouped):
+    rng = np.random.default_rng(21)
+    n = 5000
+    # a few distinct values, most of them the smallest: the shape of purchase counts
+    values = pd.Series(np.minimum(rng.geometric(0.6, n), 9).astype("float64"))
+    groups = pd.Series(rng.choice(["A", "B", "C", "tiny"], n, p=[0.5, 0.3, 0.1999, 0.0001])) if grouped else None
+    for bins in (3, 5, 10):
+        scores = quantile_scores(values, bins, groups=groups).astype("int64")
+        frame = pd.DataFrame({"value": values, "score": scores, "group": "all" if groups is None else groups})
+        for _, part in frame.groupby("group"):
+            part = part.sort_values("value", kind="stable")
+            assert part["score"].is_monotonic_increasing  # a better value never scores lower
+            assert part.groupby("value")["score"].nunique().eq(1).all()  # equal values, equal scores
+            assert part.loc[part["value"].eq(part["value"].min()), "score"].eq(1).all()
+            # the score never claims more than the share of the group the value beats
+            worse = part["value"].rank(method="min") - 1
+            assert ((part["score"] - 1) / bins <= worse / len(part)).all()
 
 
 def test_quantile_scores_skip_missing_values():
@@ -96,11 +126,11 @@ def test_rfm_with_interactions_as_a_fourth_dimension():
     # F never bought: its 9 contacts must not push the buyers' interaction ranks down
     customers = MIXED.assign(interactions_90d=np.array([0, 3, 0, 1, 7, 9], dtype="int64"))
     result = assign_tiers(customers, Tiers(weights={"r": 1, "f": 1, "m": 1, "i": 1}, min_scores=[14, 10]))
-    # buyers' contacts 0 3 0 1 7: the two 0s share average rank 1.5 -> ceil(1.5 * 5 / 5) = 2
-    assert result["i_score"].tolist() == [2, 4, 2, 3, 5, pd.NA]
+    # buyers' contacts 0 3 0 1 7: the two 0s beat nobody -> 1; 1 beats two of five -> 1 + 2 = 3
+    assert result["i_score"].tolist() == [1, 4, 1, 3, 5, pd.NA]
     # R+F+M = 7 11 8 10 9, plus I
-    assert result["rfm_score"].tolist()[:5] == [9, 15, 10, 13, 14]
-    assert tiers_of(result) == ["low", "high", "mid", "mid", "high", None]
+    assert result["rfm_score"].tolist()[:5] == [8, 15, 9, 13, 14]
+    assert tiers_of(result) == ["low", "high", "low", "mid", "high", None]
 
 
 def test_interaction_weight_needs_the_interactions_columns():
@@ -188,6 +218,20 @@ def test_thresholds_first_rule_met_wins_and_an_empty_rule_takes_everyone():
     assert tiers_of(catch_all) == ["buyer", "buyer", None]
 
 
+def test_one_time_buyers_and_the_best_tier_of_each_method():
+    # a is a one-time buyer with the largest order of all and the latest purchase
+    customers = table(list("abcdef"), [1, 5, 9, 20, 40, 80], [1, 6, 5, 4, 3, 2],
+                      [9000.0, 3000.0, 2500.0, 2000.0, 1500.0, 1000.0])
+    rfm = assign_tiers(customers, Tiers())
+    # R 5 + M 5 + F 1 = 11: below the 12 of the best tier
+    assert rfm.loc[0, ["r_score", "f_score", "m_score"]].tolist() == [5, 1, 5] and tiers_of(rfm)[0] == "mid"
+    # value_share tiers by spend alone: the biggest spender is in the best tier, one order or many
+    assert tiers_of(assign_tiers(customers, Tiers(method="value_share")))[0] == "high"
+    # thresholds tier by the limits given: frequency_min 2 keeps one-time buyers out
+    rules = [TierRule(monetary_min=2000, frequency_min=2), TierRule(monetary_min=1000)]
+    assert tiers_of(assign_tiers(customers, Tiers(method="thresholds", rules=rules))) == ["mid", "high", "high", "high", "mid", "mid"]
+
+
 # --- tiers within a region ------------------------------------------------------------------------
 
 def two_markets() -> pd.DataFrame:
@@ -229,8 +273,9 @@ def test_missing_regions_form_one_unknown_group():
     customers = table(list("abcde"), [1, 2, 3, 4, 5], [1, 1, 1, 1, 1], [10.0, 20.0, 10.0, 20.0, 30.0],
                       market=pd.array(["A", "A", None, None, "Unknown"], dtype="string"))
     result = assign_tiers(customers, Tiers(within="market", bins=3, weights={"m": 1}, min_scores=[3, 2]))
-    # c, d (missing) and e ("Unknown") are ranked together: 10 20 30 -> 1 2 3
-    assert result["m_score"].tolist() == [2, 3, 1, 2, 3]
+    # c, d (missing) and e ("Unknown") are ranked together: 10 20 30 -> 1 2 3; in A, 20 beats
+    # one of two -> 1 + floor(3 / 2) = 2
+    assert result["m_score"].tolist() == [1, 2, 1, 2, 3]
 
 
 def test_within_country_reads_the_iso3_column():
@@ -351,18 +396,19 @@ def test_sample_tiers_follow_the_planted_segments():
 
 
 def test_quantile_scores_match_pandas_ranks_with_and_without_groups():
-    # many ties and a missing value; the one-group path and the grouped path against Series.rank
+    # many ties and a missing value; the one-group path and the grouped path against Series.rank:
+    # the values strictly worse than a tie are its minimum rank less one
     rng = np.random.default_rng(8)
     values = pd.Series(rng.integers(0, 40, 3000).astype("float64")).mask(rng.random(3000) < 0.01)
     groups = pd.Series(rng.choice(["East", "West", "North"], 3000))
     for bins in (3, 5):
         for higher_is_better in (True, False):
             ranked = values if higher_is_better else -values
-            expected = np.ceil(ranked.rank(method="average") * bins / ranked.notna().sum())
+            expected = 1 + np.floor((ranked.rank(method="min") - 1) * bins / ranked.notna().sum())
             got = quantile_scores(values, bins, higher_is_better=higher_is_better)
             pd.testing.assert_series_equal(got, expected.astype("Int64"), check_names=False)
             by_group = ranked.groupby(groups)
-            expected = np.ceil(by_group.rank(method="average") * bins / by_group.transform("count"))
+            expected = 1 + np.floor((by_group.rank(method="min") - 1) * bins / by_group.transform("count"))
             got = quantile_scores(values, bins, higher_is_better=higher_is_better, groups=groups)
             pd.testing.assert_series_equal(got, expected.astype("Int64"), check_names=False)
 

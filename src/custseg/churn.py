@@ -26,8 +26,9 @@ monthly buyer silent for five months is "churned" there but still very much wort
  warn_silence          silent (``recency_days``) more than ``silence_factor`` [2] x own cadence
                        for customers with at least ``min_orders_for_cadence`` [3] purchases; else
                        more than the tier's limit (``silence_days_by_tier`` [high 90, mid 120,
-                       low 180], ``silence_days`` [120] for a tier not listed or no tier). Never
-                       for a silence of ``silence_min_days`` [30] days or less.
+                       low 180, given to renamed tiers by position], ``silence_days`` [120] for a
+                       tier not listed or no tier). Never for a silence of ``silence_min_days``
+                       [30] days or less.
  warn_trend            orders in the last 90 days at most ``trend_drop`` [0.5] x those of the 90
                        days before, which held at least ``trend_min_orders`` [3]
  warn_satisfaction     latest satisfaction (1-5) at most ``satisfaction_low`` [2], or at least

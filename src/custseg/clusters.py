@@ -10,12 +10,20 @@ How a clustering is made (every number comes from the ``clusters`` settings):
 1. **Order.** Buyers are sorted by ``customer_id`` before anything random happens, so the result
    depends on the seed only, never on the row order of the input.
 2. **Transform.** The columns in ``clusters.log`` (when it is ``None``: every feature whose
-   skewness over the buyers is above 1) are log-transformed as ``log1p(x + shift)``, where
-   ``shift = max(0, -min(x))``: a column with negative values (net spend after returns) is shifted
-   up so that its smallest value is 0, and a column without negative values is not shifted. The
-   shifts are kept in ``ClusterResult.log_columns``. Every feature is then scaled by its median and
-   inter-quartile range (``RobustScaler``), so a handful of huge accounts does not set the scale.
-3. **Choose k.** A fixed-size sample of at most ``clusters.sample_size`` buyers, drawn with the
+   skewness over the buyers is above 1) take a signed log, ``sign(x) * log1p(|x|)``: ``log1p``
+   for values of 0 and up, its mirror image below 0. A buyer whose returns outweigh their
+   purchases keeps a negative net spend, below every zero spender, and sets nothing for anyone
+   else; a shift of the whole column by its most negative value, ``log1p(x - min(x))``, would let
+   one refund of 1,600 squeeze every other spend into a sliver of the scale. Every feature is then
+   scaled by its median and inter-quartile range (IQR), so a handful of huge accounts does not
+   set the scale either.
+3. **Clip.** For fitting, each scaled feature is clipped at ``clusters.clip_iqr`` [3] IQRs beyond
+   its quartiles (Tukey's far-out fences; ``None`` switches it off). Extreme customers (a wholesaler
+   with a thousand orders, a refund larger than anyone's spend) are then as far out as the fence,
+   where they join the nearest cluster instead of drawing a centre of their own; every step below,
+   labels included, works on the clipped values. ``ClusterResult.clipped`` counts the buyers
+   clipped on each feature.
+4. **Choose k.** A fixed-size sample of at most ``clusters.sample_size`` buyers, drawn with the
    seed, is clustered once for every k in ``k_min..k_max`` (k-means: best of 10 starts; Gaussian
    mixture, full covariances: best of 3). For each k the table
    ``ClusterResult.selection`` holds
@@ -24,16 +32,25 @@ How a clustering is made (every number comes from the ``clusters`` settings):
      customer is to their own cluster than to the next one; -1..1, higher is better);
    * ``stability``: the mean adjusted Rand index between that clustering and the clusterings refit
      on ``clusters.bootstrap`` bootstrap resamples of the sample (one start each; each refit
-     labels the whole sample; 1 = the same partition every time, about 0 = unrelated partitions).
+     labels the whole sample; 1 = the same partition every time, about 0 = unrelated partitions);
+   * ``smallest_share``: the share of the sample in that clustering's smallest cluster, and
+     ``smallest_share_all`` the same for the fit on all buyers (step 5; missing for a k that was
+     not fitted on all buyers);
+   * ``eligible``: every cluster holds at least ``clusters.min_share`` [2%] of the buyers, on the
+     sample and, where it was fitted, on all buyers. A cluster of a handful of customers describes
+     those customers, not a group to plan for.
 
-   The chosen k has the highest silhouette among the values of k whose stability is at least
-   `MIN_STABILITY`; when none reaches it (or ``bootstrap`` is 0) the highest silhouette overall.
-   Ties go to the smaller k.
-4. **Fit everyone.** k-means: the centres found on the sample start one more run of k-means on all
+   The chosen k is eligible and has the highest silhouette among the eligible values of k whose
+   stability is at least `MIN_STABILITY`; when none reaches it (or ``bootstrap`` is 0) the highest
+   silhouette among the eligible. Ties go to the smaller k. The candidates are fitted on all
+   buyers in that order of preference until one keeps every cluster at the minimum share. When no
+   k is eligible, the one whose smallest cluster is largest is kept, and ``min_share_met`` is
+   False so that the reports can say so.
+5. **Fit everyone.** k-means: the centres found on the sample start one more run of k-means on all
    buyers (one start), which settles them on the full base. Gaussian mixture: the mixture fitted on
    the sample labels all buyers; EM on all rows would repeat its costly passes over millions of
    rows. When all buyers fit in the sample, the sample fit is the final fit.
-5. **Number.** Clusters are numbered 1..k by descending median net spend (``monetary``), then by
+6. **Number.** Clusters are numbered 1..k by descending median net spend (``monetary``), then by
    descending size, so the ids are stable between runs and cluster 1 is the most valuable.
 
 Why sample-based selection: the silhouette compares every pair of customers, so on the full base
@@ -58,7 +75,6 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.mixture import GaussianMixture
-from sklearn.preprocessing import RobustScaler
 from threadpoolctl import threadpool_limits
 
 from custseg.config import Clusters
@@ -98,10 +114,12 @@ class ClusterResult:
     profile : pd.DataFrame
         One row per cluster (index ``cluster``): ``name``, ``size``, ``share`` (of clustered
         customers), ``revenue`` and ``revenue_share`` (of their net spend), ``median_<feature>``
-        (original scale) and ``z_<feature>`` (the cluster's mean on the transformed scale, in
-        standard deviations from the mean of all clustered customers).
+        (original scale) and ``z_<feature>`` (the cluster's mean on the scale the clusters were
+        fitted on, signed log, scaled and clipped, in standard deviations from the mean of all
+        clustered customers).
     selection : pd.DataFrame
-        One row per k in ``k_min..k_max``: ``k``, ``silhouette``, ``stability``, ``chosen``.
+        One row per k in ``k_min..k_max``: ``k``, ``silhouette``, ``stability``,
+        ``smallest_share``, ``smallest_share_all``, ``eligible``, ``chosen``.
     k : int
         The chosen number of clusters. The profile has one row fewer for each Gaussian component
         that ends up labelling nobody (k-means never leaves a cluster empty).
@@ -109,8 +127,14 @@ class ClusterResult:
         ``kmeans`` or ``gmm``.
     settings : Clusters
         The settings used, seed included.
-    log_columns : dict[str, float]
-        Log-transformed feature -> the shift added before ``log1p`` (0 unless it had negatives).
+    log_columns : tuple[str, ...]
+        The features that took the signed log, in feature order.
+    clipped : dict[str, int]
+        Feature -> buyers whose scaled value lay beyond the fences and was clipped for fitting
+        (every feature, 0 where none was; all 0 when ``clusters.clip_iqr`` is None).
+    min_share_met : bool
+        Whether every cluster of the chosen clustering holds at least ``clusters.min_share`` of
+        the clustered buyers; False when no k in the range did.
     by_customer : pd.Series
         Cluster id (``Int64``) indexed by ``customer_id`` for every clustered customer, sorted;
         what :func:`assign_clusters` joins on.
@@ -126,7 +150,9 @@ class ClusterResult:
     k: int
     method: str
     settings: Clusters
-    log_columns: dict[str, float]
+    log_columns: tuple[str, ...]
+    clipped: dict[str, int]
+    min_share_met: bool
     by_customer: pd.Series
     customer_ids: pd.api.extensions.ExtensionArray | None = None
 
@@ -156,9 +182,8 @@ def fit_clusters(customers: pd.DataFrame, settings: Clusters) -> ClusterResult:
     """
     _check_table(customers, settings)
     base, features, positions = _buyers(customers, settings)
-    log_columns = _log_shifts(features, settings)
-    transformed = _transform(features, log_columns)
-    scaled = RobustScaler().fit_transform(transformed)
+    log_columns = _log_columns(features, settings)
+    scaled, clipped = _scaled(_transform(features, log_columns), settings.clip_iqr)
 
     rng = np.random.default_rng(settings.seed)
     n = len(scaled)
@@ -173,11 +198,12 @@ def fit_clusters(customers: pd.DataFrame, settings: Clusters) -> ClusterResult:
     # the centres (and a borderline customer's label) could differ in the last bit between runs.
     with threadpool_limits(limits=1):
         selection, models = _select_k(scaled[sample], settings)
-        k = int(selection.loc[selection["chosen"], "k"].iloc[0])
-        raw = _final_labels(models[k], scaled, settings, refit=n > len(sample))
+        selection, raw = _choose(selection, models, scaled, settings, refit=n > len(sample))
+    chosen = selection.loc[selection["chosen"]].iloc[0]
+    k = int(chosen["k"])
 
     ids = _canonical_ids(raw, base["monetary"].to_numpy(dtype="float64"))
-    z = _zscores(transformed, ids)
+    z = _zscores(pd.DataFrame(scaled, columns=features.columns), ids)
     names = _unique_names({int(c): cluster_name(z.loc[c]) for c in z.index})
     profile = _profile(base, features, ids, z, names)
     values, unlabelled = np.zeros(len(customers), dtype="int64"), np.ones(len(customers), dtype=bool)
@@ -194,6 +220,8 @@ def fit_clusters(customers: pd.DataFrame, settings: Clusters) -> ClusterResult:
         method=settings.method,
         settings=settings,
         log_columns=log_columns,
+        clipped=dict(zip(features.columns, clipped.tolist())),
+        min_share_met=bool(chosen["eligible"]),
         by_customer=by_customer,
         customer_ids=customers["customer_id"].array,
     )
@@ -366,20 +394,41 @@ def _buyers(customers: pd.DataFrame, settings: Clusters) -> tuple[pd.DataFrame, 
     return base.drop(columns="position"), features, positions
 
 
-def _log_shifts(features: pd.DataFrame, settings: Clusters) -> dict[str, float]:
-    """The columns to log-transform, each with the shift that makes its minimum at least 0."""
+def _log_columns(features: pd.DataFrame, settings: Clusters) -> tuple[str, ...]:
+    """The columns to log-transform, in feature order."""
     if settings.log is None:
         skew = features.skew()
-        columns = [c for c in features.columns if skew[c] > _SKEW_LIMIT]
-    else:
-        columns = [c for c in features.columns if c in settings.log]
-    return {c: float(max(0.0, -features[c].min())) for c in columns}
+        return tuple(c for c in features.columns if skew[c] > _SKEW_LIMIT)
+    return tuple(c for c in features.columns if c in settings.log)
 
 
-def _transform(features: pd.DataFrame, log_columns: dict[str, float]) -> pd.DataFrame:
-    """Features on the clustering scale: log1p(x + shift) for the logged columns, others as they are."""
-    logged = {c: np.log1p(features[c] + shift) for c, shift in log_columns.items()}
+def _transform(features: pd.DataFrame, log_columns: tuple[str, ...]) -> pd.DataFrame:
+    """Features with the signed log ``sign(x) * log1p(|x|)`` for the logged columns, others as they are."""
+    logged = {c: np.sign(features[c]) * np.log1p(features[c].abs()) for c in log_columns}
     return features.assign(**logged)
+
+
+def _scaled(transformed: pd.DataFrame, clip_iqr: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature centred on its median and divided by its IQR, then clipped at the fences.
+
+    The same scaling as scikit-learn's ``RobustScaler`` (a feature whose quartiles coincide is
+    only centred), with the quartiles it needs for the fences taken from the same percentiles.
+
+    Returns
+    -------
+    tuple[np.ndarray, np.ndarray]
+        The scaled, clipped n x d array, and per feature the number of buyers that were clipped.
+    """
+    values = transformed.to_numpy(dtype="float64")
+    q1, median, q3 = np.percentile(values, [25, 50, 75], axis=0)
+    iqr = np.where(q3 > q1, q3 - q1, 1.0)
+    scaled = (values - median) / iqr
+    if clip_iqr is None:
+        return scaled, np.zeros(values.shape[1], dtype="int64")
+    # the fences in scaled units: the quartiles, then clip_iqr IQRs (1 each, once scaled) beyond
+    low, high = (q1 - median) / iqr - clip_iqr, (q3 - median) / iqr + clip_iqr
+    clipped = ((scaled < low) | (scaled > high)).sum(axis=0)
+    return np.clip(scaled, low, high, out=scaled), clipped.astype("int64")  # in place: no second n x d copy
 
 
 def _model(method: str, k: int, seed: int, n_init: int) -> KMeans | GaussianMixture:
@@ -389,7 +438,7 @@ def _model(method: str, k: int, seed: int, n_init: int) -> KMeans | GaussianMixt
 
 
 def _select_k(sample: np.ndarray, settings: Clusters) -> tuple[pd.DataFrame, dict[int, KMeans | GaussianMixture]]:
-    """Silhouette and bootstrap stability for each k on the sample; the chosen k flagged."""
+    """Silhouette, bootstrap stability and smallest cluster share for each k on the sample."""
     ks = range(settings.k_min, settings.k_max + 1)
     models = {k: _model(settings.method, k, settings.seed, _N_INIT[settings.method]).fit(sample) for k in ks}
     labelings = [models[k].predict(sample) for k in ks]
@@ -397,12 +446,55 @@ def _select_k(sample: np.ndarray, settings: Clusters) -> tuple[pd.DataFrame, dic
         "k": np.array(ks, dtype="int64"),
         "silhouette": mean_silhouettes(sample, labelings),
         "stability": [_stability(sample, labels, k, settings) for k, labels in zip(ks, labelings)],
+        "smallest_share": [_smallest_share(labels) for labels in labelings],
     })
-    trusted = selection["stability"].ge(MIN_STABILITY)
-    pool = selection.loc[trusted] if trusted.any() else selection
-    # idxmax keeps the first of equal maxima: the smaller k wins a tie
-    best = pool["silhouette"].fillna(-np.inf).idxmax()
-    return selection.assign(chosen=selection.index == best), models
+    return selection, models
+
+
+def _smallest_share(labels: np.ndarray) -> float:
+    """Share of the labelled rows in the smallest cluster that has any (an empty Gaussian
+    component is no cluster)."""
+    sizes = np.bincount(labels)
+    return float(sizes[sizes > 0].min() / len(labels))
+
+
+def _choose(
+    selection: pd.DataFrame, models: dict[int, KMeans | GaussianMixture], scaled: np.ndarray,
+    settings: Clusters, *, refit: bool,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Choose k and label all buyers (see step 4 of the module docstring).
+
+    Returns the selection table with ``smallest_share_all``, ``eligible`` and ``chosen`` added,
+    and the chosen clustering's labels of all buyers.
+    """
+    fits: dict[int, np.ndarray] = {}
+    share_all = pd.Series(np.nan, index=selection.index)
+    on_sample = selection["smallest_share"].ge(settings.min_share)
+    # order of preference: eligible on the sample, stable, higher silhouette, smaller k
+    preference = selection.assign(
+        unstable=~selection["stability"].ge(MIN_STABILITY),
+        worse=-selection["silhouette"].fillna(-np.inf),
+    ).sort_values(["unstable", "worse", "k"], kind="stable")
+    chosen = None
+    for row in preference.index[on_sample.loc[preference.index].to_numpy()]:
+        k = int(selection.at[row, "k"])
+        fits[row] = _final_labels(models[k], scaled, settings, refit=refit)
+        share_all[row] = _smallest_share(fits[row])
+        if share_all[row] >= settings.min_share:
+            chosen = row
+            break
+    eligible = on_sample & ~share_all.lt(settings.min_share)
+    if chosen is None:
+        # no k keeps every cluster at the minimum: the one whose smallest cluster is largest, on
+        # all buyers where that was measured; idxmax keeps the smaller k of equal shares
+        chosen = selection["smallest_share"].where(share_all.isna(), share_all).idxmax()
+        if chosen not in fits:
+            fits[chosen] = _final_labels(models[int(selection.at[chosen, "k"])], scaled, settings, refit=refit)
+            share_all[chosen] = _smallest_share(fits[chosen])
+    selection = selection.assign(
+        smallest_share_all=share_all, eligible=eligible, chosen=selection.index == chosen
+    )
+    return selection, fits[chosen]
 
 
 def mean_silhouettes(points: np.ndarray, labelings: list[np.ndarray]) -> np.ndarray:
@@ -489,7 +581,9 @@ def _canonical_ids(raw: np.ndarray, monetary: np.ndarray) -> np.ndarray:
 
 
 def _zscores(transformed: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
-    """Each cluster's mean per feature, in standard deviations from the mean of all clustered customers."""
+    """Each cluster's mean per feature, in standard deviations from the mean of all clustered
+    customers, on the scale the clusters were fitted on (so clipped outliers weigh as much as the
+    fences, as in the fit)."""
     spread = transformed.std(ddof=0)
     # a constant feature separates nobody: its z-score is 0, not a division by zero
     spread = spread.where(spread > 0)

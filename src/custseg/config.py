@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -212,12 +213,16 @@ class Tiers(_Strict):
 
 
 class SegmentRule(_Strict):
-    """One named RFM segment of the 11-group map: R score and FM score (mean of F and M) ranges."""
+    """One named RFM segment of the 11-group map: R score and FM score (mean of F and M) ranges,
+    and the purchases a customer needs for it."""
 
     name: str
     name_zh: str
     r: tuple[float, float]  # inclusive score range
     fm: tuple[float, float]
+    # at least this many purchases (frequency); a customer with fewer skips the rule and takes the
+    # next one that matches. 2 keeps one-time buyers out of segments that mean "buys often".
+    min_orders: int = Field(1, ge=1)
 
 
 class ValueClass(_Strict):
@@ -232,20 +237,22 @@ class ValueClass(_Strict):
 
 def _default_segment_map() -> list[SegmentRule]:
     # Narrow rules come before the wide ones that would cover them: the first match wins.
+    # Champions, Cannot lose them and Loyal describe customers who buy often: a one-time buyer
+    # (F = 1, but M = 5 makes FM 3) falls through to Potential loyalists, Need attention or At risk.
     rows = [
-        ("Champions", "冠军客户", (4, 5), (4, 5)),
-        ("Cannot lose them", "不能失去的客户", (0, 1), (4, 5)),
-        ("New", "新客户", (4, 5), (0, 1)),
-        ("Promising", "有潜力客户", (3, 4), (0, 1)),
-        ("Loyal", "忠诚客户", (2, 5), (3, 5)),
-        ("Potential loyalists", "潜在忠诚客户", (3, 5), (1, 3)),
-        ("Need attention", "需要关注客户", (2, 3), (2, 3)),
-        ("About to sleep", "即将沉睡客户", (2, 3), (0, 2)),
-        ("At risk", "流失风险客户", (0, 2), (2, 5)),
-        ("Lost", "已流失客户", (0, 1), (0, 1)),
-        ("Hibernating", "休眠客户", (0, 2), (0, 2)),
+        ("Champions", "冠军客户", (4, 5), (4, 5), 2),
+        ("Cannot lose them", "不能失去的客户", (0, 1), (4, 5), 2),
+        ("New", "新客户", (4, 5), (0, 1), 1),
+        ("Promising", "有潜力客户", (3, 4), (0, 1), 1),
+        ("Loyal", "忠诚客户", (2, 5), (3, 5), 2),
+        ("Potential loyalists", "潜在忠诚客户", (3, 5), (1, 3), 1),
+        ("Need attention", "需要关注客户", (2, 3), (2, 3), 1),
+        ("About to sleep", "即将沉睡客户", (2, 3), (0, 2), 1),
+        ("At risk", "流失风险客户", (0, 2), (2, 5), 1),
+        ("Lost", "已流失客户", (0, 1), (0, 1), 1),
+        ("Hibernating", "休眠客户", (0, 2), (0, 2), 1),
     ]
-    return [SegmentRule(name=n, name_zh=z, r=r, fm=fm) for n, z, r, fm in rows]
+    return [SegmentRule(name=n, name_zh=z, r=r, fm=fm, min_orders=k) for n, z, r, fm, k in rows]
 
 
 def _default_value_classes() -> list[ValueClass]:
@@ -284,6 +291,12 @@ class Clusters(_Strict):
     method: Literal["kmeans", "gmm"] = "kmeans"
     k_min: int = Field(3, ge=2)
     k_max: int = Field(8, ge=2)
+    # a k whose clustering has a cluster with less than this share of the clustered buyers is not
+    # chosen (on the sample and on all buyers); 0 lets any clustering through
+    min_share: float = Field(0.02, ge=0, lt=1)
+    # for fitting, scaled features are clipped this many inter-quartile ranges beyond their
+    # quartiles (Tukey's far-out fences), so outliers join a cluster instead of making one; None: off
+    clip_iqr: float | None = Field(3.0, gt=0)
     sample_size: int = Field(5000, ge=100)  # silhouette is computed on a fixed-size sample
     bootstrap: int = Field(10, ge=0)  # resamples for the stability check (0: skip)
     seed: int = 20261001
@@ -304,6 +317,11 @@ class Clusters(_Strict):
         stray = [c for c in self.log or [] if c not in self.features]
         if stray:
             raise ValueError(f"clusters.log names {stray}, which are not in clusters.features {self.features}")
+        if self.min_share * self.k_min > 1:
+            raise ValueError(
+                f"clusters.min_share ({self.min_share:g}) x clusters.k_min ({self.k_min}) is above 1: "
+                f"no clustering into {self.k_min} or more clusters can give each that share"
+            )
         return self
 
 
@@ -341,6 +359,35 @@ class Studies(_Strict):
     workers: int | None = None  # parallel studies; None means one per CPU core
     # show customer ids in the HTML pages only masked ("C0•••57"); the exports keep them whole
     mask_ids: bool = False
+
+
+#: The keys of the per-tier defaults, written for the default tiers, best first.
+DEFAULT_TIER_KEYS = ("high", "mid", "low")
+
+_Value = TypeVar("_Value")
+
+
+def by_position(defaults: Mapping[str, _Value], names: Sequence[str]) -> dict[str, _Value]:
+    """Per-tier defaults written for ``[high, mid, low]``, given to the configured tiers by position.
+
+    The best tier takes the ``high`` default, the worst the ``low`` one and every tier between
+    them the ``mid`` one, whatever the tiers are called: with ``tiers.names: [vip, high, mid,
+    low]``, ``vip`` gets ``high``'s 90 days of silence and the tier named ``high`` gets ``mid``'s.
+
+    Parameters
+    ----------
+    defaults
+        A mapping with the keys of :data:`DEFAULT_TIER_KEYS`.
+    names
+        ``tiers.names``, best first (at least two).
+
+    Returns
+    -------
+    dict
+        Tier name -> value, in the order of `names`.
+    """
+    keys = [DEFAULT_TIER_KEYS[0], *[DEFAULT_TIER_KEYS[1]] * (len(names) - 2), DEFAULT_TIER_KEYS[-1]]
+    return {name: defaults[key] for name, key in zip(names, keys)}
 
 
 def _default_silence_days_by_tier() -> dict[str, int]:
@@ -442,7 +489,7 @@ def _default_playbook_actions() -> dict[str, list[PlaybookAction]]:
                 stages=["churned"]),
         ],
         "mid": [
-            act(topic=N_("upgrade path"), action=N_("Volume and loyalty offers that lift them toward the high tier, naming what the next tier brings.")),
+            act(topic=N_("upgrade path"), action=N_("Volume and loyalty offers that lift them toward a better tier, naming what the next tier brings.")),
             act(topic=N_("onboarding"), action=N_("A second-purchase offer within 30 days of the first order."), stages=["new"]),
             act(topic=N_("reactivation"), action=N_("A personal e-mail with an offer tailored to their categories within two weeks."),
                 stages=["at_risk", "churned"]),
@@ -558,14 +605,41 @@ class Config(_Strict):
     playbook: dict[str, list[PlaybookAction]] = Field(default_factory=_default_playbook_actions)
     source: Path = Field(exclude=True)  # the YAML file this came from
 
+    @model_validator(mode="before")
+    @classmethod
+    def _tier_defaults_by_position(cls, raw: object) -> object:
+        # The defaults of playbook, churn.playbook and churn.silence_days_by_tier are written for
+        # [high, mid, low]; renamed tiers ([vip, high, mid, low]) get them by position, not by
+        # the words. A mapping the user gave stays as it is, by name.
+        if not isinstance(raw, dict):
+            return raw
+        tiers = raw.get("tiers")
+        names = tiers.names if isinstance(tiers, Tiers) else (tiers or {}).get("names") if isinstance(tiers, dict) else None
+        if not isinstance(names, list) or len(names) < 2 or names == list(DEFAULT_TIER_KEYS):
+            return raw  # the default tiers, or names the Tiers check will refuse
+        raw = dict(raw)
+        if "playbook" not in raw:
+            raw["playbook"] = by_position(_default_playbook_actions(), names)
+        churn = raw.get("churn", {})
+        defaults = {"silence_days_by_tier": _default_silence_days_by_tier, "playbook": _default_playbook}
+        if isinstance(churn, Churn):
+            given = churn.model_fields_set
+            update = {key: by_position(make(), names) for key, make in defaults.items() if key not in given}
+            raw["churn"] = churn.model_copy(update=update)
+        elif isinstance(churn, dict):
+            raw["churn"] = {key: by_position(make(), names) for key, make in defaults.items()} | churn
+        return raw
+
     @model_validator(mode="after")
-    def _playbook_names_tiers(self) -> Config:
-        # A playbook written for a tier that does not exist (a typo, "hihg") would silently
-        # never show; the default playbook is exempt, so renamed tiers just have none.
-        if "playbook" in self.model_fields_set:
-            unknown = sorted(set(self.playbook) - set(self.tiers.names))
+    def _mappings_name_tiers(self) -> Config:
+        # A tier mapping written for a tier that does not exist (a typo, "hihg") would silently
+        # never apply; the defaults are given to the configured tiers, so they always pass.
+        names = list(self.tiers.names)
+        for key, mapping in (("playbook", self.playbook), ("churn.playbook", self.churn.playbook),
+                             ("churn.silence_days_by_tier", self.churn.silence_days_by_tier)):
+            unknown = sorted(set(mapping) - set(names))
             if unknown:
-                raise ValueError(f"playbook names tier(s) {unknown} that are not in tiers.names {list(self.tiers.names)}")
+                raise ValueError(f"{key} names tier(s) {unknown} that are not in tiers.names {names}")
         return self
 
     def fingerprint(self) -> str:

@@ -38,6 +38,9 @@ LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
 #: How each language names itself, for the language switch on every page.
 NATIVE_NAMES = {"en": "English", "zh": "中文"}
+#: What goes between two sentences (none after a Chinese full stop); not a catalog entry, as
+#: an empty translation would read as a missing one.
+SENTENCE_SEPARATORS = {"en": " ", "zh": ""}
 #: Kinds of data label :func:`label` translates (each is a gettext context, "label:<kind>").
 #: Stages, segments and markets are not among them: their Chinese names are part of the data
 #: (lifecycle.STAGE_NAMES_ZH, segment_zh and market_zh, editable in the config).
@@ -144,6 +147,11 @@ def join_list(items: Iterable[str]) -> str:
 def join_clauses(items: Iterable[str]) -> str:
     """Clauses of a long sentence: "a; b" / "a；b"."""
     return pgettext("clause separator", "; ").join(items)
+
+
+def join_sentences(items: Iterable[str]) -> str:
+    """Whole sentences one after the other, empty ones left out: "A. B." / "甲。乙。"."""
+    return SENTENCE_SEPARATORS.get(_active.get(), " ").join(item for item in items if item)
 
 
 def label(kind: str, value: object, default: str | None = None) -> str:

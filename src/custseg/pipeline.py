@@ -171,6 +171,12 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
             "names": {str(k): v for k, v in done.clusters.names.items()} if done.clusters else {},
             "seed": config.clusters.seed,
             "note": done.cluster_note,
+            # how the features were prepared and k was chosen, for the k-selection chart
+            "log": list(done.clusters.log_columns) if done.clusters else [],
+            "clip_iqr": config.clusters.clip_iqr,
+            "clipped": done.clusters.clipped if done.clusters else {},
+            "min_share": config.clusters.min_share,
+            "min_share_met": done.clusters.min_share_met if done.clusters else None,
         },
         "snapshot_dates": [d.isoformat() for d in done.snapshot_dates],
         **retention.summary(),
@@ -180,9 +186,11 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         "custseg_version": custseg.__version__,
     }
     (out.processed / "study.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    fitted = f"{done.clusters.k if done.clusters else 'no'} clusters"
+    if done.clusters and done.cluster_note:  # fitted, but short of clusters.min_share
+        fitted += f" ({done.cluster_note})"
     echo(
-        f"{len(customers):,} customers, {len(order_table):,} orders, "
-        f"{done.clusters.k if done.clusters else 'no'} clusters, "
+        f"{len(customers):,} customers, {len(order_table):,} orders, {fitted}, "
         f"{len(done.snapshot_dates)} snapshots in {seconds:.1f} s -> {out.processed}; CRM export {exported['csv']}"
     )
     echo(

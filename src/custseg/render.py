@@ -294,6 +294,11 @@ def percent(value: object) -> str:
     return MISSING if _missing(value) else format_percent(value, format="#,##0.0%", locale=i18n.babel_locale())
 
 
+def share(value: object) -> str:
+    """A configured share as written: 0.5 -> '50%', 0.125 -> '12.5%' (no trailing zeros)."""
+    return format_percent(value, format="#,##0.##%", locale=i18n.babel_locale())
+
+
 def signed_percent(value: object) -> str:
     """+12.3% / -4.0%; a dash for a missing value."""
     return MISSING if _missing(value) else f"{float(value):+.1%}"

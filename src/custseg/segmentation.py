@@ -39,7 +39,7 @@ class Segmentation:
     customers: pd.DataFrame  # one row per customer: features, regions, tier, segments, lifecycle, cluster
     category_shares: pd.DataFrame  # customer_id, category, revenue, share
     clusters: clusters.ClusterResult | None  # None when there were too few buyers to cluster
-    cluster_note: str  # why clusters are missing, or "" when they are there
+    cluster_note: str  # why clusters are missing or fall short of clusters.min_share; "" when neither
     snapshot_dates: list[dt.date]
     snapshots: pd.DataFrame  # long: snapshot_date, customer_id, tier, segment, lifecycle, ...
     tier_effect: pd.DataFrame  # per snapshot pair and tier: retention and revenue growth
@@ -211,4 +211,12 @@ def _fit_clusters(customers: pd.DataFrame, config: Config) -> tuple[clusters.Clu
             f"{MIN_BUYERS_PER_CLUSTER * settings.k_min:,} that {settings.k_min} clusters (clusters.k_min) "
             f"of at least {MIN_BUYERS_PER_CLUSTER} customers need"
         )
-    return clusters.fit_clusters(customers, settings.model_copy(update={"k_max": k_max})), ""
+    fit = clusters.fit_clusters(customers, settings.model_copy(update={"k_max": k_max}))
+    if fit.min_share_met:
+        return fit, ""
+    smallest = fit.selection.loc[fit.selection["chosen"], "smallest_share_all"].iloc[0]
+    return fit, (
+        f"no k from {settings.k_min} to {k_max} gives every cluster at least {settings.min_share:.1%} of the "
+        f"buyers (clusters.min_share); k = {fit.k}, whose smallest cluster holds {smallest:.1%}, is the "
+        f"closest and was kept"
+    )

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from custseg import churn, i18n, lifecycle, render, snapshots, strategy
-from custseg.config import Config, PlaybookAction, Strategy, StrategyRule
+from custseg.config import Config, PlaybookAction, Segments, Strategy, StrategyRule, TierRule, Tiers
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.pipeline import StudyData, load_study_data
 from custseg.reports import ZH_COLUMNS, plan_studies, region_names
@@ -201,6 +201,127 @@ def _tier_label(tier: object) -> str:
     return i18n.label("tier", tier)
 
 
+def _within_level(within: str) -> str:
+    """The region level of ``tiers.within`` in the report language."""
+    return _region_level(within) if within != "region" else pgettext("region level", "region")
+
+
+def tier_rules(settings: Tiers, currency: str) -> dict[str, str]:
+    """What puts a customer in each tier, from the ``tiers`` settings, in the report language.
+
+    Parameters
+    ----------
+    settings
+        The ``tiers`` section of the config.
+    currency
+        The base currency, for the amounts of ``thresholds`` rules.
+
+    Returns
+    -------
+    dict[str, str]
+        Tier name (as configured, best first) -> its rule, a phrase without a final stop:
+        "total score 12 or more" (``rfm``), "the next 30% of revenue" (``value_share``), "last
+        order at most 59 days ago, at least 5 orders, net spend of at least ¥500" (``thresholds``).
+    """
+    names = list(settings.names)
+    last = len(names) - 1
+    rules: list[str] = []
+    if settings.method == "rfm":
+        cuts = settings.min_scores
+        for i in range(len(names)):
+            if i == 0:
+                rules.append(_("total score {low:g} or more").format(low=cuts[0]))
+            elif i < last:
+                rules.append(_("total score from {low:g} to below {high:g}").format(low=cuts[i], high=cuts[i - 1]))
+            else:
+                rules.append(_("total score below {high:g}").format(high=cuts[-1]))
+    elif settings.method == "value_share":
+        for i in range(len(names)):
+            share = render.share(settings.revenue_shares[i]) if i < last else ""
+            rules.append(
+                _("the largest spenders who make the first {share} of revenue").format(share=share) if i == 0
+                else _("the next {share} of revenue").format(share=share) if i < last
+                else _("the rest of the revenue")
+            )
+    else:
+        rules = [_threshold_text(rule, currency) for rule in settings.rules] + [_("every buyer who meets none of these")]
+    return dict(zip(names, rules))
+
+
+def _threshold_text(rule: TierRule, currency: str) -> str:
+    """The limits of one ``thresholds`` rule as a phrase ('every buyer' when it sets none)."""
+    limits = []
+    if rule.recency_max_days is not None:
+        days = rule.recency_max_days
+        limits.append(ngettext("last order at most {days:g} day ago", "last order at most {days:g} days ago",
+                               int(days)).format(days=days))
+    if rule.frequency_min is not None:
+        count = rule.frequency_min
+        limits.append(ngettext("at least {count:g} order", "at least {count:g} orders", int(count)).format(count=count))
+    if rule.monetary_min is not None:
+        limits.append(_("net spend of at least {amount}").format(amount=render.money(currency)(rule.monetary_min)))
+    return i18n.join_list(limits) if limits else _("every buyer")
+
+
+def tier_method_text(settings: Tiers, currency: str) -> str:
+    """How the value tiers are made, in a few sentences written from the ``tiers`` settings.
+
+    Each method gets its own words: ``rfm`` says how scores are made (and how ties are scored),
+    their weights and the cut-offs; ``value_share`` that spend alone decides; ``thresholds``
+    the limits of each tier.
+    """
+    rules = tier_rules(settings, currency)
+    listed = i18n.join_clauses(_("{tier}: {rule}").format(tier=_tier_label(tier), rule=rule) for tier, rule in rules.items())
+    within = ""
+    if settings.within != "all" and settings.method != "thresholds":
+        within = _("Scores and tiers are computed within each {level}: a customer is compared with the buyers of the same {level}.").format(
+            level=_within_level(settings.within)
+        )
+    if settings.method == "value_share":
+        return i18n.join_sentences([_(
+            "Buying customers are ranked by net spend, largest first, and take their tier from their place in the "
+            "cumulative revenue: {rules}. Spend alone decides: one large order can put a one-time buyer in the best "
+            "tier, and net spend below zero counts as none."
+        ).format(rules=listed), within])
+    if settings.method == "thresholds":
+        return _(
+            "Each tier has fixed limits, checked from the best tier down, and the first tier whose limits a customer "
+            "meets is theirs: {rules}."
+        ).format(rules=listed)
+    weights = {dim: w for dim, w in settings.weights.items() if w > 0}
+    measures = [_("recency"), _("frequency"), _("monetary value")]
+    if "i" in weights:
+        measures.append(_("contacts in the last 90 days"))
+    scores = _(
+        "Every buying customer is scored 1-{bins} on {measures}: 1, plus one for every full {step} of the buyers "
+        "the customer beats. Tied customers share the lowest score of their tie, so a tie is never scored above "
+        "customers it does not beat and every one-time buyer has a frequency score of 1."
+    ).format(bins=settings.bins, measures=i18n.join_list(measures), step=render.share(1 / settings.bins))
+    if set(weights) == {"r", "f", "m"} and all(w == 1 for w in weights.values()):
+        total = _("The tier follows from the sum of the three scores: {rules}.").format(rules=listed)
+    else:
+        letters = {"r": "R", "f": "F", "m": "M", "i": "I"}
+        shown = i18n.join_list(f"{letters[dim]} × {w:g}" for dim, w in weights.items())
+        total = _("The tier follows from the weighted total of the scores ({weights}): {rules}.").format(weights=shown, rules=listed)
+    return i18n.join_sentences([scores, total, within])
+
+
+def segment_purchase_rules(settings: Segments) -> list[str]:
+    """One sentence per purchase minimum of the 11-group map ("Champions, Loyal need at least 2
+    purchases, so no one-time buyer is among them."), in the report language; [] when no rule
+    counts purchases."""
+    needs: dict[int, list[str]] = {}
+    for rule in settings.rfm_map:
+        if rule.min_orders > 1:
+            needs.setdefault(rule.min_orders, []).append(rule.name_zh if _zh() else rule.name)
+    return [
+        _("{segments} need at least {count} purchases, so no one-time buyer is among them.").format(
+            segments=i18n.join_list(dict.fromkeys(names)), count=count
+        )
+        for count, names in sorted(needs.items())
+    ]
+
+
 def _segment_names(customers: pd.DataFrame) -> dict[str, str]:
     """RFM segment (English, as in the data) -> its name in the report language: the customer
     table's segment_zh in Chinese; empty in English or when the table has no Chinese names."""
@@ -329,6 +450,14 @@ def cluster_label(name: str) -> str:
     if not known:
         return name
     return "".join(words) + suffix
+
+
+def _feature_names() -> dict[str, str]:
+    """The default cluster features in words, in the report language."""
+    return {
+        "recency_days": _("days since the last order"), "frequency": _("orders"), "monetary": _("net spend"),
+        "aov": _("order value"), "tenure_days": _("tenure"),
+    }
 
 
 def _moves() -> dict[str, str]:
@@ -898,7 +1027,8 @@ class TierStudy(_Study):
     title = N_("Tier study: {label}")
 
     def __init__(
-        self, data: StudyData, tier: str, min_customers: int = 30, playbook: Sequence[PlaybookAction] | None = None
+        self, data: StudyData, tier: str, min_customers: int = 30, playbook: Sequence[PlaybookAction] | None = None,
+        settings: Tiers | None = None,
     ) -> None:
         tiers = data.meta["tiers"]
         if tier not in tiers:
@@ -906,6 +1036,7 @@ class TierStudy(_Study):
         super().__init__(data, data.customers["tier"].eq(tier), data.orders["tier"].eq(tier), min_customers)
         self.tier = tier
         self.playbook = list(playbook) if playbook is not None else None  # None: the config gave none for this tier
+        self.settings = settings  # the tiers settings, for the definition; None: not shown
 
     @property
     def label(self) -> str:
@@ -916,6 +1047,16 @@ class TierStudy(_Study):
     def tier_label(self) -> str:
         """The tier's name in the report language ('high' / '高')."""
         return _tier_label(self.tier)
+
+    def definition(self) -> render.Section | None:
+        """How customers come to be in this tier (shown however few they are); None without settings."""
+        if self.settings is None:
+            return None
+        rule = tier_rules(self.settings, self.currency)[self.tier]
+        return render.Section(
+            _("Who belongs to this tier"), tier_method_text(self.settings, self.currency),
+            render.Notice(_("{label}: {rule}.").format(label=self.label, rule=rule), kind="info"),
+        )
 
     @section(N_("Playbook"), N_("What the company does for customers of {label}, from the study config (playbook). Actions for particular lifecycle stages show how many of the tier's customers are at that stage now."))
     def playbook_actions(self) -> render.Section | None:
@@ -988,7 +1129,7 @@ class TierStudy(_Study):
             {customers: render.integer, share: render.percent, in_region: render.percent, revenue: render.money(self.currency)},
         )
 
-    @section(N_("RFM score grid"), N_("Customers of the tier by recency score and frequency score (quantile scores 1-5, 5 = best)."))
+    @section(N_("RFM score grid"), N_("Customers of the tier by recency score and frequency score (quantile scores, higher = better)."))
     def score_grid(self) -> render.Section | None:
         """Customers by recency score and frequency score within the tier."""
         grid = pd.crosstab(self.buyers["r_score"], self.buyers["f_score"]).sort_index(ascending=False)
@@ -996,7 +1137,7 @@ class TierStudy(_Study):
         ax = fig.subplots()
         render.sns.heatmap(grid, annot=True, fmt="d", cmap=render.PALETTE, cbar=False, ax=ax)
         ax.set(title=_("{label}: recency score by frequency score").format(label=self.label),
-               xlabel=_("Frequency score (5 = most orders)"), ylabel=_("Recency score (5 = most recent)"))
+               xlabel=_("Frequency score (higher = more orders)"), ylabel=_("Recency score (higher = more recent)"))
         cell = grid.stack().idxmax()
         return render.Chart(
             fig, _("{label} by recency and frequency score").format(label=self.label),
@@ -1247,9 +1388,8 @@ class Overview:
         value = pgettext("figure", "Value")  # the figure of each measure, not customer value
         return render.Table(pd.DataFrame(rows, columns=[_("Measure"), value]), _("Headline figures"), numeric=[value])
 
-    @section(N_("Value tiers"), N_("Customers are scored 1-5 on recency, frequency and monetary value (quantiles); the total score sets the tier. The best tier is a small share of customers and a large share of revenue."))
     def tier_pyramid(self) -> render.Section:
-        """Customers and revenue share per tier, best tier on top."""
+        """Customers and revenue share per tier, best tier on top, under how the tiers are made."""
         tiers = self.data.meta["tiers"]
         labels = [_tier_label(tier) for tier in tiers]
         customers, revenue = _("Customers"), _("Revenue")
@@ -1265,12 +1405,14 @@ class Overview:
         ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
         ax.legend(title=None)
         top = share.loc[share["tier"].eq(labels[0])].set_index("measure")["share"]
-        return render.Chart(
+        chart = render.Chart(
             fig, _("Tier pyramid"),
             _("Horizontal bars per tier; the {tier} tier holds {customers:.0%} of buying customers and {revenue:.0%} of revenue.").format(
                 tier=labels[0], customers=top[customers], revenue=top[revenue]
             ),
         )
+        # the lead says how this study's tiers are made (its method and settings), not a generic rule
+        return render.Section(_("Value tiers"), tier_method_text(self.config.tiers, self.currency), chart)
 
     @section(N_("Regions"), N_("Every region at the configured level, by revenue; each has its own study below."))
     def regions(self) -> render.Section:
@@ -1332,45 +1474,118 @@ class Overview:
         ))
         return render.Table(table, _("{count} clusters ({method}), largest first").format(count=len(table), method=method), formats)
 
-    @section(N_("How many clusters"), N_("The number of clusters k is chosen from a range: silhouette (how well separated the clusters are, higher is better) and stability (how alike the clusters come out on resampled data, 1 = identical) for each k."))
+    @section(N_("How many clusters"), N_("The number of clusters k is chosen from a range: silhouette (how well separated the clusters are, higher is better) and stability (how alike the clusters come out on resampled data, 1 = identical) for each k, among the values of k whose every cluster holds at least the minimum share of buyers."))
     def cluster_selection(self) -> render.Section:
-        """Silhouette and stability per k with the chosen k marked: a chart and its table."""
+        """Silhouette, stability and smallest cluster per k, with the ineligible and the chosen k
+        marked: a chart, how the features were prepared, and the table."""
         selection = _extra(self.data, "cluster_selection")
         if selection is None:
             return _no_clusters(self.data)
-        selection = selection.sort_values("k")
+        absent = [c for c in ("smallest_share", "smallest_share_all", "eligible") if c not in selection]
+        if absent:
+            return render.Notice(
+                _("The cluster selection has no {columns} column; run `custseg process --force` to rebuild it.").format(
+                    columns=", ".join(absent)
+                ),
+                kind="warning",
+            )
+        meta = self.data.meta.get("clusters") or {}
+        minimum = float(meta.get("min_share", self.config.clusters.min_share))
+        selection = selection.sort_values("k").reset_index(drop=True)
+        # the smallest cluster as the choice saw it: on all buyers where that fit was made
+        smallest = selection["smallest_share_all"].fillna(selection["smallest_share"])
+        eligible = selection["eligible"].astype(bool)
         chosen = selection.loc[selection["chosen"]]
-        silhouette, stability = _("Silhouette"), _("Stability")
-        fig = render.new_figure(6.0, 3.2)
-        ax = fig.subplots()
-        ax.plot(selection["k"], selection["silhouette"], marker="o", label=silhouette)
-        ax.plot(selection["k"], selection["stability"], marker="s", label=stability)
+        silhouette, stability, share_label = _("Silhouette"), _("Stability"), _("Smallest cluster")
+        fig = render.new_figure(7.6, 4.6)
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+        under = _("a cluster under {share}").format(share=render.share(minimum))
+        for i, k in enumerate(selection.loc[~eligible, "k"]):
+            top.axvspan(k - 0.4, k + 0.4, color="#e4e7eb", zorder=0, label=under if i == 0 else None)
+        top.plot(selection["k"], selection["silhouette"], marker="o", label=silhouette)
+        top.plot(selection["k"], selection["stability"], marker="s", label=stability)
         for k in chosen["k"]:
-            ax.axvline(k, color="grey", linestyle="--", linewidth=1, label=_("chosen k = {k}").format(k=k))
-        ax.set(title=_("Cluster quality by number of clusters"), xlabel=_("Number of clusters (k)"), ylabel=_("Score"), ylim=(0, 1.05))
-        ax.set_xticks(selection["k"].tolist())
-        ax.legend(loc="lower left", frameon=False)
+            top.axvline(k, color="grey", linestyle="--", linewidth=1, label=_("chosen k = {k}").format(k=k))
+            bottom.axvline(k, color="grey", linestyle="--", linewidth=1)
+        top.set(title=_("Cluster quality by number of clusters"), ylabel=_("Score"), ylim=(0, 1.05))
+        top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        fill = render.sns.color_palette(render.PALETTE, 3).as_hex()[1]
+        bars = bottom.bar(selection["k"], smallest, color=[fill if ok else "#9aa5b1" for ok in eligible], width=0.6)
+        bottom.bar_label(bars, labels=[render.percent(v) for v in smallest], fontsize=8, padding=2)
+        bottom.set_ylim(0, max(float(smallest.max()), minimum) * 1.25)
+        bottom.axhline(minimum, color="#c0392b", linestyle=":", linewidth=1.2,
+                       label=_("minimum share {share}").format(share=render.share(minimum)))
+        bottom.set(xlabel=_("Number of clusters (k)"), ylabel=_("Smallest cluster, share of buyers"))
+        bottom.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
+        bottom.set_xticks(selection["k"].tolist())
+        bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         first, last = selection["k"].min(), selection["k"].max()
+        below = i18n.join_list(str(k) for k in selection.loc[~eligible, "k"])
         if len(chosen):
             row = chosen.iloc[0]
             alt = _(
-                "Line chart of silhouette and stability for k from {first} to {last}; k = {k} was chosen, "
-                "with silhouette {silhouette:.2f} and stability {stability:.2f}."
-            ).format(first=first, last=last, k=row["k"], silhouette=row["silhouette"], stability=row["stability"])
+                "Line chart of silhouette and stability for k from {first} to {last}, over bars of each k's smallest "
+                "cluster; k = {k} was chosen, with silhouette {silhouette:.2f}, stability {stability:.2f} and a smallest "
+                "cluster of {smallest} of buyers."
+            ).format(first=first, last=last, k=row["k"], silhouette=row["silhouette"], stability=row["stability"],
+                     smallest=render.percent(smallest[chosen.index[0]]))
         else:
             alt = _("Line chart of silhouette and stability for k from {first} to {last}; no k is marked as chosen.").format(
                 first=first, last=last
             )
-        chart = render.Chart(fig, _("Silhouette and stability per number of clusters"), alt)
+        if below:
+            alt = i18n.join_sentences([alt, _("Shaded: k = {ks}, with a cluster under the minimum share of {share}.").format(
+                ks=below, share=render.share(minimum))])
+        chart = render.Chart(fig, _("Silhouette, stability and smallest cluster per number of clusters"), alt)
+        notices = [self._cluster_preparation(meta)]
+        if meta.get("min_share_met") is False and len(chosen):
+            notices.append(render.Notice(_(
+                "No k from {first} to {last} gives every cluster at least {share} of the buyers (clusters.min_share). "
+                "k = {k}, whose smallest cluster holds {smallest}, comes closest and is shown: read that cluster as a "
+                "handful of customers, not a group to plan for."
+            ).format(first=first, last=last, share=render.share(minimum), k=chosen["k"].iloc[0],
+                     smallest=render.percent(smallest[chosen.index[0]])), kind="warning"))
         clusters = _("Clusters (k)")
+        status = np.where(selection["chosen"], _("✓ chosen"), np.where(eligible, "", under))
         table = pd.DataFrame({
             clusters: selection["k"].to_numpy(),
             silhouette: selection["silhouette"].to_numpy(),
             stability: selection["stability"].to_numpy(),
-            _("Chosen"): selection["chosen"].map({True: _("✓ chosen"), False: ""}).to_numpy(),
+            share_label: smallest.to_numpy(),
+            _("Chosen"): status,
         })
         two = lambda value: f"{value:.3f}"  # noqa: E731
-        return chart, render.Table(table, _("Silhouette and stability per k"), {clusters: render.integer, silhouette: two, stability: two})
+        return (
+            chart, *[n for n in notices if n],
+            render.Table(table, _("Silhouette, stability and smallest cluster per k"),
+                         {clusters: render.integer, silhouette: two, stability: two, share_label: render.percent}),
+        )
+
+    def _cluster_preparation(self, meta: Mapping) -> render.Notice | None:
+        """How the features were transformed, scaled and clipped, from study.json; None when the
+        processed data predates these facts."""
+        if "log" not in meta:
+            return None
+        names = _feature_names()
+        logged = [names.get(c, c) for c in meta.get("log") or []]
+        parts = []
+        if logged:
+            parts.append(_(
+                "{features} take a signed logarithm, log(1 + x) mirrored below zero, so that a net spend under zero "
+                "stays below zero without moving anyone else"
+            ).format(features=i18n.join_list(logged)))
+        parts.append(_("every feature is scaled by its median and inter-quartile range"))
+        fence = meta.get("clip_iqr")
+        if fence is not None:
+            clipped = {c: n for c, n in (meta.get("clipped") or {}).items() if n}
+            counts = i18n.join_list(
+                _("{count} on {feature}").format(count=render.integer(n), feature=names.get(c, c)) for c, n in clipped.items()
+            ) if clipped else _("none")
+            parts.append(_(
+                "for fitting, clipped at {fence:g} inter-quartile ranges beyond its quartiles, so that extreme customers "
+                "join a cluster instead of making one (buyers clipped: {counts})"
+            ).format(fence=fence, counts=counts))
+        return render.Notice(_("Before clustering, {steps}.").format(steps=i18n.join_clauses(parts)), kind="info")
 
     @section(N_("RFM segments"), N_("Buying customers by the 11-group RFM map (recency score against the mean of the frequency and monetary scores) and by the 8-class value model (RFM 八类客户: each score high or low against the average buyer)."))
     def segments(self) -> render.Section:
@@ -1389,7 +1604,22 @@ class Overview:
                 title = _("Customers and revenue per value class (8-class model)")
             frame, formats = self._size_and_revenue(labels, order, name)
             tables.append(render.Table(frame, title, formats))
-        return tuple(tables)
+        once = self._one_time_buyers()
+        return (once, *tables) if once else tuple(tables)
+
+    def _one_time_buyers(self) -> render.Notice | None:
+        """Where one-time buyers stand in the scores and segments, from the data and the segment map."""
+        sentences = []
+        once = self.buyers.loc[self.buyers["frequency"].eq(1)]
+        # said only when the data bears it out (processed data of an older version gave ties their average)
+        if len(once) and "f_score" in once and once["f_score"].eq(1).all():
+            sentences.append(ngettext(
+                "Tied customers share the lowest score of their tie: the {count} one-time buyer ({share} of buyers) has a frequency score of 1.",
+                "Tied customers share the lowest score of their tie: all {count} one-time buyers ({share} of buyers) have a frequency score of 1.",
+                len(once),
+            ).format(count=render.integer(len(once)), share=render.percent(len(once) / len(self.buyers))))
+        sentences += segment_purchase_rules(self.config.segments)
+        return render.Notice(i18n.join_sentences(sentences), kind="info") if sentences else None
 
     @section(N_("Lifecycle stages"), N_("Every customer has one stage, judged against their own buying rhythm; the rules are checked from the top and the first that holds names the stage."))
     def lifecycle(self) -> render.Section:

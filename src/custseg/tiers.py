@@ -7,11 +7,22 @@ Three ways to tier buying customers, chosen by ``tiers.method``:
     on interactions over the last 90 days) by quantile; the weighted total of the scores is cut
     at ``min_scores``.
 ``value_share``
-    The Pareto view: the largest spenders who together make the first ``revenue_shares[0]`` of
-    revenue form the best tier, the next ``revenue_shares[1]`` the second, and so on.
+    The Pareto view, by spend alone: the largest spenders who together make the first
+    ``revenue_shares[0]`` of revenue form the best tier, the next ``revenue_shares[1]`` the
+    second, and so on. One large order can put a one-time buyer in the best tier.
 ``thresholds``
     Absolute rules as Chinese practice writes them (R < 60 days, F >= 5, M >= 500): the first rule
     a customer meets names the tier.
+
+Ties and one-time buyers
+    A score counts the share of buyers a customer strictly beats (:func:`quantile_scores`), so
+    equal values get the lowest score their run of ties spans. Frequency is the measure with the
+    most ties: one-time buyers, the lowest frequency there is, always have F = 1, however many of
+    them there are: frequency never lifts a one-time buyer into a tier. With the default
+    ``min_scores`` (12 of 15) the best ``rfm`` tier would need R + M = 11 from a one-time buyer,
+    more than the 10 the two can give. The same rule applies to R, M and I: customers whose last
+    purchase was on the same day share the lowest recency score that day spans, and buyers
+    without a contact all have I = 1.
 
 The R, F and M scores are computed whatever the method, because the named segments
 (:mod:`custseg.segments`) are read off them. With ``tiers.within`` other than ``all`` both the
@@ -50,10 +61,16 @@ def quantile_scores(
 ) -> pd.Series:
     """Score values 1..bins by quantile, best = bins.
 
-    The score is ``ceil(rank * bins / n)`` with the average rank of ties, so equal values always
-    share a score and the result depends only on the values, never on row order. The arithmetic
-    is done on whole numbers (average ranks are multiples of one half) so that a rank falling
-    exactly on a quantile boundary is not pushed up a level by floating-point rounding.
+    The score is ``1 + floor(bins * w / n)``, where ``w`` is the number of the ``n`` values (of
+    the same group) that are strictly worse: the score counts the fifths (with 5 bins) of
+    customers a customer beats. Without ties this is the usual quantile score (with ``n`` a
+    multiple of ``bins``, each score holds ``n / bins`` values). Equal values share a score, the
+    lowest their run of ties spans, so a tie is never scored above customers it does not beat:
+    the worst value always scores 1 (where 90% of buyers bought once, every one-time buyer has
+    F = 1), and a heavily tied measure may leave the top scores empty rather than hand them to
+    a crowd. The result depends only on the values, never on row order, and a better value never
+    gets a lower score. The arithmetic is on whole numbers, so a value exactly on a quantile
+    boundary is not moved a level by floating-point rounding.
 
     Parameters
     ----------
@@ -77,6 +94,8 @@ def quantile_scores(
     --------
     >>> quantile_scores(pd.Series([10, 20, 30, 40]), 2).tolist()
     [1, 1, 2, 2]
+    >>> quantile_scores(pd.Series([1, 1, 1, 2, 3]), 5).tolist()  # three ties beat nobody
+    [1, 1, 1, 4, 5]
     """
     numbers = values.to_numpy(dtype="float64", na_value=np.nan)
     codes = None if groups is None else _group_codes(groups.reindex(values.index))
@@ -227,9 +246,9 @@ def _within_codes(customers: pd.DataFrame, within: str) -> np.ndarray | None:
 def _scores(values: np.ndarray, bins: int, higher_is_better: bool, groups: np.ndarray | None) -> np.ndarray:
     """Quantile scores as floats (NaN where `values` is NaN); see :func:`quantile_scores`.
 
-    Average ranks come from one sort instead of ``Series.rank``, which is several times slower
-    on a million rows: after sorting (by group, then value) every run of equal values gets the
-    mean of the positions it spans, counted from the start of its group.
+    Ranks come from one sort instead of ``Series.rank``, which is several times slower on a
+    million rows: after sorting (by group, then value) the values strictly worse than a run of
+    equal values are the positions before the run's start, counted from the start of its group.
     """
     out = np.full(len(values), np.nan)
     present = np.flatnonzero(~np.isnan(values))
@@ -237,7 +256,7 @@ def _scores(values: np.ndarray, bins: int, higher_is_better: bool, groups: np.nd
         return out
     keys = values[present] if higher_is_better else -values[present]
     group = None if groups is None else groups[present]
-    order = np.argsort(keys)  # ties need no stable order: they all get the same average rank
+    order = np.argsort(keys)  # ties need no stable order: they all start at the same position
     if group is not None:
         # a stable sort by group keeps the value order within each group; small codes let numpy
         # use a radix sort
@@ -255,12 +274,10 @@ def _scores(values: np.ndarray, bins: int, higher_is_better: bool, groups: np.nd
         group_start = np.maximum.accumulate(np.where(new_group, position, 0))
         group_end = np.r_[position[new_group][1:], len(order)][np.cumsum(new_group) - 1]
     run_start = np.maximum.accumulate(np.where(new_run, position, 0))
-    run_end = np.r_[position[new_run][1:], len(order)][np.cumsum(new_run) - 1]
-    # twice the average 1-based rank within the group: a whole number, so the ceiling is exact
-    doubled = (run_start - group_start) + (run_end - group_start) + 1
+    # how many of the group are strictly worse: a whole number, so the floor is exact
+    worse = run_start - group_start
     size = group_end - group_start
-    sorted_scores = -((-doubled * bins) // (2 * size))  # ceil(doubled * bins / (2 * size))
-    out[present[order]] = sorted_scores
+    out[present[order]] = 1 + (worse * bins) // size
     return out
 
 
