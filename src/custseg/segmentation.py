@@ -54,7 +54,9 @@ def places(history: features.History, config: Config) -> pd.DataFrame:
     raw = {c: history.attributes[c] for c in _RAW_PLACE if c in history.attributes}
     known = pd.DataFrame({"customer_id": pd.array(history.ids, dtype="str"), **raw})
     known = known.assign(**{c: known[c].fillna("") if c in known else "" for c in _RAW_PLACE})
-    placed = regions.normalize_regions(known, custom_markets=config.regions.market_definitions())
+    placed = regions.normalize_regions(
+        known, custom_markets=config.regions.market_definitions(), aliases=config.regions.alias_table()
+    )
     return placed.assign(region=placed[REGION_COLUMNS[config.regions.level]].fillna(regions.UNKNOWN))
 
 
