@@ -29,6 +29,7 @@ import csv
 import difflib
 import gettext
 import os
+import pickle
 import re
 import unicodedata
 from collections import defaultdict
@@ -242,9 +243,13 @@ def _cldr_territory_names() -> Iterator[dict[str, str]]:
 
     The locales' own data, not merged with their parents': a regional locale ("de_AT") repeats
     only what differs from its language, and merging would read every name a thousand times.
+    The files are read here rather than through ``localedata.load(merge_inherited=False)``,
+    which would leave the unmerged data in Babel's cache for every later ``Locale`` of the
+    process (a Chinese page then lacks its number symbols).
     """
     for identifier in localedata.locale_identifiers():
-        names = localedata.load(identifier, merge_inherited=False).get("territories")
+        with open(localedata.resolve_locale_filename(identifier), "rb") as handle:
+            names = pickle.load(handle).get("territories")  # Babel's own data files
         if names:
             yield names
 

@@ -8,6 +8,7 @@ the column profile) through :func:`custseg.quality.load_quality_data`; the compu
 from __future__ import annotations
 
 import pandas as pd
+import pycountry
 
 from custseg import i18n, quality, regions, render
 from custseg.config import Config
@@ -228,9 +229,11 @@ class QualityStudy:
     @section(
         N_("Regions before and after normalisation"),
         N_(
-            "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\"); custseg maps "
-            "each spelling to one country and, in China, the United States and Canada, one province or state. "
-            "Customers it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\"."
+            "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\", \"Éire\", \"EIRE\"); custseg "
+            "maps each spelling to one country and one province or state of it. A group of countries (\"Channel "
+            "Islands\") gives a market but no country; a value such as \"Unspecified\" counts as not given. Customers "
+            "it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\". Every value it could not "
+            "place is listed with the line of the study config (regions.aliases) that places it."
         ),
     )
     def region_coverage(self) -> render.Section:
@@ -249,7 +252,10 @@ class QualityStudy:
             (_("Country spellings recognised"), render.integer(s.country_spellings)),
             (_("… matched to countries"), render.integer(s.countries)),
             (_("Customers placed in a country"), f"{render.integer(s.placed_country)} ({share(s.placed_country)})"),
+            (_("Customers placed in a market only (a group of countries such as \"Channel Islands\")"),
+             render.integer(s.market_only)),
             (_("Customers with no country given"), render.integer(s.no_country)),
+            (_("… of them with a value that says so (\"Unspecified\", \"N/A\")"), render.integer(s.non_answers)),
             (_("Country spellings not recognised"), render.integer(s.unrecognised_country_spellings)),
             (_("Customers with a country not recognised"), render.integer(s.unrecognised_country)),
             (_("Province or state spellings recognised"), render.integer(s.province_spellings)),
@@ -275,14 +281,87 @@ class QualityStudy:
             markets, _("Customers per market and how many country spellings fed it"),
             {customers_name: render.integer, share_name: render.percent, spellings: render.integer},
         )
-        unplaced = quality.unplaced_regions(customers)
-        if unplaced.empty:
+        unplaced = unplaced_table(quality.unplaced_places(customers), self.data.meta.get("base_currency", ""))
+        if unplaced is None:
             return summary, market_table, render.Notice(_("Every country and province given was recognised."))
-        unplaced = unplaced.assign(level=unplaced["level"].map({"country": _("Country"), "province": _("Province or state")}))
-        unplaced = unplaced.rename(columns={"level": _("Level"), "value": _("Value as typed"), "customers": customers_name})
-        return summary, market_table, render.Table(
-            unplaced, _("Most frequent values that could not be placed"), {customers_name: render.integer},
+        return summary, market_table, unplaced
+
+
+#: What became of a value that was not placed, as the page says it.
+_STATUS = {
+    "unknown": N_("not recognised"),
+    "market": N_("a group of countries: placed in {market}, country unknown"),
+    "not_given": N_("says that no place was given: counted as not given"),
+}
+
+
+def _place_name(code: str | None) -> str:
+    """A country (alpha-3) or subdivision (ISO 3166-2) code with its name in the report language."""
+    if not code:
+        return ""
+    if "-" in code:
+        subdivision = pycountry.subdivisions.get(code=code)
+        return f"{subdivision.name} ({code})" if subdivision else code
+    names = regions.normalize_countries(pd.Series([code]))
+    name = names["country_zh" if i18n.current() == "zh" else "country_en"].iloc[0]
+    return f"{name} ({code})" if isinstance(name, str) else code
+
+
+def _hint(record: dict) -> str:
+    """What to write in place of ??? in a value's alias line, in the report language."""
+    if record["status"] == "not_given":
+        return _("nothing to map; write a line only if this value does name a place")
+    if record["suggestion"]:
+        return _("close to {place}: check it before you add the line").format(place=_place_name(record["suggestion"]))
+    if record["level"] == "province":
+        return _("write one of the ISO 3166-2 codes of {country} in place of ???").format(
+            country=_place_name(record["country_iso3"])
         )
+    if record["status"] == "market":
+        return _("write a country's ISO 3166-1 alpha-3 code in place of ??? to place these customers in one country")
+    return _("write an ISO 3166-1 alpha-3 code (GBR) or a market's name (Europe) in place of ???")
+
+
+def unplaced_table(unplaced: pd.DataFrame, currency: str, title: str = "") -> render.Table | None:
+    """The values of :func:`custseg.quality.unplaced_places` as a table in the report language.
+
+    Parameters
+    ----------
+    unplaced
+        Output of :func:`custseg.quality.unplaced_places`.
+    currency
+        Base currency of the revenue.
+    title
+        Caption; empty: "Values that could not be placed, largest revenue first".
+
+    Returns
+    -------
+    render.Table or None
+        None when nothing is listed.
+    """
+    if unplaced.empty:
+        return None
+    records = unplaced.to_dict("records")
+    level, value, country, status = _("Level"), _("Value as typed"), _("Country"), _("What happened")
+    customers, revenue, line, hint = _("Customers"), _("Revenue"), _("Config line that places it"), _("What to write")
+    levels = {"country": _("Country"), "province": _("Province or state")}
+    frame = pd.DataFrame({
+        level: [levels[r["level"]] for r in records],
+        value: [r["value"] if r["value"].strip() else _("(empty)") for r in records],
+        country: [_place_name(r["country_iso3"]) for r in records],
+        status: [_(_STATUS[r["status"]]).format(market=_market(r["market"] or "")) for r in records],
+        customers: unplaced["customers"].to_numpy(),
+        revenue: unplaced["revenue"].to_numpy(),
+        line: [r["alias"] or "–" for r in records],
+        hint: [_hint(r) for r in records],
+    })
+    if not frame[country].str.strip().astype(bool).any():
+        frame = frame.drop(columns=country)
+    money = render.money(currency) if currency else render.decimal
+    return render.Table(
+        frame, title or _("Values that could not be placed, largest revenue first"),
+        {customers: render.integer, revenue: lambda amount: "–" if pd.isna(amount) else money(amount)},
+    )
 
 
 def _monthly_chart(monthly: dict[str, pd.Series]) -> render.Chart:
