@@ -161,9 +161,17 @@ def token_key(value: str) -> str:
     return " ".join(sorted(word for word in words if word not in _STOP_WORDS))
 
 
+# Abbreviated words of subdivision names ("St. Andrew" = "Saint Andrew", "Mt. Hagen").
+_SUBDIVISION_WORDS = {"st": "saint", "ste": "sainte", "mt": "mount", "ft": "fort"}
+
+
 def compact_fold(value: str) -> str:
-    """A subdivision spelling without accents, case, spaces or punctuation ("São-Paulo" -> "saopaulo")."""
-    return _NOT_WORD.sub("", _APOSTROPHES.sub("", _strip_accents(normalize_key(value))))
+    """A subdivision spelling without accents, case, spaces or punctuation ("São-Paulo" -> "saopaulo").
+
+    "St." and a few other abbreviated words are written out first ("St. Ann" -> "saintann").
+    """
+    text = _NOT_WORD.sub(" ", _APOSTROPHES.sub("", _strip_accents(normalize_key(value))))
+    return "".join(_SUBDIVISION_WORDS.get(word, word) for word in text.split())
 
 
 def _variants(spelling: str) -> Iterator[str]:
@@ -464,21 +472,30 @@ def subdivision_index(alpha2: str, excluded: frozenset[str] = frozenset()) -> di
 
 
 # Words people put around a subdivision's name ("Estado de São Paulo", "Provincia di Roma",
-# "Tokyo-to", "Co. Dublin"), compared without spaces; tried only when the spelling itself is not
-# known, and kept only when what is left is.
+# "Tokyo-to", "Co. Dublin", "Taipei City", "استان تهران"), compared without spaces; tried only when
+# the spelling itself is not known, and kept only when what is left is.
 _SUBDIVISION_PREFIXES = (
     "provinciade", "provinciadi", "provincia", "provinceof", "provincede", "province", "estadode", "estado",
-    "stateof", "state", "regionde", "regiondi", "region", "departamentode", "departamento", "departementde",
-    "departement", "countyof", "county", "co", "comunidadde", "comunidad", "prefecture", "land",
+    "stateof", "state", "regionde", "regiondi", "regionmetropolitanade", "region", "departamentode", "departamento",
+    "departementde", "departement", "countyof", "county", "co", "comunidadde", "comunidad", "prefecture", "land",
+    "cityof", "cidadede", "ciudadde", "gobiernoregionalde",
+    "استان", "محافظة", "إمارة", "จังหวัด", "місто", "город",
 )
 _SUBDIVISION_SUFFIXES = (
     "province", "provincia", "provinz", "state", "region", "prefecture", "county", "department", "departamento",
-    "district", "governorate", "oblast", "krai", "ken", "fu", "to", "do", "sheng", "shi",
+    "district", "governorate", "oblast", "krai", "ken", "fu", "to", "do", "sheng", "shi", "city",
+    "县", "縣", "市", "省", "県", "府", "область", "край",
 )
+# "Kansas City" is mostly in Missouri: in the USA a city's name is no state's.
+_NO_CITY_SUFFIX = frozenset({"US"})
 
 
-def find_subdivision(index: dict[str, str | None], value: str) -> str | None:
-    """The first-level code a spelling names in one country's :func:`subdivision_index`, or None."""
+def find_subdivision(index: dict[str, str | None], value: str, alpha2: str = "") -> str | None:
+    """The first-level code a spelling names in one country's :func:`subdivision_index`, or None.
+
+    Besides the spelling itself: the spelling without the words people put around names, and a
+    dotted abbreviation ("Calif.", "Tlax.") that begins exactly one subdivision's name.
+    """
     key = compact_fold(value)
     if not key:
         return None
@@ -488,8 +505,14 @@ def find_subdivision(index: dict[str, str | None], value: str) -> str | None:
         if key.startswith(prefix) and len(key) > len(prefix) and key[len(prefix):] in index:
             return index[key[len(prefix):]]
     for suffix in _SUBDIVISION_SUFFIXES:
+        if suffix == "city" and alpha2 in _NO_CITY_SUFFIX:
+            continue
         if key.endswith(suffix) and len(key) > len(suffix) and key[: -len(suffix)] in index:
             return index[key[: -len(suffix)]]
+    if value.rstrip().endswith(".") and len(key) >= 3:
+        begun = {code for name, code in index.items() if name.startswith(key) and len(name) > len(key)}
+        if len(begun) == 1 and None not in begun:
+            return begun.pop()
     return None
 
 

@@ -923,7 +923,7 @@ def normalize_subdivisions(
         index = _subdivision_index(iso3)
         if not index:
             return _clean_text(value), None, None, None, None, "kept"
-        code = _placenames.find_subdivision(index, value)
+        code = _placenames.find_subdivision(index, value, _countries()[iso3].iso2)
         if code is None:  # the raw spelling stays in province_raw for the data-quality report
             return (*empty, "unknown")
         return placed(_subdivision_by_code(code))
