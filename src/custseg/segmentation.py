@@ -109,9 +109,10 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     """
     # Ids are coded and purchases sorted once; every snapshot date reuses that work. The region
     # tables load meanwhile (mostly Python, while the coding is mostly Arrow and numpy, which
-    # release the GIL).
+    # release the GIL), every CLDR locale too: a real export nearly always has a spelling the
+    # core tables miss, and reading them here costs the run nothing.
     with ThreadPoolExecutor(max_workers=1) as loader:
-        reference = loader.submit(regions.load_reference_data)
+        reference = loader.submit(regions.load_reference_data, everything=True)
         history = features.prepare(tables)
         reference.result()
     placed = places(history, config)
