@@ -110,3 +110,31 @@ def test_a_tier_mapping_naming_an_unknown_tier_is_an_error(write_config, overrid
     key = "churn." + next(iter(overrides["churn"])) if "churn" in overrides else "playbook"
     with pytest.raises(ConfigError, match=rf"{re.escape(key)} names tier\(s\) \['hihg'\]"):
         load_config(write_config({"orders": "o.csv"}, **overrides))
+
+
+def test_region_aliases_load_and_reach_normalize_regions(write_config, tmp_path):
+    aliases = {
+        "countries": {"Channel Is.": "Europe", "Xanadu": "mng", "Intercompany": None, "Norden": "Nordics"},
+        "subdivisions": {"Sao Paolo": "BR-SP"},
+    }
+    config = load_config(write_config(
+        {"orders": "o.csv"}, regions={"custom_markets": {"Nordics": ["NOR", "SWE"]}, "aliases": aliases},
+    ))
+    assert config.regions.alias_table() == aliases
+    # the YAML null of a spelling that names no place survives the round trip
+    text = (tmp_path / "study.yaml").read_text(encoding="utf-8")
+    assert "Intercompany: null" in text
+
+
+@pytest.mark.parametrize(
+    ("aliases", "message"),
+    [
+        ({"countries": {"Xanadu": "XAN"}}, r"regions: .*regions\.aliases\.countries\['Xanadu'\]: 'XAN' is neither"),
+        ({"countries": {"Xanadu": "Nordics"}}, r"'Nordics' is neither .* nor a market"),
+        ({"subdivisions": {"Sao Paolo": "BR-XX"}}, r"regions\.aliases\.subdivisions\['Sao Paolo'\]: 'BR-XX' is not an ISO 3166-2"),
+        ({"provinces": {"x": "BR-SP"}}, r"regions\.aliases\.provinces: unknown key"),
+    ],
+)
+def test_bad_region_aliases_name_the_alias(write_config, aliases, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(write_config({"orders": "o.csv"}, regions={"aliases": aliases}))

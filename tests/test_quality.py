@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import yaml
 import pytest
 
 from custseg import intake, quality, regions
@@ -148,25 +149,63 @@ def test_dates_with_no_gap_and_no_dates_at_all():
 
 def test_region_summary_counts_spellings_places_and_the_unplaced():
     raw = pd.DataFrame({
-        "country": ["中国", "China", "CN", "USA", "unknown", "unknown", "", "中国", "Deutschland"],
-        "province": ["广东省", "Guangdong", "Atlantis", "CA", "", "", "", "<script>", "Bayern"],  # Bayern: kept, not looked up
+        "country": ["中国", "China", "CN", "USA", "unknown", "unknown", "", "中国", "Deutschland", "Channel Islands",
+                    "Xanadu", "Brazil"],
+        "province": ["广东省", "Guangdong", "Atlantis", "CA", "", "", "", "<script>", "Bavaria", "", "", "Sao Paolo"],
     })
-    customers = regions.normalize_regions(raw)
+    customers = regions.normalize_regions(raw).assign(monetary=[10.0, 20, 30, 40, 5, 6, 7, 80, 90, 25, 3, 100])
     summary = quality.region_summary(customers)
-    assert (summary.customers, summary.countries, summary.country_spellings) == (9, 3, 5)
-    assert (summary.placed_country, summary.no_country, summary.unrecognised_country) == (6, 1, 2)
-    assert summary.unrecognised_country_spellings == 1
-    assert (summary.province_spellings, summary.provinces, summary.placed_province) == (3, 2, 3)
-    assert summary.unknown_market == 3 and summary.china_province_unknown == 2
-    unplaced = quality.unplaced_regions(customers)
-    # Bayern is not "unplaced": custseg does not look up German states
-    assert unplaced.to_dict("records") == [
-        {"level": "country", "value": "unknown", "customers": 2},
-        {"level": "province", "value": "<script>", "customers": 1},
-        {"level": "province", "value": "Atlantis", "customers": 1},
+    assert (summary.customers, summary.countries, summary.country_spellings) == (12, 4, 6)
+    assert (summary.placed_country, summary.no_country, summary.non_answers) == (7, 3, 2)
+    assert (summary.market_only, summary.unrecognised_country, summary.unrecognised_country_spellings) == (1, 1, 1)
+    assert (summary.province_spellings, summary.provinces, summary.placed_province) == (4, 3, 4)
+    assert summary.unknown_market == 4 and summary.china_province_unknown == 2
+    unplaced = quality.unplaced_places(customers)
+    assert list(unplaced.columns) == quality.UNPLACED_COLUMNS
+    # largest revenue first; "unknown" says no country was given, the empty value is not listed
+    assert unplaced[["level", "value", "status", "customers", "revenue"]].values.tolist() == [
+        ["province", "Sao Paolo", "unknown", 1, 100.0],
+        ["province", "<script>", "unknown", 1, 80.0],
+        ["province", "Atlantis", "unknown", 1, 30.0],
+        ["country", "Channel Islands", "market", 1, 25.0],
+        ["country", "unknown", "not_given", 2, 11.0],
+        ["country", "Xanadu", "unknown", 1, 3.0],
     ]
+    assert unplaced["alias"].tolist() == [
+        'regions.aliases.subdivisions: {"Sao Paolo": BR-SP}',
+        'regions.aliases.subdivisions: {"<script>": CN-???}',
+        'regions.aliases.subdivisions: {"Atlantis": CN-???}',
+        'regions.aliases.countries: {"Channel Islands": ???}',
+        "",
+        'regions.aliases.countries: {"Xanadu": ???}',
+    ]
+    assert unplaced["market"].tolist()[3] == "Europe"
+    with_blanks = quality.unplaced_places(customers, levels=("country",), blanks=True)
+    assert with_blanks["value"].tolist() == ["Channel Islands", "unknown", "", "Xanadu"]
     html = QualityStudy(_data(customers=customers)).region_coverage()._repr_html_()
     assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "regions.aliases.subdivisions: {&quot;Sao Paolo&quot;: BR-SP}" in html
+    assert "close to São Paulo (BR-SP)" in html and "a group of countries: placed in Europe" in html
+
+
+def test_the_line_an_unplaced_value_shows_places_it(write_config):
+    """Pasting the page's line into the config places the value: the loop an analyst goes through."""
+    raw = pd.DataFrame({"country": ["Brazil", "Xanadu"], "province": ["Sao Paolo", ""]})
+    unplaced = quality.unplaced_places(regions.normalize_regions(raw))
+    lines = dict(zip(unplaced["value"], unplaced["alias"]))
+    section, mapping = lines["Sao Paolo"].split(": ", 1)
+    aliases = {section.split(".")[-1]: yaml.safe_load(mapping)}
+    assert aliases == {"subdivisions": {"Sao Paolo": "BR-SP"}}
+    assert regions.normalize_regions(raw, aliases=aliases)["province_code"].tolist() == ["BR-SP", pd.NA]
+    load_config(write_config({"orders": "o.csv"}, regions={"aliases": aliases}))
+
+
+def test_tables_processed_before_match_columns_are_read_as_before():
+    customers = regions.normalize_regions(pd.DataFrame({"country": ["CN", "Narnia", ""], "province": ["Atlantis", "", ""]}))
+    old = customers.drop(columns=["country_match", "province_match"])
+    assert quality.matches(old).values.tolist() == [["country", "unknown"], ["unknown", "not_given"], ["not_given", "not_given"]]
+    assert quality.unplaced_places(old)["value"].tolist() == ["Narnia", "Atlantis"]
+    assert quality.unplaced_places(old)["revenue"].isna().all()
 
 
 # -- loading and planning ---------------------------------------------------------------------

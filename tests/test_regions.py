@@ -15,7 +15,8 @@ from babel import Locale
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custseg import regions
+from custseg import _placenames, regions
+from custseg._placenames import token_key
 from custseg.regions import (
     MARKETS,
     UNKNOWN,
@@ -153,8 +154,9 @@ def iso3_of(spelling: object) -> object:
 
 
 def one_subdivision(value: object, iso3: str | None) -> dict:
+    """The subdivision columns of one value, without province_match (tested on its own)."""
     result = normalize_subdivisions(pd.Series([value], dtype=object), pd.Series([iso3], dtype=object))
-    return {column: (None if pd.isna(item) else item) for column, item in result.iloc[0].items()}
+    return {column: (None if pd.isna(item) else item) for column, item in result.iloc[0].items() if column != "province_match"}
 
 
 def read_data_csv(name: str) -> list[dict[str, str]]:
@@ -235,14 +237,17 @@ def test_country_columns() -> None:
     result = normalize_countries(
         pd.Series(["中国大陆", "South Korea", "U.S.", "台灣", "Atlantis"], index=[5, 3, 9, 1, 7])
     )
-    assert list(result.columns) == ["country_iso3", "country_iso2", "country_en", "country_zh", "continent"]
+    assert list(result.columns) == [
+        "country_iso3", "country_iso2", "country_en", "country_zh", "continent", "country_match", "country_market",
+    ]
     assert list(result.index) == [5, 3, 9, 1, 7]
-    assert result.loc[5].tolist() == ["CHN", "CN", "China", "中国", "AS"]
-    assert result.loc[3].tolist() == ["KOR", "KR", "South Korea", "韩国", "AS"]
+    assert result.loc[5].tolist() == ["CHN", "CN", "China", "中国", "AS", "country", pd.NA]
+    assert result.loc[3].tolist() == ["KOR", "KR", "South Korea", "韩国", "AS", "country", pd.NA]
     # North America's continent code is the string "NA", not a missing value.
-    assert result.loc[9].tolist() == ["USA", "US", "United States", "美国", "NA"]
-    assert result.loc[1].tolist() == ["TWN", "TW", "Taiwan", "台湾", "AS"]
-    assert result.loc[7].isna().all()
+    assert result.loc[9].tolist() == ["USA", "US", "United States", "美国", "NA", "country", pd.NA]
+    assert result.loc[1].tolist() == ["TWN", "TW", "Taiwan", "台湾", "AS", "country", pd.NA]
+    assert result.loc[7].drop("country_match").isna().all()
+    assert result.loc[7, "country_match"] == "unknown"
     assert all(isinstance(dtype, pd.StringDtype) for dtype in result.dtypes)
     assert result.loc[7, "country_iso3"] is pd.NA
 
@@ -270,7 +275,16 @@ def test_every_alias_is_recognised_and_adds_a_spelling() -> None:
     assert result["country_iso3"].tolist() == [row["iso3"] for row in aliases]
     library = regions._library_country_keys()
     redundant = [row["alias"] for row in aliases if normalize_key(row["alias"]) in library]
-    assert redundant == [], "these aliases are already known from pycountry / CLDR; drop them from the CSV"
+    assert redundant == [], "these aliases are already in the core table from pycountry / CLDR; drop them from the CSV"
+    # An alias may repeat what the other CLDR locales know (it keeps the spelling in the fast core
+    # table, and certain should a later release find the spelling shared), never contradict it.
+    extended = regions._extended_names()
+    contradict = [
+        (row["alias"], row["iso3"], extended[key])
+        for row in aliases
+        if (key := normalize_key(row["alias"])) in extended and extended[key] != _placenames.Found("country", row["iso3"])
+    ]
+    assert contradict == []
     assert all(row["comment"].strip() for row in aliases), "every alias says why it is needed"
 
 
@@ -280,8 +294,9 @@ def test_unrecognised_country_is_missing(value: str) -> None:
 
 
 def test_country_input_dtypes_and_missing_values() -> None:
-    values = ["CN", None, "usa", float("nan"), pd.NA, 840, "CN"]
-    expected = ["CHN", pd.NA, "USA", pd.NA, pd.NA, pd.NA, "CHN"]
+    # 840 is the ISO numeric code of the United States, whether it comes as text or as a number
+    values = ["CN", None, "usa", float("nan"), pd.NA, 840, "CN", 1234]
+    expected = ["CHN", pd.NA, "USA", pd.NA, pd.NA, "USA", "CHN", pd.NA]
     assert normalize_countries(pd.Series(values, dtype=object))["country_iso3"].tolist() == expected
     for dtype in ("str", "string", "category"):
         text = pd.Series(["CN", None, "usa", "CN"], dtype=dtype)
@@ -291,7 +306,9 @@ def test_country_input_dtypes_and_missing_values() -> None:
 def test_empty_series() -> None:
     result = normalize_countries(pd.Series([], dtype="str"))
     assert result.empty
-    assert list(result.columns) == ["country_iso3", "country_iso2", "country_en", "country_zh", "continent"]
+    assert list(result.columns) == [
+        "country_iso3", "country_iso2", "country_en", "country_zh", "continent", "country_match", "country_market",
+    ]
 
 
 def test_normalize_countries_does_not_mutate_input() -> None:
@@ -577,16 +594,16 @@ def test_codes_only_count_within_their_country(value: str, iso3: str) -> None:
     assert one_subdivision(value, iso3)["province"] is None
 
 
-@pytest.mark.parametrize(("value", "iso3"), [("  Bayern ", "DEU"), ("Ｔｏｋｙｏ", "JPN"), ("CA", "GBR"), ("x", None)])
-def test_other_countries_keep_trimmed_input(value: str, iso3: str | None) -> None:
-    result = one_subdivision(value, iso3)
-    assert result == {
-        "province": " ".join(value.replace("Ｔｏｋｙｏ", "Tokyo").split()),
-        "province_zh": None,
-        "province_code": None,
-        "cn_macro_region": None,
-        "cn_macro_region_zh": None,
-    }
+@pytest.mark.parametrize(
+    ("value", "iso3"),
+    [("  Bayern ", None), ("Ｔｏｋｙｏ", None), ("x", None), ("  Central  District", "HKG"), ("Anywhere", "ATA")],
+)
+def test_unknown_countries_and_countries_without_subdivisions_keep_trimmed_input(value: str, iso3: str | None) -> None:
+    # Hong Kong and Antarctica have no ISO 3166-2 subdivisions; without a country there is nothing to look in.
+    result = normalize_subdivisions(pd.Series([value]), pd.Series([iso3], dtype=object)).iloc[0]
+    assert result["province"] == " ".join(value.replace("Ｔｏｋｙｏ", "Tokyo").split())
+    assert result[["province_zh", "province_code", "cn_macro_region", "cn_macro_region_zh"]].isna().all()
+    assert result["province_match"] == "kept"
 
 
 def test_subdivisions_keep_index_and_missing_values() -> None:
@@ -830,6 +847,8 @@ def test_normalize_regions_columns_and_values() -> None:
         "province_zh",
         "province_code",
         "city",
+        "country_match",
+        "province_match",
     ]
     assert list(result.index) == list(frame.index)
     # Raw spellings are kept exactly as they came.
@@ -847,8 +866,11 @@ def test_normalize_regions_columns_and_values() -> None:
     assert result["country_iso3"].tolist() == ["CHN", "USA", "DEU", pd.NA, pd.NA, "CHN"]
     assert result["province"].tolist() == ["Guangdong", "California", "Bayern", "North", pd.NA, "Shaanxi"]
     assert result["province_zh"].tolist() == ["广东", pd.NA, pd.NA, pd.NA, pd.NA, "陕西"]
-    assert result["province_code"].tolist() == ["CN-GD", "US-CA", pd.NA, pd.NA, pd.NA, "CN-SN"]
+    assert result["province_code"].tolist() == ["CN-GD", "US-CA", "DE-BY", pd.NA, pd.NA, "CN-SN"]
     assert result["city"].tolist() == ["深圳", "Los Angeles", "München", pd.NA, pd.NA, "Xi'an"]
+    assert result["country_match"].tolist() == ["country", "country", "country", "unknown", "not_given", "country"]
+    # Narnia is no country, so its "North" is kept as typed
+    assert result["province_match"].tolist() == ["province", "province", "province", "kept", "not_given", "province"]
 
 
 def test_normalize_regions_does_not_mutate_input() -> None:
@@ -931,7 +953,7 @@ def test_non_series_arguments_raise() -> None:
         normalize_subdivisions(pd.Series(["广东"]), ["CHN"])  # type: ignore[arg-type]
 
 
-SPELLINGS = [spelling for spelling, _ in COUNTRY_CASES] + ["", " ", None]
+SPELLINGS = [spelling for spelling, _ in COUNTRY_CASES] + ["", " ", None, "Channel Islands", "Unspecified", "Asia"]
 PROVINCE_SPELLINGS = [row["name_zh"] for row in PROVINCES] + ["CA", "Ontario", "", None]
 
 
@@ -956,8 +978,12 @@ def test_any_input_keeps_every_row_and_gives_every_row_a_market(rows, offset: in
     assert result.index.equals(frame.index)
     assert result["market"].notna().all() and result["market_zh"].notna().all()
     assert set(result["market"]) <= {market.name for market in MARKETS} | {"DACH"}
-    # Unknown exactly where the country is not recognised (or is Antarctic).
-    assert ((result["market"] == UNKNOWN) == (result["country_iso3"].isna() | (result["continent"] == "AN"))).all()
+    # Unknown exactly where neither a country nor a grouping is recognised (or the country is Antarctic).
+    unplaced = result["country_iso3"].isna() & result["country_match"].ne("market")
+    assert ((result["market"] == UNKNOWN) == (unplaced | (result["continent"] == "AN"))).all()
+    assert result["country_match"].isin(regions.COUNTRY_MATCHES).all()
+    assert result["province_match"].isin(regions.PROVINCE_MATCHES).all()
+    assert (result["country_iso3"].notna() == result["country_match"].eq("country")).all()
     pd.testing.assert_frame_equal(frame, before)
     coverage = region_coverage(result)
     assert coverage["customers"].sum() == len(frame)
@@ -1022,6 +1048,7 @@ def test_reproduces_the_sample_ground_truth(seed: int) -> None:
 
 def test_docstring_examples_run() -> None:
     assert doctest.testmod(regions).failed == 0
+    assert doctest.testmod(_placenames).failed == 0
 
 
 def test_market_is_a_frozen_dataclass() -> None:
@@ -1125,3 +1152,183 @@ def test_spelling_enumeration_covers_what_the_sample_writes(sample_module) -> No
         written = set(customers[column].dropna())
         missing = written - set(cases[column].dropna())
         assert not missing, f"the sample writes {column} values the enumeration lacks: {sorted(missing)[:20]}"
+
+
+# --------------------------------------------------------------------------- places on real exports
+
+
+def country_matches(values: list[object], **options) -> list[tuple[object, object, object]]:
+    result = normalize_countries(pd.Series(values, dtype=object), **options)
+    return list(zip(result["country_iso3"], result["country_match"], result["country_market"], strict=True))
+
+
+@pytest.mark.parametrize(
+    ("spelling", "iso3"),
+    [
+        # every CLDR locale, not only the official languages
+        ("Allemagne", "DEU"), ("Alemania", "DEU"), ("Duitsland", "DEU"), ("ドイツ", "DEU"), ("Германия", "DEU"),
+        ("Éire", "IRL"), ("Irlanda", "IRL"), ("Brésil", "BRA"), ("Brasilien", "BRA"), ("Marrocos", "MAR"),
+        # ISO numeric codes, as ISO writes them
+        ("276", "DEU"), ("076", "BRA"), ("840", "USA"), ("156", "CHN"),
+        # accents, case and punctuation
+        ("EIRE", "IRL"), ("eire", "IRL"), ("Osterreich", "AUT"), ("Oesterreich", "AUT"), ("Turkiye", "TUR"),
+        ("COTE D'IVOIRE", "CIV"), ("Guinea Bissau", "GNB"), ("Sao Tome & Principe", "STP"),
+        # abbreviations and word order, as statistical tables write them
+        ("Korea, Rep.", "KOR"), ("Congo, Dem. Rep.", "COD"), ("Congo, Rep.", "COG"), ("Bahamas, The", "BHS"),
+        ("St. Lucia", "LCA"), ("Solomon Is.", "SLB"), ("Micronesia, Fed. Sts.", "FSM"), ("Egypt, Arab Rep.", "EGY"),
+        # everyday abbreviations
+        ("RSA", "ZAF"), ("UAE", "ARE"), ("KSA", "SAU"), ("USA", "USA"), ("UK", "GBR"), ("DRC", "COD"),
+        # countries ISO 3166-3 withdrew, where one country took their place
+        ("Burma", "MMR"), ("Zaire", "COD"), ("East Timor", "TLS"), ("Upper Volta", "BFA"),
+    ],
+)
+def test_country_spellings_of_real_exports(spelling: str, iso3: str) -> None:
+    assert country_matches([spelling]) == [(iso3, "country", pd.NA)]
+
+
+@pytest.mark.parametrize(
+    ("spelling", "market"),
+    [
+        ("Channel Islands", "Europe"), ("European Community", "Europe"), ("EU", "Europe"), ("Europa", "Europe"),
+        ("Scandinavia", "Europe"), ("Yugoslavia", "Europe"), ("West Indies", "Latin America"),
+        ("Caribbean", "Latin America"), ("Karibik", "Latin America"), ("Netherlands Antilles", "Latin America"),
+        ("Latin America", "Latin America"), ("Middle East", "Middle East"), ("Africa", "Africa"),
+        ("Oceania", "Asia-Pacific"), ("APAC", "Asia-Pacific"), ("港澳台", "Hong Kong, Macao & Taiwan"),
+    ],
+)
+def test_groupings_place_a_market_and_no_country(spelling: str, market: str) -> None:
+    assert country_matches([spelling]) == [(pd.NA, "market", market)]
+    frame = normalize_regions(pd.DataFrame({"country": [spelling]}))
+    assert frame[["market", "country_iso3", "country_match"]].iloc[0].tolist() == [market, pd.NA, "market"]
+
+
+@pytest.mark.parametrize("spelling", ["Asia", "Americas", "Northern Africa", "EMEA", "USSR"])
+def test_groupings_that_span_markets_stay_unplaced(spelling: str) -> None:
+    assert country_matches([spelling]) == [(pd.NA, "unknown", pd.NA)]
+
+
+@pytest.mark.parametrize(
+    "spelling", ["Unspecified", "N/A", "n/a", "-", "??", "Unknown", "Other", "NULL", "none", "未知", "Unknown Region", "World", ""]
+)
+def test_non_answers_count_as_not_given(spelling: str) -> None:
+    assert country_matches([spelling]) == [(pd.NA, "not_given", pd.NA)]
+    assert normalize_regions(pd.DataFrame({"country": [spelling]}))["market"].tolist() == [UNKNOWN]
+
+
+def test_namibia_is_not_a_non_answer() -> None:
+    assert country_matches(["NA", "Namibia"]) == [("NAM", "country", pd.NA)] * 2
+
+
+def test_a_spelling_two_countries_share_identifies_neither() -> None:
+    # "Kongo" is both Congos in the locales that write it; "Guinea" is one country, Guinea-Bissau another
+    assert regions._find_country("Kongo") is None
+    assert regions._find_country("Virgin Islands") is None  # British or U.S.
+    assert regions._find_country("Nigeri") is None  # Niger or Nigeria
+    assert country_matches(["Guinea", "Guinea-Bissau"]) == [("GIN", "country", pd.NA), ("GNB", "country", pd.NA)]
+    assert regions._find_country("ROC") is None  # Taiwan or the Republic of the Congo
+
+
+def test_extended_tables_leave_out_shared_spellings() -> None:
+    extended = regions._extended_names()
+    assert "kongo" not in extended and "sant martin" not in extended
+    assert extended["unbekannte region"] == _placenames.NOT_GIVEN
+
+
+@pytest.mark.parametrize(
+    ("value", "iso3", "code", "name"),
+    [
+        # Brazil: "SP", "sp", "São Paulo" and "Sao Paulo" are one state
+        ("SP", "BRA", "BR-SP", "São Paulo"), ("sp", "BRA", "BR-SP", "São Paulo"), ("São Paulo", "BRA", "BR-SP", "São Paulo"),
+        ("Sao Paulo", "BRA", "BR-SP", "São Paulo"), ("SAO PAULO", "BRA", "BR-SP", "São Paulo"), ("BR-SP", "BRA", "BR-SP", "São Paulo"),
+        ("Estado de São Paulo", "BRA", "BR-SP", "São Paulo"), ("RJ", "BRA", "BR-RJ", "Rio de Janeiro"),
+        # names in other languages (pycountry's catalogs)
+        ("Bavaria", "DEU", "DE-BY", "Bayern"), ("Bayern", "DEU", "DE-BY", "Bayern"), ("Baden-Wuerttemberg", "DEU", "DE-BW", "Baden-Württemberg"),
+        ("Lombardy", "ITA", "IT-25", "Lombardia"), ("Catalonia", "ESP", "ES-CT", "Catalunya [Cataluña]"),
+        # second-level subdivisions stand for their first-level one
+        ("MI", "ITA", "IT-25", "Lombardia"), ("Milano", "ITA", "IT-25", "Lombardia"), ("Barcelona", "ESP", "ES-CT", "Catalunya [Cataluña]"), ("Cataluña", "ESP", "ES-CT", "Catalunya [Cataluña]"),
+        ("Kent", "GBR", "GB-ENG", "England"), ("Scotland", "GBR", "GB-SCT", "Scotland"),
+        # codes without the country, any case, words around the name
+        ("NSW", "AUS", "AU-NSW", "New South Wales"), ("qld", "AUS", "AU-QLD", "Queensland"), ("13", "JPN", "JP-13", "Tokyo"),
+        ("Tokyo-to", "JPN", "JP-13", "Tokyo"), ("ÎLE-DE-FRANCE", "FRA", "FR-IDF", "Île-de-France"),
+        ("Ile de France", "FRA", "FR-IDF", "Île-de-France"), ("Nuevo Leon", "MEX", "MX-NLE", "Nuevo León"),
+    ],
+)
+def test_subdivisions_of_every_country(value: str, iso3: str, code: str, name: str) -> None:
+    result = normalize_subdivisions(pd.Series([value]), pd.Series([iso3])).iloc[0]
+    assert (result["province_code"], result["province"], result["province_match"]) == (code, name, "province")
+    assert result[["province_zh", "cn_macro_region", "cn_macro_region_zh"]].isna().all()
+
+
+@pytest.mark.parametrize(("value", "iso3"), [("SP", "DEU"), ("Bavaria", "AUT"), ("Narnia", "BRA"), ("CA", "GBR"), ("Sao Paolo", "BRA")])
+def test_subdivisions_are_looked_up_within_their_country_only(value: str, iso3: str) -> None:
+    result = normalize_subdivisions(pd.Series([value]), pd.Series([iso3])).iloc[0]
+    assert result["province_code"] is pd.NA and result["province"] is pd.NA
+    assert result["province_match"] == "unknown"
+
+
+def test_first_level_subdivision_of_a_second_level_code() -> None:
+    assert _placenames.top_level_code("IT-MI") == "IT-25"
+    assert _placenames.top_level_code("DE-BY") == "DE-BY"
+    with pytest.raises(KeyError):
+        _placenames.top_level_code("XX-YY")
+
+
+def test_province_non_answers_and_china_keep_their_behaviour() -> None:
+    result = normalize_subdivisions(pd.Series(["N/A", "-", "广东", "CN-HK", "Taiwan"]), pd.Series(["BRA", "CHN", "CHN", "CHN", "CHN"]))
+    assert result["province_match"].tolist() == ["not_given", "not_given", "province", "unknown", "unknown"]
+    assert result["cn_macro_region"].tolist() == [pd.NA, pd.NA, "South China", pd.NA, pd.NA]
+
+
+def test_suggestions_are_hints_for_close_spellings_only() -> None:
+    assert regions.suggest_country("Untied Kingdom") == "GBR"
+    assert regions.suggest_country("Xanadu") is None
+    assert regions.suggest_subdivision("Sao Paolo", "BRA") == "BR-SP"
+    assert regions.suggest_subdivision("Xanadu", "BRA") is None
+    assert regions.suggest_subdivision("Sao Paolo", "ATA") is None
+
+
+# --------------------------------------------------------------------------- regions.aliases
+
+
+ALIASES = {
+    "countries": {"Xanadu": "mng", "Channel Is.": "Europe", "Nordics": "Norden", "Intercompany": None, "Sao Paolo": "BRA"},
+    "subdivisions": {"Sao Paolo": "BR-SP", "Milan area": "IT-MI", "SP": "ES-M"},
+}
+
+
+def test_aliases_win_and_place_countries_markets_and_subdivisions() -> None:
+    frame = pd.DataFrame({
+        "country": ["Xanadu", "CHANNEL IS", "Nordics", "Intercompany", "Brazil", "Italy", "Spain", "Brasil"],
+        "province": [None, None, None, None, "Sao Paolo", "milan AREA", "sp", "SP"],
+    })
+    result = normalize_regions(frame, custom_markets={"Norden": ["NOR", "SWE", "DNK", "FIN", "ISL"]}, aliases=ALIASES)
+    assert result["country_iso3"].tolist() == ["MNG", pd.NA, pd.NA, pd.NA, "BRA", "ITA", "ESP", "BRA"]
+    assert result["market"].tolist() == [
+        "Asia-Pacific", "Europe", "Norden", "Unknown", "Latin America", "Europe", "Europe", "Latin America",
+    ]
+    assert result["country_match"].tolist() == ["country", "market", "market", "not_given", *["country"] * 4]
+    # "SP" is Madrid only in Spain: in Brazil it is still São Paulo
+    assert result["province_code"].tolist() == [pd.NA] * 4 + ["BR-SP", "IT-25", "ES-MD", "BR-SP"]
+
+
+def test_an_alias_beats_the_libraries() -> None:
+    assert country_matches(["Georgia"]) == [("GEO", "country", pd.NA)]
+    assert country_matches(["Georgia"], aliases={"countries": {"Georgia": "USA"}}) == [("USA", "country", pd.NA)]
+
+
+@pytest.mark.parametrize(
+    ("aliases", "message"),
+    [
+        ({"countries": {"Xanadu": "XAN"}}, r"countries\['Xanadu'\]: 'XAN' is neither an ISO 3166-1 alpha-3"),
+        ({"countries": {"Xanadu": "MN"}}, r"did you mean MNG\?"),
+        ({"countries": {"Xanadu": "Unknown"}}, "write null"),
+        ({"countries": {"Xanadu": "MNG", "XANADU": "CHN"}}, "reads the same as 'Xanadu'"),
+        ({"countries": {"  ": "MNG"}}, "non-empty"),
+        ({"subdivisions": {"Sao Paolo": "BR-XX"}}, r"subdivisions\['Sao Paolo'\]: 'BR-XX' is not an ISO 3166-2"),
+        ({"subdivisions": {"HK": "CN-HK"}}, "treats CN-HK as a country"),
+        ({"provinces": {}}, r"unexpected section\(s\) \['provinces'\]"),
+    ],
+)
+def test_bad_aliases_raise_naming_the_alias(aliases: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        regions.check_aliases(aliases)

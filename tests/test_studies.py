@@ -363,6 +363,45 @@ def test_tile_map_shows_every_market_with_its_share_and_growth(processed_sample)
     assert str(len(revenue)) in chart.alt
 
 
+def test_the_unknown_region_lists_what_could_not_be_placed_and_advises_nothing(sample):
+    _, data = sample
+    customers = data.customers.copy()
+    # two customers with spellings nobody can place, one with a group of countries
+    lost = customers.index[customers["region"].eq("Unknown")]
+    assert len(lost) >= 3, "the sample writes non-answers for about 1% of its customers"
+    customers.loc[lost[:2], "country_raw"] = "Xanadu"
+    customers.loc[lost[:2], "country_match"] = "unknown"
+    placed = dataclasses.replace(data, customers=customers)
+    study = studies.RegionStudy(placed, "Unknown", min_customers=10**6)  # never "too few" here
+    assert study.unplaced
+    assert "could not be placed" in study.heading().title
+    notice = study.notice()
+    assert notice.kind == "info" and "compares nothing and advises nothing" in notice.text
+    for section in (study.strategy(), study.tier_mix(), study.segment_mix(), study.lifecycle_mix(),
+                    study.subregions(), study.churn_risk(), study.category_mix(), study.seasonality()):
+        assert section is None
+    assert _tables(study.headline())  # the neutral figures stay
+    (table,) = _tables(study.unplaced_values())
+    frame = table.frame
+    assert frame["Customers"].sum() == len(study.customers)  # every customer of the page is accounted for
+    assert frame["Revenue"].sum() == pytest.approx(study.customers["monetary"].sum())
+    xanadu = frame[frame["Value as typed"].eq("Xanadu")].iloc[0]
+    assert xanadu["Customers"] == 2 and xanadu["What happened"] == "not recognised"
+    assert xanadu["Config line that places it"] == 'regions.aliases.countries: {"Xanadu": ???}'
+    others = frame[frame["Value as typed"].ne("Xanadu")]
+    assert others["What happened"].str.startswith("says that no place was given").all()
+    assert (others["Config line that places it"] == "–").all()
+    # a placed region shows no such section, and its other sections as before
+    region = data.customers["region"].value_counts().index[0]
+    normal = studies.RegionStudy(data, region, 12)
+    assert not normal.unplaced and normal.unplaced_values() is None and normal.strategy() is not None
+
+
+def test_section_pages_are_checked():
+    with pytest.raises(ValueError, match="pages must be"):
+        studies.section("x", pages="sometimes")
+
+
 # --------------------------------------------------------------------------- only what is true
 
 

@@ -17,7 +17,7 @@ from typing import Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from custseg import paths
+from custseg import paths, regions
 from custseg.i18n import N_, Language
 RegionLevel = Literal["market", "country", "province"]
 
@@ -145,12 +145,31 @@ class CustomMarket(_Strict):
     name_zh: str | None = None
 
 
+class RegionAliases(_Strict):
+    """Spellings of your export that custseg should place; they win over every library."""
+
+    # spelling -> ISO 3166-1 alpha-3 code, or a market name (the country stays unknown), or null
+    # for a value that names no place (counted as not given)
+    countries: dict[str, str | None] = Field(default_factory=dict)
+    # spelling -> ISO 3166-2 code; it counts for customers of that code's country only
+    subdivisions: dict[str, str] = Field(default_factory=dict)
+
+
 class Regions(_Strict):
     """Region hierarchy settings."""
 
     level: RegionLevel = "market"  # one region study per value of this level
     # market name -> ISO-3 country codes (or a CustomMarket); wins over the default markets
     custom_markets: dict[str, list[str] | CustomMarket] = Field(default_factory=dict)
+    # spellings custseg does not place by itself: {countries: {"Channel Is.": Europe}, subdivisions: {"Sao Paolo": BR-SP}}
+    aliases: RegionAliases = RegionAliases()
+
+    @model_validator(mode="after")
+    def _aliases_place(self) -> Regions:
+        if self.aliases.countries or self.aliases.subdivisions:
+            # raises ValueError naming the alias (regions.aliases.countries['Xanadu']: ...)
+            regions.check_aliases(self.alias_table(), self.market_definitions())
+        return self
 
     def market_definitions(self) -> dict[str, list[str] | dict]:
         """Custom markets in the form :func:`custseg.regions.assign_markets` takes."""
@@ -158,6 +177,10 @@ class Regions(_Strict):
             name: spec.model_dump(exclude_none=True) if isinstance(spec, CustomMarket) else list(spec)
             for name, spec in self.custom_markets.items()
         }
+
+    def alias_table(self) -> dict[str, dict[str, str | None]]:
+        """The aliases in the form :func:`custseg.regions.normalize_regions` takes."""
+        return self.aliases.model_dump()
 
 
 class TierRule(_Strict):

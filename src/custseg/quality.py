@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pycountry
 
 from custseg import regions
 from custseg.config import Config
@@ -56,8 +57,11 @@ READ_SETTINGS = ("format", "encoding", "delimiter")
 #: The market of Chinese customers whose province was not recognised (see custseg.regions.MARKETS).
 CHINA_PROVINCE_UNKNOWN = "China (province unknown)"
 
-#: Columns of the processed customer table the region section reads (never personal data).
+#: Columns of the processed customer table the region section reads (never personal data); the
+#: last four are read when the table has them (a table processed by an older custseg lacks the
+#: match columns, which :func:`matches` then derives).
 _REGION_COLUMNS = ["country_raw", "province_raw", "market", "market_zh", "country_iso3", "province_code"]
+_OPTIONAL_REGION_COLUMNS = ["country_en", "monetary", "country_match", "province_match"]
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _MAX_VALUE_LENGTH = 60  # a quarantined value is an example, not a dump of a free-text cell
@@ -172,7 +176,9 @@ def load_quality_data(config: Config) -> QualityData:
         if column in _parquet_columns(path):
             # one column only: the interim customer table holds personal data this report never reads
             dates[table] = pd.read_parquet(path, columns=[column])[column]
-    customers = pd.read_parquet(processed / "customers.parquet", columns=_REGION_COLUMNS)
+    present = set(_parquet_columns(processed / "customers.parquet"))
+    region_columns = _REGION_COLUMNS + [column for column in _OPTIONAL_REGION_COLUMNS if column in present]
+    customers = pd.read_parquet(processed / "customers.parquet", columns=region_columns)
     if "customers" not in tables and _blank(customers["country_raw"]).all() and _blank(customers["province_raw"]).all():
         customers = None  # orders only: the customer table was derived from orders, with no locations
     meta = json.loads((processed / "study.json").read_text(encoding="utf-8"))
@@ -510,7 +516,9 @@ class RegionSummary:
     country_spellings: int  # distinct raw country values that were recognised
     countries: int  # distinct countries they were recognised as
     placed_country: int  # customers placed in a country
-    no_country: int  # customers with an empty country
+    no_country: int  # customers with no country given: an empty value or a non-answer
+    non_answers: int  # ... of them, customers whose value says no place was given ("Unspecified")
+    market_only: int  # customers placed in a market by a grouping ("Channel Islands"), country unknown
     unrecognised_country_spellings: int
     unrecognised_country: int  # customers with a country value custseg did not recognise
     province_spellings: int  # distinct raw province values recognised as a province or state
@@ -530,18 +538,48 @@ def _require(frame: pd.DataFrame, columns, what: str) -> None:
         raise ValueError(f"{what} has no column(s) {missing}; its columns are {list(frame.columns)}")
 
 
+def matches(customers: pd.DataFrame) -> pd.DataFrame:
+    """``country_match`` and ``province_match`` of each customer (see :mod:`custseg.regions`).
+
+    Taken from the table when it has them; derived for a table processed by an older custseg,
+    which had neither groupings nor non-answers: a country is placed or not, empty or not, and a
+    province is placed where it has a code, kept where its country has no list
+    (anything but China, the USA and Canada), and not recognised otherwise.
+
+    Parameters
+    ----------
+    customers
+        Region columns of the processed customer table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index, columns ``country_match`` and ``province_match``.
+    """
+    if {"country_match", "province_match"} <= set(customers.columns):
+        return customers[["country_match", "province_match"]]
+    country = pd.Series("unknown", index=customers.index, dtype="object")
+    country = country.mask(_blank(customers["country_raw"]), "not_given").mask(customers["country_iso3"].notna(), "country")
+    looked_up = customers["country_iso3"].isin(["CHN", "USA", "CAN"]).fillna(False).astype(bool)
+    province = pd.Series("kept", index=customers.index, dtype="object")
+    province = province.mask(looked_up, "unknown").mask(customers["province_code"].notna(), "province")
+    province = province.mask(_blank(customers["province_raw"]), "not_given")
+    return pd.DataFrame({"country_match": country, "province_match": province})
+
+
 def region_summary(customers: pd.DataFrame) -> RegionSummary:
     """Raw country and province spellings against the countries and provinces they became.
 
-    A province counts as placed when it was recognised as a subdivision with an ISO 3166-2 code
-    (custseg looks up China's provinces, US states and Canadian provinces); elsewhere the province
+    A province counts as placed when it was recognised as a subdivision with an ISO 3166-2 code;
+    where custseg has no list of a country's subdivisions (or the country is unknown), the province
     is kept as typed, which places no one.
 
     Parameters
     ----------
     customers
         The processed customer table (or its columns ``country_raw``, ``province_raw``,
-        ``market``, ``country_iso3`` and ``province_code``), one row per customer.
+        ``market``, ``country_iso3`` and ``province_code``, and ``country_match`` when it has
+        it), one row per customer.
 
     Returns
     -------
@@ -553,16 +591,19 @@ def region_summary(customers: pd.DataFrame) -> RegionSummary:
         If a region column is missing.
     """
     _require(customers, ("country_raw", "province_raw", "market", "country_iso3", "province_code"), "the customer table")
+    match = matches(customers)["country_match"]
     country = customers["country_iso3"].notna()
     province = customers["province_code"].notna()
-    country_given = ~_blank(customers["country_raw"])
-    unrecognised = country_given & ~country
+    not_given = match.eq("not_given")
+    unrecognised = match.eq("unknown")
     return RegionSummary(
         customers=len(customers),
         country_spellings=int(customers.loc[country, "country_raw"].nunique()),
         countries=int(customers.loc[country, "country_iso3"].nunique()),
         placed_country=int(country.sum()),
-        no_country=int((~country_given).sum()),
+        no_country=int(not_given.sum()),
+        non_answers=int((not_given & ~_blank(customers["country_raw"])).sum()),
+        market_only=int(match.eq("market").sum()),
         unrecognised_country_spellings=int(customers.loc[unrecognised, "country_raw"].nunique()),
         unrecognised_country=int(unrecognised.sum()),
         province_spellings=int(customers.loc[province, "province_raw"].nunique()),
@@ -573,40 +614,127 @@ def region_summary(customers: pd.DataFrame) -> RegionSummary:
     )
 
 
-def unplaced_regions(customers: pd.DataFrame, top: int = 10) -> pd.DataFrame:
-    """The raw country and province values custseg could not place, most customers first.
+#: Columns of :func:`unplaced_places`.
+UNPLACED_COLUMNS = [
+    "level", "value", "status", "country_iso3", "market", "customers", "revenue", "suggestion", "alias",
+]
 
-    A province is counted as unplaced only in China and in countries where other provinces or
-    states were recognised: in a country whose subdivisions custseg does not look up, a province
-    that is kept as typed is expected, not a problem of the data.
+
+def alias_line(level: str, value: str, target: str | None, country_iso2: str | None = None) -> str:
+    """The config line that places a value: ``regions.aliases.countries: {"West Indies": ???}``.
+
+    Parameters
+    ----------
+    level
+        ``country`` or ``province``.
+    value
+        The value as typed; written as a YAML double-quoted string, so any text pastes as it is.
+    target
+        What to map it to (an alpha-3 code, a market or an ISO 3166-2 code), or None for the
+        placeholder ``???`` (``BR-???`` for a province of a known country).
+    country_iso2
+        The province's country, for the placeholder.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(alias_line("country", 'Xanadu "north"', None))
+    regions.aliases.countries: {"Xanadu \\"north\\"": ???}
+    >>> alias_line("province", "Sao Paolo", "BR-SP")
+    'regions.aliases.subdivisions: {"Sao Paolo": BR-SP}'
+    """
+    section = {"country": "countries", "province": "subdivisions"}[level]
+    if target is None:
+        target = f"{country_iso2}-???" if level == "province" and country_iso2 else "???"
+    elif " " in target or ":" in target:
+        target = json.dumps(target, ensure_ascii=False)
+    return f"regions.aliases.{section}: {{{json.dumps(value, ensure_ascii=False)}: {target}}}"
+
+
+def unplaced_places(
+    customers: pd.DataFrame, *, levels: tuple[str, ...] = ("country", "province"), blanks: bool = False
+) -> pd.DataFrame:
+    """Every raw country and province value custseg could not place, with its customers and revenue.
+
+    A country value is listed when it gave no country: not recognised (``unknown``), a grouping
+    that gave a market only (``market``), or a non-answer such as "Unspecified" (``not_given``).
+    A province value is listed when its country is known and has ISO 3166-2 subdivisions but the
+    value is none of them (``unknown``). Empty values are listed (as ``""``, ``not_given``) only
+    when `blanks` is true.
 
     Parameters
     ----------
     customers
-        The processed customer table (region columns, as for :func:`region_summary`).
-    top
-        Values listed per level at most.
+        Region columns of the processed customer table, with ``monetary`` (net spend) when the
+        revenue is to be shown (else ``revenue`` is missing).
+    levels
+        Which of ``country`` and ``province`` to list.
+    blanks
+        List empty values too (the "Unknown" region's page accounts for every customer in it).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``level`` (``country`` or ``province``), ``value`` (exactly as typed) and
-        ``customers``; countries first.
+        Columns :data:`UNPLACED_COLUMNS`: ``level``, ``value`` (exactly as typed), ``status``,
+        ``country_iso3`` (a province's country), ``market`` (where a grouping placed the
+        customers), ``customers``, ``revenue`` (their net spend), ``suggestion`` (a close code,
+        as a hint; None when nothing is close), ``alias`` (the config line that places the value,
+        with the suggestion or ``???``; empty for a value not given). Largest revenue first
+        (customers, then level and value, break ties).
     """
-    _require(customers, ("country_raw", "province_raw", "country_iso3", "province_code"), "the customer table")
-    with_provinces = set(customers.loc[customers["province_code"].notna(), "country_iso3"]) | {"CHN"}
-    levels = {
-        "country": (customers["country_raw"], customers["country_iso3"].isna()),
-        "province": (
-            customers["province_raw"],
-            customers["province_code"].isna() & customers["country_iso3"].isin(with_provinces).fillna(False).astype(bool),
-        ),
-    }
+    _require(customers, ("country_raw", "province_raw", "country_iso3", "market"), "the customer table")
+    unknown_levels = sorted(set(levels) - {"country", "province"})
+    if unknown_levels:
+        raise ValueError(f"levels must be country and/or province, got {unknown_levels}")
+    match = matches(customers)
+    revenue = customers["monetary"] if "monetary" in customers else pd.Series(float("nan"), index=customers.index)
+    iso2 = {country.alpha_3: country.alpha_2 for country in pycountry.countries}
     parts = []
-    for level, (raw, unplaced) in levels.items():
-        values = raw.loc[unplaced & ~_blank(raw)].astype("object")
-        counts = values.value_counts().rename_axis("value").reset_index(name="customers")
-        counts = counts.sort_values(["customers", "value"], ascending=[False, True], kind="stable").head(top)
-        parts.append(counts.assign(level=level))
-    frame = pd.concat(parts, ignore_index=True)
-    return frame.assign(customers=frame["customers"].astype("int64"))[["level", "value", "customers"]]
+    if "country" in levels:
+        status = match["country_match"]
+        rows = status.ne("country") & (blanks | ~_blank(customers["country_raw"]))
+        market = customers["market"].where(status.eq("market"))
+        parts.append(pd.DataFrame({
+            "level": "country", "value": customers["country_raw"].fillna(""), "status": status,
+            "country_iso3": None, "market": market, "revenue": revenue,
+        })[rows])
+    if "province" in levels:
+        status = match["province_match"]
+        rows = status.eq("unknown") | (blanks & status.eq("not_given") & customers["country_iso3"].notna())
+        parts.append(pd.DataFrame({
+            "level": "province", "value": customers["province_raw"].fillna(""), "status": status,
+            "country_iso3": customers["country_iso3"], "market": None, "revenue": revenue,
+        })[rows])
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=UNPLACED_COLUMNS[:5] + ["revenue"])
+    keys = ["level", "value", "status", "country_iso3", "market"]
+    frame = frame.astype({key: "object" for key in keys})
+    grouped = (
+        frame.fillna({"country_iso3": "", "market": ""})
+        .groupby(keys, sort=False)
+        .agg(customers=("level", "size"), revenue=("revenue", lambda r: r.sum(min_count=1)))
+        .reset_index()
+    )
+    rows = []
+    for record in grouped.to_dict("records"):
+        record.update({key: record[key] or None for key in ("country_iso3", "market")})
+        suggestion = None
+        if record["status"] in ("unknown", "market") and record["value"].strip():
+            if record["level"] == "country":
+                suggestion = regions.suggest_country(record["value"])
+            elif record["country_iso3"]:
+                suggestion = regions.suggest_subdivision(record["value"], record["country_iso3"])
+        alias = ""
+        if record["status"] != "not_given":
+            alias = alias_line(record["level"], record["value"], suggestion, iso2.get(record["country_iso3"] or ""))
+        rows.append({**record, "suggestion": suggestion, "alias": alias})
+    result = pd.DataFrame(rows, columns=UNPLACED_COLUMNS)
+    optional = ["country_iso3", "market", "suggestion"]
+    result = result.astype({"customers": "int64", "revenue": "float64", **dict.fromkeys(optional, "object")})
+    result[optional] = result[optional].where(result[optional].notna(), None)  # None, never NaN, for "no code"
+    order = result.sort_values(
+        ["revenue", "customers", "level", "value"], ascending=[False, False, True, True], na_position="last", kind="stable"
+    )
+    return order.reset_index(drop=True)

@@ -12,7 +12,7 @@ import pandas as pd
 from custseg import i18n, quality, regions, render
 from custseg.config import Config
 from custseg.i18n import N_, _, ngettext, pgettext
-from custseg.studies import section
+from custseg.studies import section, unplaced_table
 from custseg.validation import REASONS
 
 
@@ -276,9 +276,11 @@ class QualityStudy:
     @section(
         N_("Regions before and after normalisation"),
         N_(
-            "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\"); custseg maps "
-            "each spelling to one country and, in China, the United States and Canada, one province or state. "
-            "Customers it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\"."
+            "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\", \"Éire\", \"EIRE\"); custseg "
+            "maps each spelling to one country and one province or state of it. A group of countries (\"Channel "
+            "Islands\") gives a market but no country; a value such as \"Unspecified\" counts as not given. Customers "
+            "it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\". Every value it could not "
+            "place is listed with the line of the study config (regions.aliases) that places it."
         ),
     )
     def region_coverage(self) -> render.Section:
@@ -297,7 +299,10 @@ class QualityStudy:
             (_("Country spellings recognised"), render.integer(s.country_spellings)),
             (_("… matched to countries"), render.integer(s.countries)),
             (_("Customers placed in a country"), f"{render.integer(s.placed_country)} ({share(s.placed_country)})"),
+            (_("Customers placed in a market only (a group of countries such as \"Channel Islands\")"),
+             render.integer(s.market_only)),
             (_("Customers with no country given"), render.integer(s.no_country)),
+            (_("… of them with a value that says so (\"Unspecified\", \"N/A\")"), render.integer(s.non_answers)),
             (_("Country spellings not recognised"), render.integer(s.unrecognised_country_spellings)),
             (_("Customers with a country not recognised"), render.integer(s.unrecognised_country)),
             (_("Province or state spellings recognised"), render.integer(s.province_spellings)),
@@ -323,14 +328,10 @@ class QualityStudy:
             markets, _("Customers per market and how many country spellings fed it"),
             {customers_name: render.integer, share_name: render.percent, spellings: render.integer},
         )
-        unplaced = quality.unplaced_regions(customers)
-        if unplaced.empty:
+        unplaced = unplaced_table(quality.unplaced_places(customers), self.data.meta.get("base_currency", ""))
+        if unplaced is None:
             return summary, market_table, render.Notice(_("Every country and province given was recognised."))
-        unplaced = unplaced.assign(level=unplaced["level"].map({"country": _("Country"), "province": _("Province or state")}))
-        unplaced = unplaced.rename(columns={"level": _("Level"), "value": _("Value as typed"), "customers": customers_name})
-        return summary, market_table, render.Table(
-            unplaced, _("Most frequent values that could not be placed"), {customers_name: render.integer},
-        )
+        return summary, market_table, unplaced
 
 
 def _monthly_chart(monthly: dict[str, pd.Series]) -> render.Chart:

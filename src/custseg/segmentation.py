@@ -54,7 +54,9 @@ def places(history: features.History, config: Config) -> pd.DataFrame:
     raw = {c: history.attributes[c] for c in _RAW_PLACE if c in history.attributes}
     known = pd.DataFrame({"customer_id": pd.array(history.ids, dtype="str"), **raw})
     known = known.assign(**{c: known[c].fillna("") if c in known else "" for c in _RAW_PLACE})
-    placed = regions.normalize_regions(known, custom_markets=config.regions.market_definitions())
+    placed = regions.normalize_regions(
+        known, custom_markets=config.regions.market_definitions(), aliases=config.regions.alias_table()
+    )
     return placed.assign(region=placed[REGION_COLUMNS[config.regions.level]].fillna(regions.UNKNOWN))
 
 
@@ -107,9 +109,10 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     """
     # Ids are coded and purchases sorted once; every snapshot date reuses that work. The region
     # tables load meanwhile (mostly Python, while the coding is mostly Arrow and numpy, which
-    # release the GIL).
+    # release the GIL), every CLDR locale too: a real export nearly always has a spelling the
+    # core tables miss, and reading them here costs the run nothing.
     with ThreadPoolExecutor(max_workers=1) as loader:
-        reference = loader.submit(regions.load_reference_data)
+        reference = loader.submit(regions.load_reference_data, everything=True)
         history = features.prepare(tables)
         reference.result()
     placed = places(history, config)

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pycountry
 
-from custseg import churn, i18n, lifecycle, render, snapshots, strategy
+from custseg import churn, i18n, lifecycle, quality, regions, render, snapshots, strategy
 from custseg.config import Config, PlaybookAction, Segments, Strategy, StrategyRule, TierRule, Tiers
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.pipeline import StudyData, load_study_data
@@ -34,7 +35,7 @@ from custseg.reports import ZH_COLUMNS, plan_studies, region_names
 SUBLEVEL = {"market": "country_en", "country": "province", "province": "city"}
 
 
-def section(heading: str, lead: str = "") -> Callable:
+def section(heading: str, lead: str = "", *, pages: str = "placed") -> Callable:
     """Make a study method return a whole :class:`~custseg.render.Section`, or None when the
     study has too little data (so no heading stands over an empty section).
 
@@ -42,12 +43,22 @@ def section(heading: str, lead: str = "") -> Callable:
     translated into the report language each time the section is shown, then ``{label}`` (the
     study's name for its slice) is filled in. A method may return a tuple of tables, figures and
     notices; the section shows them in order.
+
+    `pages` says which studies show the section: ``"placed"`` (every study but the "Unknown"
+    region's, whose customers custseg could not place: comparisons and advice mean nothing
+    there), ``"unplaced"`` (that page only) or ``"both"``. A study marks itself with an
+    ``unplaced`` attribute; the "Unknown" page shows its sections whatever its size.
     """
+    if pages not in ("placed", "unplaced", "both"):
+        raise ValueError(f"pages must be placed, unplaced or both, got {pages!r}")
 
     def wrap(method: Callable) -> Callable:
         @functools.wraps(method)
         def inner(self, *args, **kwargs):
-            if not getattr(self, "enough", True):
+            unplaced = getattr(self, "unplaced", False)
+            if (pages == "placed" and unplaced) or (pages == "unplaced" and not unplaced):
+                return None
+            if not unplaced and not getattr(self, "enough", True):
                 return None
             content = method(self, *args, **kwargs)
             label = getattr(self, "label", "")
@@ -542,6 +553,91 @@ def _months(orders: pd.DataFrame) -> pd.Series:
     return orders["order_date"].dt.to_period("M").dt.to_timestamp()
 
 
+def _default_market_name(name: str) -> str:
+    """A default market's name in the report language ("Europe" / "欧洲"); other names as they are."""
+    if _zh():
+        return next((market.name_zh for market in regions.MARKETS if market.name == name), name)
+    return name
+
+
+#: What became of a value that was not placed, as the page says it.
+_STATUS = {
+    "unknown": N_("not recognised"),
+    "market": N_("a group of countries: placed in {market}, country unknown"),
+    "not_given": N_("says that no place was given: counted as not given"),
+}
+
+
+def _place_name(code: str | None) -> str:
+    """A country (alpha-3) or subdivision (ISO 3166-2) code with its name in the report language."""
+    if not code:
+        return ""
+    if "-" in code:
+        subdivision = pycountry.subdivisions.get(code=code)
+        return f"{subdivision.name} ({code})" if subdivision else code
+    names = regions.normalize_countries(pd.Series([code]))
+    name = names["country_zh" if i18n.current() == "zh" else "country_en"].iloc[0]
+    return f"{name} ({code})" if isinstance(name, str) else code
+
+
+def _hint(record: dict) -> str:
+    """What to write in place of ??? in a value's alias line, in the report language."""
+    if record["status"] == "not_given":
+        return _("nothing to map; write a line only if this value does name a place")
+    if record["suggestion"]:
+        return _("close to {place}: check it before you add the line").format(place=_place_name(record["suggestion"]))
+    if record["level"] == "province":
+        return _("write one of the ISO 3166-2 codes of {country} in place of ???").format(
+            country=_place_name(record["country_iso3"])
+        )
+    if record["status"] == "market":
+        return _("write a country's ISO 3166-1 alpha-3 code in place of ??? to place these customers in one country")
+    return _("write an ISO 3166-1 alpha-3 code (GBR) or a market's name (Europe) in place of ???")
+
+
+def unplaced_table(unplaced: pd.DataFrame, currency: str, title: str = "") -> render.Table | None:
+    """The values of :func:`custseg.quality.unplaced_places` as a table in the report language.
+
+    Parameters
+    ----------
+    unplaced
+        Output of :func:`custseg.quality.unplaced_places`.
+    currency
+        Base currency of the revenue.
+    title
+        Caption; empty: "Values that could not be placed, largest revenue first".
+
+    Returns
+    -------
+    render.Table or None
+        None when nothing is listed.
+    """
+    if unplaced.empty:
+        return None
+    records = unplaced.to_dict("records")
+    said = {code: _(text) for code, text in _STATUS.items()}
+    level, value, country, status = _("Level"), _("Value as typed"), _("Country"), _("What happened")
+    customers, revenue, line, hint = _("Customers"), _("Revenue"), _("Config line that places it"), _("What to write")
+    levels = {"country": _("Country"), "province": _("Province or state")}
+    frame = pd.DataFrame({
+        level: [levels[r["level"]] for r in records],
+        value: [r["value"] if r["value"].strip() else _("(empty)") for r in records],
+        country: [_place_name(r["country_iso3"]) for r in records],
+        status: [said[r["status"]].format(market=_default_market_name(r["market"] or "")) for r in records],
+        customers: unplaced["customers"].to_numpy(),
+        revenue: unplaced["revenue"].to_numpy(),
+        line: [r["alias"] or "–" for r in records],
+        hint: [_hint(r) for r in records],
+    })
+    if not frame[country].str.strip().astype(bool).any():
+        frame = frame.drop(columns=country)
+    money = render.money(currency) if currency else render.decimal
+    return render.Table(
+        frame, title or _("Values that could not be placed, largest revenue first"),
+        {customers: render.integer, revenue: lambda amount: "–" if pd.isna(amount) else money(amount)},
+    )
+
+
 class _Study:
     """What region and tier studies share: a slice of customers compared with the whole base.
 
@@ -608,7 +704,7 @@ class _Study:
             kind="warning",
         )
 
-    @section(N_("Key figures"), N_("{label} against the whole customer base; an index of 100 means the same as the base, 150 means half as much again."))
+    @section(N_("Key figures"), N_("{label} against the whole customer base; an index of 100 means the same as the base, 150 means half as much again."), pages="both")
     def headline(self) -> render.Section | None:
         """Key figures of the slice against the whole base, with an index (100 = base)."""
         measure, whole_base, index = _("Measure"), _("Whole base"), _("Index")
@@ -924,14 +1020,58 @@ class RegionStudy(_Study):
     def __init__(
         self, data: StudyData, region: str, min_customers: int = 30, rules: Sequence[StrategyRule] | None = None
     ) -> None:
-        regions = set(data.customers["region"].unique())
-        if region not in regions:
-            raise ValueError(f"region {region!r} is not in the processed data; regions are {sorted(regions)}")
+        present = set(data.customers["region"].unique())
+        if region not in present:
+            raise ValueError(f"region {region!r} is not in the processed data; regions are {sorted(present)}")
         super().__init__(data, data.customers["region"].eq(region), data.orders["region"].eq(region), min_customers)
         self.region = region
+        # the customers custseg could not place at this level: a page of what could not be
+        # placed, not a region to compare or advise
+        self.unplaced = region == regions.UNKNOWN
         # the strategy rules of the config (strategy.rules); None: the defaults
         self.rules = list(rules) if rules is not None else Strategy().rules
         self._labels: dict[str, str] = {}  # report language -> label
+
+    def heading(self) -> render.Heading:
+        """Title of the page; the "Unknown" region's says what it holds."""
+        if not self.unplaced:
+            return super().heading()
+        meta = self.data.meta
+        return render.Heading(
+            _("{label}: the customers that could not be placed").format(label=self.label),
+            _("{title} · observation date {date} · amounts in {currency}").format(
+                title=meta["title"], date=meta["observation_date"], currency=self.currency
+            ),
+        )
+
+    def notice(self) -> render.Notice | None:
+        """Why the study is short, when it is; on the "Unknown" page, what the page is."""
+        if not self.unplaced:
+            return super().notice()
+        level = _region_level(self.data.meta.get("region_level", "market"))
+        return render.Notice(
+            _(
+                "{label} holds the {customers} customers whose {level} custseg could not tell from the country and "
+                "province in the input files. It is not a region: this page compares nothing and advises nothing. "
+                "It lists what could not be placed, with the line of the study config (regions.aliases) that places "
+                "each value; after adding lines, run `custseg process` again and these customers move to their regions."
+            ).format(label=self.label, customers=render.integer(len(self.customers)), level=level),
+            kind="info",
+        )
+
+    @section(
+        N_("What could not be placed"),
+        N_("The values typed for the customers of {label}, with their customers and revenue, largest revenue first, and the line that places each."),
+        pages="unplaced",
+    )
+    def unplaced_values(self) -> render.Section | None:
+        """The raw values behind the "Unknown" region, with customers, revenue and the alias line."""
+        if not {"country_raw", "province_raw"} <= set(self.customers.columns):
+            return _no_column(["country_raw", "province_raw"], self.customers, _("what could not be placed"))
+        levels = ("country", "province") if self.data.meta.get("region_level") == "province" else ("country",)
+        listed = quality.unplaced_places(self.customers, levels=levels, blanks=True)
+        table = unplaced_table(listed, self.currency, _("What the customers of {label} have instead of a place").format(label=self.label))
+        return table or render.Notice(_("{label} has no customers.").format(label=self.label), kind="info")
 
     @property
     def label(self) -> str:
