@@ -220,6 +220,33 @@ def test_a_customer_whose_big_order_was_cancelled_is_no_repeat_buyer(ori_run, re
     assert customers["lifecycle"].ne("reactivated").all()
 
 
+def test_no_one_time_buyer_is_a_champion_loyal_or_top_tier_and_no_cluster_is_tiny(ori_run, reference):
+    customers = ori_run["customers"]
+    # one-time buyers counted independently: one purchase invoice that stands
+    invoices = reference["invoices"]
+    once = invoices.loc[~invoices["refunded"]].groupby("customer").size().loc[lambda n: n == 1].index
+    assert len(once) > 1000
+    one_time = customers.loc[customers.index.intersection(once)]
+    assert one_time["f_score"].eq(1).all()
+    assert not one_time["segment"].isin(["Champions", "Loyal", "Cannot lose them"]).any()
+    assert not one_time["tier"].eq(ori_run["meta"]["tiers"][0]).any()
+    clustered = customers["cluster"].dropna()
+    shares = clustered.value_counts(normalize=True)
+    print(f"\nOnline Retail II clusters: k = {len(shares)}, smallest {shares.min():.1%}")
+    assert shares.min() >= ori_run["config"].clusters.min_share
+
+
+def test_customers_are_placed_in_a_region(ori_run):
+    customers = ori_run["customers"]
+    placed = customers["market"].ne("Unknown")
+    unplaced = customers.loc[~placed, "country_raw"].value_counts()
+    print(f"\nOnline Retail II: {placed.mean():.1%} of {len(customers):,} customers placed in a region; "
+          f"not placed: {unplaced.to_dict()}")
+    # only the export's own non-answer is left: "Unspecified" says no country was given
+    assert set(unplaced.index) == {"Unspecified"}
+    assert placed.mean() > 0.998
+
+
 # --------------------------------------------------------------------------- CDNOW
 
 

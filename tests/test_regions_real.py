@@ -1,19 +1,18 @@
 """Countries as a real shop recorded them: the UCI Online Retail II export (2009-2010 sheet).
 
 The data lives outside the project (``../shared/data``, next to the checkout; CI lays it there
-too) and is never copied in. ``CUSTSEG_REAL_DATA`` points elsewhere. Without it the test fails:
-a skipped test would hide that the real export was never read.
+too) and is never copied in; the ``real_data`` fixture (tests/conftest.py) finds it and fails the
+test when it is missing: a skipped test would hide that the real export was never read.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from custseg import paths, quality, regions
+from custseg import quality, regions
 
 EXPORT = Path("online_retail_ii") / "online_retail_ii_2009_2010.csv.gz"
 
@@ -37,19 +36,9 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
 }
 
 
-def real_data_dir() -> Path:
-    """``$CUSTSEG_REAL_DATA``, else ``shared/data`` next to the project checkout."""
-    return Path(os.environ.get("CUSTSEG_REAL_DATA") or paths.PROJECT_ROOT.parent / "shared" / "data")
-
-
 @pytest.fixture(scope="module")
-def export() -> pd.DataFrame:
-    path = real_data_dir() / EXPORT
-    if not path.is_file():
-        pytest.fail(
-            f"the real export {path} is missing: lay shared/data next to the checkout (as CI does) or set "
-            "CUSTSEG_REAL_DATA to the folder that holds online_retail_ii/"
-        )
+def export(real_data: Path) -> pd.DataFrame:
+    path = real_data / EXPORT
     # text as written: "NA" would be Namibia, and no country here is missing
     return pd.read_csv(path, usecols=["Customer ID", "Country", "Price", "Quantity"], dtype={"Country": "string"},
                        keep_default_na=False)

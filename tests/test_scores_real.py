@@ -4,22 +4,20 @@ Half of CDNOW's 23,570 customers bought on one day only, the shape that made eve
 F = 3 and let some of them into Loyal. The purchase counts are computed here from the raw file,
 independently of custseg, and the checks are made against them.
 
-The data live outside the project (``../shared/data``, see its README); ``CUSTSEG_REAL_DATA``
-points elsewhere. Without them this test fails rather than skips: a suite that quietly stops
-checking real data would look green while checking less.
+The data live outside the project (``../shared/data``, see its README); the ``real_data``
+fixture (tests/conftest.py) finds them and fails rather than skips when they are missing: a
+suite that quietly stops checking real data would look green while checking less.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from custseg import paths
 from custseg.clusters import fit_clusters
 from custseg.config import Clusters, Segments, Tiers
 from custseg.features import customer_table
@@ -30,22 +28,10 @@ from custseg.tiers import assign_tiers
 FREQUENT_SEGMENTS = ("Champions", "Loyal", "Cannot lose them")
 
 
-def real_data() -> Path:
-    """The folder of the shared real data sets: CUSTSEG_REAL_DATA, else ../shared/data."""
-    folder = Path(os.environ.get("CUSTSEG_REAL_DATA") or paths.PROJECT_ROOT.parent / "shared" / "data")
-    master = folder / "cdnow" / "CDNOW_master.txt"
-    if not master.is_file():
-        pytest.fail(
-            f"real data not found: {master} is missing. Put the shared data sets next to the project "
-            f"(../shared/data, see its README.md) or set CUSTSEG_REAL_DATA to the folder that holds cdnow/"
-        )
-    return folder
-
-
 @pytest.fixture(scope="module")
-def cdnow() -> tuple[pd.DataFrame, pd.DataFrame]:
+def cdnow(real_data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(raw purchase rows, one row per customer with purchases and spend counted from them)."""
-    raw = pd.read_csv(real_data() / "cdnow" / "CDNOW_master.txt", sep=r"\s+",
+    raw = pd.read_csv(real_data / "cdnow" / "CDNOW_master.txt", sep=r"\s+",
                       dtype={"customer_id": "str", "date": "str"})
     # counted without custseg: a purchase is a day with at least one purchase row (several orders
     # on one day count as one, as in Fader, Hardie & Lee 2005)
