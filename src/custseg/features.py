@@ -55,7 +55,6 @@ _INT64_MAX = np.iinfo(np.int64).max
 # default int64 on ten million rows. Sums, counts and keys that can grow past 2**31 stay int64.
 _CODE = np.int32
 _NAT = np.iinfo(np.int64).min  # NaT as int64, and "no value" in day arrays
-_UNTIL_ALWAYS = np.iinfo(np.int32).max  # the refund day of a purchase never undone
 # Above this many (customer, category) cells, category revenue is summed over sorted pairs
 # instead of a dense customers x categories array (which would need over 400 MB).
 _DENSE_CELLS = 50_000_000
@@ -498,7 +497,7 @@ def rfm_features(orders: pd.DataFrame, observation_date: dt.date) -> pd.DataFram
         ids, codes = numbered.result()
     code, n = codes["orders"], len(ids)
     past = arrays.day < cutoff
-    bought_rows = arrays.purchase & past & (arrays.until >= cutoff)
+    bought_rows = arrays.purchases_at(cutoff, past)
     frequency = np.bincount(code[bought_rows], minlength=n)
     refunded = np.bincount(code[arrays.returned & (arrays.returned_day < cutoff)], minlength=n)
     # whole cents: exact sums; usually every order is in the past, and no masked copy is needed
@@ -969,14 +968,18 @@ class _OrderArrays:
 
     seconds: np.ndarray  # order timestamp
     day: np.ndarray  # calendar day number
-    purchase: np.ndarray  # completed, or refunded on a known day (a purchase before it)
-    until: np.ndarray  # last cutoff day at which a purchase still counts (_UNTIL_ALWAYS unless undone)
+    purchase: np.ndarray  # completed
     returned: np.ndarray  # refunded or returned
     returned_day: np.ndarray  # the day a return counts from: its refund day when known, else its own
     cents: np.ndarray  # net revenue in whole cents, 0 unless completed, returned, a reversal or dated refund
     category: np.ndarray  # category code, in sorted category order
     categories: pd.api.extensions.ExtensionArray
     code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=_CODE))  # customer code
+    # Purchases a matched reversal undid later (refunded, with a refund day): their rows and the
+    # last cutoff day at which each still counts. Positions, not masks: usually few or none, and
+    # ten million rows of masks would add to the peak for nothing.
+    undone: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    undone_until: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=_CODE))
 
     @classmethod
     def of(cls, orders: pd.DataFrame, *, categories: bool = True) -> _OrderArrays:
@@ -987,17 +990,19 @@ class _OrderArrays:
         seconds = _seconds(orders, "orders", "order_date", required=True)
         day = (seconds // _SECONDS_PER_DAY).astype(_CODE)
         status_codes, statuses = _encode(orders["status"])
-        until = np.full(len(orders), _UNTIL_ALWAYS, dtype=_CODE)
+        net = _lookup(status_codes, statuses, NET_STATUSES)
         returned_day = day
-        dated = np.zeros(len(orders), dtype=bool)
+        undone, until = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=_CODE)
         if REFUNDED_ON in orders:
-            undone = _seconds(orders, "orders", REFUNDED_ON, required=False)
-            dated = _lookup(status_codes, statuses, (REFUNDED_STATUS,)) & (undone != _NAT)
+            refund = _seconds(orders, "orders", REFUNDED_ON, required=False)
+            undone = np.flatnonzero(_lookup(status_codes, statuses, (REFUNDED_STATUS,)) & (refund != _NAT))
+        if undone.size:
             # at cutoff c (data strictly before c) a refund on day u is known when u < c: the
-            # purchase counts while c <= u
-            until = np.where(dated, undone // _SECONDS_PER_DAY, until).astype(_CODE)
-            returned_day = np.where(dated, until, day).astype(_CODE)
-        net = _lookup(status_codes, statuses, NET_STATUSES) | dated
+            # purchase counts while c <= u, and its revenue counts (its reversal nets it)
+            until = (refund[undone] // _SECONDS_PER_DAY).astype(_CODE)
+            returned_day = day.copy()
+            returned_day[undone] = until
+            net[undone] = True
         revenue = orders["revenue"].to_numpy(dtype="float64", na_value=np.nan)
         if np.isnan(revenue[net]).any():
             raise ValueError("orders table: column 'revenue' is missing on completed or returned orders")
@@ -1008,14 +1013,23 @@ class _OrderArrays:
         return cls(
             seconds=seconds,
             day=day,
-            purchase=_lookup(status_codes, statuses, (PURCHASE_STATUS,)) | dated,
-            until=until,
+            purchase=_lookup(status_codes, statuses, (PURCHASE_STATUS,)),
             returned=_lookup(status_codes, statuses, RETURN_STATUSES),
             returned_day=returned_day,
             cents=_cents(revenue, net),
             category=category,
             categories=names,
+            undone=undone,
+            undone_until=until,
         )
+
+    def purchases_at(self, cutoff: int, past: np.ndarray) -> np.ndarray:
+        """Which rows are purchases at a cutoff day: completed ones before it, and those undone
+        only on or after it. `past` is ``day < cutoff``, which the caller has made already."""
+        bought = self.purchase & past
+        live = (self.day[self.undone] < cutoff) & (self.undone_until >= cutoff)
+        bought[self.undone[live]] = True
+        return bought
 
 
 @dataclass(frozen=True)
@@ -1078,9 +1092,8 @@ class _Purchases:
 
     @classmethod
     def of(cls, orders: _OrderArrays, n: int) -> _Purchases:
-        """The purchases that stand at every date: completed orders never undone."""
-        standing = orders.purchase & (orders.until == _UNTIL_ALWAYS)
-        return cls.sorted(orders.code[standing], orders.day[standing], orders.seconds[standing], n)
+        """The purchases that stand at every date: the completed orders (undone ones are apart)."""
+        return cls.sorted(orders.code[orders.purchase], orders.day[orders.purchase], orders.seconds[orders.purchase], n)
 
     def with_extra(self, code: np.ndarray, seconds: np.ndarray, n: int) -> _Purchases:
         """These purchases and some more (``code``, ``seconds``), sorted and with their gaps."""
@@ -1161,8 +1174,8 @@ class _Undone:
 
     @classmethod
     def of(cls, orders: _OrderArrays) -> _Undone:
-        rows = np.flatnonzero(orders.purchase & (orders.until != _UNTIL_ALWAYS))
-        return cls(code=orders.code[rows], seconds=orders.seconds[rows], day=orders.day[rows], until=orders.until[rows])
+        rows = orders.undone
+        return cls(code=orders.code[rows], seconds=orders.seconds[rows], day=orders.day[rows], until=orders.undone_until)
 
     def live(self, cutoff: int) -> np.ndarray:
         """Which of them are purchases at the cutoff (bought before it, undone on or after it)."""

@@ -62,8 +62,6 @@ _UNIQUE_IDS = {"orders": "order_id", "customers": "customer_id"}
 _DATE_COLUMNS = {"orders": "order_date", "line_items": "invoice_date", "customers": "signup_date",
                  "interactions": "interaction_date", "feedback": "feedback_date"}
 _SHOWN_ROWS = 5  # offending rows quoted in an error message
-_MATCH_COLUMNS = ("table", "file", "customer_id", "reversal", "reversal_row", "purchase", "purchase_row",
-                  "quantity", "value_base", "days_after_purchase")
 
 
 class IntakeError(ValueError):
@@ -93,7 +91,7 @@ class CleanTables:
     accounting: pd.DataFrame
     columns: pd.DataFrame
     reversals: pd.DataFrame = field(default_factory=lambda: reversals.empty_summary("orders"))
-    matches: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(_MATCH_COLUMNS)))
+    matches: pd.DataFrame = field(default_factory=lambda: reversals.empty_matches())
 
 
 def read_input(name: str, spec: InputFile) -> RawInput:
@@ -338,20 +336,9 @@ def match_order_returns(orders: pd.DataFrame, config: Config) -> tuple[pd.DataFr
         reversals.outcomes(matched[returned].astype(np.float64), np.ones(int(returned.sum()))),
         value[returned], np.where(matched, value, 0.0)[returned], "orders",
     )
-    rev, pur = orders.iloc[found.reversal], orders.iloc[found.purchase]
-    matches = pd.DataFrame({
-        "table": "orders",
-        "file": str(config.inputs.orders.path) if config.inputs.orders else "",
-        "customer_id": rev["customer_id"].to_numpy(),
-        "reversal": rev["order_id"].to_numpy(),
-        "reversal_row": rev["source_row"].to_numpy(dtype="int64"),
-        "purchase": pur["order_id"].to_numpy(),
-        "purchase_row": pur["source_row"].to_numpy(dtype="int64"),
-        "quantity": 1.0,
-        "value_base": value[found.reversal],
-        "days_after_purchase": ((rev["order_date"].to_numpy() - pur["order_date"].to_numpy())
-                                / np.timedelta64(1, "D")).round(3),
-    }).sort_values(["reversal_row", "purchase_row"], kind="stable").reset_index(drop=True)
+    file = str(config.inputs.orders.path) if config.inputs.orders else ""
+    matches = reversals.match_table("orders", file, orders.iloc[found.reversal], orders.iloc[found.purchase],
+                                    number="order_id", date="order_date", quantity=1.0, value_base=value[found.reversal])
     orders = orders.assign(
         status=pd.array(status, dtype="str"),
         refunded_on=refunded_on,
@@ -388,7 +375,7 @@ def run_intake(config: Config) -> CleanTables:
     _check_cleaning(config)
     tables: dict[str, pd.DataFrame] = {}
     quarantines, accounting, profiles = [], [], []
-    summary, matches = reversals.empty_summary("orders"), pd.DataFrame(columns=list(_MATCH_COLUMNS))
+    summary, matches = reversals.empty_summary("orders"), reversals.empty_matches()
     for name, spec in config.inputs.present().items():
         raw = read_input(name, spec)
         profiles.append(quality.column_profile(raw.frame, name, raw.headers))

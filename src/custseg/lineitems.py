@@ -246,22 +246,10 @@ def _accounts(lines: pd.DataFrame, positions: np.ndarray, match: reversals.LineM
         _base_values(_line_values(done, price), rev["currency"], rates),
         "line_items",
     )
-    rev_pos, pur_pos = positions[alloc.reversal], positions[alloc.purchase]
-    reversal, purchase = lines.loc[rev_pos], lines.loc[pur_pos]
-    days = (reversal["invoice_date"].to_numpy() - purchase["invoice_date"].to_numpy()) / np.timedelta64(1, "D")
-    matches = pd.DataFrame({
-        "table": "line_items",
-        "file": file,
-        "customer_id": reversal["customer_id"].to_numpy(),
-        "reversal": reversal["invoice"].to_numpy(),
-        "reversal_row": reversal["source_row"].to_numpy(dtype="int64"),
-        "purchase": purchase["invoice"].to_numpy(),
-        "purchase_row": purchase["source_row"].to_numpy(dtype="int64"),
-        "quantity": alloc.units,
-        "value_base": _base_values(_line_values(alloc.units, reversal["unit_price"].to_numpy(dtype="float64")),
-                                   reversal["currency"], rates),
-        "days_after_purchase": days.round(3),
-    }).sort_values(["reversal_row", "purchase_row"], kind="stable").reset_index(drop=True)
+    reversal, purchase = lines.loc[positions[alloc.reversal]], lines.loc[positions[alloc.purchase]]
+    value = _base_values(_line_values(alloc.units, reversal["unit_price"].to_numpy(dtype="float64")), reversal["currency"], rates)
+    matches = reversals.match_table("line_items", file, reversal, purchase, number="invoice", date="invoice_date",
+                                    quantity=alloc.units, value_base=value)
     return summary, matches
 
 

@@ -54,7 +54,7 @@ import csv
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -235,24 +235,32 @@ class _Subdivision:
     macro_region_zh: str | None
 
 
-def load_reference_data(*, everything: bool = False) -> None:
+def load_reference_data(*, spellings: Iterable[str] = ()) -> None:
     """Load the country and subdivision tables now (they are cached for the process).
 
     Parameters
     ----------
-    everything : bool
-        Also read the country names of every CLDR locale and catalog language and the words
-        index over them (about a second more), which the lookup otherwise reads the first time a
-        spelling is not in the core tables. A caller with other work to do can have it all happen
-        on another thread in the meantime.
+    spellings : iterable of str
+        Country values about to be placed (a table's distinct values). When one of them is not in
+        the core tables, the country names of every CLDR locale and catalog language and the words
+        index over them are read too (about a second and 45 MiB more), which the lookup would
+        otherwise read the first time it misses. A caller with other work to do can have it all
+        happen on another thread in the meantime, and pays nothing for them when every spelling
+        is a core one.
     """
     _country_keys()
     _subdivision_keys()
     _cn_provinces()
     _cn_full_names()
-    _placenames.special_names()
-    if everything:
-        _token_index()
+    special = _placenames.special_names()
+    core = _country_keys()
+    for value in spellings:
+        key = normalize_key(value)
+        known = (not any(char.isalnum() for char in key) or key in core or key in special
+                 or (key.startswith("the ") and key[4:] in core))
+        if not known:
+            _token_index()
+            return
 
 
 @cache

@@ -41,6 +41,10 @@ import pandas as pd
 #: How a reversal line or row ended, in the order the data-quality page lists them.
 OUTCOMES = ("matched_in_full", "matched_in_part", "not_matched")
 
+#: Columns of ``reversal_matches.csv``: one row per (reversal, purchase) pair that matched.
+MATCH_COLUMNS = ("table", "file", "customer_id", "reversal", "reversal_row", "purchase", "purchase_row",
+                 "quantity", "value_base", "days_after_purchase")
+
 # Quantities are whole numbers in nearly every export; fractions (kilograms, metres) add up with
 # rounding, so "all of it" means within this many units.
 _TOLERANCE = 1e-9
@@ -173,12 +177,11 @@ def group_codes(*columns: np.ndarray | pd.Series) -> np.ndarray:
     """Dense int64 codes of the combinations of several columns (equal rows, equal codes).
 
     Each column is factorized, then the codes are combined pairwise and made dense again, so no
-    intermediate exceeds rows x distinct values.
+    intermediate exceeds rows x distinct values. Integer columns (codes already) are fastest.
     """
     code = None
     for column in columns:
-        part, uniques = pd.factorize(pd.Series(column) if not isinstance(column, pd.Series) else column,
-                                     use_na_sentinel=False)
+        part, uniques = pd.factorize(column, use_na_sentinel=False)
         part = part.astype(np.int64)
         if code is None:
             code = part
@@ -219,6 +222,33 @@ def summary(outcome: np.ndarray, value: np.ndarray, matched_value: np.ndarray, t
             "matched_value": round(float(matched_value[hit].sum()), 2),
         })
     return pd.DataFrame(rows)
+
+
+def match_table(table: str, file: str, reversal: pd.DataFrame, purchase: pd.DataFrame, *, number: str,
+                date: str, quantity: np.ndarray | float, value_base: np.ndarray) -> pd.DataFrame:
+    """The matched pairs as ``reversal_matches.csv`` lists them (:data:`MATCH_COLUMNS`).
+
+    ``reversal`` and ``purchase`` are the matched rows, pair by pair (customer_id, source_row,
+    the order or invoice number in column `number`, the date in column `date`).
+    """
+    days = (reversal[date].to_numpy() - purchase[date].to_numpy()) / np.timedelta64(1, "D")
+    return pd.DataFrame({
+        "table": table,
+        "file": file,
+        "customer_id": reversal["customer_id"].to_numpy(),
+        "reversal": reversal[number].to_numpy(),
+        "reversal_row": reversal["source_row"].to_numpy(dtype="int64"),
+        "purchase": purchase[number].to_numpy(),
+        "purchase_row": purchase["source_row"].to_numpy(dtype="int64"),
+        "quantity": quantity,
+        "value_base": value_base,
+        "days_after_purchase": days.round(3),
+    }, columns=list(MATCH_COLUMNS)).sort_values(["reversal_row", "purchase_row"], kind="stable").reset_index(drop=True)
+
+
+def empty_matches() -> pd.DataFrame:
+    """A match table without rows."""
+    return pd.DataFrame(columns=list(MATCH_COLUMNS))
 
 
 def empty_summary(table: str) -> pd.DataFrame:
@@ -279,7 +309,10 @@ def match_lines(
     window
         ``cleaning.reversal_window_days`` in seconds.
     """
-    customer, item, invoice = (pd.Series(np.asarray(s, dtype=object)) for s in (customer, item, invoice))
+    # Text is coded to integers once: every pass below groups by integer codes only.
+    customer = pd.factorize(pd.Series(customer).to_numpy(), use_na_sentinel=False)[0]
+    item = pd.factorize(pd.Series(item).to_numpy(), use_na_sentinel=False)[0]
+    invoice = pd.Series(invoice).reset_index(drop=True)
     rev = np.flatnonzero(reversal)
     pur = np.flatnonzero(~reversal & (quantity > 0))
     need = np.abs(quantity[rev]).astype(np.float64)
@@ -294,8 +327,7 @@ def match_lines(
             r_units: np.ndarray, reach: int | None) -> None:
         if len(p_rows) == 0 or len(r_rows) == 0:
             return
-        codes = group_codes(*(np.concatenate([np.asarray(p, dtype=object), np.asarray(r, dtype=object)])
-                              for p, r in zip(p_keys, r_keys)))
+        codes = group_codes(*(np.concatenate([p, r]) for p, r in zip(p_keys, r_keys)))
         found = greedy_match(codes[:len(p_rows)], time[pur[p_rows]], p_units,
                              codes[len(p_rows):], time[rev[r_rows]], r_units, reach)
         parts.append(Allocation(r_rows[found.reversal], p_rows[found.purchase], found.units))
@@ -303,21 +335,20 @@ def match_lines(
     # 1. within the invoice a reversal names (C536379 -> 536379), whatever the distance in time
     if prefix:
         named = invoice.iloc[rev]
-        names = named.str.startswith(prefix, na=False).to_numpy()
-        r_rows = np.flatnonzero(names)
+        r_rows = np.flatnonzero(named.str.startswith(prefix, na=False).to_numpy())
+        # the purchases' invoices and the names, coded together
+        numbers = pd.factorize(pd.concat([invoice.iloc[pur], named.iloc[r_rows].str.slice(len(prefix))]).to_numpy())[0]
         p_rows = np.arange(len(pur))
-        run(p_rows, r_rows,
-            [customer.iloc[pur], item.iloc[pur], invoice.iloc[pur]],
-            [customer.iloc[rev[r_rows]], item.iloc[rev[r_rows]], named.iloc[r_rows].str.slice(len(prefix))],
-            units, need[r_rows], None)
+        run(p_rows, r_rows, [customer[pur], item[pur], numbers[:len(pur)]],
+            [customer[rev[r_rows]], item[rev[r_rows]], numbers[len(pur):]], units, need[r_rows], None)
     # 2. whole lines of the same quantity, the earliest unmatched purchase first
     r_left, p_left = remaining()
     r_rows = np.flatnonzero(r_left >= need - _TOLERANCE)
     p_rows = np.flatnonzero(p_left >= units - _TOLERANCE)
     before = len(parts)
     run(p_rows, r_rows,
-        [customer.iloc[pur[p_rows]], item.iloc[pur[p_rows]], units[p_rows]],
-        [customer.iloc[rev[r_rows]], item.iloc[rev[r_rows]], need[r_rows]],
+        [customer[pur[p_rows]], item[pur[p_rows]], units[p_rows]],
+        [customer[rev[r_rows]], item[rev[r_rows]], need[r_rows]],
         np.ones(len(p_rows)), np.ones(len(r_rows)), window)
     if len(parts) > before:  # a whole line each: one unit of the match is the line's quantity
         last = parts[-1]
@@ -327,8 +358,8 @@ def match_lines(
     r_rows = np.flatnonzero(r_left > _TOLERANCE)
     p_rows = np.flatnonzero(p_left > _TOLERANCE)
     run(p_rows, r_rows,
-        [customer.iloc[pur[p_rows]], item.iloc[pur[p_rows]]],
-        [customer.iloc[rev[r_rows]], item.iloc[rev[r_rows]]],
+        [customer[pur[p_rows]], item[pur[p_rows]]],
+        [customer[rev[r_rows]], item[rev[r_rows]]],
         p_left[p_rows], r_left[r_rows], window)
     done = Allocation.concat(parts)
     return LineMatch(rev, pur, Allocation(rev[done.reversal], pur[done.purchase], done.units))
@@ -351,13 +382,12 @@ def match_orders(
     Each return undoes the earliest unmatched order of exactly its amount (to the cent) within
     the window either side of it; a return without such an order matches nothing.
     """
-    customer, currency = (pd.Series(np.asarray(s, dtype=object)) for s in (customer, currency))
     pur, rev = np.flatnonzero(purchase), np.flatnonzero(reversal)
     if len(pur) == 0 or len(rev) == 0:
         return OrderMatch(np.zeros(0, np.int64), np.zeros(0, np.int64))
     cents = np.rint(np.abs(amount) * 100.0).astype(np.int64)
     rows = np.concatenate([pur, rev])
-    codes = group_codes(customer.iloc[rows].to_numpy(), currency.iloc[rows].to_numpy(), cents[rows])
+    codes = group_codes(*(pd.Series(column).to_numpy()[rows] for column in (customer, currency)), cents[rows])
     found = greedy_match(codes[:len(pur)], time[pur], np.ones(len(pur)),
                          codes[len(pur):], time[rev], np.ones(len(rev)), window)
     return OrderMatch(rev[found.reversal], pur[found.purchase])

@@ -109,10 +109,13 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     """
     # Ids are coded and purchases sorted once; every snapshot date reuses that work. The region
     # tables load meanwhile (mostly Python, while the coding is mostly Arrow and numpy, which
-    # release the GIL), every CLDR locale too: a real export nearly always has a spelling the
-    # core tables miss, and reading them here costs the run nothing.
+    # release the GIL); every CLDR locale too when a country spelling needs them, as a real export
+    # usually has one the core tables miss. When none does they would be a second of work on a
+    # busy core and 45 MiB for nothing.
+    located = tables.get("customers")
+    spellings = located["country"].dropna().unique() if located is not None and "country" in located else ()
     with ThreadPoolExecutor(max_workers=1) as loader:
-        reference = loader.submit(regions.load_reference_data, everything=True)
+        reference = loader.submit(regions.load_reference_data, spellings=spellings)
         history = features.prepare(tables)
         reference.result()
     placed = places(history, config)
