@@ -246,8 +246,25 @@ def test_reversals_section_counts_how_cancellations_matched(write_csv, write_con
         "matched_in_full": 2, "matched_in_part": 0, "not_matched": 1}
     undone = data.undone.set_index("undone")
     assert undone.loc["refunded"].tolist() == [1, 30.0] and undone.loc["in_part"].tolist() == [1, 8.0]
+    assert undone.loc["refunded_by_status", "orders"] == 0 and undone.loc["cancelled_by_status", "orders"] == 0
     html = QualityStudy(data).reversals()._repr_html_()
     assert "matched in full" in html and "undone in part" in html and "CN¥38" in html  # 8 + 30 matched
+
+
+def test_orders_refunded_or_cancelled_by_status_are_said_apart_from_matching(write_csv, write_config):
+    text = (
+        "order_id,customer_id,order_date,amount,status\n"
+        "O1,C1,2025-01-05,100,completed\nO2,C1,2025-02-05,40,refunded\nO3,C2,2025-02-06,25,cancelled\n"
+        "O4,C2,2025-03-06,60,completed\n"
+    )
+    config = load_config(write_config({"orders": str(write_csv("o.csv", text))}))
+    run(config, echo=lambda *_: None)
+    data = quality.load_quality_data(config)
+    undone = data.undone.set_index("undone")
+    assert undone.loc["refunded_by_status"].tolist() == [1, 40.0] and undone.loc["cancelled_by_status"].tolist() == [1, 25.0]
+    texts = [item.text for item in QualityStudy(data).reversals().items]
+    assert texts[0].startswith("The data holds no cancellation or return line")
+    assert "marks orders as refunded (1) or cancelled (1)" in texts[1]
 
 
 def test_loading_before_processing_says_what_to_run(messy_orders, write_config):

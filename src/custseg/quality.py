@@ -91,8 +91,8 @@ class QualityData:
         ``reversals.csv``: the reversal lines (or negative order rows) matched in full, in part
         and not at all, with their value; None when intake did not write it.
     undone
-        Purchases undone by matched reversals: ``refunded`` (in full) and ``in_part``, each with
-        ``orders`` and ``value`` (what the reversals took back); None without clean orders.
+        Orders undone: by matched reversals (in full, in part) and by the export's own status
+        (:func:`undone_orders`); None without clean orders.
     """
 
     accounting: pd.DataFrame
@@ -190,42 +190,50 @@ def load_quality_data(config: Config) -> QualityData:
     orders_path = interim / "orders.parquet"
     undone = None
     if orders_path.is_file():
-        wanted = [c for c in ("order_id", "customer_id", "status", "revenue", "refunded_on", "reverses")
+        wanted = [c for c in ("order_id", "customer_id", "status", "revenue", "amount_base", "refunded_on", "reverses")
                   if c in _parquet_columns(orders_path)]
         undone = undone_orders(pd.read_parquet(orders_path, columns=wanted))
     return QualityData(accounting, quarantine, columns, dates, customers, meta, reversals, undone)
 
 
 def undone_orders(orders: pd.DataFrame) -> pd.DataFrame:
-    """Purchases undone by matched reversals, in full and in part: how many, and the value taken back.
+    """Purchases undone by matched reversals, in full and in part, and orders the export itself
+    marks as refunded or cancelled: how many, and the value.
 
     Parameters
     ----------
     orders
-        Clean orders (status, revenue; ``refunded_on`` and ``reverses`` when reversals were
-        matched, else nothing was undone).
+        Clean orders (order_id, customer_id, status, revenue, amount_base; ``refunded_on`` and
+        ``reverses`` when reversals were matched).
 
     Returns
     -------
     pandas.DataFrame
-        Two rows, ``refunded`` (undone in full: refunded with a ``refunded_on`` day) and
-        ``in_part`` (still purchases, named by a return), with ``orders`` and ``value`` (the
-        revenue the matched reversals took back, a positive number).
+        Rows ``refunded`` (undone in full by matched reversals: refunded with a ``refunded_on``
+        day), ``in_part`` (still purchases, named by a return), ``refunded_by_status`` and
+        ``cancelled_by_status`` (the export's own status, no reversal row), with ``orders`` and
+        ``value``: for the first two the revenue the matched reversals took back, for the others
+        the orders' amounts (base currency).
     """
-    if "refunded_on" not in orders or "reverses" not in orders:
-        return pd.DataFrame({"undone": ["refunded", "in_part"], "orders": [0, 0], "value": [0.0, 0.0]})
-    full = orders["status"].eq("refunded") & orders["refunded_on"].notna()
-    undoing = orders.loc[orders["reverses"].notna()]
-    refunded_ids = set(orders.loc[full, "order_id"])
+    has_day = orders["refunded_on"].notna() if "refunded_on" in orders else pd.Series(False, index=orders.index)
+    full = orders["status"].eq("refunded") & has_day
+    if "reverses" in orders:
+        undoing = orders.loc[orders["reverses"].notna()]
+    else:
+        undoing = orders.iloc[0:0].assign(reverses=pd.Series(dtype="str"))
     # an order id is a customer's own: a return names an order of the same customer
-    pairs = undoing.assign(target=undoing["customer_id"].astype("str") + "\x1f" + undoing["reverses"].astype("str"))
+    target = undoing["customer_id"].astype("str") + "\x1f" + undoing["reverses"].astype("str")
     ids = orders["customer_id"].astype("str") + "\x1f" + orders["order_id"].astype("str")
-    in_full = pairs["reverses"].isin(refunded_ids) & pairs["target"].isin(set(ids[full]))
-    in_part = pairs.loc[~in_full]
+    in_full = target.isin(set(ids[full]))
+    amount = orders["amount_base"] if "amount_base" in orders else orders["revenue"]
+    by_status = {status: orders["status"].eq(status) & ~has_day for status in ("refunded", "cancelled")}
     return pd.DataFrame({
-        "undone": ["refunded", "in_part"],
-        "orders": [int(full.sum()), int(in_part["target"].nunique())],
-        "value": [round(float(-pairs.loc[in_full, "revenue"].sum()), 2), round(float(-in_part["revenue"].sum()), 2)],
+        "undone": ["refunded", "in_part", "refunded_by_status", "cancelled_by_status"],
+        "orders": [int(full.sum()), int(target[~in_full].nunique()),
+                   *(int(mask.sum()) for mask in by_status.values())],
+        "value": [round(float(-undoing.loc[in_full, "revenue"].sum()), 2),
+                  round(float(-undoing.loc[~in_full, "revenue"].sum()), 2),
+                  *(round(float(amount[mask].sum()), 2) for mask in by_status.values())],
     })
 
 

@@ -181,11 +181,24 @@ class QualityStudy:
         ),
     )
     def reversals(self) -> render.Section:
-        """Reversals matched in full, in part and not at all with their value; purchases undone."""
+        """Reversals matched in full, in part and not at all with their value; orders undone."""
         reversals, undone = self.data.reversals, self.data.undone
-        if reversals is None or int(reversals["reversals"].sum()) == 0:
-            return render.Notice(_("The data holds no cancellation or return: nothing was matched or netted."))
         money = render.money(self.data.meta.get("base_currency", ""))
+        by_status = None
+        if undone is not None:
+            status = undone.set_index("undone")["orders"]
+            if status.get("refunded_by_status", 0) or status.get("cancelled_by_status", 0):
+                by_status = render.Notice(_(
+                    "The export itself marks orders as refunded ({refunded:,}) or cancelled ({cancelled:,}) by their "
+                    "status, with no reversal row: neither counts as a purchase at any date, as the export does not "
+                    "say when they were undone."
+                ).format(refunded=int(status.get("refunded_by_status", 0)), cancelled=int(status.get("cancelled_by_status", 0))))
+        if reversals is None or int(reversals["reversals"].sum()) == 0:
+            nothing = render.Notice(_(
+                "The data holds no cancellation or return line and no order with a negative amount: there was "
+                "nothing to match."
+            ))
+            return (nothing, by_status) if by_status else nothing
         outcomes = {
             "matched_in_full": _("matched in full"), "matched_in_part": _("matched in part"),
             "not_matched": _("not matched: netted against the customer's spend"),
@@ -206,6 +219,7 @@ class QualityStudy:
         )]
         if undone is not None:
             labels = {"refunded": _("undone in full: no longer a purchase"), "in_part": _("undone in part: worth what was kept")}
+            undone = undone.loc[undone["undone"].isin(list(labels))]
             orders_name, taken = _("Purchases"), _("Value taken back")
             items.append(render.Table(
                 pd.DataFrame({
@@ -215,6 +229,8 @@ class QualityStudy:
                 }),
                 _("Purchases undone by the matched cancellations and returns"), {orders_name: render.integer, taken: money},
             ))
+        if by_status:
+            items.append(by_status)
         return tuple(items)
 
     @section(
