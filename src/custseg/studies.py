@@ -709,15 +709,18 @@ class _Study:
         """Key figures of the slice against the whole base, with an index (100 = base)."""
         measure, whole_base, index = _("Measure"), _("Whole base"), _("Index")
         rows = []
-        for label, part, whole, fmt in (
-            (_("Customers"), len(self.customers), len(self.base), render.integer),
-            (_("Customers with purchases"), len(self.buyers), int((self.base["frequency"] > 0).sum()), render.integer),
-            (_("Revenue"), self.buyers["monetary"].sum(), self.base["monetary"].sum(), render.money(self.currency)),
-            (_("Average order value"), strategy.average_order_value(self.buyers), strategy.average_order_value(self.base), render.money(self.currency)),
-            (_("Orders per buying customer"), self.buyers["frequency"].mean(), self.base.loc[self.base["frequency"] > 0, "frequency"].mean(), render.decimal),
-            (_("Median days since last order"), self.buyers["recency_days"].median(), self.base["recency_days"].median(), render.integer),
+        # Totals get no index: 100 x a region's customers over the base's is its share, not "the
+        # same as the base"; the averages below are compared with the base's own
+        for label, part, whole, fmt, compared in (
+            (_("Customers"), len(self.customers), len(self.base), render.integer, False),
+            (_("Customers with purchases"), len(self.buyers), int((self.base["frequency"] > 0).sum()), render.integer, False),
+            (_("Revenue"), self.buyers["monetary"].sum(), self.base["monetary"].sum(), render.money(self.currency), False),
+            (_("Average order value"), strategy.average_order_value(self.buyers), strategy.average_order_value(self.base), render.money(self.currency), True),
+            (_("Orders per buying customer"), self.buyers["frequency"].mean(), self.base.loc[self.base["frequency"] > 0, "frequency"].mean(), render.decimal, True),
+            (_("Median days since last order"), self.buyers["recency_days"].median(), self.base["recency_days"].median(), render.integer, True),
         ):
-            rows.append({measure: label, self.label: fmt(part), whole_base: fmt(whole), index: 100 * part / whole if whole else None})
+            rows.append({measure: label, self.label: fmt(part), whole_base: fmt(whole),
+                         index: 100 * part / whole if compared and whole else None})
         revenue, base_revenue = self.buyers["monetary"].sum(), self.base["monetary"].sum()
         rows.insert(3, {measure: _("Share of the base's revenue"), self.label: render.percent(revenue / base_revenue) if base_revenue else "–",
                         whole_base: "100%", index: None})
