@@ -37,8 +37,13 @@ def study_config(root: Path, inputs: dict, **overrides) -> Path:
 
 def real_data_dir() -> Path:
     """The folder of the real public data sets (Online Retail II, CDNOW): ``CUSTSEG_REAL_DATA``, else
-    ``shared/data`` next to the checkout. They are read where they are, never copied into the project."""
-    return Path(os.environ.get("CUSTSEG_REAL_DATA") or PROJECT_ROOT.parent / "shared" / "data")
+    ``shared/data`` next to the checkout or next to the nearest folder above it that has one (a CI
+    clone may sit a level or two deeper than the developer's checkout). They are read where they
+    are, never copied into the project."""
+    if os.environ.get("CUSTSEG_REAL_DATA"):
+        return Path(os.environ["CUSTSEG_REAL_DATA"])
+    candidates = [folder / "shared" / "data" for folder in PROJECT_ROOT.parents]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
 
 
 @pytest.fixture(scope="session")
