@@ -55,6 +55,7 @@ _INT64_MAX = np.iinfo(np.int64).max
 # default int64 on ten million rows. Sums, counts and keys that can grow past 2**31 stay int64.
 _CODE = np.int32
 _NAT = np.iinfo(np.int64).min  # NaT as int64, and "no value" in day arrays
+_FOREVER = "9999-12-31"  # the end of a purchase that is never undone (purchase_until)
 # Above this many (customer, category) cells, category revenue is summed over sorted pairs
 # instead of a dense customers x categories array (which would need over 400 MB).
 _DENSE_CELLS = 50_000_000
@@ -113,13 +114,38 @@ def default_observation_date(orders: pd.DataFrame) -> dt.date:
     return (orders["order_date"][bought].max() + pd.Timedelta(days=1)).date()
 
 
-def purchases_at(orders: pd.DataFrame, date: dt.date | None) -> np.ndarray:
-    """Which orders are purchases as known at a date: dated before it, and not undone before it.
+def purchase_until(orders: pd.DataFrame) -> np.ndarray:
+    """The last observation date at which each order still counts as a purchase.
 
-    A completed order is a purchase; a refunded order with a ``refunded_on`` day is one at every
-    date up to and including that day (the reversal is known only from the next day's data on);
-    no other status is. With ``date`` None, every completed order and every purchase that was
-    undone later, whatever its date.
+    At an observation date ``c`` (data strictly before ``c``) an order is a purchase when it is
+    dated before ``c`` and this day is ``c`` or later: for a completed order, never ending (the
+    largest date); for a refunded order with a ``refunded_on`` day, that day (its reversal is
+    known only from the next day's data on); for every other order, none (NaT, which no date
+    reaches).
+
+    Parameters
+    ----------
+    orders
+        Clean orders with ``status``; ``refunded_on`` when reversals were matched. Not modified.
+
+    Returns
+    -------
+    np.ndarray
+        datetime64[s], one per order row.
+    """
+    status = orders["status"]
+    until = np.where(status.eq(PURCHASE_STATUS).to_numpy(dtype=bool, na_value=False),
+                     np.datetime64(_FOREVER, "s"), np.datetime64("NaT", "s"))
+    if REFUNDED_ON in orders:
+        refunded = status.eq(REFUNDED_STATUS).to_numpy(dtype=bool, na_value=False)
+        until = np.where(refunded, orders[REFUNDED_ON].to_numpy(dtype="datetime64[s]"), until)
+    return until
+
+
+def purchases_at(orders: pd.DataFrame, date: dt.date | None) -> np.ndarray:
+    """Which orders are purchases as known at a date: dated before it, and not undone before it
+    (:func:`purchase_until`). With ``date`` None, every order that was a purchase on its own day:
+    the completed ones and those undone later.
 
     Parameters
     ----------
@@ -134,16 +160,12 @@ def purchases_at(orders: pd.DataFrame, date: dt.date | None) -> np.ndarray:
     np.ndarray
         A boolean per order row.
     """
-    status = orders["status"]
-    completed = status.eq(PURCHASE_STATUS).to_numpy(dtype=bool, na_value=False)
-    undone = np.zeros(len(orders), dtype=bool)
-    if REFUNDED_ON in orders:
-        refunded_on = orders[REFUNDED_ON]
-        dated = status.eq(REFUNDED_STATUS).to_numpy(dtype=bool, na_value=False) & refunded_on.notna().to_numpy()
-        undone = dated if date is None else dated & (refunded_on >= pd.Timestamp(date)).to_numpy(dtype=bool, na_value=False)
+    until = purchase_until(orders)
     if date is None:
-        return completed | undone
-    return (completed | undone) & (orders["order_date"] < pd.Timestamp(date)).to_numpy(dtype=bool, na_value=False)
+        return ~np.isnat(until)
+    stamp = np.datetime64(pd.Timestamp(date).to_datetime64(), "s")
+    before = (orders["order_date"] < pd.Timestamp(date)).to_numpy(dtype=bool, na_value=False)
+    return before & (until >= stamp)
 
 
 def net_values(orders: pd.DataFrame, rows: np.ndarray, date: dt.date) -> np.ndarray:
@@ -1024,8 +1046,9 @@ class _OrderArrays:
         )
 
     def purchases_at(self, cutoff: int, past: np.ndarray) -> np.ndarray:
-        """Which rows are purchases at a cutoff day: completed ones before it, and those undone
-        only on or after it. `past` is ``day < cutoff``, which the caller has made already."""
+        """Which rows are purchases at a cutoff day (the rule of :func:`purchase_until`, on the
+        arrays): completed ones before it, and those undone only on or after it. `past` is
+        ``day < cutoff``, which the caller has made already."""
         bought = self.purchase & past
         live = (self.day[self.undone] < cutoff) & (self.undone_until >= cutoff)
         bought[self.undone[live]] = True

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custseg.config import Snapshots
-from custseg.features import REFUNDED_ON, purchases_at
+from custseg.features import purchase_until
 
 #: Columns kept from each classification, when ``classify`` returns them (others are dropped so the
 #: long table stays small). ``customer_id`` and ``tier`` are required.
@@ -309,13 +309,9 @@ def tier_effect(snapshots: pd.DataFrame, orders: pd.DataFrame, tier_order: Seque
     rows, buyer = np.flatnonzero(span)[held], buyer[held]
     day = orders["order_date"].to_numpy()[rows]
     revenue = orders["revenue"].to_numpy(dtype="float64", na_value=0.0)[rows]  # as in a sum, a missing revenue adds 0
-    # the last day each order still counts as a purchase: never for non-purchases, the refund day
-    # for a purchase undone later, always for a completed one
-    until = np.where(purchases_at(orders, None), np.datetime64("9999-12-31"), np.datetime64("NaT"))
-    if REFUNDED_ON in orders:
-        until = np.where(orders["status"].eq("refunded").to_numpy(dtype=bool, na_value=False),
-                         orders[REFUNDED_ON].to_numpy(dtype="datetime64[s]"), until)
-    until = until.astype("datetime64[s]")[rows]
+    # the last date each order still counts as a purchase (a purchase undone later retained its
+    # customer in a period that ended before the undoing was known)
+    until = purchase_until(orders)[rows]
     # Sorted once, the orders of each window are one slice. Only the window edges matter, so the
     # orders are sorted by how many edges they are past, a small integer (a linear-time sort).
     edges = np.stack([prior_starts.to_numpy(), befores.to_numpy(), afters.to_numpy()])
