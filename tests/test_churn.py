@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from sklearn.metrics import roc_auc_score
 
 from custseg.churn import (
-    BASELINE, MODEL_FEATURES, RECALIBRATED, RULES, _platt, backtest, labelled_features, rule_table, warnings, watch_list,
+    BASELINE, MODEL_FEATURES, RECALIBRATED, RULES, SEASON_FEATURES, _platt, backtest, labelled_features, rule_table,
+    warnings, watch_list,
 )
 from custseg.config import Churn, ConfigError, load_config
 from custseg.features import customer_table
@@ -246,7 +247,7 @@ def result(sample):
 def test_backtest_windows_and_tables(result, sample):
     assert result.note == ""
     assert (result.train_date, result.validation_date) == (dt.date(2026, 4, 4), dt.date(2026, 7, 3))
-    assert set(result.features) <= set(MODEL_FEATURES) and "recency_days" in result.features
+    assert set(result.features) <= set(MODEL_FEATURES) | set(SEASON_FEATURES) and "recency_days" in result.features
     metrics = result.metrics
     assert len(metrics) == 6 and metrics["chosen"].sum() == 2  # the winner, in both populations
     assert metrics[["roc_auc", "pr_auc", "top_decile_lift"]].notna().all().all()
@@ -301,14 +302,36 @@ def test_backtest_is_deterministic(result, sample):
     assert result.choice == again.choice
 
 
+def _since(tables: dict, days: int) -> dict:
+    """The tables without the rows dated more than `days` before OBS (customers kept)."""
+    start = pd.Timestamp(OBS) - pd.Timedelta(days=days)
+    return {name: frame.loc[frame[_DATE[name]].isna() | (frame[_DATE[name]] >= start)] if name != "customers"
+            else frame for name, frame in tables.items()}
+
+
+def test_the_model_learns_from_a_year_of_origins_and_the_time_of_year(result):
+    # every 30 days back from the validation date: 13 dates cover a year, so the season is a feature
+    assert len(result.origins) == DEFAULTS.max_origins and result.origins[0] == result.validation_date
+    steps = {(a - b).days for a, b in zip(result.origins, result.origins[1:])}
+    assert steps == {DEFAULTS.origin_step_days}
+    assert result.seasonal and set(SEASON_FEATURES) <= set(result.features)
+    # the candidates learnt only from dates whose 90-day windows end by the validation date
+    assert result.training_origins == tuple(t for t in result.origins if t <= result.validation_date - dt.timedelta(days=90))
+    assert result.rate_error is not None and abs(result.rate_error) < DEFAULTS.max_rate_error, result.rate_error
+    assert result.warnings == () and result.summary()["warnings"] == []
+    # the map from the same weeks a year before, replayed at the validation date and judged there
+    mapped = result.calibration.loc[result.calibration["candidate"].eq(result.chosen + RECALIBRATED)]
+    assert len(mapped) == 10
+    judged = mapped["mean_predicted"] @ mapped["n"] / mapped["n"].sum() - mapped["observed_rate"] @ mapped["n"] / mapped["n"].sum()
+    assert judged == pytest.approx(result.rate_error, abs=1e-9)
+
+
 def test_too_short_a_history_skips_the_model_with_a_reason(sample):
     tables, _ = sample
-    start = pd.Timestamp(OBS) - pd.Timedelta(days=300)  # t0 is 180 days back, 180 more are needed
-    recent = {name: frame.loc[frame[_DATE[name]].isna() | (frame[_DATE[name]] >= start)] if name != "customers"
-              else frame for name, frame in tables.items()}
+    recent = _since(tables, 110)  # the first date to learn from needs 30 days of orders before OBS - 90
     short = backtest(recent, OBS, DEFAULTS)
     assert short.chosen is None and short.metrics.empty and short.importances.empty
-    assert "needs orders from 2025-10-06" in short.note and "rules apply alone" in short.note
+    assert "needs orders from 2026-06-03" in short.note and "rules apply alone" in short.note
     assert short.churn_probability.isna().all() and len(short.churn_probability) > 0
     assert list(short.metrics.columns)[:2] == ["population", "candidate"]
 
@@ -316,6 +339,34 @@ def test_too_short_a_history_skips_the_model_with_a_reason(sample):
     assert few.chosen is None and "needs at least 100,000 buyers" in few.note
     # the rules still run on the same customers
     assert warnings(customer_table(recent, OBS), DEFAULTS)["warning_count"].sum() > 0
+
+
+def test_without_an_out_of_time_check_the_first_model_scores_and_says_so(sample):
+    tables, _ = sample
+    recent = _since(tables, 150)  # dates to learn from: OBS - 90 and OBS - 120, none ends before OBS - 90
+    quick = backtest(recent, OBS, DEFAULTS)
+    assert quick.note == "" and quick.chosen == DEFAULTS.models[0] and quick.metrics.empty
+    assert quick.origins == (dt.date(2026, 7, 3), dt.date(2026, 6, 3)) and quick.training_origins == ()
+    assert quick.churn_probability.notna().all() and quick.churn_probability.between(0, 1).all()
+    reasons = {w["reason"]: w for w in quick.warnings}
+    assert set(reasons) == {"no_validation", "short_history", "season_not_observed"}
+    assert reasons["no_validation"]["needed_days"] == 2 * 90 + 30
+    assert reasons["short_history"]["history_days"] < 180
+    season = reasons["season_not_observed"]
+    assert (season["window_start"], season["window_end"]) == ("2026-10-01", "2026-12-29")
+    assert season["lowest_rate"] <= season["highest_rate"] and season["dates"] == 2
+    assert not quick.seasonal and not set(SEASON_FEATURES) & set(quick.features)
+    assert quick.calibration.empty  # no map from another season
+
+
+def test_a_rate_missed_by_more_than_allowed_is_a_warning(sample):
+    tables, _ = sample
+    strict = backtest(tables, OBS, Churn(max_rate_error=0.001, max_training_rows=20_000))
+    (warning,) = [w for w in strict.warnings if w["reason"] == "rate_error"]
+    assert warning["points"] == round(100 * strict.rate_error, 1) and warning["limit_points"] == 0.1
+    # sampled to the limit, deterministically
+    again = backtest(tables, OBS, Churn(max_rate_error=0.001, max_training_rows=20_000))
+    pd.testing.assert_series_equal(strict.churn_probability, again.churn_probability)
 
 
 # ---------------------------------------------------------------------------------------------

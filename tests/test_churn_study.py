@@ -245,3 +245,32 @@ def test_populations_are_named_as_the_pipeline_names_them():
     from custseg.churn_study import _population
 
     assert {key: _population(key) for key in churn.POPULATIONS} == churn.POPULATIONS
+
+
+_WARNINGS = [
+    {"reason": "no_validation", "history_days": 182, "needed_days": 210},
+    {"reason": "short_history", "history_days": 150, "horizon_days": 90},
+    {"reason": "season_not_observed", "window_start": "2010-06-01", "window_end": "2010-08-29",
+     "history_start": "2009-12-01", "lowest_rate": 0.3695, "lowest_date": "2010-01-02", "highest_rate": 0.385,
+     "highest_date": "2010-03-03", "dates": 3},
+    {"reason": "rate_error", "points": -8.4, "limit_points": 5.0, "date": "2010-03-03"},
+]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_churn_warnings_are_sentences_next_to_the_figures_they_qualify(sample, language):
+    from custseg import i18n, studies
+
+    config, data = sample
+    warned = dataclasses.replace(data, meta={**data.meta, "churn": {**data.meta["churn"], "warnings": _WARNINGS}})
+    with i18n.language(language):
+        texts = _notices(ChurnStudy(warned, config).headline())
+        region = warned.customers["region"].value_counts().index[0]
+        region_texts = _notices(studies.RegionStudy(warned, region, 12).churn_risk())
+    words = {"en": ("out-of-time check", "2010-06-01", "37.0%", "38.5%", "-8.4", "5.0", "150"),
+             "zh": ("跨时间检验", "2010-06-01", "37.0%", "38.5%", "-8.4", "5.0", "150")}[language]
+    joined = " ".join(texts)
+    for word in words:
+        assert word in joined, word
+    assert sum(any(key in text for key in ("2010-06-01", "182", "150", "-8.4")) for text in texts) >= 4
+    assert " ".join(region_texts).count("2010-06-01") == 1  # and on every region and tier page

@@ -286,10 +286,10 @@ def test_masked_ids_never_show_whole(sample):
     masked = dataclasses.replace(data, meta={**data.meta, "mask_ids": True})
     listed = data.customers.loc[data.customers["customer_id"].isin(data.tables["watch_list"]["customer_id"]), "region"]
     region = data.customers["region"].value_counts().loc[listed.unique()].idxmax()  # large enough for the section
-    shown = studies.RegionStudy(masked, region, 12).churn_risk().items[1].frame["Customer"]
+    shown = _tables(studies.RegionStudy(masked, region, 12).churn_risk())[1].frame["Customer"]
     assert len(shown) and shown.str.fullmatch(r"..•••..").all()
     assert not shown.isin(data.customers["customer_id"]).any()
-    plain = studies.RegionStudy(data, region, 12).churn_risk().items[1].frame["Customer"]
+    plain = _tables(studies.RegionStudy(data, region, 12).churn_risk())[1].frame["Customer"]
     assert plain.isin(data.customers["customer_id"]).all()
     assert [render.mask_id(plain.iloc[0])] == shown.iloc[:1].tolist()
 

@@ -236,7 +236,7 @@ def test_watch_list_in_chinese_shows_chinese_tiers_and_segments(sample):
     listed = data.customers.loc[data.customers["customer_id"].isin(data.tables["watch_list"]["customer_id"]), "region"]
     region = data.customers["region"].value_counts().loc[listed.unique()].idxmax()
     with i18n.language("zh"):
-        watch = studies.RegionStudy(data, region, 12).churn_risk().items[1].frame
+        watch = _tables(studies.RegionStudy(data, region, 12).churn_risk())[1].frame
     assert list(watch.columns) == ["排名", "客户", "价值层级", "RFM 分群", "流失概率", "风险价值", "预警", "建议行动"]
     assert set(watch["RFM 分群"]) <= set(data.customers["segment_zh"].dropna())
     assert not set(watch["价值层级"]) & set(data.meta["tiers"])

@@ -43,26 +43,49 @@ A rule whose columns are absent (a study without feedback or interactions) never
 The model
 ---------
 The label of a customer at a date ``t`` is "no completed order in [t, t + H)", H =
-``horizon_days`` [90]. With the observation date ``obs``, models are trained on the features at
-``t0 = obs - 2H`` with labels from ``[t0, t0 + H)`` and validated out of time on the features at
-``t1 = obs - H`` with labels from ``[t1, obs)``: both windows are fully observed, and the
-validation customers are judged on a later period than anything the model saw. Candidates are a
-regularized logistic regression, gradient boosting, and the recency-only baseline (a one-feature
-logistic regression on log recency, whose ranking is the ranking by ``recency_days``).
+``horizon_days`` [90]. The model learns from the buyers as they were at several past dates, the
+*origins*: every ``origin_step_days`` [30] back from ``v = obs - H`` (the last date whose window
+is fully observed), at most ``max_origins`` [13] of them, each with ``min_history_days`` [30] of
+orders before it. Stacked, they show the model customers at many moments of the year instead of
+one, and many silences and tenures (up to ``max_training_rows`` [250,000] customer-dates,
+sampled beyond). When the origins span a whole year, the time of year of each origin is a
+feature (a point on a circle, ``season_sin`` and ``season_cos``), so the coming window's season
+is learnt from the same weeks of an earlier year; when they do not, that season was never
+observed, and the backtest says so with how far the churn rate moved between the seasons that
+were (a warning on the pages).
+
+Out-of-time check: candidates are trained on the origins whose windows end by ``v`` and judged
+on the buyers at ``v`` (labels from ``[v, obs)``): the validation customers are judged on a later
+period than anything the model saw. Candidates are a regularized logistic regression, gradient
+boosting, and the recency-only baseline (a one-feature logistic regression on log recency, whose
+ranking is the ranking by ``recency_days``). When the history is too short for any origin to end
+before ``v``, there is no out-of-time check: the first of ``models`` is fitted on every origin
+and used as it is, and the pages say so.
 
 Models are trained on every buyer, but judged twice: on all buyers, and on the buyers not yet
 lost (silent at most ``lost_after_days``). Long-lost customers are easy to call churned, and they
 flatter every candidate, recency most; the scores are used on the others (the watch list leaves
 the lost out), so the choice is made there. The candidate with the best ROC AUC wins; ties go to
-the simpler one, so a model has to beat recency to be used. The winner is refitted on the ``t1``
-window and scores every buyer at ``obs``.
+the simpler one, so a model has to beat recency to be used. The winner is refitted on every
+origin, ``v`` included, and scores every buyer at ``obs``.
 
-Out of time a model's probabilities drift from the true rates (on the sample the top tenth of
-scores said 65% and 47% churned), and value at risk multiplies by them. So the winner's
-validation scores are recalibrated against what happened (Platt scaling: a logistic fit on
-their log-odds, which never reorders customers), and the map is applied to the refitted
-model's scores. The calibration table shows the map judged fairly: each half of the validation
-customers mapped by a fit on the other half (candidate ``<name>_recalibrated``).
+Out of time a model's probabilities drift from the true rates, and value at risk multiplies by
+them. When the dates span a year, the winner's probabilities are mapped to the rates of the same
+weeks a year before (Platt scaling: a logistic fit on the log-odds, which never reorders
+customers), fitted on the buyers not yet lost at the date nearest a year before the observation
+date, by the winner refitted without the dates whose windows overlap that one. The map is replayed
+at the validation date the same way (from the weeks a year before it, on dates whose windows end
+by then) and judged there (candidate ``<name>_recalibrated`` in the calibration table). A map from
+another season is never used: it would carry that season's rate into the coming window (a model
+recalibrated on an autumn peak and applied to the quiet winter after it). Without a year of dates
+the probabilities are the model's own, and the pages warn that the season was never observed. How
+far the winner's mean probability (mapped as it is at the observation date) missed the validation
+window's churn rate is kept (``rate_error``); beyond ``max_rate_error`` [5 points] it is a warning.
+
+Warnings (``Backtest.warnings``, facts for the pages to word): ``no_validation`` (too short a
+history for an out-of-time check), ``short_history`` (history shorter than twice the horizon),
+``season_not_observed`` (the coming window's weeks never occur among the origins) and
+``rate_error`` (the validation window's rate missed by more than ``max_rate_error``).
 """
 
 from __future__ import annotations
@@ -70,7 +93,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -466,15 +489,25 @@ class Backtest:
     features: tuple[str, ...]
     seed: int
     churn_probability: pd.Series = field(repr=False)
+    origins: tuple[dt.date, ...] = ()  # every date the scoring model learnt from, latest first
+    training_origins: tuple[dt.date, ...] = ()  # the candidates' (windows ending by validation_date)
+    seasonal: bool = False  # the origins span a year: the time of year is a feature
+    rate_error: float | None = None  # winner's mean probability at validation_date minus the realised rate
+    warnings: tuple[dict, ...] = ()  # facts for the pages: {"reason": ..., figures}
 
     def summary(self) -> dict:
-        """What a study.json needs: dates, choice, note, features, seed and the metrics (JSON-safe:
-        missing figures are None)."""
+        """What a study.json needs: dates, choice, note, features, seed, the metrics and the
+        warnings (JSON-safe: missing figures are None)."""
         return {
             "observation_date": self.observation_date.isoformat(),
             "train_date": self.train_date.isoformat(),
             "validation_date": self.validation_date.isoformat(),
             "horizon_days": self.horizon_days,
+            "origins": [date.isoformat() for date in self.origins],
+            "training_origins": [date.isoformat() for date in self.training_origins],
+            "seasonal": self.seasonal,
+            "rate_error": self.rate_error,
+            "warnings": [dict(warning) for warning in self.warnings],
             "chosen": self.chosen,
             "choice": self.choice,
             "note": self.note,
@@ -501,7 +534,8 @@ _IMPORTANCE_COLUMNS = {"feature": "str", "importance_mean": "float64", "importan
 
 
 def backtest(tables: Mapping[str, pd.DataFrame], observation_date: dt.date, settings: Churn) -> Backtest:
-    """Train, validate out of time, choose, refit and score (method in the module docstring).
+    """Train on several origins, validate out of time, choose, refit and score (method in the
+    module docstring).
 
     Parameters
     ----------
@@ -516,59 +550,197 @@ def backtest(tables: Mapping[str, pd.DataFrame], observation_date: dt.date, sett
     Returns
     -------
     Backtest
-        Metrics, calibration and importances of the validation window, the choice, and the churn
-        probability of every buyer at ``obs``. When the orders start less than
-        ``min_history_days`` before ``t0``, or a window has fewer than ``min_customers_for_model``
-        buyers or fewer than ``min_churners`` churners (or customers who stay), the model is
-        skipped: ``note`` says why, tables are empty and probabilities missing.
+        Metrics, calibration and importances of the validation window, the choice, the churn
+        probability of every buyer at ``obs``, the origins and the warnings. When no origin has
+        ``min_history_days`` of orders before it, or the origins hold fewer than
+        ``min_customers_for_model`` buyers or fewer than ``min_churners`` churners (or customers
+        who stay), the model is skipped: ``note`` says why, tables are empty and probabilities
+        missing. Without an out-of-time check (no origin ends before the validation date, or
+        the validation window is too small) the metrics are empty and the probabilities are the
+        first model's, uncalibrated (warning ``no_validation``).
     """
     horizon = settings.horizon_days
     obs = pd.Timestamp(observation_date)
-    t0 = (obs - pd.Timedelta(days=2 * horizon)).date()
-    t1 = (obs - pd.Timedelta(days=horizon)).date()
-    history = prepare(tables)  # once for the three dates below
+    validation = (obs - pd.Timedelta(days=horizon)).date()
+    history = prepare(tables)  # once for every date below
     now = features_at(history, observation_date)
     now = now.loc[now["frequency"].gt(0)].reset_index(drop=True)
+    first = tables["orders"]["order_date"].min()
+    origins = _origins(first, validation, settings)
+    training = tuple(t for t in origins if (pd.Timestamp(t) + pd.Timedelta(days=horizon)).date() <= validation)
     skipped = dict(
-        observation_date=observation_date, train_date=t0, validation_date=t1, horizon_days=horizon,
+        observation_date=observation_date, train_date=training[0] if training else validation,
+        validation_date=validation, horizon_days=horizon,
         metrics=_empty(_METRIC_COLUMNS), calibration=_empty(_CALIBRATION_COLUMNS),
         importances=_empty(_IMPORTANCE_COLUMNS), chosen=None, choice="", features=(), seed=settings.seed,
         churn_probability=_probability(now, np.full(len(now), np.nan)),
     )
-
-    first = tables["orders"]["order_date"].min()
-    start_needed = pd.Timestamp(t0) - pd.Timedelta(days=settings.min_history_days)
-    if pd.isna(first) or first > start_needed:
+    if not origins:
+        start_needed = pd.Timestamp(validation) - pd.Timedelta(days=settings.min_history_days)
         return Backtest(**skipped, note=(
             f"the churn model needs orders from {start_needed.date()} on ({settings.min_history_days} days of "
-            f"history before the training date {t0}, then two windows of {horizon} days), but the orders "
-            f"start on {'nothing' if pd.isna(first) else first.date()}; the warnings rules apply alone"
+            f"history before a first date to learn from, then a window of {horizon} days before the observation "
+            f"date), but the orders start on {'nothing' if pd.isna(first) else first.date()}; the warnings rules "
+            f"apply alone"
         ))
-    train = labelled_features(tables, t0, horizon, history=history)
-    valid = labelled_features(tables, t1, horizon, history=history)
-    for name, date, frame in (("training", t0, train), ("validation", t1, valid)):
-        churners = int(frame["churned_next"].sum())
-        stayers = len(frame) - churners
-        if len(frame) < settings.min_customers_for_model or min(churners, stayers) < settings.min_churners:
-            return Backtest(**skipped, note=(
-                f"the {name} window (features at {date}, orders in the next {horizon} days) has "
-                f"{len(frame):,} buyers, {churners:,} of whom churned and {stayers:,} stayed; the churn model "
-                f"needs at least {settings.min_customers_for_model:,} buyers and {settings.min_churners:,} of "
-                f"each outcome, so the warnings rules apply alone"
-            ))
 
-    features = _available_features(train)
+    seasonal = (validation - origins[-1]).days >= 365 - settings.origin_step_days
+    windows = {t: _with_season(labelled_features(tables, t, horizon, history=history), t, seasonal) for t in origins}
+    everything = _stack([windows[t] for t in origins], settings)
+    problem = _too_small(everything, "the dates it learns from", f"{origins[-1]} to {origins[0]}", settings)
+    if problem:
+        return Backtest(**skipped, note=problem)
+    now = _with_season(now, observation_date, seasonal)
+    features = _available_features(everything) + (list(SEASON_FEATURES) if seasonal else [])
+    warnings = _season_and_history(first, obs, origins, windows, seasonal, settings)
+    facts = dict(origins=tuple(origins), training_origins=training, seasonal=seasonal)
+
+    valid = windows[validation] if validation in windows else None
+    past = _stack([windows[t] for t in training], settings) if training else None
+    reason = None
+    if past is None or valid is None:
+        reason = {"reason": "no_validation", "history_days": int((obs - first).days),
+                  "needed_days": 2 * horizon + settings.min_history_days}
+    else:
+        small = (_too_small(past, "the dates it is checked against", f"{training[-1]} to {training[0]}", settings)
+                 or _too_small(valid, "the validation window", str(validation), settings))
+        if small:
+            reason = {"reason": "no_validation", "history_days": int((obs - first).days),
+                      "needed_days": 2 * horizon + settings.min_history_days, "note": small}
     with threadpool_limits(limits=settings.threads):
-        contest = _contest(train, valid, now, features, [BASELINE, *settings.models], settings)
-    return Backtest(**{**skipped, **contest, "features": tuple(features)}, note="")
+        if reason is not None:
+            # no out-of-time check: the first model, fitted on every origin, as it is
+            name = settings.models[0]
+            model = _estimator(name, settings.seed).fit(_design(everything, features), everything["churned_next"].to_numpy())
+            raw = model.predict_proba(_design(now, features))[:, 1] if len(now) else np.empty(0)
+            return Backtest(**{**skipped, **facts, "chosen": name, "features": tuple(features),
+                               "churn_probability": _probability(now, raw),
+                               "choice": f"{name}: no out-of-time check (the history is too short)",
+                               "warnings": tuple([reason, *warnings])}, note="")
+        contest = _contest(past, valid, now, features, [BASELINE, *settings.models], settings, final_on=everything,
+                           season_map=lambda name, inputs, target: _season_map(
+                               name, inputs, windows, training if target == "validation" else origins,
+                               validation if target == "validation" else observation_date, seasonal, features, settings))
+    error = contest.pop("rate_error")
+    if error is not None and abs(error) > settings.max_rate_error:
+        warnings.append({"reason": "rate_error", "points": round(100 * error, 1),
+                         "limit_points": round(100 * settings.max_rate_error, 1), "date": validation.isoformat()})
+    return Backtest(**{**skipped, **contest, **facts, "features": tuple(features), "rate_error": error,
+                       "warnings": tuple(warnings)}, note="")
+
+
+#: The time of year of the date a row was taken at, as a point on a circle; model features
+#: only when the origins cover a whole year (:func:`backtest`).
+SEASON_FEATURES: tuple[str, ...] = ("season_sin", "season_cos")
+
+
+def _origins(first: pd.Timestamp, validation: dt.date, settings: Churn) -> list[dt.date]:
+    """The dates the model learns from, latest first: every ``origin_step_days`` back from the
+    validation date, each with ``min_history_days`` of orders before it, at most ``max_origins``."""
+    if pd.isna(first):
+        return []
+    earliest = pd.Timestamp(first).normalize() + pd.Timedelta(days=settings.min_history_days)
+    dates = [pd.Timestamp(validation) - pd.Timedelta(days=k * settings.origin_step_days) for k in range(settings.max_origins)]
+    return [date.date() for date in dates if date >= earliest]
+
+
+def _with_season(frame: pd.DataFrame, date: dt.date, seasonal: bool) -> pd.DataFrame:
+    """A table of buyers at `date` with its time of year, when the model reads it."""
+    if not seasonal:
+        return frame
+    angle = 2 * np.pi * (pd.Timestamp(date).day_of_year - 1) / 365.25
+    return frame.assign(season_sin=np.sin(angle), season_cos=np.cos(angle))
+
+
+def _season_map(
+    name: str, inputs: list[str], windows: Mapping[dt.date, pd.DataFrame], allowed: Sequence[dt.date],
+    target: dt.date, seasonal: bool, features: list[str], settings: Churn,
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A calibration map for the window starting at `target`, from the same weeks a year before.
+
+    The candidate `name` is fitted on the `allowed` dates except those whose windows overlap the
+    one a year before `target`, scores the buyers not yet lost on that date (where the scores are
+    used), and Platt scaling maps its scores to what they did. None when the dates do not span a
+    year or none falls within half a step of a year before `target`.
+    """
+    if not seasonal:
+        return None
+    horizon, half = settings.horizon_days, settings.origin_step_days // 2
+    near = [t for t in allowed if abs((target - t).days - 365) <= half]
+    if not near:
+        return None
+    anchor = near[0]
+    rest = [t for t in allowed if abs((t - anchor).days) >= horizon]
+    if not rest:
+        return None
+    fit_on = _stack([windows[t] for t in rest], settings)
+    model = _estimator(name, settings.seed).fit(_design(fit_on, features)[inputs], fit_on["churned_next"].to_numpy())
+    window = windows[anchor]
+    used = window.loc[window["recency_days"].astype("float64").le(settings.lost_after_days)]
+    y = used["churned_next"].to_numpy()
+    if not 0 < y.sum() < len(y):  # both outcomes are needed to fit a map
+        return None
+    return _platt(model.predict_proba(_design(used, features)[inputs])[:, 1], y)
+
+
+def _stack(frames: list[pd.DataFrame], settings: Churn) -> pd.DataFrame:
+    """Buyers at several dates as one training table, sampled down to ``max_training_rows``."""
+    stacked = pd.concat(frames, ignore_index=True)
+    if len(stacked) <= settings.max_training_rows:
+        return stacked
+    keep = np.sort(np.random.default_rng(settings.seed).choice(len(stacked), settings.max_training_rows, replace=False))
+    return stacked.take(keep).reset_index(drop=True)
+
+
+def _too_small(frame: pd.DataFrame, what: str, when: str, settings: Churn) -> str | None:
+    """Why a training or validation table is too small for the model, or None."""
+    churners = int(frame["churned_next"].sum())
+    stayers = len(frame) - churners
+    if len(frame) >= settings.min_customers_for_model and min(churners, stayers) >= settings.min_churners:
+        return None
+    return (
+        f"{what} ({when}, orders in the {settings.horizon_days} days after each) hold {len(frame):,} buyers, "
+        f"{churners:,} of whom churned and {stayers:,} stayed; the churn model needs at least "
+        f"{settings.min_customers_for_model:,} buyers and {settings.min_churners:,} of each outcome"
+    )
+
+
+def _season_and_history(
+    first: pd.Timestamp, obs: pd.Timestamp, origins: list[dt.date], windows: Mapping[dt.date, pd.DataFrame],
+    seasonal: bool, settings: Churn,
+) -> list[dict]:
+    """The warnings that depend on how much history there is: too short for the horizon, and the
+    coming window's season never observed (with how far the churn rate moved between the dates
+    that were)."""
+    warnings: list[dict] = []
+    days = int((obs - pd.Timestamp(first).normalize()).days)
+    if days < 2 * settings.horizon_days:
+        warnings.append({"reason": "short_history", "history_days": days, "horizon_days": settings.horizon_days})
+    if not seasonal:
+        rates = {t: float(windows[t]["churned_next"].mean()) for t in origins if len(windows[t])}
+        low, high = min(rates, key=rates.get), max(rates, key=rates.get)
+        end = obs + pd.Timedelta(days=settings.horizon_days - 1)
+        warnings.append({
+            "reason": "season_not_observed", "window_start": obs.date().isoformat(),
+            "window_end": end.date().isoformat(), "history_start": pd.Timestamp(first).date().isoformat(),
+            "lowest_rate": round(rates[low], 4), "lowest_date": low.isoformat(),
+            "highest_rate": round(rates[high], 4), "highest_date": high.isoformat(), "dates": len(rates),
+        })
+    return warnings
 
 
 def _contest(
     train: pd.DataFrame, valid: pd.DataFrame, now: pd.DataFrame, features: list[str], candidates: list[str],
-    settings: Churn,
+    settings: Churn, *, final_on: pd.DataFrame,
+    season_map: Callable[[str, list[str], str], Callable[[np.ndarray], np.ndarray] | None],
 ) -> dict[str, object]:
-    """Fit every candidate on the training window, judge it on the validation window, refit the
-    winner on the validation window and score the buyers of ``now``: the model fields of a Backtest."""
+    """Fit every candidate on the training origins, judge it on the validation window, refit the
+    winner on `final_on` (every origin) and score the buyers of ``now``: the model fields of a
+    Backtest, and ``rate_error`` (the winner's mean validation probability, mapped as the
+    probabilities at ``now`` are, minus the realised rate, on the population it was judged on).
+
+    ``season_map(name, inputs, "validation" | "observation")`` gives the calibration map for that
+    date from the same weeks a year before, or None (see :func:`backtest`)."""
     seed = settings.seed
     x_train, y_train = _design(train, features), train["churned_next"].to_numpy()
     x_valid, y_valid = _design(valid, features), valid["churned_next"].to_numpy()
@@ -604,22 +776,23 @@ def _contest(
     others = " vs ".join(f"{name} {auc[name]:.3f}" for name in sorted(candidates, key=lambda c: -auc[c]) if name != best)
     member = populations[judged_on]
 
-    # Out of time, a model's probabilities run off true rates (typically too sure at the top). How
-    # the winner's validation scores relate to what happened is learnt as a calibration map on
-    # the customers the scores are used on; it is judged on customers it was not fitted on (two
-    # halves, each mapped by the other's fit), and then maps the refitted model's scores.
-    judged_scores, judged_y, judged_ids = scores[best][member], y_valid[member], ids[member]
-    half = pd.util.hash_array(judged_ids.astype(object)) % 2 == 0
-    crossed = np.empty(len(judged_y))
-    for fit_on in (half, ~half):
-        crossed[~fit_on] = _platt(judged_scores[fit_on], judged_y[fit_on])(judged_scores[~fit_on])
-    bins.append(_calibration(judged_on, best + RECALIBRATED, judged_y, crossed))
-    recalibrate = _platt(judged_scores, judged_y)
+    # Out of time, a model's probabilities run off true rates. They are mapped to the rates of the
+    # same weeks a year before, when the history holds them (a map from another season would carry
+    # that season's rate into the coming window). Replayed at the validation date (a map from the
+    # weeks a year before it, fitted on dates whose windows end by then) the map is judged on
+    # customers it never saw, and how far the mean missed the realised rate is kept.
+    judged_scores, judged_y = scores[best][member], y_valid[member]
+    replay = season_map(best, inputs[best], "validation")
+    if replay is not None:
+        judged_scores = replay(judged_scores)
+        bins.append(_calibration(judged_on, best + RECALIBRATED, judged_y, judged_scores))
+    rate_error = float(judged_scores.mean() - judged_y.mean()) if len(judged_y) else None
 
-    # the winner, refitted on the most recent fully observed window, scores every buyer now
-    final = _estimator(best, seed).fit(x_valid[inputs[best]], y_valid)
+    # the winner, refitted on every origin (the validation window included), scores every buyer now
+    final = _estimator(best, seed).fit(_design(final_on, features)[inputs[best]], final_on["churned_next"].to_numpy())
     raw = final.predict_proba(_design(now, features)[inputs[best]])[:, 1] if len(now) else np.empty(0)
-    probability = recalibrate(raw) if len(now) else raw
+    recalibrate = season_map(best, inputs[best], "observation")
+    probability = recalibrate(raw) if recalibrate is not None and len(now) else raw
     return {
         "metrics": metrics,
         "calibration": pd.concat(bins, ignore_index=True)[list(_CALIBRATION_COLUMNS)].astype(_CALIBRATION_COLUMNS),
@@ -627,6 +800,7 @@ def _contest(
         "chosen": best,
         "choice": f"{best}: validation ROC AUC {auc[best]:.3f} vs {others} ({POPULATIONS[judged_on]})",
         "churn_probability": _probability(now, probability),
+        "rate_error": rate_error,
     }
 
 

@@ -31,7 +31,7 @@ from custseg.config import Churn, Config
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.paths import PROJECT_ROOT
 from custseg.reports import region_names
-from custseg.studies import ProcessedData, _extra, _no_column, _segment_names, section
+from custseg.studies import ProcessedData, _extra, _no_column, _segment_names, churn_warnings, section
 
 #: Readable names of the churn model's features (custseg.churn.MODEL_FEATURES), for charts.
 FEATURE_NAMES: dict[str, str] = {
@@ -232,6 +232,7 @@ class ChurnStudy:
                 (_("Value of the customer base"), self.money(worth)),
                 (_("Value at risk (value x churn probability)"), self.money(at_risk) + share(at_risk, worth)),
             ]
+            notices.extend(churn_warnings(self.data))
         else:
             notices.append(self._skipped())
         watch = self.meta.get("watch_list")
@@ -418,8 +419,8 @@ class ChurnStudy:
     @section(
         N_("How the warning performed in the backtest"),
         N_(
-            "The models were trained on the customers as they were at one past date and tested on a later date, "
-            "whose outcome is known by now. ROC AUC is the chance that a churner is ranked above a customer who "
+            "The models were trained on the customers as they were at several past dates and tested on a later "
+            "date, whose outcome is known by now. ROC AUC is the chance that a churner is ranked above a customer who "
             "stayed (0.5 = guessing). The recency-only baseline ranks by days since the last order: a model is "
             "used only if it beats it."
         ),
@@ -432,6 +433,9 @@ class ChurnStudy:
             note = self.backtest_facts.get("note") or ""
             if note:
                 return render.Notice(_("The churn model was not backtested: {note}.").format(note=note), kind="info")
+            reasons = {w.get("reason") for w in self.backtest_facts.get("warnings") or ()}
+            if "no_validation" in reasons:  # scored without an out-of-time check: the warnings say why
+                return tuple(churn_warnings(self.data))
             return render.Notice(
                 _(
                     "The processed data has no backtest tables (churn_metrics.parquet). Run `custseg process --force` "
@@ -444,7 +448,20 @@ class ChurnStudy:
         chosen = str(chosen.iloc[0]) if len(chosen) else self.backtest_facts.get("chosen")
         items: list[object] = []
         facts = self.backtest_facts
-        if facts.get("validation_date"):
+        training = facts.get("training_origins") or []
+        if training:
+            items.append(render.Notice(
+                _(
+                    "Trained on the buyers as they were at {count} dates from {first} to {last}, {step} days apart, each "
+                    "labelled by whether they bought in the {days} days after; tested the same way on {validation_date}. "
+                    "Chosen: {choice}. The chosen model was then refitted with {validation_date} too."
+                ).format(
+                    count=len(training), first=training[-1], last=training[0], step=self.config.churn.origin_step_days,
+                    days=self.horizon_days, validation_date=facts["validation_date"],
+                    choice=_candidate_sentence(facts.get("choice", "")),
+                )
+            ))
+        elif facts.get("validation_date"):  # study.json of a run before the backtest had several dates
             items.append(render.Notice(
                 _(
                     "Trained on the buyers as they were on {train_date}, labelled by whether they bought in the "
@@ -454,6 +471,12 @@ class ChurnStudy:
                     choice=_candidate_sentence(facts.get("choice", "")),
                 )
             ))
+        if facts.get("seasonal"):
+            items.append(render.Notice(_(
+                "The dates span a whole year, so the time of year is one of the model's inputs: the coming window's "
+                "season is learnt from the same weeks a year before."
+            )))
+        items.extend(churn_warnings(self.data))
         for population in (judged, *[p for p in churn.POPULATIONS if p != judged]):
             rows = metrics.loc[metrics["population"].eq(population)]
             if rows.empty:
@@ -558,7 +581,11 @@ class ChurnStudy:
                 label = _("{model} (the probabilities used)").format(model=name)
             else:
                 name = _candidate(candidate)
-                label = _("{model} (chosen, before recalibration)").format(model=name) if candidate == chosen else name
+                label = name
+                if candidate == chosen:  # without a map (no year of history) its own are the probabilities used
+                    mapped = shown["candidate"].eq(recalibrated).any()
+                    label = (_("{model} (chosen, before recalibration)") if mapped
+                             else _("{model} (chosen: the probabilities used)")).format(model=name)
             ax.plot(bins["mean_predicted"], bins["observed_rate"], marker=marker, label=label)
             gap = np.average((bins["observed_rate"] - bins["mean_predicted"]).abs(), weights=bins["n"])
             top = bins.iloc[-1]

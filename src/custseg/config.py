@@ -454,7 +454,16 @@ class Churn(_Strict):
     # threads of the model fits (None: every core). One is steadier on a shared machine: threads
     # competing for busy cores made gradient boosting several times slower, not faster
     threads: int | None = Field(1, ge=1)
-    min_history_days: int = Field(180, ge=0)  # order history needed before the training date
+    min_history_days: int = Field(30, ge=0)  # order history needed before the earliest training date
+    # the model learns from the buyers as they were at several past dates ("origins"), this many
+    # days apart, counting back from observation date - horizon; at most max_origins of them
+    # (13 monthly origins cover a year, so the coming window's season is among them)
+    origin_step_days: int = Field(30, ge=7)
+    max_origins: int = Field(13, ge=1)
+    max_training_rows: int = Field(250_000, ge=1_000)  # customers x origins beyond this are sampled
+    # a churn rate predicted for the validation window that misses the realised one by more than
+    # this (0.05 = 5 points) is a warning on the pages
+    max_rate_error: float = Field(0.05, gt=0, lt=1)
     min_customers_for_model: int = Field(200, ge=10)  # buyers needed in each backtest window
     min_churners: int = Field(30, ge=1)  # churners (and as many who stay) needed in each window
     playbook: dict[str, str] = Field(default_factory=_default_playbook)  # tier -> recommended action

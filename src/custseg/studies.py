@@ -961,6 +961,8 @@ class _Study:
                              numeric=[self.label, whole_base])
         if not scored:
             table = (table, _no_churn_model(self.data))
+        else:
+            table = (table, *churn_warnings(self.data))
         table = table if isinstance(table, tuple) else (table,)
         watch = _extra(self.data, "watch_list")
         if watch is None:
@@ -999,6 +1001,50 @@ def _no_churn_model(data: StudyData) -> render.Notice:
     if note:  # the pipeline's words (English), as the churn page shows them
         text += " " + _("Why: {note}.").format(note=note)
     return render.Notice(text, kind="info")
+
+
+def churn_warnings(data: StudyData) -> list[render.Notice]:
+    """Where the churn probabilities can no longer be trusted as rates, in the report language.
+
+    The backtest records facts (study.json ``churn.warnings``: a reason code and its figures);
+    each becomes a sentence here, shown next to the probabilities and values at risk it qualifies.
+    """
+    facts = data.meta.get("churn") or {}
+    horizon = facts.get("horizon_days")
+    notices = []
+    for warning in facts.get("warnings") or ():
+        reason = warning.get("reason")
+        if reason == "no_validation":
+            text = _(
+                "There was no out-of-time check of the churn model: the history holds {history:,} days, and a check "
+                "needs {needed:,} (a first date to learn from, its {horizon}-day window, then the window it is "
+                "checked on). The probabilities are the model's own, not recalibrated against what happened: read "
+                "them as a ranking more than as rates."
+            ).format(history=warning["history_days"], needed=warning["needed_days"], horizon=horizon)
+        elif reason == "short_history":
+            text = _(
+                "The history holds {days:,} days, less than twice the {horizon}-day horizon: the model has seen few "
+                "customers silent as long as some are now."
+            ).format(days=warning["history_days"], horizon=warning["horizon_days"])
+        elif reason == "season_not_observed":
+            text = _(
+                "The coming window ({start} to {end}) falls in weeks of the year that no date the model learnt from "
+                "covers (the orders start on {history_start}), so its season could not be learnt. Between the dates "
+                "that were observed, the share of buyers with no order in the next {horizon} days moved from {low} "
+                "({low_date}) to {high} ({high_date}); expect the coming window's rate to be off by at least that much."
+            ).format(start=warning["window_start"], end=warning["window_end"], history_start=warning["history_start"],
+                     horizon=horizon, low=render.percent(warning["lowest_rate"]), low_date=warning["lowest_date"],
+                     high=render.percent(warning["highest_rate"]), high_date=warning["highest_date"])
+        elif reason == "rate_error":
+            text = _(
+                "Checked on {date}, the model's mean churn probability missed the churn rate that followed by {points:+.1f} "
+                "points, more than the {limit:.1f} that churn.max_rate_error allows. The probabilities shown are "
+                "recalibrated on that window, but the value at risk is only as sound as that."
+            ).format(date=warning["date"], points=warning["points"], limit=warning["limit_points"])
+        else:  # a reason this version does not know (study.json of a newer run): say nothing wrong
+            continue
+        notices.append(render.Notice(text, kind="warning"))
+    return notices
 
 
 #: Watch-list rows shown in a region or tier study.
