@@ -47,7 +47,7 @@ The label of a customer at a date ``t`` is "no completed order in [t, t + H)", H
 *origins*: every ``origin_step_days`` [30] back from ``v = obs - H`` (the last date whose window
 is fully observed), at most ``max_origins`` [13] of them, each with ``min_history_days`` [30] of
 orders before it. Stacked, they show the model customers at many moments of the year instead of
-one, and many silences and tenures (up to ``max_training_rows`` [250,000] customer-dates,
+one, and many silences and tenures (up to ``max_training_rows`` [100,000] customer-dates,
 sampled beyond). When the origins span a whole year, the time of year of each origin is a
 feature (a point on a circle, ``season_sin`` and ``season_cos``), so the coming window's season
 is learnt from the same weeks of an earlier year; when they do not, that season was never

@@ -460,7 +460,7 @@ class Churn(_Strict):
     # (13 monthly origins cover a year, so the coming window's season is among them)
     origin_step_days: int = Field(30, ge=7)
     max_origins: int = Field(13, ge=1)
-    max_training_rows: int = Field(250_000, ge=1_000)  # customers x origins beyond this are sampled
+    max_training_rows: int = Field(100_000, ge=1_000)  # customers x origins beyond this are sampled
     # a churn rate predicted for the validation window that misses the realised one by more than
     # this (0.05 = 5 points) is a warning on the pages
     max_rate_error: float = Field(0.05, gt=0, lt=1)
