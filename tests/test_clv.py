@@ -427,7 +427,8 @@ def test_order_value_growing_with_frequency_is_reported():
 def test_value_settings_are_strict():
     assert (DEFAULTS.horizon_days, DEFAULTS.annual_discount_rate, DEFAULTS.time_unit_days,
             DEFAULTS.min_repeat_buyers, DEFAULTS.penalizer) == (365, 0.10, 7, 100, "auto")
-    assert (DEFAULTS.model, DEFAULTS.order_value_purchases) == ("auto", "auto")
+    assert (DEFAULTS.model, DEFAULTS.order_value_purchases, DEFAULTS.backtest_days, DEFAULTS.max_backtest_error) == (
+        "auto", "auto", None, 0.2)
     with pytest.raises(ValidationError):
         Value(horizon=365)
     with pytest.raises(ValidationError):
@@ -437,7 +438,7 @@ def test_value_settings_are_strict():
     with pytest.raises(ValidationError, match="value.penalizer"):
         Value(penalizer=-0.001)
     for bad in ({"penalizer": "some"}, {"model": "pareto"}, {"order_value_purchases": "first"},
-                ):
+                {"backtest_days": 3}, {"max_backtest_error": 0}):
         with pytest.raises(ValidationError):
             Value(**bad)
     # auto leaves the published settings for a single fit; a fixed choice is kept

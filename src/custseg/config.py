@@ -493,6 +493,11 @@ class Value(_Strict):
     # which purchases Gamma-Gamma reads: the repeat ones (Fader & Hardie: the first purchase left
     # out), all of them (a one-time buyer's order tells about the next), or auto (the backtest chooses)
     order_value_purchases: Literal["auto", "repeat", "all"] = "auto"
+    # days before the observation date held out to backtest the value models; None: the value
+    # horizon, or half the history when that is shorter (the fit then sees as many days as it predicts)
+    backtest_days: int | None = Field(None, ge=7)
+    # a backtest error of predicted revenue above this share (whole base or a tier) is a warning on the page
+    max_backtest_error: float = Field(0.2, gt=0)
 
     @field_validator("penalizer")
     @classmethod
