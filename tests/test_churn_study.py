@@ -204,6 +204,10 @@ def test_value_backtest_shows_predicted_against_actual_per_tier_and_frequency(sa
     assert by_frequency.frame["Mean actual purchases"].tolist() == pytest.approx(
         (frequency["actual_purchases"] / frequency["customers"]).tolist())
     assert len(tried.frame) == 8 and (tried.frame["Used"] == "yes").sum() == 1
+    # each candidate is named as it priced orders: Gamma-Gamma, or the customers' own means
+    candidates = data.tables["value_candidates"]
+    for name, priced in zip(tried.frame.index, candidates["order_values"]):
+        assert ("own mean order values" in name) == (priced == "observed_mean"), name
     notices = _notices(section)
     assert f"purchases before {backtest['cutoff']}" in notices[0] and f"{backtest['days']:,} days" in notices[0]
     assert notices[1].startswith("Used: ") and "chosen among 8 candidates" in notices[1]

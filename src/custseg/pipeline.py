@@ -207,8 +207,8 @@ def _value_backtest_tables(retention: Retention) -> dict[str, pd.DataFrame]:
     if check is None:
         return {}
     groups = check.groups.astype({"kind": "str", "group": "str"})
-    candidates = check.candidates.astype({"model": "str", "order_value_purchases": "str", "failed": "str",
-                                          "penalizer": "float64", "chosen": "bool"})
+    candidates = check.candidates.astype({"model": "str", "order_value_purchases": "str", "order_values": "str",
+                                          "failed": "str", "penalizer": "float64", "chosen": "bool"})
     return {"value_backtest": groups, "value_candidates": candidates}
 
 

@@ -100,8 +100,8 @@ MIN_SPAN_DAYS = 7
 GROUP_COLUMNS = ("kind", "group", "customers", "predicted_purchases", "actual_purchases",
                  "predicted_revenue", "actual_revenue")
 #: Columns of :attr:`ValueBacktest.candidates`.
-CANDIDATE_COLUMNS = ("model", "penalizer", "order_value_purchases", "error", "revenue_ratio", "purchases_ratio",
-                     "failed", "chosen")
+CANDIDATE_COLUMNS = ("model", "penalizer", "order_value_purchases", "order_values", "error", "revenue_ratio",
+                     "purchases_ratio", "failed", "chosen")
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,11 @@ class ValueBacktest:
         the config fixes every choice) or ``default`` (not backtested: the config's choices,
         BG/NBD, no penalty and repeat purchases for those left ``auto``).
     candidates
-        One row per candidate, in the order tried (:data:`CANDIDATE_COLUMNS`): its error (NaN when
-        its fit ``failed``, with the reason in ``failed``), the ratio of predicted to actual
-        revenue and purchases of the whole base, and whether it was chosen.
+        One row per candidate, in the order tried (:data:`CANDIDATE_COLUMNS`): its spec, how its
+        order values were priced (``gamma_gamma``, or ``observed_mean`` when Gamma-Gamma could not
+        be fitted), its error (NaN when its fit ``failed``, with the reason in ``failed``), the
+        ratio of predicted to actual revenue and purchases of the whole base, and whether it was
+        chosen.
     groups
         The chosen spec's predictions against what happened (:data:`GROUP_COLUMNS`): kind
         ``all`` (one row), ``tier`` (tier at the cut-off, in tier order) and ``frequency``
@@ -177,7 +179,7 @@ class ValueBacktest:
             "purchases_ratio": _number(_ratio(groups.iloc[0], "purchases")),
             "metrics": {name: _number(value) for name, value in self.metrics.items()},
             "candidates": [
-                {**{c: row[c] for c in ("model", "order_value_purchases", "failed")},
+                {**{c: row[c] for c in ("model", "order_value_purchases", "order_values", "failed")},
                  "penalizer": float(row["penalizer"]), "error": _number(row["error"]), "chosen": bool(row["chosen"])}
                 for row in self.candidates.to_dict("records")
             ],
@@ -293,13 +295,13 @@ def backtest(
     for spec in specs:
         fitted = fits[spec]
         if isinstance(fitted, ValueError):
-            rows.append({**spec.summary(), "error": np.nan, "revenue_ratio": np.nan, "purchases_ratio": np.nan,
-                         "failed": str(fitted)})
+            rows.append({**spec.summary(), "order_values": "", "error": np.nan, "revenue_ratio": np.nan,
+                         "purchases_ratio": np.nan, "failed": str(fitted)})
             continue
         purchases, revenue = clv.predicted_revenue(summary, fitted, days, settings.cap_order_value)
         predictions[spec] = fitted, purchases, revenue
         rows.append({
-            **spec.summary(), "error": _worst_error(revenue, actual_revenue, tier),
+            **spec.summary(), "order_values": fitted.order_values, "error": _worst_error(revenue, actual_revenue, tier),
             "revenue_ratio": revenue.sum() / actual_revenue.sum(),
             "purchases_ratio": purchases.sum() / actual_purchases.sum() if actual_purchases.sum() else np.nan,
             "failed": "",

@@ -30,15 +30,20 @@ ALIVE_REASONS = ("degenerate_fit", "p_alive_near_one")
 VALUE_REASONS = ("short_history", "unseen_months", "backtest_error", "no_backtest")
 
 
-def spec_name(spec: Mapping[str, object]) -> str:
-    """A model spec in words: 'BG/NBD, no penalty, Gamma-Gamma on repeat purchases'."""
+def spec_name(spec: Mapping[str, object], order_values: str = "gamma_gamma") -> str:
+    """A model spec in words: 'BG/NBD, no penalty, Gamma-Gamma on repeat purchases'; with
+    `order_values` ``observed_mean`` (Gamma-Gamma could not be fitted) it says that instead."""
     penalty = float(spec.get("penalizer") or 0.0)
     read = str(spec.get("order_value_purchases"))
-    return _("{model}, {penalty}, Gamma-Gamma on {purchases}").format(
-        model=MODEL_NAMES.get(str(spec.get("model")), str(spec.get("model"))),
-        penalty=_("penalty {value:g}").format(value=penalty) if penalty else _("no penalty"),
-        purchases=_(PURCHASES_READ[read]) if read in PURCHASES_READ else read,
-    )
+    figures = {
+        "model": MODEL_NAMES.get(str(spec.get("model")), str(spec.get("model"))),
+        "penalty": _("penalty {value:g}").format(value=penalty) if penalty else _("no penalty"),
+        "purchases": _(PURCHASES_READ[read]) if read in PURCHASES_READ else read,
+    }
+    if order_values == "observed_mean":
+        return _("{model}, {penalty}, own mean order values (Gamma-Gamma on {purchases} could not be fitted)").format(
+            **figures)
+    return _("{model}, {penalty}, Gamma-Gamma on {purchases}").format(**figures)
 
 
 def warning_sentence(facts: Mapping[str, object]) -> str | None:
@@ -241,7 +246,8 @@ def _choice_notice(facts: Mapping, backtest: Mapping, candidates: pd.DataFrame |
     chosen = candidates.loc[candidates["chosen"].astype(bool)] if candidates is not None else pd.DataFrame()
     worst = float(chosen["error"].iloc[0]) if len(chosen) else float("nan")
     return render.Notice(text.format(
-        spec=spec_name(model), count=0 if candidates is None else len(candidates),
+        spec=spec_name(model, str(facts.get("order_values") or "gamma_gamma")),
+        count=0 if candidates is None else len(candidates),
         worst=render.percent(worst), error=render.signed_percent(error),
     ))
 
@@ -291,7 +297,7 @@ def _frequency_table(groups: pd.DataFrame, backtest: Mapping) -> render.Table:
 
 def _candidate_table(candidates: pd.DataFrame) -> render.Table:
     """Every candidate tried, its backtest error and whether it was used."""
-    names = [spec_name(row) for row in candidates.to_dict("records")]
+    names = [spec_name(row, str(row.get("order_values") or "gamma_gamma")) for row in candidates.to_dict("records")]
     error, ratio, used = _("Backtest error (largest of base and tiers)"), _("Predicted ÷ actual revenue"), _("Used")
     table = pd.DataFrame({
         error: candidates["error"].to_numpy(dtype="float64"),
