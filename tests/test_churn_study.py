@@ -275,6 +275,9 @@ def test_the_watch_list_says_what_its_value_is(sample):
     study = ChurnStudy(dataclasses.replace(data, meta={**data.meta, "value": stand_in}), config)
     assert _notices(study.watch_list())[1].startswith(
         "Value in this list means net spend in the 365 days before the observation date, as recorded (observed")
+    # and where value at risk is summed by region and tier, too
+    assert _notices(study.at_risk())[-1].startswith("Value here means net spend in the 365 days before")
+    assert not any(text.startswith("Value here means") for text in _notices(ChurnStudy(data, config).at_risk()))
 
 
 def test_watch_list_has_no_personal_columns_and_at_most_25_rows(sample):

@@ -332,7 +332,15 @@ class ChurnStudy:
             items.insert(0, self._skipped())
             return tuple(items)
         items.insert(1, self._region_chart(by_region[names["at_risk"]].dropna()))
-        return tuple(items)
+        return (*items, *self._stand_in_notice())
+
+    def _stand_in_notice(self) -> list[render.Notice]:
+        """Where value at risk is shown: what the value is, when it is the observed stand-in
+        (the value models were not fitted); the predicted CLV is said once, in the key figures."""
+        basis = self._value_basis()
+        if self.value_facts.get("fitted", True) or not basis:
+            return []
+        return [render.Notice(_("Value here means {basis}.").format(basis=basis))]
 
     def _region_chart(self, at_risk: pd.Series) -> render.Chart:
         """Horizontal bars of value at risk per region, largest on top."""
