@@ -9,11 +9,12 @@ import re
 import pandas as pd
 import pytest
 
-from custseg import churn, render
+from custseg import churn, render, retention
 from custseg.churn_study import CANDIDATE_NAMES, WATCH_ROWS, ChurnStudy
 from custseg.paths import PROJECT_ROOT
 
-SECTIONS = ("headline", "at_risk", "warning_rules", "backtest", "satisfaction", "customer_value", "watch_list")
+SECTIONS = ("headline", "at_risk", "warning_rules", "backtest", "satisfaction", "customer_value", "value_backtest",
+            "watch_list")
 
 
 @pytest.fixture
@@ -185,6 +186,98 @@ def test_customer_value_counts_one_time_buyers_apart(sample):
     (table,) = _tables(section)
     assert table.frame["Total CLV"].sum() == pytest.approx(buyers["clv"].sum())
     assert table.frame["Buyers"].sum() == len(buyers)
+
+
+def test_value_backtest_shows_predicted_against_actual_per_tier_and_frequency(sample):
+    config, data = sample
+    groups = data.tables["value_backtest"]
+    backtest = data.meta["value"]["backtest"]
+    section = ChurnStudy(data, config).value_backtest()
+    by_tier, by_frequency, tried = _tables(section)
+    assert by_tier.frame.index.name == f"Tier on {backtest['cutoff']}"
+    rows = groups.loc[groups["kind"].isin(["all", "tier"])]
+    assert by_tier.frame["Actual revenue"].tolist() == pytest.approx(rows["actual_revenue"].tolist())
+    assert by_tier.frame["Predicted ÷ actual revenue"].tolist() == pytest.approx(
+        (rows["predicted_revenue"] / rows["actual_revenue"]).tolist())
+    assert by_frequency.frame.index.tolist() == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    frequency = groups.loc[groups["kind"].eq("frequency")]
+    assert by_frequency.frame["Mean actual purchases"].tolist() == pytest.approx(
+        (frequency["actual_purchases"] / frequency["customers"]).tolist())
+    assert len(tried.frame) == 8 and (tried.frame["Used"] == "yes").sum() == 1
+    # each candidate is named as it priced orders: Gamma-Gamma, or the customers' own means
+    candidates = data.tables["value_candidates"]
+    for name, priced in zip(tried.frame.index, candidates["order_values"]):
+        assert ("own mean order values" in name) == (priced == "observed_mean"), name
+    notices = _notices(section)
+    assert f"purchases before {backtest['cutoff']}" in notices[0] and f"{backtest['days']:,} days" in notices[0]
+    assert notices[1].startswith("Used: ") and "chosen among 8 candidates" in notices[1]
+    # beside the CLV of each tier, how far that tier's prediction held in the backtest
+    (clv_table,) = _tables(ChurnStudy(data, config).customer_value())
+    column = f"Backtest: predicted ÷ actual revenue over {backtest['days']} days (tiers as on {backtest['cutoff']})"
+    tiers = groups.loc[groups["kind"].eq("tier")].set_index("group")
+    expected = [tiers.loc[t, "predicted_revenue"] / tiers.loc[t, "actual_revenue"] for t in data.meta["tiers"] if t in tiers.index]
+    assert clv_table.frame[column].tolist() == pytest.approx(expected)
+
+
+#: One warning of each value reason, as custseg.value_backtest.warnings records them.
+VALUE_WARNINGS = [
+    {"reason": "degenerate_fit", "model": "bgnbd", "parameters": {"a": 1.66e-6, "b": 59211.0}, "range": [1e-4, 1e4]},
+    {"reason": "p_alive_near_one", "share": 0.987, "p_alive": 0.99, "min_share": 0.9, "repeat_buyers": 1417},
+    {"reason": "short_history", "history_days": 182, "horizon_days": 192, "backtest_days": 91, "max_error": 0.2},
+    {"reason": "unseen_months", "months": [6, 7, 8, 9, 10, 11], "horizon_months": 7},
+    {"reason": "backtest_error", "scope": "tier", "group": "high", "error": -0.27, "max_error": 0.2, "days": 91},
+]
+
+
+def test_value_warnings_stand_next_to_the_numbers_they_qualify(sample):
+    config, data = sample
+    meta = {**data.meta, "value": {**data.meta["value"], "warnings": VALUE_WARNINGS}}
+    study = ChurnStudy(dataclasses.replace(data, meta=meta), config)
+    section = study.customer_value()
+    kinds = [type(item).__name__ for item in section.items]
+    texts = [getattr(item, "text", "") for item in section.items]
+    chart, table = kinds.index("Chart"), kinds.index("Table")
+    # what P(alive) is worth, right under its chart
+    assert texts[chart + 1].startswith("The BG/NBD fit is degenerate: a = 1.7e-06, b = 59,211 lie outside 0.0001 to 10,000")
+    assert texts[chart + 2].startswith("P(alive) is at least 99% for 98.7% of the 1,417 repeat buyers")
+    # how far the value reaches, right under the value by tier
+    after = texts[table + 1: table + 4]
+    assert after[0].startswith("The history behind the customer value is 182 days, shorter than twice the 192-day")
+    assert "backtest could check only 91 days ahead" in after[0] and "within 20%" in after[0]
+    assert after[1].startswith("6 of the 7 calendar months of the value horizon (June, July, August, September, October, November)")
+    assert after[2].startswith("In the backtest the high tier's predicted revenue was -27.0% off")
+    assert all(section.items[i].kind == "warning" for i in (chart + 1, chart + 2, table + 1, table + 2, table + 3))
+    # the key figures name them all in one sentence
+    (said,) = [text for text in _notices(study.headline()) if text.startswith("Read the customer value with care")]
+    assert "a degenerate model fit" in said and "6 months of the horizon never seen" in said and "-27.0% for the high tier" in said
+
+
+def test_an_observed_stand_in_value_is_labelled_where_it_is_shown(tiny):
+    config, data = tiny
+    assert data.meta["value"]["fitted"] is False and data.meta["value"]["kind"] == "net_spend"
+    study = ChurnStudy(data, config)
+    assert any(text.startswith("Value here means net spend in the 365 days before the observation date")
+               for text in _notices(study.headline()))
+    (table,) = _tables(study.customer_value())
+    assert table.title == "Value by value tier: net spend in the last 365 days (observed, the value models were not fitted)"
+    buyers = data.customers.loc[data.customers["frequency"].gt(0)]
+    assert table.frame["Net spend, last 365 days"].sum() == pytest.approx(buyers["value"].sum())
+    assert "nothing to backtest" in _notices(study.value_backtest())[0]
+    assert not any("history behind" in text for text in _notices(study.customer_value()))
+
+
+def test_the_watch_list_says_what_its_value_is(sample):
+    config, data = sample
+    said = _notices(ChurnStudy(data, config).watch_list())
+    assert "Value in this list means expected revenue over the next 365 days, discounted at 10% a year" in said[1]
+    stand_in = {"basis": retention.value_basis(config.value, None, "too little data"), "fitted": False,
+                "kind": "net_spend", "days": 365, "error": "too little data"}
+    study = ChurnStudy(dataclasses.replace(data, meta={**data.meta, "value": stand_in}), config)
+    assert _notices(study.watch_list())[1].startswith(
+        "Value in this list means net spend in the 365 days before the observation date, as recorded (observed")
+    # and where value at risk is summed by region and tier, too
+    assert _notices(study.at_risk())[-1].startswith("Value here means net spend in the 365 days before")
+    assert not any(text.startswith("Value here means") for text in _notices(ChurnStudy(data, config).at_risk()))
 
 
 def test_watch_list_has_no_personal_columns_and_at_most_25_rows(sample):

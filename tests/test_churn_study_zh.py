@@ -13,7 +13,8 @@ from custseg import churn, i18n, render
 from custseg.churn_study import ChurnStudy
 from custseg.i18n import _
 
-SECTIONS = ("headline", "at_risk", "warning_rules", "backtest", "satisfaction", "customer_value", "watch_list")
+SECTIONS = ("headline", "at_risk", "warning_rules", "backtest", "satisfaction", "customer_value", "value_backtest",
+            "watch_list")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -132,3 +133,18 @@ def test_backtest_names_models_and_populations_in_chinese(processed_sample, zh):
     calibration, importance = _charts(section)
     assert CJK.search(calibration.alt) and CJK.search(importance.title)
 
+
+
+def test_value_warnings_are_chinese(processed_sample, zh):
+    from test_churn_study import VALUE_WARNINGS
+
+    config, data = processed_sample
+    meta = {**data.meta, "value": {**data.meta["value"], "warnings": VALUE_WARNINGS}}
+    study = ChurnStudy(dataclasses.replace(data, meta=meta), config)
+    for section in (study.headline(), study.customer_value(), study.value_backtest()):
+        for text in _texts(section):
+            assert CJK.search(text) or not re.search(r"[a-z]{4,}", text), text
+            assert not _unfilled(text), text
+    warned = [item.text for item in study.customer_value().items if isinstance(item, render.Notice) and item.kind == "warning"]
+    assert len(warned) == 5 and all(CJK.search(text) for text in warned)
+    assert "六月" in warned[3] and "182" in warned[2] and "-27.0%" in warned[4]

@@ -33,9 +33,10 @@ def test_the_classification_is_kept_and_value_and_risk_columns_are_added(study):
     np.testing.assert_allclose(table["value_at_risk"], table["value"] * table["churn_probability"])
     assert table.loc[~buyers, ["value", "churn_probability"]].isna().all().all()
     assert table.loc[buyers, "churn_probability"].between(0, 1).all()
-    # the value is the CLV of the fitted models
+    # the value is the CLV of the fitted models, and the watch list says so
     assert result.value_models is not None
     np.testing.assert_allclose(table.loc[buyers, "value"], table.loc[buyers, "clv"])
+    assert set(result.watch_list["value_basis"]) == {"CLV: expected revenue over the next 365 days (predicted)"}
 
 
 def test_warning_columns_are_the_rules_applied_to_the_table(study):
@@ -75,19 +76,56 @@ def test_the_watch_list_finds_the_planted_churners(study):
     assert churned.loc[result.watch_list["customer_id"]].mean() > 1.2 * base_rate
 
 
-def test_without_value_models_a_stand_in_value_is_used_and_said(study):
+def test_without_value_models_the_observed_net_spend_stands_in_and_is_said(study):
     config, tables, classified, _, _ = study
     strict = config.model_copy(update={"value": config.value.model_copy(update={"min_repeat_buyers": 10**6})})
     result = assess(tables, classified, strict, DATE)
     assert result.value_models is None
     assert "could not be fitted" in result.value_basis and "repeat" in result.value_basis
+    assert result.value_basis.startswith("net spend in the 365 days before the observation date")
     table = result.customers
     buyers = table["frequency"] > 0
     assert table[list(VALUE_COLUMNS)].isna().all().all()
-    expected = table["monetary"] / np.maximum(table["tenure_days"].astype("float64"), 90) * 365
-    np.testing.assert_allclose(table.loc[buyers, "value"], expected[buyers])
-    assert result.summary()["value"] == {"basis": result.value_basis, "fitted": False, "error": result.value_error}
+    # the stand-in is what a reader can add up from the orders: the revenue of the last 365 days
+    # (this sample's refunds carry none), nothing annualised
+    orders = tables["orders"]
+    start = pd.Timestamp(DATE) - pd.Timedelta(days=365)
+    recent = orders.loc[orders["status"].eq("completed") & orders["order_date"].ge(start) & orders["order_date"].lt(pd.Timestamp(DATE))]
+    spent = recent.groupby("customer_id")["revenue"].sum()
+    values = table.loc[buyers].set_index("customer_id")["value"]
+    np.testing.assert_allclose(values, spent.reindex(values.index).fillna(0.0).to_numpy())
+    assert table.loc[~buyers, "value"].isna().all()
+    assert (values == 0).any() and (values > 0).any()  # lapsed buyers are worth nothing recent
+    # over 90 days it is the customer table's own revenue_90d, which the features count apart
+    ninety = strict.model_copy(update={"value": strict.value.model_copy(update={"horizon_days": 90})})
+    short = assess(tables, classified, ninety, DATE).customers
+    np.testing.assert_allclose(short.loc[buyers, "value"], np.maximum(short.loc[buyers, "revenue_90d"], 0.0))
+    # said where it is shown: study.json and the watch list export
+    facts = result.summary()["value"]
+    assert {k: facts[k] for k in ("basis", "fitted", "kind", "days", "error")} == {
+        "basis": result.value_basis, "fitted": False, "kind": "net_spend", "days": 365, "error": result.value_error}
     assert result.value_error and result.value_basis.endswith(f"could not be fitted: {result.value_error})")
+    watch = result.watch_list
+    assert list(watch.columns)[list(watch.columns).index("value") + 1] == "value_basis"
+    assert set(watch["value_basis"]) == {"net spend over the last 365 days (observed; value models not fitted)"}
+
+
+def test_the_value_models_are_the_backtests_choice_judged_on_the_tiers_at_the_cut_off(study):
+    config, tables, _, _, result = study
+    check = result.value_backtest
+    assert check.skipped is None and check.cutoff == DATE - dt.timedelta(days=365)
+    assert result.value_models.spec == check.chosen
+    # the tiers of the backtest are those a full classification gives at the cut-off
+    then = segment(tables, config, check.cutoff).customers
+    known = set(clv.rfm_summary(tables["orders"], check.cutoff)["customer_id"])
+    counts = then.loc[then["customer_id"].isin(known), "tier"].astype("str").value_counts()
+    tiers = check.groups.loc[check.groups["kind"].eq("tier")].set_index("group")["customers"]
+    assert tiers.index.tolist() == [t for t in config.tiers.names if t in counts.index]
+    assert tiers.to_dict() == counts.to_dict()
+    facts = result.summary()["value"]
+    assert facts["model"] == check.chosen.summary() and facts["kind"] == "clv"
+    assert facts["backtest"]["cutoff"] == check.cutoff.isoformat() and facts["backtest"]["chosen_by"] == "backtest"
+    assert facts["warnings"] == [dict(w) for w in result.value_warnings]
 
 
 def test_inputs_are_not_modified(study):
@@ -117,6 +155,11 @@ def test_pipeline_writes_the_watch_list_the_backtest_and_the_facts(study, tmp_pa
     customers = pd.read_parquet(processed / "customers.parquet")
     assert set(RISK_COLUMNS) <= set(customers.columns) and set(VALUE_COLUMNS) <= set(customers.columns)
     assert clv.VALUE_COLUMNS[1] in customers.columns
+    groups = pd.read_parquet(processed / "value_backtest.parquet")
+    assert set(groups["kind"]) == {"all", "tier", "frequency"} and meta["value"]["backtest"]["days"] == 365
+    candidates = pd.read_parquet(processed / "value_candidates.parquet")
+    assert len(candidates) == 8 and candidates["chosen"].sum() == 1
+    assert exported.columns[list(exported.columns).index("value") + 1] == "value_basis"
 
 
 def test_value_basis_in_words_in_either_language():
@@ -130,8 +173,10 @@ def test_value_basis_in_words_in_either_language():
     )
     assert value_basis(settings, "own_mean").endswith("(BG/NBD and own mean order values)")
     assert value_basis(settings, None, "q = 0.73 <= 1") == (
-        "revenue per year of relationship so far (the value models could not be fitted: q = 0.73 <= 1)"
+        "net spend in the 180 days before the observation date, as recorded (observed, not predicted: the value "
+        "models could not be fitted: q = 0.73 <= 1)"
     )
+    assert value_basis(settings, "gamma_gamma", model="mbgnbd").endswith("(MBG/NBD and Gamma-Gamma)")
     with i18n.language("zh"):
         chinese = value_basis(settings, "own_mean")
     assert "180" in chinese and "8%" in chinese and "贴现" in chinese and "BG/NBD" in chinese

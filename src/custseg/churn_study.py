@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from custseg import churn, i18n, regions, render, retention
+from custseg import churn, i18n, regions, render, retention, value_study
 from custseg.config import Churn, Config
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.paths import PROJECT_ROOT
@@ -169,10 +169,15 @@ class ChurnStudy:
         stored = self.value_facts.get("basis")
         if not stored:
             return None
-        facts = (self.config.value, self.value_facts.get("order_values"), self.value_facts.get("error"))
+        model = (self.value_facts.get("model") or {}).get("model", "bgnbd")
+        facts = (self.config.value, self.value_facts.get("order_values"), self.value_facts.get("error"), model)
         with i18n.language("en"):
             english = retention.value_basis(*facts)
         return retention.value_basis(*facts) if english == stored else stored
+
+    def _value_warnings(self, reasons: Sequence[str]) -> list[render.Notice]:
+        """The value warnings of some reasons (custseg.value_backtest.warnings) as notices."""
+        return value_study.notices(self.value_facts.get("warnings") or [], reasons)
 
     def _skipped(self) -> render.Notice:
         """Why there are no churn probabilities, in the pipeline's words."""
@@ -243,6 +248,10 @@ class ChurnStudy:
         basis = self._value_basis()
         if basis:
             notices.insert(0, render.Notice(_("Value here means {basis}.").format(basis=basis)))
+            # the warnings the value carries, in one sentence beside its total
+            warned = value_study.headline_notice(self.value_facts.get("warnings") or [])
+            if warned is not None:
+                notices.insert(1, warned)
         value = pgettext("measure and its value", "Value")
         table = render.Table(
             pd.DataFrame(rows, columns=[_("Measure"), value]), _("Churn watch: key figures"), numeric=[value],
@@ -324,7 +333,15 @@ class ChurnStudy:
             items.insert(0, self._skipped())
             return tuple(items)
         items.insert(1, self._region_chart(by_region[names["at_risk"]].dropna()))
-        return tuple(items)
+        return (*items, *self._stand_in_notice())
+
+    def _stand_in_notice(self) -> list[render.Notice]:
+        """Where value at risk is shown: what the value is, when it is the observed stand-in
+        (the value models were not fitted); the predicted CLV is said once, in the key figures."""
+        basis = self._value_basis()
+        if self.value_facts.get("fitted", True) or not basis:
+            return []
+        return [render.Notice(_("Value here means {basis}.").format(basis=basis))]
 
     def _region_chart(self, at_risk: pd.Series) -> render.Chart:
         """Horizontal bars of value at risk per region, largest on top."""
@@ -747,13 +764,8 @@ class ChurnStudy:
             repeat = self.buyers.loc[~self.buyers["one_time_buyer"].astype("bool") & self.buyers["p_alive"].notna(), "p_alive"]
             if len(repeat):
                 items.append(self._alive_chart(repeat))
-            once = int(self.buyers["one_time_buyer"].astype("bool").sum())
-            items.append(render.Notice(_(
-                "{count:,} one-time buyers are counted apart. In the BG/NBD model a customer can only drop out right "
-                "after a repeat purchase, so for someone who bought once P(alive) is 1 by definition, whatever the "
-                "silence since; it says nothing about them and is not shown. Judge them by their churn probability, "
-                "which also sees contacts and feedback."
-            ).format(count=once)))
+            items += self._value_warnings(value_study.ALIVE_REASONS)
+            items.append(self._one_time_notice())
             above = int(self.value_facts.get("order_values_above_history") or 0)
             if above:
                 mean_value = self._mean_order_value()
@@ -772,10 +784,51 @@ class ChurnStudy:
                     )
                 items.append(render.Notice(text.format(count=above, mean=mean_value)))
         items.append(self._value_by_tier("clv" if fitted else "value"))
+        items += self._value_warnings(value_study.VALUE_REASONS)
         note = self.value_facts.get("note") or ""
         if note:
             items.append(render.Notice(_("About the value model: {note}.").format(note=note), kind="info"))
         return tuple(items)
+
+    def _one_time_notice(self) -> render.Notice:
+        """How one-time buyers' P(alive) is shown: apart under BG/NBD (1 by definition), as the
+        model's estimate under MBG/NBD."""
+        once = self.buyers["one_time_buyer"].astype("bool")
+        if (self.value_facts.get("model") or {}).get("model") == "mbgnbd":
+            alive = self.buyers.loc[once, "p_alive"]
+            return render.Notice(_(
+                "{count:,} one-time buyers are not in the chart. The MBG/NBD model lets a customer drop out right after "
+                "the first purchase, so their P(alive) is the model's estimate (mean {mean}), but it rests on one "
+                "purchase; judge them by their churn probability too, which also sees contacts and feedback."
+            ).format(count=int(once.sum()), mean=render.percent(alive.mean())))
+        return render.Notice(_(
+            "{count:,} one-time buyers are counted apart. In the BG/NBD model a customer can only drop out right "
+            "after a repeat purchase, so for someone who bought once P(alive) is 1 by definition, whatever the "
+            "silence since; it says nothing about them and is not shown. Judge them by their churn probability, "
+            "which also sees contacts and feedback."
+        ).format(count=int(once.sum())))
+
+    @section(
+        N_("How far the customer value holds"),
+        N_(
+            "The value models were fitted as they would have been at a past date and their predictions compared with "
+            "what the customers then bought; the model used is the one that did best. The warnings say where the "
+            "value stops being trustworthy."
+        ),
+    )
+    def value_backtest(self) -> render.Section:
+        """The value models' holdout backtest: per tier, per number of repeat purchases, the candidates."""
+        if not self.value_facts.get("fitted", False):
+            basis = self._value_basis()
+            return render.Notice(
+                _("The value models could not be fitted, so there is nothing to backtest; value here means {basis}.").format(
+                    basis=basis or "–"),
+                kind="warning",
+            )
+        return value_study.backtest_items(
+            self.value_facts, _extra(self.data, "value_backtest"), _extra(self.data, "value_candidates"), self.money,
+            self.meta["observation_date"],
+        )
 
     def _mean_order_value(self) -> str:
         """The Gamma-Gamma mean order value as " (money)", or "" when it is not known."""
@@ -804,10 +857,13 @@ class ChurnStudy:
 
     def _value_by_tier(self, column: str) -> render.Table:
         """Buyers, total, mean and share of `column` ("clv" or "value") per tier, in tier order."""
+        days = self.value_facts.get("days", self.config.value.horizon_days)
         if column == "clv":
             total, share, mean, title = _("Total CLV"), _("Share of CLV"), _("Mean CLV"), _("CLV by value tier")
-        else:
-            total, share, mean, title = _("Total Value"), _("Share of Value"), _("Mean Value"), _("Value by value tier")
+        else:  # the observed stand-in: said in the title and the headings
+            total, share, mean = _("Net spend, last {days} days").format(days=days), _("Share"), _("Mean net spend")
+            title = _("Value by value tier: net spend in the last {days} days (observed, the value models were not "
+                      "fitted)").format(days=days)
         buyers_name, alive = _("Buyers"), _("Mean P(alive), repeat buyers")
         buyers = self.buyers
         frame = pd.DataFrame({
@@ -826,12 +882,19 @@ class ChurnStudy:
         table.insert(2, share, table[total] / whole if whole else np.nan)
         order = [*self.meta["tiers"], *sorted(set(table.index) - set(self.meta["tiers"]))]
         table = table.reindex([tier for tier in order if tier in table.index])
+        formats = {buyers_name: render.integer, total: self.money, share: render.percent, mean: self.money,
+                   alive: render.percent}
+        backtest = self.value_facts.get("backtest") or {}
+        ratios = value_study.backtest_ratios(_extra(self.data, "value_backtest"))
+        if column == "clv" and len(ratios):
+            # each tier's backtest figure beside its value: how far that kind of number held before
+            checked = _("Backtest: predicted ÷ actual revenue over {days} days (tiers as on {cutoff})").format(
+                days=backtest.get("days", ""), cutoff=backtest.get("cutoff", ""))
+            table[checked] = ratios.reindex(table.index).to_numpy()
+            formats[checked] = render.percent
         shown = {**{tier: i18n.label("tier", tier) for tier in self.meta["tiers"]}, _UNKNOWN: _("Unknown")}
         table.index = pd.Index([shown.get(tier, tier) for tier in table.index], name=_("Tier"))
-        return render.Table(
-            table, title,
-            {buyers_name: render.integer, total: self.money, share: render.percent, mean: self.money, alive: render.percent},
-        )
+        return render.Table(table, title, formats)
 
     @section(
         N_("Watch list"),
@@ -900,7 +963,9 @@ class ChurnStudy:
                 "The full list of {count:,} customers, ranked by number of warnings, then value (no churn model), with "
                 "the recommended action for each, is in {path} (UTF-8, opens in Excel)."
             )
-        return table, render.Notice(text.format(count=len(watch), path=shown_path))
+        basis = self._value_basis()
+        said = [render.Notice(_("Value in this list means {basis}.").format(basis=basis))] if basis else []
+        return (table, render.Notice(text.format(count=len(watch), path=shown_path)), *said)
 
 
 def _candidate_sentence(choice: str) -> str:

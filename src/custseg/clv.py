@@ -14,10 +14,18 @@ The models
 ----------
 BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while active, a
 customer buys at a Poisson rate ``lambda ~ Gamma(r, alpha)``; after each *repeat* purchase they
-drop out for good with probability ``p ~ Beta(a, b)``. Gamma-Gamma (Fader, Hardie & Lee 2005,
-"RFM and CLV", and Fader & Hardie's note "The Gamma-Gamma model of monetary value"): order values
-of a customer are ``Gamma(p, nu)`` around a personal mean, ``nu ~ Gamma(q, v)``, independent of
-how often the customer buys.
+drop out for good with probability ``p ~ Beta(a, b)``. MBG/NBD (Batislam, Denizel & Filiztekin
+2007, with Wagner & Hoppe's 2008 erratum) is the same but for one thing: the customer may also
+drop out right after the *first* purchase, so a one-time buyer long silent is not taken for a
+slow buyer. Gamma-Gamma (Fader, Hardie & Lee 2005, "RFM and CLV", and Fader & Hardie's note
+"The Gamma-Gamma model of monetary value"): order values of a customer are ``Gamma(p, nu)``
+around a personal mean, ``nu ~ Gamma(q, v)``, independent of how often the customer buys. Fader
+and Hardie fit it to the *repeat* purchases (the first one left out, as it may differ); it can
+also read every purchase, first included (``order_value_purchases = "all"``), so that a
+one-time buyer's own order says something about their next one.
+
+Which purchase model, penalty and order-value purchases a study uses is one :class:`ModelSpec`;
+:mod:`custseg.value_backtest` chooses it by a holdout backtest unless the config fixes it.
 
 Both are fitted here in closed form: the two marginal log-likelihoods are written out with
 ``gammaln`` / ``betaln`` and maximised with scipy's L-BFGS-B on the log-parameters, with analytic
@@ -33,10 +41,11 @@ One-time buyers
 In BG/NBD a customer can only drop out right after a repeat purchase, so for a customer with
 ``frequency == 0`` the model's P(alive) is exactly 1 *by definition*, whatever the silence since
 that one purchase. Open-source P(alive) therefore "is always 1 for one-time buyers" and it never
-says anything about satisfaction. :func:`customer_value` does not show that 1: their ``p_alive`` is
-missing (NaN) and ``one_time_buyer`` is True; judge them with the churn model, which sees
-interactions and feedback. Their ``expected_purchases`` and ``clv`` are still the model's (low,
-because the population rate ``r / alpha`` of a typical customer is low).
+says anything about satisfaction. :func:`customer_value` does not show that 1: under BG/NBD their
+``p_alive`` is missing (NaN) and ``one_time_buyer`` is True; judge them with the churn model, which
+sees interactions and feedback. Their ``expected_purchases`` and ``clv`` are still the model's (low,
+because the population rate ``r / alpha`` of a typical customer is low). Under MBG/NBD a one-time
+buyer can have dropped out, and their P(alive) is the model's estimate, shown like anyone's.
 
 Too little data
 ---------------
@@ -54,6 +63,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -78,6 +88,10 @@ VALUE_COLUMNS: tuple[str, ...] = (
 )
 #: Name recorded in :attr:`ValueModels.method`.
 METHOD = "maximum likelihood, closed form (BG/NBD + Gamma-Gamma), scipy L-BFGS-B"
+#: The purchase models: BG/NBD, and MBG/NBD, where a customer may drop out after the first purchase too.
+PURCHASE_MODELS: tuple[str, ...] = ("bgnbd", "mbgnbd")
+#: Which purchases the Gamma-Gamma model reads: the repeat purchases, or all of them.
+ORDER_VALUE_PURCHASES: tuple[str, ...] = ("repeat", "all")
 
 _ORDER_COLUMNS = ("customer_id", "order_date", "status", "revenue")
 _DAYS_PER_YEAR = 365.25
@@ -96,6 +110,42 @@ _GRADIENT_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
+class ModelSpec:
+    """One way to fit the value models.
+
+    Attributes
+    ----------
+    model
+        ``bgnbd`` or ``mbgnbd`` (see the module docstring).
+    penalizer
+        L2 penalty on the log-parameters added to the mean negative log-likelihood of both fits.
+    order_value_purchases
+        ``repeat``: Gamma-Gamma reads each repeat buyer's mean repeat-purchase value (Fader &
+        Hardie; a one-time buyer is expected at the population mean); ``all``: each buyer's mean
+        over every purchase, the first included (a one-time buyer's order is shrunk towards the
+        population mean rather than ignored).
+    """
+
+    model: Literal["bgnbd", "mbgnbd"] = "bgnbd"
+    penalizer: float = 0.0
+    order_value_purchases: Literal["repeat", "all"] = "repeat"
+
+    @classmethod
+    def from_settings(cls, settings: Value) -> ModelSpec:
+        """The spec the ``value`` settings fix; an ``auto`` setting takes the plain default
+        (BG/NBD, no penalty, repeat purchases: Fader & Hardie's published settings)."""
+        return cls(
+            model="bgnbd" if settings.model == "auto" else settings.model,
+            penalizer=0.0 if settings.penalizer == "auto" else float(settings.penalizer),
+            order_value_purchases="repeat" if settings.order_value_purchases == "auto" else settings.order_value_purchases,
+        )
+
+    def summary(self) -> dict:
+        """JSON-safe: the three choices by name."""
+        return {"model": self.model, "penalizer": self.penalizer, "order_value_purchases": self.order_value_purchases}
+
+
+@dataclass(frozen=True)
 class ValueModels:
     """Point estimates of a BG/NBD and a Gamma-Gamma fit, and what is known about the fit.
 
@@ -104,7 +154,8 @@ class ValueModels:
     r, alpha
         Gamma heterogeneity of the purchase rate while active (rate mean ``r / alpha`` per time unit).
     a, b
-        Beta heterogeneity of the drop-out probability after each repeat purchase (mean ``a / (a + b)``).
+        Beta heterogeneity of the drop-out probability after each repeat purchase (and, with
+        MBG/NBD, after the first) (mean ``a / (a + b)``).
     p, q, v
         Gamma-Gamma parameters; the population mean order value is ``p * v / (q - 1)``. NaN when the
         Gamma-Gamma part could not be fitted (``note`` says why).
@@ -113,11 +164,11 @@ class ValueModels:
     gg_log_likelihood
         Gamma-Gamma log-likelihood over the repeat buyers used (NaN when not fitted).
     n_customers, n_repeat_buyers
-        Customers in the BG/NBD fit; customers with a repeat purchase and a positive mean value
-        (the Gamma-Gamma fit).
+        Customers in the purchase-model fit; customers with a repeat purchase and a positive mean
+        repeat value.
     frequency_value_corr
-        Pearson correlation of ``frequency`` and ``monetary_value`` over the repeat buyers; the
-        Gamma-Gamma model assumes it is close to zero.
+        Pearson correlation of the number of purchases and their mean value over the customers the
+        Gamma-Gamma model read; the model assumes it is close to zero.
     time_unit_days
         Length of one time unit of ``recency``, ``T`` and ``alpha``, in days.
     penalizer
@@ -132,6 +183,12 @@ class ValueModels:
         ``gamma_gamma``: expected order values from the Gamma-Gamma model; ``observed_mean``: the
         Gamma-Gamma part was not fitted (``note`` says why) and each customer's own mean purchase
         value stands in.
+    model
+        The purchase model, ``bgnbd`` or ``mbgnbd``.
+    order_value_purchases
+        Which purchases the Gamma-Gamma model read (``repeat`` or ``all``, see :class:`ModelSpec`).
+    n_spend_customers
+        Customers in the Gamma-Gamma fit (0 when it was not fitted).
     """
 
     r: float
@@ -152,6 +209,14 @@ class ValueModels:
     method: str = METHOD
     note: str = ""
     order_values: Literal["gamma_gamma", "observed_mean"] = "gamma_gamma"
+    model: Literal["bgnbd", "mbgnbd"] = "bgnbd"
+    order_value_purchases: Literal["repeat", "all"] = "repeat"
+    n_spend_customers: int = 0
+
+    @property
+    def spec(self) -> ModelSpec:
+        """How these models were fitted."""
+        return ModelSpec(self.model, self.penalizer, self.order_value_purchases)
 
     @property
     def spend_fitted(self) -> bool:
@@ -162,6 +227,12 @@ class ValueModels:
     def mean_order_value(self) -> float:
         """Population mean order value of the Gamma-Gamma model, ``p v / (q - 1)``."""
         return self.p * self.v / (self.q - 1.0) if self.spend_fitted else float("nan")
+
+    @property
+    def one_time_alive_defined(self) -> bool:
+        """Whether the purchase model gives one-time buyers a P(alive) of their own (MBG/NBD);
+        under BG/NBD it is 1 by definition."""
+        return self.model == "mbgnbd"
 
 
 def rfm_summary(orders: pd.DataFrame, observation_date: dt.date, time_unit_days: int = 7) -> pd.DataFrame:
@@ -259,26 +330,31 @@ def rfm_summary(orders: pd.DataFrame, observation_date: dt.date, time_unit_days:
     })
 
 
-def fit_value_models(summary: pd.DataFrame, settings: Value) -> ValueModels:
-    """Fit BG/NBD on every customer and Gamma-Gamma on the repeat buyers, by maximum likelihood.
+def fit_value_models(summary: pd.DataFrame, settings: Value, spec: ModelSpec | None = None) -> ValueModels:
+    """Fit the purchase model on every customer and Gamma-Gamma on the buyers it reads, by maximum likelihood.
 
     The objective of each fit is the mean negative log-likelihood plus
-    ``settings.penalizer * sum(log(parameter) ** 2)`` (0 by default: plain maximum likelihood;
-    a small value such as 0.001 keeps parameters finite on awkward data at a small bias).
+    ``spec.penalizer * sum(log(parameter) ** 2)`` (0: plain maximum likelihood; a small value
+    such as 0.001 keeps parameters finite on awkward data at a small bias).
 
     Parameters
     ----------
     summary
-        Output of :func:`rfm_summary` (``frequency``, ``recency``, ``T``, ``monetary_value``),
-        built with ``settings.time_unit_days``.
+        Output of :func:`rfm_summary` (``frequency``, ``recency``, ``T``, ``monetary_value``,
+        and ``mean_purchase_value`` for ``order_value_purchases = "all"``), built with
+        ``settings.time_unit_days``.
     settings
-        The ``value`` section of the study config.
+        The ``value`` section of the study config (time unit, ``min_repeat_buyers``).
+    spec
+        Purchase model, penalty and the purchases Gamma-Gamma reads; None:
+        :meth:`ModelSpec.from_settings` (the settings' fixed choices, BG/NBD, no penalty and
+        repeat purchases for those left ``auto``).
 
     Returns
     -------
     ValueModels
         Point estimates and fit facts. When the Gamma-Gamma part cannot be fitted (fewer than
-        ``min_repeat_buyers`` repeat buyers with a positive value, an optimizer that does not
+        ``min_repeat_buyers`` customers with a positive value to read, an optimizer that does not
         converge, or ``q <= 1`` so the mean order value would be infinite) ``p, q, v`` are NaN,
         ``order_values`` is ``observed_mean`` and ``note`` says why. A strong correlation of
         frequency and order value (|Pearson r| > 0.3 over the repeat buyers) is fitted anyway
@@ -291,7 +367,40 @@ def fit_value_models(summary: pd.DataFrame, settings: Value) -> ValueModels:
         than ``settings.min_repeat_buyers`` customers have a repeat purchase, or when the BG/NBD
         optimizer does not converge or a parameter runs off to the edge of its range.
     """
-    started = time.perf_counter()
+    spec = spec or ModelSpec.from_settings(settings)
+    fitted = fit_model_specs(summary, settings, [spec])[spec]
+    if isinstance(fitted, ValueError):
+        raise fitted
+    return fitted
+
+
+def fit_model_specs(summary: pd.DataFrame, settings: Value, specs: Sequence[ModelSpec]
+                    ) -> dict[ModelSpec, ValueModels | ValueError]:
+    """Fit the value models of several specs on one summary, each part once.
+
+    A purchase model is fitted once per (model, penalizer) and Gamma-Gamma once per (penalizer,
+    purchases read), so eight specs cost four purchase fits and four Gamma-Gamma fits, not
+    eight of each. Each result is what :func:`fit_value_models` gives for that spec alone.
+
+    Parameters
+    ----------
+    summary, settings
+        As :func:`fit_value_models`.
+    specs
+        The specs to fit.
+
+    Returns
+    -------
+    dict[ModelSpec, ValueModels | ValueError]
+        Per spec its models, or the error its purchase model failed with (an optimizer that did
+        not converge, a parameter at the edge of its range).
+
+    Raises
+    ------
+    ValueError
+        When the summary is not valid or holds fewer than ``settings.min_repeat_buyers`` repeat
+        buyers (then no spec can be fitted).
+    """
     x, t_x, T = _summary_arrays(summary)
     repeat = x > 0
     n_repeat = int(repeat.sum())
@@ -301,38 +410,89 @@ def fit_value_models(summary: pd.DataFrame, settings: Value) -> ValueModels:
             f"than once, the BG/NBD model needs at least value.min_repeat_buyers = "
             f"{settings.min_repeat_buyers} repeat buyers to tell drop-out from slow buying"
         )
-    bg, bg_ll = _fit_bgnbd(x, t_x, T, settings.penalizer)
-
-    notes: list[str] = []
     m = summary["monetary_value"].to_numpy(dtype="float64")
-    spenders = repeat & (m > 0)
-    corr = _correlation(x[spenders], m[spenders])
+    n_repeat_buyers = int((repeat & (m > 0)).sum())
+    purchases: dict[tuple[str, float], tuple[object, float]] = {}
+    spends: dict[tuple[float, str], tuple[_SpendFit, float]] = {}
+    results: dict[ModelSpec, ValueModels | ValueError] = {}
+    for spec in specs:
+        key = (spec.model, spec.penalizer)
+        if key not in purchases:
+            started = time.perf_counter()
+            try:
+                fit: object = _fit_bgnbd(x, t_x, T, spec.penalizer, _shift(spec.model))
+            except ValueError as exc:  # this spec fails; the others may not
+                fit = exc
+            purchases[key] = fit, time.perf_counter() - started
+        fit, purchase_seconds = purchases[key]
+        if isinstance(fit, ValueError):
+            results[spec] = fit
+            continue
+        spend_key = (spec.penalizer, spec.order_value_purchases)
+        if spend_key not in spends:
+            started = time.perf_counter()
+            spends[spend_key] = _fit_spend(summary, x, settings, spec), time.perf_counter() - started
+        spend, spend_seconds = spends[spend_key]
+        bg, bg_ll = fit
+        results[spec] = ValueModels(
+            r=bg[0], alpha=bg[1], a=bg[2], b=bg[3], p=spend.params[0], q=spend.params[1], v=spend.params[2],
+            log_likelihood=bg_ll, gg_log_likelihood=spend.log_likelihood, n_customers=len(x),
+            n_repeat_buyers=n_repeat_buyers, frequency_value_corr=spend.correlation,
+            time_unit_days=settings.time_unit_days, penalizer=spec.penalizer,
+            seconds=purchase_seconds + spend_seconds, method=_method(spec.model), note=spend.note,
+            order_values="gamma_gamma" if spend.fitted else "observed_mean",
+            model=spec.model, order_value_purchases=spec.order_value_purchases,
+            n_spend_customers=spend.customers if spend.fitted else 0,
+        )
+    return results
+
+
+@dataclass(frozen=True)
+class _SpendFit:
+    """The Gamma-Gamma part of a fit."""
+
+    params: tuple[float, float, float]  # p, q, v; NaN when not fitted
+    log_likelihood: float
+    correlation: float  # of the number of purchases read and their mean value
+    customers: int  # customers the model read
+    note: str
+
+    @property
+    def fitted(self) -> bool:
+        return bool(np.isfinite(self.params[1]))
+
+
+def _fit_spend(summary: pd.DataFrame, x: np.ndarray, settings: Value, spec: ModelSpec) -> _SpendFit:
+    notes: list[str] = []
+    count, mean = _spend_inputs(summary, x, spec.order_value_purchases)
+    spenders = (count > 0) & (mean > 0)
+    corr = _correlation(count[spenders], mean[spenders])
     gg, gg_ll = (np.nan, np.nan, np.nan), np.nan
     if spenders.sum() < settings.min_repeat_buyers:
+        whom = "repeat buyers have a positive mean repeat order value" if spec.order_value_purchases == "repeat" else (
+            "buyers have a positive mean purchase value")
         notes.append(
-            f"order values not modelled by Gamma-Gamma: only {int(spenders.sum())} repeat buyers have a positive mean "
-            f"repeat order value (value.min_repeat_buyers = {settings.min_repeat_buyers})"
+            f"order values not modelled by Gamma-Gamma: only {int(spenders.sum())} {whom} "
+            f"(value.min_repeat_buyers = {settings.min_repeat_buyers})"
         )
     else:
-        gg, gg_ll, problem = _fit_gamma_gamma(x[spenders], m[spenders], settings.penalizer)
+        gg, gg_ll, problem = _fit_gamma_gamma(count[spenders], mean[spenders], spec.penalizer)
         if problem:
             notes.append(f"order values not modelled by Gamma-Gamma: {problem}")
         elif abs(corr) > _STRONG_CORRELATION:
+            whom = "repeat buyers" if spec.order_value_purchases == "repeat" else "buyers"
             notes.append(
-                f"purchase frequency and order value correlate (Pearson r = {corr:.2f} over the repeat "
-                f"buyers); the Gamma-Gamma model assumes they are independent, so expected order "
+                f"purchase frequency and order value correlate (Pearson r = {corr:.2f} over the {whom}); "
+                f"the Gamma-Gamma model assumes they are independent, so expected order "
                 f"values and CLV are less reliable"
             )
     if notes and not np.isfinite(gg[1]):
         notes.append("expected order values are each customer's own mean purchase value instead")
-    return ValueModels(
-        r=bg[0], alpha=bg[1], a=bg[2], b=bg[3], p=gg[0], q=gg[1], v=gg[2],
-        log_likelihood=bg_ll, gg_log_likelihood=gg_ll, n_customers=len(x),
-        n_repeat_buyers=int(spenders.sum()), frequency_value_corr=corr,
-        time_unit_days=settings.time_unit_days, penalizer=settings.penalizer,
-        seconds=time.perf_counter() - started, note="; ".join(notes),
-        order_values="gamma_gamma" if np.isfinite(gg[1]) else "observed_mean",
-    )
+    return _SpendFit(gg, gg_ll, corr, int(spenders.sum()), "; ".join(notes))
+
+
+def _method(model: str) -> str:
+    return METHOD.replace("BG/NBD", _model_name(_shift(model)))
 
 
 def customer_value(
@@ -343,13 +503,18 @@ def customer_value(
     Formulas (time in units of ``models.time_unit_days``; ``x, t_x, T`` = frequency, recency, T;
     ``H`` = ``settings.horizon_days`` in time units):
 
-    * ``p_alive`` = 1 / (1 + a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x)) for
-      repeat buyers (Fader, Hardie & Lee 2008, note 021). NaN for one-time buyers, whose model
-      value is 1 by definition (see the module docstring); ``one_time_buyer`` marks them.
-    * ``expected_purchases`` = E[purchases in (T, T + H]] (Fader, Hardie & Lee 2005, eq. 10),
-      with the hypergeometric term in its Euler-transformed, numerically stable form.
-    * ``expected_order_value`` = Gamma-Gamma E[order value | x, m_x] =
-      p (v + x m_x) / (p x + q - 1); for one-time buyers the population mean p v / (q - 1).
+    * ``p_alive``: BG/NBD: 1 / (1 + a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x))
+      for repeat buyers (Fader, Hardie & Lee 2008, note 021); NaN for one-time buyers, whose
+      model value is 1 by definition (see the module docstring); ``one_time_buyer`` marks them.
+      MBG/NBD: 1 / (1 + a / (b + x) * ((alpha + T) / (alpha + t_x)) ** (r + x)) for every
+      buyer (Batislam et al. 2007, appendix A, eq. 5).
+    * ``expected_purchases`` = E[purchases in (T, T + H]] (Fader, Hardie & Lee 2005, eq. 10;
+      for MBG/NBD Wagner & Hoppe 2008, which is eq. 10 with b + 1 for b and a / (b + x) in the
+      denominator), with the hypergeometric term in its Euler-transformed, numerically stable form.
+    * ``expected_order_value`` = Gamma-Gamma E[order value | n, m] = p (v + n m) / (p n + q - 1),
+      with n, m the number and mean value of the purchases the model reads: the repeat purchases
+      (n = x, m = ``monetary_value``; for one-time buyers the population mean p v / (q - 1)) or
+      all of them (n = x + 1, m = ``mean_purchase_value``).
       When the Gamma-Gamma part was not fitted: ``mean_purchase_value``.
       ``order_value_above_history`` marks the customers whose expected order value is above their
       largest purchase so far (``max_purchase_value``, when the summary has it): Gamma-Gamma pulls
@@ -403,6 +568,7 @@ def customer_value(
     unit = models.time_unit_days
     horizon = settings.horizon_days / unit
     p_model = _p_alive(x, t_x, T, models)
+    shown = (x > 0) | models.one_time_alive_defined
 
     months = max(1, round(settings.horizon_days / _DAYS_PER_MONTH))
     ends = horizon * np.arange(1, months + 1) / months
@@ -410,13 +576,7 @@ def customer_value(
     expected = cumulative[:, -1]  # the last month ends at the horizon
     per_month = np.diff(cumulative, axis=1, prepend=0.0)
     discount = (1.0 + settings.annual_discount_rate) ** (-ends * unit / _DAYS_PER_YEAR)
-    order_value = _expected_spend(x, summary, models)
-    above = np.zeros(len(x), dtype=bool)
-    if "max_purchase_value" in summary:
-        largest = summary["max_purchase_value"].to_numpy(dtype="float64")
-        above = order_value > largest
-        if settings.cap_order_value:
-            order_value = np.where(above, largest, order_value)
+    order_value, above = _order_values(x, summary, models, settings.cap_order_value)
     clv = order_value * (per_month @ discount)
 
     wait = _even_odds_wait(x, T, p_model, models)
@@ -426,13 +586,51 @@ def customer_value(
     return pd.DataFrame({
         "customer_id": summary["customer_id"].to_numpy(),
         "one_time_buyer": x == 0,
-        "p_alive": np.where(x > 0, p_model, np.nan),
+        "p_alive": np.where(shown, p_model, np.nan),
         "expected_purchases": expected,
         "expected_order_value": order_value,
         "order_value_above_history": above,
         "clv": clv,
         "expected_next_order": pd.Series(next_order).where(within).to_numpy(dtype="datetime64[ns]"),
     }, index=summary.index)
+
+
+def predicted_revenue(summary: pd.DataFrame, models: ValueModels, days: int, cap_order_value: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Expected purchases and expected revenue of every customer over the next `days` days, undiscounted.
+
+    What a backtest compares with what the customers then did: the same expected purchases and
+    order values as :func:`customer_value` (revenue = expected purchases x expected order value,
+    capped at the largest purchase so far with `cap_order_value`), over a span of any length and
+    without the monthly discounting.
+
+    Parameters
+    ----------
+    summary
+        Output of :func:`rfm_summary` at the date the span starts, in the models' time unit.
+    models
+        Output of :func:`fit_value_models`.
+    days
+        Length of the span.
+    cap_order_value
+        ``value.cap_order_value``.
+
+    Returns
+    -------
+    tuple[np.ndarray, np.ndarray]
+        Expected purchases and expected revenue, aligned with `summary`.
+    """
+    x, t_x, T = _summary_arrays(summary)
+    purchases = _expected_purchases(x, t_x, T, days / models.time_unit_days, models)
+    order_value, _ = _order_values(x, summary, models, cap_order_value)
+    return purchases, purchases * order_value
+
+
+def p_alive(summary: pd.DataFrame, models: ValueModels) -> np.ndarray:
+    """The model's P(alive) of every customer of a summary, one-time buyers included (1 for them
+    under BG/NBD, by definition; :func:`customer_value` shows NaN there instead)."""
+    x, t_x, T = _summary_arrays(summary)
+    return _p_alive(x, t_x, T, models)
 
 
 # --- the models --------------------------------------------------------------------------------
@@ -456,13 +654,30 @@ def _summary_arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.n
     return x, t_x, T
 
 
+def _shift(model: str) -> int:
+    """1 for MBG/NBD, 0 for BG/NBD: MBG/NBD's formulas are BG/NBD's with b + 1 in place of b
+    wherever b meets the frequency (one more chance to drop out), and the drop-out branch open
+    to one-time buyers too."""
+    if model not in PURCHASE_MODELS:
+        raise ValueError(f"value.model must be one of {', '.join(PURCHASE_MODELS)} (or auto), got {model!r}")
+    return int(model == "mbgnbd")
+
+
+def _model_name(shift: int) -> str:
+    return "MBG/NBD" if shift else "BG/NBD"
+
+
 def _bgnbd_nll(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, penalizer: float,
-               counts: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray]:
-    """Mean negative BG/NBD log-likelihood and its gradient in the log-parameters.
+               counts: tuple[np.ndarray, np.ndarray] | None = None, shift: int = 0) -> tuple[float, np.ndarray]:
+    """Mean negative BG/NBD (``shift`` 0) or MBG/NBD (``shift`` 1) log-likelihood and its
+    gradient in the log-parameters.
 
     Per customer (Fader, Hardie & Lee 2005, eq. 6), with A1 = ln G(r+x) - ln G(r) + r ln alpha:
     ll = A1 + ln(exp(A2) + [x > 0] exp(A3)), A2 = ln B(a, b+x) - ln B(a, b) - (r+x) ln(alpha+T),
-    A3 = ln B(a+1, b+x-1) - ln B(a, b) - (r+x) ln(alpha+t_x).
+    A3 = ln B(a+1, b+x-1) - ln B(a, b) - (r+x) ln(alpha+t_x). MBG/NBD (Batislam et al. 2007):
+    the same with b + 1 for b inside the first beta function of A2 and A3, and the drop-out
+    branch A3 for every customer (a one-time buyer may have dropped out right after the first
+    purchase: t_x = 0).
 
     ``counts`` = (distinct frequencies, index of each customer's among them): the special
     functions depend on x only, so they are evaluated once per distinct x (a few hundred values
@@ -470,20 +685,21 @@ def _bgnbd_nll(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
     """
     r, alpha, a, b = np.exp(theta)
     ux, inv = counts if counts is not None else np.unique(x, return_inverse=True)
-    uxb = np.maximum(ux, 1.0)  # keeps b + x - 1 > 0 in the branch that x = 0 never uses
+    bb = b + shift
+    uxb = np.maximum(ux, 1.0 - shift)  # keeps b + x - 1 > 0 in the BG/NBD branch that x = 0 never uses
     dab = psi(a + b)
     per_x = {  # every term that depends on the frequency alone, per distinct frequency
         "a1": gammaln(r + ux) - gammaln(r),
-        "b2": betaln(a, b + ux) - betaln(a, b),
-        "b3": betaln(a + 1, b + uxb - 1) - betaln(a, b),
+        "b2": betaln(a, bb + ux) - betaln(a, b),
+        "b3": betaln(a + 1, bb + uxb - 1) - betaln(a, b),
         "g_r": psi(r + ux) - psi(r),
-        "g_a2": dab - psi(a + b + ux),
-        "g_a3": psi(a + 1) - psi(a) + dab - psi(a + b + uxb),
-        "g_b2": psi(b + ux) - psi(a + b + ux) - psi(b) + dab,
-        "g_b3": psi(b + uxb - 1) - psi(a + b + uxb) - psi(b) + dab,
+        "g_a2": dab - psi(a + bb + ux),
+        "g_a3": psi(a + 1) - psi(a) + dab - psi(a + bb + uxb),
+        "g_b2": psi(bb + ux) - psi(a + bb + ux) - psi(b) + dab,
+        "g_b3": psi(bb + uxb - 1) - psi(a + bb + uxb) - psi(b) + dab,
     }
     at = {name: values[inv] for name, values in per_x.items()}
-    rep = x > 0
+    rep = (x > 0) | bool(shift)
     log_at, log_atx = np.log(alpha + T), np.log(alpha + t_x)
     a2 = at["b2"] - (r + x) * log_at
     a3 = np.where(rep, at["b3"] - (r + x) * log_atx, -np.inf)
@@ -511,34 +727,35 @@ def _converged(res: OptimizeResult) -> bool:
     return bool(res.success or np.max(np.abs(res.jac)) < _GRADIENT_TOLERANCE)
 
 
-def _bgnbd_loglik(params: tuple[float, ...], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> float:
-    return float(-_bgnbd_nll(np.log(params), x, t_x, T, 0.0)[0] * len(x))
+def _bgnbd_loglik(params: tuple[float, ...], x: np.ndarray, t_x: np.ndarray, T: np.ndarray, shift: int = 0) -> float:
+    return float(-_bgnbd_nll(np.log(params), x, t_x, T, 0.0, shift=shift)[0] * len(x))
 
 
-def _fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, penalizer: float
+def _fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, penalizer: float, shift: int = 0
                ) -> tuple[tuple[float, float, float, float], float]:
     # Start: a purchase rate of the observed repeat rate, drop-out probability about 1/4. Any
     # sensible start reaches the same optimum; a fixed one keeps the fit deterministic.
     rate = max(x.sum() / T.sum(), 1e-6)
     start = np.log([1.0, 1.0 / rate, 1.0, 3.0])
     counts = np.unique(x, return_inverse=True)
-    res = minimize(_bgnbd_nll, start, args=(x, t_x, T, penalizer, counts), jac=True, method="L-BFGS-B",
+    name = _model_name(shift)
+    res = minimize(_bgnbd_nll, start, args=(x, t_x, T, penalizer, counts, shift), jac=True, method="L-BFGS-B",
                    bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4, options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
     if not _converged(res):
         raise ValueError(
-            f"the BG/NBD optimizer stopped without reaching an optimum (scipy: "
+            f"the {name} optimizer stopped without reaching an optimum (scipy: "
             f"{str(res.message).rstrip(': ')}); the value models are not available"
         )
     at_edge = np.abs(res.x) > _LOG_BOUND - 1e-3
     if at_edge.any():
         names = np.array(["r", "alpha", "a", "b"])[at_edge]
         raise ValueError(
-            f"the BG/NBD fit has no finite optimum: parameter(s) {', '.join(names)} ran off to the "
+            f"the {name} fit has no finite optimum: parameter(s) {', '.join(names)} ran off to the "
             f"edge of their range, typically because the data show (almost) no customer dropping "
             f"out or no variation in purchase rates; try a small value.penalizer such as 0.001"
         )
     params = tuple(float(v) for v in np.exp(res.x))
-    return params, _bgnbd_loglik(params, x, t_x, T)
+    return params, _bgnbd_loglik(params, x, t_x, T, shift)
 
 
 def _gg_nll(theta: np.ndarray, x: np.ndarray, m: np.ndarray, penalizer: float,
@@ -590,36 +807,71 @@ def _fit_gamma_gamma(x: np.ndarray, m: np.ndarray, penalizer: float
     return (p, q, v_scaled * scale), float(ll), ""
 
 
+def _drop_out_odds(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, mo: ValueModels) -> tuple[np.ndarray, np.ndarray]:
+    """Log-odds of "dropped out" against "alive" given the history, and where the model allows a
+    drop-out at all (repeat buyers; with MBG/NBD every buyer)."""
+    shift = _shift(mo.model)
+    # BG/NBD: a / (b + x - 1); MBG/NBD: a / (b + x). The maximum keeps the BG/NBD term finite
+    # for one-time buyers, who take the other branch.
+    log_odds = np.log(mo.a / (mo.b + shift + np.maximum(x, 1.0 - shift) - 1.0)) + (mo.r + x) * np.log(
+        (mo.alpha + T) / (mo.alpha + t_x))
+    return log_odds, (x > 0) | bool(shift)
+
+
 def _p_alive(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, mo: ValueModels) -> np.ndarray:
     # 1 / (1 + exp(log_odds)) in log space: ((alpha+T)/(alpha+t_x))**(r+x) overflows for big x.
-    log_odds = np.log(mo.a / (mo.b + np.maximum(x, 1.0) - 1.0)) + (mo.r + x) * np.log(
-        (mo.alpha + T) / (mo.alpha + t_x))
-    return np.where(x > 0, expit(-log_odds), 1.0)
+    log_odds, can_drop = _drop_out_odds(x, t_x, T, mo)
+    return np.where(can_drop, expit(-log_odds), 1.0)
 
 
 def _expected_purchases(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, t: float, mo: ValueModels
                         ) -> np.ndarray:
-    """E[purchases in (T, T+t] | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10).
+    """E[purchases in (T, T+t] | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10; MBG/NBD: Wagner
+    & Hoppe 2008, the same with b + 1 for b, bb below).
 
-    The term ((alpha+T)/(alpha+T+t))**(r+x) * 2F1(r+x, b+x; a+b+x-1; z), z = t/(alpha+T+t), is
-    computed as (1-z)**(a-1) * 2F1(a+b-1-r, a-1; a+b+x-1; z) (Euler's transformation): the direct
-    form multiplies a vanishing power by a huge series for frequent buyers.
+    The term ((alpha+T)/(alpha+T+t))**(r+x) * 2F1(r+x, bb+x; a+bb+x-1; z), z = t/(alpha+T+t), is
+    computed as (1-z)**(a-1) * 2F1(a+bb-1-r, a-1; a+bb+x-1; z) (Euler's transformation): the
+    direct form multiplies a vanishing power by a huge series for frequent buyers.
     """
-    r, alpha, a, b = mo.r, mo.alpha, mo.a, mo.b
+    r, alpha, a = mo.r, mo.alpha, mo.a
+    bb = mo.b + _shift(mo.model)
     z = t / (alpha + T + t)
-    head = (a + b + x - 1.0) / (a - 1.0)
-    tail = 1.0 - (1.0 - z) ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-    log_odds = np.log(a / (b + np.maximum(x, 1.0) - 1.0)) + (r + x) * np.log((alpha + T) / (alpha + t_x))
-    denominator = 1.0 + np.where(x > 0, np.exp(np.minimum(log_odds, 700.0)), 0.0)
+    head = (a + bb + x - 1.0) / (a - 1.0)
+    tail = 1.0 - (1.0 - z) ** (a - 1.0) * hyp2f1(a + bb - 1.0 - r, a - 1.0, a + bb + x - 1.0, z)
+    log_odds, can_drop = _drop_out_odds(x, t_x, T, mo)
+    denominator = 1.0 + np.where(can_drop, np.exp(np.minimum(log_odds, 700.0)), 0.0)
     return head * tail / denominator
+
+
+def _spend_inputs(summary: pd.DataFrame, x: np.ndarray, purchases: str) -> tuple[np.ndarray, np.ndarray]:
+    """Number and mean value of the purchases the Gamma-Gamma model reads, per customer."""
+    if purchases == "repeat":
+        return x, summary["monetary_value"].to_numpy(dtype="float64")
+    if purchases == "all":
+        return x + 1.0, summary["mean_purchase_value"].to_numpy(dtype="float64")
+    raise ValueError(f"value.order_value_purchases must be repeat or all (or auto), got {purchases!r}")
 
 
 def _expected_spend(x: np.ndarray, summary: pd.DataFrame, mo: ValueModels) -> np.ndarray:
     if not mo.spend_fitted:
         return summary["mean_purchase_value"].to_numpy(dtype="float64")
-    m = summary["monetary_value"].to_numpy(dtype="float64")
-    # x = 0 gives p v / (q - 1), the population mean: no repeat value to update on.
-    return mo.p * (mo.v + x * m) / (mo.p * x + mo.q - 1.0)
+    n, m = _spend_inputs(summary, x, mo.order_value_purchases)
+    # n = 0 (a one-time buyer, repeat purchases read) gives p v / (q - 1), the population mean:
+    # no repeat value to update on.
+    return mo.p * (mo.v + n * m) / (mo.p * n + mo.q - 1.0)
+
+
+def _order_values(x: np.ndarray, summary: pd.DataFrame, mo: ValueModels, cap: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Expected order values (capped at the largest purchase so far with `cap`) and whether
+    each is above that purchase (all False when the summary has no ``max_purchase_value``)."""
+    order_value = _expected_spend(x, summary, mo)
+    above = np.zeros(len(x), dtype=bool)
+    if "max_purchase_value" in summary:
+        largest = summary["max_purchase_value"].to_numpy(dtype="float64")
+        above = order_value > largest
+        if cap:
+            order_value = np.where(above, largest, order_value)
+    return order_value, above
 
 
 def _even_odds_wait(x: np.ndarray, T: np.ndarray, p_alive: np.ndarray, mo: ValueModels) -> np.ndarray:

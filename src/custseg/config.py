@@ -494,8 +494,26 @@ class Value(_Strict):
     # how many buyers that is above anything they spent); see custseg.clv.customer_value
     cap_order_value: bool = False
     # L2 penalty on the log-parameters added to the mean negative log-likelihood; 0 = plain
-    # maximum likelihood, a small value (0.001) keeps the fit finite on awkward data
-    penalizer: float = Field(0.0, ge=0)
+    # maximum likelihood, a small value (0.001) keeps the fit finite on awkward data; auto: the
+    # holdout backtest chooses between 0 and 0.001 (custseg.value_backtest)
+    penalizer: float | Literal["auto"] = "auto"
+    # the purchase model: BG/NBD, MBG/NBD (one-time buyers can drop out too) or auto (the backtest chooses)
+    model: Literal["auto", "bgnbd", "mbgnbd"] = "auto"
+    # which purchases Gamma-Gamma reads: the repeat ones (Fader & Hardie: the first purchase left
+    # out), all of them (a one-time buyer's order tells about the next), or auto (the backtest chooses)
+    order_value_purchases: Literal["auto", "repeat", "all"] = "auto"
+    # days before the observation date held out to backtest the value models; None: the value
+    # horizon, or half the history when that is shorter (the fit then sees as many days as it predicts)
+    backtest_days: int | None = Field(None, ge=7)
+    # a backtest error of predicted revenue above this share (whole base or a tier) is a warning on the page
+    max_backtest_error: float = Field(0.2, gt=0)
+
+    @field_validator("penalizer")
+    @classmethod
+    def _penalty_not_negative(cls, value: float | str) -> float | str:
+        if not isinstance(value, str) and value < 0:
+            raise ValueError(f"value.penalizer must be zero or positive (or auto), got {value}")
+        return value
 
 
 class PlaybookAction(_Strict):

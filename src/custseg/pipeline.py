@@ -22,7 +22,7 @@ from custseg.config import Config
 from custseg.exports import write_segment_export, write_watch_list
 from custseg.features import default_observation_date, net_values, purchases_at
 from custseg.intake import format_accounting, run_intake, write_intake
-from custseg.retention import assess
+from custseg.retention import Retention, assess
 from custseg.segmentation import segment
 
 
@@ -144,6 +144,7 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         "churn_calibration": retention.backtest.calibration,
         "churn_importance": retention.backtest.importances,
         "churn_rules": retention.rules,
+        **_value_backtest_tables(retention),
     }
     if done.clusters is not None:
         tables |= {"cluster_profile": done.clusters.profile, "cluster_selection": done.clusters.selection}
@@ -198,6 +199,17 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         f"{len(retention.watch_list):,} customers on the watch list {watch_export['csv']} ({retention_seconds:.1f} s)"
     )
     return out.processed
+
+
+def _value_backtest_tables(retention: Retention) -> dict[str, pd.DataFrame]:
+    """The value models' backtest as tables: predicted against actual per group, and the candidates."""
+    check = retention.value_backtest
+    if check is None:
+        return {}
+    groups = check.groups.astype({"kind": "str", "group": "str"})
+    candidates = check.candidates.astype({"model": "str", "order_value_purchases": "str", "order_values": "str",
+                                          "failed": "str", "penalizer": "float64", "chosen": "bool"})
+    return {"value_backtest": groups, "value_candidates": candidates}
 
 
 def load_study_data(config: Config) -> StudyData:

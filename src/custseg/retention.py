@@ -6,11 +6,15 @@ joins them onto the classified customer table and ranks the watch list by value 
 pipeline writes one customer table and the studies read one place.
 
 The value behind "value at risk" is the customer's expected revenue over the next
-``value.horizon_days`` (CLV, discounted). When the value models could not be fitted (too few
-repeat buyers, an optimizer that did not converge), a plain stand-in is used instead and said so:
-the customer's revenue per year of relationship so far (``monetary`` over ``max(tenure_days,
-90)`` days x 365; the 90-day floor keeps a new customer's first order from being annualised
-into a fortune).
+``value.horizon_days`` (CLV, discounted), from the value models the holdout backtest chose
+(:mod:`custseg.value_backtest`), with the warnings that say where it stops being trustworthy.
+When the value models could not be fitted (too few repeat buyers, an optimizer that did not
+converge), an observed stand-in is used instead and said so on every page and export that shows
+it: the customer's net spend over the ``value.horizon_days`` before the observation date
+(:func:`net_spend`: the revenue of the orders, returns and reversals dated then, never below
+zero), which anyone can add up from the orders and which is how the customer table's
+``monetary`` and ``revenue_90d`` count. Nothing is extrapolated: a one-order customer is worth
+that order, not a year of them.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ import pandas as pd
 
 from babel.numbers import format_percent
 
-from custseg import churn, clv, i18n
+from custseg import churn, clv, features, i18n, tiers, value_backtest
 from custseg.config import Config, Value
+from custseg.features import NET_STATUSES, REFUNDED_ON, REFUNDED_STATUS
 from custseg.i18n import _
 
 #: Columns this step adds to the customer table, in order (missing where they do not apply: a
@@ -33,9 +38,8 @@ from custseg.i18n import _
 VALUE_COLUMNS = ("one_time_buyer", "p_alive", "expected_purchases", "expected_order_value", "order_value_above_history", "clv",
                  "expected_next_order")
 RISK_COLUMNS = (*churn.RULES, "warning_count", "reasons", "churn_probability", "value", "value_at_risk")
-
-# Shortest relationship a stand-in value is annualised over (see the module docstring).
-_MIN_ANNUALISED_DAYS = 90
+#: Column of the watch list (after ``value``) that says what the value is, for readers of the export.
+VALUE_BASIS_COLUMN = "value_basis"
 
 
 @dataclass(frozen=True)
@@ -51,16 +55,26 @@ class Retention:
     value_error: str | None = None  # why the value models could not be fitted, when they could not
     order_values_above_history: int = 0  # buyers whose expected order value is above their largest order
     cap_order_value: bool = False  # value.cap_order_value: were those values capped
+    value_backtest: value_backtest.ValueBacktest | None = None  # the value models' holdout backtest
+    value_warnings: tuple[dict, ...] = ()  # where the value stops being trustworthy (value_backtest.warnings)
+    value_days: int = 365  # value.horizon_days: the span CLV predicts, or the stand-in looks back over
 
     def summary(self) -> dict:
         """JSON-safe facts for study.json: the backtest, the value models and the watch list size."""
+        return {"churn": self.backtest.summary(), "value": self.value_summary(), "watch_list": int(len(self.watch_list))}
+
+    def value_summary(self) -> dict:
+        """study.json's ``value`` block: what value means (``kind``: ``clv`` or the observed
+        ``net_spend`` stand-in, over ``days``), the models, their backtest and the warnings."""
         models = self.value_models
-        value = {"basis": self.value_basis, "fitted": models is not None}
+        value = {"basis": self.value_basis, "fitted": models is not None,
+                 "kind": "clv" if models is not None else "net_spend", "days": self.value_days}
         if self.value_error is not None:
             value["error"] = self.value_error
         if models is not None:
             value |= {
                 "method": models.method,
+                "model": models.spec.summary(),
                 "parameters": {name: _number(getattr(models, name)) for name in ("r", "alpha", "a", "b", "p", "q", "v")},
                 "repeat_buyers": models.n_repeat_buyers,
                 "customers": models.n_customers,
@@ -71,10 +85,13 @@ class Retention:
                 "order_values_above_history": self.order_values_above_history,
                 "cap_order_value": self.cap_order_value,
             }
-        return {"churn": self.backtest.summary(), "value": value, "watch_list": int(len(self.watch_list))}
+        if self.value_backtest is not None:
+            value["backtest"] = self.value_backtest.summary()
+        value["warnings"] = [_json_safe(w) for w in self.value_warnings]
+        return value
 
 
-def value_basis(settings: Value, order_values: str | None, error: str | None = None) -> str:
+def value_basis(settings: Value, order_values: str | None, error: str | None = None, model: str = "bgnbd") -> str:
     """What "value" means in a run, in words, in the report language (:mod:`custseg.i18n`).
 
     Parameters
@@ -85,18 +102,48 @@ def value_basis(settings: Value, order_values: str | None, error: str | None = N
         How the value models priced an order ("gamma_gamma" or the customers' own means); None
         when the models could not be fitted.
     error
-        Why they could not be fitted (then revenue per year of relationship stands in).
+        Why they could not be fitted (then the observed net spend stands in).
+    model
+        The purchase model, ``bgnbd`` or ``mbgnbd``.
     """
     if error is not None or order_values is None:
-        return _("revenue per year of relationship so far (the value models could not be fitted: {error})").format(
-            error=error or "")
+        return _(
+            "net spend in the {days} days before the observation date, as recorded (observed, not predicted: the "
+            "value models could not be fitted: {error})"
+        ).format(days=settings.horizon_days, error=error or "")
     return _(
-        "expected revenue over the next {days} days, discounted at {rate} a year (BG/NBD and {order_values})"
+        "expected revenue over the next {days} days, discounted at {rate} a year ({model} and {order_values})"
     ).format(
         days=settings.horizon_days,
         rate=format_percent(settings.annual_discount_rate, format="#,##0%", locale=i18n.babel_locale()),
+        model="MBG/NBD" if model == "mbgnbd" else "BG/NBD",
         order_values=_("Gamma-Gamma") if order_values == "gamma_gamma" else _("own mean order values"),
     )
+
+
+def net_spend(orders: pd.DataFrame, start: dt.date, end: dt.date) -> pd.Series:
+    """Each customer's net spend dated from `start` to `end` (exclusive), as the customer table
+    counts ``monetary`` and ``revenue_90d``: the revenue of completed orders, returns and
+    reversals dated then (returns and reversals are negative), and of refunded orders with a
+    ``refunded_on`` day (their reversal nets them); cancelled and other refunded orders carry no
+    money. Indexed by customer_id as text; customers without such an order are absent.
+    """
+    status = orders["status"]
+    counted = status.isin(NET_STATUSES)
+    if REFUNDED_ON in orders:
+        counted |= status.eq(REFUNDED_STATUS) & orders[REFUNDED_ON].notna()
+    dates = orders["order_date"]
+    rows = counted & (dates >= pd.Timestamp(start)) & (dates < pd.Timestamp(end))
+    spent = orders.loc[rows.to_numpy(dtype=bool, na_value=False)]
+    return spent.groupby(spent["customer_id"].astype("str"))["revenue"].sum()
+
+
+def value_label(settings: Value, fitted: bool) -> str:
+    """What the watch list's ``value`` column holds, in a few English words (the export is one
+    file for every reader, like its reasons)."""
+    if fitted:
+        return f"CLV: expected revenue over the next {settings.horizon_days} days (predicted)"
+    return f"net spend over the last {settings.horizon_days} days (observed; value models not fitted)"
 
 
 def assess(
@@ -123,24 +170,29 @@ def assess(
         and the fitted value models.
     """
     settings = config.value
-    summary = clv.rfm_summary(tables["orders"], observation_date, settings.time_unit_days)
+    orders = tables["orders"]
+    summary = clv.rfm_summary(orders, observation_date, settings.time_unit_days)
+    check = value_backtest.backtest(orders, observation_date, settings, _tiers_at(tables, customers, config))
     error = None
     try:
-        models = clv.fit_value_models(summary, settings)
+        models = clv.fit_value_models(summary, settings, check.chosen)
     except ValueError as exc:  # said in words on the pages; the stand-in value is used instead
         models, value_table, error = None, None, str(exc)
     else:
         value_table = clv.customer_value(summary, models, settings, observation_date)
     above = 0 if value_table is None else int(value_table["order_value_above_history"].sum())
+    seen = value_backtest.history_months(orders.loc[features.purchases_at(orders, observation_date), "order_date"])
+    trust = value_backtest.warnings(models, value_table, check, settings, observation_date, seen)
     with i18n.language("en"):  # the data says it in English; a report rewrites it (value_basis)
-        basis = value_basis(settings, None if models is None else models.order_values, error)
+        basis = value_basis(settings, None if models is None else models.order_values, error,
+                            "bgnbd" if models is None else models.model)
 
     table = customers
     if value_table is not None:
         table = table.merge(value_table, on="customer_id", how="left", validate="one_to_one")
     else:
         table = table.assign(**{c: np.nan for c in VALUE_COLUMNS})
-    value = _value(table, value_table is not None)
+    value = _value(table, value_table is not None, orders, observation_date, settings.horizon_days)
 
     flags = churn.warnings(table, config.churn)
     test = churn.backtest(tables, observation_date, config.churn)
@@ -152,6 +204,7 @@ def assess(
         value_at_risk=value.to_numpy() * probability,
     )
     watch = churn.watch_list(table, flags, test.churn_probability, value, config.churn)
+    watch = _label_value(watch, value_label(settings, models is not None))
     return Retention(
         customers=table,
         watch_list=watch,
@@ -162,21 +215,75 @@ def assess(
         value_error=error,
         order_values_above_history=above,
         cap_order_value=settings.cap_order_value,
+        value_backtest=check,
+        value_warnings=tuple(trust),
+        value_days=settings.horizon_days,
     )
 
 
-def _value(table: pd.DataFrame, fitted: bool) -> pd.Series:
-    """Per customer (indexed by customer_id): CLV when the models were fitted, else the stand-in."""
+def _value(table: pd.DataFrame, fitted: bool, orders: pd.DataFrame, observation_date: dt.date, days: int) -> pd.Series:
+    """Per customer (indexed by customer_id): CLV when the models were fitted, else the observed
+    stand-in, each buyer's net spend over the `days` before the observation date (0 when they
+    bought nothing then; never below zero: returning more than one bought is worth nothing, not
+    less)."""
+    ids = pd.Index(table["customer_id"].astype("str"), name="customer_id")
     if fitted:
         values = table["clv"].to_numpy(dtype="float64", na_value=np.nan)
     else:
-        days = np.maximum(table["tenure_days"].to_numpy(dtype="float64", na_value=np.nan), _MIN_ANNUALISED_DAYS)
-        values = table["monetary"].to_numpy(dtype="float64", na_value=np.nan) / days * 365.0
+        spent = net_spend(orders, observation_date - dt.timedelta(days=days), observation_date)
+        values = np.maximum(spent.reindex(ids).to_numpy(dtype="float64", na_value=0.0), 0.0)
     buyer = table["frequency"].to_numpy(dtype="float64", na_value=0.0) > 0
-    return pd.Series(np.where(buyer, values, np.nan), index=pd.Index(table["customer_id"].astype("str"), name="customer_id"),
-                     name="value")
+    return pd.Series(np.where(buyer, values, np.nan), index=ids, name="value")
+
+
+def _label_value(watch: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The watch list with a column after ``value`` that says what the value is."""
+    where = watch.columns.get_loc("value") + 1 if "value" in watch.columns else len(watch.columns)
+    labelled = watch.copy()
+    labelled.insert(where, VALUE_BASIS_COLUMN, pd.array([label] * len(watch), dtype="str"))
+    return labelled
+
+
+def _tiers_at(tables: Mapping[str, pd.DataFrame], customers: pd.DataFrame, config: Config):
+    """tier of every customer at a date (indexed by customer_id as text), classified as at that
+    date with the config's tier rules; regions, which tiers may be computed within, are a
+    customer's attributes and taken from the table at the observation date."""
+    within = tiers.WITHIN_COLUMNS.get(config.tiers.within)
+    needed = ["interactions_90d"] if config.tiers.weights.get("i", 0) > 0 else []
+
+    # Tiers read purchases (and contacts when weighted), not the other tables: preparing only
+    # those is a third of the work on a sample with every table.
+    read = {name: tables[name] for name in ("orders", "interactions") if name in tables and (name == "orders" or needed)}
+
+    def at(date: dt.date) -> pd.Series:
+        table = features.features_at(features.prepare(read), date, attributes=False, features=needed)
+        if within is not None and within in customers:
+            places = customers[["customer_id", within]].astype({"customer_id": "str"})
+            table = table.astype({"customer_id": "str"}).merge(places, on="customer_id", how="left", validate="one_to_one")
+        tiered = tiers.assign_tiers(table, config.tiers)
+        return pd.Series(tiered["tier"].array, index=pd.Index(tiered["customer_id"].astype("str"), name="customer_id"),
+                         name="tier")
+
+    return at
 
 
 def _number(value: float) -> float | None:
     """A float for JSON; None for NaN (JSON has no NaN)."""
     return None if value is None or not np.isfinite(value) else float(value)
+
+
+def _json_safe(facts: Mapping) -> dict:
+    """A warning's facts with numpy numbers as plain ones and NaN as None."""
+    def plain(value: object) -> object:
+        if isinstance(value, Mapping):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        if isinstance(value, (float, np.floating)):
+            return _number(float(value))
+        return value
+    return plain(facts)

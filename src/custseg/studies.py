@@ -77,6 +77,7 @@ def section(heading: str, lead: str = "", *, pages: str = "placed") -> Callable:
 EXTRA_TABLES: tuple[str, ...] = (
     "cluster_profile", "cluster_selection", "snapshots", "tier_effect",
     "watch_list", "churn_metrics", "churn_calibration", "churn_importance", "churn_rules",
+    "value_backtest", "value_candidates",
 )
 
 
