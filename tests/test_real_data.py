@@ -1,5 +1,5 @@
-"""custseg on real exports: Online Retail II through the whole pipeline, and CDNOW's published
-model estimates, each checked against figures computed independently here.
+"""custseg on a real export: Online Retail II through the whole pipeline, checked against figures
+computed independently here (CDNOW's published value-model estimates: tests/test_value_real.py).
 
 The data sets live in ``shared/data`` next to the checkout (see ``tests/conftest.py``,
 ``real_data``); they are read in place. Online Retail II is a real shop's invoice lines with what
@@ -20,17 +20,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from custseg import churn, clv
-from custseg.config import Churn, Value, load_config
+from custseg import churn
+from custseg.config import Churn, load_config
 from custseg.pipeline import run
 
 ORI = "online_retail_ii/online_retail_ii_2009_2010.csv.gz"
 # The config's defaults that the independent computation repeats.
 NON_PRODUCTS = {"POST", "DOT", "M", "BANK CHARGES", "AMAZONFEE", "CRUK", "D", "S", "PADS", "B", "C2", "ADJUST"}
 WINDOW_SECONDS = 90 * 86_400
-# Fader, Hardie & Lee (2005) on the CDNOW 1/10th sample, calibration weeks 1-39.
-PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
-PUBLISHED_GG = {"p": 6.25, "q": 3.74, "v": 15.44}
 
 
 # --------------------------------------------------------------------------- Online Retail II
@@ -275,47 +272,3 @@ def test_churn_probabilities_out_of_time_say_where_they_cannot_be_trusted(ori_ru
     season = reasons["season_not_observed"]
     assert season["window_start"] == "2010-06-01" and season["history_start"] == "2009-12-01"
     assert len(result.origins) == 3 and not result.seasonal
-
-
-# --------------------------------------------------------------------------- CDNOW
-
-
-@pytest.fixture(scope="module")
-def cdnow_orders(real_data) -> pd.DataFrame:
-    sample = pd.read_csv(real_data / "cdnow/CDNOW_sample.txt", sep=r"\s+", header=None,
-                         names=["master_id", "customer_id", "date", "cds", "dollars"])
-    return pd.DataFrame({
-        "order_id": np.arange(len(sample)).astype(str),
-        "customer_id": sample["customer_id"].astype(str),
-        "order_date": pd.to_datetime(sample["date"].astype(str), format="%Y%m%d").astype("datetime64[s]"),
-        "status": "completed",
-        "revenue": sample["dollars"].astype(float),
-    })
-
-
-def test_value_models_reproduce_the_published_cdnow_estimates(cdnow_orders):
-    summary = clv.rfm_summary(cdnow_orders, dt.date(1997, 10, 1))
-    assert len(summary) == 2357 and int((summary["frequency"] > 0).sum()) == 946
-    # the paper measures T to the last day of the calibration period (1997-09-30) inclusive;
-    # custseg's observation date is the first day after it
-    models = clv.fit_value_models(summary.assign(T=summary["T"] - 1 / 7), Value())
-    for name, value in {**PUBLISHED_BGNBD, **PUBLISHED_GG}.items():
-        assert getattr(models, name) == pytest.approx(value, rel=2e-3, abs=6e-3), name
-
-
-def test_cdnow_repeat_purchases_out_of_time(cdnow_orders):
-    """Fit on weeks 1-39, predict weeks 40-78, compare with what the customers did."""
-    cut, end = dt.date(1997, 10, 1), dt.date(1998, 7, 1)
-    summary = clv.rfm_summary(cdnow_orders, cut)
-    models = clv.fit_value_models(summary, Value())
-    scored = clv.customer_value(summary, models, Value(horizon_days=(end - cut).days, annual_discount_rate=0.0), cut)
-    later = cdnow_orders.loc[(cdnow_orders["order_date"] >= pd.Timestamp(cut)) & (cdnow_orders["order_date"] < pd.Timestamp(end))]
-    days = later.assign(day=later["order_date"].dt.floor("D")).drop_duplicates(["customer_id", "day"])
-    actual = days.groupby("customer_id").size().reindex(summary["customer_id"]).fillna(0).to_numpy()
-    predicted = scored["expected_purchases"].to_numpy()
-    ratio = predicted.sum() / actual.sum()
-    print(f"\nCDNOW weeks 40-78: predicted {predicted.sum():,.0f} repeat purchases, actual {actual.sum():,.0f} ({ratio:.2f})")
-    assert 0.8 < ratio < 1.1
-    # customers who bought more often in calibration buy more later, in the model and in fact
-    groups = pd.DataFrame({"x": summary["frequency"].clip(upper=6).to_numpy(), "p": predicted, "a": actual}).groupby("x").mean()
-    assert groups["p"].is_monotonic_increasing and groups["a"].is_monotonic_increasing
