@@ -18,11 +18,11 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from custseg import churn
 from custseg.config import Churn, load_config
 from custseg.pipeline import run
+
 
 ORI = "online_retail_ii/online_retail_ii_2009_2010.csv.gz"
 # The config's defaults that the independent computation repeats.
@@ -34,23 +34,10 @@ WINDOW_SECONDS = 90 * 86_400
 
 
 @pytest.fixture(scope="module")
-def ori_run(real_data, tmp_path_factory):
+def ori_run(online_retail_config, tmp_path_factory):
     """Online Retail II through intake, segmentation and retention, configured as a new user would."""
     root = tmp_path_factory.mktemp("ori")
-    (root / "study.yaml").write_text(yaml.safe_dump({
-        "study": {"name": "ori", "title": "Online Retail II"},
-        "inputs": {"line_items": {
-            "path": str(real_data / ORI),
-            "columns": {"invoice": "Invoice", "item": "StockCode", "description": "Description", "quantity": "Quantity",
-                        "unit_price": "Price", "invoice_date": "InvoiceDate", "customer_id": "Customer ID",
-                        "country": "Country"},
-            "date_format": "%Y-%m-%d %H:%M:%S",
-        }},
-        "currency": {"base": "GBP"},
-        "cleaning": {"stop_on": []},
-        "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
-    }), encoding="utf-8")
-    config = load_config(root / "study.yaml")
+    config = load_config(online_retail_config(root))
     run(config, echo=lambda *_: None)
     interim, processed = config.output.interim, config.output.processed
     return {

@@ -19,7 +19,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from custseg import clv, studies, value_backtest
 from custseg.churn_study import ChurnStudy
@@ -117,32 +116,19 @@ def test_cdnow_the_backtest_inside_weeks_1_to_39_chooses_what_holds_in_weeks_40_
 
 # --------------------------------------------------------------------------- Online Retail II
 
-ORI = "online_retail_ii/online_retail_ii_2009_2010.csv.gz"
 OBSERVATION = dt.date(2010, 6, 1)
 DATA_END = dt.date(2010, 12, 10)  # the day after the last invoice
 
 
 @pytest.fixture(scope="module")
-def ori_value(real_data, tmp_path_factory):
+def ori_value(online_retail_config, tmp_path_factory):
     """Online Retail II with the observation date at 2010-06-01 and the value over the rest of the
     data, undiscounted, as issue 13 measured it."""
     root = tmp_path_factory.mktemp("ori_value")
-    (root / "study.yaml").write_text(yaml.safe_dump({
-        "study": {"name": "ori", "title": "Online Retail II"},
-        "inputs": {"line_items": {
-            "path": str(real_data / ORI),
-            "columns": {"invoice": "Invoice", "item": "StockCode", "description": "Description", "quantity": "Quantity",
-                        "unit_price": "Price", "invoice_date": "InvoiceDate", "customer_id": "Customer ID",
-                        "country": "Country"},
-            "date_format": "%Y-%m-%d %H:%M:%S",
-        }},
-        "currency": {"base": "GBP"},
-        "cleaning": {"stop_on": []},
-        "observation_date": OBSERVATION.isoformat(),
-        "value": {"horizon_days": (DATA_END - OBSERVATION).days, "annual_discount_rate": 0.0},
-        "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
-    }), encoding="utf-8")
-    config = load_config(root / "study.yaml")
+    config = load_config(online_retail_config(
+        root, observation_date=OBSERVATION.isoformat(),
+        value={"horizon_days": (DATA_END - OBSERVATION).days, "annual_discount_rate": 0.0},
+    ))
     run(config, echo=lambda *_: None)
     return {
         "config": config,
