@@ -23,7 +23,6 @@ from custseg import churn
 from custseg.config import Churn, load_config
 from custseg.pipeline import run
 
-
 ORI = "online_retail_ii/online_retail_ii_2009_2010.csv.gz"
 # The config's defaults that the independent computation repeats.
 NON_PRODUCTS = {"POST", "DOT", "M", "BANK CHARGES", "AMAZONFEE", "CRUK", "D", "S", "PADS", "B", "C2", "ADJUST"}
