@@ -89,7 +89,7 @@ def _config_with_languages(folder, language, others):
     path = folder / f"study-{language}-{'-'.join(others) or 'alone'}.yaml"
     path.write_text(yaml.safe_dump({
         "study": {"name": "t", "title": "T", "language": language, "other_languages": others},
-        "inputs": {"orders": "orders.csv"},
+        "inputs": {"orders": "raw/orders.csv"},
         "output": {key: key for key in ("interim", "processed", "reports", "build", "exports")},
     }), encoding="utf-8")
     return load_config(path)
