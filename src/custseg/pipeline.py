@@ -18,10 +18,10 @@ import pandas as pd
 
 import custseg
 from custseg import files, paths
-from custseg.config import Config
+from custseg.config import Config, ConfigError
 from custseg.exports import write_segment_export, write_watch_list
 from custseg.features import default_observation_date, net_values, purchases_at
-from custseg.intake import format_accounting, run_intake, write_intake
+from custseg.intake import CleanTables, IntakeError, format_accounting, run_intake, write_intake
 from custseg.retention import Retention, assess
 from custseg.segmentation import segment
 
@@ -158,7 +158,8 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     echo("intake accounting (rows read = clean + quarantined + duplicates removed):")
     echo(format_accounting(result.accounting))
     orders = result.tables["orders"]
-    observation_date = config.observation_date or default_observation_date(orders)
+    check_purchases(result, config)  # the quarantine is written first: it says why
+    observation_date = check_observation_date(config, orders)
     started = time.perf_counter()
     result_tables = {name: frame for name, frame in result.tables.items() if name != "line_items"}
     done = segment(result_tables, config, observation_date)
@@ -241,6 +242,81 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         f"{len(retention.watch_list):,} customers on the watch list {watch_export['csv']} ({retention_seconds:.1f} s)"
     )
     return out.processed
+
+
+def check_purchases(result: CleanTables, config: Config) -> None:
+    """Raise IntakeError when the clean orders hold no purchase a study could be made from.
+
+    Without the check, an export whose every row was quarantined (a wrong column mapping, a
+    decimal comma) or whose every order was cancelled gave either a traceback or a "successful"
+    run with empty exports and pages.
+
+    Raises
+    ------
+    IntakeError
+        Naming the file, how many rows were read and why they were set aside: no clean rows
+        (with the quarantine's reasons) or no purchases (with the statuses of the clean orders).
+    """
+    name = "orders" if config.inputs.orders is not None else "line_items"
+    path = getattr(config.inputs, name).path
+    orders = result.tables["orders"]
+    quarantine = result.quarantine.loc[result.quarantine["table"] == name]
+    row = result.accounting.loc[result.accounting["table"] == name].iloc[0]
+    where = config.output.interim / "quarantine.csv"
+    if orders.empty:
+        read = int(row["rows_read"])
+        if read == 0:
+            raise IntakeError(f"{path}: no clean rows: the file has a header but no rows of data")
+        reasons = ", ".join(f"{count:,} as {reason}" for reason, count in quarantine["reason"].value_counts().items())
+        duplicates = int(row["duplicates_removed"])
+        also = f", {duplicates:,} removed as exact duplicates" if duplicates else ""
+        raise IntakeError(
+            f"{path}: no clean rows: all {read:,} were quarantined ({reasons}{also}); "
+            f"each row and its reason is in {where}"
+        )
+    if not purchases_at(orders, None).any():
+        statuses = ", ".join(f"{count:,} {status}" for status, count in orders["status"].value_counts().items())
+        raise IntakeError(
+            f"{path}: no purchases: none of the {len(orders):,} clean orders is a completed purchase ({statuses}); "
+            "a study needs completed orders (cleaning.statuses says which status values count as completed)"
+        )
+
+
+def check_observation_date(config: Config, orders: pd.DataFrame) -> dt.date:
+    """The observation date of the study: the configured one, checked against the data, or the
+    day after the last purchase.
+
+    A date on or before the first purchase leaves no customer to study; one more than
+    ``churn.lost_after_days`` after the last purchase makes every customer lost. Both are
+    config errors rather than a study of nobody. Any date between is allowed, also after the
+    last purchase (an export taken a while ago, studied as of today).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``observation_date``, the config file and the dates of the first and last purchase.
+    """
+    default = default_observation_date(orders)
+    date = config.observation_date
+    if date is None:
+        return default
+    bought = orders["order_date"][purchases_at(orders, None)]
+    first, last = bought.min().date(), bought.max().date()
+    if date <= first:
+        raise ConfigError(
+            f"{config.source}: observation_date {date} is not after the first purchase ({first}): no customer "
+            f"had bought by then; the purchases run from {first} to {last} (leave observation_date empty "
+            f"for the day after the last one, {default})"
+        )
+    latest = last + dt.timedelta(days=config.churn.lost_after_days)
+    if date > latest:
+        raise ConfigError(
+            f"{config.source}: observation_date {date} is more than churn.lost_after_days "
+            f"({config.churn.lost_after_days}) after the last purchase ({last}): every customer would be lost; "
+            f"the purchases run from {first} to {last} (choose a date up to {latest}, or leave observation_date "
+            f"empty for {default})"
+        )
+    return date
 
 
 def _value_backtest_tables(retention: Retention) -> dict[str, pd.DataFrame]:

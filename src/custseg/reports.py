@@ -466,7 +466,7 @@ def execute_study(template: Path, executed: Path, parameters: dict, kernel: str)
     finally:
         if client.kc is not None:
             client.kc.stop_channels()
-        nbformat.write(notebook, executed)
+        files.write_text(executed, nbformat.writes(notebook))
 
 
 @dataclass(frozen=True)
