@@ -17,6 +17,7 @@ at that moment would.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -157,13 +158,21 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
+        _discard(temporary)
         raise _error(path, exc) from exc
     except BaseException:
         # a bug or an interrupt while writing: no temporary file is left behind either
-        temporary.unlink(missing_ok=True)
+        _discard(temporary)
         raise
     return path
+
+
+def _discard(temporary: Path) -> None:
+    """Remove a temporary file after a failed write, if there is one to remove."""
+    # Only the error that stopped the write is worth telling: the folder may be missing, not a
+    # folder or read-only, and removing the file fails for the same reason, or nothing was written.
+    with contextlib.suppress(OSError):
+        temporary.unlink(missing_ok=True)
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
