@@ -12,9 +12,8 @@ atomically) only when every study of the build ran through. A failed build publi
 the previous good pages stay, each failed study gets one line on the terminal and a log with
 its traceback under ``output.build/logs``, and its executed notebook is kept for debugging.
 
-A build interrupted (Ctrl-C, SIGTERM) stops its workers, and they stop their kernels; a build
-killed outright takes them with it too (its workers get SIGTERM when it dies, via Linux's
-parent-death signal, and ipykernel ends a kernel whose worker is gone).
+A build interrupted (Ctrl-C, SIGTERM) kills its workers; a build killed outright takes them with
+it too (Linux's parent-death signal); and ipykernel ends a kernel whose worker is gone.
 
 Every study is built in each report language of the config (``study.language`` in the reports
 folder, each of ``study.other_languages`` in a subfolder named after it); every page links to
@@ -392,44 +391,23 @@ def _kernel(name: str):
     return manager
 
 
-def _kill_kernels() -> None:
-    """Kill this worker's kernels and whatever they started, at once (a worker being stopped).
-
-    jupyter_client starts each kernel in a session of its own, so its process group is the
-    kernel and its children; a signal to the group reaches them all.
-    """
-    for manager in _KERNELS.values():
-        pid = getattr(getattr(manager, "provisioner", None), "pid", None)
-        if pid is None:
-            continue
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            continue  # already gone
-
-
-def _stop_worker(signum: int, _frame) -> None:
-    _kill_kernels()
-    os._exit(128 + signum)
-
-
 def _init_worker(parent: int) -> None:
     """Set up a worker process of the build: it never outlives the build, nor do its kernels.
 
-    SIGINT is left to the build (a Ctrl-C reaches every process of the terminal's group; the
-    build then stops the workers itself, without a traceback from each). SIGTERM kills the
-    worker's kernels, then the worker. On Linux the worker gets SIGTERM when the build dies,
-    even by SIGKILL (``prctl(PR_SET_PDEATHSIG)``).
+    The worker leaves the terminal's process group, so a Ctrl-C reaches the build alone, which
+    then stops its workers itself (one message instead of a traceback from each). On Linux the
+    worker is killed when the build dies, even by SIGKILL (``prctl(PR_SET_PDEATHSIG)``); SIGKILL
+    because nbclient replaces the SIGTERM handler while a notebook runs. Its kernel follows by
+    itself: ipykernel ends a kernel whose parent process is gone (within a second).
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _stop_worker)
+    os.setpgid(0, 0)
     if sys.platform.startswith("linux"):
         import ctypes
 
         pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the build died before the parent-death signal was set
-        _stop_worker(signal.SIGTERM, None)
+        os._exit(1)
 
 
 def execute_study(template: Path, executed: Path, parameters: dict, kernel: str) -> None:
@@ -692,14 +670,15 @@ def _run_tasks(todo: list[_Task], provenance: dict, config: Config, shared: str,
 
 
 def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
-    """Stop every worker now (each kills its kernels on SIGTERM) and drop the studies not started."""
+    """Stop every worker now and drop the studies not started; their kernels end by themselves.
+
+    SIGKILL, not SIGTERM: nbclient catches SIGTERM while a notebook runs and carries on.
+    """
     processes = list((getattr(pool, "_processes", None) or {}).values())
     for process in processes:
-        process.terminate()
+        process.kill()
     for process in processes:
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
+        process.join(timeout=10)
     pool.shutdown(wait=False, cancel_futures=True)
 
 
