@@ -107,17 +107,26 @@ def processed_sample(tmp_path_factory):
     return config, studies.load(config)
 
 
+def _tiny_orders() -> str:
+    lines = ["order_id,customer_id,order_date,amount,currency,status,category"]
+    for n in range(12):
+        for day in range(1 + n % 3):
+            lines.append(f"O{n:02d}{day},C{n:02d},2026-0{8 + day % 2}-{10 + n:02d},{50 + 10 * n}.00,CNY,completed,Tea")
+    return "\n".join(lines) + "\n"
+
+
+#: Twelve customers with two months of orders (24 orders) and nothing else.
+TINY_ORDERS = _tiny_orders()
+
+
 @pytest.fixture(scope="session")
 def processed_tiny(tmp_path_factory):
     """Twelve customers with two months of orders and nothing else, through the pipeline: no
     clusters, one snapshot, too little for the churn model. (config, processed data)."""
     root = tmp_path_factory.mktemp("tiny")
-    lines = ["order_id,customer_id,order_date,amount,currency,status,category"]
-    for n in range(12):
-        for day in range(1 + n % 3):
-            lines.append(f"O{n:02d}{day},C{n:02d},2026-0{8 + day % 2}-{10 + n:02d},{50 + 10 * n}.00,CNY,completed,Tea")
-    (root / "orders.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    config = load_config(study_config(root, {"orders": "orders.csv"}, studies={"min_customers": 2},
+    (root / "raw").mkdir()
+    (root / "raw" / "orders.csv").write_text(TINY_ORDERS, encoding="utf-8")
+    config = load_config(study_config(root, {"orders": "raw/orders.csv"}, studies={"min_customers": 2},
                                       observation_date="2026-10-01"))
     run(config, echo=lambda *_: None)
     return config, studies.load(config)
@@ -125,14 +134,19 @@ def processed_tiny(tmp_path_factory):
 
 @pytest.fixture
 def write_config(tmp_path: Path):
-    """Write a study config (dict) into tmp_path and return its path; outputs go under tmp_path/out."""
+    """Write a study config (dict) into tmp_path and return its path.
+
+    Tests put their input files in tmp_path itself, and custseg writes no output inside an
+    input's folder, so the outputs go beside it: ``<tmp_path>-out/interim``, ``.../processed``...
+    """
+    out = tmp_path.with_name(f"{tmp_path.name}-out")
 
     def write(inputs: dict, **overrides) -> Path:
         config = {
             "study": {"name": "t", "title": "Test Co."},
             "inputs": inputs,
             "currency": {"base": "CNY", "rates": {"USD": 7.0}},
-            "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
+            "output": {key: str(out / key) for key in ("interim", "processed", "reports", "build", "exports")},
             "studies": {"min_customers": 2, "workers": 2},
             **overrides,
         }

@@ -16,7 +16,8 @@ def test_sample_config_loads_with_absolute_paths():
 
 
 def test_relative_paths_resolve_against_the_config_folder(write_config, tmp_path):
-    config = load_config(write_config({"orders": "exports/orders.csv"}))
+    output = {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")}
+    config = load_config(write_config({"orders": "exports/orders.csv"}, output=output))
     assert config.inputs.orders.path == tmp_path / "exports" / "orders.csv"
     assert config.output.processed == tmp_path / "out" / "processed"
 

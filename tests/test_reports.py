@@ -53,9 +53,12 @@ def test_a_failed_job_reports_why_and_publishes_no_page(tmp_path, monkeypatch):
     task = reports._Task(job, "en", tmp_path / "build", tmp_path / "reports", [])
     done, error = reports._run_job(task, {}, "python3")
     assert done.job.href == "regions/x.html"
-    assert error.startswith("ValueError: region 'X' is not in the processed data")
-    assert "executed notebook kept at" in error and (tmp_path / "build" / "notebooks" / "regions__x.ipynb").is_file()
+    assert error.startswith("ValueError: region 'X' is not in the processed data (log: ")
+    assert "\n" not in error  # one line on the terminal; the rest is in the log
+    log = (tmp_path / "build" / "logs" / "regions__x.log").read_text(encoding="utf-8")
+    assert "executed notebook: " in log and (tmp_path / "build" / "notebooks" / "regions__x.ipynb").is_file()
     assert not (tmp_path / "reports" / "regions" / "x.html").exists()
+    assert not task.staged.exists()
 
 
 def test_pages_link_to_their_twins_in_the_other_languages(tmp_path):
@@ -86,7 +89,7 @@ def _config_with_languages(folder, language, others):
     path = folder / f"study-{language}-{'-'.join(others) or 'alone'}.yaml"
     path.write_text(yaml.safe_dump({
         "study": {"name": "t", "title": "T", "language": language, "other_languages": others},
-        "inputs": {"orders": "orders.csv"},
+        "inputs": {"orders": "raw/orders.csv"},
         "output": {key: key for key in ("interim", "processed", "reports", "build", "exports")},
     }), encoding="utf-8")
     return load_config(path)

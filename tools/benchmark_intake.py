@@ -91,10 +91,11 @@ def _orders_chunk(rng: np.random.Generator, first: int, size: int, customers: in
 
 
 def write_config(folder: Path) -> Path:
-    """A minimal study config reading folder/orders.csv, with outputs under folder/out."""
+    """A minimal study config reading folder/raw/orders.csv, with outputs under folder/out (custseg
+    writes no output inside an input's folder)."""
     config = {
         "study": {"name": "bench", "title": "Bench"},
-        "inputs": {"orders": "orders.csv"},
+        "inputs": {"orders": "raw/orders.csv"},
         "currency": {"base": "CNY", "rates": {"USD": 7.2}},
         "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
     }
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="custseg-bench-"))
     try:
-        orders = folder / "orders.csv"
+        orders = folder / "raw" / "orders.csv"
+        orders.parent.mkdir()
         _, seconds = timed(lambda: write_orders(orders, args.rows, encoding=args.encoding, bad_share=args.bad_share))
         size_mb = orders.stat().st_size / 2**20
         print(f"wrote {args.rows:,} rows, {size_mb:,.1f} MB ({args.encoding}) in {seconds:.1f} s: {orders}")

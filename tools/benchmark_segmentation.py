@@ -41,8 +41,8 @@ STUDY_YAML = """
 study: {name: bench, title: Bench}
 inputs: {orders: orders.csv}
 currency: {base: CNY}
-output: {interim: out/interim, processed: out/processed, reports: out/reports, build: out/build, exports: out/exports}
-"""
+output: {interim: ../out/interim, processed: ../out/processed, reports: ../out/reports, build: ../out/build, exports: ../out/exports}
+"""  # outputs beside the inputs' folder, never inside it (custseg refuses that)
 
 
 def _ids(prefix: str, numbers: np.ndarray) -> pa.Array:

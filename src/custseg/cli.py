@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +53,9 @@ def cmd_reports(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from custseg.reports import check_kernel
+
+    check_kernel(_config(args))  # a misspelt kernel is said before the data is processed
     code = cmd_process(args)
     return code or cmd_reports(args)
 
@@ -67,6 +72,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custseg", description="Customer classification and tiering studies.")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error, not only its message")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sample = sub.add_parser("sample", help="generate the synthetic sample company")
@@ -101,17 +107,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, _frame) -> None:
+    # SIGTERM (a `kill`, a CI timeout) unwinds like Ctrl-C, so the report build stops its
+    # workers and kernels on the way out instead of leaving them running.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one `custseg` command; return its exit status.
+
+    A problem the user can fix (a config error, unusable input, data a study cannot be made from,
+    an output folder that cannot be written) ends with exit status 2 and one ``custseg: error:``
+    message on stderr, with no traceback (``--debug`` shows it). A failed report build ends with
+    1, an interrupt with 130.
+    """
     args = build_parser().parse_args(argv)
     from custseg.config import ConfigError
+    from custseg.files import OutputError
     from custseg.intake import IntakeError
 
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
-    except (ConfigError, IntakeError, FileNotFoundError) as exc:
+    except (ConfigError, IntakeError, OutputError, FileNotFoundError) as exc:
+        if args.debug:
+            raise
         # A user's mistake: say what to fix, without a traceback.
         print(f"custseg: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("custseg: interrupted; the outputs written so far are whole, the next run finishes the rest",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -186,9 +186,9 @@ class Regions(_Strict):
 class TierRule(_Strict):
     """Absolute limits a customer must meet for one tier (Chinese practice: R < 60, F >= 5, M >= 500)."""
 
-    recency_max_days: float | None = None  # last purchase at most this many days ago
-    frequency_min: float | None = None  # at least this many purchases
-    monetary_min: float | None = None  # at least this much net spend, base currency
+    recency_max_days: float | None = Field(None, ge=0)  # last purchase at most this many days ago
+    frequency_min: float | None = Field(None, ge=0)  # at least this many purchases
+    monetary_min: float | None = None  # at least this much net spend, base currency (a net spend can be negative)
 
 
 class Tiers(_Strict):
@@ -225,6 +225,18 @@ class Tiers(_Strict):
                 raise ValueError(f"tiers.min_scores must fall strictly, best tier first: {self.min_scores}")
             if not any(w > 0 for w in self.weights.values()) or any(w < 0 for w in self.weights.values()):
                 raise ValueError(f"tiers.weights must be zero or positive and not all zero, got {self.weights}")
+            # Each score runs 1..bins, so the weighted total runs sum(w) .. bins x sum(w). A
+            # threshold above the top leaves its tier empty; one at or below the bottom leaves
+            # every tier after it empty (everyone scored reaches it).
+            low, high = sum(self.weights.values()), self.bins * sum(self.weights.values())
+            outside = [score for score in self.min_scores if not low < score <= high]
+            if outside:
+                raise ValueError(
+                    f"tiers.min_scores {self.min_scores}: {outside[0]:g} is out of reach; the weighted RFM total "
+                    f"runs from {low:g} to {high:g} (scores 1..tiers.bins {self.bins}, tiers.weights "
+                    f"{self.weights}), so each threshold must be above {low:g} and at most {high:g}, "
+                    f"or a tier stays empty"
+                )
         if self.method == "value_share":
             if len(self.revenue_shares) != need:
                 raise ValueError(f"tiers.revenue_shares needs one share per tier but the last ({need}), got {self.revenue_shares}")
@@ -378,8 +390,8 @@ class Studies(_Strict):
     """Report settings."""
 
     min_customers: int = Field(30, ge=1)  # below this a region or tier study says so instead of charting
-    kernel: str = "python3"  # Jupyter kernel that executes the studies
-    workers: int | None = None  # parallel studies; None means one per CPU core
+    kernel: str = "python3"  # Jupyter kernel that executes the studies (checked before a build starts)
+    workers: int | None = Field(None, ge=1)  # parallel studies; None means one per CPU core
     # show customer ids in the HTML pages only masked ("C0•••57"); the exports keep them whole
     mask_ids: bool = False
 
@@ -692,6 +704,25 @@ class Config(_Strict):
                 raise ValueError(f"{key} names tier(s) {unknown} that are not in tiers.names {names}")
         return self
 
+    @model_validator(mode="after")
+    def _outputs_apart_from_inputs(self) -> Config:
+        # custseg never writes where its inputs are: an output folder equal to an input's folder
+        # overwrote the raw export with the clean table, one that contains it is removed whole
+        # by `make clean`, and one inside it mixes what can be rebuilt with what cannot.
+        for name, spec in self.inputs.present().items():
+            folder = Path(spec.path).resolve().parent
+            for key in Output.model_fields:
+                out = Path(getattr(self.output, key)).resolve()
+                relation = ("is" if out == folder else "contains" if folder.is_relative_to(out)
+                            else "is inside" if out.is_relative_to(folder) else None)
+                if relation:
+                    raise ValueError(
+                        f"output.{key} {out} {relation} the folder of inputs.{name} ({folder}); custseg never "
+                        f"writes where its inputs are: put the outputs in a folder of their own beside it "
+                        f"(e.g. {folder.parent / 'out' / key}) or the inputs in a folder of their own"
+                    )
+        return self
+
     def fingerprint(self) -> str:
         """Hash of the validated settings: the same config always gives the same hash."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
@@ -754,7 +785,7 @@ def load_config(path: str | Path = paths.DEFAULT_CONFIG) -> Config:
         return Config.model_validate({**_resolve_paths(raw, path.parent), "source": path})
     except ValidationError as exc:
         problems = "\n".join(
-            f"  {'.'.join(str(part) for part in err['loc'])}: {_explain(err)}" for err in exc.errors()
+            f"  {'.'.join(str(part) for part in err['loc']) or '(whole config)'}: {_explain(err)}" for err in exc.errors()
         )
         raise ConfigError(f"{path}: invalid config\n{problems}") from None
 
@@ -764,4 +795,6 @@ def _explain(err: dict) -> str:
         return "unknown key (check the spelling against docs/config.md)"
     if err["type"] == "missing":
         return "required key is missing"
+    if err["type"] == "value_error" and "error" in err.get("ctx", {}):
+        return str(err["ctx"]["error"])  # our own message, without pydantic's "Value error, "
     return err["msg"]

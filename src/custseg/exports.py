@@ -2,7 +2,9 @@
 
 ``customer_segments.csv`` is UTF-8 with a byte-order mark, because Excel (the tool most CRM
 imports pass through) reads a BOM-less UTF-8 file as the local code page and garbles Chinese
-text. A Parquet copy with proper types sits next to it for analysts and pipelines.
+text. A Parquet copy with proper types sits next to it for analysts and pipelines. Text cells
+that a spreadsheet would run as a formula (an id or a city such as ``=HYPERLINK(...)``) are
+neutralised in the CSV only (:func:`custseg.files.write_csv`); the Parquet copy keeps them as they are.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+
+from custseg import files
 
 #: Columns of the export, in order; those a study does not have (no clusters, say) are left out.
 EXPORT_COLUMNS = (
@@ -55,23 +59,22 @@ def segment_export(customers: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_segment_export(customers: pd.DataFrame, folder: Path) -> dict[str, Path]:
-    """Write ``customer_segments.csv`` (UTF-8 with BOM) and ``customer_segments.parquet``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``customer_segments.csv`` (UTF-8 with BOM, formulas neutralised) and ``customer_segments.parquet``."""
     export = segment_export(customers)
-    paths = {"csv": folder / "customer_segments.csv", "parquet": folder / "customer_segments.parquet"}
-    export.to_csv(paths["csv"], index=False, encoding="utf-8-sig", lineterminator="\n")
-    export.to_parquet(paths["parquet"], index=False)
-    return paths
+    return {
+        "csv": files.write_csv(export, folder / "customer_segments.csv"),
+        "parquet": files.write_parquet(export, folder / "customer_segments.parquet"),
+    }
 
 
 def write_watch_list(watch_list: pd.DataFrame, folder: Path) -> dict[str, Path]:
     """Write ``churn_watchlist.csv`` (UTF-8 with BOM, for Excel) and ``churn_watchlist.parquet``.
 
     The list is :func:`custseg.churn.watch_list`: ranked by value at risk, with the reasons and
-    the tier's recommended action, and no names, e-mails or phones.
+    the tier's recommended action, and no names, e-mails or phones. Formulas are neutralised in
+    the CSV as in :func:`write_segment_export`.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": folder / "churn_watchlist.csv", "parquet": folder / "churn_watchlist.parquet"}
-    watch_list.to_csv(paths["csv"], index=False, encoding="utf-8-sig", lineterminator="\n", float_format="%.4f")
-    watch_list.to_parquet(paths["parquet"], index=False)
-    return paths
+    return {
+        "csv": files.write_csv(watch_list, folder / "churn_watchlist.csv", float_format="%.4f"),
+        "parquet": files.write_parquet(watch_list, folder / "churn_watchlist.parquet"),
+    }

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from custseg import lineitems, quality, reversals, validation
+from custseg import files, lineitems, quality, reversals, validation
 from custseg.config import Cleaning, Config, ConfigError, InputFile
 from custseg.readers import ReadError, read_raw
 from custseg.validation import ORDER_COLUMNS, QUARANTINE_COLUMNS, REASONS, map_statuses
@@ -421,17 +421,19 @@ def _account(raw: RawInput, clean: int, duplicates: int, quarantine: pd.DataFram
 
 
 def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
-    """Write clean tables (Parquet), quarantine, accounting and column profile (CSV for Excel)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write clean tables (Parquet), quarantine, accounting and column profile (CSV for Excel).
+
+    The CSV files are UTF-8 with a byte-order mark (Excel then shows Chinese values correctly) and
+    their text cells are neutralised against formulas (a quarantined value ``=HYPERLINK(...)`` is
+    written ``'=HYPERLINK(...)``); :func:`custseg.quality.load_quality_data` restores them. Every
+    file is written atomically (:mod:`custseg.files`).
+    """
     written = {}
     for name, frame in result.tables.items():
-        written[name] = folder / f"{name}.parquet"
-        frame.to_parquet(written[name], index=False)
+        written[name] = files.write_parquet(frame, folder / f"{name}.parquet")
     for name, frame in (("quarantine", result.quarantine), ("accounting", result.accounting), ("columns", result.columns),
                         ("reversals", result.reversals), ("reversal_matches", result.matches)):
-        written[name] = folder / f"{name}.csv"
-        # utf-8-sig so Excel shows Chinese values in the quarantine correctly
-        frame.to_csv(written[name], index=False, encoding="utf-8-sig", lineterminator="\n")
+        written[name] = files.write_csv(frame, folder / f"{name}.csv")
     return written
 
 

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 import custseg
-from custseg import paths
-from custseg.config import Config
+from custseg import files, paths
+from custseg.config import Config, ConfigError
 from custseg.exports import write_segment_export, write_watch_list
 from custseg.features import default_observation_date, net_values, purchases_at
-from custseg.intake import format_accounting, run_intake, write_intake
+from custseg.intake import CleanTables, IntakeError, format_accounting, run_intake, write_intake
 from custseg.retention import Retention, assess
 from custseg.segmentation import segment
 
@@ -36,13 +36,12 @@ class StudyData:
     meta: dict
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in blocks so large exports do not fill memory."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+#: SHA-256 of a file (kept here under its old name: reports and tests import it from here).
+file_digest = files.file_digest
+
+#: The output folders a pipeline run writes, by their key in ``output``; study.json lists the
+#: digest of every file the run wrote in each.
+WRITTEN_FOLDERS = ("interim", "processed", "exports")
 
 
 def data_fingerprint(config: Config) -> str:
@@ -69,12 +68,45 @@ def run_fingerprint(config: Config) -> str:
 
 
 def is_current(config: Config) -> bool:
-    """True when the processed data was built from exactly these inputs, config and code."""
+    """True when the processed data was built from exactly these inputs, config and code, and
+    every file the run wrote is still there as it wrote it (see :func:`stale_reason`)."""
+    return stale_reason(config) is None
+
+
+def stale_reason(config: Config) -> str | None:
+    """Why the outputs of the last run cannot be trusted, or None when they can.
+
+    study.json is written last and lists the SHA-256 of every file the run wrote (interim,
+    processed, exports); a run killed halfway, a file deleted, torn or edited since, or changed
+    inputs, config or code each give a reason, so the next run rebuilds instead of saying
+    "up to date" over a corrupt file.
+
+    Returns
+    -------
+    str or None
+        A short reason ("no processed data yet", "customers.parquet changed since it was
+        written"...), None when everything is current.
+    """
     meta_path = config.output.processed / "study.json"
     if not meta_path.is_file():
-        return False
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    return meta.get("run_fingerprint") == run_fingerprint(config)
+        return "no processed data yet"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return f"{meta_path} is not readable JSON"
+    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
+        return f"{meta_path} does not list the files it vouches for (written by an older custseg)"
+    if meta.get("run_fingerprint") != run_fingerprint(config):
+        return "the inputs, the config or the code changed"
+    for key in WRITTEN_FOLDERS:
+        folder = getattr(config.output, key)
+        for name, digest in sorted((meta["files"].get(key) or {}).items()):
+            path = folder / name
+            if not path.is_file():
+                return f"{path} is missing"
+            if file_digest(path) != digest:
+                return f"{path} changed since it was written (torn or edited)"
+    return None
 
 
 def build_orders(orders: pd.DataFrame, customers: pd.DataFrame, observation_date: dt.date) -> pd.DataFrame:
@@ -113,15 +145,21 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         The processed folder.
     """
     out = config.output
-    if not force and is_current(config):
+    reason = stale_reason(config)
+    if not force and reason is None:
         echo(f"processed data in {out.processed} is up to date")
         return out.processed
+    if not force and (out.processed / "study.json").is_file():
+        echo(f"rebuilding {out.processed}: {reason}")
+    for key in WRITTEN_FOLDERS:  # what a killed run left half-written
+        files.sweep_temporary(getattr(out, key))
     result = run_intake(config)
-    write_intake(result, out.interim)
+    written = {"interim": write_intake(result, out.interim)}
     echo("intake accounting (rows read = clean + quarantined + duplicates removed):")
     echo(format_accounting(result.accounting))
     orders = result.tables["orders"]
-    observation_date = config.observation_date or default_observation_date(orders)
+    check_purchases(result, config)  # the quarantine is written first: it says why
+    observation_date = check_observation_date(config, orders)
     started = time.perf_counter()
     result_tables = {name: frame for name, frame in result.tables.items() if name != "line_items"}
     done = segment(result_tables, config, observation_date)
@@ -132,7 +170,6 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     customers = retention.customers
     order_table = build_orders(orders, customers, observation_date)
 
-    out.processed.mkdir(parents=True, exist_ok=True)
     tables = {
         "customers": customers,
         "orders": order_table,
@@ -150,10 +187,11 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         tables |= {"cluster_profile": done.clusters.profile, "cluster_selection": done.clusters.selection}
     for stale in ("cluster_profile", "cluster_selection"):  # from an earlier run with clusters
         (out.processed / f"{stale}.parquet").unlink(missing_ok=True)
-    for name, frame in tables.items():
-        frame.to_parquet(out.processed / f"{name}.parquet", index=False)
+    written["processed"] = {name: files.write_parquet(frame, out.processed / f"{name}.parquet") for name, frame in tables.items()}
     exported = write_segment_export(customers, out.exports)
     watch_export = write_watch_list(retention.watch_list, out.exports)
+    written["exports"] = {**{f"segments_{k}": v for k, v in exported.items()},
+                          **{f"watch_list_{k}": v for k, v in watch_export.items()}}
     meta = {
         "study": config.study.name,
         "title": config.study.title,
@@ -185,8 +223,13 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         "data_fingerprint": data_fingerprint(config),
         "run_fingerprint": run_fingerprint(config),
         "custseg_version": custseg.__version__,
+        # what this run wrote, so the next one can check it is all still there (stale_reason)
+        "files": {
+            key: {path.name: file_digest(path) for path in sorted(made.values())}
+            for key, made in written.items()
+        },
     }
-    (out.processed / "study.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    files.write_json(out.processed / "study.json", meta)  # last: it vouches for the files above
     fitted = f"{done.clusters.k if done.clusters else 'no'} clusters"
     if done.clusters and done.cluster_note:  # fitted, but short of clusters.min_share
         fitted += f" ({done.cluster_note})"
@@ -199,6 +242,81 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         f"{len(retention.watch_list):,} customers on the watch list {watch_export['csv']} ({retention_seconds:.1f} s)"
     )
     return out.processed
+
+
+def check_purchases(result: CleanTables, config: Config) -> None:
+    """Raise IntakeError when the clean orders hold no purchase a study could be made from.
+
+    Without the check, an export whose every row was quarantined (a wrong column mapping, a
+    decimal comma) or whose every order was cancelled gave either a traceback or a "successful"
+    run with empty exports and pages.
+
+    Raises
+    ------
+    IntakeError
+        Naming the file, how many rows were read and why they were set aside: no clean rows
+        (with the quarantine's reasons) or no purchases (with the statuses of the clean orders).
+    """
+    name = "orders" if config.inputs.orders is not None else "line_items"
+    path = getattr(config.inputs, name).path
+    orders = result.tables["orders"]
+    quarantine = result.quarantine.loc[result.quarantine["table"] == name]
+    row = result.accounting.loc[result.accounting["table"] == name].iloc[0]
+    where = config.output.interim / "quarantine.csv"
+    if orders.empty:
+        read = int(row["rows_read"])
+        if read == 0:
+            raise IntakeError(f"{path}: no clean rows: the file has a header but no rows of data")
+        reasons = ", ".join(f"{count:,} as {reason}" for reason, count in quarantine["reason"].value_counts().items())
+        duplicates = int(row["duplicates_removed"])
+        also = f", {duplicates:,} removed as exact duplicates" if duplicates else ""
+        raise IntakeError(
+            f"{path}: no clean rows: all {read:,} were quarantined ({reasons}{also}); "
+            f"each row and its reason is in {where}"
+        )
+    if not purchases_at(orders, None).any():
+        statuses = ", ".join(f"{count:,} {status}" for status, count in orders["status"].value_counts().items())
+        raise IntakeError(
+            f"{path}: no purchases: none of the {len(orders):,} clean orders is a completed purchase ({statuses}); "
+            "a study needs completed orders (cleaning.statuses says which status values count as completed)"
+        )
+
+
+def check_observation_date(config: Config, orders: pd.DataFrame) -> dt.date:
+    """The observation date of the study: the configured one, checked against the data, or the
+    day after the last purchase.
+
+    A date on or before the first purchase leaves no customer to study; one more than
+    ``churn.lost_after_days`` after the last purchase makes every customer lost. Both are
+    config errors rather than a study of nobody. Any date between is allowed, also after the
+    last purchase (an export taken a while ago, studied as of today).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``observation_date``, the config file and the dates of the first and last purchase.
+    """
+    default = default_observation_date(orders)
+    date = config.observation_date
+    if date is None:
+        return default
+    bought = orders["order_date"][purchases_at(orders, None)]
+    first, last = bought.min().date(), bought.max().date()
+    if date <= first:
+        raise ConfigError(
+            f"{config.source}: observation_date {date} is not after the first purchase ({first}): no customer "
+            f"had bought by then; the purchases run from {first} to {last} (leave observation_date empty "
+            f"for the day after the last one, {default})"
+        )
+    latest = last + dt.timedelta(days=config.churn.lost_after_days)
+    if date > latest:
+        raise ConfigError(
+            f"{config.source}: observation_date {date} is more than churn.lost_after_days "
+            f"({config.churn.lost_after_days}) after the last purchase ({last}): every customer would be lost; "
+            f"the purchases run from {first} to {last} (choose a date up to {latest}, or leave observation_date "
+            f"empty for {default})"
+        )
+    return date
 
 
 def _value_backtest_tables(retention: Retention) -> dict[str, pd.DataFrame]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pycountry
 
-from custseg import regions
+from custseg import files, regions
 from custseg.config import Config
 from custseg.i18n import _
 from custseg.validation import QUARANTINE_COLUMNS, REASONS
@@ -246,7 +246,8 @@ def _parquet_columns(path: Path) -> list[str]:
 def _read_counts(path: Path, numeric: Callable[[str], bool]) -> pd.DataFrame:
     """A CSV written by intake: the columns `numeric` names as numbers, every other one as written."""
     # keep_default_na=False: a file called "NA.csv" or a value "NULL" is data, not missing
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    # the text cells as intake had them, before write_csv neutralised formulas for Excel
+    frame = files.restore_frame(pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig"))
     numbers = {}
     for column in filter(numeric, frame.columns):
         values = pd.to_numeric(frame[column].replace("", None), errors="coerce")

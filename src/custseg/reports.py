@@ -5,9 +5,15 @@ The plan comes from the processed data (every region and tier found there), neve
 hand-kept list. Each study has a fingerprint (template, parameters, the run fingerprint of
 the processed data, which covers inputs, config and code, and the bytes of any other file the
 study reads, such as intake's quarantine for the data-quality page); a study whose fingerprint
-matches the manifest of the last build is not run again. Studies run in a process pool, each
-renders its HTML in-process, and a page is written only when its notebook ran through: a failed
-study keeps its executed notebook for debugging and never publishes a half-empty page.
+matches the manifest of the last build, and whose page is still the one that build wrote (its
+SHA-256 is in the manifest too), is not run again. Studies run in a process pool, each renders
+its HTML into a staging folder, and the pages are published (copied into the reports folder
+atomically) only when every study of the build ran through. A failed build publishes nothing:
+the previous good pages stay, each failed study gets one line on the terminal and a log with
+its traceback under ``output.build/logs``, and its executed notebook is kept for debugging.
+
+A build interrupted (Ctrl-C, SIGTERM) kills its workers; a build killed outright takes them with
+it too (Linux's parent-death signal); and ipykernel ends a kernel whose worker is gone.
 
 Every study is built in each report language of the config (``study.language`` in the reports
 folder, each of ``study.other_languages`` in a subfolder named after it); every page links to
@@ -17,6 +23,7 @@ the same page in the other languages.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime as dt
 import hashlib
 import html
@@ -26,6 +33,9 @@ import multiprocessing.util
 import os
 import posixpath
 import re
+import shutil
+import signal
+import sys
 import traceback
 import unicodedata
 from collections.abc import Callable
@@ -35,8 +45,8 @@ from pathlib import Path
 import pandas as pd
 
 import custseg
-from custseg import i18n, paths, quality
-from custseg.config import Config
+from custseg import files, i18n, paths, quality
+from custseg.config import Config, ConfigError
 from custseg.i18n import _
 from custseg.pipeline import StudyData, file_digest, load_study_data
 from custseg.segmentation import REGION_COLUMNS
@@ -174,9 +184,9 @@ def job_fingerprint(job: StudyJob, run_fingerprint: str) -> str:
 
 @dataclass(frozen=True)
 class BuildResult:
-    built: list[str]
+    built: list[str]  # published by this build (none when a study failed)
     skipped: list[str]
-    failed: dict[str, str]  # href -> what went wrong
+    failed: dict[str, str]  # href -> what went wrong, one line naming the log
 
 
 def _provenance(meta: dict) -> dict:
@@ -185,8 +195,39 @@ def _provenance(meta: dict) -> dict:
         "config_fingerprint": meta["config_fingerprint"],
         "observation_date": meta["observation_date"],
         "version": custseg.__version__,
-        "built": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "built": build_time().strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def build_time() -> dt.datetime:
+    """Now, in UTC; or ``SOURCE_DATE_EPOCH`` (seconds since 1970) when set, the reproducible-builds
+    convention, so that two builds of the same data give byte-identical pages."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+        except ValueError:
+            raise ConfigError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}") from None
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def check_kernel(config: Config) -> None:
+    """Raise ConfigError unless the Jupyter kernel ``studies.kernel`` names is installed.
+
+    Checked before any study runs: a misspelt kernel otherwise fails every study, one traceback each.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    name = config.studies.kernel
+    manager = KernelSpecManager()
+    try:
+        manager.get_kernel_spec(name)
+    except NoSuchKernel:
+        installed = sorted(manager.find_kernel_specs())
+        raise ConfigError(
+            f"{config.source}: studies.kernel: no Jupyter kernel named {name!r} is installed; installed "
+            f"kernels are {installed} (`jupyter kernelspec list`)"
+        ) from None
 
 
 def render_html(
@@ -350,6 +391,25 @@ def _kernel(name: str):
     return manager
 
 
+def _init_worker(parent: int) -> None:
+    """Set up a worker process of the build: it never outlives the build, nor do its kernels.
+
+    The worker leaves the terminal's process group, so a Ctrl-C reaches the build alone, which
+    then stops its workers itself (one message instead of a traceback from each). On Linux the
+    worker is killed when the build dies, even by SIGKILL (``prctl(PR_SET_PDEATHSIG)``); SIGKILL
+    because nbclient replaces the SIGTERM handler while a notebook runs. Its kernel follows by
+    itself: ipykernel ends a kernel whose parent process is gone (within a second).
+    """
+    os.setpgid(0, 0)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the build died before the parent-death signal was set
+        os._exit(1)
+
+
 def execute_study(template: Path, executed: Path, parameters: dict, kernel: str) -> None:
     """Run a study notebook with its parameters in this process's kernel; write what ran.
 
@@ -369,7 +429,10 @@ def execute_study(template: Path, executed: Path, parameters: dict, kernel: str)
 
     # papermill's loader gives every cell a tags list, which its parameterizer relies on
     notebook = parameterize_notebook(load_notebook_node(str(template)), parameters, kernel_name=kernel)
-    reset = nbformat.v4.new_code_cell(_RESET_CELL, metadata={"tags": ["remove-input"]})
+    for cell in notebook.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"  # papermill's is random, and the page carries it
+    reset = nbformat.v4.new_code_cell(_RESET_CELL, metadata={"tags": ["remove-input"]}, id="custseg-reset")
     notebook.cells.insert(0, reset)
     manager = _kernel(kernel)
     client = NotebookClient(notebook, km=manager, timeout=_CELL_TIMEOUT_SECONDS, allow_errors=False)
@@ -381,7 +444,7 @@ def execute_study(template: Path, executed: Path, parameters: dict, kernel: str)
     finally:
         if client.kc is not None:
             client.kc.stop_channels()
-        nbformat.write(notebook, executed)
+        files.write_text(executed, nbformat.writes(notebook))
 
 
 @dataclass(frozen=True)
@@ -396,13 +459,25 @@ class _Task:
 
     @property
     def page(self) -> Path:
+        """Where the page is published."""
         return self.reports_dir / self.job.href
+
+    @property
+    def staged(self) -> Path:
+        """Where the page waits until every study of the build has run through."""
+        return self.build_dir / "staging" / self.job.href
+
+    @property
+    def log(self) -> Path:
+        """What went wrong, in full, when the study failed."""
+        return self.build_dir / "logs" / f"{self.job.name}.log"
 
 
 def _run_job(task: _Task, provenance: dict, kernel: str, shared_text: str = "") -> tuple[_Task, str | None]:
-    """Execute one study and write its page. Runs in a worker process.
+    """Execute one study and stage its page. Runs in a worker process.
 
-    Returns (task, None) on success or (task, reason) on failure.
+    Returns (task, None) on success or (task, reason) on failure: one line with the error's class,
+    the first line of its message and the log that holds the rest (the traceback, the notebook).
     """
     from nbclient.exceptions import CellExecutionError
 
@@ -411,21 +486,65 @@ def _run_job(task: _Task, provenance: dict, kernel: str, shared_text: str = "") 
     executed.parent.mkdir(parents=True, exist_ok=True)
     try:
         execute_study(job.template, executed, job.parameters, kernel)
+        depth = len(Path(job.href).parts) - 1
+        index_href = None if job.kind == "overview" else "../" * depth + "index.html"
+        page = render_html(
+            executed, title=job.title, index_href=index_href, provenance=provenance,
+            language=task.language, switch=task.switch, shared_text=shared_text,
+        )
+        files.write_text(task.staged, page)
     except CellExecutionError as exc:
-        return task, f"{exc.ename}: {exc.evalue} (executed notebook kept at {executed})"
-    except Exception as exc:  # a kernel that died, a missing template: report it, do not hide it
-        return task, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
-    depth = len(Path(job.href).parts) - 1
-    index_href = None if job.kind == "overview" else "../" * depth + "index.html"
-    page = render_html(
-        executed, title=job.title, index_href=index_href, provenance=provenance,
-        language=task.language, switch=task.switch, shared_text=shared_text,
-    )
-    task.page.parent.mkdir(parents=True, exist_ok=True)
-    tmp = task.page.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, task.page)  # atomic: a reader never sees half a page
+        return task, _failure(task, exc.ename, exc.evalue, str(exc), executed)
+    except Exception as exc:  # a kernel that died, a full disk, a bug in rendering: said, not hidden
+        return task, _failure(task, type(exc).__name__, str(exc), traceback.format_exc(), executed)
     return task, None
+
+
+#: Terminal colours in IPython's tracebacks, which a log file would show as garbage.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _failure(task: _Task, name: str, message: str, details: str, executed: Path) -> str:
+    """Write the log of a failed study; return its one-line summary."""
+    first = next((line.strip() for line in str(message).splitlines() if line.strip()), "")
+    text = (f"study: {task.job.href} ({task.language})\nerror: {name}: {message}\n"
+            f"executed notebook: {executed}\n\n{_ANSI.sub('', details)}\n")
+    try:
+        files.write_text(task.log, text)
+    except files.OutputError as exc:  # the log could not be written either: say so on the line
+        return f"{name}: {first} (no log: {exc})"
+    return f"{name}: {first} (log: {_display(task.log)})"
+
+
+def _display(path: Path) -> str:
+    """`path` relative to the working folder when it is inside it, else absolute."""
+    try:
+        return Path(path).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _read_manifest(path: Path) -> dict[str, dict]:
+    """href -> {fingerprint, sha256} of the pages the last successful build published.
+
+    A manifest that cannot be read, or one of an older custseg (href -> fingerprint alone),
+    trusts nothing: every page is rebuilt.
+    """
+    if not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(manifest, dict):
+        return {}
+    return {href: entry for href, entry in manifest.items() if isinstance(entry, dict)}
+
+
+def _is_current(entry: dict | None, fingerprint: str, page: Path) -> bool:
+    """The page is the one the manifest vouches for, built from what the study reads now."""
+    return (entry is not None and entry.get("fingerprint") == fingerprint and page.is_file()
+            and entry.get("sha256") == file_digest(page))
 
 
 def build_reports(
@@ -456,71 +575,116 @@ def build_reports(
     -------
     BuildResult
         Which reports were built, skipped as current, or failed (with why), as paths relative to
-        ``output.reports`` ("index.html", "zh/regions/east-china.html").
+        ``output.reports`` ("index.html", "zh/regions/east-china.html"). When a study failed,
+        nothing was published: ``built`` is empty and the pages of the last good build are kept.
+
+    Raises
+    ------
+    ConfigError
+        When ``studies.kernel`` names no installed Jupyter kernel (before any study runs).
     """
     from tqdm.auto import tqdm
 
     data = load_study_data(config)
+    check_kernel(config)
     todo: list[_Task] = []
     skipped: list[str] = []
     fingerprints: dict[Path, str] = {}
-    manifests: dict[Path, dict[str, str]] = {}
+    manifests: dict[Path, dict[str, dict]] = {}
+    stale: dict[Path, list[Path]] = {}
     for language in [i18n.check_language(lang) for lang in (languages or config.study.languages)]:
         planned = plan_studies(data, config, language)
         jobs = planned if select is None else select(planned)
         reports_dir = language_folder(config.output.reports, config, language)
         build_dir = language_folder(config.output.build, config, language)
-        manifest_path = build_dir / "manifest.json"
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+        files.sweep_temporary(reports_dir)
+        files.sweep_temporary(build_dir)
+        manifest = _read_manifest(build_dir / "manifest.json")
         current = {job.href for job in planned}
-        _remove_stale(manifest, current, reports_dir)
-        manifests[build_dir] = {href: fp for href, fp in manifest.items() if href in current}
+        stale[build_dir] = [reports_dir / href for href in set(manifest) - current]
+        manifests[build_dir] = {href: entry for href, entry in manifest.items() if href in current}
         for job in jobs:
             task = _Task(job, language, build_dir, reports_dir, _switch_links(config, language, job.href))
             fingerprints[task.page] = job_fingerprint(job, data.meta["run_fingerprint"])
-            if force or manifest.get(job.href) != fingerprints[task.page] or not task.page.is_file():
+            if force or not _is_current(manifest.get(job.href), fingerprints[task.page], task.page):
                 todo.append(task)
             else:
                 skipped.append(_shown(config, task.page))
 
     failed: dict[str, str] = {}
-    built: list[str] = []
+    staged: list[_Task] = []
     if todo:
-        provenance = _provenance(data.meta)
-        workers = min(len(todo), config.studies.workers or os.cpu_count() or 1)
-        # spawn, not fork: the parent may hold threads (ZeroMQ, BLAS) that a fork would copy broken
-        context = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            shared = data_characters(data) if any(task.language == "zh" for task in todo) else ""
-            futures = [pool.submit(_run_job, task, provenance, config.studies.kernel, shared) for task in todo]
-            for future in tqdm(cf.as_completed(futures), total=len(futures), desc="studies", unit="study", disable=not progress):
-                task, error = future.result()
-                manifest = manifests[task.build_dir]
+        shared = data_characters(data) if any(task.language == "zh" for task in todo) else ""
+        # closing: an interrupt in this loop still stops the workers (the generator's cleanup)
+        with contextlib.closing(_run_tasks(todo, _provenance(data.meta), config, shared, progress, tqdm)) as results:
+            for task, error in results:
                 if error is None:
-                    built.append(_shown(config, task.page))
-                    manifest[task.job.href] = fingerprints[task.page]
+                    staged.append(task)
                 else:
                     failed[_shown(config, task.page)] = error
-                    manifest.pop(task.job.href, None)
-                    task.page.unlink(missing_ok=True)
+    built: list[str] = []
+    if failed:
+        echo(f"reports: {len(failed)} of {len(todo)} studies failed; no page published, the pages of the last good "
+             f"build are kept in {config.output.reports}")
+        for href, error in sorted(failed.items()):
+            echo(f"FAILED {href}: {error}")
+        return BuildResult([], sorted(skipped), failed)
+    for task in staged:  # every study ran through: publish, each page whole
+        files.write_bytes(task.page, task.staged.read_bytes())
+        task.staged.unlink()
+        manifests[task.build_dir][task.job.href] = {"fingerprint": fingerprints[task.page], "sha256": file_digest(task.page)}
+        built.append(_shown(config, task.page))
     for build_dir, manifest in manifests.items():
-        build_dir.mkdir(parents=True, exist_ok=True)
-        (build_dir / "manifest.json").write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n", encoding="utf-8")
-    echo(f"reports: {len(built)} built, {len(skipped)} up to date, {len(failed)} failed -> {config.output.reports / 'index.html'}")
-    for href, error in sorted(failed.items()):
-        echo(f"FAILED {href}: {error}")
+        for page in stale[build_dir]:  # regions or tiers no longer in the data
+            page.unlink(missing_ok=True)
+        shutil.rmtree(build_dir / "staging", ignore_errors=True)  # emptied folders, pages of failed builds
+        files.write_json(build_dir / "manifest.json", dict(sorted(manifest.items())))
+    echo(f"reports: {len(built)} built, {len(skipped)} up to date, 0 failed -> {config.output.reports / 'index.html'}")
     return BuildResult(sorted(built), sorted(skipped), failed)
+
+
+def _run_tasks(todo: list[_Task], provenance: dict, config: Config, shared: str, progress: bool, tqdm):
+    """Run the studies in a pool of worker processes; yield (task, error or None) as they finish.
+
+    An interrupt (Ctrl-C, or SIGTERM, which the command line turns into SystemExit) stops the
+    workers and their kernels before it goes on; a worker that dies is that study's failure.
+    """
+    workers = min(len(todo), config.studies.workers or os.cpu_count() or 1)
+    # spawn, not fork: the parent may hold threads (ZeroMQ, BLAS) that a fork would copy broken
+    context = multiprocessing.get_context("spawn")
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                                  initargs=(os.getpid(),))
+    try:
+        futures = {pool.submit(_run_job, task, provenance, config.studies.kernel, shared): task for task in todo}
+        for future in tqdm(cf.as_completed(futures), total=len(futures), desc="studies", unit="study", disable=not progress):
+            task = futures[future]
+            try:
+                yield future.result()
+            except cf.process.BrokenProcessPool as exc:
+                yield task, _failure(task, "WorkerDied", f"the worker process running this study died ({exc})",
+                                     "", task.build_dir / "notebooks" / f"{task.job.name}.ipynb")
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop every worker now and drop the studies not started; their kernels end by themselves.
+
+    SIGKILL, not SIGTERM: nbclient catches SIGTERM while a notebook runs and carries on.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join(timeout=10)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _shown(config: Config, page: Path) -> str:
     """A page's path relative to the reports folder, with forward slashes."""
     return page.relative_to(config.output.reports).as_posix()
-
-
-def _remove_stale(manifest: dict, current: set[str], reports_dir: Path) -> None:
-    """Delete pages built earlier for regions or tiers that no longer exist in the data."""
-    for href in set(manifest) - current:
-        (reports_dir / href).unlink(missing_ok=True)
 
 
 def expected_pages(config: Config) -> list[Path]:

@@ -43,6 +43,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from custseg import files
+
 __all__ = [
     "CATEGORIES",
     "EXCHANGE_RATES",
@@ -775,21 +777,14 @@ def write_sample(data: SampleData, folder: pathlib.Path) -> dict[str, pathlib.Pa
     }
     written: dict[str, pathlib.Path] = {}
     for name, frame in tables.items():
-        path = folder / f"{name}.csv"
-        frame.to_csv(
-            path,
-            index=False,
-            encoding="utf-8",
-            lineterminator="\n",
-            date_format="%Y-%m-%d",
-            float_format="%.2f",
+        # formulas kept: the sample plays a company's raw export (phones start with "+"), which
+        # intake reads back; UTF-8 without a BOM, as most shop systems write it
+        written[name] = files.write_csv(
+            frame, folder / f"{name}.csv", formulas="keep",
+            encoding="utf-8", date_format="%Y-%m-%d", float_format="%.2f",
         )
-        written[name] = path
     meta_path = folder / "sample_meta.json"
-    meta_path.write_text(
-        json.dumps(data.meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-        encoding="utf-8",
-    )
+    files.write_text(meta_path, json.dumps(data.meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     written["sample_meta"] = meta_path
     return written
 
@@ -910,18 +905,10 @@ def write_line_items(data: SampleData, folder: pathlib.Path) -> pathlib.Path:
     pathlib.Path
         The written file.
     """
-    folder = pathlib.Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "line_items.csv"
-    line_items_frame(data).to_csv(
-        path,
-        index=False,
-        encoding="utf-8",
-        lineterminator="\n",
-        date_format="%Y-%m-%d %H:%M",
-        float_format="%.2f",
+    return files.write_csv(
+        line_items_frame(data), pathlib.Path(folder) / "line_items.csv", formulas="keep",
+        encoding="utf-8", date_format="%Y-%m-%d %H:%M", float_format="%.2f",
     )
-    return path
 
 
 # ---------------------------------------------------------------------------------------------
