@@ -79,6 +79,18 @@ class RawInput:
     encoding: str | None
     delimiter: str | None
     headers: dict[str, str] = field(default_factory=dict)  # canonical name -> header in the file
+    encoding_source: str | None = None  # how the encoding was chosen (see custseg.readers.RawTable)
+    encoding_confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """One file's rows after the row rules, and how its values were read."""
+
+    clean: pd.DataFrame  # the typed rows that passed
+    quarantine: pd.DataFrame  # one row per rejected input row
+    decimals: dict[str, str]  # number column -> decimal convention (custseg.parsing.Numbers.decimal)
+    offsets: tuple[str, ...]  # UTC offsets written in the date columns
 
 
 @dataclass(frozen=True)
@@ -136,7 +148,8 @@ def read_input(name: str, spec: InputFile) -> RawInput:
     headers = {canon: spec.columns.get(canon, canon) for canon in known}
     text = frame[known].apply(normalize_text)
     frame = text.assign(source_row=frame["source_row"].to_numpy())
-    return RawInput(name, spec, frame.reset_index(drop=True), raw.format, raw.encoding, raw.delimiter, headers)
+    return RawInput(name, spec, frame.reset_index(drop=True), raw.format, raw.encoding, raw.delimiter, headers,
+                    raw.encoding_source, raw.encoding_confidence)
 
 
 def normalize_text(column: pd.Series) -> pd.Series:
@@ -192,7 +205,8 @@ def _quarantine_rows(name: str, file: Path, frame: pd.DataFrame, cases: pd.DataF
     rows = frame.loc[first["index"]]
     values = [rows.at[i, col] for i, col in zip(first["index"], first["column"])]
     detail = [
-        f"{col}: {REASONS[reason]}" + (f" (also {others[i]})" if i in others.index else "")
+        f"{col}: {_meaning(name, reason, rows.at[i, 'currency'] if 'currency' in rows else None)}"
+        + (f" (also {others[i]})" if i in others.index else "")
         for i, col, reason in zip(first["index"], first["column"], first["reason"])
     ]
     return pd.DataFrame({
@@ -204,6 +218,14 @@ def _quarantine_rows(name: str, file: Path, frame: pd.DataFrame, cases: pd.DataF
         "value": pd.array(values, dtype="str"),
         "detail": detail,
     })
+
+
+def _meaning(name: str, reason: str, currency: str | None = None) -> str:
+    """What a reason means for a row of table ``name``, with the setting or currency that explains it."""
+    meaning = REASONS[reason].replace("inputs.<table>", f"inputs.{name}")
+    if reason == "currency_mismatch" and currency is not None:
+        meaning += f"; the row's currency is {currency}"
+    return meaning
 
 
 def _empty_quarantine() -> pd.DataFrame:
@@ -222,30 +244,35 @@ def _stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) 
         hint = {
             "bad_date": f"set inputs.{raw.name}.date_format (e.g. '%d/%m/%Y') or fix the file",
             "unknown_currency": "add the currency to currency.rates",
+            "ambiguous_number": f"set inputs.{raw.name}.decimal to '.' (1,234 is 1234) or ',' (1,234 is 1.234)",
         }.get(reason, "fix the file")
         raise IntakeError(
-            f"{raw.spec.path}: column {column!r}: {REASONS[reason]}: {shown}{more}. To go on, {hint}, "
+            f"{raw.spec.path}: column {column!r}: {_meaning(raw.name, reason)}: {shown}{more}. "
+            f"To go on, {hint}, "
             f"or remove {reason!r} from cleaning.stop_on to quarantine such rows instead"
         )
 
 
-def clean_rows(raw: RawInput, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
+def clean_rows(raw: RawInput, config: Config) -> Cleaned:
     """Validate one deduplicated text table and type the rows that pass.
 
     Returns
     -------
-    (clean, quarantine)
-        The typed rows, and one quarantine row per rejected input row.
+    Cleaned
+        The typed rows, one quarantine row per rejected input row, and how numbers and dates
+        were read.
 
     Raises
     ------
     IntakeError
-        When a reason listed in ``cleaning.stop_on`` occurs.
+        When a reason listed in ``cleaning.stop_on`` occurs, or ``decimal`` is set for a file
+        that stores numbers as numbers.
     """
     name, spec = raw.name, raw.spec
     frame = _prepare(name, raw.frame, config)
     rates = config.currency.rate_table()
-    parsed = validation.Parsed(spec.date_format)
+    parsed = validation.Parsed(frame, name, date_format=spec.date_format, decimal=_decimal(raw),
+                               timezone=config.cleaning.timezone)
     schema = validation.row_schema(name, parsed, rates, config.cleaning, latest_date(config))
     cases = validation.failures(schema, frame)
     rejected = _quarantine_rows(name, spec.path, frame, cases)
@@ -260,7 +287,21 @@ def clean_rows(raw: RawInput, config: Config) -> tuple[pd.DataFrame, pd.DataFram
         frame = frame.loc[~repeated]
     rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
     _stop_if_asked(raw, rejected, config.cleaning)
-    return _typed(name, frame, parsed, config), rejected
+    return Cleaned(_typed(name, frame, parsed, config), rejected, parsed.decimals(), parsed.offsets())
+
+
+def _decimal(raw: RawInput) -> str:
+    """The decimal convention numbers of the file are read with: the setting, or ``.`` for a
+    workbook or Parquet file, whose numbers custseg writes as text itself (``1.234`` is 1.234)."""
+    if raw.format == "csv":
+        return raw.spec.decimal
+    if raw.spec.decimal == ",":
+        raise IntakeError(
+            f"{raw.spec.path}: inputs.{raw.name}.decimal is ',' but this is {'an Excel' if raw.format == 'excel' else 'a Parquet'} "
+            "file, which stores numbers as numbers (the decimal separator is only how a program shows them); "
+            "remove decimal for this input"
+        )
+    return "."
 
 
 def latest_date(config: Config) -> dt.date:
@@ -380,7 +421,8 @@ def run_intake(config: Config) -> CleanTables:
         raw = read_input(name, spec)
         profiles.append(quality.column_profile(raw.frame, name, raw.headers))
         deduped, duplicates = _dedupe(raw.frame)
-        clean, rejected = clean_rows(replace(raw, frame=deduped), config)
+        cleaned = clean_rows(replace(raw, frame=deduped), config)
+        clean, rejected = cleaned.clean, cleaned.quarantine
         if name == "orders":
             clean, summary, matches = match_order_returns(clean, config)
             tables["orders"] = clean[list(ORDER_COLUMNS)]
@@ -394,21 +436,26 @@ def run_intake(config: Config) -> CleanTables:
                 tables["customers"] = derived.customers
         tables.setdefault(name, clean)
         quarantines.append(rejected)
-        accounting.append(_account(raw, len(clean), duplicates, rejected))
+        accounting.append(_account(raw, cleaned, len(clean), duplicates, rejected))
     quarantine = pd.concat(quarantines, ignore_index=True)
     return CleanTables(tables, quarantine, pd.DataFrame(accounting), pd.concat(profiles, ignore_index=True),
                        summary, matches)
 
 
-def _account(raw: RawInput, clean: int, duplicates: int, quarantine: pd.DataFrame) -> dict:
+def _account(raw: RawInput, cleaned: Cleaned, clean: int, duplicates: int, quarantine: pd.DataFrame) -> dict:
     by_reason = quarantine["reason"].value_counts()
     read = len(raw.frame)
+    confidence = raw.encoding_confidence
     row = {
         "table": raw.name,
         "file": Path(raw.spec.path).name,
         "format": raw.format,
         "encoding": raw.encoding or "",
+        "encoding_source": raw.encoding_source or "",
+        "encoding_confidence": "" if confidence is None else f"{confidence:.2f}",
         "delimiter": {"\t": "tab"}.get(raw.delimiter or "", raw.delimiter or ""),
+        "decimal": _file_decimal(cleaned.decimals),
+        "utc_offsets": " ".join(cleaned.offsets),
         "rows_read": read,
         "clean": clean,
         "quarantined": len(quarantine),
@@ -418,6 +465,13 @@ def _account(raw: RawInput, clean: int, duplicates: int, quarantine: pd.DataFram
     if read != clean + len(quarantine) + duplicates:  # a bug in intake, never a data problem
         raise AssertionError(f"{raw.spec.path}: intake lost rows: {row}")
     return row
+
+
+def _file_decimal(decimals: Mapping[str, str]) -> str:
+    """One file's decimal convention: the one its number columns share, ``mixed`` when they
+    differ, ``""`` when none told one (whole numbers only)."""
+    told = {decimal for decimal in decimals.values() if decimal}
+    return told.pop() if len(told) == 1 else "mixed" if told else ""
 
 
 def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
