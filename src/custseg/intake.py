@@ -256,6 +256,10 @@ def _stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) 
 def clean_rows(raw: RawInput, config: Config) -> Cleaned:
     """Validate one deduplicated text table and type the rows that pass.
 
+    Rows that share an id that must be unique (an order id, a customer id) but differ in any other
+    column are all quarantined as ``conflicting_duplicate``: which of them is right cannot be told,
+    and keeping the first would make the result depend on the order of the rows in the file.
+
     Returns
     -------
     Cleaned
@@ -281,7 +285,7 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
     # rejected one.
     id_column = _UNIQUE_IDS.get(name)
     if id_column:
-        repeated = frame[id_column].duplicated(keep="first")
+        repeated = frame[id_column].duplicated(keep=False)
         cases = pd.DataFrame({"index": frame.index[repeated], "column": id_column, "reason": "conflicting_duplicate"})
         rejected = pd.concat([rejected, _quarantine_rows(name, spec.path, frame, cases)], ignore_index=True)
         frame = frame.loc[~repeated]

@@ -36,8 +36,8 @@ REASONS: dict[str, str] = {
     "currency_mismatch": N_("an amount whose currency sign contradicts the row's currency ($100 in a CNY row)"),
     "unknown_status": N_("an order status not listed under cleaning.statuses"),
     "out_of_range": N_("a score outside its scale (satisfaction 1-5, NPS 0-10)"),
-    "conflicting_duplicate": N_("a second, different row for an id already seen"),
-    "conflicting_invoice": N_("an invoice line whose customer or currency differs from the invoice's first line"),
+    "conflicting_duplicate": N_("rows that share an id but differ: every one of them is set aside"),
+    "conflicting_invoice": N_("an invoice whose lines name more than one customer or currency: every line of it is set aside"),
 }
 
 #: Columns of a clean orders table, whether read from an orders export or derived from line items.
