@@ -83,6 +83,8 @@ _PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 _QUOTED = re.compile(r'"[^"]*"?')  # a quoted stretch; a doubled quote inside splits it in two
 _SNIFF_BYTES = 1 << 20  # data sniffed for the delimiter of a one-column file
 _DETECT_BYTES = 1 << 16  # lines with non-ASCII bytes handed to the encoding detector
+_SCAN_BLOCK = 1 << 20  # bytes scanned at a time for them
+_LINE_REACH = 1 << 14  # how far from a non-ASCII byte its line's ends are looked for
 # charset-normalizer's readings whose garbled share is within this of the best one are equally
 # plausible: on a few short values (one city name) it cannot tell GBK from Big5 or cp949, or
 # cp1252 from cp437, by its measure alone.
@@ -332,12 +334,13 @@ def _read_csv(path: Path, encoding: str, delimiter: str | None) -> RawTable:
     body = data if starts[0] == 0 else data[int(starts[0]) :]
     frame = _parse_csv(path, body, sep, names, int(lines[0]), lines)
     row_lines, row_empty = lines[1:], empty[1:]
-    if row_lines.size == len(frame):
-        fields = _field_counts(body, sep, starts[1:] - starts[0])
-    else:
+    fields: np.ndarray | None = None
+    if row_lines.size != len(frame):
         # The fast scan counts quotes; a stray quote inside an unquoted value ("5" screen") fools
         # it, so recount with the csv module, which splits records the way pandas does.
         row_lines, row_empty, fields = _lines_by_csv_module(path, body, sep, int(lines[0]), len(frame))
+    elif _padded(frame, row_empty).any():  # only then can a record be short: count its fields
+        fields = _field_counts(body, sep, starts[1:] - starts[0])
     _refuse_short_rows(path, frame, sep, int(lines[0]), row_lines, row_empty, fields)
     if row_empty.any():
         # pandas keeps empty lines as rows of "" (skip_blank_lines=False) so that whitespace-only
@@ -525,18 +528,27 @@ def _codec_name(name: str) -> str | None:
 
 
 def _non_ascii_lines(raw: bytes, limit: int) -> bytes:
-    """The lines of ``raw`` that hold a byte above 127, in file order, up to about ``limit`` bytes."""
-    high = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) >= 0x80)
+    """The lines of ``raw`` that hold a byte above 127, in file order, up to about ``limit`` bytes.
+
+    The file is scanned a block at a time until enough is found, and a line is looked for at
+    most ``_LINE_REACH`` bytes either side of its non-ASCII byte: a big file is never scanned whole.
+    """
     pieces: list[bytes] = []
-    size, i = 0, 0
-    while i < high.size and size < limit:
-        at = int(high[i])
-        start = max(raw.rfind(b"\n", 0, at), raw.rfind(b"\r", 0, at)) + 1
-        ends = [end for end in (raw.find(b"\n", at), raw.find(b"\r", at)) if end >= 0]
-        end = min(ends) + 1 if ends else len(raw)
-        pieces.append(raw[start:end])
-        size += end - start
-        i = int(np.searchsorted(high, end))
+    size, block = 0, 0
+    while block < len(raw) and size < limit:
+        chunk = np.frombuffer(raw, dtype=np.uint8, count=min(_SCAN_BLOCK, len(raw) - block), offset=block)
+        high = np.flatnonzero(chunk >= 0x80) + block
+        i = 0
+        while i < high.size and size < limit:
+            at = int(high[i])
+            low = max(0, at - _LINE_REACH)
+            start = max(raw.rfind(b"\n", low, at), raw.rfind(b"\r", low, at), low - 1) + 1
+            ends = [end for end in (raw.find(b"\n", at, at + _LINE_REACH), raw.find(b"\r", at, at + _LINE_REACH)) if end >= 0]
+            end = min(ends) + 1 if ends else min(len(raw), at + _LINE_REACH)
+            pieces.append(raw[start:end])
+            size += end - start
+            i = int(np.searchsorted(high, end))
+        block += _SCAN_BLOCK
     return b"".join(pieces)
 
 
@@ -781,24 +793,30 @@ def _field_counts(body: bytes, sep: str, starts: np.ndarray) -> np.ndarray | Non
     return np.diff(np.searchsorted(seps, bounds)) + 1
 
 
+def _padded(frame: pd.DataFrame, empty: np.ndarray) -> np.ndarray:
+    """Rows that may be short records: pandas pads those, so their last value is empty."""
+    if frame.shape[1] < 2 or frame.empty:
+        return np.zeros(len(frame), dtype=bool)
+    return frame.iloc[:, -1].eq("").to_numpy() & ~empty
+
+
 def _refuse_short_rows(
     path: Path, frame: pd.DataFrame, sep: str, header_line: int, lines: np.ndarray, empty: np.ndarray,
     fields: np.ndarray | None,
 ) -> None:
     """Raise for records with fewer fields than the header, as for those with more.
 
+    ``fields`` counts the fields of each record; None when it was not counted (no record can be
+    short) or could not be.
+
     pandas pads a short record with empty values, which would be misread: a cancelled order whose
     status was cut off would count as completed. A line of nothing but spaces is no short
     record but a row of its own (quarantined for its empty id), as an empty line is no row.
     """
     width = frame.shape[1]
-    if width < 2 or frame.empty:
-        return
-    padded = frame.iloc[:, -1].eq("").to_numpy() & ~empty  # a short record's last value is padding
-    if not padded.any():
-        return
-    if fields is None:
-        return  # the records could not be followed; intake warned about the row numbers already
+    padded = _padded(frame, empty)
+    if not padded.any() or fields is None:
+        return  # no record can be short; or the records could not be followed (a warning said so)
     blank = frame.iloc[:, 0].str.strip().eq("").to_numpy() & (fields == 1)
     short = np.flatnonzero(padded & (fields < width) & ~blank)
     if short.size == 0:
