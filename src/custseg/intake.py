@@ -81,6 +81,7 @@ class RawInput:
     headers: dict[str, str] = field(default_factory=dict)  # canonical name -> header in the file
     encoding_source: str | None = None  # how the encoding was chosen (see custseg.readers.RawTable)
     encoding_confidence: float | None = None
+    encoding_alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def read_input(name: str, spec: InputFile) -> RawInput:
     text = frame[known].apply(normalize_text)
     frame = text.assign(source_row=frame["source_row"].to_numpy())
     return RawInput(name, spec, frame.reset_index(drop=True), raw.format, raw.encoding, raw.delimiter, headers,
-                    raw.encoding_source, raw.encoding_confidence)
+                    raw.encoding_source, raw.encoding_confidence, raw.encoding_alternatives)
 
 
 def normalize_text(column: pd.Series) -> pd.Series:
@@ -241,16 +242,39 @@ def _stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) 
         column = hit["column"].iloc[0]
         shown = "; ".join(f"row {r}: {v!r}" for r, v in zip(hit["row"].head(_SHOWN_ROWS), hit["value"].head(_SHOWN_ROWS)))
         more = f" and {len(hit) - _SHOWN_ROWS:,} more" if len(hit) > _SHOWN_ROWS else ""
-        hint = {
-            "bad_date": f"set inputs.{raw.name}.date_format (e.g. '%d/%m/%Y') or fix the file",
-            "unknown_currency": "add the currency to currency.rates",
-            "ambiguous_number": f"set inputs.{raw.name}.decimal to '.' (1,234 is 1234) or ',' (1,234 is 1.234)",
-        }.get(reason, "fix the file")
         raise IntakeError(
             f"{raw.spec.path}: column {column!r}: {_meaning(raw.name, reason)}: {shown}{more}. "
-            f"To go on, {hint}, "
+            f"To go on, {_hint(raw.name, reason)}, "
             f"or remove {reason!r} from cleaning.stop_on to quarantine such rows instead"
         )
+
+
+def _hint(name: str, reason: str) -> str:
+    """What to change so that rows quarantined for ``reason`` in table ``name`` are read."""
+    return {
+        "bad_date": f"set inputs.{name}.date_format (e.g. '%d/%m/%Y') or fix the file",
+        "unknown_currency": "add the currency to currency.rates",
+        "ambiguous_number": f"set inputs.{name}.decimal to '.' (1,234 is 1234) or ',' (1,234 is 1.234)",
+        "bad_number": f"check the column mapping (inputs.{name}.columns) and inputs.{name}.decimal, or fix the file",
+        "missing_id": f"check the column mapping (inputs.{name}.columns), or fix the file",
+    }.get(reason, "fix the file")
+
+
+def _refuse_all_quarantined(raw: RawInput, read: int, clean: int, quarantine: pd.DataFrame) -> None:
+    """Raise when a file's rows were all quarantined: nothing later can use it, and the likely
+    cause is a setting (a date format, a decimal separator, a column mapping), not the data."""
+    if read == 0 or clean > 0 or quarantine.empty:
+        return
+    counts = quarantine["reason"].value_counts()
+    reasons = ", ".join(f"{n:,} as {reason}" for reason, n in counts.items())
+    shown = "; ".join(
+        f"row {row}: {column} {value!r} ({reason})"
+        for row, column, value, reason in quarantine[["row", "column", "value", "reason"]].head(3).itertuples(index=False)
+    )
+    raise IntakeError(
+        f"{raw.spec.path}: no clean rows: all {len(quarantine):,} rows that are not exact duplicates were "
+        f"quarantined, {reasons} ({shown}). To go on, {_hint(raw.name, str(counts.index[0]))}"
+    )
 
 
 def clean_rows(raw: RawInput, config: Config) -> Cleaned:
@@ -415,7 +439,8 @@ def run_intake(config: Config) -> CleanTables:
     Raises
     ------
     IntakeError
-        For a file that cannot be used or a problem listed in ``cleaning.stop_on``.
+        For a file that cannot be used, a file whose every row is quarantined, or a problem
+        listed in ``cleaning.stop_on``.
     """
     _check_cleaning(config)
     tables: dict[str, pd.DataFrame] = {}
@@ -438,15 +463,17 @@ def run_intake(config: Config) -> CleanTables:
             summary, matches = derived.reversals, derived.matches
             if "customers" not in config.inputs.present():
                 tables["customers"] = derived.customers
+        _refuse_all_quarantined(raw, len(raw.frame), len(clean), rejected)
         tables.setdefault(name, clean)
         quarantines.append(rejected)
-        accounting.append(_account(raw, cleaned, len(clean), duplicates, rejected))
+        accounting.append(_account(raw, cleaned, len(clean), duplicates, rejected, config.cleaning.timezone))
     quarantine = pd.concat(quarantines, ignore_index=True)
     return CleanTables(tables, quarantine, pd.DataFrame(accounting), pd.concat(profiles, ignore_index=True),
                        summary, matches)
 
 
-def _account(raw: RawInput, cleaned: Cleaned, clean: int, duplicates: int, quarantine: pd.DataFrame) -> dict:
+def _account(raw: RawInput, cleaned: Cleaned, clean: int, duplicates: int, quarantine: pd.DataFrame,
+             timezone: str | None) -> dict:
     by_reason = quarantine["reason"].value_counts()
     read = len(raw.frame)
     confidence = raw.encoding_confidence
@@ -457,9 +484,11 @@ def _account(raw: RawInput, cleaned: Cleaned, clean: int, duplicates: int, quara
         "encoding": raw.encoding or "",
         "encoding_source": raw.encoding_source or "",
         "encoding_confidence": "" if confidence is None else f"{confidence:.2f}",
+        "encoding_alternatives": " ".join(raw.encoding_alternatives),
         "delimiter": {"\t": "tab"}.get(raw.delimiter or "", raw.delimiter or ""),
         "decimal": _file_decimal(cleaned.decimals),
         "utc_offsets": " ".join(cleaned.offsets),
+        "timezone": (timezone or "") if cleaned.offsets else "",  # the clock stamps with offsets went to
         "rows_read": read,
         "clean": clean,
         "quarantined": len(quarantine),
