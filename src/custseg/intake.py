@@ -257,6 +257,7 @@ def _hint(name: str, reason: str) -> str:
         "ambiguous_number": f"set inputs.{name}.decimal to '.' (1,234 is 1234) or ',' (1,234 is 1.234)",
         "bad_number": f"check the column mapping (inputs.{name}.columns) and inputs.{name}.decimal, or fix the file",
         "missing_id": f"check the column mapping (inputs.{name}.columns), or fix the file",
+        "currency_mismatch": f"map the file's currency column (inputs.{name}.columns), or check currency.base",
     }.get(reason, "fix the file")
 
 
