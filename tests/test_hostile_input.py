@@ -273,6 +273,19 @@ def test_an_excel_number_is_never_ambiguous_and_decimal_comma_is_refused(tmp_pat
         run_intake(comma)
 
 
+def test_a_parquet_file_with_zoned_timestamps_is_put_on_one_clock(tmp_path, write_config):
+    stamps = pd.to_datetime(["2024-01-05 10:00", "2024-01-06 23:30"]).tz_localize("Asia/Shanghai")
+    pd.DataFrame({"order_id": ["O1", "O2"], "customer_id": ["C1", "C1"], "order_date": stamps, "amount": [1.234, 5.0]}
+                 ).to_parquet(tmp_path / "orders.parquet")
+    inputs = {"orders": str(tmp_path / "orders.parquet")}
+    utc = run_intake(load_config(write_config(inputs, cleaning={"timezone": "UTC"})))
+    assert utc.tables["orders"]["order_date"].tolist() == [pd.Timestamp("2024-01-05 02:00"), pd.Timestamp("2024-01-06 15:30")]
+    assert utc.tables["orders"]["amount"].tolist() == [1.234, 5.0]  # a stored number is never ambiguous
+    assert utc.accounting.loc[0, ["utc_offsets", "timezone"]].tolist() == ["+08:00", "UTC"]
+    kept = run_intake(load_config(write_config(inputs)))
+    assert kept.tables["orders"]["order_date"].tolist() == [pd.Timestamp("2024-01-05 10:00"), pd.Timestamp("2024-01-06 23:30")]
+
+
 def test_the_accounting_says_how_each_file_was_read(tmp_path, write_config):
     eu = tmp_path / "orders.csv"
     eu.write_bytes(lines(EU + ";city", "O1;C1;2024-03-30 23:30:00+01:00;1.299,00;Zürich",
