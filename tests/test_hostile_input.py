@@ -10,6 +10,7 @@ are tested with the build.
 from __future__ import annotations
 
 import gzip
+import io
 import random
 from dataclasses import dataclass, field
 
@@ -19,6 +20,9 @@ import pytest
 
 from custseg.config import ConfigError, load_config
 from custseg.intake import IntakeError, run_intake, write_intake
+from custseg.sample import SampleSpec, generate_sample, write_sample
+
+from conftest import CURRENCY as SAMPLE_CURRENCY
 
 H = "order_id,customer_id,order_date,amount"  # an orders export at its smallest
 EU = "order_id;customer_id;order_date;amount"  # the same from a European Excel
@@ -298,32 +302,67 @@ def test_the_accounting_says_how_each_file_was_read(tmp_path, write_config):
     assert result.tables["orders"]["amount"].sum() == pytest.approx(1299.0 + 415.7)
 
 
+def _shuffled_intake(folder, files: dict[str, str], seed: int | None, write_config):
+    """Intake of ``files`` (name -> CSV text) with their data lines shuffled; the written tables,
+    and per file the map from a line of the shuffled file to the line of the same row unshuffled."""
+    folder.mkdir()
+    back = {}
+    for name, text in files.items():
+        header, *rows = text.splitlines()
+        order = list(range(len(rows)))
+        if seed is not None:
+            random.Random(seed).shuffle(order)
+        (folder / f"{name}.csv").write_text(lines(header, *(rows[i] for i in order)), encoding="utf-8")
+        back[name] = {new + 2: original + 2 for new, original in enumerate(order)}
+    inputs = {name: str(folder / f"{name}.csv") for name in files}
+    config = load_config(write_config(inputs, cleaning={"stop_on": []}, currency=SAMPLE_CURRENCY))
+    return write_intake(run_intake(config), folder / "interim"), back
+
+
+def _as_unshuffled(written: dict, back: dict) -> dict[str, str]:
+    """The written tables as text, row numbers mapped back to the unshuffled files; the row number
+    of a kept exact duplicate is left out (which copy is first depends on the order, nothing else)."""
+    texts = {}
+    for name, path in written.items():
+        if path.suffix == ".parquet":
+            texts[name] = pd.read_parquet(path).drop(columns="source_row").to_csv()
+            continue
+        frame = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, dtype=str).drop(columns="file", errors="ignore")
+        rows = [column for column in frame.columns if column == "row" or column.endswith("_row")]
+        if rows:
+            frame = frame.assign(**{column: [back[t][int(r)] for t, r in zip(frame["table"], frame[column])] for column in rows})
+            frame = frame.sort_values(["table", *rows]).reset_index(drop=True)
+        texts[name] = frame.to_csv()
+    return texts
+
+
+def test_a_shuffled_export_gives_byte_identical_tables(tmp_path, write_config):
+    # 300 customers of the generated company with its export mistakes: exact duplicates, an order
+    # id reused with another amount, missing customers, unknown statuses, NPS typed into the 1-5 scale
+    raw = tmp_path / "raw"
+    write_sample(generate_sample(SampleSpec(n_customers=300, seed=5)), raw)
+    files = {name: (raw / f"{name}.csv").read_text(encoding="utf-8") for name in ("orders", "customers", "interactions", "feedback")}
+    runs = [_as_unshuffled(*_shuffled_intake(tmp_path / f"run{seed}", files, seed, write_config)) for seed in (None, 1, 2)]
+    assert set(runs[0]) >= {"orders", "customers", "interactions", "feedback", "quarantine", "accounting"}
+    for other in runs[1:]:
+        assert other == runs[0]
+    quarantine = pd.read_csv(io.StringIO(runs[0]["quarantine"]))
+    assert quarantine["reason"].eq("conflicting_duplicate").sum() >= 2  # both rows of a reused id, in every order
+
+
 def test_a_shuffled_export_gives_the_same_clean_tables_and_quarantine(tmp_path, write_config):
     rows = [
         "O1,C1,2024-01-05,10.00,completed", "O2,C1,2024-01-06,-10.00,completed", "O3,C2,2024-01-07,7.50,completed",
         "O3,C2,2024-01-07,7.50,completed", "O4,C3,2024-01-08,5.00,cancelled", "O4,C3,2024-01-08,6.00,cancelled",
         "O5,C3,2024-01-09,abc,completed", "O6,,2024-01-10,3.00,completed", "O7,C4,2024-01-11,1.25,refunded",
         "O8,C4,2024-01-11,1.25,completed", "O9,C4,2024-01-12,-1.25,completed", "O10,C5,2024-01-13,0,completed",
+        "O11,C4,2024-01-11,1.25,completed",
     ]
-    outputs = []
-    for seed in (None, 1, 2):
-        order = list(range(len(rows)))
-        if seed is not None:
-            random.Random(seed).shuffle(order)
-        folder = tmp_path / f"run{seed}"
-        folder.mkdir()
-        (folder / "orders.csv").write_text(lines(H + ",status", *(rows[i] for i in order)), encoding="utf-8")
-        result = run_intake(load_config(write_config({"orders": str(folder / "orders.csv")}, cleaning={"stop_on": []})))
-        written = write_intake(result, folder / "interim")
-        # Row numbers follow the rows: mapped back to the line of the same row in the unshuffled file.
-        line = {new + 2: original + 2 for new, original in enumerate(order)}
-        orders = pd.read_parquet(written["orders"])
-        orders = orders.assign(source_row=orders["source_row"].map(line)).sort_values("order_id").reset_index(drop=True)
-        quarantine = pd.read_csv(written["quarantine"], encoding="utf-8-sig", keep_default_na=False)
-        quarantine = quarantine.assign(row=quarantine["row"].map(line)).sort_values("row").reset_index(drop=True)
-        outputs.append((orders.drop(columns="source_row").to_csv(), quarantine.drop(columns="file").to_csv(),
-                        result.accounting.drop(columns="file").to_csv()))
-        # the exact duplicate's kept copy is the first in the file, whichever line that is
-        assert sorted(orders["source_row"].dropna().tolist()) == sorted(set(orders["source_row"].tolist()))
-    assert outputs[1] == outputs[0] and outputs[2] == outputs[0]
-    assert "O4" not in outputs[0][0]  # two different rows for O4: neither is kept, in any order
+    runs = [_as_unshuffled(*_shuffled_intake(tmp_path / f"run{seed}", {"orders": lines(H + ",status", *rows)}, seed, write_config))
+            for seed in (None, 1, 2, 3)]
+    assert all(run == runs[0] for run in runs[1:])
+    orders = pd.read_csv(io.StringIO(runs[0]["orders"]))
+    assert "O4" not in set(orders["order_id"])  # two different rows for O4: neither is kept, in any order
+    # O9 returns 1.25 of C4, which O8 and O11 of the same day are worth: the first by order id (as text)
+    # is undone, whatever the order of the file
+    assert orders.set_index("order_id").loc["O9", "reverses"] == "O11"

@@ -333,6 +333,29 @@ def _decimal(raw: RawInput) -> str:
     return "."
 
 
+#: The columns that order each clean table: its date and id (unique in orders and customers; in
+#: the other tables every column follows, the row number never). Line items keep the order of
+#: their file: see _in_canonical_order.
+_ORDER_BY = {"orders": ("order_date", "order_id"), "customers": ("customer_id",),
+             "interactions": ("interaction_date", "customer_id"), "feedback": ("feedback_date", "customer_id")}
+
+
+def _in_canonical_order(name: str, clean: pd.DataFrame) -> pd.DataFrame:
+    """A clean table sorted by its content, so that no later step sees the order of the file.
+
+    After exact duplicates are removed and conflicting ids quarantined, no two clean rows are
+    equal, so the order is total: a shuffled export gives the same tables, row for row. Line
+    items are left in the order of the file, which the matching of reversals reads for its
+    last tie (two purchases of one item by one customer at the same second).
+    """
+    if name not in _ORDER_BY or clean.empty:
+        return clean
+    first = [column for column in _ORDER_BY[name] if column in clean]
+    if name not in _UNIQUE_IDS:  # without a unique id, every column breaks ties
+        first += [column for column in clean.columns if column not in first and column != "source_row"]
+    return clean.sort_values(first, kind="stable", na_position="first").reset_index(drop=True)
+
+
 def latest_date(config: Config) -> dt.date:
     """The latest plausible date of any row: ``cleaning.latest_date``, else the day the study runs.
 
@@ -452,7 +475,7 @@ def run_intake(config: Config) -> CleanTables:
         profiles.append(quality.column_profile(raw.frame, name, raw.headers))
         deduped, duplicates = _dedupe(raw.frame)
         cleaned = clean_rows(replace(raw, frame=deduped), config)
-        clean, rejected = cleaned.clean, cleaned.quarantine
+        clean, rejected = _in_canonical_order(name, cleaned.clean), cleaned.quarantine
         if name == "orders":
             clean, summary, matches = match_order_returns(clean, config)
             tables["orders"] = clean[list(ORDER_COLUMNS)]
