@@ -253,8 +253,10 @@ def test_all_rows_quarantined_is_one_clear_line_with_the_reasons(write_csv, writ
     done = _cli("process", "--config", str(config_path))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
-        f"custseg: error: {orders}: no clean rows: all 4 were quarantined (2 as bad_number, 1 as missing_id, "
-        f"1 removed as exact duplicates); each row and its reason is in "
+        f"custseg: error: {orders}: no clean rows: all 3 rows that are not exact duplicates were quarantined, "
+        f"2 as bad_number, 1 as missing_id (row 2: amount '12,5x' (bad_number); row 3: amount 'abc' (bad_number); "
+        f"row 5: customer_id '' (missing_id)). To go on, check the column mapping (inputs.orders.columns) and "
+        f"inputs.orders.decimal, or fix the file; each row and its reason is in "
         f"{load_config(config_path).output.interim / 'quarantine.csv'}"
     ]
     assert len(_read_csv(load_config(config_path).output.interim / "quarantine.csv")) == 3
@@ -263,6 +265,16 @@ def test_all_rows_quarantined_is_one_clear_line_with_the_reasons(write_csv, writ
 def test_a_file_with_a_header_only_has_no_clean_rows(write_csv, write_config):
     config = load_config(write_config({"orders": str(write_csv("orders.csv", "order_id,customer_id,order_date,amount\n"))}))
     with pytest.raises(IntakeError, match=r"orders\.csv: no clean rows: the file has a header but no rows of data"):
+        run(config, echo=_quiet)
+
+
+def test_line_items_that_make_no_order_are_one_clear_error(write_csv, write_config):
+    lines = "InvoiceNo,StockCode,Quantity,UnitPrice,InvoiceDate,CustomerID\n100,POST,1,18.00,2025-12-01 08:26,K1\n"
+    spec = {"path": str(write_csv("lines.csv", lines)), "date_format": "%Y-%m-%d %H:%M",
+            "columns": {"invoice": "InvoiceNo", "item": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice",
+                        "invoice_date": "InvoiceDate", "customer_id": "CustomerID"}}
+    config = load_config(write_config({"line_items": spec}))
+    with pytest.raises(IntakeError, match=r"lines\.csv: no orders: none of the 1 clean rows makes an order"):
         run(config, echo=_quiet)
 
 

@@ -38,7 +38,7 @@ def test_every_row_is_accounted_for_with_its_reason_and_row_number(write_csv, wr
     config = _orders_config(write_csv, write_config)
     result = run_intake(config)
     acc = result.accounting.iloc[0]
-    assert (acc.rows_read, acc.clean, acc.quarantined, acc.duplicates_removed) == (13, 5, 7, 1)
+    assert (acc.rows_read, acc.clean, acc.quarantined, acc.duplicates_removed) == (13, 4, 8, 1)
     assert (acc.format, acc.encoding, acc.delimiter) == ("csv", "utf-8", ",")
     q = result.quarantine.set_index("row")
     # file line numbers: header is line 1, so O3 is line 5
@@ -48,9 +48,10 @@ def test_every_row_is_accounted_for_with_its_reason_and_row_number(write_csv, wr
     assert q.loc[8, "reason"] == "zero_amount"
     assert q.loc[9, "reason"] == "unknown_currency" and q.loc[9, "value"] == "XYZ"
     assert q.loc[10, "reason"] == "unknown_status" and q.loc[10, "value"] == "lost in space"
-    assert q.loc[13, "reason"] == "conflicting_duplicate" and q.loc[13, "column"] == "order_id"
+    # O1 on rows 2 and 13 with different customers: which is right cannot be told, so neither is kept
+    assert q.loc[[2, 13], "reason"].tolist() == ["conflicting_duplicate"] * 2 and q.loc[13, "column"] == "order_id"
     assert (q["file"] == str(config.inputs.orders.path)).all()
-    assert acc.q_bad_date == 1 and acc.q_conflicting_duplicate == 1
+    assert acc.q_bad_date == 1 and acc.q_conflicting_duplicate == 2
 
 
 def test_a_row_with_several_problems_is_quarantined_once_with_all_of_them(write_csv, write_config):
@@ -69,7 +70,7 @@ def test_refunds_net_to_zero_and_returns_against_spend(write_csv, write_config):
     assert orders.loc["O9", "revenue"] == 0 and orders.loc["O9", "category"] == "Unspecified"
     assert orders.loc["O10", "status"] == "refunded" and orders.loc["O10", "revenue"] == 0
     assert orders.loc["O11", "status"] == "returned" and orders.loc["O11", "revenue"] == pytest.approx(-12.5)
-    assert orders["revenue"].sum() == pytest.approx(100 + 70 - 12.5)
+    assert orders["revenue"].sum() == pytest.approx(70 - 12.5)  # O1 is quarantined: two different rows
 
 
 def test_statuses_and_numbers_as_exports_write_them(write_csv, write_config):
@@ -212,7 +213,7 @@ def test_feedback_scores_out_of_range_are_quarantined(write_csv, write_config):
 def test_write_intake_round_trips(write_csv, write_config, tmp_path):
     config = _orders_config(write_csv, write_config)
     written = write_intake(run_intake(config), tmp_path / "interim")
-    assert pd.read_parquet(written["orders"])["order_id"].tolist() == ["O1", "O2", "O9", "O10", "O11"]
+    assert pd.read_parquet(written["orders"])["order_id"].tolist() == ["O2", "O9", "O10", "O11"]
     assert written["quarantine"].read_bytes().startswith(b"\xef\xbb\xbf")  # BOM for Excel
     accounting = pd.read_csv(written["accounting"], encoding="utf-8-sig")
     assert accounting.loc[0, "rows_read"] == 13
@@ -232,9 +233,10 @@ C536366,P1,-2,2.55,2025-12-03 10:00,17850,United Kingdom
 C536999,P3,-3,1.00,2025-12-04 12:00,13047,France
 536368,P4,1,5.00,2025-12-02 13:00,,United Kingdom
 536369,P5,1,-4.00,2025-12-02 14:00,13047,France
-536367,P6,1,9.00,2025-12-02 11:00,99999,France
+536371,P6,1,9.00,2025-12-02 11:00,99999,France
 536370,P7,0,3.00,2025-12-02 15:00,13047,France
 536365,P1,6,2.55,2025-12-01 08:26,17850,United Kingdom
+536371,P8,2,4.00,2025-12-02 11:00,13047,France
 """
 LINE_COLUMNS = {"invoice": "InvoiceNo", "item": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice",
                 "invoice_date": "InvoiceDate", "customer_id": "CustomerID", "country": "Country"}
@@ -270,11 +272,13 @@ def test_line_items_become_orders_with_cancellations_netted(line_result):
 def test_line_items_account_for_every_line(line_result):
     acc = line_result.accounting.iloc[0]
     assert acc.table == "line_items"
-    assert (acc.rows_read, acc.clean, acc.quarantined, acc.duplicates_removed) == (12, 7, 4, 1)
+    assert (acc.rows_read, acc.clean, acc.quarantined, acc.duplicates_removed) == (13, 7, 5, 1)
     q = line_result.quarantine.set_index("row")
     assert q.loc[9, "reason"] == "missing_id"
     assert q.loc[10, "reason"] == "negative_price"
-    assert q.loc[11, "reason"] == "conflicting_invoice" and q.loc[11, "value"] == "99999"
+    # invoice 536371 names customers 99999 and 13047: which is right cannot be told, so neither line is kept
+    assert q.loc[[11, 14], "reason"].tolist() == ["conflicting_invoice"] * 2
+    assert q.loc[[11, 14], "value"].tolist() == ["99999", "13047"]
     assert q.loc[12, "reason"] == "zero_amount"
     lines = line_result.tables["line_items"]
     assert lines.loc[lines["item"] == "POST", "is_product"].tolist() == [False]
@@ -304,7 +308,12 @@ def test_accounting_holds_for_any_messy_input(write_csv, write_config, rows):
     header = list(_CELLS)
     frame = pd.DataFrame(rows, columns=header)
     text = frame.to_csv(index=False)
-    result = run_intake(_orders_config(write_csv, write_config, text))
+    try:
+        result = run_intake(_orders_config(write_csv, write_config, text))
+    except IntakeError as exc:
+        # every row quarantined: a clear error instead of an empty study
+        assert "no clean rows: all" in str(exc) and "orders.csv" in str(exc)
+        return
     acc = result.accounting.iloc[0]
     assert acc.rows_read == len(rows) == acc.clean + acc.quarantined + acc.duplicates_removed
     clean_rows = set(result.tables["orders"]["source_row"])

@@ -116,11 +116,31 @@ def test_accounting_checks_the_sum_and_shows_read_settings_only_when_present():
     assert table["adds_up"].tolist() == [True, False]
     assert not {"q_bad_date", *quality.READ_SETTINGS} & set(table.columns)
     read = quality.accounting_table(accounting.assign(format="csv", encoding="gb18030", delimiter="tab"))
-    assert read[list(quality.READ_SETTINGS)].iloc[0].tolist() == ["csv", "gb18030", "tab"]
+    assert read[["format", "encoding", "delimiter"]].iloc[0].tolist() == ["csv", "gb18030", "tab"]
     html = QualityStudy(_data(accounting=accounting)).accounting()._repr_html_()
     assert "do not add up for c.csv" in html
     with pytest.raises(ValueError, match="duplicates_removed"):
         quality.accounting_table(accounting.drop(columns="duplicates_removed"))
+
+
+def test_how_each_file_was_read_is_shown_with_the_facts_behind_it():
+    accounting = pd.DataFrame({
+        "table": ["orders", "customers", "feedback"], "file": ["o.csv", "c.csv", "f.xlsx"], "rows_read": [3, 2, 1],
+        "clean": [3, 2, 1], "quarantined": [0, 0, 0], "duplicates_removed": [0, 0, 0],
+        "format": ["csv", "csv", "excel"], "encoding": ["cp1252", "utf-8-sig", ""],
+        "encoding_source": ["detected", "bom", ""], "encoding_confidence": ["0.97", "", ""],
+        "encoding_alternatives": ["cp1250 cp1254", "", ""], "delimiter": [";", ",", ""],
+        "decimal": [",", "", "."], "utc_offsets": ["+01:00 +02:00", "", ""], "timezone": ["", "", ""],
+    })
+    html = QualityStudy(_data(accounting=accounting)).accounting()._repr_html_()
+    assert "cp1252 (detected, confidence 97%) · as clean a reading: cp1250, cp1254; if one of them is right, " \
+           "set inputs.orders.encoding" in html
+    assert "utf-8-sig (byte-order mark)" in html
+    assert "comma (1.234,50)" in html and "point (1,234.50)" in html
+    assert "+01:00, +02:00, wall clock kept as written (cleaning.timezone is not set)" in html
+    converted = accounting.assign(timezone=["Europe/Berlin", "", ""])
+    assert "+01:00, +02:00, converted to Europe/Berlin" in QualityStudy(_data(accounting=converted)).accounting()._repr_html_()
+    assert ">encoding_source<" not in html and ">timezone<" not in html  # facts folded into the cells
 
 
 # -- dates ------------------------------------------------------------------------------------

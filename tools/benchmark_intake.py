@@ -6,6 +6,7 @@ accounting. A script, not a test: timings depend on the machine and are never as
 
     .venv/bin/python tools/benchmark_intake.py --rows 1000000
     .venv/bin/python tools/benchmark_intake.py --rows 200000 --encoding gb18030 --keep
+    .venv/bin/python tools/benchmark_intake.py --decimal ,    # a European export: ';' and 415,70
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ COLUMNS = ("order_id", "customer_id", "order_date", "category", "amount", "curre
 _CHUNK = 100_000
 
 
-def write_orders(path: Path, rows: int, *, encoding: str, bad_share: float, seed: int = 7) -> None:
+def write_orders(path: Path, rows: int, *, encoding: str, bad_share: float, seed: int = 7, decimal: str = ".") -> None:
     """Write an orders CSV with `rows` data lines; a share of them is deliberately faulty.
 
     Parameters
@@ -53,24 +54,28 @@ def write_orders(path: Path, rows: int, *, encoding: str, bad_share: float, seed
         so that the quarantine and the duplicate count have work to do.
     seed
         Seed of the random generator; the same seed writes the same file.
+    decimal
+        ``.``, or ``,`` for a European export: amounts with a decimal comma, fields separated by ``;``.
     """
     rng = np.random.default_rng(seed)
     customers = rows // 20 + 2
     # Written in chunks so that the peak memory printed later belongs to intake, not to this.
     with path.open("wb") as out:
-        out.write((",".join(COLUMNS) + "\n").encode(encoding))
+        sep = ";" if decimal == "," else ","
+        out.write((sep.join(COLUMNS) + "\n").encode(encoding))
         for first in range(1, rows + 1, _CHUNK):
             size = min(_CHUNK, rows + 1 - first)
-            out.write(_orders_chunk(rng, first, size, customers, bad_share).encode(encoding))
+            out.write(_orders_chunk(rng, first, size, customers, bad_share, decimal).encode(encoding))
 
 
-def _orders_chunk(rng: np.random.Generator, first: int, size: int, customers: int, bad_share: float) -> str:
+def _orders_chunk(rng: np.random.Generator, first: int, size: int, customers: int, bad_share: float,
+                  decimal: str = ".") -> str:
     columns = {
         "order_id": [f"O{i:08d}" for i in range(first, first + size)],
         "customer_id": [f"C{i:06d}" for i in rng.integers(1, customers, size).tolist()],
         "order_date": (np.datetime64("2023-01-01") + rng.integers(0, 730, size)).astype(str).tolist(),
         "category": CATEGORIES[rng.integers(0, CATEGORIES.size, size)].tolist(),
-        "amount": [f"{x:.2f}" for x in (rng.gamma(2.0, 150.0, size) + 0.01).tolist()],
+        "amount": [f"{x:.2f}".replace(".", decimal) for x in (rng.gamma(2.0, 150.0, size) + 0.01).tolist()],
         "currency": np.where(rng.random(size) < 0.1, "USD", "CNY").tolist(),
         "status": STATUSES[rng.integers(0, STATUSES.size, size)].tolist(),
     }
@@ -85,9 +90,10 @@ def _orders_chunk(rng: np.random.Generator, first: int, size: int, customers: in
     for i in bad[2::3][bad[2::3] > 0].tolist():
         for values in columns.values():
             values[i] = values[i - 1]
-    # No value holds a comma, quote or line break, so plain joins make a valid CSV, much faster
+    # No value holds the delimiter, a quote or a line break, so plain joins make a valid CSV, much faster
     # than DataFrame.to_csv.
-    return "".join(",".join(row) + "\n" for row in zip(*columns.values()))
+    sep = ";" if decimal == "," else ","
+    return "".join(sep.join(row) + "\n" for row in zip(*columns.values()))
 
 
 def write_config(folder: Path) -> Path:
@@ -125,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="data lines in the orders file")
     parser.add_argument("--encoding", default="utf-8", choices=["utf-8", "gb18030"], help="codec of the file")
     parser.add_argument("--bad-share", type=float, default=0.001, help="share of invalid rows")
+    parser.add_argument("--decimal", default=".", choices=[".", ","], help="decimal separator of the amounts (',': ';' between fields)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print its path")
     args = parser.parse_args(argv)
     if args.rows < 1:
@@ -134,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         orders = folder / "raw" / "orders.csv"
         orders.parent.mkdir()
-        _, seconds = timed(lambda: write_orders(orders, args.rows, encoding=args.encoding, bad_share=args.bad_share))
+        _, seconds = timed(lambda: write_orders(orders, args.rows, encoding=args.encoding, bad_share=args.bad_share,
+                                                decimal=args.decimal))
         size_mb = orders.stat().st_size / 2**20
         print(f"wrote {args.rows:,} rows, {size_mb:,.1f} MB ({args.encoding}) in {seconds:.1f} s: {orders}")
         print(f"peak RSS so far (imports, generating the file): {peak_rss_mb():,.0f} MB")

@@ -17,7 +17,7 @@ from typing import Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from custseg import paths, regions
+from custseg import parsing, paths, regions
 from custseg.i18n import N_, Language
 RegionLevel = Literal["market", "country", "province"]
 
@@ -31,10 +31,15 @@ class InputFile(_Strict):
 
     path: Path
     format: Literal["auto", "csv", "excel", "parquet"] = "auto"  # auto: from the file suffix
-    encoding: str = "auto"  # auto: BOM, else UTF-8, else GB18030 (GBK); or a Python codec name
+    # auto: a byte-order mark, else UTF-8, else UTF-16 told by its zero bytes, else detected by
+    # charset-normalizer (GB18030 or cp1252 preferred among near-equal readings); or a Python codec name
+    encoding: str = "auto"
     delimiter: str | None = None  # None: sniffed from the header line among , ; tab |
     sheet: str | int | None = None  # Excel: sheet name or 0-based position; None: the first sheet
     date_format: str | None = None  # strftime pattern; None lets pandas read ISO dates
+    # decimal separator of the file's numbers: auto tells it per column from the values (1.234,50
+    # or 1,234.50); "." or "," reads every value that way (CSV only: Excel and Parquet store numbers)
+    decimal: Literal["auto", ".", ","] = "auto"
     # canonical custseg column name -> the header used in the user's file
     columns: dict[str, str] = Field(default_factory=dict)
 
@@ -92,6 +97,19 @@ class Cleaning(_Strict):
     # latest_date None means the day the study runs
     earliest_date: dt.date = dt.date(1990, 1, 1)
     latest_date: dt.date | None = None
+    # timestamps with a UTC offset (2024-01-05T10:00:00+08:00, ...Z) are converted to this IANA time
+    # zone (Asia/Shanghai, Europe/Berlin, UTC), and those without one are taken to be in it;
+    # None keeps every timestamp's wall clock as written and drops its offset
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str | None) -> str | None:
+        if zone is not None and not parsing.known_timezone(zone):
+            raise ValueError(
+                f"unknown time zone {zone!r}: use an IANA name such as Asia/Shanghai, Europe/Berlin or UTC"
+            )
+        return zone
 
     @model_validator(mode="after")
     def _date_range(self) -> Cleaning:

@@ -65,7 +65,15 @@ _SHOWN_ROWS = 5  # offending rows quoted in an error message
 
 
 class IntakeError(ValueError):
-    """Input that cannot be used; the message names the file, the column and the rows."""
+    """Input that cannot be used; the message names the file, the column and the rows.
+
+    ``result`` holds what intake made of the files when it got that far (every row accounted
+    for), so that the quarantine can still be written: it says why.
+    """
+
+    def __init__(self, message: str, result: CleanTables | None = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,19 @@ class RawInput:
     encoding: str | None
     delimiter: str | None
     headers: dict[str, str] = field(default_factory=dict)  # canonical name -> header in the file
+    encoding_source: str | None = None  # how the encoding was chosen (see custseg.readers.RawTable)
+    encoding_confidence: float | None = None
+    encoding_alternatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """One file's rows after the row rules, and how its values were read."""
+
+    clean: pd.DataFrame  # the typed rows that passed
+    quarantine: pd.DataFrame  # one row per rejected input row
+    decimals: dict[str, str]  # number column -> decimal convention (custseg.parsing.Numbers.decimal)
+    offsets: tuple[str, ...]  # UTC offsets written in the date columns
 
 
 @dataclass(frozen=True)
@@ -136,7 +157,8 @@ def read_input(name: str, spec: InputFile) -> RawInput:
     headers = {canon: spec.columns.get(canon, canon) for canon in known}
     text = frame[known].apply(normalize_text)
     frame = text.assign(source_row=frame["source_row"].to_numpy())
-    return RawInput(name, spec, frame.reset_index(drop=True), raw.format, raw.encoding, raw.delimiter, headers)
+    return RawInput(name, spec, frame.reset_index(drop=True), raw.format, raw.encoding, raw.delimiter, headers,
+                    raw.encoding_source, raw.encoding_confidence, raw.encoding_alternatives)
 
 
 def normalize_text(column: pd.Series) -> pd.Series:
@@ -192,7 +214,8 @@ def _quarantine_rows(name: str, file: Path, frame: pd.DataFrame, cases: pd.DataF
     rows = frame.loc[first["index"]]
     values = [rows.at[i, col] for i, col in zip(first["index"], first["column"])]
     detail = [
-        f"{col}: {REASONS[reason]}" + (f" (also {others[i]})" if i in others.index else "")
+        f"{col}: {_meaning(name, reason, rows.at[i, 'currency'] if 'currency' in rows else None)}"
+        + (f" (also {others[i]})" if i in others.index else "")
         for i, col, reason in zip(first["index"], first["column"], first["reason"])
     ]
     return pd.DataFrame({
@@ -204,6 +227,14 @@ def _quarantine_rows(name: str, file: Path, frame: pd.DataFrame, cases: pd.DataF
         "value": pd.array(values, dtype="str"),
         "detail": detail,
     })
+
+
+def _meaning(name: str, reason: str, currency: str | None = None) -> str:
+    """What a reason means for a row of table ``name``, with the setting or currency that explains it."""
+    meaning = REASONS[reason].replace("inputs.<table>", f"inputs.{name}")
+    if reason == "currency_mismatch" and currency is not None:
+        meaning += f"; the row's currency is {currency}"
+    return meaning
 
 
 def _empty_quarantine() -> pd.DataFrame:
@@ -219,33 +250,66 @@ def _stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) 
         column = hit["column"].iloc[0]
         shown = "; ".join(f"row {r}: {v!r}" for r, v in zip(hit["row"].head(_SHOWN_ROWS), hit["value"].head(_SHOWN_ROWS)))
         more = f" and {len(hit) - _SHOWN_ROWS:,} more" if len(hit) > _SHOWN_ROWS else ""
-        hint = {
-            "bad_date": f"set inputs.{raw.name}.date_format (e.g. '%d/%m/%Y') or fix the file",
-            "unknown_currency": "add the currency to currency.rates",
-        }.get(reason, "fix the file")
         raise IntakeError(
-            f"{raw.spec.path}: column {column!r}: {REASONS[reason]}: {shown}{more}. To go on, {hint}, "
+            f"{raw.spec.path}: column {column!r}: {_meaning(raw.name, reason)}: {shown}{more}. "
+            f"To go on, {_hint(raw.name, reason)}, "
             f"or remove {reason!r} from cleaning.stop_on to quarantine such rows instead"
         )
 
 
-def clean_rows(raw: RawInput, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _hint(name: str, reason: str) -> str:
+    """What to change so that rows quarantined for ``reason`` in table ``name`` are read."""
+    return {
+        "bad_date": f"set inputs.{name}.date_format (e.g. '%d/%m/%Y') or fix the file",
+        "unknown_currency": "add the currency to currency.rates",
+        "ambiguous_number": f"set inputs.{name}.decimal to '.' (1,234 is 1234) or ',' (1,234 is 1.234)",
+        "bad_number": f"check the column mapping (inputs.{name}.columns) and inputs.{name}.decimal, or fix the file",
+        "missing_id": f"check the column mapping (inputs.{name}.columns), or fix the file",
+        "currency_mismatch": f"map the file's currency column (inputs.{name}.columns), or check currency.base",
+    }.get(reason, "fix the file")
+
+
+def _all_quarantined(raw: RawInput, read: int, clean: int, quarantine: pd.DataFrame) -> str | None:
+    """Why a file is unusable when its rows were all quarantined (nothing later can use it, and
+    the likely cause is a setting: a date format, a decimal separator, a column mapping), else None."""
+    if read == 0 or clean > 0 or quarantine.empty:
+        return None
+    counts = quarantine["reason"].value_counts()
+    reasons = ", ".join(f"{n:,} as {reason}" for reason, n in counts.items())
+    shown = "; ".join(
+        f"row {row}: {column} {value!r} ({reason})"
+        for row, column, value, reason in quarantine[["row", "column", "value", "reason"]].head(3).itertuples(index=False)
+    )
+    return (
+        f"{raw.spec.path}: no clean rows: all {len(quarantine):,} rows that are not exact duplicates were "
+        f"quarantined, {reasons} ({shown}). To go on, {_hint(raw.name, str(counts.index[0]))}"
+    )
+
+
+def clean_rows(raw: RawInput, config: Config) -> Cleaned:
     """Validate one deduplicated text table and type the rows that pass.
+
+    Rows that share an id that must be unique (an order id, a customer id) but differ in any other
+    column are all quarantined as ``conflicting_duplicate``: which of them is right cannot be told,
+    and keeping the first would make the result depend on the order of the rows in the file.
 
     Returns
     -------
-    (clean, quarantine)
-        The typed rows, and one quarantine row per rejected input row.
+    Cleaned
+        The typed rows, one quarantine row per rejected input row, and how numbers and dates
+        were read.
 
     Raises
     ------
     IntakeError
-        When a reason listed in ``cleaning.stop_on`` occurs.
+        When a reason listed in ``cleaning.stop_on`` occurs, or ``decimal`` is set for a file
+        that stores numbers as numbers.
     """
     name, spec = raw.name, raw.spec
     frame = _prepare(name, raw.frame, config)
     rates = config.currency.rate_table()
-    parsed = validation.Parsed(spec.date_format)
+    parsed = validation.Parsed(frame, name, date_format=spec.date_format, decimal=_decimal(raw),
+                               timezone=config.cleaning.timezone)
     schema = validation.row_schema(name, parsed, rates, config.cleaning, latest_date(config))
     cases = validation.failures(schema, frame)
     rejected = _quarantine_rows(name, spec.path, frame, cases)
@@ -254,13 +318,57 @@ def clean_rows(raw: RawInput, config: Config) -> tuple[pd.DataFrame, pd.DataFram
     # rejected one.
     id_column = _UNIQUE_IDS.get(name)
     if id_column:
-        repeated = frame[id_column].duplicated(keep="first")
+        repeated = frame[id_column].duplicated(keep=False)
         cases = pd.DataFrame({"index": frame.index[repeated], "column": id_column, "reason": "conflicting_duplicate"})
         rejected = pd.concat([rejected, _quarantine_rows(name, spec.path, frame, cases)], ignore_index=True)
         frame = frame.loc[~repeated]
     rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
     _stop_if_asked(raw, rejected, config.cleaning)
-    return _typed(name, frame, parsed, config), rejected
+    return Cleaned(_typed(name, frame, parsed, config), rejected, parsed.decimals(), parsed.offsets())
+
+
+def _decimal(raw: RawInput) -> str:
+    """The decimal convention numbers of the file are read with: the setting, or ``.`` for a
+    workbook or Parquet file, whose numbers custseg writes as text itself (``1.234`` is 1.234)."""
+    if raw.format == "csv":
+        return raw.spec.decimal
+    if raw.spec.decimal == ",":
+        raise IntakeError(
+            f"{raw.spec.path}: inputs.{raw.name}.decimal is ',' but this is {'an Excel' if raw.format == 'excel' else 'a Parquet'} "
+            "file, which stores numbers as numbers (the decimal separator is only how a program shows them); "
+            "remove decimal for this input"
+        )
+    return "."
+
+
+#: The columns that order each clean table: its date and id (unique in orders and customers; in
+#: the other tables every column follows, the row number never). Line items keep the order of
+#: their file: see _in_canonical_order.
+_ORDER_BY = {"orders": ("order_date", "order_id"), "customers": ("customer_id",),
+             "interactions": ("interaction_date", "customer_id"), "feedback": ("feedback_date", "customer_id")}
+
+
+def _in_canonical_order(name: str, clean: pd.DataFrame) -> pd.DataFrame:
+    """A clean table sorted by its content, so that no later step sees the order of the file.
+
+    After exact duplicates are removed and conflicting ids quarantined, no two clean rows are
+    equal, so the order is total: a shuffled export gives the same tables, row for row. Line
+    items are left in the order of the file, which the matching of reversals reads for its
+    last tie (two purchases of one item by one customer at the same second).
+    """
+    if name not in _ORDER_BY or clean.empty:
+        return clean
+    first = [column for column in _ORDER_BY[name] if column in clean]
+    if name in _UNIQUE_IDS:
+        # Date and unique id, neither ever missing: one stable sort per key, last key first, is
+        # three times faster than sort_values over a million orders.
+        order = np.arange(len(clean))
+        for column in reversed(first):
+            order = order[clean[column].iloc[order].argsort(kind="stable").to_numpy()]
+        return clean.take(order).reset_index(drop=True)
+    # without a unique id, every column breaks ties
+    first += [column for column in clean.columns if column not in first and column != "source_row"]
+    return clean.sort_values(first, kind="stable", na_position="first").reset_index(drop=True)
 
 
 def latest_date(config: Config) -> dt.date:
@@ -370,17 +478,20 @@ def run_intake(config: Config) -> CleanTables:
     Raises
     ------
     IntakeError
-        For a file that cannot be used or a problem listed in ``cleaning.stop_on``.
+        For a file that cannot be used, a file whose every row is quarantined, or a problem
+        listed in ``cleaning.stop_on``.
     """
     _check_cleaning(config)
     tables: dict[str, pd.DataFrame] = {}
     quarantines, accounting, profiles = [], [], []
     summary, matches = reversals.empty_summary("orders"), reversals.empty_matches()
+    unusable: str | None = None  # the first file whose rows were all quarantined
     for name, spec in config.inputs.present().items():
         raw = read_input(name, spec)
         profiles.append(quality.column_profile(raw.frame, name, raw.headers))
         deduped, duplicates = _dedupe(raw.frame)
-        clean, rejected = clean_rows(replace(raw, frame=deduped), config)
+        cleaned = clean_rows(replace(raw, frame=deduped), config)
+        clean, rejected = _in_canonical_order(name, cleaned.clean), cleaned.quarantine
         if name == "orders":
             clean, summary, matches = match_order_returns(clean, config)
             tables["orders"] = clean[list(ORDER_COLUMNS)]
@@ -392,23 +503,35 @@ def run_intake(config: Config) -> CleanTables:
             summary, matches = derived.reversals, derived.matches
             if "customers" not in config.inputs.present():
                 tables["customers"] = derived.customers
+        unusable = unusable or _all_quarantined(raw, len(raw.frame), len(clean), rejected)
         tables.setdefault(name, clean)
         quarantines.append(rejected)
-        accounting.append(_account(raw, len(clean), duplicates, rejected))
+        accounting.append(_account(raw, cleaned, len(clean), duplicates, rejected, config.cleaning.timezone))
     quarantine = pd.concat(quarantines, ignore_index=True)
-    return CleanTables(tables, quarantine, pd.DataFrame(accounting), pd.concat(profiles, ignore_index=True),
-                       summary, matches)
+    result = CleanTables(tables, quarantine, pd.DataFrame(accounting), pd.concat(profiles, ignore_index=True),
+                         summary, matches)
+    if unusable:  # raised once every file is accounted for, with them: the quarantine says why
+        raise IntakeError(unusable, result)
+    return result
 
 
-def _account(raw: RawInput, clean: int, duplicates: int, quarantine: pd.DataFrame) -> dict:
+def _account(raw: RawInput, cleaned: Cleaned, clean: int, duplicates: int, quarantine: pd.DataFrame,
+             timezone: str | None) -> dict:
     by_reason = quarantine["reason"].value_counts()
     read = len(raw.frame)
+    confidence = raw.encoding_confidence
     row = {
         "table": raw.name,
         "file": Path(raw.spec.path).name,
         "format": raw.format,
         "encoding": raw.encoding or "",
+        "encoding_source": raw.encoding_source or "",
+        "encoding_confidence": "" if confidence is None else f"{confidence:.2f}",
+        "encoding_alternatives": " ".join(raw.encoding_alternatives),
         "delimiter": {"\t": "tab"}.get(raw.delimiter or "", raw.delimiter or ""),
+        "decimal": _file_decimal(cleaned.decimals),
+        "utc_offsets": " ".join(cleaned.offsets),
+        "timezone": (timezone or "") if cleaned.offsets else "",  # the clock stamps with offsets went to
         "rows_read": read,
         "clean": clean,
         "quarantined": len(quarantine),
@@ -418,6 +541,13 @@ def _account(raw: RawInput, clean: int, duplicates: int, quarantine: pd.DataFram
     if read != clean + len(quarantine) + duplicates:  # a bug in intake, never a data problem
         raise AssertionError(f"{raw.spec.path}: intake lost rows: {row}")
     return row
+
+
+def _file_decimal(decimals: Mapping[str, str]) -> str:
+    """One file's decimal convention: the one its number columns share, ``mixed`` when they
+    differ, ``""`` when none told one (whole numbers only)."""
+    told = {decimal for decimal in decimals.values() if decimal}
+    return told.pop() if len(told) == 1 else "mixed" if told else ""
 
 
 def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:

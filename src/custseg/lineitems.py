@@ -17,8 +17,12 @@ into the orders and customers every later step reads, by documented rules:
   invoice (what undoes orders only in part, and what matched nothing) is a ``returned`` order whose
   negative value is netted against the customer's spend; ``reverses`` names the order a reversal
   or return undid, when it undid one.
-* A line whose customer or currency differs from its invoice's first line is quarantined as
-  ``conflicting_invoice``: one invoice belongs to one customer in one currency.
+* One invoice belongs to one customer in one currency: when its lines name more than one
+  customer or currency, every line of it is quarantined as ``conflicting_invoice`` (which of
+  them is right cannot be told, and "the first line's" would depend on the order of the file).
+
+Ties are broken by content, never by position in the file, so a shuffled export gives the same
+orders and customers.
 """
 
 from __future__ import annotations
@@ -47,11 +51,10 @@ class Derived:
 
 
 def _conflicts(lines: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split off lines whose customer or currency differs from their invoice's first line."""
-    first = lines.groupby("invoice", sort=False)[["customer_id", "currency"]].transform("first")
-    bad_customer = lines["customer_id"].ne(first["customer_id"])
-    bad_currency = lines["currency"].ne(first["currency"]) & ~bad_customer
-    bad = bad_customer | bad_currency
+    """Split off every line of an invoice whose lines name more than one customer or currency."""
+    spread = lines.groupby("invoice", sort=False)[["customer_id", "currency"]].transform("nunique")
+    bad_customer = spread["customer_id"].gt(1)
+    bad = bad_customer | spread["currency"].gt(1)
     column = np.where(bad_customer[bad], "customer_id", "currency")
     rejected = lines.loc[bad]
     quarantine = pd.DataFrame({
@@ -149,7 +152,9 @@ def _purchase_orders(purchases: pd.DataFrame, lines: pd.DataFrame, alloc: revers
     last = np.full(len(lines), np.iinfo(np.int64).min)
     np.maximum.at(last, positions[alloc.purchase], reversals.seconds(lines["invoice_date"])[positions[alloc.reversal]])
     purchases = purchases.assign(_whole=whole, _last=last[purchases.index.to_numpy()])
-    by_invoice = purchases.sort_values("line_amount", ascending=False, kind="stable").groupby("invoice", sort=False)
+    # the largest line first, equal ones by category: the order's category never depends on the file's order
+    by_invoice = purchases.sort_values(["line_amount", "category"], ascending=[False, True], kind="stable").groupby(
+        "invoice", sort=False)
     orders = by_invoice.agg(
         customer_id=("customer_id", "first"),
         order_date=("invoice_date", "min"),
@@ -207,7 +212,7 @@ def _reversal_orders(lines: pd.DataFrame, alloc: reversals.Allocation, positions
         category=source["category"].to_numpy(),
         source_row=source["source_row"].to_numpy(),
     )
-    by_part = parts.sort_values("value", ascending=False, kind="stable").groupby(
+    by_part = parts.sort_values(["value", "category"], ascending=[False, True], kind="stable").groupby(
         ["order_id", "reverses"], sort=False, dropna=False)
     pieces = by_part.agg(
         customer_id=("customer_id", "first"),
@@ -264,13 +269,16 @@ def _base_values(value: np.ndarray, currency: pd.Series, rates: dict[str, float]
 
 
 def _customers(lines: pd.DataFrame) -> pd.DataFrame:
-    """One row per customer; the country is the one most of their lines give (ties: first seen)."""
+    """One row per customer; the country is the one most of their lines give (ties: the one of
+    their latest line, then the first in alphabetical order)."""
     ids = pd.DataFrame({"customer_id": lines["customer_id"].drop_duplicates().to_numpy()})
     if "country" not in lines:
         return ids.assign(source_row=0)
-    named = lines.loc[lines["country"].ne(""), ["customer_id", "country", "source_row"]]
-    counts = named.groupby(["customer_id", "country"], sort=False).agg(n=("source_row", "size"), first=("source_row", "min"))
-    best = counts.reset_index().sort_values(["customer_id", "n", "first"], ascending=[True, False, True], kind="stable")
+    named = lines.loc[lines["country"].ne(""), ["customer_id", "country", "invoice_date"]]
+    counts = named.groupby(["customer_id", "country"], sort=False).agg(
+        n=("invoice_date", "size"), last=("invoice_date", "max"))
+    best = counts.reset_index().sort_values(["customer_id", "n", "last", "country"],
+                                            ascending=[True, False, False, True], kind="stable")
     country = best.drop_duplicates("customer_id").set_index("customer_id")["country"]
     first_row = lines.groupby("customer_id")["source_row"].min()
     return ids.assign(

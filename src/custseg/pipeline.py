@@ -153,7 +153,14 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         echo(f"rebuilding {out.processed}: {reason}")
     for key in WRITTEN_FOLDERS:  # what a killed run left half-written
         files.sweep_temporary(getattr(out, key))
-    result = run_intake(config)
+    try:
+        result = run_intake(config)
+    except IntakeError as exc:
+        if exc.result is None:
+            raise
+        # every row is accounted for: the quarantine is written, then the error says where it is
+        write_intake(exc.result, out.interim)
+        raise IntakeError(f"{exc}; each row and its reason is in {out.interim / 'quarantine.csv'}") from None
     written = {"interim": write_intake(result, out.interim)}
     echo("intake accounting (rows read = clean + quarantined + duplicates removed):")
     echo(format_accounting(result.accounting))
@@ -260,19 +267,15 @@ def check_purchases(result: CleanTables, config: Config) -> None:
     name = "orders" if config.inputs.orders is not None else "line_items"
     path = getattr(config.inputs, name).path
     orders = result.tables["orders"]
-    quarantine = result.quarantine.loc[result.quarantine["table"] == name]
     row = result.accounting.loc[result.accounting["table"] == name].iloc[0]
-    where = config.output.interim / "quarantine.csv"
     if orders.empty:
-        read = int(row["rows_read"])
-        if read == 0:
+        # a file whose every row was quarantined is refused by intake, with the reasons; left
+        # are a file without rows and line items that made no order (postage only, say)
+        if int(row["rows_read"]) == 0:
             raise IntakeError(f"{path}: no clean rows: the file has a header but no rows of data")
-        reasons = ", ".join(f"{count:,} as {reason}" for reason, count in quarantine["reason"].value_counts().items())
-        duplicates = int(row["duplicates_removed"])
-        also = f", {duplicates:,} removed as exact duplicates" if duplicates else ""
         raise IntakeError(
-            f"{path}: no clean rows: all {read:,} were quarantined ({reasons}{also}); "
-            f"each row and its reason is in {where}"
+            f"{path}: no orders: none of the {int(row['clean']):,} clean rows makes an order (lines of items in "
+            "cleaning.non_product_items add to no order unless cleaning.non_product_lines is include)"
         )
     if not purchases_at(orders, None).any():
         statuses = ", ".join(f"{count:,} {status}" for status, count in orders["status"].value_counts().items())

@@ -52,7 +52,12 @@ PROFILE_COLUMNS = ["table", "column", "source_header", "rows", "empty", "empty_s
 ACCOUNTING_COLUMNS = ["table", "file", "rows_read", "clean", "quarantined", "duplicates_removed"]
 
 #: How a file was read, when intake records it in the accounting.
-READ_SETTINGS = ("format", "encoding", "delimiter")
+READ_SETTINGS = ("format", "encoding", "delimiter", "decimal", "utc_offsets")
+
+#: The facts behind the read settings, when intake records them: how the encoding was found
+#: (custseg.readers.ENCODING_SOURCES), the detector's confidence and the encodings it could not
+#: tell apart, and the time zone stamps with a UTC offset were converted to ("": wall clock kept).
+READ_DETAILS = ("encoding_source", "encoding_confidence", "encoding_alternatives", "timezone")
 
 #: The market of Chinese customers whose province was not recognised (see custseg.regions.MARKETS).
 CHINA_PROVINCE_UNKNOWN = "China (province unknown)"
@@ -338,7 +343,7 @@ def accounting_table(accounting: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``table``, ``file``, ``rows_read``, ``clean``, ``quarantined``,
         ``duplicates_removed``, ``adds_up`` (rows read = clean + quarantined + duplicates removed),
-        followed by ``format``, ``encoding`` and ``delimiter`` for those the accounting carries.
+        followed by those of :data:`READ_SETTINGS` and :data:`READ_DETAILS` the accounting carries.
 
     Raises
     ------
@@ -350,7 +355,7 @@ def accounting_table(accounting: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"the intake accounting has no column(s) {missing}; its columns are {list(accounting.columns)}")
     counts = accounting[ACCOUNTING_COLUMNS[2:]].astype("int64")
     adds_up = counts["rows_read"].eq(counts["clean"] + counts["quarantined"] + counts["duplicates_removed"])
-    settings = [column for column in READ_SETTINGS if column in accounting.columns]
+    settings = [column for column in (*READ_SETTINGS, *READ_DETAILS) if column in accounting.columns]
     return pd.concat(
         [accounting[ACCOUNTING_COLUMNS[:2]], counts, adds_up.rename("adds_up"), accounting[settings]], axis=1
     ).reset_index(drop=True)

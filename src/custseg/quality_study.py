@@ -37,6 +37,47 @@ _DELIMITERS = {
     ",": N_("comma (,)"), ";": N_("semicolon (;)"), "|": N_("pipe (|)"), "\t": N_("tab"), "tab": N_("tab"), " ": N_("space"),
 }
 
+#: How the decimal conventions intake records are named on the page.
+_DECIMALS = {".": N_("point (1,234.50)"), ",": N_("comma (1.234,50)"), "mixed": N_("both, by column or value")}
+
+#: How each way of finding a file's encoding is named (custseg.readers.ENCODING_SOURCES).
+_ENCODING_SOURCES = {
+    "bom": N_("byte-order mark"), "utf-8": N_("valid UTF-8"), "zero_bytes": N_("UTF-16, told by its zero bytes"),
+    "config": N_("set in the config"),
+}
+
+
+def _encoding(row: dict) -> str | None:
+    """A file's encoding and how it was found: 'cp1252 (detected, confidence 98%)', with the
+    encodings the detector could not tell from it."""
+    codec = row.get("encoding", "")
+    if not codec:
+        return None
+    source = row.get("encoding_source", "")
+    if source == "detected":
+        confidence = row.get("encoding_confidence", "")
+        how = _("detected, confidence {confidence}").format(confidence=f"{float(confidence):.0%}") if confidence else _("detected")
+    else:
+        how = _(_ENCODING_SOURCES[source]) if source in _ENCODING_SOURCES else ""
+    text = f"{codec} ({how})" if how else codec
+    alternatives = row.get("encoding_alternatives", "")
+    if alternatives:
+        text += " · " + _("as clean a reading: {encodings}; if one of them is right, set inputs.{table}.encoding").format(
+            encodings=i18n.join_list(alternatives.split()), table=row["table"])
+    return text
+
+
+def _offsets(row: dict) -> str | None:
+    """The UTC offsets a file's timestamps carried and the clock they were put on."""
+    offsets = row.get("utc_offsets", "")
+    if not offsets:
+        return None
+    listed = i18n.join_list(offsets.split())
+    if row.get("timezone"):
+        return _("{offsets}, converted to {zone}").format(offsets=listed, zone=row["timezone"])
+    return _("{offsets}, wall clock kept as written (cleaning.timezone is not set)").format(offsets=listed)
+
+
 #: The Chinese names of the default markets, for the markets the page names itself.
 _MARKET_NAMES_ZH = {market.name: market.name_zh for market in regions.MARKETS}
 
@@ -121,16 +162,25 @@ class QualityStudy:
                 kind="warning",
             )
         delimiters = {code: _(name) for code, name in _DELIMITERS.items()}
+        decimals = {code: _(name) for code, name in _DECIMALS.items()}
         shown = table.assign(
             adds_up=table["adds_up"].map({True: _("✓ yes"), False: _("✗ no")}),
             **{column: table[column].replace("", None) for column in quality.READ_SETTINGS if column in table},
         )
         if "delimiter" in shown:
             shown = shown.assign(delimiter=shown["delimiter"].map(lambda d: delimiters.get(d, d), na_action="ignore"))
+        if "decimal" in shown:
+            shown = shown.assign(decimal=shown["decimal"].map(lambda d: decimals.get(d, d), na_action="ignore"))
+        if "encoding_source" in table:
+            shown = shown.assign(encoding=[_encoding(row) for row in table.fillna("").to_dict("records")])
+        if "utc_offsets" in table:
+            shown = shown.assign(utc_offsets=[_offsets(row) for row in table.fillna("").to_dict("records")])
+        shown = shown.drop(columns=[column for column in quality.READ_DETAILS if column in shown])
         names = {
             "table": _("Table"), "file": _("File"), "rows_read": _("Rows read"), "clean": _("Clean"),
             "quarantined": _("Quarantined"), "duplicates_removed": _("Duplicates removed"), "adds_up": _("Adds up"),
             "format": _("Format"), "encoding": _("Encoding"), "delimiter": _("Delimiter"),
+            "decimal": _("Decimal separator"), "utc_offsets": _("UTC offsets"),
         }
         shown = shown.rename(columns=names)
         return (

@@ -22,6 +22,7 @@ import csv
 import datetime as dt
 import gzip
 import io
+import math
 import re
 import unicodedata
 import warnings
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import charset_normalizer
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -57,6 +59,9 @@ DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 #: Name of the row-number column that :func:`read_raw` appends; a file may not use it itself.
 SOURCE_ROW = "source_row"
 
+#: How the encoding of a CSV file can be chosen (see :attr:`RawTable.encoding_source`).
+ENCODING_SOURCES = ("bom", "utf-8", "zero_bytes", "detected", "config")
+
 FORMATS = ("csv", "excel", "parquet")
 _DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t"}
 # Longest marks first: the UTF-32 LE mark starts with the UTF-16 LE one.
@@ -77,6 +82,32 @@ _PARSER_EOF = re.compile(r"EOF inside string starting at row (\d+)")
 _PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 _QUOTED = re.compile(r'"[^"]*"?')  # a quoted stretch; a doubled quote inside splits it in two
 _SNIFF_BYTES = 1 << 20  # data sniffed for the delimiter of a one-column file
+_DETECT_BYTES = 1 << 16  # lines with non-ASCII bytes handed to the encoding detector
+_SCAN_BLOCK = 1 << 20  # bytes scanned at a time for them
+_LINE_REACH = 1 << 14  # how far from a non-ASCII byte its line's ends are looked for
+# charset-normalizer's readings whose garbled share is within this of the best one are equally
+# plausible: on a few short values (one city name) it cannot tell GBK from Big5 or cp949, or
+# cp1252 from cp437, by its measure alone.
+_DETECT_TOLERANCE = 0.1
+_DETECT_TIE = 0.05  # readings this close are a tie, which cp1252 wins (Western Excel)
+_DETECT_LOOSE = 0.4  # the garbled share the detector accepts at a second look (its default: 0.2)  # readings this close are a tie, which cp1252 wins (Łódź in cp1250 is no tie)
+_GB_FAMILY = {"gb2312", "gbk", "gb18030"}
+_CJK_ENCODINGS = {"gb18030", "big5", "cp932", "shift_jis", "euc_jp", "cp949", "euc_kr"}
+# What spreadsheet programs and shop systems write: the Windows code pages, ISO 8859, the
+# Chinese, Japanese and Korean standards, KOI8, Mac Roman. Not DOS, EBCDIC or other Mac code
+# pages, which read a few accented letters as cleanly to the detector's measure (cp437 for
+# "€12,50") but no export of this century is written in.
+_EXPORT_ENCODINGS = [
+    "gb18030", "big5", "cp932", "shift_jis", "euc_jp", "cp949", "euc_kr",
+    "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "cp874",
+    "latin_1", "iso8859_2", "iso8859_4", "iso8859_5", "iso8859_7", "iso8859_9", "iso8859_13", "iso8859_15",
+    "koi8_r", "koi8_u", "mac_roman",
+]
+_HAN = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+_HAN_BESIDE_LETTER = re.compile(f"(?<=[A-Za-z]){_HAN}|{_HAN}(?=[A-Za-z])")
+_HAN_CHARACTER = re.compile(_HAN)
+_LONE_NON_ASCII = re.compile(r"(?<![^\x00-\x7f])[^\x00-\x7f](?![^\x00-\x7f])")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _CONFIG_HINT = "for this input in the config (inputs.<table>.{key})"
 
 
@@ -103,6 +134,18 @@ class RawTable:
         Field delimiter of the CSV file; None for Excel and Parquet.
     sheet
         Name of the Excel sheet that was read; None for CSV and Parquet.
+    encoding_source
+        How the encoding was chosen (one of :data:`ENCODING_SOURCES`): ``bom`` (a byte-order
+        mark), ``utf-8`` (every byte is valid UTF-8, plain ASCII included), ``zero_bytes`` (UTF-16
+        without a byte-order mark, told by its zero bytes), ``detected`` (by charset-normalizer),
+        ``config`` (set in the config); None for Excel and Parquet.
+    encoding_confidence
+        With ``detected``: 1 - the share of the decoded text that looks garbled, as
+        charset-normalizer measures it (its own ``detect`` calls this the confidence); else None.
+    encoding_alternatives
+        With ``detected``: up to three other encodings that read the file as cleanly to the
+        detector but give another text (cp1250 and cp1254 beside cp1252 for a few Polish or
+        Turkish names): set the encoding in the config if one of them is right.
     """
 
     frame: pd.DataFrame
@@ -110,6 +153,9 @@ class RawTable:
     encoding: str | None
     delimiter: str | None
     sheet: str | None
+    encoding_source: str | None = None
+    encoding_confidence: float | None = None
+    encoding_alternatives: tuple[str, ...] = ()
 
 
 def read_raw(
@@ -131,8 +177,9 @@ def read_raw(
         suffix: .csv/.txt/.tsv (also gzipped: .csv.gz), .xlsx/.xlsm, .parquet/.pq.
     encoding
         CSV only. ``"auto"``: a byte-order mark (UTF-8, UTF-16, UTF-32) if there is one, else
-        UTF-8 if every byte decodes as UTF-8, else GB18030 (a superset of GBK and GB2312). Any
-        other value is a Python codec name used as given.
+        UTF-8 if every byte decodes as UTF-8, else UTF-16 when every other byte is zero, else
+        the encoding charset-normalizer finds for the lines that hold non-ASCII bytes (see
+        :func:`_detect`). Any other value is a Python codec name used as given.
     delimiter
         CSV only. None sniffs the header line for the most frequent of ``,`` ``;`` tab ``|``
         outside quotes (``,`` when it holds none of them). ``"tab"`` and ``"\\t"`` mean a tab.
@@ -155,9 +202,10 @@ def read_raw(
     Raises
     ------
     ReadError
-        When the file is missing, empty, of an unknown or unsupported format, cannot be
-        decoded, has a line with more fields than the header, has two columns with the same
-        name after normalization, or (Excel) lacks the sheet. The message names the file and,
+        When the file is missing, empty, of an unknown or unsupported format (a workbook,
+        Parquet, HTML, XML or JSON file named .csv), cannot be decoded or holds NUL bytes, has
+        a line with more or fewer fields than the header, has two columns with the same name
+        after normalization, or (Excel) lacks the sheet. The message names the file and,
         where it applies, the line or row and column, and says what to change.
 
     Notes
@@ -269,8 +317,9 @@ def _read_csv(path: Path, encoding: str, delimiter: str | None) -> RawTable:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as exc:
             raise ReadError(f"{path}: is a gzip file that cannot be decompressed ({exc}); download or export it again") from exc
-    _refuse_binary(path, raw)
-    data, used = _to_utf8(path, raw, encoding)
+    _refuse_non_csv(path, raw)
+    decoded = _to_utf8(path, raw, encoding)
+    data = decoded.data
     del raw  # the UTF-8 bytes are all that is needed from here; frees memory on big files
     starts, lines, empty = _scan_records(data)
     if empty.all():
@@ -285,72 +334,250 @@ def _read_csv(path: Path, encoding: str, delimiter: str | None) -> RawTable:
     body = data if starts[0] == 0 else data[int(starts[0]) :]
     frame = _parse_csv(path, body, sep, names, int(lines[0]), lines)
     row_lines, row_empty = lines[1:], empty[1:]
+    fields: np.ndarray | None = None
     if row_lines.size != len(frame):
         # The fast scan counts quotes; a stray quote inside an unquoted value ("5" screen") fools
         # it, so recount with the csv module, which splits records the way pandas does.
-        row_lines, row_empty = _lines_by_csv_module(path, body, sep, int(lines[0]), len(frame))
+        row_lines, row_empty, fields = _lines_by_csv_module(path, body, sep, int(lines[0]), len(frame))
+    elif _padded(frame, row_empty).any():  # only then can a record be short: count its fields
+        fields = _field_counts(body, sep, starts[1:] - starts[0])
+    _refuse_short_rows(path, frame, sep, int(lines[0]), row_lines, row_empty, fields)
     if row_empty.any():
         # pandas keeps empty lines as rows of "" (skip_blank_lines=False) so that whitespace-only
         # lines are not silently dropped; the empty ones go here.
         keep = ~row_empty
         frame = frame.loc[keep].reset_index(drop=True)
         row_lines = row_lines[keep]
-    return RawTable(_with_source_row(frame, row_lines), "csv", used, sep, None)
+    return RawTable(_with_source_row(frame, row_lines), "csv", decoded.codec, sep, None,
+                    decoded.source, decoded.confidence, decoded.alternatives)
 
 
-def _refuse_binary(path: Path, raw: bytes) -> None:
-    """Stop early on a workbook or Parquet file that was given a .csv name."""
+def _refuse_non_csv(path: Path, raw: bytes) -> None:
+    """Stop early on a workbook, Parquet, HTML, XML or JSON file that was given a .csv name."""
+    head = raw[:1024].removeprefix(codecs.BOM_UTF8).lstrip().lower()
     if raw.startswith(_ZIP_MAGIC):
         found = "an Excel .xlsx workbook (a zip archive)"
-        fix = "set format: excel"
+        fix = "set format: excel " + _CONFIG_HINT.format(key="format")
     elif raw.startswith(_OLE2_MAGIC):
         found = "an old binary Excel .xls workbook"
         fix = "save it from Excel as .xlsx or 'CSV UTF-8'"
     elif raw.startswith(_PARQUET_MAGIC):
         found = "a Parquet file"
-        fix = "set format: parquet"
+        fix = "set format: parquet " + _CONFIG_HINT.format(key="format")
+    elif head.startswith((b"<!doctype html", b"<html")) or (head.startswith(b"<") and b"<html" in head):
+        found = "a web page (HTML), not an export: a download that returned a login or error page"
+        fix = "download the export again and check that the file opens as a table"
+    elif head.startswith(b"<?xml"):
+        found = "an XML file (Excel's 'XML Spreadsheet 2003' if it holds a <Workbook>)"
+        fix = "open it in Excel and save it as .xlsx or 'CSV UTF-8'"
+    elif head.startswith((b"{", b"[")):
+        found = "a JSON file"
+        fix = "export the table as CSV, Excel or Parquet"
     else:
         return
-    raise ReadError(f"{path}: is being read as CSV but looks like {found}; {fix} " + _CONFIG_HINT.format(key="format"))
+    raise ReadError(f"{path}: is being read as CSV but looks like {found}; {fix}")
 
 
-def _to_utf8(path: Path, raw: bytes, encoding: str) -> tuple[bytes, str]:
-    """The file's bytes as UTF-8 without a byte-order mark, and the codec they were read with."""
-    if encoding == "auto":
-        for bom, codec in _BOMS:
-            if raw.startswith(bom):
-                return _transcode(path, raw, codec, detected=True), codec
-        if raw.isascii():  # the common case, and a check far cheaper than decoding
-            return raw, "utf-8"
+@dataclass(frozen=True)
+class _Decoded:
+    """A CSV file's bytes as UTF-8 without a byte-order mark, and how they were decoded."""
+
+    data: bytes
+    codec: str
+    source: str  # one of ENCODING_SOURCES
+    confidence: float | None = None
+    alternatives: tuple[str, ...] = ()  # as plausible to the detector, giving another text
+
+
+def _to_utf8(path: Path, raw: bytes, encoding: str) -> _Decoded:
+    """The file's bytes as UTF-8 without a byte-order mark, the codec and how it was chosen."""
+    if encoding != "auto":
         try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as not_utf8:
+            codec = codecs.lookup(encoding).name
+        except LookupError:
+            raise ReadError(
+                f"{path}: unknown encoding {encoding!r}; use 'auto' or a Python codec name such as "
+                "utf-8, gb18030, big5 or cp1252 " + _CONFIG_HINT.format(key="encoding")
+            ) from None
+        data = _transcode(path, raw, codec, how="is read as", fix="'auto' (the encoding is then detected) or ")
+        return _Decoded(data, codec, "config")
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            return _Decoded(_transcode(path, raw, codec, how="starts with a byte-order mark for"), codec, "bom")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        wide = _utf16_without_bom(raw)
+        if wide is not None:
             try:
-                text = raw.decode("gb18030")
-            except UnicodeDecodeError as not_gb:
-                raise ReadError(
-                    f"{path}: the encoding cannot be detected: line "
-                    f"{_line_of(raw, not_utf8.start, 'utf-8')} is not UTF-8 "
-                    f"({_bad_bytes(raw, not_utf8)}) and line {_line_of(raw, not_gb.start, 'gb18030')} "
-                    f"is not GB18030/GBK ({_bad_bytes(raw, not_gb)}). Save the file from Excel as "
-                    "'CSV UTF-8', or set encoding to the file's encoding (for example cp1252 for "
-                    "Western European Excel, big5 for Traditional Chinese, shift_jis for Japanese) "
-                    + _CONFIG_HINT.format(key="encoding")
-                ) from None
-            return text.encode("utf-8"), "gb18030"
-        return raw, "utf-8"
+                text = raw.decode(wide)
+            except UnicodeDecodeError:
+                wide = None  # zero bytes in the pattern of UTF-16, but no UTF-16 text
+        if wide is None:
+            raise ReadError(
+                f"{path}: line {_line_of(raw, nul, 'latin-1')} holds a NUL byte (00, at byte offset {nul}), which "
+                "no text export writes: the file is binary or damaged. Export it again, or, if it is UTF-16 or "
+                "UTF-32 text without a byte-order mark, set encoding (utf-16-le, utf-32) " + _CONFIG_HINT.format(key="encoding")
+            )
+        return _Decoded(text.encode("utf-8"), wide, "zero_bytes")
+    if raw.isascii():  # the common case, and a check far cheaper than decoding
+        return _Decoded(raw, "utf-8", "utf-8")
     try:
-        codec = codecs.lookup(encoding).name
-    except LookupError:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as not_utf8:
+        return _detect(path, raw, not_utf8)
+    return _Decoded(raw, "utf-8", "utf-8")
+
+
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when the zero bytes say so, else None.
+
+    UTF-16 writes every ASCII character as its byte and a zero: in a file of mostly ASCII
+    (ids, dates, digits, delimiters) one byte in four or more at one parity is zero and almost
+    none at the other (a few Chinese characters, U+4E00 for one, have a zero low byte).
+    """
+    head = raw[: 1 << 12]
+    head = head[: len(head) // 2 * 2]
+    pairs = len(head) // 2
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if pairs == 0:
+        return None
+    if odd * 4 >= pairs and even * 10 <= odd:
+        return "utf-16-le"
+    if even * 4 >= pairs and odd * 10 <= even:
+        return "utf-16-be"
+    return None
+
+
+def _detect(path: Path, raw: bytes, not_utf8: UnicodeDecodeError) -> _Decoded:
+    """The encoding of a file that is not UTF-8, found by charset-normalizer.
+
+    The detector reads the lines that hold non-ASCII bytes (up to 64 KB of them) and ranks the
+    encodings exports are written in (``_EXPORT_ENCODINGS``) by how garbled and how unlike a
+    language each makes them. Its order stands, with two exceptions for the two encodings
+    custseg's users export most. GB18030 (what Chinese Excel writes as CSV; GBK and GB2312 are
+    subsets) comes first when it is within ``_DETECT_TOLERANCE`` of the least garbled reading:
+    a few Chinese words read as cleanly in Big5 or cp949 to the detector. But Latin-1 text read
+    as GB18030 puts Chinese characters inside Latin words, one per accented letter (``Z黵ich``):
+    when most Chinese characters of the GB18030 reading touch a Latin letter and most accented
+    letters of the cp1252 reading stand alone, cp1252 comes first and no Chinese, Japanese or
+    Korean encoding is taken. The first candidate that decodes the whole file wins.
+    """
+    sample = _non_ascii_lines(raw, _DETECT_BYTES)
+    matches = list(charset_normalizer.from_bytes(sample, cp_isolation=_EXPORT_ENCODINGS))
+    if not matches:  # a few values can look garbled in every encoding ("€6,50;—"): look closer
+        matches = list(charset_normalizer.from_bytes(sample, cp_isolation=_EXPORT_ENCODINGS, threshold=_DETECT_LOOSE))
+    garbled: dict[str, float] = {}  # codec -> garbled share, in the detector's order
+    reading: dict[str, int] = {}  # codec -> which match, i.e. which decoded text, it gives
+    for number, match in enumerate(matches):
+        # A match stands for every codec that decodes the sample to the same text: cp1252 names
+        # it when it is one of them (Excel's Western encoding, the name users know).
+        names = [_codec_name(name) for name in (match.encoding, *match.could_be_from_charset)]
+        for codec in sorted(filter(None, names), key=lambda c: c != "cp1252"):
+            garbled.setdefault(codec, match.chaos)
+            reading.setdefault(codec, number)
+    if not garbled:
         raise ReadError(
-            f"{path}: unknown encoding {encoding!r}; use 'auto' or a Python codec name such as "
-            "utf-8, gb18030, big5 or cp1252 " + _CONFIG_HINT.format(key="encoding")
-        ) from None
-    return _transcode(path, raw, codec, detected=False), codec
+            f"{path}: the encoding cannot be detected: line {_line_of(raw, not_utf8.start, 'utf-8')} is not UTF-8 "
+            f"({_bad_bytes(raw, not_utf8)}) and no other encoding reads the lines with non-ASCII text "
+            "without garbling them (is it a text file?). Save the file from Excel as 'CSV UTF-8', or set "
+            "encoding to the file's encoding (for example cp1252 for Western European Excel, gb18030 for "
+            "Chinese, big5 for Traditional Chinese, shift_jis for Japanese) " + _CONFIG_HINT.format(key="encoding")
+        )
+    least = min(garbled.values())
+    tied = [codec for codec, chaos in garbled.items() if chaos <= least + _DETECT_TIE]
+    western = ["cp1252"] if "cp1252" in tied else []
+    ranked = [*western, *garbled]
+    if garbled.get("gb18030", math.inf) <= least + _DETECT_TOLERANCE:
+        if _latin_read_as_gb(sample):
+            ranked = ["cp1252", *(c for c in garbled if c not in _CJK_ENCODINGS), "iso8859-1"]
+        else:
+            ranked = ["gb18030", *ranked]
+    failures: list[tuple[str, UnicodeDecodeError]] = []
+    for codec in dict.fromkeys(ranked):
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError as exc:
+            failures.append((codec, exc))
+            continue
+        chaos = garbled.get(codec)
+        if chaos is None:  # chosen over the detector's list: measure it alone
+            alone = charset_normalizer.from_bytes(sample, cp_isolation=[codec]).best()
+            chaos = alone.chaos if alone is not None else None
+        # Readings as clean as the chosen one that give another text: the detector could not
+        # tell them apart, so the data-quality page names them.
+        others = {reading[c]: c for c in reversed(tied) if reading[c] != reading.get(codec)}
+        alternatives = tuple(others[n] for n in sorted(others))[:3]
+        return _Decoded(text.encode("utf-8"), codec, "detected", None if chaos is None else round(1.0 - chaos, 3),
+                        alternatives)
+    codec, exc = failures[0]
+    raise ReadError(
+        f"{path}: line {_line_of(raw, exc.start, codec)} cannot be decoded as {codec} ({_bad_bytes(raw, exc)}), "
+        f"the encoding detected from the lines with non-ASCII text (also tried: {', '.join(c for c, _ in failures[1:]) or 'none'}). "
+        "The file may mix encodings: save it from Excel as 'CSV UTF-8', or set encoding to the file's "
+        "encoding " + _CONFIG_HINT.format(key="encoding")
+    )
 
 
-def _transcode(path: Path, raw: bytes, codec: str, *, detected: bool) -> bytes:
-    """Strictly decode ``raw`` as ``codec`` and return UTF-8 bytes, naming the line on failure."""
+def _codec_name(name: str) -> str | None:
+    """Python's name of a codec charset-normalizer names; GBK and GB2312 read as GB18030."""
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        return None
+    return "gb18030" if codec in _GB_FAMILY else codec
+
+
+def _non_ascii_lines(raw: bytes, limit: int) -> bytes:
+    """The lines of ``raw`` that hold a byte above 127, in file order, up to about ``limit`` bytes.
+
+    The file is scanned a block at a time until enough is found, and a line is looked for at
+    most ``_LINE_REACH`` bytes either side of its non-ASCII byte: a big file is never scanned whole.
+    """
+    pieces: list[bytes] = []
+    size, block = 0, 0
+    while block < len(raw) and size < limit:
+        chunk = np.frombuffer(raw, dtype=np.uint8, count=min(_SCAN_BLOCK, len(raw) - block), offset=block)
+        high = np.flatnonzero(chunk >= 0x80) + block
+        i = 0
+        while i < high.size and size < limit:
+            at = int(high[i])
+            low = max(0, at - _LINE_REACH)
+            start = max(raw.rfind(b"\n", low, at), raw.rfind(b"\r", low, at), low - 1) + 1
+            ends = [end for end in (raw.find(b"\n", at, at + _LINE_REACH), raw.find(b"\r", at, at + _LINE_REACH)) if end >= 0]
+            end = min(ends) + 1 if ends else min(len(raw), at + _LINE_REACH)
+            pieces.append(raw[start:end])
+            size += end - start
+            i = int(np.searchsorted(high, end))
+        block += _SCAN_BLOCK
+    return b"".join(pieces)
+
+
+def _latin_read_as_gb(sample: bytes) -> bool:
+    """Whether the GB18030 reading of ``sample`` looks like Latin-1 text read two bytes at a time.
+
+    A Latin-1 accented letter and the ASCII letter after it make one Chinese character in
+    GB18030 (``Zürich`` -> ``Z黵ich``), so most Chinese characters touch a Latin letter; and in
+    the cp1252 reading the accented letters stand alone. Chinese text is the other way round:
+    its characters come in runs, each of which cp1252 reads as a run of two or more symbols.
+    """
+    try:
+        gb = sample.decode("gb18030")
+    except UnicodeDecodeError:
+        return True
+    han = len(_HAN_CHARACTER.findall(gb))
+    if han == 0:
+        return False
+    latin = sample.decode("cp1252", errors="replace")
+    accented = len(_NON_ASCII.findall(latin))
+    return 2 * len(_HAN_BESIDE_LETTER.findall(gb)) > han and 2 * len(_LONE_NON_ASCII.findall(latin)) > accented
+
+
+def _transcode(path: Path, raw: bytes, codec: str, *, how: str, fix: str = "") -> bytes:
+    """Strictly decode ``raw`` as ``codec`` and return UTF-8 bytes, naming the line on failure.
+
+    ``how`` says how the codec was chosen ("is read as", "starts with a byte-order mark for");
+    ``fix`` is offered before "the file's real encoding".
+    """
     try:
         if codec in ("utf-8", "utf-8-sig"):
             # Already UTF-8: validate only, so pandas' C parser gets the original bytes.
@@ -361,8 +588,6 @@ def _transcode(path: Path, raw: bytes, codec: str, *, detected: bool) -> bytes:
         return raw.decode(codec).removeprefix("\ufeff").encode("utf-8")
     except UnicodeDecodeError as exc:
         body = raw.removeprefix(codecs.BOM_UTF8) if codec.startswith("utf-8") else raw
-        how = "starts with a byte-order mark for" if detected else "is read as"
-        fix = "" if detected else "'auto' (UTF-8 or GB18030/GBK are detected) or "
         raise ReadError(
             f"{path}: line {_line_of(body, exc.start, codec)} cannot be decoded: the file {how} "
             f"{codec} but holds {_bad_bytes(body, exc)}. Set encoding to {fix}the file's real "
@@ -524,26 +749,90 @@ def _ragged_error(path: Path, body: bytes, sep: str, width: int, header_line: in
 
 def _lines_by_csv_module(
     path: Path, body: bytes, sep: str, header_line: int, expected: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Start lines and emptiness of the data records, split by the csv module (slow, exact)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Start lines, emptiness and field counts of the data records, split by the csv module
+    (slow, exact); the counts are None when the records cannot be followed."""
     lines: list[int] = []
     empty: list[bool] = []
+    fields: list[int] = []
     try:
         records = _csv_records(body.decode("utf-8"), sep, header_line)
         next(records)  # the header
-        for start, fields in records:
+        for start, values in records:
             lines.append(start)
-            empty.append(not fields)
+            empty.append(not values)
+            fields.append(len(values))
     except csv.Error:
         lines = []
     if len(lines) == expected:
-        return np.asarray(lines, dtype=np.int64), np.asarray(empty, dtype=bool)
+        return np.asarray(lines, dtype=np.int64), np.asarray(empty, dtype=bool), np.asarray(fields, dtype=np.int64)
     warnings.warn(
         f"{path}: source_row is the record number + 1, not the line number: the file's quoting "
         "could not be followed line by line",
         stacklevel=3,
     )
-    return np.arange(2, expected + 2, dtype=np.int64), np.zeros(expected, dtype=bool)
+    return np.arange(2, expected + 2, dtype=np.int64), np.zeros(expected, dtype=bool), None
+
+
+def _field_counts(body: bytes, sep: str, starts: np.ndarray) -> np.ndarray | None:
+    """Fields of each record starting at ``starts`` (byte offsets into ``body``); None when the
+    delimiter is not one byte (then the caller asks the csv module).
+
+    A delimiter counts outside quoted values only: after an even number of quote characters,
+    which is exact for well-formed CSV (doubled quotes inside a value count twice).
+    """
+    code = sep.encode("utf-8")
+    if len(code) != 1:
+        return None
+    arr = np.frombuffer(body, dtype=np.uint8)
+    seps = np.flatnonzero(arr == code[0])
+    if b'"' in body:
+        quotes = np.flatnonzero(arr == _QUOTE)
+        seps = seps[np.searchsorted(quotes, seps) % 2 == 0]
+    bounds = np.append(starts, len(body))
+    return np.diff(np.searchsorted(seps, bounds)) + 1
+
+
+def _padded(frame: pd.DataFrame, empty: np.ndarray) -> np.ndarray:
+    """Rows that may be short records: pandas pads those, so their last value is empty."""
+    if frame.shape[1] < 2 or frame.empty:
+        return np.zeros(len(frame), dtype=bool)
+    return frame.iloc[:, -1].eq("").to_numpy() & ~empty
+
+
+def _refuse_short_rows(
+    path: Path, frame: pd.DataFrame, sep: str, header_line: int, lines: np.ndarray, empty: np.ndarray,
+    fields: np.ndarray | None,
+) -> None:
+    """Raise for records with fewer fields than the header, as for those with more.
+
+    ``fields`` counts the fields of each record; None when it was not counted (no record can be
+    short) or could not be.
+
+    pandas pads a short record with empty values, which would be misread: a cancelled order whose
+    status was cut off would count as completed. A line of nothing but spaces is no short
+    record but a row of its own (quarantined for its empty id), as an empty line is no row.
+    """
+    width = frame.shape[1]
+    padded = _padded(frame, empty)
+    if not padded.any() or fields is None:
+        return  # no record can be short; or the records could not be followed (a warning said so)
+    blank = frame.iloc[:, 0].str.strip().eq("").to_numpy() & (fields == 1)
+    short = np.flatnonzero(padded & (fields < width) & ~blank)
+    if short.size == 0:
+        return
+    first = int(short[0])
+    shown = "(delimiter tab)" if sep == "\t" else f"(delimiter {sep!r})"
+    more = ""
+    if short.size > 1:
+        others = ", ".join(str(int(line)) for line in lines[short[1:6]])
+        more = f" (so do {short.size - 1:,} more: line {others}{', ...' if short.size > 6 else ''})"
+    raise ReadError(
+        f"{path}: line {int(lines[first])} has {int(fields[first])} field{'s' if fields[first] != 1 else ''} but the "
+        f"header on line {header_line} has {width} {shown}{more}. A line cut short would be misread, its "
+        "missing values taken as empty: write every field, an empty one too (A,1,), or fix the delimiter "
+        + _CONFIG_HINT.format(key="delimiter")
+    )
 
 
 # --- Excel -----------------------------------------------------------------------------------

@@ -1955,7 +1955,9 @@ def _with_mistakes(
     """Copies of real rows with one export mistake each, placed right after their original.
 
     The copies get order ids past the real ones (except the conflicting re-use of an id), so the
-    real rows, and with them the ground truth, are untouched; intake quarantines every copy.
+    real rows, and with them the ground truth, are untouched; intake quarantines every copy, and
+    with a reused id the original too (which of two different rows with one id is right cannot
+    be told), so those orders are missing from the clean table as they would be from a real one.
     """
     next_number = len(orders) + 1
 

@@ -9,12 +9,12 @@ quarantine reason per row. Typing happens after validation, on the rows that pas
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Mapping
 
 import pandas as pd
 import pandera.pandas as pa
 
+from custseg import parsing
 from custseg.config import Cleaning
 from custseg.i18n import N_
 
@@ -25,14 +25,19 @@ REASONS: dict[str, str] = {
     "missing_id": N_("a required id is empty"),
     "bad_date": N_("a date that cannot be read"),
     "implausible_date": N_("a date outside the plausible range (cleaning.earliest_date to cleaning.latest_date)"),
-    "bad_number": N_("a number that cannot be read"),
+    "bad_number": N_("a number that cannot be read, or not a finite one (inf, NaN, 1e400)"),
+    "ambiguous_number": N_(
+        "a number whose decimal separator cannot be told (1,234 is 1234 with a decimal point, 1.234 with a "
+        "decimal comma): set inputs.<table>.decimal"
+    ),
     "zero_amount": N_("an amount or quantity of zero (cleaning.zero_amount: keep to accept them)"),
     "negative_price": N_("a unit price below zero"),
     "unknown_currency": N_("a currency with no exchange rate in the config"),
+    "currency_mismatch": N_("an amount whose currency sign contradicts the row's currency ($100 in a CNY row)"),
     "unknown_status": N_("an order status not listed under cleaning.statuses"),
     "out_of_range": N_("a score outside its scale (satisfaction 1-5, NPS 0-10)"),
-    "conflicting_duplicate": N_("a second, different row for an id already seen"),
-    "conflicting_invoice": N_("an invoice line whose customer or currency differs from the invoice's first line"),
+    "conflicting_duplicate": N_("rows that share an id but differ: every one of them is set aside"),
+    "conflicting_invoice": N_("an invoice whose lines name more than one customer or currency: every line of it is set aside"),
 }
 
 #: Columns of a clean orders table, whether read from an orders export or derived from line items.
@@ -44,27 +49,12 @@ ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "currency", 
 #: Columns of ``quarantine.csv``: one row per rejected input row.
 QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value", "detail"]
 
-# Thousands separators, currency signs and spaces that exports put inside numbers.
-_NUMBER_NOISE = re.compile(r"[,\s¥￥$€£]|RMB|CNY|USD|EUR|GBP|元")
-
-
-def parse_numbers(text: pd.Series) -> pd.Series:
-    """Numbers from export text ("1,234.50", "¥99", "(20.00)", "-5"); unreadable or empty -> NaN."""
-    parsed = pd.to_numeric(text, errors="coerce").astype("float64")
-    # Only the cells plain parsing missed pay for the clean-up of separators and signs.
-    retry = parsed.isna() & text.ne("")
-    if retry.any():
-        cleaned = text[retry].str.replace(_NUMBER_NOISE, "", regex=True)
-        # "(12.50)" is how accounting exports write a negative number
-        cleaned = cleaned.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
-        parsed[retry] = pd.to_numeric(cleaned.where(cleaned.ne(""), None), errors="coerce").astype("float64")
-    return parsed
-
-
-def parse_dates(text: pd.Series, date_format: str | None) -> pd.Series:
-    """Dates from export text with the configured format (ISO 8601 when None); else NaT."""
-    parsed = pd.to_datetime(text.where(text.ne(""), None), format=date_format or "ISO8601", errors="coerce")
-    return parsed.astype("datetime64[s]")
+#: Number columns of each table; True for money (an amount or price may carry a currency sign).
+NUMBER_COLUMNS: dict[str, dict[str, bool]] = {
+    "orders": {"amount": True},
+    "line_items": {"quantity": False, "unit_price": True},
+    "feedback": {"satisfaction": False, "nps": False},
+}
 
 
 def map_statuses(text: pd.Series, cleaning: Cleaning) -> pd.Series:
@@ -81,24 +71,70 @@ class Parsed:
     The row rules and the typing of the rows that pass both need the parsed values; parsing a
     million cells costs a noticeable fraction of a second per column, so they share this cache.
     It belongs to one frame: values are kept by column name.
+
+    Parameters
+    ----------
+    frame
+        The canonical text columns of one input file (after :func:`custseg.intake` prepared them).
+    table
+        Its table name: which columns hold numbers, and which of them money.
+    date_format
+        The file's ``inputs.<table>.date_format``; None reads ISO 8601.
+    decimal
+        ``"auto"``, ``"."`` or ``","`` (``inputs.<table>.decimal``). With ``auto`` a column whose
+        values do not tell the convention takes the one the file's other number columns tell.
+    timezone
+        ``cleaning.timezone``: the clock timestamps with a UTC offset are put on; None keeps the
+        wall clock as written.
     """
 
-    def __init__(self, date_format: str | None) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, table: str, *, date_format: str | None = None, decimal: str = "auto",
+        timezone: str | None = None,
+    ) -> None:
         self.date_format = date_format
-        self._values: dict[str, pd.Series] = {}
+        self.timezone = timezone
+        self._currency = frame["currency"] if "currency" in frame else None
+        self._numbers: dict[str, parsing.Numbers] = {}
+        self._dates: dict[str, parsing.Timestamps] = {}
+        columns = {name: money for name, money in NUMBER_COLUMNS.get(table, {}).items() if name in frame}
+        if columns:
+            forms = {name: parsing.number_forms(frame[name], money=money) for name, money in columns.items()}
+            told = {name: f.evidence() for name, f in forms.items()}
+            for name, f in forms.items():
+                # a column of whole numbers and "1,234"s borrows the convention its siblings tell
+                others = {t for other, t in told.items() if other != name and t}
+                fallback = others.pop() if len(others) == 1 and others <= {".", ","} else ""
+                self._numbers[name] = parsing.choose(f, decimal, fallback)
 
     def numbers(self, text: pd.Series) -> pd.Series:
-        """:func:`parse_numbers` of the column, indexed like the frame it was first parsed from."""
-        return self._get(text, parse_numbers)
+        """The numbers of a number column (NaN where none was read), indexed like the frame."""
+        return self._numbers[text.name].values
+
+    def ambiguous(self, text: pd.Series) -> pd.Series:
+        """True where a number column's value waits for its decimal separator to be known."""
+        return self._numbers[text.name].ambiguous
+
+    def contradicts(self, text: pd.Series) -> pd.Series:
+        """True where a money value's currency sign cannot stand for its row's currency."""
+        signs = self._numbers[text.name].sign
+        if self._currency is None:
+            return pd.Series(False, index=signs.index)
+        return parsing.sign_contradicts(signs, self._currency)
+
+    def decimals(self) -> dict[str, str]:
+        """The decimal convention of each number column (see :attr:`custseg.parsing.Numbers.decimal`)."""
+        return {name: numbers.decimal for name, numbers in self._numbers.items()}
 
     def dates(self, text: pd.Series) -> pd.Series:
-        """:func:`parse_dates` of the column with the table's date format."""
-        return self._get(text, lambda t: parse_dates(t, self.date_format))
+        """The dates of a date column with the file's format, on one clock."""
+        if text.name not in self._dates:
+            self._dates[text.name] = parsing.read_timestamps(text, self.date_format, self.timezone)
+        return self._dates[text.name].values
 
-    def _get(self, text: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
-        if text.name not in self._values:
-            self._values[text.name] = parse(text)
-        return self._values[text.name]
+    def offsets(self) -> tuple[str, ...]:
+        """The UTC offsets written in the date columns read so far, sorted."""
+        return tuple(sorted({o for stamps in self._dates.values() for o in stamps.offsets}))
 
 
 def _check(reason: str, ok: Callable[[pd.Series], pd.Series]) -> pa.Check:
@@ -122,10 +158,15 @@ def _plausible(parsed: Parsed, earliest: dt.date, latest: dt.date) -> pa.Check:
     return _check("implausible_date", lambda s: parsed.dates(s).isna() | parsed.dates(s).between(low, high, inclusive="left"))
 
 
-def _number(parsed: Parsed, required: bool) -> pa.Check:
-    if required:
-        return _check("bad_number", lambda s: parsed.numbers(s).notna())
-    return _check("bad_number", lambda s: parsed.numbers(s).notna() | s.eq(""))
+def _number(parsed: Parsed, required: bool) -> list[pa.Check]:
+    # an ambiguous value is a number, of two possible sizes: it has a reason of its own
+    read = (lambda s: parsed.numbers(s).notna() | parsed.ambiguous(s)) if required else (
+        lambda s: parsed.numbers(s).notna() | parsed.ambiguous(s) | s.eq(""))
+    return [_check("bad_number", read), _check("ambiguous_number", lambda s: ~parsed.ambiguous(s))]
+
+
+def _money(parsed: Parsed) -> list[pa.Check]:
+    return [*_number(parsed, required=True), _check("currency_mismatch", lambda s: ~parsed.contradicts(s))]
 
 
 def _nonzero(parsed: Parsed) -> pa.Check:
@@ -168,7 +209,7 @@ def row_schema(
             "order_id": [_id()],
             "customer_id": [_id()],
             "order_date": [_date(parsed, required=True), plausible],
-            "amount": [_number(parsed, required=True), *nonzero],
+            "amount": [*_money(parsed), *nonzero],
             "currency": [currency],
             "status": [_check("unknown_status", lambda s: s.isin([*cleaning.statuses, "completed"]))],
         },
@@ -176,9 +217,9 @@ def row_schema(
             "invoice": [_id()],
             "customer_id": [_id()],
             "invoice_date": [_date(parsed, required=True), plausible],
-            "quantity": [_number(parsed, required=True), *nonzero],
+            "quantity": [*_number(parsed, required=True), *nonzero],
             "unit_price": [
-                _number(parsed, required=True),
+                *_money(parsed),
                 *nonzero,
                 _check("negative_price", lambda s: parsed.numbers(s).fillna(0.0).ge(0.0)),
             ],
@@ -195,8 +236,8 @@ def row_schema(
         "feedback": {
             "customer_id": [_id()],
             "feedback_date": [_date(parsed, required=True), plausible],
-            "satisfaction": [_number(parsed, required=False), _in_range(parsed, 1, 5)],
-            "nps": [_number(parsed, required=False), _in_range(parsed, 0, 10)],
+            "satisfaction": [*_number(parsed, required=False), _in_range(parsed, 1, 5)],
+            "nps": [*_number(parsed, required=False), _in_range(parsed, 0, 10)],
         },
     }
     return pa.DataFrameSchema(
