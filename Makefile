@@ -58,10 +58,10 @@ $(SETUP_STAMP): requirements.txt pyproject.toml
 
 data: $(SAMPLE) ## Generate the synthetic sample company in data/raw/sample
 
-$(SAMPLE): src/custseg/sample.py | $(SETUP_STAMP)
+$(SAMPLE): src/custseg/sample/generator.py | $(SETUP_STAMP)
 	$(CUSTSEG) sample --out $(SAMPLE_DIR) --customers $(SAMPLE_CUSTOMERS) --seed $(SAMPLE_SEED)
 
-$(SAMPLE_LINE_ITEMS): src/custseg/sample.py | $(SETUP_STAMP)
+$(SAMPLE_LINE_ITEMS): src/custseg/sample/generator.py | $(SETUP_STAMP)
 	$(CUSTSEG) sample --out $(SAMPLE_DIR) --customers $(SAMPLE_CUSTOMERS) --seed $(SAMPLE_SEED) --line-items
 
 process: $(SAMPLE_PROCESSED) ## Intake and segmentation of the sample: data/interim, data/processed

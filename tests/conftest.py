@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from custseg import studies
-from custseg.browser import Chromium, find_chromium
 from custseg.config import load_config
-from custseg.intake import run_intake
+from custseg.intake.cleaning import run_intake
 from custseg.paths import PROJECT_ROOT
 from custseg.pipeline import run
-from custseg.sample import SampleSpec, generate_sample, write_sample
+from custseg.sample.generator import SampleSpec, generate_sample, write_sample
+from custseg.studies import base as studies
+from support.browser import Chromium, find_chromium
 
 #: The bundled sample's currencies and exchange rates, which generated samples use too.
 CURRENCY = yaml.safe_load((PROJECT_ROOT / "config/sample.yaml").read_text(encoding="utf-8"))["currency"]

@@ -10,9 +10,8 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-import pytest
 
-from custseg.browser import local_target
+from support.browser import local_target
 
 # a 1x1 transparent PNG
 PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")

@@ -12,12 +12,21 @@ import pytest
 from pydantic import ValidationError
 from sklearn.metrics import roc_auc_score
 
-from custseg.churn import (
-    BASELINE, MODEL_FEATURES, RECALIBRATED, RULES, SEASON_FEATURES, _platt, backtest, labelled_features, rule_table,
-    warnings, watch_list,
-)
 from custseg.config import Churn, ConfigError, load_config
-from custseg.features import customer_table
+from custseg.segment.churn import (
+    BASELINE,
+    MODEL_FEATURES,
+    RECALIBRATED,
+    RULES,
+    SEASON_FEATURES,
+    _platt,
+    backtest,
+    labelled_features,
+    rule_table,
+    warnings,
+    watch_list,
+)
+from custseg.segment.features import customer_table
 
 OBS = dt.date(2026, 10, 1)
 DEFAULTS = Churn()  # cadence x2, min 3 orders, tiers high 90 / mid 120 / low 180, other 120, min 30, lost 365
@@ -467,7 +476,7 @@ def test_every_reason_the_rules_write_reads_in_chinese():
     # one customer per form of reason: the report rewrites each from its figures, so a new or
     # reworded reason without a form would stay English on a Chinese page
     from custseg import i18n
-    from custseg.churn import reason_form, reasons_in_language
+    from custseg.segment.churn import reason_form, reasons_in_language
 
     rows = [
         customer("cadence", recency_days=70, cadence_days=30.0),

@@ -9,9 +9,10 @@ import re
 import pandas as pd
 import pytest
 
-from custseg import churn, render, retention
-from custseg.churn_study import CANDIDATE_NAMES, WATCH_ROWS, ChurnStudy
 from custseg.paths import PROJECT_ROOT
+from custseg.segment import churn, retention
+from custseg.studies import render
+from custseg.studies.churn import CANDIDATE_NAMES, WATCH_ROWS, ChurnStudy
 
 SECTIONS = ("headline", "at_risk", "warning_rules", "backtest", "satisfaction", "customer_value", "value_backtest",
             "watch_list")
@@ -219,7 +220,7 @@ def test_value_backtest_shows_predicted_against_actual_per_tier_and_frequency(sa
     assert clv_table.frame[column].tolist() == pytest.approx(expected)
 
 
-#: One warning of each value reason, as custseg.value_backtest.warnings records them.
+#: One warning of each value reason, as custseg.segment.value_backtest.warnings records them.
 VALUE_WARNINGS = [
     {"reason": "degenerate_fit", "model": "bgnbd", "parameters": {"a": 1.66e-6, "b": 59211.0}, "range": [1e-4, 1e4]},
     {"reason": "p_alive_near_one", "share": 0.987, "p_alive": 0.99, "min_share": 0.9, "repeat_buyers": 1417},
@@ -316,7 +317,7 @@ def test_skipped_model_is_said_in_words(tiny):
 
 
 def test_customer_table_without_risk_columns_is_a_notice(sample):
-    # processed data written before custseg.retention existed
+    # processed data written before custseg.segment.retention existed
     config, data = sample
     old = data.customers.drop(columns=["churn_probability", "value", "value_at_risk"])
     study = ChurnStudy(dataclasses.replace(data, customers=old), config)
@@ -335,7 +336,7 @@ def test_watch_list_ids_are_masked_when_the_config_asks(sample):
 def test_populations_are_named_as_the_pipeline_names_them():
     # the page names the backtest populations itself, to translate them; in English they must be
     # churn.POPULATIONS exactly (the choice sentence ends with one)
-    from custseg.churn_study import _population
+    from custseg.studies.churn import _population
 
     assert {key: _population(key) for key in churn.POPULATIONS} == churn.POPULATIONS
 
@@ -352,7 +353,8 @@ _WARNINGS = [
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_churn_warnings_are_sentences_next_to_the_figures_they_qualify(sample, language):
-    from custseg import i18n, studies
+    from custseg import i18n
+    from custseg.studies import base as studies
 
     config, data = sample
     warned = dataclasses.replace(data, meta={**data.meta, "churn": {**data.meta["churn"], "warnings": _WARNINGS}})

@@ -9,9 +9,11 @@ import string
 
 import pytest
 
-from custseg import churn, i18n, render
-from custseg.churn_study import ChurnStudy
+from custseg import i18n
 from custseg.i18n import _
+from custseg.segment import churn
+from custseg.studies import render
+from custseg.studies.churn import ChurnStudy
 
 SECTIONS = ("headline", "at_risk", "warning_rules", "backtest", "satisfaction", "customer_value", "value_backtest",
             "watch_list")

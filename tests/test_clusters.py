@@ -10,7 +10,10 @@ import pytest
 import yaml
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from custseg.clusters import (
+from custseg.config import Clusters, load_config
+from custseg.intake.cleaning import run_intake
+from custseg.sample.generator import SampleSpec, generate_sample, write_sample
+from custseg.segment.clusters import (
     ClusterResult,
     _choose,
     _scaled,
@@ -20,10 +23,7 @@ from custseg.clusters import (
     fit_clusters,
     mean_silhouettes,
 )
-from custseg.config import Clusters, load_config
-from custseg.features import customer_table
-from custseg.intake import run_intake
-from custseg.sample import SampleSpec, generate_sample, write_sample
+from custseg.segment.features import customer_table
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = ["recency_days", "frequency", "monetary", "aov", "tenure_days"]

@@ -17,11 +17,18 @@ from scipy.stats import beta as beta_dist
 from scipy.stats import spearmanr
 
 from custseg import paths
-from custseg.clv import (
-    SUMMARY_COLUMNS, VALUE_COLUMNS, ModelSpec, ValueModels, customer_value, fit_model_specs, fit_value_models,
-    predicted_revenue, rfm_summary,
-)
 from custseg.config import Value
+from custseg.segment.clv import (
+    SUMMARY_COLUMNS,
+    VALUE_COLUMNS,
+    ModelSpec,
+    ValueModels,
+    customer_value,
+    fit_model_specs,
+    fit_value_models,
+    predicted_revenue,
+    rfm_summary,
+)
 
 OBS = dt.date(2026, 10, 1)
 # CDNOW estimates of Fader, Hardie & Lee (2005): BG/NBD in weeks, Gamma-Gamma in dollars.
@@ -328,7 +335,7 @@ def test_mbgnbd_formulas_match_numerical_integration():
 def test_the_likelihoods_and_their_gradients_are_right():
     """The fitted log-likelihood is the numerically integrated one, and the analytic gradient of
     both models' objectives is the finite-difference one."""
-    from custseg import clv
+    from custseg.segment import clv
 
     data = simulate(300, seed=5, model="mbgnbd")
     small = Value(min_repeat_buyers=10)

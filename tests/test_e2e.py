@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 import custseg
-from custseg.browser import local_target
 from custseg.config import load_config
 from custseg.pipeline import load_study_data, run
-from custseg.reports import build_reports, expected_pages, plan_studies
-from custseg.sample import SampleSpec, generate_sample, write_sample
+from custseg.report.build import build_reports, expected_pages, plan_studies
+from custseg.sample.generator import SampleSpec, generate_sample, write_sample
+from support.browser import local_target
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from custseg import features
-from custseg.features import category_shares, channel_slug, customer_table, rfm_features
-from custseg.sample import EXCHANGE_RATES, SampleSpec, generate_sample
+from custseg.sample.generator import EXCHANGE_RATES, SampleSpec, generate_sample
+from custseg.segment import features
+from custseg.segment.features import category_shares, channel_slug, customer_table, rfm_features
 
 OBS = dt.date(2025, 4, 1)
 # Windows at OBS: last 90 days from 2025-01-01, the 90 before from 2024-10-03; 30 days from

@@ -3,7 +3,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from custseg.features import customer_table, default_observation_date, rfm_features
+from custseg.segment.features import customer_table, default_observation_date, rfm_features
 
 OBS = dt.date(2025, 4, 1)
 

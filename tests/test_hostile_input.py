@@ -18,11 +18,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from custseg.config import ConfigError, load_config
-from custseg.intake import IntakeError, run_intake, write_intake
-from custseg.sample import SampleSpec, generate_sample, write_sample
-
 from conftest import CURRENCY as SAMPLE_CURRENCY
+from custseg.config import ConfigError, load_config
+from custseg.intake.cleaning import IntakeError, run_intake, write_intake
+from custseg.sample.generator import SampleSpec, generate_sample, write_sample
 
 H = "order_id,customer_id,order_date,amount"  # an orders export at its smallest
 EU = "order_id;customer_id;order_date;amount"  # the same from a European Excel

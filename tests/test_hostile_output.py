@@ -21,10 +21,10 @@ import pytest
 from custseg import files
 from custseg.config import ConfigError, load_config
 from custseg.exports import write_segment_export, write_watch_list
-from custseg.intake import IntakeError, run_intake, write_intake
+from custseg.intake.cleaning import IntakeError, run_intake, write_intake
+from custseg.intake.quality import load_quality_data
 from custseg.paths import PROJECT_ROOT
 from custseg.pipeline import run, stale_reason
-from custseg.quality import load_quality_data
 
 ORDERS = """order_id,customer_id,order_date,amount
 O1,C1,2025-01-05,100.00
@@ -228,7 +228,7 @@ def test_thresholds_inside_the_reach_of_the_scores_are_accepted(write_config):
 
 
 def test_a_misspelt_kernel_is_one_config_error_before_any_study_runs(processed_tiny, monkeypatch):
-    from custseg import reports
+    from custseg.report import build as reports
 
     config, _ = processed_tiny
     typo = config.model_copy(update={"studies": config.studies.model_copy(update={"kernel": "pyhton3"})})

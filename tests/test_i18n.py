@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from custseg import i18n, render
+from custseg import i18n
 from custseg.i18n import _, ngettext, pgettext
+from custseg.studies import render
 
 PACKAGE = Path(i18n.__file__).resolve().parent
 TRANSLATION_CALLS = {"_": 1, "N_": 1, "ngettext": 2, "pgettext": 2}

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custseg.config import ConfigError, load_config
-from custseg.intake import IntakeError, read_table, run_intake, write_intake
-from custseg.validation import REASONS
+from custseg.intake.cleaning import IntakeError, read_table, run_intake, write_intake
+from custseg.intake.validation import REASONS
 
 QUARANTINE_ALL = {"cleaning": {"stop_on": []}}
 
@@ -343,7 +343,7 @@ def test_implausible_dates_are_quarantined_and_do_not_move_today(write_csv, writ
     assert q.loc[3, "reason"] == "implausible_date" and q.loc[3, "column"] == "order_date" and q.loc[3, "value"] == "2099-01-05"
     assert q.loc[4, "reason"] == "implausible_date"
     assert result.accounting.iloc[0].q_implausible_date == 2
-    from custseg.features import default_observation_date
+    from custseg.segment.features import default_observation_date
 
     assert default_observation_date(result.tables["orders"]).isoformat() == "2025-03-02"
     # the range is the config's to set

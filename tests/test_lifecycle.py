@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from custseg.config import Lifecycle
-from custseg.lifecycle import STAGES, assign_lifecycle, own_cadence, stage_table
+from custseg.segment.lifecycle import STAGES, assign_lifecycle, own_cadence, stage_table
 
 OBS = pd.Timestamp("2026-10-01")
 DEFAULTS = Lifecycle()  # new 90, loyal 5 orders / 365 days, at risk 2x, churned 4x, cadence 90, churned 365, gap 180
@@ -168,8 +168,8 @@ def test_stage_table_names_the_configured_numbers():
 
 def test_sample_customers_who_stopped_buying_are_flagged_more_often():
     """End to end on generated data: customers who really churn next are more often at risk / churned."""
-    from custseg.features import customer_table
-    from custseg.sample import EXCHANGE_RATES, SampleSpec, generate_sample
+    from custseg.sample.generator import EXCHANGE_RATES, SampleSpec, generate_sample
+    from custseg.segment.features import customer_table
 
     data = generate_sample(SampleSpec(n_customers=600, seed=5, messy=False))
     raw = data.orders

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custseg.parsing import choose, number_forms, read_numbers, read_timestamps, sign_contradicts
+from custseg.intake.parsing import choose, number_forms, read_numbers, read_timestamps, sign_contradicts
 
 
 def _written(value: float, decimal: str, group: str) -> str:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import pandas as pd
-import yaml
 import pytest
+import yaml
 
-from custseg import intake, quality, regions
 from custseg.config import load_config
-from custseg.intake import REASONS
+from custseg.geo import regions
+from custseg.intake import cleaning as intake
+from custseg.intake import quality
+from custseg.intake.cleaning import REASONS
 from custseg.pipeline import StudyData, run
-from custseg.reports import job_fingerprint, plan_studies
-from custseg.quality_study import QualityStudy
+from custseg.report.build import job_fingerprint, plan_studies
+from custseg.studies.quality import QualityStudy
 
 
 def _quarantine(rows: list[tuple]) -> pd.DataFrame:
@@ -333,7 +335,7 @@ def _data(**parts) -> quality.QualityData:
 
 def test_overview_says_which_inputs_were_missing(messy_orders, write_csv, write_config):
     from custseg.pipeline import load_study_data
-    from custseg.studies import Overview
+    from custseg.studies.base import Overview
 
     config = load_config(write_config({"orders": str(messy_orders)}))
     run(config, echo=lambda *_: None)

@@ -7,12 +7,15 @@ import re
 
 import pandas as pd
 
-from custseg import i18n, quality, regions, render
+from custseg import i18n
 from custseg.config import load_config
+from custseg.geo import regions
 from custseg.i18n import _
+from custseg.intake import quality
+from custseg.intake.validation import REASONS
 from custseg.pipeline import run
-from custseg.quality_study import QualityStudy, load_quality
-from custseg.validation import REASONS
+from custseg.studies import render
+from custseg.studies.quality import QualityStudy, load_quality
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from custseg.readers import DELIMITERS, SOURCE_ROW, RawTable, ReadError, read_raw
+from custseg.intake.readers import DELIMITERS, SOURCE_ROW, RawTable, ReadError, read_raw
 
 
 def write(path: Path, data: bytes | str, encoding: str = "utf-8") -> Path:

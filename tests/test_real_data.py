@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg import churn
 from custseg.config import Churn, load_config
 from custseg.pipeline import run
+from custseg.segment import churn
 
 ORI = "online_retail_ii/online_retail_ii_2009_2010.csv.gz"
 # The config's defaults that the independent computation repeats.

@@ -1,4 +1,4 @@
-"""Tests of custseg.regions: country, province and market normalisation."""
+"""Tests of custseg.geo.regions: country, province and market normalisation."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from babel import Locale
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custseg import _placenames, regions
-from custseg._placenames import token_key
-from custseg.regions import (
+from custseg.geo import _placenames, regions
+from custseg.geo.regions import (
     MARKETS,
     UNKNOWN,
     Market,
@@ -1027,7 +1026,7 @@ def test_region_coverage_needs_normalized_frame() -> None:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_reproduces_the_sample_ground_truth(seed: int) -> None:
-    sample = pytest.importorskip("custseg.sample")
+    sample = pytest.importorskip("custseg.sample.generator")
     data = sample.generate_sample(sample.SampleSpec(n_customers=3000, seed=seed))
     result = normalize_regions(data.customers.drop_duplicates("customer_id")).merge(
         data.ground_truth[["customer_id", "country_iso3", "province", "market"]],
@@ -1061,7 +1060,7 @@ def test_market_is_a_frozen_dataclass() -> None:
 
 @pytest.fixture(scope="module")
 def sample_module():
-    return pytest.importorskip("custseg.sample")
+    return pytest.importorskip("custseg.sample.generator")
 
 
 def _written_forms(sample, spelling: str) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from custseg import regions
+from custseg.geo import regions
 
 SPELLINGS = Path(__file__).resolve().parent / "data" / "place_spellings.csv"
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from custseg import quality, regions
+from custseg.geo import regions
+from custseg.intake import quality
 
 EXPORT = Path("online_retail_ii") / "online_retail_ii_2009_2010.csv.gz"
 

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from custseg import render
-from custseg.reports import _unique_slugs, add_contents, slugify
+from custseg.report.build import _unique_slugs, add_contents, slugify
+from custseg.studies import render
 
 
 @pytest.mark.parametrize(

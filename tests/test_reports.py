@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
-from custseg import reports
+from custseg.report import build as reports
 
 
 def _notebook(path: Path, *sources: str) -> Path:

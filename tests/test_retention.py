@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg import churn, clv, pipeline
-from custseg.retention import RISK_COLUMNS, VALUE_COLUMNS, assess
-from custseg.segmentation import PERSONAL_COLUMNS, segment
+from custseg import pipeline
+from custseg.intake.validation import PERSONAL_COLUMNS
+from custseg.segment import churn, clv
+from custseg.segment.retention import RISK_COLUMNS, VALUE_COLUMNS, assess
+from custseg.segment.step import segment
 
 DATE = dt.date(2026, 10, 1)
 
@@ -165,7 +167,7 @@ def test_pipeline_writes_the_watch_list_the_backtest_and_the_facts(study, tmp_pa
 def test_value_basis_in_words_in_either_language():
     from custseg import i18n
     from custseg.config import Value
-    from custseg.retention import value_basis
+    from custseg.segment.retention import value_basis
 
     settings = Value(horizon_days=180, annual_discount_rate=0.08)
     assert value_basis(settings, "gamma_gamma") == (

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custseg import clv, features
-from custseg.churn import labelled_features
 from custseg.config import load_config
-from custseg.intake import run_intake
-from custseg.reversals import greedy_match
+from custseg.intake.cleaning import run_intake
+from custseg.intake.reversals import greedy_match
+from custseg.segment import clv, features
+from custseg.segment.churn import labelled_features
 
 QUARANTINE_ALL = {"cleaning": {"stop_on": []}}
 LINE_COLUMNS = {"invoice": "InvoiceNo", "item": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice",

@@ -17,8 +17,8 @@ from sklearn.preprocessing import RobustScaler
 
 from custseg import cli
 from custseg.config import load_config
-from custseg.regions import normalize_regions
-from custseg.sample import (
+from custseg.geo.regions import normalize_regions
+from custseg.sample.generator import (
     CATEGORIES,
     EXCHANGE_RATES,
     LINE_ITEM_COLUMNS,
@@ -180,7 +180,7 @@ def test_messy_sample_has_variants_and_duplicates(sample, clean_sample):
 
 def test_export_mistakes_are_all_quarantined_with_their_reason(tmp_path, sample, clean_sample):
     from custseg.config import load_config
-    from custseg.intake import run_intake
+    from custseg.intake.cleaning import run_intake
 
     write_sample(sample, tmp_path / "raw")
     config = yaml.safe_load(Path("config/sample.yaml").read_text(encoding="utf-8"))

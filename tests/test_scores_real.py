@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.clusters import fit_clusters
 from custseg.config import Clusters, Segments, Tiers
-from custseg.features import customer_table
-from custseg.segments import assign_segments
-from custseg.tiers import assign_tiers
+from custseg.segment.clusters import fit_clusters
+from custseg.segment.features import customer_table
+from custseg.segment.rfm import assign_segments
+from custseg.segment.tiers import assign_tiers
 
 #: Segments and value classes that say "buys often".
 FREQUENT_SEGMENTS = ("Champions", "Loyal", "Cannot lose them")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from custseg.segmentation import segment
+from custseg.segment.step import segment
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_every_customer_is_classified_on_every_dimension(study):
 
 
 def test_the_cluster_note_says_when_no_k_meets_the_minimum_share(study):
-    from custseg.segmentation import _fit_clusters
+    from custseg.segment.step import _fit_clusters
 
     config, _, _, result = study
     assert result.cluster_note == "" and result.clusters.min_share_met

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from custseg.config import SegmentRule, Segments, Tiers, ValueClass
-from custseg.segments import assign_segments, segment_table
-from custseg.tiers import assign_tiers
+from custseg.segment.rfm import assign_segments, segment_table
+from custseg.segment.tiers import assign_tiers
 
 DEFAULT = Segments()
 
@@ -144,7 +144,7 @@ def test_scores_on_another_scale_are_rescaled_onto_one_to_five():
 def test_scores_outside_the_scale_fail_loudly():
     with pytest.raises(ValueError, match=r"r_score runs from 1 to 7, outside 1\.\.5.*tiers\.bins"):
         assign_segments(scored([(7, 1, 1), (1, 1, 1)]), DEFAULT, bins=5)
-    with pytest.raises(ValueError, match=r"run custseg\.tiers\.assign_tiers first"):
+    with pytest.raises(ValueError, match=r"run custseg\.segment\.tiers\.assign_tiers first"):
         assign_segments(scored([(1, 1, 1)]).drop(columns="m_score"), DEFAULT, bins=5)
 
 
@@ -230,8 +230,8 @@ def test_input_not_mutated_and_rerun_replaces_columns():
 
 
 def test_sample_segments_follow_the_planted_segments():
-    from custseg.features import customer_table
-    from custseg.sample import EXCHANGE_RATES, SampleSpec, generate_sample
+    from custseg.sample.generator import EXCHANGE_RATES, SampleSpec, generate_sample
+    from custseg.segment.features import customer_table
 
     data = generate_sample(SampleSpec(n_customers=800, seed=5, messy=False))
     raw = data.orders

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from custseg.config import Snapshots, Tiers
-from custseg.snapshots import (
+from custseg.segment.snapshots import (
     LEFT,
     NO_TIER,
     NOT_YET,
@@ -235,9 +235,9 @@ def test_inputs_are_not_mutated(snapshots):
 # ------------------------------------------------------------------------- on the generated sample
 
 def test_snapshots_of_the_sample_add_up():
-    from custseg.features import customer_table
-    from custseg.sample import EXCHANGE_RATES, SampleSpec, generate_sample
-    from custseg.tiers import assign_tiers
+    from custseg.sample.generator import EXCHANGE_RATES, SampleSpec, generate_sample
+    from custseg.segment.features import customer_table
+    from custseg.segment.tiers import assign_tiers
 
     raw = generate_sample(SampleSpec(n_customers=500, seed=3, messy=False)).orders
     orders = raw.assign(

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from custseg import studies
 from custseg.config import Strategy, StrategyRule
-from custseg.strategy import measures, recommend
+from custseg.studies import base as studies
+from custseg.studies.strategy import measures, recommend
 
 
 def _customers(region: str, rows: list[tuple]) -> pd.DataFrame:

@@ -4,15 +4,17 @@ orders-only study too small for clusters and too short for snapshots."""
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 import json
+import textwrap
 
 import pandas as pd
 import pytest
 
-from custseg import render, snapshots, strategy, studies
 from custseg.config import ConfigError, TierRule, Tiers, load_config
 from custseg.pipeline import load_study_data
+from custseg.segment import snapshots
+from custseg.studies import base as studies
+from custseg.studies import render, strategy
 
 
 @pytest.fixture
@@ -476,7 +478,7 @@ def test_strategy_reasons_say_how_many_customers_they_rest_on(sample):
 def test_lifecycle_stages_are_listed_in_the_order_the_rules_are_checked(sample):
     config, data = sample
     table = _tables(studies.Overview(data, load_config(config.source)).lifecycle())[0].frame
-    from custseg import lifecycle
+    from custseg.segment import lifecycle
 
     shown = [stage for stage in lifecycle.PRECEDENCE if studies._stage_label(stage) in set(table.index)]
     assert list(table.index) == [studies._stage_label(stage) for stage in shown]

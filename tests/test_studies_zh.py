@@ -9,9 +9,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from custseg import i18n, lifecycle, render, snapshots, studies
+from custseg import i18n
 from custseg.config import StrategyRule
-from custseg.strategy import recommend
+from custseg.segment import lifecycle, snapshots
+from custseg.studies import base as studies
+from custseg.studies import render
+from custseg.studies.strategy import recommend
 
 
 @pytest.fixture

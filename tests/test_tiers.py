@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from custseg.config import TierRule, Tiers
-from custseg.tiers import assign_tiers, quantile_scores
+from custseg.segment.tiers import assign_tiers, quantile_scores
 
 SCORES = ["r_score", "f_score", "m_score"]
 
@@ -361,8 +361,8 @@ def test_missing_columns_and_buyers_without_recency_fail_loudly():
 # --- on a generated sample ------------------------------------------------------------------------
 
 def sample_customers() -> pd.DataFrame:
-    from custseg.features import customer_table
-    from custseg.sample import EXCHANGE_RATES, SampleSpec, generate_sample
+    from custseg.sample.generator import EXCHANGE_RATES, SampleSpec, generate_sample
+    from custseg.segment.features import customer_table
 
     data = generate_sample(SampleSpec(n_customers=800, seed=5, messy=False))
     raw = data.orders

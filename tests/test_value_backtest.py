@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg import clv, value_backtest
-from custseg.clv import ModelSpec, ValueModels
 from custseg.config import Value
-from custseg.value_backtest import ValueBacktest, backtest, candidates, outcome, span_days, warnings
+from custseg.segment import clv, value_backtest
+from custseg.segment.clv import ModelSpec, ValueModels
+from custseg.segment.value_backtest import ValueBacktest, backtest, candidates, outcome, span_days, warnings
 
 DATE = dt.date(2026, 10, 1)
 

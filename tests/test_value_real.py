@@ -20,11 +20,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg import clv, studies, value_backtest
-from custseg.churn_study import ChurnStudy
-from custseg.clv import ModelSpec
 from custseg.config import Value, load_config
 from custseg.pipeline import run
+from custseg.segment import clv, value_backtest
+from custseg.segment.clv import ModelSpec
+from custseg.studies import base as studies
+from custseg.studies.churn import ChurnStudy
 
 # Fader, Hardie & Lee (2005) on the CDNOW 1/10th sample, calibration weeks 1-39 (1997-01-01 to
 # 1997-09-30), time unit one week; Gamma-Gamma on the 946 repeat buyers' mean repeat-purchase value.

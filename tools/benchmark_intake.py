@@ -27,8 +27,8 @@ import pandas as pd
 import yaml
 
 from custseg.config import load_config
-from custseg.intake import run_intake
-from custseg.readers import read_raw
+from custseg.intake.cleaning import run_intake
+from custseg.intake.readers import read_raw
 
 T = TypeVar("T")
 

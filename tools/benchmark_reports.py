@@ -2,7 +2,7 @@
 
 Processes the bundled sample (``data/raw/sample``, made by ``make data``) with regions at the
 province level and five value tiers, in a temporary folder, then builds 40 region studies and the
-5 tier studies with :func:`custseg.reports.build_reports` (papermill in a process pool, HTML
+5 tier studies with :func:`custseg.report.build.build_reports` (papermill in a process pool, HTML
 rendered in-process, one kernel per worker) and prints the wall time, the time per study, and
 what a bare kernel start costs next to it. A script, not a test.
 
@@ -25,7 +25,7 @@ import yaml
 from custseg import paths
 from custseg.config import load_config
 from custseg.pipeline import run
-from custseg.reports import build_reports
+from custseg.report.build import build_reports
 
 
 def bare_kernel_seconds(kernel: str, runs: int = 3) -> float:

@@ -6,7 +6,7 @@ times reading it, the customer features, the tiers, the named segments, the life
 the clusters, and runs the same recency / frequency / monetary summary as a DuckDB ``GROUP BY``
 over the same file as the reference floor (the summaries, a second or less each, are run three
 times and the fastest kept, on both sides). The whole step with its snapshots
-(:func:`custseg.segmentation.segment`) is then timed alone in three more processes: with the
+(:func:`custseg.segment.step.segment`) is then timed alone in three more processes: with the
 ids as text, as intake hands them over (C00012345: one width, so read as numbers, not hashed),
 dictionary-encoded (categoricals, whose codes are reused), and as text of varied widths
 (C12345: padded to one width, then read as numbers).
@@ -115,8 +115,10 @@ def _read(folder: Path, *, coded: bool = False, varied: bool = False) -> dict[st
 def worker(folder: Path, mode: str) -> dict:
     """Time the stages (`mode` "stages") or the whole step alone ("whole", "whole-coded") on the
     files in `folder`; runs in its own process, so that peak memory belongs to what it timed."""
-    from custseg import clusters, features, lifecycle, segmentation, segments, tiers
     from custseg.config import load_config
+    from custseg.segment import clusters, features, lifecycle, tiers
+    from custseg.segment import rfm as segments
+    from custseg.segment import step as segmentation
 
     config = load_config(folder / "study.yaml")
     figures: dict[str, float] = {}

@@ -19,7 +19,7 @@ def _config(args: argparse.Namespace):
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from custseg.sample import SampleSpec, generate_sample, write_line_items, write_sample
+    from custseg.sample.generator import SampleSpec, generate_sample, write_line_items, write_sample
 
     started = time.perf_counter()
     spec = SampleSpec(n_customers=args.customers, seed=args.seed)
@@ -45,7 +45,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_reports(args: argparse.Namespace) -> int:
-    from custseg.reports import build_reports
+    from custseg.report.build import build_reports
 
     languages = [args.language] if args.language else None
     result = build_reports(_config(args), force=args.force, progress=not args.quiet, languages=languages)
@@ -53,7 +53,7 @@ def cmd_reports(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from custseg.reports import check_kernel
+    from custseg.report.build import check_kernel
 
     check_kernel(_config(args))  # a misspelt kernel is said before the data is processed
     code = cmd_process(args)
@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from custseg.pipeline import load_study_data
-    from custseg.reports import plan_studies, table_of_jobs
+    from custseg.report.build import plan_studies, table_of_jobs
 
     config = _config(args)
     language = args.language or config.study.language
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from custseg.config import ConfigError
     from custseg.files import OutputError
-    from custseg.intake import IntakeError
+    from custseg.intake.cleaning import IntakeError
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)

@@ -17,8 +17,10 @@ from typing import Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from custseg import parsing, paths, regions
+from custseg import paths
+from custseg.geo import regions
 from custseg.i18n import N_, Language
+
 RegionLevel = Literal["market", "country", "province"]
 
 
@@ -91,7 +93,7 @@ class Cleaning(_Strict):
     # line items: invoices starting with this prefix are cancellations ("" to switch off)
     cancel_prefix: str = "C"
     # a reversal undoes purchases of the same customer (and item) at most this many days before
-    # or after it (see custseg.reversals)
+    # or after it (see custseg.intake.reversals)
     reversal_window_days: int = Field(90, ge=0)
     # rows dated outside earliest_date .. latest_date are quarantined as implausible_date;
     # latest_date None means the day the study runs
@@ -105,7 +107,7 @@ class Cleaning(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, zone: str | None) -> str | None:
-        if zone is not None and not parsing.known_timezone(zone):
+        if zone is not None and not _known_timezone(zone):
             raise ValueError(
                 f"unknown time zone {zone!r}: use an IANA name such as Asia/Shanghai, Europe/Berlin or UTC"
             )
@@ -190,14 +192,14 @@ class Regions(_Strict):
         return self
 
     def market_definitions(self) -> dict[str, list[str] | dict]:
-        """Custom markets in the form :func:`custseg.regions.assign_markets` takes."""
+        """Custom markets in the form :func:`custseg.geo.regions.assign_markets` takes."""
         return {
             name: spec.model_dump(exclude_none=True) if isinstance(spec, CustomMarket) else list(spec)
             for name, spec in self.custom_markets.items()
         }
 
     def alias_table(self) -> dict[str, dict[str, str | None]]:
-        """The aliases in the form :func:`custseg.regions.normalize_regions` takes."""
+        """The aliases in the form :func:`custseg.geo.regions.normalize_regions` takes."""
         return self.aliases.model_dump()
 
 
@@ -513,7 +515,7 @@ class Churn(_Strict):
 
 
 class Value(_Strict):
-    """Customer value: BG/NBD (P(alive), expected purchases) and Gamma-Gamma (order value), see custseg.clv."""
+    """Customer value: BG/NBD (P(alive), expected purchases) and Gamma-Gamma (order value), see custseg.segment.clv."""
 
     horizon_days: int = Field(365, ge=1)  # expected purchases and CLV over this many days after the observation date
     annual_discount_rate: float = Field(0.10, ge=0, lt=1)  # CLV: each month's revenue discounted at this yearly rate
@@ -521,11 +523,11 @@ class Value(_Strict):
     min_repeat_buyers: int = Field(100, ge=10)  # fewer customers with a repeat purchase: no value models, and why
     # true: a customer's expected order value is at most their largest purchase so far. False keeps
     # the model's value, which pulls small buyers towards the mean order value (the pages say for
-    # how many buyers that is above anything they spent); see custseg.clv.customer_value
+    # how many buyers that is above anything they spent); see custseg.segment.clv.customer_value
     cap_order_value: bool = False
     # L2 penalty on the log-parameters added to the mean negative log-likelihood; 0 = plain
     # maximum likelihood, a small value (0.001) keeps the fit finite on awkward data; auto: the
-    # holdout backtest chooses between 0 and 0.001 (custseg.value_backtest)
+    # holdout backtest chooses between 0 and 0.001 (custseg.segment.value_backtest)
     penalizer: float | Literal["auto"] = "auto"
     # the purchase model: BG/NBD, MBG/NBD (one-time buyers can drop out too) or auto (the backtest chooses)
     model: Literal["auto", "bgnbd", "mbgnbd"] = "auto"
@@ -592,7 +594,7 @@ StrategyMeasure = Literal[
 class StrategyRule(_Strict):
     """One recommendation: when a region's measure crosses a limit, the advice for one area."""
 
-    measure: StrategyMeasure  # see custseg.strategy for what each measures
+    measure: StrategyMeasure  # see custseg.studies.strategy for what each measures
     above: float | None = None  # fires when the measure is above this ...
     below: float | None = None  # ... or below this (exactly one of the two)
     area: Literal["product", "pricing", "marketing", "service"]
@@ -745,6 +747,17 @@ class Config(_Strict):
         """Hash of the validated settings: the same config always gives the same hash."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _known_timezone(name: str) -> bool:
+    """Whether ``name`` is a time zone pandas can convert to (an IANA name such as ``Asia/Shanghai``)."""
+    import pandas as pd
+
+    try:
+        pd.Timestamp("2024-01-01", tz="UTC").tz_convert(name)
+    except (KeyError, ValueError, TypeError):
+        return False
+    return True
 
 
 class ConfigError(ValueError):

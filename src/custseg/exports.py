@@ -70,7 +70,7 @@ def write_segment_export(customers: pd.DataFrame, folder: Path) -> dict[str, Pat
 def write_watch_list(watch_list: pd.DataFrame, folder: Path) -> dict[str, Path]:
     """Write ``churn_watchlist.csv`` (UTF-8 with BOM, for Excel) and ``churn_watchlist.parquet``.
 
-    The list is :func:`custseg.churn.watch_list`: ranked by value at risk, with the reasons and
+    The list is :func:`custseg.segment.churn.watch_list`: ranked by value at risk, with the reasons and
     the tier's recommended action, and no names, e-mails or phones. Formulas are neutralised in
     the CSV as in :func:`write_segment_export`.
     """

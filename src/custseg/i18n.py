@@ -187,7 +187,8 @@ def label_messages() -> dict[str, tuple[str, ...]]:
     option), the NPS classes, the strategy areas and the sample company's product categories."""
     from typing import get_args as _args
 
-    from custseg import config, sample
+    from custseg import config
+    from custseg.sample import generator as sample
 
     return {
         "tier": ("vip", *config.Tiers().names),

@@ -20,11 +20,10 @@ import custseg
 from custseg import files, paths
 from custseg.config import Config, ConfigError
 from custseg.exports import write_segment_export, write_watch_list
-from custseg.features import default_observation_date, net_values, purchases_at
-from custseg.intake import CleanTables, IntakeError, format_accounting, run_intake, write_intake
-from custseg.retention import Retention, assess
-from custseg.segmentation import segment
-
+from custseg.intake.cleaning import CleanTables, IntakeError, format_accounting, run_intake, write_intake
+from custseg.segment.features import default_observation_date, net_values, purchases_at
+from custseg.segment.retention import Retention, assess
+from custseg.segment.step import segment
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,12 @@ from pathlib import Path
 import pandas as pd
 
 import custseg
-from custseg import files, i18n, paths, quality
+from custseg import files, i18n, paths
 from custseg.config import Config, ConfigError
 from custseg.i18n import _
+from custseg.intake import quality
 from custseg.pipeline import StudyData, file_digest, load_study_data
-from custseg.segmentation import REGION_COLUMNS
+from custseg.segment.step import REGION_COLUMNS
 
 #: Folder of each kind of study under the reports folder.
 FOLDERS = {"region": "regions", "tier": "tiers"}
@@ -293,7 +294,7 @@ def render_html(
 def data_characters(data: StudyData) -> str:
     """The CJK characters of the names in the processed data a page may show (places, segments,
     categories, any text attribute), each once, in code-point order."""
-    from custseg.render import cjk_characters
+    from custseg.studies.render import cjk_characters
 
     found: set[int] = set()
     for frame, columns in ((data.customers, None), (data.orders, ["category"])):
@@ -307,8 +308,8 @@ def data_characters(data: StudyData) -> str:
 
 def _embed_font(page: str, shared_text: str = "") -> str:
     """The page with the CJK glyphs it uses embedded as a font in its head (see
-    :func:`custseg.render.cjk_font_face`)."""
-    from custseg import render
+    :func:`custseg.studies.render.cjk_font_face`)."""
+    from custseg.studies import render
 
     face = render.cjk_font_face(page, shared_text)
     if not face:
@@ -347,7 +348,7 @@ MIN_SECTIONS_FOR_CONTENTS = 3
 def add_contents(page: str) -> str:
     """A table of contents under the page title, linking every section heading.
 
-    The headings are the ones :class:`custseg.render.Section` wrote (already escaped), so they are
+    The headings are the ones :class:`custseg.studies.render.Section` wrote (already escaped), so they are
     reused as they are; each section gets an id ``section-1``, ``section-2``, ... in page order.
     A page with few sections (a short study that says why it is short) is returned unchanged.
     """

@@ -6,7 +6,7 @@ The accounting table proves it per file: ``rows_read == clean + quarantined + du
 
 Two input shapes are accepted: several tables joined on customer id (only orders are required),
 or one line-item table as online shops export it, from which orders and customers are derived
-(:mod:`custseg.lineitems`). The row rules live in :mod:`custseg.validation`.
+(:mod:`custseg.intake.lineitems`). The row rules live in :mod:`custseg.intake.validation`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from custseg import files, lineitems, quality, reversals, validation
+from custseg import files
 from custseg.config import Cleaning, Config, ConfigError, InputFile
-from custseg.readers import ReadError, read_raw
-from custseg.validation import ORDER_COLUMNS, QUARANTINE_COLUMNS, REASONS, map_statuses
+from custseg.intake import lineitems, quality, reversals, validation
+from custseg.intake.readers import ReadError, read_raw
+from custseg.intake.validation import ORDER_COLUMNS, QUARANTINE_COLUMNS, REASONS, map_statuses
 
 #: Canonical columns per table: required ones first, then optional ones.
 SCHEMAS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -87,7 +88,7 @@ class RawInput:
     encoding: str | None
     delimiter: str | None
     headers: dict[str, str] = field(default_factory=dict)  # canonical name -> header in the file
-    encoding_source: str | None = None  # how the encoding was chosen (see custseg.readers.RawTable)
+    encoding_source: str | None = None  # how the encoding was chosen (see custseg.intake.readers.RawTable)
     encoding_confidence: float | None = None
     encoding_alternatives: tuple[str, ...] = ()
 
@@ -98,7 +99,7 @@ class Cleaned:
 
     clean: pd.DataFrame  # the typed rows that passed
     quarantine: pd.DataFrame  # one row per rejected input row
-    decimals: dict[str, str]  # number column -> decimal convention (custseg.parsing.Numbers.decimal)
+    decimals: dict[str, str]  # number column -> decimal convention (custseg.intake.parsing.Numbers.decimal)
     offsets: tuple[str, ...]  # UTC offsets written in the date columns
 
 
@@ -414,7 +415,7 @@ def _typed(name: str, frame: pd.DataFrame, parsed: validation.Parsed, config: Co
 
 def match_order_returns(orders: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clean orders with each return matched to the completed order it undoes (same customer,
-    currency and amount, :func:`custseg.reversals.match_orders`).
+    currency and amount, :func:`custseg.intake.reversals.match_orders`).
 
     A matched order becomes ``refunded`` from the return's day (``refunded_on``) and the return a
     ``reversal`` of it (``reverses``); a return that matches nothing stays ``returned``.
@@ -555,7 +556,7 @@ def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
 
     The CSV files are UTF-8 with a byte-order mark (Excel then shows Chinese values correctly) and
     their text cells are neutralised against formulas (a quarantined value ``=HYPERLINK(...)`` is
-    written ``'=HYPERLINK(...)``); :func:`custseg.quality.load_quality_data` restores them. Every
+    written ``'=HYPERLINK(...)``); :func:`custseg.intake.quality.load_quality_data` restores them. Every
     file is written atomically (:mod:`custseg.files`).
     """
     written = {}

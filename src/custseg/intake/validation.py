@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 import pandera.pandas as pa
 
-from custseg import parsing
 from custseg.config import Cleaning
 from custseg.i18n import N_
+from custseg.intake import parsing
 
 #: Quarantine reason codes and what they mean, in the order a row's first problem is picked.
 #: The meanings are English in quarantine.csv and intake's messages; the data-quality page
@@ -47,6 +47,9 @@ ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "currency", 
                  "source_row", "amount_base", "revenue", "refunded_on", "reverses")
 
 #: Columns of ``quarantine.csv``: one row per rejected input row.
+#: Personal data stays in the interim tables; the processed tables that studies read never hold it.
+PERSONAL_COLUMNS = ("customer_name", "email", "phone")
+
 QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value", "detail"]
 
 #: Number columns of each table; True for money (an amount or price may carry a currency sign).
@@ -75,7 +78,7 @@ class Parsed:
     Parameters
     ----------
     frame
-        The canonical text columns of one input file (after :func:`custseg.intake` prepared them).
+        The canonical text columns of one input file (after :func:`custseg.intake.cleaning` prepared them).
     table
         Its table name: which columns hold numbers, and which of them money.
     date_format
@@ -123,7 +126,7 @@ class Parsed:
         return parsing.sign_contradicts(signs, self._currency)
 
     def decimals(self) -> dict[str, str]:
-        """The decimal convention of each number column (see :attr:`custseg.parsing.Numbers.decimal`)."""
+        """The decimal convention of each number column (see :attr:`custseg.intake.parsing.Numbers.decimal`)."""
         return {name: numbers.decimal for name, numbers in self._numbers.items()}
 
     def dates(self, text: pd.Series) -> pd.Series:

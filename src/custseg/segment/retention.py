@@ -1,13 +1,13 @@
 """Who is slipping away and what they are worth: customer value and churn early warning together.
 
-:mod:`custseg.clv` says what each buyer is likely to spend (BG/NBD and Gamma-Gamma) and
-:mod:`custseg.churn` who is drifting away (four readable rules and a backtested model). This step
+:mod:`custseg.segment.clv` says what each buyer is likely to spend (BG/NBD and Gamma-Gamma) and
+:mod:`custseg.segment.churn` who is drifting away (four readable rules and a backtested model). This step
 joins them onto the classified customer table and ranks the watch list by value at risk, so the
 pipeline writes one customer table and the studies read one place.
 
 The value behind "value at risk" is the customer's expected revenue over the next
 ``value.horizon_days`` (CLV, discounted), from the value models the holdout backtest chose
-(:mod:`custseg.value_backtest`), with the warnings that say where it stops being trustworthy.
+(:mod:`custseg.segment.value_backtest`), with the warnings that say where it stops being trustworthy.
 When the value models could not be fitted (too few repeat buyers, an optimizer that did not
 converge), an observed stand-in is used instead and said so on every page and export that shows
 it: the customer's net spend over the ``value.horizon_days`` before the observation date
@@ -25,13 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from babel.numbers import format_percent
 
-from custseg import churn, clv, features, i18n, tiers, value_backtest
+from custseg import i18n
 from custseg.config import Config, Value
-from custseg.features import NET_STATUSES, REFUNDED_ON, REFUNDED_STATUS
 from custseg.i18n import _
+from custseg.segment import churn, clv, features, tiers, value_backtest
+from custseg.segment.features import NET_STATUSES, REFUNDED_ON, REFUNDED_STATUS
 
 #: Columns this step adds to the customer table, in order (missing where they do not apply: a
 #: prospect has no value and no churn probability).
@@ -47,7 +47,7 @@ class Retention:
     """What the step computes."""
 
     customers: pd.DataFrame  # the input table plus VALUE_COLUMNS and RISK_COLUMNS
-    watch_list: pd.DataFrame  # ranked by value at risk (see custseg.churn.watch_list)
+    watch_list: pd.DataFrame  # ranked by value at risk (see custseg.segment.churn.watch_list)
     backtest: churn.Backtest
     rules: pd.DataFrame  # the warning rules in words, with the configured numbers
     value_models: clv.ValueModels | None  # None when they could not be fitted
@@ -156,7 +156,7 @@ def assess(
     tables
         Clean tables (``orders`` required), as segmentation read them. Not modified.
     customers
-        The classified customer table at `observation_date` (:func:`custseg.segmentation.segment`).
+        The classified customer table at `observation_date` (:func:`custseg.segment.step.segment`).
         Not modified.
     config
         The study config (``value`` and ``churn`` sections).

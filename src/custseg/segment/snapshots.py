@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custseg.config import Snapshots
-from custseg.features import purchase_until
+from custseg.segment.features import purchase_until
 
 #: Columns kept from each classification, when ``classify`` returns them (others are dropped so the
 #: long table stays small). ``customer_id`` and ``tier`` are required.
@@ -275,7 +275,7 @@ def tier_effect(snapshots: pd.DataFrame, orders: pd.DataFrame, tier_order: Seque
     orders
         Clean orders: customer_id, order_date, status (a purchase is ``completed``), revenue (net),
         and ``refunded_on`` when reversals were matched (a purchase undone on or after ``after``
-        still retained its customer then, :func:`custseg.features.purchases_at`).
+        still retained its customer then, :func:`custseg.segment.features.purchases_at`).
     tier_order
         Tier names, best first (``tiers.names``).
 

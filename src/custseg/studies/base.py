@@ -1,8 +1,8 @@
 """Sections of the region, tier and overview studies.
 
 A study notebook makes one study object and calls one method per section; each method returns a
-:class:`~custseg.render.Table`, :class:`~custseg.render.Chart` or :class:`~custseg.render.Notice`
-(or a few of them, shown one after the other) inside a :class:`~custseg.render.Section`.
+:class:`~custseg.studies.render.Table`, :class:`~custseg.studies.render.Chart` or :class:`~custseg.studies.render.Notice`
+(or a few of them, shown one after the other) inside a :class:`~custseg.studies.render.Section`.
 When a region or tier has too few customers, :meth:`_Study.notice` says so and every other
 section returns ``None`` (which a notebook shows as nothing), instead of a page of empty charts.
 
@@ -25,18 +25,22 @@ import numpy as np
 import pandas as pd
 import pycountry
 
-from custseg import churn, i18n, lifecycle, quality, regions, render, snapshots, strategy
+from custseg import i18n
 from custseg.config import Config, PlaybookAction, Segments, Strategy, StrategyRule, TierRule, Tiers
+from custseg.geo import regions
 from custseg.i18n import N_, _, ngettext, pgettext
+from custseg.intake import quality
 from custseg.pipeline import StudyData, load_study_data
-from custseg.reports import ZH_COLUMNS, plan_studies, region_names
+from custseg.report.build import ZH_COLUMNS, plan_studies, region_names
+from custseg.segment import churn, lifecycle, snapshots
+from custseg.studies import render, strategy
 
 #: The level below each region level, for the sub-region breakdown.
 SUBLEVEL = {"market": "country_en", "country": "province", "province": "city"}
 
 
 def section(heading: str, lead: str = "", *, pages: str = "placed") -> Callable:
-    """Make a study method return a whole :class:`~custseg.render.Section`, or None when the
+    """Make a study method return a whole :class:`~custseg.studies.render.Section`, or None when the
     study has too little data (so no heading stands over an empty section).
 
     `heading` and `lead` are English texts marked with :func:`~custseg.i18n.N_`; they are
@@ -411,7 +415,7 @@ def _place_names(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _cluster_words() -> dict[str, str]:
-    """The words of the generated cluster names (:func:`custseg.clusters.cluster_name`) in the
+    """The words of the generated cluster names (:func:`custseg.segment.clusters.cluster_name`) in the
     report language."""
     return {
         "new": pgettext("cluster", "new"),
@@ -437,7 +441,7 @@ def cluster_label(name: str) -> str:
     """A generated cluster name in the report language.
 
     The pipeline names clusters in English from a fixed vocabulary (see
-    :func:`custseg.clusters.cluster_name`); in Chinese the name is composed from the words'
+    :func:`custseg.segment.clusters.cluster_name`); in Chinese the name is composed from the words'
     translations: "Recent frequent high spenders" -> "近期高频高消费客户", "Big-basket buyers" ->
     "大单客户", "Average customers" -> "普通客户"; a " (2)" suffix is kept. A name with a word
     outside that vocabulary (a name a user gave), or one whose words have no translation, is
@@ -597,12 +601,12 @@ def _hint(record: dict) -> str:
 
 
 def unplaced_table(unplaced: pd.DataFrame, currency: str, title: str = "") -> render.Table | None:
-    """The values of :func:`custseg.quality.unplaced_places` as a table in the report language.
+    """The values of :func:`custseg.intake.quality.unplaced_places` as a table in the report language.
 
     Parameters
     ----------
     unplaced
-        Output of :func:`custseg.quality.unplaced_places`.
+        Output of :func:`custseg.intake.quality.unplaced_places`.
     currency
         Base currency of the revenue.
     title
@@ -1136,7 +1140,7 @@ class RegionStudy(_Study):
     @section(N_("Strategy"), N_("What the figures of {label} suggest for product, pricing, marketing and service. Each recommendation comes from a rule in the study config (strategy.rules) and shows the figure that triggered it; indexes compare {label} with the whole base (100 = the same)."))
     def strategy(self) -> render.Section | None:
         """Recommendations from the config's rules, each with the figure behind it (both in the
-        report language: :func:`custseg.strategy.recommend` translates them)."""
+        report language: :func:`custseg.studies.strategy.recommend` translates them)."""
         values, topics = strategy.measures(
             self.customers, self.orders, self.base, self.data.orders, self.data.meta["tiers"][0]
         )
@@ -1822,7 +1826,7 @@ class Overview:
         name = _("Stage")
         # in the order the rules are checked, as the lead says: the first rule that holds wins
         frame, formats = self._size_and_revenue(stages, list(lifecycle.PRECEDENCE), name, everyone=True)
-        # The rules are written by custseg.lifecycle from the config's limits, and shown as they are.
+        # The rules are written by custseg.segment.lifecycle from the config's limits, and shown as they are.
         frame = frame.assign(**{_("Rule"): rules["rule"].reindex(frame.index)})
         frame.index = frame.index.map(_stage_label)
         frame.index.name = name

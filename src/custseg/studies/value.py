@@ -1,10 +1,10 @@
 """The customer value on the churn page: how far it can be trusted, in the reader's language.
 
-:mod:`custseg.value_backtest` records facts: study.json's ``value`` block holds the backtest
+:mod:`custseg.segment.value_backtest` records facts: study.json's ``value`` block holds the backtest
 summary and the warnings as reason codes with their figures, and the pipeline writes
 ``value_backtest.parquet`` (predicted against actual per tier and per number of repeat
 purchases) and ``value_candidates.parquet`` (every model tried). This module turns them into
-the sentences and tables of the churn page (:class:`custseg.churn_study.ChurnStudy`), which
+the sentences and tables of the churn page (:class:`custseg.studies.churn.ChurnStudy`), which
 places each warning next to the number it qualifies: the degenerate-fit warnings beside the
 P(alive) chart, the history and backtest warnings beside the value by tier, all of them in the
 value backtest section. It computes nothing but ratios and means of what was written.
@@ -17,12 +17,13 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from custseg import i18n, render
+from custseg import i18n
 from custseg.i18n import N_, _, ngettext
+from custseg.studies import render
 
-#: Readable names of the purchase models (custseg.clv.PURCHASE_MODELS).
+#: Readable names of the purchase models (custseg.segment.clv.PURCHASE_MODELS).
 MODEL_NAMES: dict[str, str] = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD"}
-#: What Gamma-Gamma reads (custseg.clv.ORDER_VALUE_PURCHASES), shown translated.
+#: What Gamma-Gamma reads (custseg.segment.clv.ORDER_VALUE_PURCHASES), shown translated.
 PURCHASES_READ: dict[str, str] = {"repeat": N_("repeat purchases"), "all": N_("all purchases, first included")}
 #: Warnings shown beside the P(alive) chart (they say what P(alive) is worth).
 ALIVE_REASONS = ("degenerate_fit", "p_alive_near_one")
@@ -47,7 +48,7 @@ def spec_name(spec: Mapping[str, object], order_values: str = "gamma_gamma") -> 
 
 
 def warning_sentence(facts: Mapping[str, object]) -> str | None:
-    """One warning of :func:`custseg.value_backtest.warnings` in words; None for a reason this
+    """One warning of :func:`custseg.segment.value_backtest.warnings` in words; None for a reason this
     custseg version does not know (a study.json written by a newer one)."""
     reason = facts.get("reason")
     if reason == "degenerate_fit":

@@ -110,7 +110,7 @@ from threadpoolctl import threadpool_limits
 from custseg import i18n
 from custseg.config import Churn
 from custseg.i18n import N_, _
-from custseg.features import TREND_WINDOW_DAYS, History, features_at, prepare, purchases_at
+from custseg.segment.features import TREND_WINDOW_DAYS, History, features_at, prepare, purchases_at
 
 #: The four rules, in the order their reasons are written.
 RULES: tuple[str, ...] = ("warn_silence", "warn_trend", "warn_satisfaction", "warn_interactions")
@@ -162,7 +162,7 @@ def warnings(customers: pd.DataFrame, settings: Churn) -> pd.DataFrame:
     Parameters
     ----------
     customers
-        Customer table (:func:`custseg.features.customer_table`) with customer_id, frequency,
+        Customer table (:func:`custseg.segment.features.customer_table`) with customer_id, frequency,
         recency_days, cadence_days, orders_90d and orders_prev_90d; tier, satisfaction_latest,
         satisfaction_trend, interactions_90d and interactions_365d are used when present. Not
         modified.
@@ -379,7 +379,7 @@ def labelled_features(
     Parameters
     ----------
     tables
-        Clean tables (``orders`` required), as :func:`custseg.features.customer_table` takes them.
+        Clean tables (``orders`` required), as :func:`custseg.segment.features.customer_table` takes them.
         Not modified.
     date
         The date the features are computed at; only rows strictly before it count.
@@ -387,7 +387,7 @@ def labelled_features(
         H: the label looks at completed orders dated in [date, date + H), calendar days (an order
         on date + H is outside).
     history
-        ``custseg.features.prepare(tables)``, when the caller has it: the features at several
+        ``custseg.segment.features.prepare(tables)``, when the caller has it: the features at several
         dates then share one coding of the ids.
 
     Returns
@@ -999,5 +999,5 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
     if missing:
         raise ValueError(
             f"the table has no column(s) {missing}, which {what} need(s); build the customer table "
-            f"with custseg.features"
+            f"with custseg.segment.features"
         )

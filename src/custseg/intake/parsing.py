@@ -12,7 +12,7 @@ rule is documented in docs/config.md ("Numbers").
 Timestamps may carry a UTC offset (``2024-01-05T10:00:00+08:00``, ``...Z``); they are put on one
 clock: the configured time zone, or the wall clock as written.
 
-Everything here is a pure function of text: :mod:`custseg.validation` turns the results into
+Everything here is a pure function of text: :mod:`custseg.intake.validation` turns the results into
 quarantine reasons.
 """
 
@@ -440,15 +440,6 @@ def _offset_text(minutes: int) -> str:
     sign = "-" if minutes < 0 else "+"
     hours, rest = divmod(abs(minutes), 60)
     return f"{sign}{hours:02d}:{rest:02d}"
-
-
-def known_timezone(name: str) -> bool:
-    """Whether ``name`` is a time zone pandas can convert to (an IANA name such as ``Asia/Shanghai``)."""
-    try:
-        pd.Timestamp("2024-01-01", tz="UTC").tz_convert(name)
-    except (KeyError, ValueError, TypeError):
-        return False
-    return True
 
 
 def join_offsets(columns: Iterable[tuple[str, ...]]) -> str:

@@ -2020,7 +2020,7 @@ def _meta(
 ) -> dict:
     base = EXCHANGE_RATES[spec.base_currency]
     return {
-        "generator": "custseg.sample",
+        "generator": "custseg.sample.generator",
         "format_version": 1,
         "seed": spec.seed,
         "messy": spec.messy,

@@ -11,7 +11,7 @@ mark, else UTF-8, else GB18030, which is what Chinese Excel writes as "CSV") and
 handed to pandas' C parser as UTF-8, so no file is decoded by Python twice. Line numbers come
 from one quote-aware numpy pass over the same bytes.
 
-This module knows nothing about custseg's tables or configs: :mod:`custseg.intake` maps columns,
+This module knows nothing about custseg's tables or configs: :mod:`custseg.intake.cleaning` maps columns,
 checks the schema and catches :class:`ReadError`.
 """
 

@@ -25,7 +25,7 @@ Ties and one-time buyers
     without a contact all have I = 1.
 
 The R, F and M scores are computed whatever the method, because the named segments
-(:mod:`custseg.segments`) are read off them. With ``tiers.within`` other than ``all`` both the
+(:mod:`custseg.segment.rfm`) are read off them. With ``tiers.within`` other than ``all`` both the
 scores and the tiers are relative to the customer's own market, country, province or region.
 """
 
@@ -36,8 +36,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from custseg.config import Tiers, TierRule
-from custseg.regions import UNKNOWN
+from custseg.config import TierRule, Tiers
+from custseg.geo.regions import UNKNOWN
 
 #: The customer-table column that holds each value of ``tiers.within``.
 WITHIN_COLUMNS = {"market": "market", "country": "country_iso3", "province": "province", "region": "region"}
@@ -169,7 +169,7 @@ def assign_tiers(customers: pd.DataFrame, settings: Tiers) -> pd.DataFrame:
         if np.isnan(values[buyers]).any():
             raise ValueError(
                 f"customer table: column {column!r} is missing for customers with purchases "
-                f"(frequency > 0); build the table with custseg.features.customer_table"
+                f"(frequency > 0); build the table with custseg.segment.features.customer_table"
             )
     codes = _within_codes(customers, settings.within)
     weights = {dim: w for dim, w in settings.weights.items() if w > 0}
@@ -238,7 +238,7 @@ def _within_codes(customers: pd.DataFrame, within: str) -> np.ndarray | None:
     if column not in customers.columns:
         raise ValueError(
             f"tiers.within is {within!r} but the customer table has no {column!r} column "
-            f"(region columns are added by custseg.segmentation.classify)"
+            f"(region columns are added by custseg.segment.step.classify)"
         )
     return _group_codes(customers[column])
 

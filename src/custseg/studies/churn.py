@@ -1,9 +1,9 @@
 """Sections of the churn watch study: who is at risk, how the warning was tested, what they are worth.
 
-The study reads what the pipeline wrote (:mod:`custseg.retention` joined the churn warnings, the
-churn probability and the customer value onto the customer table; :mod:`custseg.churn` wrote
+The study reads what the pipeline wrote (:mod:`custseg.segment.retention` joined the churn warnings, the
+churn probability and the customer value onto the customer table; :mod:`custseg.segment.churn` wrote
 the backtest tables and the watch list) and computes nothing but sums, means and counts. Like
-the other studies (:mod:`custseg.studies`) a notebook makes one :class:`ChurnStudy` and calls one
+the other studies (:mod:`custseg.studies.base`) a notebook makes one :class:`ChurnStudy` and calls one
 method per section; a section whose table is absent or empty says why in words.
 
 Two populations recur. *Buyers* are customers with at least one completed order, every one of
@@ -26,14 +26,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from custseg import churn, i18n, regions, render, retention, value_study
+from custseg import i18n
 from custseg.config import Churn, Config
+from custseg.geo import regions
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.paths import PROJECT_ROOT
-from custseg.reports import region_names
-from custseg.studies import ProcessedData, _extra, _no_column, _segment_names, churn_warnings, section
+from custseg.report.build import region_names
+from custseg.segment import churn, retention
+from custseg.studies import render
+from custseg.studies import value as value_study
+from custseg.studies.base import ProcessedData, _extra, _no_column, _segment_names, churn_warnings, section
 
-#: Readable names of the churn model's features (custseg.churn.MODEL_FEATURES), for charts.
+#: Readable names of the churn model's features (custseg.segment.churn.MODEL_FEATURES), for charts.
 FEATURE_NAMES: dict[str, str] = {
     "recency_days": N_("Days since last order"),
     "frequency": N_("Orders to date"),
@@ -68,7 +72,7 @@ CANDIDATE_NAMES: dict[str, str] = {
     "gradient_boosting": N_("Gradient boosting"),
 }
 
-#: Short names of the warning rules (custseg.churn.RULES).
+#: Short names of the warning rules (custseg.segment.churn.RULES).
 RULE_NAMES: dict[str, str] = {
     "warn_silence": N_("Silence"),
     "warn_trend": N_("Falling orders"),
@@ -94,14 +98,14 @@ _NO_FEEDBACK = "No feedback"
 _NO_TIER = "No tier (no purchase)"
 _UNKNOWN = "Unknown"
 
-#: The backtest's choice sentence as custseg.churn.backtest writes it.
+#: The backtest's choice sentence as custseg.segment.churn.backtest writes it.
 _CHOICE = re.compile(r"(?P<best>\w+): validation ROC AUC (?P<auc>\d+\.\d+) vs (?P<others>.+) \((?P<population>[^()]*)\)")
 _CHOICE_OTHER = re.compile(r"(?P<name>\w+) (?P<auc>\d+\.\d+)")
 
 
 def _population(population: str) -> str:
     """A backtest population in words, in the report language ("buyers not yet lost"): the words
-    of custseg.churn.POPULATIONS, which the tests check these English texts against."""
+    of custseg.segment.churn.POPULATIONS, which the tests check these English texts against."""
     words = {"buyers": _("all buyers"), "not_lost": _("buyers not yet lost")}
     return words.get(population) or churn.POPULATIONS.get(population, population)
 
@@ -123,7 +127,7 @@ class ChurnStudy:
     Parameters
     ----------
     data
-        What :func:`custseg.studies.load` reads.
+        What :func:`custseg.studies.base.load` reads.
     config
         The study config (``churn.lost_after_days`` and the exports folder).
     """
@@ -176,7 +180,7 @@ class ChurnStudy:
         return retention.value_basis(*facts) if english == stored else stored
 
     def _value_warnings(self, reasons: Sequence[str]) -> list[render.Notice]:
-        """The value warnings of some reasons (custseg.value_backtest.warnings) as notices."""
+        """The value warnings of some reasons (custseg.segment.value_backtest.warnings) as notices."""
         return value_study.notices(self.value_facts.get("warnings") or [], reasons)
 
     def _skipped(self) -> render.Notice:
@@ -425,7 +429,7 @@ class ChurnStudy:
 
     def _judged_on(self, metrics: pd.DataFrame) -> str:
         """The population the model was chosen on: named at the end of the choice sentence; else
-        the rule of :func:`custseg.churn.backtest` (buyers not yet lost when both outcomes occur)."""
+        the rule of :func:`custseg.segment.churn.backtest` (buyers not yet lost when both outcomes occur)."""
         choice = self.backtest_facts.get("choice") or ""
         for population, words in churn.POPULATIONS.items():
             if choice.endswith(f"({words})"):
@@ -991,7 +995,7 @@ def _candidate_sentence(choice: str) -> str:
 
 def _rule_sentences(settings: Churn) -> dict[str, str]:
     """When each warning rule fires, in the report language, with the configured numbers: the
-    sentences of :func:`custseg.churn.rule_table`, which writes them in English."""
+    sentences of :func:`custseg.segment.churn.rule_table`, which writes them in English."""
     s = settings
     tiers = i18n.join_list(
         # Translators: a value tier and its silence limit in days, one item of a list ("high 90")

@@ -1,6 +1,6 @@
 """Named RFM segments: the common 11-group map and the Chinese 8-class value model.
 
-Both read the quantile scores that :func:`custseg.tiers.assign_tiers` writes (``r_score``,
+Both read the quantile scores that :func:`custseg.segment.tiers.assign_tiers` writes (``r_score``,
 ``f_score``, ``m_score``, higher = better, so a high R score means a recent purchase) and both
 maps live in the config (``segments.rfm_map`` and ``segments.value_classes``), so a team can use
 its own names and cut-offs.
@@ -23,7 +23,7 @@ The 8-class model (RFM 八类客户)
 
 One-time buyers
     A customer who bought once has the lowest frequency of all buyers, and so F = 1 (ties get the
-    lowest score their run spans, :func:`custseg.tiers.quantile_scores`). In the default map
+    lowest score their run spans, :func:`custseg.segment.tiers.quantile_scores`). In the default map
     Champions, Cannot lose them and Loyal ask for two purchases: a one-time buyer with a large
     order (M = 5, so FM = 3) is a Potential loyalist, needs attention or is at risk, never Loyal.
     In the 8-class model F = 1 is never strictly above the mean or median of the F scores, so a
@@ -54,7 +54,7 @@ def assign_segments(customers: pd.DataFrame, settings: Segments, bins: int) -> p
     ----------
     customers
         Customer table with ``r_score``, ``f_score`` and ``m_score`` (Int64, 1..bins), as
-        :func:`custseg.tiers.assign_tiers` writes them, and ``frequency`` (purchases) when a rule
+        :func:`custseg.segment.tiers.assign_tiers` writes them, and ``frequency`` (purchases) when a rule
         of ``segments.rfm_map`` has ``min_orders`` above 1 (the default map has). Rows without
         scores (customers who never bought) get missing segments.
     settings
@@ -90,13 +90,13 @@ def assign_segments(customers: pd.DataFrame, settings: Segments, bins: int) -> p
     missing = [c for c in _SCORES if c not in customers.columns]
     if missing:
         raise ValueError(
-            f"segments: the customer table has no {missing} column(s); run custseg.tiers.assign_tiers first"
+            f"segments: the customer table has no {missing} column(s); run custseg.segment.tiers.assign_tiers first"
         )
     counted = [rule.name for rule in settings.rfm_map if rule.min_orders > 1]
     if counted and "frequency" not in customers.columns:
         raise ValueError(
             f"segments.rfm_map: {counted} ask for a number of purchases (min_orders) but the customer "
-            f"table has no 'frequency' column; build it with custseg.features.customer_table"
+            f"table has no 'frequency' column; build it with custseg.segment.features.customer_table"
         )
     customers = customers.drop(columns=[c for c in SEGMENT_COLUMNS if c in customers.columns])
     scores = {c: customers[c].to_numpy(dtype="float64", na_value=np.nan) for c in _SCORES}
@@ -230,7 +230,7 @@ def _reachable(settings: Segments, bins: int) -> np.ndarray:
     """For each rule of the map: does any combination of scores 1..bins and purchases end in it?
 
     The purchase counts tried are 1, 2 and every rule's ``min_orders``, which are all the counts
-    the rules tell apart; a one-time buyer has F = 1 only (:func:`custseg.tiers.quantile_scores`),
+    the rules tell apart; a one-time buyer has F = 1 only (:func:`custseg.segment.tiers.quantile_scores`),
     a repeat buyer any F.
     """
     levels = np.arange(1, bins + 1, dtype="float64")

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 #: The only status that is a purchase; a refund or return never is. A ``refunded`` order with a
-#: ``refunded_on`` day (a matched reversal undid it, :mod:`custseg.reversals`) was a purchase
+#: ``refunded_on`` day (a matched reversal undid it, :mod:`custseg.intake.reversals`) was a purchase
 #: before that day: at any earlier date it counts as completed (see :func:`purchases_at`).
 PURCHASE_STATUS = "completed"
 #: Statuses counted in ``refunded_orders`` and ``return_rate`` (a dated refund from its day on).
@@ -220,7 +220,7 @@ def customer_table(tables: Mapping[str, pd.DataFrame], observation_date: dt.date
     Parameters
     ----------
     tables
-        Clean tables from :func:`custseg.intake.run_intake`, by name. ``orders`` is required
+        Clean tables from :func:`custseg.intake.cleaning.run_intake`, by name. ``orders`` is required
         (customer_id, order_date, status, revenue; category optional); ``customers``
         (customer_id, optional signup_date and attributes), ``interactions`` (customer_id,
         interaction_date, optional channel) and ``feedback`` (customer_id, feedback_date,
@@ -569,7 +569,7 @@ def _require(frame: pd.DataFrame, table: str, columns: tuple[str, ...]) -> None:
     if missing:
         raise ValueError(
             f"{table} table: column {missing[0]!r} is missing; the customer table needs {list(columns)} "
-            f"(clean tables from custseg.intake have them), got {list(frame.columns)}"
+            f"(clean tables from custseg.intake.cleaning have them), got {list(frame.columns)}"
         )
 
 
@@ -581,7 +581,7 @@ def _ids_and_orders(
     Hashing the id text is most of the work on large exports. It runs on two threads (pyarrow
     and numpy release the GIL): one encodes the orders' ids while the other encodes the other
     tables' ids and prepares the order arrays. Tables whose customer_id shares one categorical
-    dtype (as :func:`custseg.intake` writes them) are not hashed at all.
+    dtype (as :func:`custseg.intake.cleaning` writes them) are not hashed at all.
     """
     columns = {name: frame["customer_id"] for name, frame in frames.items()}
     with ThreadPoolExecutor(max_workers=2) as pool:

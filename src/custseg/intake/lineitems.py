@@ -11,7 +11,7 @@ into the orders and customers every later step reads, by documented rules:
   its date the first line's date (floored to the day), its category that of its largest line.
 * A line of an invoice whose number starts with ``cleaning.cancel_prefix`` ("C536379"), or with a
   negative quantity, is a reversal. Reversal lines are matched to the purchase lines they undo by
-  customer, item and quantity (:mod:`custseg.reversals` has the rule). A purchase whose every
+  customer, item and quantity (:mod:`custseg.intake.reversals` has the rule). A purchase whose every
   counted line is undone becomes ``refunded`` from the day of its last reversal (``refunded_on``);
   its reversal is a ``reversal`` order that nets it to zero from that day. The rest of a reversal
   invoice (what undoes orders only in part, and what matched nothing) is a ``returned`` order whose
@@ -32,9 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from custseg import reversals
 from custseg.config import Config
-from custseg.validation import ORDER_COLUMNS, REASONS
+from custseg.intake import reversals
+from custseg.intake.validation import ORDER_COLUMNS, REASONS
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Derived:
     orders: pd.DataFrame
     customers: pd.DataFrame
     quarantine: pd.DataFrame
-    reversals: pd.DataFrame  # reversal lines per outcome (custseg.reversals.summary)
+    reversals: pd.DataFrame  # reversal lines per outcome (custseg.intake.reversals.summary)
     matches: pd.DataFrame  # one row per (reversal line, purchase line) pair
 
 

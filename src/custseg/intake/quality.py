@@ -22,12 +22,13 @@ from pathlib import Path
 import pandas as pd
 import pycountry
 
-from custseg import files, regions
+from custseg import files
 from custseg.config import Config
+from custseg.geo import regions
 from custseg.i18n import _
-from custseg.validation import QUARANTINE_COLUMNS, REASONS
+from custseg.intake.validation import PERSONAL_COLUMNS, QUARANTINE_COLUMNS, REASONS
 
-# custseg.intake calls column_profile while it reads the input, so this module imports the
+# custseg.intake.cleaning calls column_profile while it reads the input, so this module imports the
 # pipeline's modules (which import intake) inside the functions that need them, never at import time.
 
 #: What a masked personal value shows instead.
@@ -55,11 +56,11 @@ ACCOUNTING_COLUMNS = ["table", "file", "rows_read", "clean", "quarantined", "dup
 READ_SETTINGS = ("format", "encoding", "delimiter", "decimal", "utc_offsets")
 
 #: The facts behind the read settings, when intake records them: how the encoding was found
-#: (custseg.readers.ENCODING_SOURCES), the detector's confidence and the encodings it could not
+#: (custseg.intake.readers.ENCODING_SOURCES), the detector's confidence and the encodings it could not
 #: tell apart, and the time zone stamps with a UTC offset were converted to ("": wall clock kept).
 READ_DETAILS = ("encoding_source", "encoding_confidence", "encoding_alternatives", "timezone")
 
-#: The market of Chinese customers whose province was not recognised (see custseg.regions.MARKETS).
+#: The market of Chinese customers whose province was not recognised (see custseg.geo.regions.MARKETS).
 CHINA_PROVINCE_UNKNOWN = "China (province unknown)"
 
 #: Columns of the processed customer table the region section reads (never personal data); the
@@ -369,7 +370,7 @@ def reason_counts(quarantine: pd.DataFrame, reasons: Mapping[str, str] = REASONS
     quarantine
         ``quarantine.csv``: at least the columns ``table`` and ``reason``.
     reasons
-        Reason code -> plain-English meaning (default: custseg.validation.REASONS); a code it does not
+        Reason code -> plain-English meaning (default: custseg.intake.validation.REASONS); a code it does not
         know is shown as itself.
 
     Returns
@@ -405,7 +406,6 @@ def display_value(column: str, value: object) -> str:
         e-mail address; ``"(empty)"``, in the report language, for an empty value; otherwise the
         value, cut at 60 characters.
     """
-    from custseg.segmentation import PERSONAL_COLUMNS
 
     text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
     if column in PERSONAL_COLUMNS or _EMAIL.search(text):
@@ -553,7 +553,7 @@ def _require(frame: pd.DataFrame, columns, what: str) -> None:
 
 
 def matches(customers: pd.DataFrame) -> pd.DataFrame:
-    """``country_match`` and ``province_match`` of each customer (see :mod:`custseg.regions`).
+    """``country_match`` and ``province_match`` of each customer (see :mod:`custseg.geo.regions`).
 
     Taken from the table when it has them; derived for a table processed by an older custseg,
     which had neither groupings nor non-answers: a country is placed or not, empty or not, and a

@@ -1,6 +1,6 @@
-"""Place-name tables behind :mod:`custseg.regions` that reach past its core lookup.
+"""Place-name tables behind :mod:`custseg.geo.regions` that reach past its core lookup.
 
-:mod:`custseg.regions` first looks a spelling up in its core table (ISO codes, pycountry's names,
+:mod:`custseg.geo.regions` first looks a spelling up in its core table (ISO codes, pycountry's names,
 CLDR's English and Chinese names, each country's name in its official languages, and
 ``country_aliases.csv``). What that misses is looked up here, in this order:
 
@@ -10,7 +10,7 @@ CLDR's English and Chinese names, each country's name in its official languages,
    of pycountry's ISO 3166-1 catalogs, the names and codes of historic countries (ISO 3166-3), and
    the names of CLDR's regions (Europe, Caribbean...) in every locale; built on first use, as
    reading them all takes a moment that an export of well-known spellings never needs;
-3. (in :mod:`custseg.regions`) every spelling above reduced to its words without accents,
+3. (in :mod:`custseg.geo.regions`) every spelling above reduced to its words without accents,
    punctuation or order ("Korea, Rep." = "Republic of Korea", "Sao Tome & Principe" = "São Tomé
    and Príncipe").
 
@@ -20,7 +20,7 @@ stand for the first-level subdivision that holds them.
 
 A spelling that two places share identifies neither, at every step: a later library release must
 not silently pick one. Nothing here depends on the market table: a grouping names its market as
-text, which :mod:`custseg.regions` checks.
+text, which :mod:`custseg.geo.regions` checks.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def _special_rows() -> tuple[tuple[str, Found, str], ...]:
 
 
 def grouping_markets() -> dict[str, str]:
-    """Market name -> where ``country_groupings.csv`` first names it, for :mod:`custseg.regions` to check."""
+    """Market name -> where ``country_groupings.csv`` first names it, for :mod:`custseg.geo.regions` to check."""
     found: dict[str, str] = {}
     for _spelling, place, where in _special_rows():
         if place.kind == "market" and place.value is not None:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from custseg import clusters, features, lifecycle, regions, segments, snapshots, tiers
 from custseg.config import Config
-
-#: Personal data stays in the interim tables; the processed tables that studies read never hold it.
-PERSONAL_COLUMNS = ("customer_name", "email", "phone")
+from custseg.geo import regions
+from custseg.intake.validation import PERSONAL_COLUMNS
+from custseg.segment import clusters, features, lifecycle, snapshots, tiers
+from custseg.segment import rfm as segments
 
 #: Which customer column names the region at each configured level.
 REGION_COLUMNS = {"market": "market", "country": "country_en", "province": "province"}
@@ -69,7 +69,7 @@ def classify(
     Parameters
     ----------
     history
-        The clean tables prepared by :func:`custseg.features.prepare`; only what happened before
+        The clean tables prepared by :func:`custseg.segment.features.prepare`; only what happened before
         `observation_date` counts, and only customers who existed then are classified.
     config
         The study config.
@@ -79,10 +79,10 @@ def classify(
         Regions per customer code from :func:`places` (or some of its columns, as text or
         categoricals), computed once for all dates; its columns but customer_id are attached.
     attributes
-        False leaves out the customer-table attributes (see :func:`custseg.features.features_at`).
+        False leaves out the customer-table attributes (see :func:`custseg.segment.features.features_at`).
     behaviour
         The behaviour features to compute besides the ones every classification reads; None
-        for all (``features`` of :func:`custseg.features.features_at`).
+        for all (``features`` of :func:`custseg.segment.features.features_at`).
     """
     customers = features.features_at(history, observation_date, attributes=attributes, features=behaviour)
     customers = customers.drop(columns=[c for c in (*PERSONAL_COLUMNS, *_RAW_PLACE) if c in customers])

@@ -208,5 +208,5 @@ def _require(customers: pd.DataFrame, columns: tuple[str, ...]) -> None:
     if missing:
         raise ValueError(
             f"the customer table has no column(s) {missing}, which the lifecycle stages need; "
-            f"build it with custseg.features"
+            f"build it with custseg.segment.features"
         )

@@ -25,7 +25,7 @@ also read every purchase, first included (``order_value_purchases = "all"``), so
 one-time buyer's own order says something about their next one.
 
 Which purchase model, penalty and order-value purchases a study uses is one :class:`ModelSpec`;
-:mod:`custseg.value_backtest` chooses it by a holdout backtest unless the config fixes it.
+:mod:`custseg.segment.value_backtest` chooses it by a holdout backtest unless the config fixes it.
 
 Both are fitted here in closed form: the two marginal log-likelihoods are written out with
 ``gammaln`` / ``betaln`` and maximised with scipy's L-BFGS-B on the log-parameters, with analytic
@@ -73,7 +73,7 @@ from scipy.optimize import OptimizeResult, minimize
 from scipy.special import betaln, expit, gammaln, hyp2f1, psi
 
 from custseg.config import Value
-from custseg.features import net_values, purchases_at
+from custseg.segment.features import net_values, purchases_at
 
 #: Columns of :func:`rfm_summary`, in order.
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -239,7 +239,7 @@ def rfm_summary(orders: pd.DataFrame, observation_date: dt.date, time_unit_days:
     """The BG/NBD and Gamma-Gamma summary of every customer who bought before the date.
 
     A purchase is an order that is a purchase as known at ``observation_date``
-    (:func:`custseg.features.purchases_at`: completed, or undone by a matched reversal only on or
+    (:func:`custseg.segment.features.purchases_at`: completed, or undone by a matched reversal only on or
     after the date); cancelled, refunded and returned orders are not purchases. Each purchase is
     worth its *net* value: its revenue less the matched reversals that undid part of it before
     the date (column ``reverses``), never below zero. Purchases are counted by *day*: several

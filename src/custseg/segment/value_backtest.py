@@ -1,6 +1,6 @@
 """How far the customer value can be trusted: a holdout backtest of the value models, and warnings.
 
-The value models (:mod:`custseg.clv`) predict what each buyer will buy over the next
+The value models (:mod:`custseg.segment.clv`) predict what each buyer will buy over the next
 ``value.horizon_days``. Their estimators are right (they reproduce the published CDNOW figures);
 whether a shop's customers behave as the models assume is another matter, and only a check out
 of time shows it. This module makes that check, chooses the model by it, and states in facts
@@ -21,8 +21,8 @@ weeks 1-39, compare weeks 40-78):
 * who: every customer with a purchase before the cut-off. Customers who first bought later are
   not predicted by these models, here or at the observation date.
 * what happened: purchases dated in the span that stand as known at the observation date (one
-  undone later is no purchase: :func:`custseg.features.purchases_at`), counted per day as the
-  models count them, at their net value (:func:`custseg.features.net_values`).
+  undone later is no purchase: :func:`custseg.segment.features.purchases_at`), counted per day as the
+  models count them, at their net value (:func:`custseg.segment.features.net_values`).
 * tiers: the tier each customer had *at the cut-off* (``tiers_at``), as an analyst would have seen
   it then; the tier at the observation date already knows the span's purchases.
 * groups: the whole base, each tier, and the number of repeat purchases before the cut-off,
@@ -74,10 +74,10 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from custseg import clv
-from custseg.clv import ModelSpec
 from custseg.config import Value
-from custseg.features import net_values, purchases_at
+from custseg.segment import clv
+from custseg.segment.clv import ModelSpec
+from custseg.segment.features import net_values, purchases_at
 
 #: Penalties tried when ``value.penalizer`` is ``auto``: plain maximum likelihood, and a small
 #: penalty that keeps a fit with no finite optimum finite.
@@ -219,9 +219,9 @@ def span_days(history: int, settings: Value) -> int:
 def outcome(orders: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
     """What each customer bought from `start` to `end` (exclusive), as known at `end`.
 
-    Purchases as :func:`custseg.features.purchases_at` counts them at `end` (undone before then:
+    Purchases as :func:`custseg.segment.features.purchases_at` counts them at `end` (undone before then:
     none), on the customer's calendar days (several orders on one day are one purchase, as in
-    :func:`custseg.clv.rfm_summary`), at their net value (less the reversals matched before `end`).
+    :func:`custseg.segment.clv.rfm_summary`), at their net value (less the reversals matched before `end`).
 
     Returns
     -------
@@ -249,7 +249,7 @@ def backtest(
     Parameters
     ----------
     orders
-        Clean orders (as :func:`custseg.clv.rfm_summary` reads them). Not modified.
+        Clean orders (as :func:`custseg.segment.clv.rfm_summary` reads them). Not modified.
     observation_date
         The end of the span (data strictly before it count).
     settings
@@ -331,7 +331,7 @@ def warnings(
         there is nothing to warn about: the stand-in value is observed, not predicted, and the
         pages say so wherever it is shown.
     scored
-        :func:`custseg.clv.customer_value` of those models (``p_alive``, ``one_time_buyer``).
+        :func:`custseg.segment.clv.customer_value` of those models (``p_alive``, ``one_time_buyer``).
     check
         The backtest.
     settings
