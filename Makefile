@@ -36,7 +36,7 @@ REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG))$(if $(LANGUAGE),.$(LANGUAGE
 # tables) or config/sample_line_items.yaml (the same company as one line-item export).
 CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE),$(if $(filter config/sample_line_items.yaml,$(CONFIG)),$(SAMPLE_LINE_ITEMS)))
 
-.PHONY: help setup data process reports test bench lab lock strip messages clean distclean
+.PHONY: help setup data process reports test lint bench lab lock strip messages clean distclean
 
 help: ## Show this list of targets
 	@echo "custseg: customer classification and tiering studies"
@@ -79,6 +79,10 @@ $(REPORTS_STAMP): $(CONFIG) $(CONFIG_DATA) $(SRC) $(NOTEBOOKS) | $(SETUP_STAMP)
 test: $(SAMPLE_PROCESSED) ## Run the unit and end-to-end tests, then execute every notebook (nbval)
 	$(PYTEST) $(PYTEST_ARGS) tests
 	$(PYTEST) $(PYTEST_ARGS) --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+
+lint: | $(SETUP_STAMP) ## Check style and import order (ruff) and the package's layers (import contract in .importlinter)
+	$(VENV)/bin/ruff check src tests tools
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(SAMPLE) | $(SETUP_STAMP) ## Time intake and segmentation (1M, 10M order lines) and 45 studies in each language (figures, no asserts)
 	$(PY) tools/benchmark_intake.py
