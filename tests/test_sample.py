@@ -249,7 +249,8 @@ def test_line_items_columns_and_values(line_items):
 
 
 def test_line_items_add_up_to_every_order(sample, line_items):
-    orders = invoiced_orders(sample.orders).groupby("order_id").agg(amount=("amount", "first"), copies=("amount", "size"))
+    orders = invoiced_orders(sample.orders).groupby("order_id").agg(amount=("amount", "first"),
+                                                                    copies=("amount", "size"))
     sold = line_items[~_is_reversal(line_items) & (line_items["StockCode"] != "POST")]
     assert (sold["Quantity"] > 0).all()
     value = sold["Quantity"] * sold["UnitPrice"]

@@ -72,7 +72,8 @@ def column_seconds(frame: pd.DataFrame, table: str, column: str, *, required: bo
     unit = np.datetime_data(stamps.dtype)[0]
     if unit in _TICKS_PER_SECOND:
         # The ticks floor-divided into seconds, as numpy's cast to seconds (which also rounds
-        # toward the past), five times faster on ten million dates (Parquet gives milliseconds).
+        # toward the past), but without its per-value checks (Parquet gives milliseconds;
+        # docs/performance.md).
         ticks = stamps.view(np.int64)
         missing = ticks == NAT
         seconds = ticks // _TICKS_PER_SECOND[unit]
@@ -106,7 +107,8 @@ def sorted_text_codes(values: pd.Series, missing: str) -> tuple[np.ndarray, pd.a
 
 @dataclass(frozen=True)
 class OrderArrays:
-    """Orders as aligned numpy arrays: what :func:`custseg.segment.features.prepare` derives the prepared arrays from."""
+    """Orders as aligned numpy arrays: what :func:`custseg.segment.features.prepare` derives the
+    prepared arrays from."""
 
     seconds: np.ndarray  # order timestamp
     day: np.ndarray  # calendar day number
@@ -260,7 +262,7 @@ class Purchases:
         if whole_days(seconds, day):
             # Orders dated by the day alone, as most exports are: their (customer, day) keys are
             # their (customer, time) order, and sorting those (32 bits for a million customers)
-            # is twice as fast as sorting 64-bit times. Code, day and time are read back off them.
+            # is faster than sorting 64-bit times. Code, day and time are read back off them.
             key = day_keys(code, day, span, base, key_type)
             key.sort()
             code, day = np.divmod(key, key_type(span))
@@ -403,7 +405,7 @@ def whole_cents(revenue: np.ndarray, counted: np.ndarray) -> np.ndarray:
     """Revenue in whole cents (float64) where `counted`, else 0.
 
     Whole cents make every sum exact, so results do not depend on the row order. In place on
-    one array: np.round with its temporaries costs ten times more on ten million rows.
+    one array: np.round with its temporaries costs much more on ten million rows.
     """
     cents = revenue * 100.0
     cents[~counted] = 0.0
@@ -466,8 +468,8 @@ def block_sums(
     block of rows at a time.
 
     On ten million rows, the codes, weights and the copy np.bincount makes of int32 codes would
-    otherwise be temporaries of 180 MB. The weights here are whole cents, which float64 adds
-    exactly in any order: the blocks do not change the sums.
+    otherwise be temporaries as large as several columns (docs/performance.md). The weights here
+    are whole cents, which float64 adds exactly in any order: the blocks do not change the sums.
     """
     total = np.zeros(size)
     for start in range(0, rows, _SUM_BLOCK):
@@ -503,7 +505,7 @@ def sort_rows(*columns: np.ndarray) -> list[np.ndarray]:
         key += column  # the low bits are zero: adding is or-ing
         key -= low
     # Rows already grouped by the first column (gaps, category pairs) are short unsorted runs in
-    # sorted order: timsort ("stable") merges those in a few passes, five times faster than
+    # sorted order: timsort ("stable") merges those in a few passes, much faster than
     # quicksort. Sorted integers are the same whichever algorithm sorted them.
     grouped = len(key) > 1 and bool((columns[0][1:] >= columns[0][:-1]).all())
     key.sort(kind="stable" if grouped else "quicksort")

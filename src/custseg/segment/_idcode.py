@@ -240,8 +240,8 @@ def packed_ids(ids: IdBytes) -> tuple[pd.api.extensions.ExtensionArray, dict[str
     hashing text.
 
     Ids such as C00012345 span few numbers: a table indexed by number then ranks them, with no
-    hashing and no sort (10M order lines: 0.4 s against 1.9 s to hash and sort the text).
-    Sparser numbers are hashed as integers, still faster than text.
+    hashing and no sort, several times faster than hashing and sorting the text
+    (docs/performance.md). Sparser numbers are hashed as integers, still faster than text.
     """
     offset = 0
     for position in ids.varying:  # padded positions' digits start at 0 already
@@ -289,7 +289,8 @@ def packed_ids(ids: IdBytes) -> tuple[pd.api.extensions.ExtensionArray, dict[str
 def _byte_extremes(matrix: np.ndarray, extreme: np.ufunc) -> np.ndarray:
     """The least (np.minimum) or greatest (np.maximum) byte at each position of a byte matrix."""
     # Reducing ten million rows of nine bytes column-wise is slow (a short inner loop per row):
-    # 64 rows side by side make one long row, and a reduction over those is 30x faster.
+    # 64 rows side by side make one long row, and a reduction over those is much faster
+    # (docs/performance.md).
     rows, width = matrix.shape
     whole = rows - rows % 64
     parts = [extreme.reduce(matrix[whole:], axis=0)] if whole < rows else []
@@ -338,11 +339,11 @@ def encode(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionAr
         used = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
         compact = np.r_[np.cumsum(used) - 1, -1].astype(CODE)  # the appended -1 keeps missing codes missing
         return compact[codes], pd.array(values.cat.categories[used], dtype="str")
-    # Arrow's hash table is a third faster than pandas' on ten million strings, and releases the
-    # GIL. It encodes the chunks of a column with one table and gives each chunk the final
+    # Arrow's hash table is faster than pandas' on ten million strings (docs/performance.md), and
+    # releases the GIL. It encodes the chunks of a column with one table and gives each chunk the final
     # dictionary; that is checked (a comparison of buffers), and the chunks joined if not so.
     text = pa.array(values.astype("str").array)  # Arrow-backed text: the column's own chunks
-    # Ids of one width (C0001234, ...) are hashed as fixed-width bytes: a third faster.
+    # Ids of one width (C0001234, ...) are hashed as fixed-width bytes, which is faster still.
     fixed = _fixed_width(text)
     chunks = _chunks(pc.dictionary_encode(text if fixed is None else fixed))
     if any(not chunk.dictionary.equals(chunks[0].dictionary) for chunk in chunks[1:]):

@@ -29,12 +29,11 @@ Which purchase model, penalty and order-value purchases a study uses is one :cla
 
 Both are fitted here in closed form: the two marginal log-likelihoods are written out with
 ``gammaln`` / ``betaln`` and maximised with scipy's L-BFGS-B on the log-parameters, with analytic
-gradients. Why not a library: on 100,000 simulated customers pymc-marketing 0.19.2 (the
-maintained successor of the archived ``lifetimes``; ``fit(method="map")`` with flat priors) gives
-the same estimates to 5 significant digits, but took 53 s with a cold PyTensor cache (import 6 s,
-BG/NBD 33 s and Gamma-Gamma 12 s of graph compilation; 70 s with its default priors) and 16 s
-warm, needs a C++ compiler at run time and adds PyMC, PyTensor and ArviZ to the environment. The
-closed form takes about 1.3 s for both fits and 0.6 s for the predictions, with scipy alone.
+gradients (:mod:`custseg.segment._likelihoods`). Why not a library: pymc-marketing (the
+maintained successor of the archived ``lifetimes``) gives the same estimates, but compiles a
+PyTensor graph per model, which is many times slower than the closed form, needs a C++ compiler
+at run time and adds PyMC, PyTensor and ArviZ to the environment; the closed form needs scipy
+alone (the timings: docs/performance.md).
 
 One-time buyers
 ---------------

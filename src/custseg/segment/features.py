@@ -251,8 +251,9 @@ class History:
 
     def without_purchases(self) -> History:
         """The history without its sorted purchases, for the steps that read only the revenue
-        rows (:func:`category_shares_at`): a quarter of a gigabyte less for ten million orders
-        once the caller lets go of the full history. :func:`features_at` refuses it.
+        rows (:func:`category_shares_at`): the sorted purchases are the largest arrays of a
+        history, freed once the caller lets go of the full history (docs/performance.md).
+        :func:`features_at` refuses it.
         """
         return replace(self, purchases=None)
 
