@@ -10,6 +10,10 @@ integer codes (in sorted id order) and everything else is aggregated with numpy 
 (``np.bincount``, sorts of packed integer keys); no step groups by strings or loops per customer.
 Days are calendar days: a timestamp counts on the day it falls on, so an order at 23:00 on the
 day before the observation date is one day old.
+
+This module is the front; the machinery is private to the segment room: the numbering of
+customer ids in :mod:`custseg.segment._idcode`, the tables as coded arrays in
+:mod:`custseg.segment._arrays`, and the per-feature kernels in :mod:`custseg.segment._kernels`.
 """
 
 from __future__ import annotations
