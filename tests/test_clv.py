@@ -194,7 +194,8 @@ def test_expected_purchases_match_numerical_integration():
     integrated numerically: an independent route to eq. 10, including frequent buyers where the
     textbook form of eq. 10 overflows."""
     models = models_with()
-    cases = [(0, 0.0, 40.0), (1, 10.0, 40.0), (5, 30.0, 40.0), (50, 59.0, 60.0), (400, 59.0, 60.0), (3000, 149.5, 150.0)]
+    cases = [(0, 0.0, 40.0), (1, 10.0, 40.0), (5, 30.0, 40.0), (50, 59.0, 60.0), (400, 59.0, 60.0),
+             (3000, 149.5, 150.0)]
     scored = customer_value(history(cases), models, Value(horizon_days=364), OBS)
     r, alpha, a, b, t = models.r, models.alpha, models.a, models.b, 52.0
     for (x, t_x, T), p_alive, expected in zip(cases, scored["p_alive"].fillna(1.0), scored["expected_purchases"]):
@@ -216,7 +217,8 @@ def test_p_alive_falls_with_silence_and_purchases_rise_with_frequency():
 
 def test_one_time_buyers_are_marked_not_called_alive():
     models = models_with()
-    scored = customer_value(history([(0, 0.0, 5.0), (0, 0.0, 70.0), (10, 60.0, 70.0)], monetary=40.0), models, DEFAULTS, OBS)
+    scored = customer_value(history([(0, 0.0, 5.0), (0, 0.0, 70.0), (10, 60.0, 70.0)], monetary=40.0),
+                            models, DEFAULTS, OBS)
     once = scored["one_time_buyer"]
     assert once.tolist() == [True, True, False]
     # BG/NBD's P(alive) is 1 by definition for them; the table does not present that as a fact.
@@ -236,7 +238,8 @@ def test_order_values_above_a_customers_history_are_marked_and_capped_on_request
     capped = customer_value(rows, models, Value(cap_order_value=True), OBS)
     assert capped["expected_order_value"].tolist() == pytest.approx([10.0, models.mean_order_value, 13.0])
     assert capped["order_value_above_history"].tolist() == [True, False, True]
-    np.testing.assert_allclose(capped["clv"] / free["clv"], capped["expected_order_value"] / free["expected_order_value"])
+    np.testing.assert_allclose(capped["clv"] / free["clv"],
+                               capped["expected_order_value"] / free["expected_order_value"])
 
 
 def test_clv_is_discounted_month_by_month():
@@ -335,7 +338,7 @@ def test_mbgnbd_formulas_match_numerical_integration():
 def test_the_likelihoods_and_their_gradients_are_right():
     """The fitted log-likelihood is the numerically integrated one, and the analytic gradient of
     both models' objectives is the finite-difference one."""
-    from custseg.segment import clv
+    from custseg.segment import _likelihoods
 
     data = simulate(300, seed=5, model="mbgnbd")
     small = Value(min_repeat_buyers=10)
@@ -345,18 +348,20 @@ def test_the_likelihoods_and_their_gradients_are_right():
         total = 0.0
         for x, t_x, T in data[["frequency", "recency", "T"]].itertuples(index=False):
             stay_power, leave_power = (x + 1, x) if shift else (x, x - 1)
-            stay = quad(lambda p: (1 - p) ** stay_power * beta_dist.pdf(p, a, b), 0, 1, limit=200)[0]
-            leave = quad(lambda p: p * (1 - p) ** leave_power * beta_dist.pdf(p, a, b), 0, 1, limit=200)[0] if (
-                shift or x > 0) else 0.0
+            # the integrands are used at once, in this pass of the loop: binding by default only says so
+            stay = quad(lambda p, k=stay_power, a=a, b=b: (1 - p) ** k * beta_dist.pdf(p, a, b), 0, 1, limit=200)[0]
+            leave = quad(lambda p, k=leave_power, a=a, b=b: p * (1 - p) ** k * beta_dist.pdf(p, a, b), 0, 1,
+                         limit=200)[0] if (shift or x > 0) else 0.0
             head = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
             total += head + np.log(stay * (alpha + T) ** -(r + x) + leave * (alpha + t_x) ** -(r + x))
         assert fitted.log_likelihood == pytest.approx(total, rel=1e-6), model
         x, t_x, T = (data[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
         theta = np.log([0.5, 3.0, 0.7, 2.0])
-        value, gradient = clv._bgnbd_nll(theta, x, t_x, T, 0.01, shift=shift)
+        value, gradient = _likelihoods.bgnbd_nll(theta, x, t_x, T, 0.01, shift=shift)
         step = 1e-6
-        numeric = [(clv._bgnbd_nll(theta + step * e, x, t_x, T, 0.01, shift=shift)[0]
-                    - clv._bgnbd_nll(theta - step * e, x, t_x, T, 0.01, shift=shift)[0]) / (2 * step) for e in np.eye(4)]
+        numeric = [(_likelihoods.bgnbd_nll(theta + step * e, x, t_x, T, 0.01, shift=shift)[0]
+                    - _likelihoods.bgnbd_nll(theta - step * e, x, t_x, T, 0.01, shift=shift)[0]) / (2 * step)
+                   for e in np.eye(4)]
         np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-8)
 
 
@@ -378,7 +383,8 @@ def test_gamma_gamma_on_every_purchase_reads_a_one_time_buyers_order(simulated):
     assert spearmanr(scored.loc[once, "expected_order_value"], truth).statistic > 0.3
     # and are calibrated: in each fifth of predicted values the mean matches the true mean
     fifths = pd.qcut(scored.loc[once, "expected_order_value"], 5)
-    by = pd.DataFrame({"predicted": scored.loc[once, "expected_order_value"], "true": truth}).groupby(fifths, observed=True).mean()
+    by = pd.DataFrame({"predicted": scored.loc[once, "expected_order_value"], "true": truth})
+    by = by.groupby(fifths, observed=True).mean()
     assert ((by["predicted"] / by["true"]) - 1).abs().max() < 0.1
 
 

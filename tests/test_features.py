@@ -9,8 +9,9 @@ import pyarrow as pa
 import pytest
 
 from custseg.sample.generator import EXCHANGE_RATES, SampleSpec, generate_sample
-from custseg.segment import features
-from custseg.segment.features import category_shares, channel_slug, customer_table, rfm_features
+from custseg.segment import _arrays, _idcode, _kernels, features
+from custseg.segment.features import category_shares, channel_slug, customer_table
+from support.tools import rfm_features
 
 OBS = dt.date(2025, 4, 1)
 # Windows at OBS: last 90 days from 2025-01-01, the 90 before from 2024-10-03; 30 days from
@@ -333,7 +334,7 @@ def test_unusable_input_fails_loudly(tables, date, message):
 
 def test_dense_and_sparse_category_sums_agree(monkeypatch):
     dense = customer_table(TABLES, OBS), category_shares(ORDERS, OBS)
-    monkeypatch.setattr(features, "_DENSE_CELLS", 0)
+    monkeypatch.setattr(_kernels, "_DENSE_CELLS", 0)
     sparse = customer_table(TABLES, OBS), category_shares(ORDERS, OBS)
     pd.testing.assert_frame_equal(dense[0], sparse[0])
     pd.testing.assert_frame_equal(dense[1], sparse[1])
@@ -344,7 +345,7 @@ def test_packed_sort_and_its_fallback_agree():
     small = [rng.integers(0, 50, 500), rng.integers(-5, 5, 500), rng.integers(0, 3, 500)]
     wide = [small[0], small[1] * 2**61, small[2]]  # too wide to pack: lexsort
     for columns in (small, wide):
-        got = features._sort_rows(*columns)
+        got = _arrays.sort_rows(*columns)
         order = np.lexsort(columns[::-1])
         for column, sorted_column in zip(columns, got):
             assert (sorted_column == column[order]).all()
@@ -493,16 +494,16 @@ def test_sort_rows_matches_a_lexsort_on_grouped_and_shuffled_rows():
     value, other = rng.integers(-5, 5, 2000), rng.integers(0, 3, 2000)  # many ties
     for first in (code, rng.permutation(code)):
         order = np.lexsort((other, value, first))
-        for got, expected in zip(features._sort_rows(first, value, other), (first[order], value[order], other[order])):
+        for got, expected in zip(_arrays.sort_rows(first, value, other), (first[order], value[order], other[order])):
             np.testing.assert_array_equal(got, expected)
     empty = np.zeros(0, dtype=np.int64)
-    assert all(len(part) == 0 for part in features._sort_rows(empty, empty))
+    assert all(len(part) == 0 for part in _arrays.sort_rows(empty, empty))
 
 
 def test_ids_are_coded_alike_from_text_and_from_chunked_arrow_text():
     # read from Parquet, a text column comes in many chunks that Arrow encodes with one table
     chunks = pa.chunked_array([["b", "a", None], [], ["c", "a", "b"]], type=pa.large_string())
-    codes, uniques = features._encode(pd.Series(pd.arrays.ArrowStringArray(chunks)))
+    codes, uniques = _idcode.encode(pd.Series(pd.arrays.ArrowStringArray(chunks)))
     assert uniques.tolist() == ["b", "a", "c"]  # in order of appearance, missing left out
     assert codes.tolist() == [0, 1, -1, 2, 1, 0]
     plain_codes, plain_uniques = pd.factorize(pd.Series(["b", "a", None, "c", "a", "b"], dtype="str"))
@@ -513,15 +514,15 @@ def test_a_sorted_customer_table_numbers_the_ids_as_the_general_merge_does():
     complete = pd.concat([CUSTOMERS, pd.DataFrame({"customer_id": pd.array(["C"], dtype="str"), "source_row": [6]})])
     in_order = complete.sort_values("customer_id", ignore_index=True)  # names every customer, sorted
     shuffled = complete.iloc[[3, 0, 4, 2, 1]].reset_index(drop=True)
-    local = {name: features._encode(frame["customer_id"]) for name, frame in
+    local = {name: _idcode.encode(frame["customer_id"]) for name, frame in
              (("orders", ORDERS), ("customers", in_order), ("interactions", INTERACTIONS))}
-    assert features._numbered_by_customers(local) is not None  # the lookup path is taken
-    unsorted = {**local, "customers": features._encode(shuffled["customer_id"])}
-    assert features._numbered_by_customers(unsorted) is None  # the general merge is
+    assert _idcode.numbered_by_customers(local) is not None  # the lookup path is taken
+    unsorted = {**local, "customers": _idcode.encode(shuffled["customer_id"])}
+    assert _idcode.numbered_by_customers(unsorted) is None  # the general merge is
     expected = customer_table({**TABLES, "customers": shuffled}, OBS)
     pd.testing.assert_frame_equal(customer_table({**TABLES, "customers": in_order}, OBS), expected)
     # an order of a customer the table lacks (C), or a repeated id, goes the general way
-    assert features._numbered_by_customers({**local, "customers": features._encode(CUSTOMERS["customer_id"])}) is None
+    assert _idcode.numbered_by_customers({**local, "customers": _idcode.encode(CUSTOMERS["customer_id"])}) is None
     twice = pd.concat([in_order, in_order.iloc[:1]]).sort_values("customer_id", ignore_index=True)
     with pytest.raises(ValueError, match="customer_id 'A' appears more than once"):
         customer_table({**TABLES, "customers": twice}, OBS)
@@ -548,22 +549,23 @@ def test_encoded_ids_match_pandas_factorize(values):
     sliced = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(
         [pa.array(["X00", *chunk], type=pa.large_string()).slice(1) for chunk in values])))  # chunks with offsets
     for text in (column, sliced):
-        codes, uniques = features._encode(text)
+        codes, uniques = _idcode.encode(text)
         plain_codes, plain_uniques = pd.factorize(text)
         assert codes.tolist() == plain_codes.tolist()
         assert uniques.tolist() == plain_uniques.tolist() and uniques.dtype == "str"
 
 
 def _general_numbering(columns):
-    return features._merge_ids({name: features._encode(column) for name, column in columns.items()})
+    return _idcode.merge_ids({name: _idcode.encode(column) for name, column in columns.items()})
 
 
 @pytest.mark.parametrize("dense", [True, False], ids=["table", "hashed"])
-@pytest.mark.parametrize("alphabet", ["0123456789", "ABCDEFabcdef0123456789-", "中客户é1"], ids=["digits", "mixed", "utf8"])
+@pytest.mark.parametrize("alphabet", ["0123456789", "ABCDEFabcdef0123456789-", "中客户é1"],
+                         ids=["digits", "mixed", "utf8"])
 def test_ids_read_as_numbers_are_numbered_as_the_text_is(alphabet, dense, monkeypatch):
     if not dense:  # every span counts as sparse: the numbers are hashed
-        monkeypatch.setattr(features, "_DENSE_ID_NUMBERS", 0)
-        monkeypatch.setattr(features, "_DENSE_ID_NUMBERS_PER_ROW", 0)
+        monkeypatch.setattr(_idcode, "_DENSE_ID_NUMBERS", 0)
+        monkeypatch.setattr(_idcode, "_DENSE_ID_NUMBERS_PER_ROW", 0)
     rng = np.random.default_rng(len(alphabet))
     for width in (1, 2, 4):  # four CJK characters are 12 bytes, each of a narrow range
         vocabulary = sorted({"".join(rng.choice(list(alphabet), width)) for _ in range(300)})
@@ -579,9 +581,9 @@ def test_ids_read_as_numbers_are_numbered_as_the_text_is(alphabet, dense, monkey
 
 
 def _assert_numbered_as_the_text(columns):
-    packed = features._id_bytes(columns)
+    packed = _idcode.id_bytes(columns)
     assert packed is not None
-    ids, codes = features._packed_ids(packed)
+    ids, codes = _idcode.packed_ids(packed)
     expected_ids, expected_codes = _general_numbering(columns)
     assert ids.dtype == expected_ids.dtype and ids.tolist() == expected_ids.tolist() == sorted(set(ids.tolist()))
     for name in columns:
@@ -592,11 +594,12 @@ def _assert_numbered_as_the_text(columns):
 @pytest.mark.parametrize("dense", [True, False], ids=["table", "hashed"])
 def test_ids_of_varied_widths_are_padded_and_numbered_as_the_text_is(dense, monkeypatch):
     if not dense:
-        monkeypatch.setattr(features, "_DENSE_ID_NUMBERS", 0)
-        monkeypatch.setattr(features, "_DENSE_ID_NUMBERS_PER_ROW", 0)
+        monkeypatch.setattr(_idcode, "_DENSE_ID_NUMBERS", 0)
+        monkeypatch.setattr(_idcode, "_DENSE_ID_NUMBERS_PER_ROW", 0)
     rng = np.random.default_rng(9)
     # prefixes of each other (C1 < C10 < C2), no common width, one id as long as the widest
-    vocabulary = ["C1", "C10", "C100", "C2", "C", "D-7", "C9", "10", "9", "C1~", *[f"C{n}" for n in rng.integers(0, 5000, 300)]]
+    vocabulary = ["C1", "C10", "C100", "C2", "C", "D-7", "C9", "10", "9", "C1~",
+                  *[f"C{n}" for n in rng.integers(0, 5000, 300)]]
     orders = rng.choice(vocabulary, 3000)
     chunks = [pa.array(["pad", *part], type=pa.large_string()).slice(1) for part in np.array_split(orders, 4)]
     _assert_numbered_as_the_text({
@@ -615,7 +618,7 @@ def test_ids_of_varied_widths_are_padded_and_numbered_as_the_text_is(dense, monk
     {"orders": pd.Series(["\x01" * 10, "\x7f" * 10], dtype="str")},  # 127 ** 10 numbers: more than int64 holds
 ], ids=["widths-utf8", "widths-nul", "missing", "categorical", "numbers", "too-wide"])
 def test_ids_that_cannot_be_read_as_numbers_are_hashed(columns):
-    assert features._id_bytes(columns) is None
+    assert _idcode.id_bytes(columns) is None
 
 
 def test_rfm_features_are_the_same_for_ids_read_as_numbers_and_hashed():
@@ -632,11 +635,11 @@ def test_rfm_features_are_the_same_for_ids_read_as_numbers_and_hashed():
     # one order is after the date, is dropped from the summary
     mixed = pd.concat([orders, orders.iloc[:1].assign(customer_id="客户", order_date=pd.Timestamp("2030-01-01"))])
     hashed = rfm_features(mixed.reset_index(drop=True), OBS)
-    assert features._id_bytes({"orders": mixed["customer_id"]}) is None
+    assert _idcode.id_bytes({"orders": mixed["customer_id"]}) is None
     pd.testing.assert_frame_equal(packed, hashed)
     # ids without their zeros (K12) are padded: the same figures for the same customers
     short = orders.assign(customer_id=orders["customer_id"].str.replace(r"^K0+", "K", regex=True))
-    assert features._id_bytes({"orders": short["customer_id"]}) is not None
+    assert _idcode.id_bytes({"orders": short["customer_id"]}) is not None
     padded = rfm_features(short, OBS)
     np.testing.assert_array_equal(padded.index.to_numpy(), np.sort(padded.index.to_numpy()))
     zeros_back = pd.Index([f"K{int(text[1:] or 0):06d}" for text in padded.index], dtype="str", name="customer_id")
@@ -647,11 +650,11 @@ def test_orders_dated_by_the_day_are_sorted_by_day_keys_to_the_same_history(comp
     tables, _ = company
     orders = tables["orders"]
     days = {**tables, "orders": orders.assign(order_date=orders["order_date"].dt.normalize())}
-    assert features._whole_days(*_order_seconds_and_days(days["orders"]))
-    assert not features._whole_days(*_order_seconds_and_days(days["orders"].assign(
+    assert _arrays.whole_days(*_order_seconds_and_days(days["orders"]))
+    assert not _arrays.whole_days(*_order_seconds_and_days(days["orders"].assign(
         order_date=days["orders"]["order_date"] + pd.Timedelta(seconds=1))))
     history = features.prepare(days)
-    monkeypatch.setattr(features, "_whole_days", lambda seconds, day: False)  # the (customer, time) sort
+    monkeypatch.setattr(_arrays, "whole_days", lambda seconds, day: False)  # the (customer, time) sort
     by_time = features.prepare(days)
     assert history.purchases.seconds is None  # the days in the keys are the times
     everywhere = np.arange(len(by_time.purchases.seconds))
@@ -663,7 +666,7 @@ def test_orders_dated_by_the_day_are_sorted_by_day_keys_to_the_same_history(comp
 
 
 def _order_seconds_and_days(orders: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    arrays = features._OrderArrays.of(orders, categories=False)
+    arrays = _arrays.OrderArrays.of(orders, categories=False)
     return arrays.seconds, arrays.day
 
 
@@ -673,9 +676,9 @@ def test_dates_in_any_unit_become_the_seconds_numpy_casts_them_to(unit):
                        "1900-06-01T12:00:00.25"], dtype="datetime64[us]").astype(f"datetime64[{unit}]")
     frame = pd.DataFrame({"when": stamps})
     expected = stamps.astype("datetime64[s]").view(np.int64)
-    np.testing.assert_array_equal(features._seconds(frame, "orders", "when", required=False), expected)
+    np.testing.assert_array_equal(_arrays.column_seconds(frame, "orders", "when", required=False), expected)
     with pytest.raises(ValueError, match="orders table: column 'when' has 1 missing dates"):
-        features._seconds(frame, "orders", "when", required=True)
+        _arrays.column_seconds(frame, "orders", "when", required=True)
 
 
 def test_revenue_summed_in_blocks_gives_the_same_table(company, monkeypatch):
@@ -685,7 +688,7 @@ def test_revenue_summed_in_blocks_gives_the_same_table(company, monkeypatch):
     # the full table (90-day windows, top category) and the lean one of past snapshot dates
     expected = [(features.features_at(history, date), features.features_at(history, date, features=[]))
                 for date in dates]
-    monkeypatch.setattr(features, "_SUM_BLOCK", 500)  # many blocks, the last one short
+    monkeypatch.setattr(_arrays, "_SUM_BLOCK", 500)  # many blocks, the last one short
     assert len(tables["orders"]) > 10 * 500
     for date, (full, lean) in zip(dates, expected):
         pd.testing.assert_frame_equal(features.features_at(history, date), full)

@@ -3,7 +3,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from custseg.segment.features import customer_table, default_observation_date, rfm_features
+from custseg.segment.features import customer_table, default_observation_date
+from support.tools import rfm_features
 
 OBS = dt.date(2025, 4, 1)
 

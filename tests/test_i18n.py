@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from custseg import i18n
 from custseg.i18n import _, ngettext, pgettext
 from custseg.studies import render
+from support.tools import extract_messages
 
 PACKAGE = Path(i18n.__file__).resolve().parent
 TRANSLATION_CALLS = {"_": 1, "N_": 1, "ngettext": 2, "pgettext": 2}
@@ -32,7 +33,7 @@ def _key(message) -> tuple[str, str]:
 
 @pytest.mark.parametrize("language", i18n.LANGUAGES[1:])
 def test_catalog_holds_exactly_the_texts_of_the_code(language):
-    wanted = {_key(m) for m in i18n.extract_messages() if m.id}
+    wanted = {_key(m) for m in extract_messages() if m.id}
     held = {_key(m) for m in _catalog(language) if m.id}
     assert sorted(wanted - held) == [], "texts without a translation entry: run `make messages`"
     assert sorted(held - wanted) == [], "catalog entries no longer in the code: run `make messages`"

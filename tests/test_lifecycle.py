@@ -18,7 +18,8 @@ DEFAULTS = Lifecycle()  # new 90, loyal 5 orders / 365 days, at risk 2x, churned
 def customer(cid, *, silent=None, frequency=0, since_first=None, tenure=None, cadence=None, last_gap=None):
     """One customer row as the features would build it at OBS (days are relative to OBS)."""
     last = OBS - pd.Timedelta(days=silent) if silent is not None else pd.NaT
-    first = OBS - pd.Timedelta(days=since_first if since_first is not None else silent) if silent is not None else pd.NaT
+    first = (OBS - pd.Timedelta(days=since_first if since_first is not None else silent)
+             if silent is not None else pd.NaT)
     return {
         "customer_id": cid,
         "recency_days": silent,
@@ -180,7 +181,8 @@ def test_sample_customers_who_stopped_buying_are_flagged_more_often():
     observation = dt.date(2026, 10, 1)
     customers = customer_table({"orders": orders}, observation)
 
-    result = assign_lifecycle(customers, DEFAULTS).merge(data.ground_truth[["customer_id", "churned"]], on="customer_id")
+    result = assign_lifecycle(customers, DEFAULTS).merge(data.ground_truth[["customer_id", "churned"]],
+                                                         on="customer_id")
     buyers = result.loc[result["frequency"] > 0]
     flagged = buyers["lifecycle"].isin(["at_risk", "churned"])
     assert set(buyers["lifecycle"].unique()) >= {"new", "active", "loyal", "at_risk", "churned"}

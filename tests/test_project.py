@@ -1,13 +1,18 @@
-"""The project's own files: environment pins agree, notebooks are committed clean and thin."""
+"""The project's own files: environment pins agree, the package declares what it imports,
+notebooks are committed clean and thin."""
 
+import ast
+import importlib.metadata
 import json
 import re
 import subprocess
 import sys
+import tomllib
 
 import nbformat
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 from custseg import paths
 
@@ -54,7 +59,8 @@ def test_notebooks_are_stripped_and_have_one_literal_parameters_cell(template):
 
 
 def test_make_help_lists_every_target():
-    out = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory"],
+                         capture_output=True, text=True, check=True).stdout
     phony = re.search(r"^\.PHONY: (.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
     for target in phony:
         assert re.search(rf"^\s+(\x1b\[36m)?{target}\b", out, re.M), f"`make help` does not list {target}"
@@ -63,3 +69,46 @@ def test_make_help_lists_every_target():
 def test_notebook_json_is_valid():
     for template in paths.TEMPLATES.values():
         nbformat.validate(json.loads(template.read_text(encoding="utf-8")))
+
+
+def _third_party_modules() -> dict[str, list[str]]:
+    """Top-level modules of other projects that src/custseg uses, each with the files using it:
+    every import (lazy ones inside functions too) and every package it reads data files from
+    (``importlib.resources.files("mplfonts")``)."""
+    used: dict[str, list[str]] = {}
+    for path in sorted(paths.PACKAGE_DIR.rglob("*.py")):
+        names = []
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.append(node.module)
+            elif (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "files"
+                  and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                names.append(node.args[0].value)
+        for name in names:
+            top = name.split(".")[0]
+            if top not in sys.stdlib_module_names and top != "custseg":
+                used.setdefault(top, []).append(path.relative_to(paths.PACKAGE_DIR).as_posix())
+    return used
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_pyproject_declares_every_package_that_src_imports():
+    used = _third_party_modules()
+    # a checker that found nothing would pass on anything
+    assert {"pandas", "numpy", "yaml", "sklearn", "mplfonts"} <= set(used)
+    declared = {
+        _canonical(Requirement(spec).name)
+        for spec in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    }
+    providers = importlib.metadata.packages_distributions()
+    missing = {
+        module: sorted(set(files))
+        for module, files in used.items()
+        if not {_canonical(dist) for dist in providers.get(module, [module])} & declared
+    }
+    assert missing == {}, "add these to [project] dependencies in pyproject.toml"

@@ -15,6 +15,7 @@ from custseg.intake.cleaning import run_intake
 from custseg.intake.reversals import greedy_match
 from custseg.segment import clv, features
 from custseg.segment.churn import labelled_features
+from support.tools import rfm_features
 
 QUARANTINE_ALL = {"cleaning": {"stop_on": []}}
 LINE_COLUMNS = {"invoice": "InvoiceNo", "item": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice",
@@ -259,7 +260,7 @@ def test_an_undone_purchase_counts_until_its_reversal(date, frequency, monetary,
     assert table.loc["K1", "refunded_orders"] == refunds
     assert table.loc["K2", "frequency"] == 1  # the other customer is untouched
     # the fast RFM path and the value models agree
-    rfm = features.rfm_features(_undone_orders(), date)
+    rfm = rfm_features(_undone_orders(), date)
     assert rfm.loc["K1", "frequency"] == frequency and rfm.loc["K1", "refunded_orders"] == refunds
     summary = clv.rfm_summary(_undone_orders(), date).set_index("customer_id")
     assert summary.loc["K1", "frequency"] == frequency - 1

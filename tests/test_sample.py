@@ -249,7 +249,8 @@ def test_line_items_columns_and_values(line_items):
 
 
 def test_line_items_add_up_to_every_order(sample, line_items):
-    orders = invoiced_orders(sample.orders).groupby("order_id").agg(amount=("amount", "first"), copies=("amount", "size"))
+    orders = invoiced_orders(sample.orders).groupby("order_id").agg(amount=("amount", "first"),
+                                                                    copies=("amount", "size"))
     sold = line_items[~_is_reversal(line_items) & (line_items["StockCode"] != "POST")]
     assert (sold["Quantity"] > 0).all()
     value = sold["Quantity"] * sold["UnitPrice"]
@@ -371,3 +372,40 @@ def test_line_items_config_validates():
     assert config.output.reports == ROOT / "reports" / "line-items"
     assert {path.name for path in (config.output.interim, config.output.processed, config.output.build,
                                    config.output.exports)} == {"sample-line-items"}
+
+
+def test_reference_tables_agree_with_each_other():
+    """The data files in sample/tables/ name each other's rows: every such name must exist."""
+    from custseg.sample import _tables
+
+    markets = set(_tables.markets())
+    countries = _tables.countries()
+    assert [row[0] for row in _tables.country_names()] == [row[0] for row in countries]
+    assert {row[1] for row in countries} - {""} <= markets
+    assert {row[6] for row in _tables.provinces()} <= markets
+    assert {row[3] for row in countries} | _tables.whole_unit_currencies() <= set(EXCHANGE_RATES)
+    assert {row[5] for row in countries} <= set(_tables.names())
+    assert all(given and family for given, family, _first in _tables.names().values())
+    assert all(row[2] > 0 for row in countries)  # shares of the customers, normalized when drawn
+    # every country has cities: by province, by state, or of its own
+    subdivided = {"CHN": _tables.provinces(), "USA": _tables.subdivisions("USA"), "CAN": _tables.subdivisions("CAN")}
+    for iso3, *_rest in countries:
+        if iso3 in subdivided:
+            assert subdivided[iso3] and all(row[-1] for row in subdivided[iso3]), iso3
+        else:
+            assert _tables.country_cities()[iso3], iso3
+    # the line items give each category the same number of products (a stride walks them)
+    assert len(_tables.products()) == len(CATEGORIES) == len(_tables.category_price())
+    assert len({len(items) for items in _tables.products()}) == 1
+    assert set(_tables.market_segment_tilt(SEGMENTS)) <= markets
+    assert all(len(tilt) == len(SEGMENTS) for tilt in _tables.market_segment_tilt(SEGMENTS).values())
+    assert _tables.spring_festival() == tuple(sorted(_tables.spring_festival()))
+
+
+def test_reference_tables_are_package_data():
+    import tomllib
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
+    tables = sorted((ROOT / "src/custseg/sample/tables").glob("*.csv"))
+    assert len(tables) >= 10
+    assert all(any(p.relative_to(ROOT / "src/custseg").match(pattern) for pattern in data["custseg"]) for p in tables)

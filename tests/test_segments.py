@@ -103,7 +103,8 @@ def test_min_orders_of_a_custom_rule_and_a_table_without_frequency():
     ])
     result = assign_segments(scored([(5, 5, 5), (5, 5, 5), (1, 1, 1)], frequency=[3, 2, 7]), regulars, bins=5)
     assert labels(result["segment"]) == ["Regulars", "Everyone else", "Regulars"]
-    with pytest.raises(ValueError, match=r"segments\.rfm_map: \['Regulars'\] ask for a number of purchases.*'frequency'"):
+    with pytest.raises(ValueError,
+                       match=r"segments\.rfm_map: \['Regulars'\] ask for a number of purchases.*'frequency'"):
         assign_segments(scored([(5, 5, 5)]).drop(columns="frequency"), regulars, bins=5)
     # a map that counts no purchases does not need the column
     plain = Segments(rfm_map=[rule.model_copy(update={"min_orders": 1}) for rule in DEFAULT.rfm_map])
@@ -208,11 +209,11 @@ def test_segment_table_describes_both_maps():
 def test_reachable_counts_purchases():
     everything = ((0, 5), (0, 5))
     # the first rule takes every repeat buyer; one-time buyers fall through to the second
-    two = Segments(rfm_map=[SegmentRule(name="Repeat", name_zh="回头客", r=everything[0], fm=everything[1], min_orders=2),
-                            SegmentRule(name="Once", name_zh="一次", r=everything[0], fm=everything[1])])
+    repeat = SegmentRule(name="Repeat", name_zh="回头客", r=everything[0], fm=everything[1], min_orders=2)
+    two = Segments(rfm_map=[repeat, SegmentRule(name="Once", name_zh="一次", r=everything[0], fm=everything[1])])
     assert segment_table(two).query("model == 'rfm_map'")["reachable"].tolist() == [True, True]
     # a rule for one-time buyers with FM 4 and up: F 1 keeps FM at 3 or below, so nobody gets there
-    narrow = Segments(rfm_map=[SegmentRule(name="Repeat", name_zh="回头客", r=everything[0], fm=everything[1], min_orders=2),
+    narrow = Segments(rfm_map=[repeat,
                                SegmentRule(name="Big once", name_zh="大单一次", r=everything[0], fm=(4, 5)),
                                SegmentRule(name="Once", name_zh="一次", r=everything[0], fm=everything[1])])
     assert segment_table(narrow).query("model == 'rfm_map'")["reachable"].tolist() == [True, False, True]

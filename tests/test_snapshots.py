@@ -153,7 +153,8 @@ def test_transition_matrix_refuses_bad_requests(snapshots):
         transition_matrix(snapshots, D0, D1, value="revenue")
     with pytest.raises(ValueError, match="'customers' or 'revenue'"):
         transition_matrix(snapshots, D0, D1, value="orders")
-    with pytest.raises(ValueError, match=r"no snapshot at 2026-07-01; snapshots exist at \['2026-01-01', '2026-04-01'\]"):
+    with pytest.raises(ValueError,
+                       match=r"no snapshot at 2026-07-01; snapshots exist at \['2026-01-01', '2026-04-01'\]"):
         transition_matrix(snapshots, D0, D2)
     with pytest.raises(ValueError, match="must be an earlier"):
         transition_matrix(snapshots, D1, D0)
@@ -253,11 +254,13 @@ def test_snapshots_of_the_sample_add_up():
     snapshots = build_snapshots(classify, dates)
     before, after = dates[-2], dates[-1]
     counts = transition_matrix(snapshots, before, after)
-    assert counts.to_numpy().sum() == snapshots.loc[snapshots["snapshot_date"].isin([pd.Timestamp(before), pd.Timestamp(after)]), "customer_id"].nunique()
+    at_either = snapshots["snapshot_date"].isin([pd.Timestamp(before), pd.Timestamp(after)])
+    assert counts.to_numpy().sum() == snapshots.loc[at_either, "customer_id"].nunique()
     assert counts[LEFT].sum() == 0  # nobody leaves a customer table built from all past orders
     assert counts.loc[NOT_YET].sum() > 0  # new customers arrive every quarter
     revenue = transition_matrix(snapshots, before, after, value="revenue", orders=orders)
-    in_period = orders.loc[(orders["order_date"] >= pd.Timestamp(before)) & (orders["order_date"] < pd.Timestamp(after))]
+    in_period = orders.loc[(orders["order_date"] >= pd.Timestamp(before))
+                           & (orders["order_date"] < pd.Timestamp(after))]
     assert revenue.to_numpy().sum() == pytest.approx(in_period["revenue"].sum())
     effect = tier_effect(snapshots, orders, Tiers().names)
     assert len(effect) == 2 * 3

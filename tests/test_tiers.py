@@ -229,7 +229,8 @@ def test_one_time_buyers_and_the_best_tier_of_each_method():
     assert tiers_of(assign_tiers(customers, Tiers(method="value_share")))[0] == "high"
     # thresholds tier by the limits given: frequency_min 2 keeps one-time buyers out
     rules = [TierRule(monetary_min=2000, frequency_min=2), TierRule(monetary_min=1000)]
-    assert tiers_of(assign_tiers(customers, Tiers(method="thresholds", rules=rules))) == ["mid", "high", "high", "high", "mid", "mid"]
+    tiered = assign_tiers(customers, Tiers(method="thresholds", rules=rules))
+    assert tiers_of(tiered) == ["mid", "high", "high", "high", "mid", "mid"]
 
 
 # --- tiers within a region ------------------------------------------------------------------------
@@ -416,7 +417,8 @@ def test_quantile_scores_match_pandas_ranks_with_and_without_groups():
 @pytest.mark.parametrize("method", ["rfm", "value_share"])
 def test_tiers_within_a_categorical_region_are_those_within_its_text(method):
     # segmentation hands past dates their regions as categoricals
-    customers = table(list("abcdefg"), [1, 2, 3, 4, 5, 6, 7], [1, 3, 1, 2, 1, 5, 2], [10.0, 20.0, 10.0, 20.0, 30.0, 5.0, 50.0],
+    customers = table(list("abcdefg"), [1, 2, 3, 4, 5, 6, 7], [1, 3, 1, 2, 1, 5, 2],
+                      [10.0, 20.0, 10.0, 20.0, 30.0, 5.0, 50.0],
                       market=pd.array(["B", "A", None, None, "Unknown", "B", "A"], dtype="string"))
     coded = customers.assign(market=pd.Categorical(customers["market"]))
     settings = Tiers(method=method, within="market", bins=3, min_scores=[6, 4])

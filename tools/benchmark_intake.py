@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="data lines in the orders file")
     parser.add_argument("--encoding", default="utf-8", choices=["utf-8", "gb18030"], help="codec of the file")
     parser.add_argument("--bad-share", type=float, default=0.001, help="share of invalid rows")
-    parser.add_argument("--decimal", default=".", choices=[".", ","], help="decimal separator of the amounts (',': ';' between fields)")
+    parser.add_argument("--decimal", default=".", choices=[".", ","],
+                        help="decimal separator of the amounts (',': ';' between fields)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print its path")
     args = parser.parse_args(argv)
     if args.rows < 1:

@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         workers = config.studies.workers or os.cpu_count() or 1
         kernel = bare_kernel_seconds(config.studies.kernel)
         per_study = wall * workers / built
-        print(f"{built} studies ({args.regions} region, {args.tiers} tier, language {args.language}) on {workers} workers: {wall:.1f} s "
-              f"(aim: under 60 s)")
+        print(f"{built} studies ({args.regions} region, {args.tiers} tier, language {args.language}) "
+              f"on {workers} workers: {wall:.1f} s (aim: under 60 s)")
         print(f"  per study: {per_study:.2f} s of one worker, {per_study / kernel:.1f}x a bare kernel start with one "
               f"empty cell ({kernel:.2f} s), which each worker pays once: its studies share one kernel")
     return 0

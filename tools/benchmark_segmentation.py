@@ -41,7 +41,8 @@ STUDY_YAML = """
 study: {name: bench, title: Bench}
 inputs: {orders: orders.csv}
 currency: {base: CNY}
-output: {interim: ../out/interim, processed: ../out/processed, reports: ../out/reports, build: ../out/build, exports: ../out/exports}
+output: {interim: ../out/interim, processed: ../out/processed, reports: ../out/reports, build: ../out/build,
+         exports: ../out/exports}
 """  # outputs beside the inputs' folder, never inside it (custseg refuses that)
 
 
@@ -119,6 +120,7 @@ def worker(folder: Path, mode: str) -> dict:
     from custseg.segment import clusters, features, lifecycle, tiers
     from custseg.segment import rfm as segments
     from custseg.segment import step as segmentation
+    from rfm_summary import rfm_features  # beside this script: tools/ is the script's folder on sys.path
 
     config = load_config(folder / "study.yaml")
     figures: dict[str, float] = {}
@@ -144,10 +146,11 @@ def worker(folder: Path, mode: str) -> dict:
     tables = timed("read orders (Parquet)", _read, folder)
     orders = tables["orders"]
     # The three RFM summaries are short: each is timed three times, its fastest run kept.
-    timed("RFM summary: custseg", features.rfm_features, orders, OBSERVATION, repeat=3)
+    timed("RFM summary: custseg", rfm_features, orders, OBSERVATION, repeat=3)
     query = f"""
         SELECT customer_id,
-               date_diff('day', max(order_date) FILTER (WHERE status = 'completed'), DATE '{OBSERVATION}') AS recency_days,
+               date_diff('day', max(order_date) FILTER (WHERE status = 'completed'),
+                         DATE '{OBSERVATION}') AS recency_days,
                count(*) FILTER (WHERE status = 'completed') AS frequency,
                sum(revenue) FILTER (WHERE status <> 'cancelled') AS monetary
         FROM read_parquet('{folder / "orders.parquet"}')
@@ -159,7 +162,7 @@ def worker(folder: Path, mode: str) -> dict:
         timed("RFM summary: DuckDB GROUP BY (file)", lambda: con.execute(query).df(), repeat=3)
         # The columns the summary reads, as DuckDB reads only the columns of its query; the
         # status (four values) keeps its Parquet dictionary, as a categorical.
-        timed("read + RFM: custseg", lambda: features.rfm_features(
+        timed("read + RFM: custseg", lambda: rfm_features(
             pd.read_parquet(folder / "orders.parquet", columns=RFM_COLUMNS, read_dictionary=["status"]), OBSERVATION),
             repeat=3)
 
@@ -180,11 +183,13 @@ def report(stages: dict, whole: dict, coded: dict, varied: dict) -> None:
     print(f"\n{stages['lines']:,} order lines, {stages['customers']:,} customers, k = {stages['k']}")
     for name, value in seconds.items():
         print(f"  {name:<40} {value:7.2f} s")
-    one_date = sum(seconds[k] for k in ("prepare (code ids, sort purchases)", "regions", "features at one date", "tiers",
-                                         "segments", "lifecycle", "clusters (select k + fit)", "clusters (assign)"))
+    one_date = sum(seconds[k] for k in ("prepare (code ids, sort purchases)", "regions", "features at one date",
+                                         "tiers", "segments", "lifecycle", "clusters (select k + fit)",
+                                         "clusters (assign)"))
     print(f"  {'segmentation at one date (sum above)':<40} {one_date:7.2f} s")
     for label, run in (("ids as text", whole), ("ids dictionary-encoded", coded), ("ids of varied widths", varied)):
-        print(f"  whole step with {run['snapshots']} snapshots, {label + ':':<24} {run['seconds']['whole step with 4 snapshots']:6.2f} s, "
+        whole_step = run["seconds"]["whole step with 4 snapshots"]
+        print(f"  whole step with {run['snapshots']} snapshots, {label + ':':<24} {whole_step:6.2f} s, "
               f"peak memory {run['peak_mb']:,.0f} MiB (read {run['seconds']['read (Parquet)']:.2f} s)")
     ratio = seconds["read + RFM: custseg"] / seconds["RFM summary: DuckDB GROUP BY (file)"]
     print(f"  RFM summary, custseg (read + compute) / DuckDB (file): {ratio:.2f}x")

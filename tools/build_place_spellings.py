@@ -101,7 +101,8 @@ def gapminder(src: Path) -> list[tuple[str, str, str, str, str]]:
 
 def natural_earth(src: Path) -> list[tuple[str, str, str, str, str]]:
     """Names of naturalearth_lowres (a dBase file, ISO-8859-1, as its .cpg says)."""
-    data = (src / "geopandas" / "geopandas" / "datasets" / "naturalearth_lowres" / "naturalearth_lowres.dbf").read_bytes()
+    folder = src / "geopandas" / "geopandas" / "datasets" / "naturalearth_lowres"
+    data = (folder / "naturalearth_lowres.dbf").read_bytes()
     count, header, length = struct.unpack("<I", data[4:8])[0], *struct.unpack("<HH", data[8:12])
     fields, position = [], 32
     while data[position] != 0x0D:

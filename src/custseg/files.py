@@ -89,7 +89,8 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if not _is_text(frame[column]):
             continue
         values = frame[column].to_numpy(dtype=object, na_value=None)
-        hits = [i for i, v in enumerate(values) if isinstance(v, str) and v.startswith(starts) and needs_neutralising(v)]
+        hits = [i for i, v in enumerate(values)
+                if isinstance(v, str) and v.startswith(starts) and needs_neutralising(v)]
         if hits:
             values = values.copy()
             values[hits] = ["'" + values[i] for i in hits]

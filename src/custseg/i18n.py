@@ -180,38 +180,3 @@ def label(kind: str, value: object, default: str | None = None) -> str:
 def babel_locale() -> str:
     """The Babel locale for numbers and currencies in the current language."""
     return LOCALES[_active.get()]
-
-
-def label_messages() -> dict[str, tuple[str, ...]]:
-    """The data labels the catalog translates, by kind: the default tier names (and the VIP
-    option), the NPS classes, the strategy areas and the sample company's product categories."""
-    from typing import get_args as _args
-
-    from custseg import config
-    from custseg.sample import generator as sample
-
-    return {
-        "tier": ("vip", *config.Tiers().names),
-        "nps": ("promoter", "passive", "detractor"),
-        "area": _args(config.StrategyRule.model_fields["area"].annotation),
-        "category": sample.CATEGORIES,
-    }
-
-
-def extract_messages():
-    """Every text of the package to translate: the ``_``, ``N_``, ``ngettext`` and ``pgettext``
-    calls in its modules and the data labels of :func:`label_messages`, as a Babel catalog
-    (the template ``make messages`` merges into each language's .po)."""
-    from babel.messages.catalog import Catalog
-    from babel.messages.extract import extract_from_dir
-
-    package = Path(__file__).resolve().parent
-    template = Catalog(project="custseg", msgid_bugs_address="", fuzzy=False)
-    for filename, lineno, message, comments, context in extract_from_dir(
-        str(package), method_map=[("**.py", "python")], comment_tags=("Translators:",)
-    ):
-        template.add(message, locations=[(f"custseg/{filename}", lineno)], auto_comments=comments, context=context)
-    for kind, values in label_messages().items():
-        for value in values:
-            template.add(value, context=f"label:{kind}")
-    return template

@@ -29,12 +29,11 @@ Which purchase model, penalty and order-value purchases a study uses is one :cla
 
 Both are fitted here in closed form: the two marginal log-likelihoods are written out with
 ``gammaln`` / ``betaln`` and maximised with scipy's L-BFGS-B on the log-parameters, with analytic
-gradients. Why not a library: on 100,000 simulated customers pymc-marketing 0.19.2 (the
-maintained successor of the archived ``lifetimes``; ``fit(method="map")`` with flat priors) gives
-the same estimates to 5 significant digits, but took 53 s with a cold PyTensor cache (import 6 s,
-BG/NBD 33 s and Gamma-Gamma 12 s of graph compilation; 70 s with its default priors) and 16 s
-warm, needs a C++ compiler at run time and adds PyMC, PyTensor and ArviZ to the environment. The
-closed form takes about 1.3 s for both fits and 0.6 s for the predictions, with scipy alone.
+gradients (:mod:`custseg.segment._likelihoods`). Why not a library: pymc-marketing (the
+maintained successor of the archived ``lifetimes``) gives the same estimates, but compiles a
+PyTensor graph per model, which is many times slower than the closed form, needs a C++ compiler
+at run time and adds PyMC, PyTensor and ArviZ to the environment; the closed form needs scipy
+alone (the timings: docs/performance.md).
 
 One-time buyers
 ---------------
@@ -69,10 +68,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import OptimizeResult, minimize
-from scipy.special import betaln, expit, gammaln, hyp2f1, psi
+from scipy.special import expit, hyp2f1
 
 from custseg.config import Value
+from custseg.segment._likelihoods import fit_bgnbd, fit_gamma_gamma, model_name
 from custseg.segment.features import net_values, purchases_at
 
 #: Columns of :func:`rfm_summary`, in order.
@@ -100,13 +99,6 @@ _DAYS_PER_MONTH = _DAYS_PER_YEAR / 12
 # (order value independent of purchase frequency) is considered broken; lifetimes' and Fader &
 # Hardie's guidance is to check that the correlation is close to zero.
 _STRONG_CORRELATION = 0.3
-# The optimizers search log-parameters within +-this (parameters between 1.5e-8 and 6.6e7), so a
-# parameter that runs off (the data cannot pin it down) stays finite. Gamma-Gamma's p running off
-# is a benign limit (order values that hardly vary within a customer); a BG/NBD parameter at the
-# edge is reported as a failed fit.
-_LOG_BOUND = 18.0
-# Largest gradient of the mean negative log-likelihood (in log-parameters) accepted as an optimum.
-_GRADIENT_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
@@ -137,7 +129,8 @@ class ModelSpec:
         return cls(
             model="bgnbd" if settings.model == "auto" else settings.model,
             penalizer=0.0 if settings.penalizer == "auto" else float(settings.penalizer),
-            order_value_purchases="repeat" if settings.order_value_purchases == "auto" else settings.order_value_purchases,
+            order_value_purchases=("repeat" if settings.order_value_purchases == "auto"
+                                   else settings.order_value_purchases),
         )
 
     def summary(self) -> dict:
@@ -420,7 +413,7 @@ def fit_model_specs(summary: pd.DataFrame, settings: Value, specs: Sequence[Mode
         if key not in purchases:
             started = time.perf_counter()
             try:
-                fit: object = _fit_bgnbd(x, t_x, T, spec.penalizer, _shift(spec.model))
+                fit: object = fit_bgnbd(x, t_x, T, spec.penalizer, _shift(spec.model))
             except ValueError as exc:  # this spec fails; the others may not
                 fit = exc
             purchases[key] = fit, time.perf_counter() - started
@@ -476,7 +469,7 @@ def _fit_spend(summary: pd.DataFrame, x: np.ndarray, settings: Value, spec: Mode
             f"(value.min_repeat_buyers = {settings.min_repeat_buyers})"
         )
     else:
-        gg, gg_ll, problem = _fit_gamma_gamma(count[spenders], mean[spenders], spec.penalizer)
+        gg, gg_ll, problem = fit_gamma_gamma(count[spenders], mean[spenders], spec.penalizer)
         if problem:
             notes.append(f"order values not modelled by Gamma-Gamma: {problem}")
         elif abs(corr) > _STRONG_CORRELATION:
@@ -492,7 +485,7 @@ def _fit_spend(summary: pd.DataFrame, x: np.ndarray, settings: Value, spec: Mode
 
 
 def _method(model: str) -> str:
-    return METHOD.replace("BG/NBD", _model_name(_shift(model)))
+    return METHOD.replace("BG/NBD", model_name(_shift(model)))
 
 
 def customer_value(
@@ -663,148 +656,11 @@ def _shift(model: str) -> int:
     return int(model == "mbgnbd")
 
 
-def _model_name(shift: int) -> str:
-    return "MBG/NBD" if shift else "BG/NBD"
-
-
-def _bgnbd_nll(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, penalizer: float,
-               counts: tuple[np.ndarray, np.ndarray] | None = None, shift: int = 0) -> tuple[float, np.ndarray]:
-    """Mean negative BG/NBD (``shift`` 0) or MBG/NBD (``shift`` 1) log-likelihood and its
-    gradient in the log-parameters.
-
-    Per customer (Fader, Hardie & Lee 2005, eq. 6), with A1 = ln G(r+x) - ln G(r) + r ln alpha:
-    ll = A1 + ln(exp(A2) + [x > 0] exp(A3)), A2 = ln B(a, b+x) - ln B(a, b) - (r+x) ln(alpha+T),
-    A3 = ln B(a+1, b+x-1) - ln B(a, b) - (r+x) ln(alpha+t_x). MBG/NBD (Batislam et al. 2007):
-    the same with b + 1 for b inside the first beta function of A2 and A3, and the drop-out
-    branch A3 for every customer (a one-time buyer may have dropped out right after the first
-    purchase: t_x = 0).
-
-    ``counts`` = (distinct frequencies, index of each customer's among them): the special
-    functions depend on x only, so they are evaluated once per distinct x (a few hundred values
-    instead of one per customer; this is most of the speed of the fit).
-    """
-    r, alpha, a, b = np.exp(theta)
-    ux, inv = counts if counts is not None else np.unique(x, return_inverse=True)
-    bb = b + shift
-    uxb = np.maximum(ux, 1.0 - shift)  # keeps b + x - 1 > 0 in the BG/NBD branch that x = 0 never uses
-    dab = psi(a + b)
-    per_x = {  # every term that depends on the frequency alone, per distinct frequency
-        "a1": gammaln(r + ux) - gammaln(r),
-        "b2": betaln(a, bb + ux) - betaln(a, b),
-        "b3": betaln(a + 1, bb + uxb - 1) - betaln(a, b),
-        "g_r": psi(r + ux) - psi(r),
-        "g_a2": dab - psi(a + bb + ux),
-        "g_a3": psi(a + 1) - psi(a) + dab - psi(a + bb + uxb),
-        "g_b2": psi(bb + ux) - psi(a + bb + ux) - psi(b) + dab,
-        "g_b3": psi(bb + uxb - 1) - psi(a + bb + uxb) - psi(b) + dab,
-    }
-    at = {name: values[inv] for name, values in per_x.items()}
-    rep = (x > 0) | bool(shift)
-    log_at, log_atx = np.log(alpha + T), np.log(alpha + t_x)
-    a2 = at["b2"] - (r + x) * log_at
-    a3 = np.where(rep, at["b3"] - (r + x) * log_atx, -np.inf)
-    ll = at["a1"] + r * np.log(alpha) + np.logaddexp(a2, a3)
-    w3 = np.where(rep, expit(np.where(rep, a3 - a2, 0.0)), 0.0)  # weight of the drop-out branch
-    w2 = 1.0 - w3
-    g_r = at["g_r"] + np.log(alpha) - w2 * log_at - w3 * log_atx
-    g_alpha = r / alpha - (r + x) * (w2 / (alpha + T) + w3 / (alpha + t_x))
-    g_a = w2 * at["g_a2"] + w3 * at["g_a3"]
-    g_b = w2 * at["g_b2"] + w3 * at["g_b3"]
-    grad = np.array([g_r.mean() * r, g_alpha.mean() * alpha, g_a.mean() * a, g_b.mean() * b])
-    return -ll.mean() + penalizer * (theta @ theta), -grad + 2.0 * penalizer * theta
-
-
 def _correlation(x: np.ndarray, y: np.ndarray) -> float:
     """Pearson correlation; NaN when it is undefined (fewer than 3 values, or one of them constant)."""
     if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")
     return float(np.corrcoef(x, y)[0, 1])
-
-
-def _converged(res: OptimizeResult) -> bool:
-    # L-BFGS-B reports an "abnormal" line search when it stands on a flat optimum and cannot
-    # improve in float64; a gradient this small is an optimum whatever the message says.
-    return bool(res.success or np.max(np.abs(res.jac)) < _GRADIENT_TOLERANCE)
-
-
-def _bgnbd_loglik(params: tuple[float, ...], x: np.ndarray, t_x: np.ndarray, T: np.ndarray, shift: int = 0) -> float:
-    return float(-_bgnbd_nll(np.log(params), x, t_x, T, 0.0, shift=shift)[0] * len(x))
-
-
-def _fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, penalizer: float, shift: int = 0
-               ) -> tuple[tuple[float, float, float, float], float]:
-    # Start: a purchase rate of the observed repeat rate, drop-out probability about 1/4. Any
-    # sensible start reaches the same optimum; a fixed one keeps the fit deterministic.
-    rate = max(x.sum() / T.sum(), 1e-6)
-    start = np.log([1.0, 1.0 / rate, 1.0, 3.0])
-    counts = np.unique(x, return_inverse=True)
-    name = _model_name(shift)
-    res = minimize(_bgnbd_nll, start, args=(x, t_x, T, penalizer, counts, shift), jac=True, method="L-BFGS-B",
-                   bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4, options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
-    if not _converged(res):
-        raise ValueError(
-            f"the {name} optimizer stopped without reaching an optimum (scipy: "
-            f"{str(res.message).rstrip(': ')}); the value models are not available"
-        )
-    at_edge = np.abs(res.x) > _LOG_BOUND - 1e-3
-    if at_edge.any():
-        names = np.array(["r", "alpha", "a", "b"])[at_edge]
-        raise ValueError(
-            f"the {name} fit has no finite optimum: parameter(s) {', '.join(names)} ran off to the "
-            f"edge of their range, typically because the data show (almost) no customer dropping "
-            f"out or no variation in purchase rates; try a small value.penalizer such as 0.001"
-        )
-    params = tuple(float(v) for v in np.exp(res.x))
-    return params, _bgnbd_loglik(params, x, t_x, T, shift)
-
-
-def _gg_nll(theta: np.ndarray, x: np.ndarray, m: np.ndarray, penalizer: float,
-            counts: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray]:
-    """Mean negative Gamma-Gamma log-likelihood of mean repeat values m over x purchases, and its
-    gradient in the log-parameters (Fader, Hardie & Lee 2005, "RFM and CLV", eq. 3):
-    ll = ln G(px+q) - ln G(px) - ln G(q) + q ln v + (px-1) ln m + px ln x - (px+q) ln(v + m x).
-    Special functions are evaluated per distinct x, as in :func:`_bgnbd_nll`.
-    """
-    p, q, v = np.exp(theta)
-    ux, inv = counts if counts is not None else np.unique(x, return_inverse=True)
-    upx = p * ux
-    lg, dg_p, dg_q = gammaln(upx + q) - gammaln(upx), psi(upx + q) - psi(upx), psi(upx + q) - psi(q)
-    px = p * x
-    log_m, log_x, log_vmx = np.log(m), np.log(x), np.log(v + m * x)
-    ll = lg[inv] - gammaln(q) + q * np.log(v) + (px - 1) * log_m + px * log_x - (px + q) * log_vmx
-    g_p = x * (dg_p[inv] + log_m + log_x - log_vmx)
-    g_q = dg_q[inv] + np.log(v) - log_vmx
-    g_v = q / v - (px + q) / (v + m * x)
-    grad = np.array([g_p.mean() * p, g_q.mean() * q, g_v.mean() * v])
-    return -ll.mean() + penalizer * (theta @ theta), -grad + 2.0 * penalizer * theta
-
-
-def _fit_gamma_gamma(x: np.ndarray, m: np.ndarray, penalizer: float
-                     ) -> tuple[tuple[float, float, float], float, str]:
-    # Order values are fitted in units of their mean (the model is scale-equivariant: v scales,
-    # p and q do not), so the optimizer sees numbers near 1 whatever the currency.
-    scale = float(m.mean())
-    counts = np.unique(x, return_inverse=True)
-    res = minimize(_gg_nll, np.log([1.0, 2.0, 1.0]), args=(x, m / scale, penalizer, counts), jac=True,
-                   method="L-BFGS-B", bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 3,
-                   options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
-    nan3 = (np.nan, np.nan, np.nan)
-    if not _converged(res):
-        return nan3, np.nan, (
-            f"the Gamma-Gamma optimizer stopped without reaching an optimum (scipy: "
-            f"{str(res.message).rstrip(': ')})"
-        )
-    # p running off to infinity is a benign limit (each customer's order values hardly vary around
-    # their own mean; expected values tend to the customer's mean), q <= 1 is not.
-    p, q, v_scaled = (float(v) for v in np.exp(res.x))
-    if q <= 1.0:
-        return nan3, np.nan, (
-            f"q = {q:.2f} <= 1, so the model's mean order value is infinite: mean order values differ "
-            f"too much between customers (heavy tail) for the model"
-        )
-    # Back to the currency: the density of m is the density of m / scale divided by scale.
-    ll = -_gg_nll(res.x, x, m / scale, 0.0)[0] * len(x) - len(x) * np.log(scale)
-    return (p, q, v_scaled * scale), float(ll), ""
 
 
 def _drop_out_odds(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, mo: ValueModels) -> tuple[np.ndarray, np.ndarray]:
