@@ -20,7 +20,7 @@ import pytest
 
 from conftest import CURRENCY as SAMPLE_CURRENCY
 from custseg.config import ConfigError, load_config
-from custseg.intake.cleaning import IntakeError, run_intake, write_intake
+from custseg.intake.cleaning import IntakeError, quarantine_sheet, run_intake, write_intake
 from custseg.sample.generator import SampleSpec, generate_sample, write_sample
 
 H = "order_id,customer_id,order_date,amount"  # an orders export at its smallest
@@ -253,7 +253,8 @@ def test_hostile_input(case, tmp_path, write_config):
         assert table[expect.column].tolist() == expect.values
         assert result.quarantine.loc[result.quarantine["file"] == str(path)].empty
     else:
-        q = result.quarantine.loc[result.quarantine["file"] == str(path)].set_index("row")
+        sheet = quarantine_sheet(result.quarantine)  # the facts with their details, as quarantine.csv shows them
+        q = sheet.loc[sheet["file"] == str(path)].set_index("row")
         assert expect.row in q.index, q
         row = q.loc[expect.row]
         assert (row["reason"], row["column"]) == (expect.reason, expect.column)
@@ -329,10 +330,14 @@ def _as_unshuffled(written: dict, back: dict) -> dict[str, str]:
     of a kept exact duplicate is left out (which copy is first depends on the order, nothing else)."""
     texts = {}
     for name, path in written.items():
-        if path.suffix == ".parquet":
+        if path.suffix == ".parquet" and name != "quarantine_facts":
             texts[name] = pd.read_parquet(path).drop(columns="source_row").to_csv()
             continue
-        frame = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, dtype=str).drop(columns="file", errors="ignore")
+        if path.suffix == ".parquet":  # the quarantine's facts: rows mapped back like quarantine.csv's
+            frame = pd.read_parquet(path).astype(str)
+        else:
+            frame = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, dtype=str)
+        frame = frame.drop(columns="file", errors="ignore")
         rows = [column for column in frame.columns if column == "row" or column.endswith("_row")]
         if rows:
             frame = frame.assign(**{column: [back[t][int(r)] for t, r in zip(frame["table"], frame[column])] for column in rows})

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custseg.config import ConfigError, load_config
-from custseg.intake.cleaning import IntakeError, read_table, run_intake, write_intake
+from custseg.intake.cleaning import IntakeError, quarantine_sheet, read_table, run_intake, write_intake
 from custseg.intake.validation import REASONS
 
 QUARANTINE_ALL = {"cleaning": {"stop_on": []}}
@@ -60,7 +62,9 @@ def test_a_row_with_several_problems_is_quarantined_once_with_all_of_them(write_
     assert len(result.quarantine) == 1
     row = result.quarantine.iloc[0]
     assert row["reason"] == "missing_id"  # the first problem in REASONS order
-    assert "bad_date in order_date" in row["detail"] and "bad_number in amount" in row["detail"]
+    assert json.loads(row["figures"]) == {"also": [["bad_date", "order_date"], ["bad_number", "amount"]]}
+    detail = quarantine_sheet(result.quarantine).iloc[0]["detail"]  # as quarantine.csv shows it
+    assert detail == "customer_id: a required id is empty (also bad_date in order_date; bad_number in amount)"
 
 
 def test_refunds_net_to_zero_and_returns_against_spend(write_csv, write_config):

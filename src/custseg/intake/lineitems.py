@@ -32,9 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from custseg import words
 from custseg.config import Config
 from custseg.intake import reversals
-from custseg.intake.validation import ORDER_COLUMNS, REASONS
+from custseg.intake.validation import ORDER_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def _conflicts(lines: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFra
         "reason": "conflicting_invoice",
         "column": column,
         "value": pd.array([rejected.at[i, c] for i, c in zip(rejected.index, column)], dtype="str"),
-        "detail": [f"{c}: {REASONS['conflicting_invoice']}" for c in column],
+        "figures": words.quarantine_figures(),
     })
     return lines.loc[~bad], quarantine
 

@@ -22,11 +22,11 @@ from pathlib import Path
 import pandas as pd
 import pycountry
 
-from custseg import files
+from custseg import files, words
 from custseg.config import Config
 from custseg.geo import regions
 from custseg.i18n import _
-from custseg.intake.validation import PERSONAL_COLUMNS, QUARANTINE_COLUMNS, REASONS
+from custseg.intake.validation import PERSONAL_COLUMNS, QUARANTINE_COLUMNS, QUARANTINE_FACTS, REASONS
 
 # custseg.intake.cleaning calls column_profile while it reads the input, so this module imports the
 # pipeline's modules (which import intake) inside the functions that need them, never at import time.
@@ -82,7 +82,9 @@ class QualityData:
     accounting
         ``accounting.csv``: one row per input file, counts as integers.
     quarantine
-        ``quarantine.csv``: one row per quarantined input row (values as text, ``row`` as integer).
+        One row per quarantined input row: ``quarantine.parquet`` (its facts, see
+        :data:`custseg.intake.validation.QUARANTINE_FACTS`) or, from an intake before the facts,
+        ``quarantine.csv`` (values as text, ``row`` as integer).
     columns
         ``columns.csv`` (see :func:`column_profile`), or None when intake did not write it.
     dates
@@ -129,6 +131,7 @@ def source_files(config: Config) -> list[Path]:
     return [
         interim / "accounting.csv",
         interim / "quarantine.csv",
+        interim / "quarantine.parquet",
         interim / "columns.csv",
         interim / "reversals.csv",
         *(interim / f"{table}.parquet" for table in DATE_COLUMNS),
@@ -163,7 +166,12 @@ def load_quality_data(config: Config) -> QualityData:
     accounting = _read_counts(
         interim / "accounting.csv", lambda c: c in ACCOUNTING_COLUMNS[2:] or c.startswith("q_")
     )
-    quarantine = _read_counts(interim / "quarantine.csv", lambda c: c == "row")
+    facts = interim / "quarantine.parquet"
+    # the facts when intake wrote them (the page words the details itself); an interim folder of
+    # an older intake has only the sheet, whose English details are shown as written
+    quarantine = (
+        pd.read_parquet(facts) if facts.is_file() else _read_counts(interim / "quarantine.csv", lambda c: c == "row")
+    )
     columns_path = interim / "columns.csv"
     columns = (
         _read_counts(columns_path, lambda c: c in ("rows", "empty", "empty_share")) if columns_path.is_file() else None
@@ -421,8 +429,9 @@ def reason_examples(quarantine: pd.DataFrame, per_reason: int = EXAMPLES_PER_REA
     Parameters
     ----------
     quarantine
-        ``quarantine.csv`` (columns ``table``, ``file``, ``row``, ``reason``, ``column``,
-        ``value``, ``detail``).
+        Intake's quarantine: its facts (``quarantine.parquet``, columns ``table``, ``file``,
+        ``row``, ``reason``, ``column``, ``value``, ``figures``) or the sheet (``quarantine.csv``,
+        with ``detail`` in English instead of ``figures``).
     per_reason
         Examples per reason at most, in the order intake found them.
 
@@ -430,8 +439,9 @@ def reason_examples(quarantine: pd.DataFrame, per_reason: int = EXAMPLES_PER_REA
     -------
     pandas.DataFrame
         Columns ``reason``, ``table``, ``file`` (name only, no folder), ``row`` (line in the file,
-        header = 1), ``column``, ``value`` (see :func:`display_value`) and ``detail`` (e-mail
-        addresses masked); reasons in the order of :func:`reason_counts`.
+        header = 1), ``column``, ``value`` (see :func:`display_value`) and ``detail`` (in the active
+        language from the facts, by :func:`custseg.words.quarantine_detail`; as written from the
+        sheet; e-mail addresses masked); reasons in the order of :func:`reason_counts`.
 
     Raises
     ------
@@ -440,7 +450,7 @@ def reason_examples(quarantine: pd.DataFrame, per_reason: int = EXAMPLES_PER_REA
     """
     if per_reason < 0:
         raise ValueError(f"per_reason must be 0 or more, got {per_reason}")
-    _require(quarantine, QUARANTINE_COLUMNS, "the quarantine")
+    _require(quarantine, QUARANTINE_FACTS if "figures" in quarantine else QUARANTINE_COLUMNS, "the quarantine")
     order = {code: rank for rank, code in enumerate(reason_counts(quarantine, {})["reason"])}
     examples = quarantine.groupby("reason", sort=False).head(per_reason)
     examples = examples.iloc[sorted(range(len(examples)), key=lambda i: order[examples["reason"].iat[i]])]
@@ -451,9 +461,21 @@ def reason_examples(quarantine: pd.DataFrame, per_reason: int = EXAMPLES_PER_REA
         "row": examples["row"].astype("int64"),
         "column": examples["column"].astype("object"),
         "value": [display_value(column, value) for column, value in zip(examples["column"], examples["value"])],
-        # details are written by intake from codes and column names; masked all the same
-        "detail": [_EMAIL.sub(MASK, str(detail)) for detail in examples["detail"]],
+        # details are made from codes, column names and currencies; masked all the same
+        "detail": [_EMAIL.sub(MASK, str(detail)) for detail in _details(examples)],
     }).reset_index(drop=True)
+
+
+def _details(quarantine: pd.DataFrame) -> list[str]:
+    """Each quarantined row's detail: made from its facts in the active language, else as written."""
+    if "figures" not in quarantine:
+        return list(quarantine["detail"])
+    return [
+        words.quarantine_detail(reason, column, table, figures)
+        for reason, column, table, figures in zip(
+            quarantine["reason"], quarantine["column"], quarantine["table"], quarantine["figures"]
+        )
+    ]
 
 
 def monthly_rows(dates: pd.Series) -> pd.Series:
