@@ -264,7 +264,8 @@ def _stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) 
         if hit.empty:
             continue
         column = hit["column"].iloc[0]
-        shown = "; ".join(f"row {r}: {v!r}" for r, v in zip(hit["row"].head(_SHOWN_ROWS), hit["value"].head(_SHOWN_ROWS)))
+        first = hit.head(_SHOWN_ROWS)
+        shown = "; ".join(f"row {r}: {v!r}" for r, v in zip(first["row"], first["value"]))
         more = f" and {len(hit) - _SHOWN_ROWS:,} more" if len(hit) > _SHOWN_ROWS else ""
         raise IntakeError(
             f"{raw.spec.path}: column {column!r}: {_english_meaning(raw.name, reason)}: {shown}{more}. "
@@ -298,9 +299,9 @@ def _all_quarantined(raw: RawInput, read: int, clean: int, quarantine: pd.DataFr
         return None
     counts = quarantine["reason"].value_counts()
     reasons = ", ".join(f"{n:,} as {reason}" for reason, n in counts.items())
+    first = quarantine[["row", "column", "value", "reason"]].head(3)
     shown = "; ".join(
-        f"row {row}: {column} {value!r} ({reason})"
-        for row, column, value, reason in quarantine[["row", "column", "value", "reason"]].head(3).itertuples(index=False)
+        f"row {row}: {column} {value!r} ({reason})" for row, column, value, reason in first.itertuples(index=False)
     )
     return (
         f"{raw.spec.path}: no clean rows: all {len(quarantine):,} rows that are not exact duplicates were "
@@ -356,7 +357,8 @@ def _decimal(raw: RawInput) -> str:
         return raw.spec.decimal
     if raw.spec.decimal == ",":
         raise IntakeError(
-            f"{raw.spec.path}: inputs.{raw.name}.decimal is ',' but this is {'an Excel' if raw.format == 'excel' else 'a Parquet'} "
+            f"{raw.spec.path}: inputs.{raw.name}.decimal is ',' but this is "
+            f"{'an Excel' if raw.format == 'excel' else 'a Parquet'} "
             "file, which stores numbers as numbers (the decimal separator is only how a program shows them); "
             "remove decimal for this input"
         )
@@ -467,8 +469,10 @@ def match_order_returns(orders: pd.DataFrame, config: Config) -> tuple[pd.DataFr
         value[returned], np.where(matched, value, 0.0)[returned], "orders",
     )
     file = str(config.inputs.orders.path) if config.inputs.orders else ""
-    matches = reversals.match_table("orders", file, orders.iloc[found.reversal], orders.iloc[found.purchase],
-                                    number="order_id", date="order_date", quantity=1.0, value_base=value[found.reversal])
+    matches = reversals.match_table(
+        "orders", file, orders.iloc[found.reversal], orders.iloc[found.purchase],
+        number="order_id", date="order_date", quantity=1.0, value_base=value[found.reversal],
+    )
     orders = orders.assign(
         status=pd.array(status, dtype="str"),
         refunded_on=refunded_on,
@@ -588,8 +592,9 @@ def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
     for name, frame in result.tables.items():
         written[name] = files.write_parquet(frame, folder / f"{name}.parquet")
     written["quarantine_facts"] = files.write_parquet(result.quarantine, folder / "quarantine.parquet")
-    for name, frame in (("quarantine", quarantine_sheet(result.quarantine)), ("accounting", result.accounting), ("columns", result.columns),
-                        ("reversals", result.reversals), ("reversal_matches", result.matches)):
+    sheets = (("quarantine", quarantine_sheet(result.quarantine)), ("accounting", result.accounting),
+              ("columns", result.columns), ("reversals", result.reversals), ("reversal_matches", result.matches))
+    for name, frame in sheets:
         written[name] = files.write_csv(frame, folder / f"{name}.csv")
     return written
 

@@ -253,7 +253,8 @@ def _accounts(lines: pd.DataFrame, positions: np.ndarray, match: reversals.LineM
         "line_items",
     )
     reversal, purchase = lines.loc[positions[alloc.reversal]], lines.loc[positions[alloc.purchase]]
-    value = _base_values(_line_values(alloc.units, reversal["unit_price"].to_numpy(dtype="float64")), reversal["currency"], rates)
+    units = _line_values(alloc.units, reversal["unit_price"].to_numpy(dtype="float64"))
+    value = _base_values(units, reversal["currency"], rates)
     matches = reversals.match_table("line_items", file, reversal, purchase, number="invoice", date="invoice_date",
                                     quantity=alloc.units, value_base=value)
     return summary, matches

@@ -333,7 +333,9 @@ def column_profile(raw: pd.DataFrame, table: str, headers: Mapping[str, str] | N
         })
     if not rows:
         return pd.DataFrame({
-            column: pd.Series(dtype="float64" if column == "empty_share" else "int64" if column in ("rows", "empty") else "object")
+            column: pd.Series(
+                dtype="float64" if column == "empty_share" else "int64" if column in ("rows", "empty") else "object"
+            )
             for column in PROFILE_COLUMNS
         })
     return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
@@ -361,7 +363,9 @@ def accounting_table(accounting: pd.DataFrame) -> pd.DataFrame:
     """
     missing = [column for column in ACCOUNTING_COLUMNS if column not in accounting.columns]
     if missing:
-        raise ValueError(f"the intake accounting has no column(s) {missing}; its columns are {list(accounting.columns)}")
+        raise ValueError(
+            f"the intake accounting has no column(s) {missing}; its columns are {list(accounting.columns)}"
+        )
     counts = accounting[ACCOUNTING_COLUMNS[2:]].astype("int64")
     adds_up = counts["rows_read"].eq(counts["clean"] + counts["quarantined"] + counts["duplicates_removed"])
     settings = [column for column in (*READ_SETTINGS, *READ_DETAILS) if column in accounting.columns]
@@ -392,7 +396,9 @@ def reason_counts(quarantine: pd.DataFrame, reasons: Mapping[str, str] = REASONS
         rows=("reason", "size"), tables=("table", lambda t: ", ".join(dict.fromkeys(t)))
     )
     frame = grouped.reset_index().astype({"reason": "object", "tables": "object"})
-    frame = frame.assign(meaning=[reasons.get(code) or code for code in frame["reason"]], rows=frame["rows"].astype("int64"))
+    frame = frame.assign(
+        meaning=[reasons.get(code) or code for code in frame["reason"]], rows=frame["rows"].astype("int64")
+    )
     frame = frame.sort_values(["rows", "reason"], ascending=[False, True], kind="stable")
     return frame[["reason", "meaning", "rows", "tables"]].reset_index(drop=True)
 
@@ -541,7 +547,9 @@ def date_coverage(dates: Mapping[str, pd.Series]) -> pd.DataFrame:
             "empty_months": len(empty),
             "gaps": tuple(empty),
         })
-    return pd.DataFrame(rows, columns=["table", "column", "rows", "undated", "first", "last", "months", "empty_months", "gaps"])
+    return pd.DataFrame(
+        rows, columns=["table", "column", "rows", "undated", "first", "last", "months", "empty_months", "gaps"]
+    )
 
 
 @dataclass(frozen=True)
@@ -595,7 +603,8 @@ def matches(customers: pd.DataFrame) -> pd.DataFrame:
     if {"country_match", "province_match"} <= set(customers.columns):
         return customers[["country_match", "province_match"]]
     country = pd.Series("unknown", index=customers.index, dtype="object")
-    country = country.mask(_blank(customers["country_raw"]), "not_given").mask(customers["country_iso3"].notna(), "country")
+    country = country.mask(_blank(customers["country_raw"]), "not_given")
+    country = country.mask(customers["country_iso3"].notna(), "country")
     looked_up = customers["country_iso3"].isin(["CHN", "USA", "CAN"]).fillna(False).astype(bool)
     province = pd.Series("kept", index=customers.index, dtype="object")
     province = province.mask(looked_up, "unknown").mask(customers["province_code"].notna(), "province")
@@ -626,7 +635,9 @@ def region_summary(customers: pd.DataFrame) -> RegionSummary:
     ValueError
         If a region column is missing.
     """
-    _require(customers, ("country_raw", "province_raw", "market", "country_iso3", "province_code"), "the customer table")
+    _require(
+        customers, ("country_raw", "province_raw", "market", "country_iso3", "province_code"), "the customer table"
+    )
     match = matches(customers)["country_match"]
     country = customers["country_iso3"].notna()
     province = customers["province_code"].notna()
@@ -771,6 +782,7 @@ def unplaced_places(
     result = result.astype({"customers": "int64", "revenue": "float64", **dict.fromkeys(optional, "object")})
     result[optional] = result[optional].where(result[optional].notna(), None)  # None, never NaN, for "no code"
     order = result.sort_values(
-        ["revenue", "customers", "level", "value"], ascending=[False, False, True, True], na_position="last", kind="stable"
+        ["revenue", "customers", "level", "value"], ascending=[False, False, True, True], na_position="last",
+        kind="stable",
     )
     return order.reset_index(drop=True)

@@ -147,7 +147,9 @@ def _plausible(parsed: Parsed, earliest: dt.date, latest: dt.date) -> pa.Check:
     # a date on the latest day itself is plausible, whatever its time of day; an unreadable or
     # empty date is the other rules' business
     low, high = pd.Timestamp(earliest), pd.Timestamp(latest) + pd.Timedelta(days=1)
-    return _check("implausible_date", lambda s: parsed.dates(s).isna() | parsed.dates(s).between(low, high, inclusive="left"))
+    return _check(
+        "implausible_date", lambda s: parsed.dates(s).isna() | parsed.dates(s).between(low, high, inclusive="left")
+    )
 
 
 def _number(parsed: Parsed, required: bool) -> list[pa.Check]:
@@ -249,10 +251,14 @@ def failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     else:
-        return pd.DataFrame({"index": pd.Series(dtype="int64"), "column": pd.Series(dtype="str"), "reason": pd.Series(dtype="str")})
+        return pd.DataFrame(
+            {"index": pd.Series(dtype="int64"), "column": pd.Series(dtype="str"), "reason": pd.Series(dtype="str")}
+        )
     unexpected = set(cases["check"]) - set(REASONS)
     if unexpected:  # a schema-level problem (e.g. a wrong dtype), never a data row's fault
-        raise AssertionError(f"{schema.name}: validation failed outside the row rules: {cases.head().to_dict('records')}")
+        raise AssertionError(
+            f"{schema.name}: validation failed outside the row rules: {cases.head().to_dict('records')}"
+        )
     rank = {reason: i for i, reason in enumerate(REASONS)}
     cases = cases.assign(rank=cases["check"].map(rank)).sort_values(["index", "rank"], kind="stable")
     return pd.DataFrame({
