@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from custseg import geo
 from custseg.config import load_config
-from custseg.geo import regions
 from custseg.intake import cleaning as intake
 from custseg.intake import quality
 from custseg.intake.cleaning import REASONS
@@ -175,7 +175,7 @@ def test_region_summary_counts_spellings_places_and_the_unplaced():
                     "Xanadu", "Brazil"],
         "province": ["广东省", "Guangdong", "Atlantis", "CA", "", "", "", "<script>", "Bavaria", "", "", "Sao Paolo"],
     })
-    customers = regions.normalize_regions(raw).assign(monetary=[10.0, 20, 30, 40, 5, 6, 7, 80, 90, 25, 3, 100])
+    customers = geo.normalize_regions(raw).assign(monetary=[10.0, 20, 30, 40, 5, 6, 7, 80, 90, 25, 3, 100])
     summary = quality.region_summary(customers)
     assert (summary.customers, summary.countries, summary.country_spellings) == (12, 4, 6)
     assert (summary.placed_country, summary.no_country, summary.non_answers) == (7, 3, 2)
@@ -213,17 +213,17 @@ def test_region_summary_counts_spellings_places_and_the_unplaced():
 def test_the_line_an_unplaced_value_shows_places_it(write_config):
     """Pasting the page's line into the config places the value: the loop an analyst goes through."""
     raw = pd.DataFrame({"country": ["Brazil", "Xanadu"], "province": ["Sao Paolo", ""]})
-    unplaced = quality.unplaced_places(regions.normalize_regions(raw))
+    unplaced = quality.unplaced_places(geo.normalize_regions(raw))
     lines = dict(zip(unplaced["value"], unplaced["alias"]))
     section, mapping = lines["Sao Paolo"].split(": ", 1)
     aliases = {section.split(".")[-1]: yaml.safe_load(mapping)}
     assert aliases == {"subdivisions": {"Sao Paolo": "BR-SP"}}
-    assert regions.normalize_regions(raw, aliases=aliases)["province_code"].tolist() == ["BR-SP", pd.NA]
+    assert geo.normalize_regions(raw, aliases=aliases)["province_code"].tolist() == ["BR-SP", pd.NA]
     load_config(write_config({"orders": "o.csv"}, regions={"aliases": aliases}))
 
 
 def test_tables_processed_before_match_columns_are_read_as_before():
-    customers = regions.normalize_regions(pd.DataFrame({"country": ["CN", "Narnia", ""], "province": ["Atlantis", "", ""]}))
+    customers = geo.normalize_regions(pd.DataFrame({"country": ["CN", "Narnia", ""], "province": ["Atlantis", "", ""]}))
     old = customers.drop(columns=["country_match", "province_match"])
     assert quality.matches(old).values.tolist() == [["country", "unknown"], ["unknown", "not_given"], ["not_given", "not_given"]]
     assert quality.unplaced_places(old)["value"].tolist() == ["Narnia", "Atlantis"]

@@ -15,12 +15,14 @@ from babel import Locale
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custseg.geo import _placenames, regions
-from custseg.geo.regions import (
+from custseg import geo
+from custseg.geo import (
     MARKETS,
     UNKNOWN,
     Market,
+    _placenames,
     assign_markets,
+    countries,
     normalize_countries,
     normalize_key,
     normalize_regions,
@@ -272,12 +274,12 @@ def test_every_alias_is_recognised_and_adds_a_spelling() -> None:
     aliases = read_data_csv("country_aliases.csv")
     result = normalize_countries(pd.Series([row["alias"] for row in aliases]))
     assert result["country_iso3"].tolist() == [row["iso3"] for row in aliases]
-    library = regions._library_country_keys()
+    library = countries._library_country_keys()
     redundant = [row["alias"] for row in aliases if normalize_key(row["alias"]) in library]
     assert redundant == [], "these aliases are already in the core table from pycountry / CLDR; drop them from the CSV"
     # An alias may repeat what the other CLDR locales know (it keeps the spelling in the fast core
     # table, and certain should a later release find the spelling shared), never contradict it.
-    extended = regions._extended_names()
+    extended = countries._extended_names()
     contradict = [
         (row["alias"], row["iso3"], extended[key])
         for row in aliases
@@ -980,8 +982,8 @@ def test_any_input_keeps_every_row_and_gives_every_row_a_market(rows, offset: in
     # Unknown exactly where neither a country nor a grouping is recognised (or the country is Antarctic).
     unplaced = result["country_iso3"].isna() & result["country_match"].ne("market")
     assert ((result["market"] == UNKNOWN) == (unplaced | (result["continent"] == "AN"))).all()
-    assert result["country_match"].isin(regions.COUNTRY_MATCHES).all()
-    assert result["province_match"].isin(regions.PROVINCE_MATCHES).all()
+    assert result["country_match"].isin(geo.COUNTRY_MATCHES).all()
+    assert result["province_match"].isin(geo.PROVINCE_MATCHES).all()
     assert (result["country_iso3"].notna() == result["country_match"].eq("country")).all()
     pd.testing.assert_frame_equal(frame, before)
     coverage = region_coverage(result)
@@ -1046,8 +1048,10 @@ def test_reproduces_the_sample_ground_truth(seed: int) -> None:
 
 
 def test_docstring_examples_run() -> None:
-    assert doctest.testmod(regions).failed == 0
-    assert doctest.testmod(_placenames).failed == 0
+    from custseg.geo import aliases, markets, normalize, subdivisions
+
+    results = [doctest.testmod(module) for module in (countries, subdivisions, markets, aliases, normalize, _placenames)]
+    assert sum(result.failed for result in results) == 0 and sum(result.attempted for result in results) > 0
 
 
 def test_market_is_a_frozen_dataclass() -> None:
@@ -1220,15 +1224,15 @@ def test_namibia_is_not_a_non_answer() -> None:
 
 def test_a_spelling_two_countries_share_identifies_neither() -> None:
     # "Kongo" is both Congos in the locales that write it; "Guinea" is one country, Guinea-Bissau another
-    assert regions._find_country("Kongo") is None
-    assert regions._find_country("Virgin Islands") is None  # British or U.S.
-    assert regions._find_country("Nigeri") is None  # Niger or Nigeria
+    assert countries._find_country("Kongo") is None
+    assert countries._find_country("Virgin Islands") is None  # British or U.S.
+    assert countries._find_country("Nigeri") is None  # Niger or Nigeria
     assert country_matches(["Guinea", "Guinea-Bissau"]) == [("GIN", "country", pd.NA), ("GNB", "country", pd.NA)]
-    assert regions._find_country("ROC") is None  # Taiwan or the Republic of the Congo
+    assert countries._find_country("ROC") is None  # Taiwan or the Republic of the Congo
 
 
 def test_extended_tables_leave_out_shared_spellings() -> None:
-    extended = regions._extended_names()
+    extended = countries._extended_names()
     assert "kongo" not in extended and "sant martin" not in extended
     assert extended["unbekannte region"] == _placenames.NOT_GIVEN
 
@@ -1279,11 +1283,11 @@ def test_province_non_answers_and_china_keep_their_behaviour() -> None:
 
 
 def test_suggestions_are_hints_for_close_spellings_only() -> None:
-    assert regions.suggest_country("Untied Kingdom") == "GBR"
-    assert regions.suggest_country("Xanadu") is None
-    assert regions.suggest_subdivision("Sao Paolo", "BRA") == "BR-SP"
-    assert regions.suggest_subdivision("Xanadu", "BRA") is None
-    assert regions.suggest_subdivision("Sao Paolo", "ATA") is None
+    assert geo.suggest_country("Untied Kingdom") == "GBR"
+    assert geo.suggest_country("Xanadu") is None
+    assert geo.suggest_subdivision("Sao Paolo", "BRA") == "BR-SP"
+    assert geo.suggest_subdivision("Xanadu", "BRA") is None
+    assert geo.suggest_subdivision("Sao Paolo", "ATA") is None
 
 
 # --------------------------------------------------------------------------- regions.aliases
@@ -1330,4 +1334,4 @@ def test_an_alias_beats_the_libraries() -> None:
 )
 def test_bad_aliases_raise_naming_the_alias(aliases: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        regions.check_aliases(aliases)
+        geo.check_aliases(aliases)

@@ -14,7 +14,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from custseg.geo import regions
+from custseg import geo
 from custseg.i18n import N_, Language
 
 RegionLevel = Literal["market", "country", "province"]
@@ -187,18 +187,18 @@ class Regions(Strict):
     def _aliases_place(self) -> Regions:
         if self.aliases.countries or self.aliases.subdivisions:
             # raises ValueError naming the alias (regions.aliases.countries['Xanadu']: ...)
-            regions.check_aliases(self.alias_table(), self.market_definitions())
+            geo.check_aliases(self.alias_table(), self.market_definitions())
         return self
 
     def market_definitions(self) -> dict[str, list[str] | dict]:
-        """Custom markets in the form :func:`custseg.geo.regions.assign_markets` takes."""
+        """Custom markets in the form :func:`custseg.geo.assign_markets` takes."""
         return {
             name: spec.model_dump(exclude_none=True) if isinstance(spec, CustomMarket) else list(spec)
             for name, spec in self.custom_markets.items()
         }
 
     def alias_table(self) -> dict[str, dict[str, str | None]]:
-        """The aliases in the form :func:`custseg.geo.regions.normalize_regions` takes."""
+        """The aliases in the form :func:`custseg.geo.normalize_regions` takes."""
         return self.aliases.model_dump()
 
 

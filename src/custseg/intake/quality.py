@@ -22,9 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pycountry
 
-from custseg import files, words
+from custseg import files, geo, words
 from custseg.config import Config
-from custseg.geo import regions
 from custseg.i18n import _
 from custseg.intake.validation import PERSONAL_COLUMNS, QUARANTINE_COLUMNS, QUARANTINE_FACTS, REASONS
 
@@ -60,7 +59,7 @@ READ_SETTINGS = ("format", "encoding", "delimiter", "decimal", "utc_offsets")
 #: tell apart, and the time zone stamps with a UTC offset were converted to ("": wall clock kept).
 READ_DETAILS = ("encoding_source", "encoding_confidence", "encoding_alternatives", "timezone")
 
-#: The market of Chinese customers whose province was not recognised (see custseg.geo.regions.MARKETS).
+#: The market of Chinese customers whose province was not recognised (see custseg.geo.MARKETS).
 CHINA_PROVINCE_UNKNOWN = "China (province unknown)"
 
 #: Columns of the processed customer table the region section reads (never personal data); the
@@ -583,7 +582,7 @@ def _require(frame: pd.DataFrame, columns, what: str) -> None:
 
 
 def matches(customers: pd.DataFrame) -> pd.DataFrame:
-    """``country_match`` and ``province_match`` of each customer (see :mod:`custseg.geo.regions`).
+    """``country_match`` and ``province_match`` of each customer (see :mod:`custseg.geo`).
 
     Taken from the table when it has them; derived for a table processed by an older custseg,
     which had neither groupings nor non-answers: a country is placed or not, empty or not, and a
@@ -656,7 +655,7 @@ def region_summary(customers: pd.DataFrame) -> RegionSummary:
         province_spellings=int(customers.loc[province, "province_raw"].nunique()),
         provinces=int(customers.loc[province, "province_code"].nunique()),
         placed_province=int(province.sum()),
-        unknown_market=int(customers["market"].eq(regions.UNKNOWN).sum()),
+        unknown_market=int(customers["market"].eq(geo.UNKNOWN).sum()),
         china_province_unknown=int(customers["market"].eq(CHINA_PROVINCE_UNKNOWN).sum()),
     )
 
@@ -770,9 +769,9 @@ def unplaced_places(
         suggestion = None
         if record["status"] in ("unknown", "market") and record["value"].strip():
             if record["level"] == "country":
-                suggestion = regions.suggest_country(record["value"])
+                suggestion = geo.suggest_country(record["value"])
             elif record["country_iso3"]:
-                suggestion = regions.suggest_subdivision(record["value"], record["country_iso3"])
+                suggestion = geo.suggest_subdivision(record["value"], record["country_iso3"])
         alias = ""
         if record["status"] != "not_given":
             alias = alias_line(record["level"], record["value"], suggestion, iso2.get(record["country_iso3"] or ""))
