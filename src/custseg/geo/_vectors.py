@@ -1,6 +1,6 @@
 """Text keys and vectorising helpers of custseg.geo: every lookup works on a column's distinct
-values and maps the answers back, so ten million rows with a few hundred spellings cost about as
-much as the spellings. Private to :mod:`custseg.geo`."""
+values and maps the answers back, so a big table with a few hundred spellings costs about as much
+as the spellings. Private to :mod:`custseg.geo`."""
 
 from __future__ import annotations
 

@@ -166,7 +166,7 @@ def normalize_text(column: pd.Series) -> pd.Series:
     """NFKC-normalize (full-width letters, digits and spaces become plain ones) and trim.
 
     Plain ASCII is NFKC-invariant, so only the other cells are normalized: most export cells
-    are ASCII, and normalizing a million cells costs over a second per column.
+    are ASCII, and normalizing every cell is slow on a big table (docs/performance.md).
     """
     column = column.str.strip()
     wide = ~column.str.isascii().astype("bool")
@@ -385,7 +385,7 @@ def _in_canonical_order(name: str, clean: pd.DataFrame) -> pd.DataFrame:
     first = [column for column in _ORDER_BY[name] if column in clean]
     if name in _UNIQUE_IDS:
         # Date and unique id, neither ever missing: one stable sort per key, last key first, is
-        # three times faster than sort_values over a million orders.
+        # much faster than sort_values on a big table (docs/performance.md).
         order = np.arange(len(clean))
         for column in reversed(first):
             order = order[clean[column].iloc[order].argsort(kind="stable").to_numpy()]

@@ -61,7 +61,7 @@ class Parsed:
     """Numbers and dates parsed from one table's text columns, each column once.
 
     The row rules and the typing of the rows that pass both need the parsed values; parsing a
-    million cells costs a noticeable fraction of a second per column, so they share this cache.
+    big column is not free (docs/performance.md), so they share this cache.
     It belongs to one frame: values are kept by column name.
 
     Parameters
