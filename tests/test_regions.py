@@ -157,7 +157,8 @@ def iso3_of(spelling: object) -> object:
 def one_subdivision(value: object, iso3: str | None) -> dict:
     """The subdivision columns of one value, without province_match (tested on its own)."""
     result = normalize_subdivisions(pd.Series([value], dtype=object), pd.Series([iso3], dtype=object))
-    return {column: (None if pd.isna(item) else item) for column, item in result.iloc[0].items() if column != "province_match"}
+    row = result.iloc[0].drop("province_match")
+    return {column: (None if pd.isna(item) else item) for column, item in row.items()}
 
 
 def read_data_csv(name: str) -> list[dict[str, str]]:
@@ -283,7 +284,8 @@ def test_every_alias_is_recognised_and_adds_a_spelling() -> None:
     contradict = [
         (row["alias"], row["iso3"], extended[key])
         for row in aliases
-        if (key := normalize_key(row["alias"])) in extended and extended[key] != _placenames.Found("country", row["iso3"])
+        if (key := normalize_key(row["alias"])) in extended
+        and extended[key] != _placenames.Found("country", row["iso3"])
     ]
     assert contradict == []
     assert all(row["comment"].strip() for row in aliases), "every alias says why it is needed"
@@ -1050,7 +1052,8 @@ def test_reproduces_the_sample_ground_truth(seed: int) -> None:
 def test_docstring_examples_run() -> None:
     from custseg.geo import aliases, markets, normalize, subdivisions
 
-    results = [doctest.testmod(module) for module in (countries, subdivisions, markets, aliases, normalize, _placenames)]
+    modules = (countries, subdivisions, markets, aliases, normalize, _placenames)
+    results = [doctest.testmod(module) for module in modules]
     assert sum(result.failed for result in results) == 0 and sum(result.attempted for result in results) > 0
 
 
@@ -1211,7 +1214,8 @@ def test_groupings_that_span_markets_stay_unplaced(spelling: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "spelling", ["Unspecified", "N/A", "n/a", "-", "??", "Unknown", "Other", "NULL", "none", "未知", "Unknown Region", "World", ""]
+    "spelling",
+    ["Unspecified", "N/A", "n/a", "-", "??", "Unknown", "Other", "NULL", "none", "未知", "Unknown Region", "World", ""],
 )
 def test_non_answers_count_as_not_given(spelling: str) -> None:
     assert country_matches([spelling]) == [(pd.NA, "not_given", pd.NA)]
@@ -1241,17 +1245,21 @@ def test_extended_tables_leave_out_shared_spellings() -> None:
     ("value", "iso3", "code", "name"),
     [
         # Brazil: "SP", "sp", "São Paulo" and "Sao Paulo" are one state
-        ("SP", "BRA", "BR-SP", "São Paulo"), ("sp", "BRA", "BR-SP", "São Paulo"), ("São Paulo", "BRA", "BR-SP", "São Paulo"),
-        ("Sao Paulo", "BRA", "BR-SP", "São Paulo"), ("SAO PAULO", "BRA", "BR-SP", "São Paulo"), ("BR-SP", "BRA", "BR-SP", "São Paulo"),
+        ("SP", "BRA", "BR-SP", "São Paulo"), ("sp", "BRA", "BR-SP", "São Paulo"),
+        ("São Paulo", "BRA", "BR-SP", "São Paulo"), ("Sao Paulo", "BRA", "BR-SP", "São Paulo"),
+        ("SAO PAULO", "BRA", "BR-SP", "São Paulo"), ("BR-SP", "BRA", "BR-SP", "São Paulo"),
         ("Estado de São Paulo", "BRA", "BR-SP", "São Paulo"), ("RJ", "BRA", "BR-RJ", "Rio de Janeiro"),
         # names in other languages (pycountry's catalogs)
-        ("Bavaria", "DEU", "DE-BY", "Bayern"), ("Bayern", "DEU", "DE-BY", "Bayern"), ("Baden-Wuerttemberg", "DEU", "DE-BW", "Baden-Württemberg"),
+        ("Bavaria", "DEU", "DE-BY", "Bayern"), ("Bayern", "DEU", "DE-BY", "Bayern"),
+        ("Baden-Wuerttemberg", "DEU", "DE-BW", "Baden-Württemberg"),
         ("Lombardy", "ITA", "IT-25", "Lombardia"), ("Catalonia", "ESP", "ES-CT", "Catalunya [Cataluña]"),
         # second-level subdivisions stand for their first-level one
-        ("MI", "ITA", "IT-25", "Lombardia"), ("Milano", "ITA", "IT-25", "Lombardia"), ("Barcelona", "ESP", "ES-CT", "Catalunya [Cataluña]"), ("Cataluña", "ESP", "ES-CT", "Catalunya [Cataluña]"),
+        ("MI", "ITA", "IT-25", "Lombardia"), ("Milano", "ITA", "IT-25", "Lombardia"),
+        ("Barcelona", "ESP", "ES-CT", "Catalunya [Cataluña]"), ("Cataluña", "ESP", "ES-CT", "Catalunya [Cataluña]"),
         ("Kent", "GBR", "GB-ENG", "England"), ("Scotland", "GBR", "GB-SCT", "Scotland"),
         # codes without the country, any case, words around the name
-        ("NSW", "AUS", "AU-NSW", "New South Wales"), ("qld", "AUS", "AU-QLD", "Queensland"), ("13", "JPN", "JP-13", "Tokyo"),
+        ("NSW", "AUS", "AU-NSW", "New South Wales"), ("qld", "AUS", "AU-QLD", "Queensland"),
+        ("13", "JPN", "JP-13", "Tokyo"),
         ("Tokyo-to", "JPN", "JP-13", "Tokyo"), ("ÎLE-DE-FRANCE", "FRA", "FR-IDF", "Île-de-France"),
         ("Ile de France", "FRA", "FR-IDF", "Île-de-France"), ("Nuevo Leon", "MEX", "MX-NLE", "Nuevo León"),
     ],
@@ -1262,7 +1270,9 @@ def test_subdivisions_of_every_country(value: str, iso3: str, code: str, name: s
     assert result[["province_zh", "cn_macro_region", "cn_macro_region_zh"]].isna().all()
 
 
-@pytest.mark.parametrize(("value", "iso3"), [("SP", "DEU"), ("Bavaria", "AUT"), ("Narnia", "BRA"), ("CA", "GBR"), ("Sao Paolo", "BRA")])
+@pytest.mark.parametrize(
+    ("value", "iso3"), [("SP", "DEU"), ("Bavaria", "AUT"), ("Narnia", "BRA"), ("CA", "GBR"), ("Sao Paolo", "BRA")]
+)
 def test_subdivisions_are_looked_up_within_their_country_only(value: str, iso3: str) -> None:
     result = normalize_subdivisions(pd.Series([value]), pd.Series([iso3])).iloc[0]
     assert result["province_code"] is pd.NA and result["province"] is pd.NA
@@ -1277,7 +1287,9 @@ def test_first_level_subdivision_of_a_second_level_code() -> None:
 
 
 def test_province_non_answers_and_china_keep_their_behaviour() -> None:
-    result = normalize_subdivisions(pd.Series(["N/A", "-", "广东", "CN-HK", "Taiwan"]), pd.Series(["BRA", "CHN", "CHN", "CHN", "CHN"]))
+    result = normalize_subdivisions(
+        pd.Series(["N/A", "-", "广东", "CN-HK", "Taiwan"]), pd.Series(["BRA", "CHN", "CHN", "CHN", "CHN"])
+    )
     assert result["province_match"].tolist() == ["not_given", "not_given", "province", "unknown", "unknown"]
     assert result["cn_macro_region"].tolist() == [pd.NA, pd.NA, "South China", pd.NA, pd.NA]
 
@@ -1294,7 +1306,9 @@ def test_suggestions_are_hints_for_close_spellings_only() -> None:
 
 
 ALIASES = {
-    "countries": {"Xanadu": "mng", "Channel Is.": "Europe", "Nordics": "Norden", "Intercompany": None, "Sao Paolo": "BRA"},
+    "countries": {
+        "Xanadu": "mng", "Channel Is.": "Europe", "Nordics": "Norden", "Intercompany": None, "Sao Paolo": "BRA",
+    },
     "subdivisions": {"Sao Paolo": "BR-SP", "Milan area": "IT-MI", "SP": "ES-M"},
 }
 
