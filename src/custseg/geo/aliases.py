@@ -24,6 +24,7 @@ class Aliases:
     subdivisions: Mapping[tuple[str, str], str]  # (alpha-3, compact_fold) -> ISO 3166-2 code
 
 
+#: No aliases: every spelling is looked up in the libraries and the package's tables.
 NO_ALIASES = Aliases({}, {}, {})
 
 
@@ -116,4 +117,5 @@ def check_aliases(
 
 
 def aliases_of(aliases: Mapping[str, Any] | Aliases | None) -> Aliases:
+    """Aliases already checked, or a config's ``regions.aliases`` checked now (:func:`check_aliases`)."""
     return aliases if isinstance(aliases, Aliases) else check_aliases(aliases)

@@ -28,6 +28,7 @@ from custseg.geo._vectors import check_series, map_rows
 from custseg.geo.aliases import NO_ALIASES, Aliases, aliases_of
 from custseg.geo.markets import MARKET_BY_NAME, UNKNOWN, default_market
 
+#: The columns :func:`normalize_countries` adds for a recognised country.
 COUNTRY_COLUMNS = ("country_iso3", "country_iso2", "country_en", "country_zh", "continent")
 
 

@@ -53,11 +53,13 @@ MARKETS: tuple[Market, ...] = (
 #: Market of a row whose country is not recognised.
 UNKNOWN: str = "Unknown"
 
+#: Every default market by its English name.
 MARKET_BY_NAME: dict[str, Market] = {market.name: market for market in MARKETS}
-# The seven mainland macro regions are the first seven markets; cn_provinces.csv must use these names.
+#: The seven mainland macro regions: the first seven markets; cn_provinces.csv must use these names.
 CN_MACRO_REGIONS: dict[str, Market] = {market.name: market for market in MARKETS[:7]}
 _CHINA_PROVINCE_UNKNOWN = MARKET_BY_NAME["China (province unknown)"]
 _HK_MACAO_TAIWAN = MARKET_BY_NAME["Hong Kong, Macao & Taiwan"]
+#: The market of a row whose country is not recognised, with its Chinese name.
 UNKNOWN_MARKET = MARKET_BY_NAME[UNKNOWN]
 
 # Country lists of the contract table; every other country goes by its continent.
@@ -78,6 +80,7 @@ _MARKET_BY_CONTINENT: dict[str, Market] = {
 
 
 def custom_market_names(custom_markets: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> list[str]:
+    """The names of a config's custom markets (in either form :func:`assign_markets` takes), unchecked."""
     if not custom_markets:
         return []
     if isinstance(custom_markets, Mapping):
@@ -146,6 +149,8 @@ def _custom_market_table(custom_markets: Mapping[str, Any] | Sequence[Mapping[st
 
 
 def default_market(iso3: str, continent: str | None, macro_region: str | None) -> Market:
+    """The default market of a country (alpha-3), by the contract's country lists, else its continent;
+    China's by the province's macro region."""
     if iso3 == "CHN":
         if macro_region is None:
             return _CHINA_PROVINCE_UNKNOWN
