@@ -132,7 +132,8 @@ def test_region_aliases_load_and_reach_normalize_regions(write_config, tmp_path)
     [
         ({"countries": {"Xanadu": "XAN"}}, r"regions: .*regions\.aliases\.countries\['Xanadu'\]: 'XAN' is neither"),
         ({"countries": {"Xanadu": "Nordics"}}, r"'Nordics' is neither .* nor a market"),
-        ({"subdivisions": {"Sao Paolo": "BR-XX"}}, r"regions\.aliases\.subdivisions\['Sao Paolo'\]: 'BR-XX' is not an ISO 3166-2"),
+        ({"subdivisions": {"Sao Paolo": "BR-XX"}},
+         r"regions\.aliases\.subdivisions\['Sao Paolo'\]: 'BR-XX' is not an ISO 3166-2"),
         ({"provinces": {"x": "BR-SP"}}, r"regions\.aliases\.provinces: unknown key"),
     ],
 )

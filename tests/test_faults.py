@@ -30,7 +30,9 @@ from custseg.paths import PROJECT_ROOT
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find leftover processes")
 
 #: Orders of the other version of the data: two customers more and one refund.
-TINY_ORDERS_V2 = TINY_ORDERS + "O990,C90,2026-09-01,500.00,CNY,completed,Coffee\nO991,C91,2026-09-02,80.00,CNY,refunded,Tea\n"
+TINY_ORDERS_V2 = (
+    TINY_ORDERS + "O990,C90,2026-09-01,500.00,CNY,completed,Coffee\nO991,C91,2026-09-02,80.00,CNY,refunded,Tea\n"
+)
 KEYS = ("interim", "processed", "reports", "build", "exports")
 
 
@@ -133,7 +135,8 @@ def _marked(marker: str) -> list[tuple[int, str]]:
             continue
         try:
             if needle in (entry / "environ").read_bytes().split(b"\0"):
-                found.append((int(entry.name), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")))
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append((int(entry.name), command))
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue  # ended while we looked, or not ours
     return found

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import CURRENCY as SAMPLE_CURRENCY
 from custseg.config import ConfigError, load_config
-from custseg.intake.cleaning import IntakeError, run_intake, write_intake
+from custseg.intake.cleaning import IntakeError, quarantine_sheet, run_intake, write_intake
 from custseg.sample.generator import SampleSpec, generate_sample, write_sample
 
 H = "order_id,customer_id,order_date,amount"  # an orders export at its smallest
@@ -79,19 +79,26 @@ EUR = {"currency": {"base": "CNY", "rates": {"USD": 7.0, "EUR": 7.8, "HKD": 0.92
 
 CASES = [
     # --- numbers: the decimal separator -------------------------------------------------------
-    Case("decimal comma 415,70", lines(EU, "O1;C1;2024-01-05;415,70", "O2;C1;2024-01-06;12,5"), Read("amount", [415.7, 12.5])),
-    Case("points group, comma decimal 4.040,82", lines(EU, "O1;C1;2024-01-05;4.040,82", "O2;C1;2024-01-06;1.234.567,89"),
+    Case("decimal comma 415,70", lines(EU, "O1;C1;2024-01-05;415,70", "O2;C1;2024-01-06;12,5"),
+         Read("amount", [415.7, 12.5])),
+    Case("points group, comma decimal 4.040,82",
+         lines(EU, "O1;C1;2024-01-05;4.040,82", "O2;C1;2024-01-06;1.234.567,89"),
          Read("amount", [4040.82, 1234567.89])),
-    Case("commas group, point decimal 1,234.50", lines(H, 'O1,C1,2024-01-05,"1,234.50"', 'O2,C1,2024-01-06,"1,234,567"'),
+    Case("commas group, point decimal 1,234.50",
+         lines(H, 'O1,C1,2024-01-05,"1,234.50"', 'O2,C1,2024-01-06,"1,234,567"'),
          Read("amount", [1234.5, 1234567.0])),
     Case("European ; export read right (revenue was 26x too high)",
-         lines(EU + ";currency", "O1;C1;05.01.2024;1.299,00;EUR", "O2;C2;06.01.2024;415,70;EUR", "O3;C2;07.01.2024;89,90;EUR"),
+         lines(EU + ";currency", "O1;C1;05.01.2024;1.299,00;EUR", "O2;C2;06.01.2024;415,70;EUR",
+               "O3;C2;07.01.2024;89,90;EUR"),
          Read("amount", [1299.0, 415.7, 89.9]), spec={"date_format": "%d.%m.%Y"}, config=EUR),
-    Case("1,234 alone: ambiguous, quarantined naming the setting", lines(H, 'O1,C1,2024-01-05,"1,234"', "O2,C1,2024-01-06,7"),
+    Case("1,234 alone: ambiguous, quarantined naming the setting",
+         lines(H, 'O1,C1,2024-01-05,"1,234"', "O2,C1,2024-01-06,7"),
          Quarantined(2, "ambiguous_number", "amount", "set inputs.orders.decimal")),
-    Case("1,234 beside 10.50: the column uses a decimal point", lines(H, 'O1,C1,2024-01-05,"1,234"', "O2,C1,2024-01-06,10.50"),
+    Case("1,234 beside 10.50: the column uses a decimal point",
+         lines(H, 'O1,C1,2024-01-05,"1,234"', "O2,C1,2024-01-06,10.50"),
          Read("amount", [1234.0, 10.5])),
-    Case("1.234 beside 415,70: the column uses a decimal comma", lines(EU, "O1;C1;2024-01-05;1.234", "O2;C1;2024-01-06;415,70"),
+    Case("1.234 beside 415,70: the column uses a decimal comma",
+         lines(EU, "O1;C1;2024-01-05;1.234", "O2;C1;2024-01-06;415,70"),
          Read("amount", [1234.0, 415.7])),
     Case("decimal ',' set: 1,234 is 1.234", lines(H, 'O1,C1,2024-01-05,"1,234"'), Read("amount", [1.234]),
          spec={"decimal": ","}),
@@ -107,13 +114,16 @@ CASES = [
          Read("quantity", [1000.0, 3.0]), file="lines.csv", table="line_items", spec={"columns": LINE_COLUMNS}),
     Case("mixed separators 1,23.45: no number", lines(H, 'O1,C1,2024-01-05,"1,23.45"', GOOD),
          Quarantined(2, "bad_number", "amount")),
-    Case("points as in a version number 1.2.3", lines(H, "O1,C1,2024-01-05,1.2.3", GOOD), Quarantined(2, "bad_number", "amount")),
+    Case("points as in a version number 1.2.3", lines(H, "O1,C1,2024-01-05,1.2.3", GOOD),
+         Quarantined(2, "bad_number", "amount")),
     Case("thousands with spaces 1 234,50", lines(EU, "O1;C1;2024-01-05;1 234,50"), Read("amount", [1234.5])),
-    Case("thousands with non-breaking spaces", lines(EU, "O1;C1;2024-01-05;1\u00a0234,50", "O2;C1;2024-01-06;2\u202f000,00"),
+    Case("thousands with non-breaking spaces",
+         lines(EU, "O1;C1;2024-01-05;1\u00a0234,50", "O2;C1;2024-01-06;2\u202f000,00"),
          Read("amount", [1234.5, 2000.0])),
     Case("Swiss apostrophes 1'234.50", lines(H, "O1,C1,2024-01-05,1'234.50"), Read("amount", [1234.5])),
     Case("Indian grouping 12,34,567.00", lines(H, 'O1,C1,2024-01-05,"12,34,567.00"'), Read("amount", [1234567.0])),
-    Case("accounting negative (1,234.50) is a return", lines(H, 'O1,C1,2024-01-05,"(1,234.50)"'), Read("status", ["returned"])),
+    Case("accounting negative (1,234.50) is a return", lines(H, 'O1,C1,2024-01-05,"(1,234.50)"'),
+         Read("status", ["returned"])),
     Case("trailing minus 12.50- (SAP)", lines(H, "O1,C1,2024-01-05,12.50-"), Read("amount", [-12.5])),
     Case("negative zero is zero", lines(H, "O1,C1,2024-01-05,-0", GOOD), Quarantined(2, "zero_amount", "amount")),
     Case("negative zero kept as 0.0, not -0.0", lines(H, "O1,C1,2024-01-05,-0.00"), Read("amount", [0.0]),
@@ -123,7 +133,8 @@ CASES = [
     # --- numbers that are no numbers ------------------------------------------------------------
     *(Case(f"non-finite {text}", lines(H, f"O1,C1,2024-01-05,{text}", GOOD), Quarantined(2, "bad_number", "amount"))
       for text in ("inf", "-inf", "Infinity", "NaN", "1e400", "-1e999")),
-    Case("a currency code that does not exist", lines(H, "O1,C1,2024-01-05,100 XYZ", GOOD), Quarantined(2, "bad_number", "amount")),
+    Case("a currency code that does not exist", lines(H, "O1,C1,2024-01-05,100 XYZ", GOOD),
+         Quarantined(2, "bad_number", "amount")),
     Case("a currency sign on a satisfaction score",
          lines("customer_id,feedback_date,satisfaction", "C1,2024-01-05,$4", "C2,2024-01-06,4"),
          Quarantined(2, "bad_number", "satisfaction"), file="feedback.csv", table="feedback"),
@@ -133,8 +144,10 @@ CASES = [
     Case("$100 without a currency column, base CNY", lines(H, "O1,C1,2024-01-05,$100", GOOD),
          Quarantined(2, "currency_mismatch", "amount")),
     Case("$100 in a USD row", lines(H + ",currency", "O1,C1,2024-01-05,$100,USD"), Read("amount_base", [700.0])),
-    Case("¥99 in a CNY row", lines(H, "O1,C1,2024-01-05,¥99", "O2,C1,2024-01-06,￥12.50"), Read("amount", [99.0, 12.5])),
-    Case("99元 and RMB 1,200.00", lines(H, "O1,C1,2024-01-05,99元", 'O2,C1,2024-01-06,"RMB 1,200.00"'), Read("amount", [99.0, 1200.0])),
+    Case("¥99 in a CNY row", lines(H, "O1,C1,2024-01-05,¥99", "O2,C1,2024-01-06,￥12.50"),
+         Read("amount", [99.0, 12.5])),
+    Case("99元 and RMB 1,200.00", lines(H, "O1,C1,2024-01-05,99元", 'O2,C1,2024-01-06,"RMB 1,200.00"'),
+         Read("amount", [99.0, 1200.0])),
     Case("€12,50 in a EUR row", lines(EU + ";currency", "O1;C1;2024-01-05;€12,50;EUR", "O2;C1;2024-01-06;7,00 €;EUR"),
          Read("amount", [12.5, 7.0]), config=EUR),
     Case("US$ in an HKD row", lines(H + ",currency", "O1,C1,2024-01-05,US$5,HKD", GOOD + ",CNY"),
@@ -142,24 +155,30 @@ CASES = [
     Case("€ in a USD row", lines(H + ",currency", "O1,C1,2024-01-05,€5,USD", GOOD + ",CNY"),
          Quarantined(2, "currency_mismatch", "amount")),
     # --- dates and times ------------------------------------------------------------------------
-    Case("offset +08:00: wall clock kept", lines(H, "O1,C1,2024-01-05T10:00:00+08:00,5", "O2,C1,2024-01-06T23:30:00Z,5"),
+    Case("offset +08:00: wall clock kept",
+         lines(H, "O1,C1,2024-01-05T10:00:00+08:00,5", "O2,C1,2024-01-06T23:30:00Z,5"),
          Read("order_date", [pd.Timestamp("2024-01-05 10:00"), pd.Timestamp("2024-01-06 23:30")])),
     Case("offsets converted to cleaning.timezone",
          lines(H, "O1,C1,2024-01-05T10:00:00+08:00,5", "O2,C1,2024-01-06T23:30:00Z,5", "O3,C1,2024-01-07 09:00,5"),
-         Read("order_date", [pd.Timestamp("2024-01-05 10:00"), pd.Timestamp("2024-01-07 07:30"), pd.Timestamp("2024-01-07 09:00")]),
+         Read("order_date", [pd.Timestamp("2024-01-05 10:00"), pd.Timestamp("2024-01-07 07:30"),
+                             pd.Timestamp("2024-01-07 09:00")]),
          config={"cleaning": {"stop_on": [], "timezone": "Asia/Shanghai"}}),
     Case("daylight saving offsets +01:00 and +02:00 as written",
          lines(H, "O1,C1,2024-03-30 23:30:00+01:00,5", "O2,C1,2024-03-31 23:30:00+02:00,5"),
          Read("order_date", [pd.Timestamp("2024-03-30 23:30"), pd.Timestamp("2024-03-31 23:30")])),
-    Case("offset after a format with %z", lines(H, "O1,C1,05/01/2024 10:00 +0800,5"), Read("order_date", [pd.Timestamp("2024-01-05 02:00")]),
+    Case("offset after a format with %z", lines(H, "O1,C1,05/01/2024 10:00 +0800,5"),
+         Read("order_date", [pd.Timestamp("2024-01-05 02:00")]),
          spec={"date_format": "%d/%m/%Y %H:%M %z"}, config={"cleaning": {"stop_on": [], "timezone": "UTC"}}),
-    Case("an offset of +25:00", lines(H, "O1,C1,2024-01-05T10:00:00+25:00,5", GOOD), Quarantined(2, "bad_date", "order_date")),
-    Case("a time zone that does not exist", lines(H, GOOD), Refused(r"cleaning\.timezone.*unknown time zone 'Mars/Olympus'"),
+    Case("an offset of +25:00", lines(H, "O1,C1,2024-01-05T10:00:00+25:00,5", GOOD),
+         Quarantined(2, "bad_date", "order_date")),
+    Case("a time zone that does not exist", lines(H, GOOD),
+         Refused(r"cleaning\.timezone.*unknown time zone 'Mars/Olympus'"),
          config={"cleaning": {"timezone": "Mars/Olympus"}}),
     Case("2024-02-30 stops intake naming file, column and row", lines(H, "O1,C1,2024-02-30,5", GOOD),
          Refused(r"column 'order_date'.*row 2: '2024-02-30'"), config={"cleaning": {"stop_on": ["bad_date"]}}),
     Case("31/12/2024 without date_format", lines(H, "O1,C1,31/12/2024,5", GOOD),
-         Refused(r"row 2: '31/12/2024'.*set inputs\.orders\.date_format"), config={"cleaning": {"stop_on": ["bad_date"]}}),
+         Refused(r"row 2: '31/12/2024'.*set inputs\.orders\.date_format"),
+         config={"cleaning": {"stop_on": ["bad_date"]}}),
     Case("an Excel serial date in a CSV", lines(H, "O1,C1,45292,5", GOOD), Quarantined(2, "bad_date", "order_date")),
     Case("a year alone is no date", lines(H, "O1,C1,2024,5", GOOD), Quarantined(2, "bad_date", "order_date")),
     Case("a month alone is no date", lines(H, "O1,C1,2024-03,5", GOOD), Quarantined(2, "bad_date", "order_date")),
@@ -169,7 +188,8 @@ CASES = [
          lines(H + ",status", "O1,C1,2024-01-05,5,cancelled", "O2,C1,2024-01-06,5", "O3,C1,2024-01-07,5,completed"),
          Refused(r"line 3 has 4 fields but the header on line 1 has 5")),
     Case("a row too long", lines(H, "O1,C1,2024-01-05,5", "O2,C1,2024-01-06,1,234"), Refused(r"line 3 has 5 fields")),
-    Case("empty trailing values written out", lines(H + ",status", "O1,C1,2024-01-05,5,"), Read("status", ["completed"])),
+    Case("empty trailing values written out", lines(H + ",status", "O1,C1,2024-01-05,5,"),
+         Read("status", ["completed"])),
     Case("a value over two lines", lines(H + ",category", 'O1,C1,2024-01-05,5,"Tea\nand cups"', "O2,C1,2024-01-06,5,x"),
          Read("source_row", [2, 4])),
     Case("a spreadsheet formula in an id is read as text", lines(H, "=cmd|' /C calc'!A0,C1,2024-01-05,5"),
@@ -177,16 +197,20 @@ CASES = [
     Case("HTML in a value is text", lines(H + ",category", "O1,C1,2024-01-05,5,<script>alert(1)</script>"),
          Read("category", ["<script>alert(1)</script>"])),
     Case("an id used twice for different orders: both set aside",
-         lines(H, "O1,C1,2024-01-05,5", "O1,C2,2024-01-05,50", GOOD), Quarantined(3, "conflicting_duplicate", "order_id")),
+         lines(H, "O1,C1,2024-01-05,5", "O1,C2,2024-01-05,50", GOOD),
+         Quarantined(3, "conflicting_duplicate", "order_id")),
     Case("a customer id used twice, differently: both set aside",
-         lines("customer_id,city", "C1,Shanghai", "C2,Beijing", "C1,Shenzhen"), Quarantined(4, "conflicting_duplicate", "customer_id"),
+         lines("customer_id,city", "C1,Shanghai", "C2,Beijing", "C1,Shenzhen"),
+         Quarantined(4, "conflicting_duplicate", "customer_id"),
          file="customers.csv", table="customers"),
     Case("a currency sign on a quantity",
          lines("Invoice,Quantity,Price,Date,Customer", "A1,¥3,2.50,2024-01-05,C1", "A2,3,1.25,2024-01-06,C1"),
-         Quarantined(2, "bad_number", "quantity"), file="lines.csv", table="line_items", spec={"columns": LINE_COLUMNS}),
+         Quarantined(2, "bad_number", "quantity"), file="lines.csv", table="line_items",
+         spec={"columns": LINE_COLUMNS}),
     Case("an exact duplicate: one kept", lines(H, "O1,C1,2024-01-05,5", "O1,C1,2024-01-05,5"), Read("source_row", [2])),
     Case("an invoice of two customers: every line set aside",
-         lines("Invoice,Quantity,Price,Date,Customer", "A1,1,2.50,2024-01-05,C1", "A1,2,1.00,2024-01-05,C2", "A2,1,1.00,2024-01-06,C1"),
+         lines("Invoice,Quantity,Price,Date,Customer", "A1,1,2.50,2024-01-05,C1", "A1,2,1.00,2024-01-05,C2",
+               "A2,1,1.00,2024-01-06,C1"),
          Quarantined(2, "conflicting_invoice", "customer_id"), file="lines.csv", table="line_items",
          spec={"columns": LINE_COLUMNS}),
     Case("a line of spaces", lines(H, "O1,C1,2024-01-05,5", "   "), Quarantined(3, "missing_id", "order_id")),
@@ -199,9 +223,11 @@ CASES = [
          encoding="latin-1", file="customers.csv", table="customers"),
     Case("cp1252 € and curly quotes", lines(EU + ";currency;category", "O1;C1;2024-01-05;€12,50;EUR;“Tee” – grün"),
          Read("category", ["“Tee” – grün"]), encoding="cp1252", config=EUR),
-    Case("GBK Chinese still read", lines("订单号,客户,日期,金额,状态", "O1,C1,2024-01-05,5,已完成", "O2,C2,2024-01-06,6,已取消"),
+    Case("GBK Chinese still read",
+         lines("订单号,客户,日期,金额,状态", "O1,C1,2024-01-05,5,已完成", "O2,C2,2024-01-06,6,已取消"),
          Read("status", ["completed", "cancelled"]), encoding="gbk",
-         spec={"columns": {"order_id": "订单号", "customer_id": "客户", "order_date": "日期", "amount": "金额", "status": "状态"}}),
+         spec={"columns": {"order_id": "订单号", "customer_id": "客户", "order_date": "日期", "amount": "金额",
+                           "status": "状态"}}),
     Case("UTF-8 BOM and ; delimiter", "\ufeff" + lines(EU, "O1;C1;2024-01-05;415,70"), Read("amount", [415.7])),
     Case("UTF-16 with a byte-order mark", lines(H + ",category", "O1,C1,2024-01-05,5,茶"), Read("category", ["茶"]),
          encoding="utf-16"),
@@ -210,12 +236,15 @@ CASES = [
     Case("a NUL byte", lines(H, "O1,C1,2024-01-05,5", "O2,C1\x00,2024-01-06,5"), Refused(r"line 3 holds a NUL byte")),
     Case("a web page saved as .csv", "<!DOCTYPE html>\n<html><body>Please log in</body></html>\n",
          Refused(r"looks like a web page \(HTML\)")),
-    Case("Excel XML Spreadsheet 2003 named .csv", '<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">\n',
+    Case("Excel XML Spreadsheet 2003 named .csv",
+         '<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">\n',
          Refused(r"looks like an XML file.*save it as \.xlsx")),
     Case("JSON named .csv", '[{"order_id": "O1"}]\n', Refused(r"looks like a JSON file")),
-    Case("bytes no encoding reads", b"order_id,customer_id,order_date,amount\nO1,C1,2024-01-05,5" + bytes(range(0x80, 0x100)) * 4 + b"\n",
+    Case("bytes no encoding reads",
+         b"order_id,customer_id,order_date,amount\nO1,C1,2024-01-05,5" + bytes(range(0x80, 0x100)) * 4 + b"\n",
          Refused(r"the encoding cannot be detected: line 2 is not UTF-8")),
-    Case("a gzipped Latin-1 export", gzip.compress(lines("customer_id,city", "C1,Genève", "C2,São Paulo").encode("latin-1")),
+    Case("a gzipped Latin-1 export",
+         gzip.compress(lines("customer_id,city", "C1,Genève", "C2,São Paulo").encode("latin-1")),
          Read("city", ["Genève", "São Paulo"]), file="customers.csv.gz", table="customers"),
     Case("a GBK file declared UTF-8", lines(H + ",category", "O1,C1,2024-01-05,5,茶叶"),
          Refused(r"line 2 cannot be decoded: the file is read as utf-8"), encoding="gbk", spec={"encoding": "utf-8"}),
@@ -253,7 +282,8 @@ def test_hostile_input(case, tmp_path, write_config):
         assert table[expect.column].tolist() == expect.values
         assert result.quarantine.loc[result.quarantine["file"] == str(path)].empty
     else:
-        q = result.quarantine.loc[result.quarantine["file"] == str(path)].set_index("row")
+        sheet = quarantine_sheet(result.quarantine)  # the facts with their details, as quarantine.csv shows them
+        q = sheet.loc[sheet["file"] == str(path)].set_index("row")
         assert expect.row in q.index, q
         row = q.loc[expect.row]
         assert (row["reason"], row["column"]) == (expect.reason, expect.column)
@@ -288,11 +318,15 @@ def test_a_parquet_file_with_zoned_timestamps_is_put_on_one_clock(tmp_path, writ
                  ).to_parquet(tmp_path / "orders.parquet")
     inputs = {"orders": str(tmp_path / "orders.parquet")}
     utc = run_intake(load_config(write_config(inputs, cleaning={"timezone": "UTC"})))
-    assert utc.tables["orders"]["order_date"].tolist() == [pd.Timestamp("2024-01-05 02:00"), pd.Timestamp("2024-01-06 15:30")]
+    assert utc.tables["orders"]["order_date"].tolist() == [
+        pd.Timestamp("2024-01-05 02:00"), pd.Timestamp("2024-01-06 15:30")
+    ]
     assert utc.tables["orders"]["amount"].tolist() == [1.234, 5.0]  # a stored number is never ambiguous
     assert utc.accounting.loc[0, ["utc_offsets", "timezone"]].tolist() == ["+08:00", "UTC"]
     kept = run_intake(load_config(write_config(inputs)))
-    assert kept.tables["orders"]["order_date"].tolist() == [pd.Timestamp("2024-01-05 10:00"), pd.Timestamp("2024-01-06 23:30")]
+    assert kept.tables["orders"]["order_date"].tolist() == [
+        pd.Timestamp("2024-01-05 10:00"), pd.Timestamp("2024-01-06 23:30")
+    ]
 
 
 def test_the_accounting_says_how_each_file_was_read(tmp_path, write_config):
@@ -329,13 +363,19 @@ def _as_unshuffled(written: dict, back: dict) -> dict[str, str]:
     of a kept exact duplicate is left out (which copy is first depends on the order, nothing else)."""
     texts = {}
     for name, path in written.items():
-        if path.suffix == ".parquet":
+        if path.suffix == ".parquet" and name != "quarantine_facts":
             texts[name] = pd.read_parquet(path).drop(columns="source_row").to_csv()
             continue
-        frame = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, dtype=str).drop(columns="file", errors="ignore")
+        if path.suffix == ".parquet":  # the quarantine's facts: rows mapped back like quarantine.csv's
+            frame = pd.read_parquet(path).astype(str)
+        else:
+            frame = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, dtype=str)
+        frame = frame.drop(columns="file", errors="ignore")
         rows = [column for column in frame.columns if column == "row" or column.endswith("_row")]
         if rows:
-            frame = frame.assign(**{column: [back[t][int(r)] for t, r in zip(frame["table"], frame[column])] for column in rows})
+            frame = frame.assign(
+                **{column: [back[t][int(r)] for t, r in zip(frame["table"], frame[column])] for column in rows}
+            )
             frame = frame.sort_values(["table", *rows]).reset_index(drop=True)
         texts[name] = frame.to_csv()
     return texts
@@ -346,8 +386,10 @@ def test_a_shuffled_export_gives_byte_identical_tables(tmp_path, write_config):
     # id reused with another amount, missing customers, unknown statuses, NPS typed into the 1-5 scale
     raw = tmp_path / "raw"
     write_sample(generate_sample(SampleSpec(n_customers=300, seed=5)), raw)
-    files = {name: (raw / f"{name}.csv").read_text(encoding="utf-8") for name in ("orders", "customers", "interactions", "feedback")}
-    runs = [_as_unshuffled(*_shuffled_intake(tmp_path / f"run{seed}", files, seed, write_config)) for seed in (None, 1, 2)]
+    names = ("orders", "customers", "interactions", "feedback")
+    files = {name: (raw / f"{name}.csv").read_text(encoding="utf-8") for name in names}
+    runs = [_as_unshuffled(*_shuffled_intake(tmp_path / f"run{seed}", files, seed, write_config))
+            for seed in (None, 1, 2)]
     assert set(runs[0]) >= {"orders", "customers", "interactions", "feedback", "quarantine", "accounting"}
     for other in runs[1:]:
         assert other == runs[0]
@@ -363,7 +405,8 @@ def test_a_shuffled_export_gives_the_same_clean_tables_and_quarantine(tmp_path, 
         "O8,C4,2024-01-11,1.25,completed", "O9,C4,2024-01-12,-1.25,completed", "O10,C5,2024-01-13,0,completed",
         "O11,C4,2024-01-11,1.25,completed",
     ]
-    runs = [_as_unshuffled(*_shuffled_intake(tmp_path / f"run{seed}", {"orders": lines(H + ",status", *rows)}, seed, write_config))
+    files = {"orders": lines(H + ",status", *rows)}
+    runs = [_as_unshuffled(*_shuffled_intake(tmp_path / f"run{seed}", files, seed, write_config))
             for seed in (None, 1, 2, 3)]
     assert all(run == runs[0] for run in runs[1:])
     orders = pd.read_csv(io.StringIO(runs[0]["orders"]))

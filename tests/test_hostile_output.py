@@ -134,7 +134,8 @@ def test_a_pipeline_run_writes_no_formula_into_any_csv(write_csv, write_config):
     quarantine = _read_csv(config.output.interim / "quarantine.csv")
     assert quarantine[["row", "reason", "column", "value"]].values.tolist() == [["7", "bad_number", "amount", "'=1+1"]]
     # the Parquet copies and the data-quality page read the values as they were
-    assert "=HYPERLINK(\"http://x\",\"y\")" in set(pd.read_parquet(config.output.interim / "orders.parquet")["order_id"])
+    ids = set(pd.read_parquet(config.output.interim / "orders.parquet")["order_id"])
+    assert "=HYPERLINK(\"http://x\",\"y\")" in ids
     assert load_quality_data(config).quarantine["value"].tolist() == ["=1+1"]
 
 
@@ -149,7 +150,10 @@ def test_a_mapped_header_that_is_a_formula_is_neutralised_in_columns_csv(write_c
 
 
 def test_reversal_matches_csv_neutralises_order_ids(write_csv, write_config):
-    text = "order_id,customer_id,order_date,amount\n-O1,C1,2025-01-05,50.00\n@R1,C1,2025-01-09,-50.00\nO2,C2,2025-01-06,20\n"
+    text = (
+        "order_id,customer_id,order_date,amount\n-O1,C1,2025-01-05,50.00\n@R1,C1,2025-01-09,-50.00\n"
+        "O2,C2,2025-01-06,20\n"
+    )
     config = load_config(write_config({"orders": str(write_csv("orders.csv", text))}))
     write_intake(run_intake(config), config.output.interim)
     matches = _read_csv(config.output.interim / "reversal_matches.csv")
@@ -199,7 +203,8 @@ def test_outputs_beside_the_inputs_are_fine_and_every_bundled_config_passes(tmp_
 # --- the config, checked fully -------------------------------------------------------------------
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"tiers": {"min_scores": [100, 50]}}, r"tiers\.min_scores \[100\.0, 50\.0\]: 100 is out of reach; the weighted RFM total runs from 3 to 15"),
+    ({"tiers": {"min_scores": [100, 50]}},
+     r"tiers\.min_scores \[100\.0, 50\.0\]: 100 is out of reach; the weighted RFM total runs from 3 to 15"),
     ({"tiers": {"min_scores": [12, 3]}}, r"3 is out of reach.*above 3 and at most 15"),
     ({"tiers": {"bins": 3, "min_scores": [10, 6]}}, r"10 is out of reach; the weighted RFM total runs from 3 to 9"),
     ({"tiers": {"weights": {"r": 2, "f": 1, "m": 1}, "min_scores": [21, 8]}}, r"21 is out of reach.*from 4 to 20"),
@@ -247,7 +252,10 @@ def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 
 def test_all_rows_quarantined_is_one_clear_line_with_the_reasons(write_csv, write_config):
-    text = "order_id,customer_id,order_date,amount\nO1,C1,2025-01-05,12,5\nO2,C2,2025-01-06,abc\nO2,C2,2025-01-06,abc\nO3,,2025-01-07,5\n"
+    text = (
+        "order_id,customer_id,order_date,amount\nO1,C1,2025-01-05,12,5\nO2,C2,2025-01-06,abc\n"
+        "O2,C2,2025-01-06,abc\nO3,,2025-01-07,5\n"
+    )
     orders = write_csv("orders.csv", text.replace("12,5", '"12,5x"'))
     config_path = write_config({"orders": str(orders)}, cleaning={"stop_on": []})
     done = _cli("process", "--config", str(config_path))
@@ -263,7 +271,8 @@ def test_all_rows_quarantined_is_one_clear_line_with_the_reasons(write_csv, writ
 
 
 def test_a_file_with_a_header_only_has_no_clean_rows(write_csv, write_config):
-    config = load_config(write_config({"orders": str(write_csv("orders.csv", "order_id,customer_id,order_date,amount\n"))}))
+    header_only = write_csv("orders.csv", "order_id,customer_id,order_date,amount\n")
+    config = load_config(write_config({"orders": str(header_only)}))
     with pytest.raises(IntakeError, match=r"orders\.csv: no clean rows: the file has a header but no rows of data"):
         run(config, echo=_quiet)
 
@@ -279,7 +288,10 @@ def test_line_items_that_make_no_order_are_one_clear_error(write_csv, write_conf
 
 
 def test_all_orders_cancelled_or_refunded_means_no_purchases(write_csv, write_config):
-    text = "order_id,customer_id,order_date,amount,status\nO1,C1,2025-01-05,10,cancelled\nO2,C2,2025-01-06,20,已退款\nO3,C2,2025-01-07,5,void\n"
+    text = (
+        "order_id,customer_id,order_date,amount,status\nO1,C1,2025-01-05,10,cancelled\n"
+        "O2,C2,2025-01-06,20,已退款\nO3,C2,2025-01-07,5,void\n"
+    )
     config = load_config(write_config({"orders": str(write_csv("orders.csv", text))}))
     with pytest.raises(IntakeError, match=r"orders\.csv: no purchases: none of the 3 clean orders is a completed "
                                           r"purchase \(2 cancelled, 1 refunded\)"):
@@ -288,7 +300,8 @@ def test_all_orders_cancelled_or_refunded_means_no_purchases(write_csv, write_co
 
 
 @pytest.mark.parametrize("date, message", [
-    ("2020-01-01", r"observation_date 2020-01-01 is not after the first purchase \(2025-01-05\).*from 2025-01-05 to 2025-03-01"),
+    ("2020-01-01",
+     r"observation_date 2020-01-01 is not after the first purchase \(2025-01-05\).*from 2025-01-05 to 2025-03-01"),
     ("2025-01-05", r"observation_date 2025-01-05 is not after the first purchase"),
     ("2030-01-01", r"observation_date 2030-01-01 is more than churn\.lost_after_days \(365\) after the last purchase "
                    r"\(2025-03-01\).*up to 2026-03-01"),
@@ -344,7 +357,8 @@ def test_an_output_folder_that_is_a_file_ends_the_cli_with_one_line(write_csv, w
     })
     done = _cli("process", "--config", str(config_path))
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.startswith(f"custseg: error: cannot write {blocker / 'interim'}/") and done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"custseg: error: cannot write {blocker / 'interim'}/")
+    assert done.stderr.count("\n") == 1
     debug = _cli("--debug", "process", "--config", str(config_path))
     assert "Traceback" in debug.stderr  # --debug shows where
 
@@ -360,11 +374,14 @@ def processed_once(write_csv, write_config):
 
 
 @pytest.mark.parametrize("damage, reason", [
-    (lambda c: (c.output.processed / "customers.parquet").write_bytes(b"PAR1 torn"), r"customers\.parquet changed since it was written"),
+    (lambda c: (c.output.processed / "customers.parquet").write_bytes(b"PAR1 torn"),
+     r"customers\.parquet changed since it was written"),
     (lambda c: (c.output.processed / "orders.parquet").unlink(), r"orders\.parquet is missing"),
-    (lambda c: (c.output.interim / "quarantine.csv").write_text("edited", encoding="utf-8"), r"quarantine\.csv changed"),
+    (lambda c: (c.output.interim / "quarantine.csv").write_text("edited", encoding="utf-8"),
+     r"quarantine\.csv changed"),
     (lambda c: (c.output.exports / "customer_segments.csv").unlink(), r"customer_segments\.csv is missing"),
-    (lambda c: (c.output.processed / "study.json").write_text("{", encoding="utf-8"), r"study\.json is not readable JSON"),
+    (lambda c: (c.output.processed / "study.json").write_text("{", encoding="utf-8"),
+     r"study\.json is not readable JSON"),
 ])
 def test_a_damaged_output_is_rebuilt_with_a_line_saying_why(processed_once, damage, reason):
     config = processed_once
@@ -388,7 +405,8 @@ def test_a_study_json_of_an_older_custseg_is_not_trusted(processed_once):
 
 
 def test_temporary_files_of_a_dead_process_are_swept_and_a_live_ones_kept(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = child.stdout.strip()
     (tmp_path / f"a.parquet.tmp-{dead}").write_bytes(b"half")
     (tmp_path / f"b.parquet.tmp-{os.getpid()}").write_bytes(b"mine")
     assert files.sweep_temporary(tmp_path) == [tmp_path / f"a.parquet.tmp-{dead}"]

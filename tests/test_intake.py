@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custseg.config import ConfigError, load_config
-from custseg.intake.cleaning import IntakeError, read_table, run_intake, write_intake
+from custseg.intake.cleaning import IntakeError, quarantine_sheet, read_table, run_intake, write_intake
 from custseg.intake.validation import REASONS
 
 QUARANTINE_ALL = {"cleaning": {"stop_on": []}}
@@ -60,7 +62,9 @@ def test_a_row_with_several_problems_is_quarantined_once_with_all_of_them(write_
     assert len(result.quarantine) == 1
     row = result.quarantine.iloc[0]
     assert row["reason"] == "missing_id"  # the first problem in REASONS order
-    assert "bad_date in order_date" in row["detail"] and "bad_number in amount" in row["detail"]
+    assert json.loads(row["figures"]) == {"also": [["bad_date", "order_date"], ["bad_number", "amount"]]}
+    detail = quarantine_sheet(result.quarantine).iloc[0]["detail"]  # as quarantine.csv shows it
+    assert detail == "customer_id: a required id is empty (also bad_date in order_date; bad_number in amount)"
 
 
 def test_refunds_net_to_zero_and_returns_against_spend(write_csv, write_config):
@@ -89,7 +93,8 @@ def test_statuses_and_numbers_as_exports_write_them(write_csv, write_config):
 def test_custom_status_words_come_from_the_config(write_csv, write_config):
     text = "order_id,customer_id,order_date,amount,status\nO1,C1,2025-01-01,5,Fulfilled\nO2,C1,2025-01-02,5,Storniert\n"
     statuses = {"completed": ["fulfilled"], "cancelled": ["storniert"], "refunded": ["erstattet"]}
-    orders = run_intake(_orders_config(write_csv, write_config, text, cleaning={"stop_on": [], "statuses": statuses})).tables["orders"]
+    config = _orders_config(write_csv, write_config, text, cleaning={"stop_on": [], "statuses": statuses})
+    orders = run_intake(config).tables["orders"]
     assert orders["status"].tolist() == ["completed", "cancelled"]
 
 
@@ -102,9 +107,11 @@ def test_zero_amounts_can_be_kept_by_rule(write_csv, write_config):
 def test_unparseable_date_stops_intake_by_default_naming_file_column_and_rows(write_csv, write_config):
     text = "order_id,customer_id,order_date,amount\nO1,C1,05/01/2025,5\nO2,C1,2025-01-02,5\nO3,C1,13/01/2025,5\n"
     config = load_config(write_config({"orders": str(write_csv("orders.csv", text))}))
-    with pytest.raises(IntakeError, match=r"orders\.csv: column 'order_date'.*row 2: '05/01/2025'; row 4: '13/01/2025'.*date_format"):
+    rows = r"row 2: '05/01/2025'; row 4: '13/01/2025'"
+    with pytest.raises(IntakeError, match=r"orders\.csv: column 'order_date'.*" + rows + ".*date_format"):
         run_intake(config)
-    fixed = load_config(write_config({"orders": {"path": str(write_csv("orders.csv", text.replace("2025-01-02", "02/01/2025"))), "date_format": "%d/%m/%Y"}}))
+    path = write_csv("orders.csv", text.replace("2025-01-02", "02/01/2025"))
+    fixed = load_config(write_config({"orders": {"path": str(path), "date_format": "%d/%m/%Y"}}))
     assert run_intake(fixed).tables["orders"]["order_date"].dt.month.tolist() == [1, 1, 1]
 
 
@@ -123,7 +130,8 @@ def test_unknown_stop_reason_is_a_config_error(write_csv, write_config):
 
 def test_text_is_trimmed_and_full_width_normalised(write_csv, write_config):
     text = "customer_id,country,city\n Ｃ１ ,ＵＳＡ ,  Shenzhen\nC2,NA,x\n"
-    config = load_config(write_config({"orders": str(write_csv("o.csv", ORDERS)), "customers": str(write_csv("c.csv", text))}))
+    inputs = {"orders": str(write_csv("o.csv", ORDERS)), "customers": str(write_csv("c.csv", text))}
+    config = load_config(write_config(inputs))
     customers = read_table("customers", config.inputs.customers)
     assert customers["customer_id"].tolist() == ["C1", "C2"]
     assert customers["country"].tolist() == ["USA", "NA"]  # Namibia is not a missing value
@@ -146,7 +154,8 @@ def test_the_wrong_file_is_a_clear_error(write_csv, write_config):
 
 def test_mapped_column_absent_from_file_names_both(write_csv, write_config):
     path = write_csv("orders.csv", "Bestellung,Kunde,Datum,Betrag\nO1,C1,2025-01-01,5\n")
-    config = load_config(write_config({"orders": {"path": str(path), "columns": {"order_id": "Bestellung", "customer_id": "Kunde", "order_date": "Datum", "amount": "Summe"}}}))
+    columns = {"order_id": "Bestellung", "customer_id": "Kunde", "order_date": "Datum", "amount": "Summe"}
+    config = load_config(write_config({"orders": {"path": str(path), "columns": columns}}))
     with pytest.raises(IntakeError, match=r"column 'Summe' \(mapped to 'amount'"):
         run_intake(config)
 
@@ -161,7 +170,8 @@ def test_mapping_to_an_unknown_canonical_column_is_an_error(write_csv, write_con
 def test_gbk_file_with_chinese_headers_and_values_is_read_without_being_told(write_csv, write_config):
     text = "单号,客户,日期,金额,状态,品类\nO1,C1,2025-01-01,5,已完成,茶叶\nO2,C2,2025-01-02,7,退款,茶具\n"
     path = write_csv("订单.csv", text, encoding="gbk")
-    columns = {"order_id": "单号", "customer_id": "客户", "order_date": "日期", "amount": "金额", "status": "状态", "category": "品类"}
+    columns = {"order_id": "单号", "customer_id": "客户", "order_date": "日期", "amount": "金额", "status": "状态",
+               "category": "品类"}
     result = run_intake(load_config(write_config({"orders": {"path": str(path), "columns": columns}})))
     orders = result.tables["orders"]
     assert orders["category"].tolist() == ["茶叶", "茶具"]
@@ -199,8 +209,12 @@ def test_missing_file_is_a_clear_error(write_config, tmp_path):
 
 
 def test_feedback_scores_out_of_range_are_quarantined(write_csv, write_config):
-    feedback = "customer_id,feedback_date,satisfaction,nps\nC1,2025-01-01,5,10\nC1,2025-01-02,6,3\nC1,2025-01-03,4,11\nC1,2025-01-04,,7\nC1,2025-01-05,good,7\n"
-    config = load_config(write_config({"orders": str(write_csv("o.csv", ORDERS)), "feedback": str(write_csv("f.csv", feedback))}, **QUARANTINE_ALL))
+    feedback = (
+        "customer_id,feedback_date,satisfaction,nps\nC1,2025-01-01,5,10\nC1,2025-01-02,6,3\nC1,2025-01-03,4,11\n"
+        "C1,2025-01-04,,7\nC1,2025-01-05,good,7\n"
+    )
+    inputs = {"orders": str(write_csv("o.csv", ORDERS)), "feedback": str(write_csv("f.csv", feedback))}
+    config = load_config(write_config(inputs, **QUARANTINE_ALL))
     result = run_intake(config)
     fb = result.tables["feedback"]
     assert len(fb) == 2 and fb["satisfaction"].isna().sum() == 1
@@ -340,15 +354,15 @@ def test_implausible_dates_are_quarantined_and_do_not_move_today(write_csv, writ
     config = _orders_config(write_csv, write_config, text)
     result = run_intake(config)
     q = result.quarantine.set_index("row")
-    assert q.loc[3, "reason"] == "implausible_date" and q.loc[3, "column"] == "order_date" and q.loc[3, "value"] == "2099-01-05"
+    assert q.loc[3, ["reason", "column", "value"]].tolist() == ["implausible_date", "order_date", "2099-01-05"]
     assert q.loc[4, "reason"] == "implausible_date"
     assert result.accounting.iloc[0].q_implausible_date == 2
     from custseg.segment.features import default_observation_date
 
     assert default_observation_date(result.tables["orders"]).isoformat() == "2025-03-02"
     # the range is the config's to set
-    wide = run_intake(_orders_config(write_csv, write_config, text,
-                                     cleaning={"stop_on": [], "earliest_date": "1980-01-01", "latest_date": "2100-01-01"}))
+    cleaning = {"stop_on": [], "earliest_date": "1980-01-01", "latest_date": "2100-01-01"}
+    wide = run_intake(_orders_config(write_csv, write_config, text, cleaning=cleaning))
     assert wide.quarantine.empty and len(wide.tables["orders"]) == 4
 
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from custseg import geo, i18n, words
 from custseg.config import load_config
-from custseg.geo import regions
 from custseg.intake import cleaning as intake
 from custseg.intake import quality
 from custseg.intake.cleaning import REASONS
@@ -58,14 +58,15 @@ def test_column_profile_refuses_parsed_columns():
 
 
 def test_personal_values_are_masked_and_other_values_shown():
+    customers, orders = "/home/ana/exports/customers.csv", "/home/ana/exports/orders.csv"
     quarantine = _quarantine([
-        ("customers", "/home/ana/exports/customers.csv", 2, "bad_email", "email", "ana@example.com", "not an address"),
-        ("customers", "/home/ana/exports/customers.csv", 3, "bad_name", "customer_name", "李超", "too long"),
-        ("customers", "/home/ana/exports/customers.csv", 4, "bad_phone", "phone", "+86 555 0000001", "no digits"),
-        ("customers", "/home/ana/exports/customers.csv", 5, "conflicting_duplicate", "customer_id", "bo@example.com", "id used"),
-        ("orders", "/home/ana/exports/orders.csv", 6, "bad_date", "order_date", "2025-13-01", "not a date"),
-        ("orders", "/home/ana/exports/orders.csv", 7, "missing_id", "customer_id", "", "empty"),
-        ("orders", "/home/ana/exports/orders.csv", 8, "bad_number", "amount", "<b>" + "9" * 80, "not a number"),
+        ("customers", customers, 2, "bad_email", "email", "ana@example.com", "not an address"),
+        ("customers", customers, 3, "bad_name", "customer_name", "李超", "too long"),
+        ("customers", customers, 4, "bad_phone", "phone", "+86 555 0000001", "no digits"),
+        ("customers", customers, 5, "conflicting_duplicate", "customer_id", "bo@example.com", "id used"),
+        ("orders", orders, 6, "bad_date", "order_date", "2025-13-01", "not a date"),
+        ("orders", orders, 7, "missing_id", "customer_id", "", "empty"),
+        ("orders", orders, 8, "bad_number", "amount", "<b>" + "9" * 80, "not a number"),
     ])
     examples = quality.reason_examples(quarantine).set_index("row")
     assert examples.loc[[2, 3, 4], "value"].eq(quality.MASK).all()
@@ -93,7 +94,8 @@ def test_examples_are_capped_per_reason_in_order_of_frequency():
 
 def test_reason_counts_explain_known_codes_and_fall_back_to_unknown_ones():
     rows = [("orders", "o.csv", 2, "bad_date", "order_date", "x", "")] * 2
-    rows += [("feedback", "f.csv", 3, "bad_date", "feedback_date", "y", ""), ("orders", "o.csv", 4, "brand_new_code", "sku", "z", "")]
+    rows += [("feedback", "f.csv", 3, "bad_date", "feedback_date", "y", ""),
+             ("orders", "o.csv", 4, "brand_new_code", "sku", "z", "")]
     counts = quality.reason_counts(_quarantine(rows)).set_index("reason")
     assert counts.loc["bad_date", "meaning"] == REASONS["bad_date"]
     assert counts.loc["brand_new_code", "meaning"] == "brand_new_code"
@@ -104,6 +106,83 @@ def test_empty_quarantine_says_so():
     empty = _quarantine([])
     assert quality.reason_counts(empty).empty and quality.reason_examples(empty).empty
     assert "No row was quarantined" in QualityStudy(_data(quarantine=empty)).quarantine()._repr_html_()
+
+
+# -- quarantine details: facts in, words out --------------------------------------------------
+
+
+def _detail_before_the_facts(table: str, column: str, reason: str, currency: str | None, also: list) -> str:
+    """How intake wrote a quarantine detail before it kept facts (issue 15), typed out again."""
+    meaning = REASONS[reason].replace("inputs.<table>", f"inputs.{table}")
+    if reason == "currency_mismatch" and currency is not None:
+        meaning += f"; the row's currency is {currency}"
+    problems = "; ".join(f"{code} in {where}" for code, where in also)
+    return f"{column}: {meaning}" + (f" (also {problems})" if also else "")
+
+
+@pytest.mark.parametrize("reason", list(REASONS))
+@pytest.mark.parametrize("table", ["orders", "line_items", "feedback"])
+def test_the_english_detail_of_every_reason_is_the_text_of_before(reason, table):
+    also_cases = [[], [("bad_date", "order_date")], [("bad_date", "order_date"), ("bad_number", "amount")]]
+    for currency in (None, "USD"):
+        for also in also_cases:
+            figures = words.quarantine_figures(
+                currency=currency if reason == "currency_mismatch" else None, also=also
+            )
+            with i18n.language("en"):
+                made = words.quarantine_detail(reason, "amount", table, figures)
+            assert made == _detail_before_the_facts(table, "amount", reason, currency, also)
+    assert "inputs.<table>" not in made
+
+
+def test_quarantine_csv_is_english_whatever_the_language_and_keeps_its_columns():
+    facts = pd.DataFrame({
+        "table": ["orders", "orders"], "file": ["o.csv", "o.csv"], "row": [2, 3],
+        "reason": ["currency_mismatch", "ambiguous_number"], "column": ["amount", "amount"], "value": ["$5", "1,234"],
+        "figures": [words.quarantine_figures(currency="CNY", also=[("bad_date", "order_date")]), "{}"],
+    })
+    with i18n.language("zh"):
+        sheet = intake.quarantine_sheet(facts)
+    assert list(sheet.columns) == ["table", "file", "row", "reason", "column", "value", "detail"]
+    assert sheet["detail"].tolist() == [
+        "amount: an amount whose currency sign contradicts the row's currency ($100 in a CNY row); the row's "
+        "currency is CNY (also bad_date in order_date)",
+        "amount: a number whose decimal separator cannot be told (1,234 is 1234 with a decimal point, 1.234 with a "
+        "decimal comma): set inputs.orders.decimal",
+    ]
+
+
+def test_the_quality_page_words_the_details_in_its_own_language():
+    facts = pd.DataFrame({
+        "table": ["orders"], "file": ["o.csv"], "row": [7], "reason": ["missing_id"], "column": ["customer_id"],
+        "value": [""], "figures": [words.quarantine_figures(also=[("bad_date", "order_date")])],
+    })
+    details = {}
+    for language in ("en", "zh"):
+        with i18n.language(language):
+            examples = quality.reason_examples(facts)
+            details[language] = examples["detail"].iat[0]
+            page = QualityStudy(_data(quarantine=facts)).quarantine()._repr_html_()
+        assert details[language] in page
+    assert details["en"] == "customer_id: a required id is empty (also bad_date in order_date)"
+    with i18n.language("zh"):
+        meaning = i18n._("a required id is empty")
+    assert meaning != "a required id is empty" and meaning in details["zh"]
+    assert "also" not in details["zh"] and "order_date" in details["zh"]  # column names stay as they are
+
+
+def test_the_loader_reads_the_facts_intake_wrote(tmp_path, write_config, write_csv):
+    text = "order_id,customer_id,order_date,amount\nO1,,2025-01-05,12\nO2,C2,2025-01-06,20\n"
+    config = load_config(write_config({"orders": str(write_csv("orders.csv", text))}, cleaning={"stop_on": []}))
+    result = intake.run_intake(config)
+    config.output.interim.mkdir(parents=True)
+    intake.write_intake(result, config.output.interim)
+    facts = pd.read_parquet(config.output.interim / "quarantine.parquet")
+    sheet = pd.read_csv(config.output.interim / "quarantine.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert facts["reason"].tolist() == sheet["reason"].tolist() == ["missing_id"]
+    with i18n.language("en"):
+        made = quality.reason_examples(facts)["detail"].tolist()
+    assert made == sheet["detail"].tolist() == ["customer_id: a required id is empty"]
 
 
 # -- accounting -------------------------------------------------------------------------------
@@ -141,7 +220,8 @@ def test_how_each_file_was_read_is_shown_with_the_facts_behind_it():
     assert "comma (1.234,50)" in html and "point (1,234.50)" in html
     assert "+01:00, +02:00, wall clock kept as written (cleaning.timezone is not set)" in html
     converted = accounting.assign(timezone=["Europe/Berlin", "", ""])
-    assert "+01:00, +02:00, converted to Europe/Berlin" in QualityStudy(_data(accounting=converted)).accounting()._repr_html_()
+    berlin = QualityStudy(_data(accounting=converted)).accounting()._repr_html_()
+    assert "+01:00, +02:00, converted to Europe/Berlin" in berlin
     assert ">encoding_source<" not in html and ">timezone<" not in html  # facts folded into the cells
 
 
@@ -175,7 +255,7 @@ def test_region_summary_counts_spellings_places_and_the_unplaced():
                     "Xanadu", "Brazil"],
         "province": ["广东省", "Guangdong", "Atlantis", "CA", "", "", "", "<script>", "Bavaria", "", "", "Sao Paolo"],
     })
-    customers = regions.normalize_regions(raw).assign(monetary=[10.0, 20, 30, 40, 5, 6, 7, 80, 90, 25, 3, 100])
+    customers = geo.normalize_regions(raw).assign(monetary=[10.0, 20, 30, 40, 5, 6, 7, 80, 90, 25, 3, 100])
     summary = quality.region_summary(customers)
     assert (summary.customers, summary.countries, summary.country_spellings) == (12, 4, 6)
     assert (summary.placed_country, summary.no_country, summary.non_answers) == (7, 3, 2)
@@ -213,19 +293,20 @@ def test_region_summary_counts_spellings_places_and_the_unplaced():
 def test_the_line_an_unplaced_value_shows_places_it(write_config):
     """Pasting the page's line into the config places the value: the loop an analyst goes through."""
     raw = pd.DataFrame({"country": ["Brazil", "Xanadu"], "province": ["Sao Paolo", ""]})
-    unplaced = quality.unplaced_places(regions.normalize_regions(raw))
+    unplaced = quality.unplaced_places(geo.normalize_regions(raw))
     lines = dict(zip(unplaced["value"], unplaced["alias"]))
     section, mapping = lines["Sao Paolo"].split(": ", 1)
     aliases = {section.split(".")[-1]: yaml.safe_load(mapping)}
     assert aliases == {"subdivisions": {"Sao Paolo": "BR-SP"}}
-    assert regions.normalize_regions(raw, aliases=aliases)["province_code"].tolist() == ["BR-SP", pd.NA]
+    assert geo.normalize_regions(raw, aliases=aliases)["province_code"].tolist() == ["BR-SP", pd.NA]
     load_config(write_config({"orders": "o.csv"}, regions={"aliases": aliases}))
 
 
 def test_tables_processed_before_match_columns_are_read_as_before():
-    customers = regions.normalize_regions(pd.DataFrame({"country": ["CN", "Narnia", ""], "province": ["Atlantis", "", ""]}))
+    customers = geo.normalize_regions(pd.DataFrame({"country": ["CN", "Narnia", ""], "province": ["Atlantis", "", ""]}))
     old = customers.drop(columns=["country_match", "province_match"])
-    assert quality.matches(old).values.tolist() == [["country", "unknown"], ["unknown", "not_given"], ["not_given", "not_given"]]
+    expected = [["country", "unknown"], ["unknown", "not_given"], ["not_given", "not_given"]]
+    assert quality.matches(old).values.tolist() == expected
     assert quality.unplaced_places(old)["value"].tolist() == ["Narnia", "Atlantis"]
     assert quality.unplaced_places(old)["revenue"].isna().all()
 
@@ -283,7 +364,8 @@ def test_orders_refunded_or_cancelled_by_status_are_said_apart_from_matching(wri
     run(config, echo=lambda *_: None)
     data = quality.load_quality_data(config)
     undone = data.undone.set_index("undone")
-    assert undone.loc["refunded_by_status"].tolist() == [1, 40.0] and undone.loc["cancelled_by_status"].tolist() == [1, 25.0]
+    assert undone.loc["refunded_by_status"].tolist() == [1, 40.0]
+    assert undone.loc["cancelled_by_status"].tolist() == [1, 25.0]
     texts = [item.text for item in QualityStudy(data).reversals().items]
     assert texts[0].startswith("The data holds no cancellation or return line")
     assert "marks orders as refunded (1) or cancelled (1)" in texts[1]
@@ -309,7 +391,8 @@ def test_quality_job_depends_on_the_interim_files(messy_orders, write_config):
     assert job.href == "quality.html" and config.output.interim / "quarantine.csv" in job.reads
     before = job_fingerprint(job, "run")
     config.output.interim.mkdir(parents=True)
-    (config.output.interim / "quarantine.csv").write_text("table,file,row,reason,column,value,detail\n", encoding="utf-8")
+    header = "table,file,row,reason,column,value,detail\n"
+    (config.output.interim / "quarantine.csv").write_text(header, encoding="utf-8")
     after = job_fingerprint(job, "run")
     assert after != before and job_fingerprint(job, "run") == after
     (config.output.interim / "accounting.csv").write_text("table\n", encoding="utf-8")
@@ -322,7 +405,8 @@ def _data(**parts) -> quality.QualityData:
     """QualityData with harmless defaults for the parts a test does not set."""
     defaults = {
         "accounting": pd.DataFrame({
-            "table": ["orders"], "file": ["o.csv"], "rows_read": [1], "clean": [1], "quarantined": [0], "duplicates_removed": [0],
+            "table": ["orders"], "file": ["o.csv"], "rows_read": [1], "clean": [1], "quarantined": [0],
+            "duplicates_removed": [0],
         }),
         "quarantine": _quarantine([]),
         "columns": None,

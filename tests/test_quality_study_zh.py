@@ -7,9 +7,9 @@ import re
 
 import pandas as pd
 
+from custseg import geo as regions
 from custseg import i18n
 from custseg.config import load_config
-from custseg.geo import regions
 from custseg.i18n import _
 from custseg.intake import quality
 from custseg.intake.validation import REASONS

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from custseg.geo import regions
+from custseg import geo
 
 SPELLINGS = Path(__file__).resolve().parent / "data" / "place_spellings.csv"
 
@@ -31,8 +31,8 @@ def spellings() -> pd.DataFrame:
 def _placed(kind: str, rows: pd.DataFrame) -> pd.Series:
     rows = rows.reset_index(drop=True)
     if kind == "country":
-        return regions.normalize_countries(rows["spelling"])["country_iso3"]
-    return regions.normalize_subdivisions(rows["spelling"], rows["country_iso3"])["province_code"]
+        return geo.normalize_countries(rows["spelling"])["country_iso3"]
+    return geo.normalize_subdivisions(rows["spelling"], rows["country_iso3"])["province_code"]
 
 
 def test_the_list_is_large_and_from_other_sources(spellings):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from custseg.geo import regions
+from custseg import geo
 from custseg.intake import quality
 
 EXPORT = Path("online_retail_ii") / "online_retail_ii_2009_2010.csv.gz"
@@ -48,7 +48,7 @@ def export(real_data: Path) -> pd.DataFrame:
 def test_every_spelling_but_the_non_answer_is_placed(export):
     spellings = pd.Series(sorted(export["Country"].unique()), dtype="string")
     assert len(spellings) == 40 and set(spellings) == set(EXPECTED), "the export's spellings changed"
-    found = regions.normalize_countries(spellings)
+    found = geo.normalize_countries(spellings)
     got = {
         spelling: (match, iso3 if match == "country" else market if match == "market" else None)
         for spelling, match, iso3, market in zip(spellings, found["country_match"], found["country_iso3"],
@@ -62,7 +62,7 @@ def test_every_spelling_but_the_non_answer_is_placed(export):
 def test_the_unplaced_customers_and_their_revenue(export):
     lines = export[export["Customer ID"].ne("")].assign(revenue=lambda f: f["Price"] * f["Quantity"])
     customers = lines.groupby("Customer ID").agg(country=("Country", "last"), monetary=("revenue", "sum"))
-    placed = regions.normalize_regions(customers.reset_index())
+    placed = geo.normalize_regions(customers.reset_index())
     markets = placed.groupby("market").size()
     assert markets["Europe"] > 4000 and markets["Latin America"] >= 1 and markets["Unknown"] >= 1
     unplaced = quality.unplaced_places(placed)

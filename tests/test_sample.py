@@ -17,7 +17,7 @@ from sklearn.preprocessing import RobustScaler
 
 from custseg import cli
 from custseg.config import load_config
-from custseg.geo.regions import normalize_regions
+from custseg.geo import normalize_regions
 from custseg.sample.generator import (
     CATEGORIES,
     EXCHANGE_RATES,

@@ -1,6 +1,6 @@
-"""Place-name tables behind :mod:`custseg.geo.regions` that reach past its core lookup.
+"""Place-name tables behind :mod:`custseg.geo.countries` that reach past its core lookup.
 
-:mod:`custseg.geo.regions` first looks a spelling up in its core table (ISO codes, pycountry's names,
+:mod:`custseg.geo.countries` first looks a spelling up in its core table (ISO codes, pycountry's names,
 CLDR's English and Chinese names, each country's name in its official languages, and
 ``country_aliases.csv``). What that misses is looked up here, in this order:
 
@@ -10,7 +10,7 @@ CLDR's English and Chinese names, each country's name in its official languages,
    of pycountry's ISO 3166-1 catalogs, the names and codes of historic countries (ISO 3166-3), and
    the names of CLDR's regions (Europe, Caribbean...) in every locale; built on first use, as
    reading them all takes a moment that an export of well-known spellings never needs;
-3. (in :mod:`custseg.geo.regions`) every spelling above reduced to its words without accents,
+3. (in :mod:`custseg.geo.countries`) every spelling above reduced to its words without accents,
    punctuation or order ("Korea, Rep." = "Republic of Korea", "Sao Tome & Principe" = "São Tomé
    and Príncipe").
 
@@ -20,7 +20,7 @@ stand for the first-level subdivision that holds them.
 
 A spelling that two places share identifies neither, at every step: a later library release must
 not silently pick one. Nothing here depends on the market table: a grouping names its market as
-text, which :mod:`custseg.geo.regions` checks.
+text, which :mod:`custseg.geo.countries` checks.
 """
 
 from __future__ import annotations
@@ -75,7 +75,9 @@ NOT_GIVEN = Found("not_given")
 
 _WHITESPACE = re.compile(r"\s+")
 # Letters NFKD does not split into a base letter and a mark.
-_LETTER_FOLDS = str.maketrans({"ø": "o", "đ": "d", "ł": "l", "ı": "i", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ħ": "h"})
+_LETTER_FOLDS = str.maketrans(
+    {"ø": "o", "đ": "d", "ł": "l", "ı": "i", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ħ": "h"}
+)
 # Only the marks that sit on Latin, Greek and Cyrillic letters are dropped: other scripts' vowel
 # signs and viramas are letters of the word, not accents.
 _MARKS = re.compile("[\u0300-\u036f]")
@@ -89,7 +91,9 @@ _WORD_FORMS = {
     "territories": "territory", "utd": "united", "n": "north", "s": "south",
 }
 # Words that name no place: "Bahamas, The" = "The Bahamas", "Antigua & Barbuda" = "Antigua and Barbuda".
-_STOP_WORDS = frozenset({"the", "of", "and", "et", "y", "e", "und", "la", "le", "les", "el", "los", "las", "de", "du", "des", "del"})
+_STOP_WORDS = frozenset(
+    {"the", "of", "and", "et", "y", "e", "und", "la", "le", "les", "el", "los", "las", "de", "du", "des", "del"}
+)
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 
 
@@ -210,7 +214,7 @@ def _special_rows() -> tuple[tuple[str, Found, str], ...]:
 
 
 def grouping_markets() -> dict[str, str]:
-    """Market name -> where ``country_groupings.csv`` first names it, for :mod:`custseg.geo.regions` to check."""
+    """Market name -> where ``country_groupings.csv`` first names it, for :mod:`custseg.geo.countries` to check."""
     found: dict[str, str] = {}
     for _spelling, place, where in _special_rows():
         if place.kind == "market" and place.value is not None:
@@ -270,7 +274,8 @@ def _historic_countries(alpha2_to_alpha3: dict[str, str]) -> Iterator[tuple[list
     """
     aliases = get_global("territory_aliases")
     historic = list(pycountry.historic_countries)
-    shared = {code for code in (country.alpha_2 for country in historic) if sum(c.alpha_2 == code for c in historic) > 1}
+    alpha2s = [country.alpha_2 for country in historic]
+    shared = {code for code in alpha2s if alpha2s.count(code) > 1}
     for country in historic:
         successors = aliases.get(country.alpha_3)
         if successors is None and country.alpha_2 not in shared and country.alpha_2 not in alpha2_to_alpha3:

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from custseg import files
+from custseg import files, i18n, words
 from custseg.config import Cleaning, Config, ConfigError, InputFile
 from custseg.intake import lineitems, quality, reversals, validation
 from custseg.intake.readers import ReadError, read_raw
-from custseg.intake.validation import ORDER_COLUMNS, QUARANTINE_COLUMNS, REASONS, map_statuses
+from custseg.intake.validation import ORDER_COLUMNS, QUARANTINE_COLUMNS, QUARANTINE_FACTS, REASONS, map_statuses
 
 #: Canonical columns per table: required ones first, then optional ones.
 SCHEMAS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -166,7 +166,7 @@ def normalize_text(column: pd.Series) -> pd.Series:
     """NFKC-normalize (full-width letters, digits and spaces become plain ones) and trim.
 
     Plain ASCII is NFKC-invariant, so only the other cells are normalized: most export cells
-    are ASCII, and normalizing a million cells costs over a second per column.
+    are ASCII, and normalizing every cell is slow on a big table (docs/performance.md).
     """
     column = column.str.strip()
     wide = ~column.str.isascii().astype("bool")
@@ -203,21 +203,20 @@ def _prepare(name: str, frame: pd.DataFrame, config: Config) -> pd.DataFrame:
 
 
 def _quarantine_rows(name: str, file: Path, frame: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
-    """One quarantine row per failing input row: its first reason, other problems in the detail."""
+    """One quarantine row per failing input row: its first reason, other problems in its figures."""
     if cases.empty:
         return _empty_quarantine()
     first = cases.drop_duplicates("index", keep="first")
-    others = (
-        cases.loc[cases.duplicated("index", keep="first")]
-        .assign(problem=lambda c: c["reason"] + " in " + c["column"])
-        .groupby("index")["problem"].agg("; ".join)
-    )
+    others = cases.loc[cases.duplicated("index", keep="first")].groupby("index")
+    also = {i: list(zip(group["reason"], group["column"])) for i, group in others}
     rows = frame.loc[first["index"]]
     values = [rows.at[i, col] for i, col in zip(first["index"], first["column"])]
-    detail = [
-        f"{col}: {_meaning(name, reason, rows.at[i, 'currency'] if 'currency' in rows else None)}"
-        + (f" (also {others[i]})" if i in others.index else "")
-        for i, col, reason in zip(first["index"], first["column"], first["reason"])
+    figures = [
+        words.quarantine_figures(
+            currency=rows.at[i, "currency"] if reason == "currency_mismatch" and "currency" in rows else None,
+            also=also.get(i),
+        )
+        for i, reason in zip(first["index"], first["reason"])
     ]
     return pd.DataFrame({
         "table": name,
@@ -226,20 +225,36 @@ def _quarantine_rows(name: str, file: Path, frame: pd.DataFrame, cases: pd.DataF
         "reason": first["reason"].to_numpy(),
         "column": first["column"].to_numpy(),
         "value": pd.array(values, dtype="str"),
-        "detail": detail,
+        "figures": figures,
     })
 
 
-def _meaning(name: str, reason: str, currency: str | None = None) -> str:
-    """What a reason means for a row of table ``name``, with the setting or currency that explains it."""
-    meaning = REASONS[reason].replace("inputs.<table>", f"inputs.{name}")
-    if reason == "currency_mismatch" and currency is not None:
-        meaning += f"; the row's currency is {currency}"
-    return meaning
-
-
 def _empty_quarantine() -> pd.DataFrame:
-    return pd.DataFrame({col: pd.Series(dtype="int64" if col == "row" else "str") for col in QUARANTINE_COLUMNS})
+    return pd.DataFrame({col: pd.Series(dtype="int64" if col == "row" else "str") for col in QUARANTINE_FACTS})
+
+
+def quarantine_sheet(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """The quarantine as ``quarantine.csv`` shows it: the facts with each row's detail in English.
+
+    Parameters
+    ----------
+    quarantine
+        Intake's quarantine (:data:`custseg.intake.validation.QUARANTINE_FACTS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`custseg.intake.validation.QUARANTINE_COLUMNS`; ``detail`` made by
+        :func:`custseg.words.quarantine_detail` in English, whatever the active language.
+    """
+    with i18n.language("en"):
+        detail = [
+            words.quarantine_detail(reason, column, table, figures)
+            for reason, column, table, figures in zip(
+                quarantine["reason"], quarantine["column"], quarantine["table"], quarantine["figures"]
+            )
+        ]
+    return quarantine.drop(columns="figures").assign(detail=detail)[QUARANTINE_COLUMNS]
 
 
 def _stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) -> None:
@@ -249,13 +264,20 @@ def _stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) 
         if hit.empty:
             continue
         column = hit["column"].iloc[0]
-        shown = "; ".join(f"row {r}: {v!r}" for r, v in zip(hit["row"].head(_SHOWN_ROWS), hit["value"].head(_SHOWN_ROWS)))
+        first = hit.head(_SHOWN_ROWS)
+        shown = "; ".join(f"row {r}: {v!r}" for r, v in zip(first["row"], first["value"]))
         more = f" and {len(hit) - _SHOWN_ROWS:,} more" if len(hit) > _SHOWN_ROWS else ""
         raise IntakeError(
-            f"{raw.spec.path}: column {column!r}: {_meaning(raw.name, reason)}: {shown}{more}. "
+            f"{raw.spec.path}: column {column!r}: {_english_meaning(raw.name, reason)}: {shown}{more}. "
             f"To go on, {_hint(raw.name, reason)}, "
             f"or remove {reason!r} from cleaning.stop_on to quarantine such rows instead"
         )
+
+
+def _english_meaning(name: str, reason: str) -> str:
+    """What a reason means for a row of table ``name``, in English (intake's messages are English)."""
+    with i18n.language("en"):
+        return words.quarantine_meaning(reason, name)
 
 
 def _hint(name: str, reason: str) -> str:
@@ -277,9 +299,9 @@ def _all_quarantined(raw: RawInput, read: int, clean: int, quarantine: pd.DataFr
         return None
     counts = quarantine["reason"].value_counts()
     reasons = ", ".join(f"{n:,} as {reason}" for reason, n in counts.items())
+    first = quarantine[["row", "column", "value", "reason"]].head(3)
     shown = "; ".join(
-        f"row {row}: {column} {value!r} ({reason})"
-        for row, column, value, reason in quarantine[["row", "column", "value", "reason"]].head(3).itertuples(index=False)
+        f"row {row}: {column} {value!r} ({reason})" for row, column, value, reason in first.itertuples(index=False)
     )
     return (
         f"{raw.spec.path}: no clean rows: all {len(quarantine):,} rows that are not exact duplicates were "
@@ -335,7 +357,8 @@ def _decimal(raw: RawInput) -> str:
         return raw.spec.decimal
     if raw.spec.decimal == ",":
         raise IntakeError(
-            f"{raw.spec.path}: inputs.{raw.name}.decimal is ',' but this is {'an Excel' if raw.format == 'excel' else 'a Parquet'} "
+            f"{raw.spec.path}: inputs.{raw.name}.decimal is ',' but this is "
+            f"{'an Excel' if raw.format == 'excel' else 'a Parquet'} "
             "file, which stores numbers as numbers (the decimal separator is only how a program shows them); "
             "remove decimal for this input"
         )
@@ -362,7 +385,7 @@ def _in_canonical_order(name: str, clean: pd.DataFrame) -> pd.DataFrame:
     first = [column for column in _ORDER_BY[name] if column in clean]
     if name in _UNIQUE_IDS:
         # Date and unique id, neither ever missing: one stable sort per key, last key first, is
-        # three times faster than sort_values over a million orders.
+        # much faster than sort_values on a big table (docs/performance.md).
         order = np.arange(len(clean))
         for column in reversed(first):
             order = order[clean[column].iloc[order].argsort(kind="stable").to_numpy()]
@@ -446,8 +469,10 @@ def match_order_returns(orders: pd.DataFrame, config: Config) -> tuple[pd.DataFr
         value[returned], np.where(matched, value, 0.0)[returned], "orders",
     )
     file = str(config.inputs.orders.path) if config.inputs.orders else ""
-    matches = reversals.match_table("orders", file, orders.iloc[found.reversal], orders.iloc[found.purchase],
-                                    number="order_id", date="order_date", quantity=1.0, value_base=value[found.reversal])
+    matches = reversals.match_table(
+        "orders", file, orders.iloc[found.reversal], orders.iloc[found.purchase],
+        number="order_id", date="order_date", quantity=1.0, value_base=value[found.reversal],
+    )
     orders = orders.assign(
         status=pd.array(status, dtype="str"),
         refunded_on=refunded_on,
@@ -554,6 +579,10 @@ def _file_decimal(decimals: Mapping[str, str]) -> str:
 def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
     """Write clean tables (Parquet), quarantine, accounting and column profile (CSV for Excel).
 
+    The quarantine is written twice: ``quarantine.csv`` for people, each row's detail in English
+    (:func:`quarantine_sheet`), and ``quarantine.parquet`` with the facts (reason, column, figures)
+    that the data-quality page turns into words in its own language.
+
     The CSV files are UTF-8 with a byte-order mark (Excel then shows Chinese values correctly) and
     their text cells are neutralised against formulas (a quarantined value ``=HYPERLINK(...)`` is
     written ``'=HYPERLINK(...)``); :func:`custseg.intake.quality.load_quality_data` restores them. Every
@@ -562,8 +591,10 @@ def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
     written = {}
     for name, frame in result.tables.items():
         written[name] = files.write_parquet(frame, folder / f"{name}.parquet")
-    for name, frame in (("quarantine", result.quarantine), ("accounting", result.accounting), ("columns", result.columns),
-                        ("reversals", result.reversals), ("reversal_matches", result.matches)):
+    written["quarantine_facts"] = files.write_parquet(result.quarantine, folder / "quarantine.parquet")
+    sheets = (("quarantine", quarantine_sheet(result.quarantine)), ("accounting", result.accounting),
+              ("columns", result.columns), ("reversals", result.reversals), ("reversal_matches", result.matches))
+    for name, frame in sheets:
         written[name] = files.write_csv(frame, folder / f"{name}.csv")
     return written
 

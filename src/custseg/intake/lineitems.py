@@ -32,9 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from custseg import words
 from custseg.config import Config
 from custseg.intake import reversals
-from custseg.intake.validation import ORDER_COLUMNS, REASONS
+from custseg.intake.validation import ORDER_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def _conflicts(lines: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFra
         "reason": "conflicting_invoice",
         "column": column,
         "value": pd.array([rejected.at[i, c] for i, c in zip(rejected.index, column)], dtype="str"),
-        "detail": [f"{c}: {REASONS['conflicting_invoice']}" for c in column],
+        "figures": words.quarantine_figures(),
     })
     return lines.loc[~bad], quarantine
 
@@ -252,7 +253,8 @@ def _accounts(lines: pd.DataFrame, positions: np.ndarray, match: reversals.LineM
         "line_items",
     )
     reversal, purchase = lines.loc[positions[alloc.reversal]], lines.loc[positions[alloc.purchase]]
-    value = _base_values(_line_values(alloc.units, reversal["unit_price"].to_numpy(dtype="float64")), reversal["currency"], rates)
+    units = _line_values(alloc.units, reversal["unit_price"].to_numpy(dtype="float64"))
+    value = _base_values(units, reversal["currency"], rates)
     matches = reversals.match_table("line_items", file, reversal, purchase, number="invoice", date="invoice_date",
                                     quantity=alloc.units, value_base=value)
     return summary, matches

@@ -22,11 +22,10 @@ from pathlib import Path
 import pandas as pd
 import pycountry
 
-from custseg import files
+from custseg import files, geo, words
 from custseg.config import Config
-from custseg.geo import regions
 from custseg.i18n import _
-from custseg.intake.validation import PERSONAL_COLUMNS, QUARANTINE_COLUMNS, REASONS
+from custseg.intake.validation import PERSONAL_COLUMNS, QUARANTINE_COLUMNS, QUARANTINE_FACTS, REASONS
 
 # custseg.intake.cleaning calls column_profile while it reads the input, so this module imports the
 # pipeline's modules (which import intake) inside the functions that need them, never at import time.
@@ -60,7 +59,7 @@ READ_SETTINGS = ("format", "encoding", "delimiter", "decimal", "utc_offsets")
 #: tell apart, and the time zone stamps with a UTC offset were converted to ("": wall clock kept).
 READ_DETAILS = ("encoding_source", "encoding_confidence", "encoding_alternatives", "timezone")
 
-#: The market of Chinese customers whose province was not recognised (see custseg.geo.regions.MARKETS).
+#: The market of Chinese customers whose province was not recognised (see custseg.geo.MARKETS).
 CHINA_PROVINCE_UNKNOWN = "China (province unknown)"
 
 #: Columns of the processed customer table the region section reads (never personal data); the
@@ -82,7 +81,9 @@ class QualityData:
     accounting
         ``accounting.csv``: one row per input file, counts as integers.
     quarantine
-        ``quarantine.csv``: one row per quarantined input row (values as text, ``row`` as integer).
+        One row per quarantined input row: ``quarantine.parquet`` (its facts, see
+        :data:`custseg.intake.validation.QUARANTINE_FACTS`) or, from an intake before the facts,
+        ``quarantine.csv`` (values as text, ``row`` as integer).
     columns
         ``columns.csv`` (see :func:`column_profile`), or None when intake did not write it.
     dates
@@ -129,6 +130,7 @@ def source_files(config: Config) -> list[Path]:
     return [
         interim / "accounting.csv",
         interim / "quarantine.csv",
+        interim / "quarantine.parquet",
         interim / "columns.csv",
         interim / "reversals.csv",
         *(interim / f"{table}.parquet" for table in DATE_COLUMNS),
@@ -163,7 +165,12 @@ def load_quality_data(config: Config) -> QualityData:
     accounting = _read_counts(
         interim / "accounting.csv", lambda c: c in ACCOUNTING_COLUMNS[2:] or c.startswith("q_")
     )
-    quarantine = _read_counts(interim / "quarantine.csv", lambda c: c == "row")
+    facts = interim / "quarantine.parquet"
+    # the facts when intake wrote them (the page words the details itself); an interim folder of
+    # an older intake has only the sheet, whose English details are shown as written
+    quarantine = (
+        pd.read_parquet(facts) if facts.is_file() else _read_counts(interim / "quarantine.csv", lambda c: c == "row")
+    )
     columns_path = interim / "columns.csv"
     columns = (
         _read_counts(columns_path, lambda c: c in ("rows", "empty", "empty_share")) if columns_path.is_file() else None
@@ -325,7 +332,9 @@ def column_profile(raw: pd.DataFrame, table: str, headers: Mapping[str, str] | N
         })
     if not rows:
         return pd.DataFrame({
-            column: pd.Series(dtype="float64" if column == "empty_share" else "int64" if column in ("rows", "empty") else "object")
+            column: pd.Series(
+                dtype="float64" if column == "empty_share" else "int64" if column in ("rows", "empty") else "object"
+            )
             for column in PROFILE_COLUMNS
         })
     return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
@@ -353,7 +362,9 @@ def accounting_table(accounting: pd.DataFrame) -> pd.DataFrame:
     """
     missing = [column for column in ACCOUNTING_COLUMNS if column not in accounting.columns]
     if missing:
-        raise ValueError(f"the intake accounting has no column(s) {missing}; its columns are {list(accounting.columns)}")
+        raise ValueError(
+            f"the intake accounting has no column(s) {missing}; its columns are {list(accounting.columns)}"
+        )
     counts = accounting[ACCOUNTING_COLUMNS[2:]].astype("int64")
     adds_up = counts["rows_read"].eq(counts["clean"] + counts["quarantined"] + counts["duplicates_removed"])
     settings = [column for column in (*READ_SETTINGS, *READ_DETAILS) if column in accounting.columns]
@@ -384,7 +395,9 @@ def reason_counts(quarantine: pd.DataFrame, reasons: Mapping[str, str] = REASONS
         rows=("reason", "size"), tables=("table", lambda t: ", ".join(dict.fromkeys(t)))
     )
     frame = grouped.reset_index().astype({"reason": "object", "tables": "object"})
-    frame = frame.assign(meaning=[reasons.get(code) or code for code in frame["reason"]], rows=frame["rows"].astype("int64"))
+    frame = frame.assign(
+        meaning=[reasons.get(code) or code for code in frame["reason"]], rows=frame["rows"].astype("int64")
+    )
     frame = frame.sort_values(["rows", "reason"], ascending=[False, True], kind="stable")
     return frame[["reason", "meaning", "rows", "tables"]].reset_index(drop=True)
 
@@ -421,8 +434,9 @@ def reason_examples(quarantine: pd.DataFrame, per_reason: int = EXAMPLES_PER_REA
     Parameters
     ----------
     quarantine
-        ``quarantine.csv`` (columns ``table``, ``file``, ``row``, ``reason``, ``column``,
-        ``value``, ``detail``).
+        Intake's quarantine: its facts (``quarantine.parquet``, columns ``table``, ``file``,
+        ``row``, ``reason``, ``column``, ``value``, ``figures``) or the sheet (``quarantine.csv``,
+        with ``detail`` in English instead of ``figures``).
     per_reason
         Examples per reason at most, in the order intake found them.
 
@@ -430,8 +444,9 @@ def reason_examples(quarantine: pd.DataFrame, per_reason: int = EXAMPLES_PER_REA
     -------
     pandas.DataFrame
         Columns ``reason``, ``table``, ``file`` (name only, no folder), ``row`` (line in the file,
-        header = 1), ``column``, ``value`` (see :func:`display_value`) and ``detail`` (e-mail
-        addresses masked); reasons in the order of :func:`reason_counts`.
+        header = 1), ``column``, ``value`` (see :func:`display_value`) and ``detail`` (in the active
+        language from the facts, by :func:`custseg.words.quarantine_detail`; as written from the
+        sheet; e-mail addresses masked); reasons in the order of :func:`reason_counts`.
 
     Raises
     ------
@@ -440,7 +455,7 @@ def reason_examples(quarantine: pd.DataFrame, per_reason: int = EXAMPLES_PER_REA
     """
     if per_reason < 0:
         raise ValueError(f"per_reason must be 0 or more, got {per_reason}")
-    _require(quarantine, QUARANTINE_COLUMNS, "the quarantine")
+    _require(quarantine, QUARANTINE_FACTS if "figures" in quarantine else QUARANTINE_COLUMNS, "the quarantine")
     order = {code: rank for rank, code in enumerate(reason_counts(quarantine, {})["reason"])}
     examples = quarantine.groupby("reason", sort=False).head(per_reason)
     examples = examples.iloc[sorted(range(len(examples)), key=lambda i: order[examples["reason"].iat[i]])]
@@ -451,9 +466,21 @@ def reason_examples(quarantine: pd.DataFrame, per_reason: int = EXAMPLES_PER_REA
         "row": examples["row"].astype("int64"),
         "column": examples["column"].astype("object"),
         "value": [display_value(column, value) for column, value in zip(examples["column"], examples["value"])],
-        # details are written by intake from codes and column names; masked all the same
-        "detail": [_EMAIL.sub(MASK, str(detail)) for detail in examples["detail"]],
+        # details are made from codes, column names and currencies; masked all the same
+        "detail": [_EMAIL.sub(MASK, str(detail)) for detail in _details(examples)],
     }).reset_index(drop=True)
+
+
+def _details(quarantine: pd.DataFrame) -> list[str]:
+    """Each quarantined row's detail: made from its facts in the active language, else as written."""
+    if "figures" not in quarantine:
+        return list(quarantine["detail"])
+    return [
+        words.quarantine_detail(reason, column, table, figures)
+        for reason, column, table, figures in zip(
+            quarantine["reason"], quarantine["column"], quarantine["table"], quarantine["figures"]
+        )
+    ]
 
 
 def monthly_rows(dates: pd.Series) -> pd.Series:
@@ -519,7 +546,9 @@ def date_coverage(dates: Mapping[str, pd.Series]) -> pd.DataFrame:
             "empty_months": len(empty),
             "gaps": tuple(empty),
         })
-    return pd.DataFrame(rows, columns=["table", "column", "rows", "undated", "first", "last", "months", "empty_months", "gaps"])
+    return pd.DataFrame(
+        rows, columns=["table", "column", "rows", "undated", "first", "last", "months", "empty_months", "gaps"]
+    )
 
 
 @dataclass(frozen=True)
@@ -553,7 +582,7 @@ def _require(frame: pd.DataFrame, columns, what: str) -> None:
 
 
 def matches(customers: pd.DataFrame) -> pd.DataFrame:
-    """``country_match`` and ``province_match`` of each customer (see :mod:`custseg.geo.regions`).
+    """``country_match`` and ``province_match`` of each customer (see :mod:`custseg.geo`).
 
     Taken from the table when it has them; derived for a table processed by an older custseg,
     which had neither groupings nor non-answers: a country is placed or not, empty or not, and a
@@ -573,7 +602,8 @@ def matches(customers: pd.DataFrame) -> pd.DataFrame:
     if {"country_match", "province_match"} <= set(customers.columns):
         return customers[["country_match", "province_match"]]
     country = pd.Series("unknown", index=customers.index, dtype="object")
-    country = country.mask(_blank(customers["country_raw"]), "not_given").mask(customers["country_iso3"].notna(), "country")
+    country = country.mask(_blank(customers["country_raw"]), "not_given")
+    country = country.mask(customers["country_iso3"].notna(), "country")
     looked_up = customers["country_iso3"].isin(["CHN", "USA", "CAN"]).fillna(False).astype(bool)
     province = pd.Series("kept", index=customers.index, dtype="object")
     province = province.mask(looked_up, "unknown").mask(customers["province_code"].notna(), "province")
@@ -604,7 +634,9 @@ def region_summary(customers: pd.DataFrame) -> RegionSummary:
     ValueError
         If a region column is missing.
     """
-    _require(customers, ("country_raw", "province_raw", "market", "country_iso3", "province_code"), "the customer table")
+    _require(
+        customers, ("country_raw", "province_raw", "market", "country_iso3", "province_code"), "the customer table"
+    )
     match = matches(customers)["country_match"]
     country = customers["country_iso3"].notna()
     province = customers["province_code"].notna()
@@ -623,7 +655,7 @@ def region_summary(customers: pd.DataFrame) -> RegionSummary:
         province_spellings=int(customers.loc[province, "province_raw"].nunique()),
         provinces=int(customers.loc[province, "province_code"].nunique()),
         placed_province=int(province.sum()),
-        unknown_market=int(customers["market"].eq(regions.UNKNOWN).sum()),
+        unknown_market=int(customers["market"].eq(geo.UNKNOWN).sum()),
         china_province_unknown=int(customers["market"].eq(CHINA_PROVINCE_UNKNOWN).sum()),
     )
 
@@ -737,9 +769,9 @@ def unplaced_places(
         suggestion = None
         if record["status"] in ("unknown", "market") and record["value"].strip():
             if record["level"] == "country":
-                suggestion = regions.suggest_country(record["value"])
+                suggestion = geo.suggest_country(record["value"])
             elif record["country_iso3"]:
-                suggestion = regions.suggest_subdivision(record["value"], record["country_iso3"])
+                suggestion = geo.suggest_subdivision(record["value"], record["country_iso3"])
         alias = ""
         if record["status"] != "not_given":
             alias = alias_line(record["level"], record["value"], suggestion, iso2.get(record["country_iso3"] or ""))
@@ -749,6 +781,7 @@ def unplaced_places(
     result = result.astype({"customers": "int64", "revenue": "float64", **dict.fromkeys(optional, "object")})
     result[optional] = result[optional].where(result[optional].notna(), None)  # None, never NaN, for "no code"
     order = result.sort_values(
-        ["revenue", "customers", "level", "value"], ascending=[False, False, True, True], na_position="last", kind="stable"
+        ["revenue", "customers", "level", "value"], ascending=[False, False, True, True], na_position="last",
+        kind="stable",
     )
     return order.reset_index(drop=True)

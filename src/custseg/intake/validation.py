@@ -14,31 +14,14 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 import pandera.pandas as pa
 
+from custseg import words
 from custseg.config import Cleaning
-from custseg.i18n import N_
 from custseg.intake import parsing
 
-#: Quarantine reason codes and what they mean, in the order a row's first problem is picked.
-#: The meanings are English in quarantine.csv and intake's messages; the data-quality page
-#: translates them (hence N_).
-REASONS: dict[str, str] = {
-    "missing_id": N_("a required id is empty"),
-    "bad_date": N_("a date that cannot be read"),
-    "implausible_date": N_("a date outside the plausible range (cleaning.earliest_date to cleaning.latest_date)"),
-    "bad_number": N_("a number that cannot be read, or not a finite one (inf, NaN, 1e400)"),
-    "ambiguous_number": N_(
-        "a number whose decimal separator cannot be told (1,234 is 1234 with a decimal point, 1.234 with a "
-        "decimal comma): set inputs.<table>.decimal"
-    ),
-    "zero_amount": N_("an amount or quantity of zero (cleaning.zero_amount: keep to accept them)"),
-    "negative_price": N_("a unit price below zero"),
-    "unknown_currency": N_("a currency with no exchange rate in the config"),
-    "currency_mismatch": N_("an amount whose currency sign contradicts the row's currency ($100 in a CNY row)"),
-    "unknown_status": N_("an order status not listed under cleaning.statuses"),
-    "out_of_range": N_("a score outside its scale (satisfaction 1-5, NPS 0-10)"),
-    "conflicting_duplicate": N_("rows that share an id but differ: every one of them is set aside"),
-    "conflicting_invoice": N_("an invoice whose lines name more than one customer or currency: every line of it is set aside"),
-}
+#: Quarantine reason codes and what they mean, in the order a row's first problem is picked. The
+#: meanings are words (:data:`custseg.words.QUARANTINE_REASONS`): English in quarantine.csv and
+#: intake's messages, translated on the data-quality page.
+REASONS: dict[str, str] = words.QUARANTINE_REASONS
 
 #: Columns of a clean orders table, whether read from an orders export or derived from line items.
 #: ``refunded_on``: the day a purchase was undone by a matched reversal (it was a purchase before
@@ -46,11 +29,17 @@ REASONS: dict[str, str] = {
 ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "currency", "status", "category",
                  "source_row", "amount_base", "revenue", "refunded_on", "reverses")
 
-#: Columns of ``quarantine.csv``: one row per rejected input row.
 #: Personal data stays in the interim tables; the processed tables that studies read never hold it.
 PERSONAL_COLUMNS = ("customer_name", "email", "phone")
 
+#: Columns of ``quarantine.csv``: one row per rejected input row, its ``detail`` in English.
 QUARANTINE_COLUMNS = ["table", "file", "row", "reason", "column", "value", "detail"]
+
+#: Columns of the quarantine as intake keeps it (``CleanTables.quarantine``, ``quarantine.parquet``):
+#: facts, not sentences. ``figures`` is compact JSON (:func:`custseg.words.quarantine_figures`: the
+#: row's currency for a currency mismatch, its other problems); the ``detail`` of quarantine.csv is
+#: made from reason, column, table and figures by :func:`custseg.words.quarantine_detail`.
+QUARANTINE_FACTS = ["table", "file", "row", "reason", "column", "value", "figures"]
 
 #: Number columns of each table; True for money (an amount or price may carry a currency sign).
 NUMBER_COLUMNS: dict[str, dict[str, bool]] = {
@@ -72,7 +61,7 @@ class Parsed:
     """Numbers and dates parsed from one table's text columns, each column once.
 
     The row rules and the typing of the rows that pass both need the parsed values; parsing a
-    million cells costs a noticeable fraction of a second per column, so they share this cache.
+    big column is not free (docs/performance.md), so they share this cache.
     It belongs to one frame: values are kept by column name.
 
     Parameters
@@ -158,7 +147,9 @@ def _plausible(parsed: Parsed, earliest: dt.date, latest: dt.date) -> pa.Check:
     # a date on the latest day itself is plausible, whatever its time of day; an unreadable or
     # empty date is the other rules' business
     low, high = pd.Timestamp(earliest), pd.Timestamp(latest) + pd.Timedelta(days=1)
-    return _check("implausible_date", lambda s: parsed.dates(s).isna() | parsed.dates(s).between(low, high, inclusive="left"))
+    return _check(
+        "implausible_date", lambda s: parsed.dates(s).isna() | parsed.dates(s).between(low, high, inclusive="left")
+    )
 
 
 def _number(parsed: Parsed, required: bool) -> list[pa.Check]:
@@ -260,10 +251,14 @@ def failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     else:
-        return pd.DataFrame({"index": pd.Series(dtype="int64"), "column": pd.Series(dtype="str"), "reason": pd.Series(dtype="str")})
+        return pd.DataFrame(
+            {"index": pd.Series(dtype="int64"), "column": pd.Series(dtype="str"), "reason": pd.Series(dtype="str")}
+        )
     unexpected = set(cases["check"]) - set(REASONS)
     if unexpected:  # a schema-level problem (e.g. a wrong dtype), never a data row's fault
-        raise AssertionError(f"{schema.name}: validation failed outside the row rules: {cases.head().to_dict('records')}")
+        raise AssertionError(
+            f"{schema.name}: validation failed outside the row rules: {cases.head().to_dict('records')}"
+        )
     rank = {reason: i for i, reason in enumerate(REASONS)}
     cases = cases.assign(rank=cases["check"].map(rank)).sort_values(["index", "rank"], kind="stable")
     return pd.DataFrame({

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from custseg import geo as regions
 from custseg.config import Config
-from custseg.geo import regions
 from custseg.intake.validation import PERSONAL_COLUMNS
 from custseg.segment import clusters, features, lifecycle, snapshots, tiers
 from custseg.segment import rfm as segments

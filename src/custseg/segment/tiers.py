@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custseg.config import TierRule, Tiers
-from custseg.geo.regions import UNKNOWN
+from custseg.geo import UNKNOWN
 
 #: The customer-table column that holds each value of ``tiers.within``.
 WITHIN_COLUMNS = {"market": "market", "country": "country_iso3", "province": "province", "region": "region"}

@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 import pycountry
 
+from custseg import geo as regions
 from custseg import i18n
 from custseg.config import Config, PlaybookAction, Segments, Strategy, StrategyRule, TierRule, Tiers
-from custseg.geo import regions
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.intake import quality
 from custseg.pipeline import StudyData, load_study_data

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
+from custseg import geo as regions
 from custseg import i18n
 from custseg.config import Churn, Config
-from custseg.geo import regions
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.paths import PROJECT_ROOT
 from custseg.report.build import region_names

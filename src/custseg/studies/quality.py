@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from custseg import geo as regions
 from custseg import i18n
 from custseg.config import Config
-from custseg.geo import regions
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.intake import quality
 from custseg.intake.validation import REASONS

@@ -100,7 +100,7 @@ def _own_characters() -> frozenset[int]:
     and the Chinese names that come with the package (stages, segments, value classes, markets,
     provinces)."""
     from custseg import config
-    from custseg.geo import regions
+    from custseg import geo as regions
     from custseg.segment import lifecycle
 
     segments = config.Segments()

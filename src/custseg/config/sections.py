@@ -1,34 +1,32 @@
-"""Study configuration: one YAML file, validated into typed objects when it is loaded.
+"""The sections of a study config (inputs, cleaning, regions, tiers, segments, churn, ...): typed
+settings with their defaults, validated when the config is loaded (:func:`custseg.config.load_config`).
 
-Relative paths in a config file are resolved against the folder that holds the config file, so a
-config can sit next to the exports it describes. Unknown keys are errors, not silently ignored:
-a typo such as ``obervation_date`` would otherwise quietly fall back to a default.
+Every default here is documented in docs/config.md. The settings of the strategy page and the
+tiers' playbook are in :mod:`custseg.config.advice`; the whole config in :mod:`custseg.config.loading`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal, TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from custseg import paths
-from custseg.geo import regions
+from custseg import geo
 from custseg.i18n import N_, Language
 
 RegionLevel = Literal["market", "country", "province"]
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """A config section: unknown keys are errors and the settings cannot change once loaded."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class InputFile(_Strict):
+class InputFile(Strict):
     """One input table: where it is and how to read it."""
 
     path: Path
@@ -46,7 +44,7 @@ class InputFile(_Strict):
     columns: dict[str, str] = Field(default_factory=dict)
 
 
-class Inputs(_Strict):
+class Inputs(Strict):
     """The tables of a study: either orders (plus optional customers, interactions, feedback) or
     one line-item table as online shops export it, from which orders and customers are derived."""
 
@@ -79,7 +77,7 @@ def _default_statuses() -> dict[str, list[str]]:
     }
 
 
-class Cleaning(_Strict):
+class Cleaning(Strict):
     """Rules that decide what a row means and which problems stop intake."""
 
     # canonical status -> the values your export uses for it (compared case-insensitively);
@@ -128,7 +126,7 @@ class Cleaning(_Strict):
     non_product_lines: Literal["exclude", "include"] = "exclude"  # exclude: kept, not revenue
 
 
-class Currency(_Strict):
+class Currency(Strict):
     """Base currency of every amount in the outputs and the rates that convert into it."""
 
     base: str = "CNY"
@@ -148,7 +146,7 @@ class Currency(_Strict):
         return {**self.rates, self.base: 1.0}
 
 
-class Output(_Strict):
+class Output(Strict):
     """Where each stage writes. Every folder can be deleted and rebuilt by `make`."""
 
     interim: Path  # clean tables, quarantine and intake accounting
@@ -158,14 +156,14 @@ class Output(_Strict):
     exports: Path  # files for other systems (CRM tags, watch lists)
 
 
-class CustomMarket(_Strict):
+class CustomMarket(Strict):
     """A market with a Chinese name: ``{name_zh: 达契, countries: [DEU, AUT, CHE]}``."""
 
     countries: list[str]
     name_zh: str | None = None
 
 
-class RegionAliases(_Strict):
+class RegionAliases(Strict):
     """Spellings of your export that custseg should place; they win over every library."""
 
     # spelling -> ISO 3166-1 alpha-3 code, or a market name (the country stays unknown), or null
@@ -175,35 +173,36 @@ class RegionAliases(_Strict):
     subdivisions: dict[str, str] = Field(default_factory=dict)
 
 
-class Regions(_Strict):
+class Regions(Strict):
     """Region hierarchy settings."""
 
     level: RegionLevel = "market"  # one region study per value of this level
     # market name -> ISO-3 country codes (or a CustomMarket); wins over the default markets
     custom_markets: dict[str, list[str] | CustomMarket] = Field(default_factory=dict)
-    # spellings custseg does not place by itself: {countries: {"Channel Is.": Europe}, subdivisions: {"Sao Paolo": BR-SP}}
+    # spellings custseg does not place by itself:
+    # {countries: {"Channel Is.": Europe}, subdivisions: {"Sao Paolo": BR-SP}}
     aliases: RegionAliases = RegionAliases()
 
     @model_validator(mode="after")
     def _aliases_place(self) -> Regions:
         if self.aliases.countries or self.aliases.subdivisions:
             # raises ValueError naming the alias (regions.aliases.countries['Xanadu']: ...)
-            regions.check_aliases(self.alias_table(), self.market_definitions())
+            geo.check_aliases(self.alias_table(), self.market_definitions())
         return self
 
     def market_definitions(self) -> dict[str, list[str] | dict]:
-        """Custom markets in the form :func:`custseg.geo.regions.assign_markets` takes."""
+        """Custom markets in the form :func:`custseg.geo.assign_markets` takes."""
         return {
             name: spec.model_dump(exclude_none=True) if isinstance(spec, CustomMarket) else list(spec)
             for name, spec in self.custom_markets.items()
         }
 
     def alias_table(self) -> dict[str, dict[str, str | None]]:
-        """The aliases in the form :func:`custseg.geo.regions.normalize_regions` takes."""
+        """The aliases in the form :func:`custseg.geo.normalize_regions` takes."""
         return self.aliases.model_dump()
 
 
-class TierRule(_Strict):
+class TierRule(Strict):
     """Absolute limits a customer must meet for one tier (Chinese practice: R < 60, F >= 5, M >= 500)."""
 
     recency_max_days: float | None = Field(None, ge=0)  # last purchase at most this many days ago
@@ -211,7 +210,7 @@ class TierRule(_Strict):
     monetary_min: float | None = None  # at least this much net spend, base currency (a net spend can be negative)
 
 
-class Tiers(_Strict):
+class Tiers(Strict):
     """Value tiers: by RFM scores, by share of revenue (Pareto), or by absolute thresholds."""
 
     method: Literal["rfm", "value_share", "thresholds"] = "rfm"
@@ -259,15 +258,21 @@ class Tiers(_Strict):
                 )
         if self.method == "value_share":
             if len(self.revenue_shares) != need:
-                raise ValueError(f"tiers.revenue_shares needs one share per tier but the last ({need}), got {self.revenue_shares}")
+                raise ValueError(
+                    f"tiers.revenue_shares needs one share per tier but the last ({need}), got {self.revenue_shares}"
+                )
             if any(x <= 0 for x in self.revenue_shares) or sum(self.revenue_shares) >= 1:
-                raise ValueError(f"tiers.revenue_shares must be positive and add up to less than 1, got {self.revenue_shares}")
+                raise ValueError(
+                    f"tiers.revenue_shares must be positive and add up to less than 1, got {self.revenue_shares}"
+                )
         if self.method == "thresholds" and len(self.rules) != need:
-            raise ValueError(f"tiers.rules needs one rule per tier but the last ({need} for {self.names}), got {len(self.rules)}")
+            raise ValueError(
+                f"tiers.rules needs one rule per tier but the last ({need} for {self.names}), got {len(self.rules)}"
+            )
         return self
 
 
-class SegmentRule(_Strict):
+class SegmentRule(Strict):
     """One named RFM segment of the 11-group map: R score and FM score (mean of F and M) ranges,
     and the purchases a customer needs for it."""
 
@@ -280,7 +285,7 @@ class SegmentRule(_Strict):
     min_orders: int = Field(1, ge=1)
 
 
-class ValueClass(_Strict):
+class ValueClass(Strict):
     """One class of the Chinese 8-class RFM model: high or low on each of R, F and M."""
 
     name_zh: str
@@ -324,7 +329,7 @@ def _default_value_classes() -> list[ValueClass]:
     return [ValueClass(name_zh=z, name=n, r=r, f=f, m=m) for z, n, r, f, m in rows]
 
 
-class Segments(_Strict):
+class Segments(Strict):
     """Named RFM segments: the common 11-group map and the Chinese 8-class model, both editable."""
 
     # first matching rule wins; scores are on the 1..tiers.bins scale rescaled to 1..5
@@ -334,7 +339,7 @@ class Segments(_Strict):
     split: Literal["mean", "median"] = "mean"
 
 
-class Clusters(_Strict):
+class Clusters(Strict):
     """Data-driven clusters of customers with purchases."""
 
     features: list[str] = Field(default_factory=lambda: ["recency_days", "frequency", "monetary", "aov", "tenure_days"])
@@ -380,7 +385,7 @@ class Clusters(_Strict):
         return self
 
 
-class Lifecycle(_Strict):
+class Lifecycle(Strict):
     """Rules of the lifecycle stages, relative to each customer's own purchase cadence."""
 
     new_days: int = Field(90, ge=1)  # first purchase at most this many days ago -> new
@@ -399,14 +404,14 @@ class Lifecycle(_Strict):
         return self
 
 
-class Snapshots(_Strict):
+class Snapshots(Strict):
     """Observation dates at which the whole classification is recomputed, to follow migration."""
 
     dates: list[dt.date] | None = None  # None: the last `count` quarter ends before the observation date
     count: int = Field(4, ge=2)
 
 
-class Studies(_Strict):
+class Studies(Strict):
     """Report settings."""
 
     min_customers: int = Field(30, ge=1)  # below this a region or tier study says so instead of charting
@@ -445,11 +450,11 @@ def by_position(defaults: Mapping[str, _Value], names: Sequence[str]) -> dict[st
     return {name: defaults[key] for name, key in zip(names, keys)}
 
 
-def _default_silence_days_by_tier() -> dict[str, int]:
+def default_silence_days_by_tier() -> dict[str, int]:
     return {"high": 90, "mid": 120, "low": 180}
 
 
-def _default_playbook() -> dict[str, str]:
+def default_playbook() -> dict[str, str]:
     return {
         "high": N_("personal call from the account manager within a week"),
         "mid": N_("personal e-mail with a tailored offer within two weeks"),
@@ -457,7 +462,7 @@ def _default_playbook() -> dict[str, str]:
     }
 
 
-class Churn(_Strict):
+class Churn(Strict):
     """Churn early warning: readable rules, a backtested churn model and the watch list."""
 
     horizon_days: int = Field(90, ge=7)  # churned = no completed order in the next this many days
@@ -465,7 +470,7 @@ class Churn(_Strict):
     # min_orders_for_cadence purchases), else more than the tier's limit in days
     silence_factor: float = Field(2.0, gt=0)
     min_orders_for_cadence: int = Field(3, ge=2)
-    silence_days_by_tier: dict[str, int] = Field(default_factory=_default_silence_days_by_tier)
+    silence_days_by_tier: dict[str, int] = Field(default_factory=default_silence_days_by_tier)
     silence_days: int = Field(120, ge=1)  # limit of a tier not listed in silence_days_by_tier
     silence_min_days: int = Field(30, ge=0)  # a shorter silence never warns, whatever the cadence
     lost_after_days: int = Field(365, ge=1)  # silent longer than this: lost, no warnings, not on the watch list
@@ -498,7 +503,7 @@ class Churn(_Strict):
     max_rate_error: float = Field(0.05, gt=0, lt=1)
     min_customers_for_model: int = Field(200, ge=10)  # buyers needed in each backtest window
     min_churners: int = Field(30, ge=1)  # churners (and as many who stay) needed in each window
-    playbook: dict[str, str] = Field(default_factory=_default_playbook)  # tier -> recommended action
+    playbook: dict[str, str] = Field(default_factory=default_playbook)  # tier -> recommended action
     default_action: str = N_("review the account and decide on a retention offer")  # tier not in the playbook
     watchlist_size: int = Field(500, ge=1)
 
@@ -514,7 +519,7 @@ class Churn(_Strict):
         return self
 
 
-class Value(_Strict):
+class Value(Strict):
     """Customer value: BG/NBD (P(alive), expected purchases) and Gamma-Gamma (order value), see custseg.segment.clv."""
 
     horizon_days: int = Field(365, ge=1)  # expected purchases and CLV over this many days after the observation date
@@ -548,100 +553,9 @@ class Value(_Strict):
         return value
 
 
-class PlaybookAction(_Strict):
-    """One line of a tier's playbook: what to do, and for which of the tier's customers."""
-
-    topic: str = Field(min_length=1)  # e.g. service, upgrade path, reactivation
-    action: str = Field(min_length=1)
-    # lifecycle stages the action is for; empty: every customer of the tier
-    stages: list[Literal["prospect", "new", "active", "loyal", "at_risk", "churned", "reactivated"]] = Field(
-        default_factory=list
-    )
 
 
-def _default_playbook_actions() -> dict[str, list[PlaybookAction]]:
-    act = PlaybookAction
-    return {
-        "high": [
-            act(topic=N_("service"), action=N_("A named account manager who answers within four working hours, and a quarterly business review.")),
-            act(topic=N_("recognition"), action=N_("Early access to new lines and invitations to customer events.")),
-            act(topic=N_("retention"), action=N_("A personal call from the account manager within a week of the first warning sign."),
-                stages=["at_risk"]),
-            act(topic=N_("win-back"), action=N_("A senior manager's visit or call to learn why they stopped, with an offer to match."),
-                stages=["churned"]),
-        ],
-        "mid": [
-            act(topic=N_("upgrade path"), action=N_("Volume and loyalty offers that lift them toward a better tier, naming what the next tier brings.")),
-            act(topic=N_("onboarding"), action=N_("A second-purchase offer within 30 days of the first order."), stages=["new"]),
-            act(topic=N_("reactivation"), action=N_("A personal e-mail with an offer tailored to their categories within two weeks."),
-                stages=["at_risk", "churned"]),
-        ],
-        "low": [
-            act(topic=N_("service"), action=N_("Self-service and automated campaigns; account managers' time goes to the tiers above.")),
-            act(topic=N_("upgrade path"), action=N_("Bundles and multi-packs for those who buy often but spend little per order."),
-                stages=["active", "loyal"]),
-            act(topic=N_("reactivation"), action=N_("An automated win-back campaign with an entry-price offer."), stages=["at_risk", "churned"]),
-        ],
-    }
-
-
-StrategyMeasure = Literal[
-    "aov_index", "orders_per_buyer_index", "low_value_order_share_index", "growth_gap", "high_tier_share_index",
-    "new_customer_share_index", "churn_risk_index", "satisfaction_gap", "top_category_index", "weakest_category_index",
-]
-
-
-class StrategyRule(_Strict):
-    """One recommendation: when a region's measure crosses a limit, the advice for one area."""
-
-    measure: StrategyMeasure  # see custseg.studies.strategy for what each measures
-    above: float | None = None  # fires when the measure is above this ...
-    below: float | None = None  # ... or below this (exactly one of the two)
-    area: Literal["product", "pricing", "marketing", "service"]
-    advice: str = Field(min_length=1)  # may say {category} for the two category measures
-
-    @model_validator(mode="after")
-    def _one_limit(self) -> StrategyRule:
-        if (self.above is None) == (self.below is None):
-            raise ValueError(f"strategy rule on {self.measure}: give exactly one of 'above' or 'below'")
-        return self
-
-
-def _default_strategy_rules() -> list[StrategyRule]:
-    rule = StrategyRule
-    return [
-        rule(measure="aov_index", below=85, area="pricing",
-             advice=N_("Orders are small next to the base: offer value bundles, multi-packs and volume prices to lift the basket.")),
-        rule(measure="aov_index", above=120, area="product",
-             advice=N_("Baskets are larger than in the base: lead with premium lines and upgrades, and protect these buyers with priority service.")),
-        rule(measure="low_value_order_share_index", above=125, area="pricing",
-             advice=N_("Many low-value orders point to price-sensitive buyers: use entry-price packs and time-limited offers rather than across-the-board discounts.")),
-        rule(measure="growth_gap", below=-10, area="marketing",
-             advice=N_("Revenue grows more slowly than in the base: run a reactivation campaign for lapsed buyers and check what competitors are doing here.")),
-        rule(measure="growth_gap", above=10, area="marketing",
-             advice=N_("Revenue grows faster than in the base: add sales capacity and stock where demand is rising.")),
-        rule(measure="high_tier_share_index", below=80, area="marketing",
-             advice=N_("Few customers reach the best tier: give mid-tier customers upgrade offers and an account manager's attention.")),
-        rule(measure="new_customer_share_index", above=130, area="marketing",
-             advice=N_("Many customers are new: an onboarding sequence and a second-purchase offer within 30 days turn them into regulars.")),
-        rule(measure="churn_risk_index", above=115, area="service",
-             advice=N_("Churn risk is above the base: work this region's watch list first and review delivery and service levels.")),
-        rule(measure="satisfaction_gap", below=-0.3, area="service",
-             advice=N_("Satisfaction is below the base: call recent detractors and fix their most common complaint before pushing sales.")),
-        rule(measure="top_category_index", above=130, area="product",
-             advice=N_("{category} sells far better here than in the base: widen its range and feature it in local campaigns.")),
-        rule(measure="weakest_category_index", below=60, area="product",
-             advice=N_("{category} is under-represented here: test local demand with targeted offers before cutting the range.")),
-    ]
-
-
-class Strategy(_Strict):
-    """Rules that turn a region's figures into product, pricing, marketing and service advice."""
-
-    rules: list[StrategyRule] = Field(default_factory=_default_strategy_rules)
-
-
-class StudyInfo(_Strict):
+class StudyInfo(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")  # used in folder names
     title: str
     language: Language = "en"  # the reports in output.reports are written in this language
@@ -664,90 +578,6 @@ class StudyInfo(_Strict):
         return [self.language, *self.other_languages]
 
 
-class Config(_Strict):
-    """A whole study configuration. Build it with :func:`load_config`."""
-
-    study: StudyInfo
-    inputs: Inputs
-    currency: Currency = Currency()
-    cleaning: Cleaning = Cleaning()
-    observation_date: dt.date | None = None  # None: the day after the last completed order
-    output: Output
-    regions: Regions = Regions()
-    tiers: Tiers = Tiers()
-    segments: Segments = Segments()
-    clusters: Clusters = Clusters()
-    lifecycle: Lifecycle = Lifecycle()
-    snapshots: Snapshots = Snapshots()
-    studies: Studies = Studies()
-    churn: Churn = Churn()
-    value: Value = Value()
-    strategy: Strategy = Strategy()
-    # tier -> what to do for its customers (shown in the tier studies)
-    playbook: dict[str, list[PlaybookAction]] = Field(default_factory=_default_playbook_actions)
-    source: Path = Field(exclude=True)  # the YAML file this came from
-
-    @model_validator(mode="before")
-    @classmethod
-    def _tier_defaults_by_position(cls, raw: object) -> object:
-        # The defaults of playbook, churn.playbook and churn.silence_days_by_tier are written for
-        # [high, mid, low]; renamed tiers ([vip, high, mid, low]) get them by position, not by
-        # the words. A mapping the user gave stays as it is, by name.
-        if not isinstance(raw, dict):
-            return raw
-        tiers = raw.get("tiers")
-        names = tiers.names if isinstance(tiers, Tiers) else (tiers or {}).get("names") if isinstance(tiers, dict) else None
-        if not isinstance(names, list) or len(names) < 2 or names == list(DEFAULT_TIER_KEYS):
-            return raw  # the default tiers, or names the Tiers check will refuse
-        raw = dict(raw)
-        if "playbook" not in raw:
-            raw["playbook"] = by_position(_default_playbook_actions(), names)
-        churn = raw.get("churn", {})
-        defaults = {"silence_days_by_tier": _default_silence_days_by_tier, "playbook": _default_playbook}
-        if isinstance(churn, Churn):
-            given = churn.model_fields_set
-            update = {key: by_position(make(), names) for key, make in defaults.items() if key not in given}
-            raw["churn"] = churn.model_copy(update=update)
-        elif isinstance(churn, dict):
-            raw["churn"] = {key: by_position(make(), names) for key, make in defaults.items()} | churn
-        return raw
-
-    @model_validator(mode="after")
-    def _mappings_name_tiers(self) -> Config:
-        # A tier mapping written for a tier that does not exist (a typo, "hihg") would silently
-        # never apply; the defaults are given to the configured tiers, so they always pass.
-        names = list(self.tiers.names)
-        for key, mapping in (("playbook", self.playbook), ("churn.playbook", self.churn.playbook),
-                             ("churn.silence_days_by_tier", self.churn.silence_days_by_tier)):
-            unknown = sorted(set(mapping) - set(names))
-            if unknown:
-                raise ValueError(f"{key} names tier(s) {unknown} that are not in tiers.names {names}")
-        return self
-
-    @model_validator(mode="after")
-    def _outputs_apart_from_inputs(self) -> Config:
-        # custseg never writes where its inputs are: an output folder equal to an input's folder
-        # overwrote the raw export with the clean table, one that contains it is removed whole
-        # by `make clean`, and one inside it mixes what can be rebuilt with what cannot.
-        for name, spec in self.inputs.present().items():
-            folder = Path(spec.path).resolve().parent
-            for key in Output.model_fields:
-                out = Path(getattr(self.output, key)).resolve()
-                relation = ("is" if out == folder else "contains" if folder.is_relative_to(out)
-                            else "is inside" if out.is_relative_to(folder) else None)
-                if relation:
-                    raise ValueError(
-                        f"output.{key} {out} {relation} the folder of inputs.{name} ({folder}); custseg never "
-                        f"writes where its inputs are: put the outputs in a folder of their own beside it "
-                        f"(e.g. {folder.parent / 'out' / key}) or the inputs in a folder of their own"
-                    )
-        return self
-
-    def fingerprint(self) -> str:
-        """Hash of the validated settings: the same config always gives the same hash."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
 
 def _known_timezone(name: str) -> bool:
     """Whether ``name`` is a time zone pandas can convert to (an IANA name such as ``Asia/Shanghai``)."""
@@ -759,73 +589,3 @@ def _known_timezone(name: str) -> bool:
         return False
     return True
 
-
-class ConfigError(ValueError):
-    """A config file that cannot be used, with a message that names the file and the key."""
-
-
-def _resolve(value: object, base: Path) -> object:
-    return value if Path(str(value)).is_absolute() else (base / str(value)).resolve()
-
-
-def _resolve_paths(raw: dict, base: Path) -> dict:
-    """Make every path in a raw config absolute, relative to the config file's folder."""
-    raw = dict(raw)
-    inputs = {}
-    for name, spec in (raw.get("inputs") or {}).items():
-        if isinstance(spec, str):  # shorthand: `orders: path/to/orders.csv`
-            spec = {"path": spec}
-        if isinstance(spec, dict) and "path" in spec:
-            spec = {**spec, "path": _resolve(spec["path"], base)}
-        inputs[name] = spec
-    raw["inputs"] = inputs
-    if isinstance(raw.get("output"), dict):
-        raw["output"] = {key: _resolve(value, base) for key, value in raw["output"].items()}
-    return raw
-
-
-def load_config(path: str | Path = paths.DEFAULT_CONFIG) -> Config:
-    """Read and validate a study config.
-
-    Parameters
-    ----------
-    path
-        YAML file. Relative paths inside it are taken relative to its folder.
-
-    Returns
-    -------
-    Config
-        The validated, frozen configuration.
-
-    Raises
-    ------
-    ConfigError
-        When the file is missing, is not YAML, or has an unknown key or a bad value; the message
-        names the file and the key.
-    """
-    path = Path(path).resolve()
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    try:
-        return Config.model_validate({**_resolve_paths(raw, path.parent), "source": path})
-    except ValidationError as exc:
-        problems = "\n".join(
-            f"  {'.'.join(str(part) for part in err['loc']) or '(whole config)'}: {_explain(err)}" for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: invalid config\n{problems}") from None
-
-
-def _explain(err: dict) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown key (check the spelling against docs/config.md)"
-    if err["type"] == "missing":
-        return "required key is missing"
-    if err["type"] == "value_error" and "error" in err.get("ctx", {}):
-        return str(err["ctx"]["error"])  # our own message, without pydantic's "Value error, "
-    return err["msg"]

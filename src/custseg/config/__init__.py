@@ -1,0 +1,74 @@
+"""Study configuration: one YAML file, validated into typed objects when it is loaded.
+
+Relative paths in a config file are resolved against the folder that holds the config file, so a
+config can sit next to the exports it describes. Unknown keys are errors, not silently ignored:
+a typo such as ``obervation_date`` would otherwise quietly fall back to a default.
+
+This front names what the rest of custseg uses; the settings live in
+:mod:`custseg.config.sections` (inputs, cleaning, regions, tiers, segments, churn, value, ...),
+:mod:`custseg.config.advice` (the tiers' playbook and the strategy rules) and
+:mod:`custseg.config.loading` (the whole :class:`Config` and :func:`load_config`).
+"""
+
+from __future__ import annotations
+
+from custseg.config.advice import PlaybookAction, Strategy, StrategyMeasure, StrategyRule
+from custseg.config.loading import Config, ConfigError, load_config
+from custseg.config.sections import (
+    DEFAULT_TIER_KEYS,
+    Churn,
+    Cleaning,
+    Clusters,
+    Currency,
+    CustomMarket,
+    InputFile,
+    Inputs,
+    Lifecycle,
+    Output,
+    RegionAliases,
+    RegionLevel,
+    Regions,
+    SegmentRule,
+    Segments,
+    Snapshots,
+    Studies,
+    StudyInfo,
+    TierRule,
+    Tiers,
+    Value,
+    ValueClass,
+    by_position,
+)
+
+__all__ = [
+    "DEFAULT_TIER_KEYS",
+    "Churn",
+    "Cleaning",
+    "Clusters",
+    "Config",
+    "ConfigError",
+    "Currency",
+    "CustomMarket",
+    "InputFile",
+    "Inputs",
+    "Lifecycle",
+    "Output",
+    "PlaybookAction",
+    "RegionAliases",
+    "RegionLevel",
+    "Regions",
+    "SegmentRule",
+    "Segments",
+    "Snapshots",
+    "Strategy",
+    "StrategyMeasure",
+    "StrategyRule",
+    "Studies",
+    "StudyInfo",
+    "TierRule",
+    "Tiers",
+    "Value",
+    "ValueClass",
+    "by_position",
+    "load_config",
+]
