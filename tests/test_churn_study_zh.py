@@ -80,7 +80,7 @@ def test_tables_show_chinese_labels(processed_sample, zh):
     markets = set(customers["market_zh"].dropna())
     assert set(regions.frame.index) <= markets and CJK.search(regions.frame.index[0])
     assert list(tiers.frame.index) == [
-        i18n.label("tier", tier) for tier in data.meta["tiers"] if tier in set(customers["tier"].dropna().astype(str))
+        i18n.label("tier", tier) for tier in data.meta.tiers if tier in set(customers["tier"].dropna().astype(str))
     ]
     assert all(CJK.search(tier) for tier in tiers.frame.index)
     assert regions.frame[_("Customers")].sum() == len(customers)  # the same figures under Chinese headings
@@ -141,7 +141,7 @@ def test_value_warnings_are_chinese(processed_sample, zh):
     from test_churn_study import VALUE_WARNINGS
 
     config, data = processed_sample
-    meta = {**data.meta, "value": {**data.meta["value"], "warnings": VALUE_WARNINGS}}
+    meta = dataclasses.replace(data.meta, value={**data.meta.value, "warnings": VALUE_WARNINGS})
     study = ChurnStudy(dataclasses.replace(data, meta=meta), config)
     for section in (study.headline(), study.customer_value(), study.value_backtest()):
         for text in _texts(section):

@@ -15,7 +15,7 @@ from custseg.intake import quality
 from custseg.intake.validation import REASONS
 from custseg.pipeline import run
 from custseg.studies import render
-from custseg.studies.quality import QualityStudy, load_quality
+from custseg.studies.quality import QualityStudy
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -26,10 +26,9 @@ def _sections(study: QualityStudy) -> list:
 def test_orders_only_page_in_chinese(messy_orders, write_config):
     config = load_config(write_config({"orders": str(messy_orders)}))
     run(config, echo=lambda *_: None)
-    with i18n.language("en"):  # load_quality sets the language for what follows; the block restores it
-        data = load_quality(config, "zh")
+    with i18n.language("en"):  # from_config sets the language for what follows; the block restores it
+        study = QualityStudy.from_config(config, "zh")
         assert i18n.current() == "zh"
-        study = QualityStudy(data)
         heading, intro = study.heading(), study.introduction()
         sections = _sections(study)
         html = "".join(item._repr_html_() for item in (heading, intro, *sections))
@@ -55,7 +54,7 @@ def test_english_page_is_unchanged_by_the_language_switch(messy_orders, write_co
     config = load_config(write_config({"orders": str(messy_orders)}))
     run(config, echo=lambda *_: None)
     with i18n.language("en"):
-        study = QualityStudy(load_quality(config))  # the config's language: English
+        study = QualityStudy.from_config(config)  # the config's language: English
         html = "".join(section._repr_html_() for section in _sections(study))
         intro = study.introduction().text
     assert intro.startswith("This page shows how the input files were read and cleaned")

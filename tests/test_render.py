@@ -1,8 +1,9 @@
 import pandas as pd
 import pytest
 
-from custseg.report.build import _unique_slugs, add_contents, slugify
+from custseg.report.html import add_contents
 from custseg.studies import render
+from custseg.studies.plan import slugify, unique_slugs
 
 
 @pytest.mark.parametrize(
@@ -22,7 +23,7 @@ def test_slug_of_non_latin_name_is_stable_and_safe():
 
 
 def test_unique_slugs_for_names_that_slug_alike():
-    assert _unique_slugs(["A/B", "A B", "a-b"], "r") == {"A/B": "a-b", "A B": "a-b-2", "a-b": "a-b-3"}
+    assert unique_slugs(["A/B", "A B", "a-b"], "r") == {"A/B": "a-b", "A B": "a-b-2", "a-b": "a-b-3"}
 
 
 def test_table_escapes_data_and_formats_numbers():

@@ -15,25 +15,10 @@ from custseg.geo import regions
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.intake import quality
 from custseg.intake.validation import REASONS
+from custseg.processed import StudyMeta, read_meta
 from custseg.studies import render
-from custseg.studies.base import section, unplaced_table
-
-
-def load_quality(config: Config, language: str = "") -> quality.QualityData:
-    """What the data-quality page reads (intake's accounting, quarantine, column profile, clean
-    tables and the placed regions), with the report language and theme set.
-
-    Parameters
-    ----------
-    config
-        The study config.
-    language
-        The language of the page ("en" or "zh"); empty: the config's ``study.language``.
-    """
-    i18n.set_language(language or config.study.language)
-    render.set_theme()
-    return quality.load_quality_data(config)
-
+from custseg.studies.base import Page, section
+from custseg.studies.unplaced import unplaced_table
 
 #: How a few delimiters are named on the page (intake writes a tab as "tab").
 _DELIMITERS = {
@@ -101,24 +86,35 @@ def _month_list(months: tuple, shown: int = 6) -> str:
     return names
 
 
-class QualityStudy:
+class QualityStudy(Page):
     """How the input was read and cleaned; rendered as reports/quality.html.
 
     Parameters
     ----------
     data
-        What :func:`load_quality` reads.
+        What :func:`custseg.intake.quality.load_quality_data` reads (intake's accounting,
+        quarantine, column profile, clean tables and the placed regions).
+    meta
+        The processed data's study.json; None: read from ``data.meta``.
     """
 
-    def __init__(self, data: quality.QualityData) -> None:
+    def __init__(self, data: quality.QualityData, meta: StudyMeta | None = None) -> None:
         self.data = data
+        self.meta = meta if meta is not None else StudyMeta.from_dict(data.meta)
+
+    @classmethod
+    def from_config(cls, config: Config, language: str = "") -> QualityStudy:
+        """The data-quality page in `language` ("": the config's ``study.language``)."""
+        i18n.set_language(language or config.study.language)
+        render.set_theme()
+        return cls(quality.load_quality_data(config), read_meta(config))
 
     def heading(self) -> render.Heading:
         """Title of the page."""
-        meta = self.data.meta
+        meta = self.meta
         return render.Heading(
-            _("{title}: data quality").format(title=meta["title"]),
-            _("How the input files were read and cleaned · observation date {date}").format(date=meta["observation_date"]),
+            _("{title}: data quality").format(title=meta.title),
+            _("How the input files were read and cleaned · observation date {date}").format(date=meta.observation_date),
         )
 
     def introduction(self) -> render.Notice:
@@ -194,20 +190,21 @@ class QualityStudy:
     @section(
         N_("Quarantined rows"),
         N_(
-            "Rows that could not be used are set aside in quarantine.csv (in the interim data folder) with the "
-            "reason, the file, the line in the file (line 1 is the header) and the column at fault. Below: how many "
-            "rows per reason, then up to three examples of each. Names, e-mail addresses and phone numbers are masked (•••)."
+            "Rows that could not be used are set aside in quarantine.csv (in the interim data folder) with the reason, "
+            "the file, the line in the file (line 1 is the header) and the column at fault. Below: how many rows per "
+            "reason, then up to three examples of each. Names, e-mail addresses and phone numbers are masked (•••)."
         ),
     )
     def quarantine(self) -> render.Section:
         """Quarantined rows per reason with what it means, and a few examples of each."""
         counts = quality.reason_counts(self.data.quarantine, {code: _(meaning) for code, meaning in REASONS.items()})
         if counts.empty:
-            return render.Notice(_("No row was quarantined: every row read is in the clean tables or was an exact duplicate."))
+            return render.Notice(_("No row was quarantined: every row read is in the clean tables or was an exact "
+                                   "duplicate."))
         reason, table, rows, line = _("Reason"), _("Table"), _("Rows"), _("Line")
         reasons = counts.rename(columns={"reason": reason, "meaning": _("What it means"), "rows": rows, "tables": _("Tables")})
         examples = quality.reason_examples(self.data.quarantine)
-        if self.data.meta.get("mask_ids"):
+        if self.meta.mask_ids:
             ids = examples["column"].eq("customer_id")
             examples.loc[ids, "value"] = examples.loc[ids, "value"].map(render.mask_id)
         examples = examples.rename(columns={
@@ -236,7 +233,7 @@ class QualityStudy:
     def reversals(self) -> render.Section:
         """Reversals matched in full, in part and not at all with their value; orders undone."""
         reversals, undone = self.data.reversals, self.data.undone
-        money = render.money(self.data.meta.get("base_currency", ""))
+        money = render.money(self.meta.base_currency)
         by_status = None
         if undone is not None:
             status = undone.set_index("undone")["orders"]
@@ -345,8 +342,8 @@ class QualityStudy:
     @section(
         N_("Regions before and after normalisation"),
         N_(
-            "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\", \"Éire\", \"EIRE\"); custseg "
-            "maps each spelling to one country and one province or state of it. A group of countries (\"Channel "
+            "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\", \"Éire\", \"EIRE\"); "
+            "custseg maps each spelling to one country and one province or state of it. A group of countries (\"Channel "
             "Islands\") gives a market but no country; a value such as \"Unspecified\" counts as not given. Customers "
             "it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\". Every value it could not "
             "place is listed with the line of the study config (regions.aliases) that places it."
@@ -397,7 +394,7 @@ class QualityStudy:
             markets, _("Customers per market and how many country spellings fed it"),
             {customers_name: render.integer, share_name: render.percent, spellings: render.integer},
         )
-        unplaced = unplaced_table(quality.unplaced_places(customers), self.data.meta.get("base_currency", ""))
+        unplaced = unplaced_table(quality.unplaced_places(customers), self.meta.base_currency)
         if unplaced is None:
             return summary, market_table, render.Notice(_("Every country and province given was recognised."))
         return summary, market_table, unplaced
