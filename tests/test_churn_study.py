@@ -216,7 +216,9 @@ def test_value_backtest_shows_predicted_against_actual_per_tier_and_frequency(sa
     (clv_table,) = _tables(ChurnStudy(data, config).customer_value())
     column = f"Backtest: predicted ÷ actual revenue over {backtest['days']} days (tiers as on {backtest['cutoff']})"
     tiers = groups.loc[groups["kind"].eq("tier")].set_index("group")
-    expected = [tiers.loc[t, "predicted_revenue"] / tiers.loc[t, "actual_revenue"] for t in data.meta.tiers if t in tiers.index]
+    expected = [
+        tiers.loc[t, "predicted_revenue"] / tiers.loc[t, "actual_revenue"] for t in data.meta.tiers if t in tiers.index
+    ]
     assert clv_table.frame[column].tolist() == pytest.approx(expected)
 
 
@@ -252,7 +254,8 @@ def test_value_warnings_stand_next_to_the_numbers_they_qualify(sample):
     assert all(section.items[i].kind == "warning" for i in (chart + 1, chart + 2, table + 1, table + 2, table + 3))
     # the key figures name them all in one sentence
     (said,) = [text for text in _notices(study.headline()) if text.startswith("Read the customer value with care")]
-    assert "a degenerate model fit" in said and "6 months of the horizon never seen" in said and "-27.0% for the high tier" in said
+    assert "a degenerate model fit" in said and "6 months of the horizon never seen" in said
+    assert "-27.0% for the high tier" in said
 
 
 def test_an_observed_stand_in_value_is_labelled_where_it_is_shown(tiny):
@@ -262,7 +265,9 @@ def test_an_observed_stand_in_value_is_labelled_where_it_is_shown(tiny):
     assert any(text.startswith("Value here means net spend in the 365 days before the observation date")
                for text in _notices(study.headline()))
     (table,) = _tables(study.customer_value())
-    assert table.title == "Value by value tier: net spend in the last 365 days (observed, the value models were not fitted)"
+    assert table.title == (
+        "Value by value tier: net spend in the last 365 days (observed, the value models were not fitted)"
+    )
     buyers = data.customers.loc[data.customers["frequency"].gt(0)]
     assert table.frame["Net spend, last 365 days"].sum() == pytest.approx(buyers["value"].sum())
     assert "nothing to backtest" in _notices(study.value_backtest())[0]
@@ -358,7 +363,8 @@ def test_churn_warnings_are_sentences_next_to_the_figures_they_qualify(sample, l
     from custseg import i18n, studies
 
     config, data = sample
-    warned = dataclasses.replace(data, meta=dataclasses.replace(data.meta, churn={**data.meta.churn, "warnings": _WARNINGS}))
+    meta = dataclasses.replace(data.meta, churn={**data.meta.churn, "warnings": _WARNINGS})
+    warned = dataclasses.replace(data, meta=meta)
     with i18n.language(language):
         texts = _notices(ChurnStudy(warned, config).headline())
         region = warned.customers["region"].value_counts().index[0]

@@ -85,10 +85,12 @@ def built(tmp_path_factory):
     # Rows intake must quarantine (the sample has none): markup as a value, an empty id, and a
     # second row for a customer id carrying an e-mail address.
     _append(root / "raw" / "orders.csv", [
-        {"order_id": "OBAD1", "customer_id": "C000001", "order_date": "2024-05-01", "amount": "<script>alert(1)</script>"},
+        {"order_id": "OBAD1", "customer_id": "C000001", "order_date": "2024-05-01",
+         "amount": "<script>alert(1)</script>"},
         {"order_id": "OBAD2", "customer_id": "", "order_date": "2024-05-01", "amount": "10.00"},
     ])
-    _append(root / "raw" / "customers.csv", [{"customer_id": "C000001", "customer_name": "Dup", "email": "dup@example.com"}])
+    duplicate = {"customer_id": "C000001", "customer_name": "Dup", "email": "dup@example.com"}
+    _append(root / "raw" / "customers.csv", [duplicate])
     # A custom market puts two small countries together, small enough to trip min_customers.
     config_path = root / "study.yaml"
     config_path.write_text(yaml.safe_dump({

@@ -20,7 +20,9 @@ from custseg.studies.quality import QualityStudy
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def _sections(study: QualityStudy) -> list:
-    return [study.accounting(), study.quarantine(), study.missing_values(), study.date_coverage(), study.region_coverage()]
+    return [
+        study.accounting(), study.quarantine(), study.missing_values(), study.date_coverage(), study.region_coverage()
+    ]
 
 
 def test_orders_only_page_in_chinese(messy_orders, write_config):

@@ -9,7 +9,8 @@ from custseg.studies.plan import slugify, unique_slugs
 @pytest.mark.parametrize(
     ("name", "slug"),
     [("East China", "east-china"), ("Hong Kong, Macao & Taiwan", "hong-kong-macao-taiwan"), ("../x", "x"),
-     ("<script>alert(1)</script>", "script-alert-1-script"), ("Ünïcödé  Land", "unicode-land"), ("/etc/passwd", "etc-passwd")],
+     ("<script>alert(1)</script>", "script-alert-1-script"), ("Ünïcödé  Land", "unicode-land"),
+     ("/etc/passwd", "etc-passwd")],
 )
 def test_slugify(name, slug):
     assert slugify(name) == slug
@@ -60,7 +61,9 @@ def test_links_and_sections_escape():
 
 def test_contents_link_every_section_in_order():
     heading = render.Heading("Region <East>", "sub")._repr_html_()
-    sections = "".join(render.Section(f"Part {n} & more", "lead", render.Notice("x"))._repr_html_() for n in range(1, 5))
+    sections = "".join(
+        render.Section(f"Part {n} & more", "lead", render.Notice("x"))._repr_html_() for n in range(1, 5)
+    )
     page = f"<html><body>{heading}<div>{sections}</div></body></html>"
     out = add_contents(page)
     assert out.count('<nav class="cs-toc"') == 1

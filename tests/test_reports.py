@@ -67,8 +67,9 @@ def test_a_failed_job_reports_why_and_publishes_no_page(tmp_path, monkeypatch):
 def test_pages_link_to_their_twins_in_the_other_languages(tmp_path):
     config = _config_with_languages(tmp_path, "en", ["zh"])
     assert html.switch_links(config, "en", "index.html") == [("zh-CN", "中文", "zh/index.html")]
-    assert html.switch_links(config, "en", "regions/east-china.html") == [("zh-CN", "中文", "../zh/regions/east-china.html")]
-    assert html.switch_links(config, "zh", "regions/east-china.html") == [("en", "English", "../../regions/east-china.html")]
+    region = "regions/east-china.html"
+    assert html.switch_links(config, "en", region) == [("zh-CN", "中文", "../zh/regions/east-china.html")]
+    assert html.switch_links(config, "zh", region) == [("en", "English", "../../regions/east-china.html")]
     assert html.switch_links(config, "zh", "index.html") == [("en", "English", "../index.html")]
     assert html.language_folder(tmp_path / "reports", config, "en") == tmp_path / "reports"
     assert html.language_folder(tmp_path / "reports", config, "zh") == tmp_path / "reports" / "zh"

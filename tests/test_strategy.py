@@ -14,7 +14,8 @@ from custseg.studies.strategy import measures, recommend
 
 
 def _customers(region: str, rows: list[tuple]) -> pd.DataFrame:
-    # (customer_id, frequency, monetary, tier, lifecycle, revenue_90d, revenue_prev_90d, churn_probability, satisfaction)
+    # (customer_id, frequency, monetary, tier, lifecycle, revenue_90d, revenue_prev_90d, churn_probability,
+    #  satisfaction)
     frame = pd.DataFrame(rows, columns=["customer_id", "frequency", "monetary", "tier", "lifecycle", "revenue_90d",
                                         "revenue_prev_90d", "churn_probability", "satisfaction_latest"])
     return frame.assign(region=region)

@@ -59,7 +59,9 @@ def test_tier_migration_counts_match_the_transition_matrix(sample):
     before, after = _last_two(data)
     history = data.tables["snapshots"]
     counts = snapshots.transition_matrix(history, before, after, tier_order=data.meta.tiers)
-    revenue = snapshots.transition_matrix(history, before, after, value="revenue", orders=data.orders, tier_order=data.meta.tiers)
+    revenue = snapshots.transition_matrix(
+        history, before, after, value="revenue", orders=data.orders, tier_order=data.meta.tiers
+    )
     assert into.frame["Customers"].tolist() == counts[tier].tolist()
     assert out.frame["Customers"].tolist() == counts.loc[tier].tolist()
     assert out.frame["Revenue"].to_numpy() == pytest.approx(revenue.loc[tier].to_numpy())
@@ -147,7 +149,8 @@ def test_overview_cluster_selection_marks_the_chosen_k(sample):
 
 def test_cluster_selection_says_when_no_k_meets_the_minimum_share(sample):
     config, data = sample
-    meta = dataclasses.replace(data.meta, clusters=dataclasses.replace(data.meta.clusters, min_share_met=False, min_share=0.5))
+    clusters = dataclasses.replace(data.meta.clusters, min_share_met=False, min_share=0.5)
+    meta = dataclasses.replace(data.meta, clusters=clusters)
     selection = data.tables["cluster_selection"].assign(eligible=False)
     short = dataclasses.replace(data, meta=meta, tables={**data.tables, "cluster_selection": selection})
     section = studies.Overview(short, config).cluster_selection()
@@ -172,8 +175,13 @@ def test_tier_texts_follow_the_method_and_its_settings(sample):
     rules = [TierRule(recency_max_days=59, frequency_min=5, monetary_min=500), TierRule(frequency_min=1)]
     text = labels.tier_method_text(Tiers(method="thresholds", rules=rules), "CNY")
     assert "score" not in text
-    assert "high: last order at most 59 days ago, at least 5 orders, net spend of at least CN¥500; mid: at least 1 order" in text
-    weighted = labels.tier_method_text(Tiers(weights={"r": 2, "f": 1, "m": 1}, min_scores=[15, 10], within="market"), "CNY")
+    assert (
+        "high: last order at most 59 days ago, at least 5 orders, net spend of at least CN¥500; mid: at least 1 order"
+        in text
+    )
+    weighted = labels.tier_method_text(
+        Tiers(weights={"r": 2, "f": 1, "m": 1}, min_scores=[15, 10], within="market"), "CNY"
+    )
     assert "(R × 2, F × 1, M × 1)" in weighted and "within each market" in weighted
     # a tier study says how its own tier is made
     tier = data.meta.tiers[1]
@@ -432,7 +440,8 @@ def test_a_skipped_churn_model_shows_no_nan_and_no_zero_at_risk(sample):
 
 def test_no_nps_answers_give_no_score_of_zero(sample):
     _, data = sample
-    silent = dataclasses.replace(data, customers=data.customers.assign(nps_class=pd.Series(pd.NA, index=data.customers.index, dtype="str")))
+    unanswered = pd.Series(pd.NA, index=data.customers.index, dtype="str")
+    silent = dataclasses.replace(data, customers=data.customers.assign(nps_class=unanswered))
     region = data.customers["region"].value_counts().index[0]
     table = _tables(studies.RegionStudy(silent, region, 12).satisfaction())[0].frame
     rows = table.set_index(table.columns[0])

@@ -56,7 +56,9 @@ def test_cluster_names_are_composed_in_chinese(name, chinese):
     assert labels.cluster_label(name) == name  # English: as the pipeline named it
 
 
-@pytest.mark.parametrize("name", ["Loyal bargain hunters", "Recent whales", "<b>Big</b>", "", "High", "Customers buyers"])
+@pytest.mark.parametrize(
+    "name", ["Loyal bargain hunters", "Recent whales", "<b>Big</b>", "", "High", "Customers buyers"]
+)
 def test_a_cluster_name_with_an_unknown_word_is_shown_unchanged(name):
     with i18n.language("zh"):
         assert labels.cluster_label(name) == name
@@ -156,7 +158,8 @@ def test_region_mixes_in_chinese_show_the_chinese_names(sample):
 
 def test_subregions_in_chinese_use_the_chinese_place_names(sample):
     _, data = sample
-    china = data.customers.loc[data.customers["country_iso3"].eq("CHN") & data.customers["province_zh"].notna(), "region"]
+    named = data.customers["country_iso3"].eq("CHN") & data.customers["province_zh"].notna()
+    china = data.customers.loc[named, "region"]
     region = china.value_counts().index[0]
     study = studies.RegionStudy(data, region, 1)
     with i18n.language("zh"):
@@ -186,14 +189,16 @@ def test_strategy_in_chinese_translates_the_reason_and_the_advice(sample):
         assert list(table.frame.columns) == ["领域", "建议", "依据"]
         assert table.frame["领域"].tolist() == [i18n.label("area", "marketing")] != ["Marketing"]
         assert table.frame["建议"].tolist() == ["Always."]  # a user's own advice, as written
-        assert table.frame["依据"].str.contains("人均订单数指数").all() and table.frame["依据"].str.contains("高于 -1").all()
+        assert table.frame["依据"].str.contains("人均订单数指数").all()
+        assert table.frame["依据"].str.contains("高于 -1").all()
         section = study.strategy()
     for table in _tables(section):  # the default rules' advice is translated by the catalog
         assert not table.frame["建议"].str.contains("the base").any()
 
 
 def test_recommend_writes_the_reason_in_the_report_language():
-    rules = [StrategyRule(measure="top_category_index", above=130, area="product", advice="{category} sells: widen it."),
+    rules = [StrategyRule(measure="top_category_index", above=130, area="product",
+                          advice="{category} sells: widen it."),
              StrategyRule(measure="growth_gap", below=-10, area="marketing", advice="Reactivate.")]
     values, topics = {"top_category_index": 152.0, "growth_gap": -12.4}, {"top_category_index": "electronics"}
     assert recommend(values, topics, rules)["because"].tolist() == [

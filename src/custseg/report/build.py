@@ -229,7 +229,9 @@ def build_reports(
     for task in staged:  # every study ran through: publish, each page whole
         files.write_bytes(task.page, task.staged.read_bytes())
         task.staged.unlink()
-        manifests[task.build_dir][task.job.href] = {"fingerprint": fingerprints[task.page], "sha256": files.file_digest(task.page)}
+        manifests[task.build_dir][task.job.href] = {
+            "fingerprint": fingerprints[task.page], "sha256": files.file_digest(task.page),
+        }
         built.append(_shown(config, task.page))
     for build_dir, manifest in manifests.items():
         for page in stale[build_dir]:  # regions or tiers no longer in the data
@@ -253,7 +255,8 @@ def _run_tasks(todo: list[_Task], provenance: dict, config: Config, shared: str,
                                   initargs=(os.getpid(),))
     try:
         futures = {pool.submit(_run_job, task, provenance, config.studies.kernel, shared): task for task in todo}
-        for future in tqdm(cf.as_completed(futures), total=len(futures), desc="studies", unit="study", disable=not progress):
+        finished = cf.as_completed(futures)
+        for future in tqdm(finished, total=len(futures), desc="studies", unit="study", disable=not progress):
             task = futures[future]
             try:
                 yield future.result()

@@ -170,7 +170,9 @@ def add_contents(page: str) -> str:
     if len(headings) < MIN_SECTIONS_FOR_CONTENTS or title is None:
         return page
     numbers = iter(range(1, len(headings) + 1))
-    page = _SECTION.sub(lambda m: f'<section class="cs-section" id="section-{next(numbers)}"><h2>{m.group(1)}</h2>', page)
+    page = _SECTION.sub(
+        lambda m: f'<section class="cs-section" id="section-{next(numbers)}"><h2>{m.group(1)}</h2>', page
+    )
     items = "".join(f'<li><a href="#section-{n}">{heading}</a></li>' for n, heading in enumerate(headings, start=1))
     name = html.escape(_("Contents"))
     contents = f'<nav class="cs-toc" aria-label="{name}"><h2>{name}</h2><ol>{items}</ol></nav>'

@@ -68,7 +68,9 @@ _NO_TIER = "No tier (no purchase)"
 _UNKNOWN = "Unknown"
 
 #: The backtest's choice sentence as custseg.segment.churn.backtest writes it.
-_CHOICE = re.compile(r"(?P<best>\w+): validation ROC AUC (?P<auc>\d+\.\d+) vs (?P<others>.+) \((?P<population>[^()]*)\)")
+_CHOICE = re.compile(
+    r"(?P<best>\w+): validation ROC AUC (?P<auc>\d+\.\d+) vs (?P<others>.+) \((?P<population>[^()]*)\)"
+)
 _CHOICE_OTHER = re.compile(r"(?P<name>\w+) (?P<auc>\d+\.\d+)")
 
 
@@ -183,7 +185,8 @@ class ChurnStudy(Page):
         rows = [
             (_("Customers with purchases"), render.integer(len(buyers))),
             (_("… scored by the churn model"), render.integer(int(buyers["churn_probability"].notna().sum()))),
-            (_("… not yet lost (silent {days} days or less)").format(days=self.lost_after_days), render.integer(len(reachable))),
+            (_("… not yet lost (silent {days} days or less)").format(days=self.lost_after_days),
+             render.integer(len(reachable))),
             (_("Customers with at least one warning"), render.integer(warned) + share(warned, len(reachable))),
         ]
         notices = []
@@ -471,7 +474,8 @@ class ChurnStudy(Page):
                   "churn."),
                 kind="info",
             )
-        missing = self.missing or no_column(["satisfaction_latest", "nps_class"], self.customers, _("satisfaction and churn"))
+        needed = ["satisfaction_latest", "nps_class"]
+        missing = self.missing or no_column(needed, self.customers, _("satisfaction and churn"))
         if missing:
             return missing
         reachable = self.reachable
@@ -486,7 +490,9 @@ class ChurnStudy(Page):
             nps_label = str.capitalize
         by_nps.index = by_nps.index.map(lambda label: no_feedback if label == _NO_FEEDBACK else nps_label(label))
         names = self._feedback_names()
-        formats = {names["buyers"]: render.integer, names["probability"]: render.percent, names["warned"]: render.percent}
+        formats = {
+            names["buyers"]: render.integer, names["probability"]: render.percent, names["warned"]: render.percent,
+        }
         items: list[object] = []
         if self.scored and (by_score.index != _NO_FEEDBACK).any():
             rated = by_score.drop(index=_NO_FEEDBACK, errors="ignore")[names["probability"]]
@@ -503,7 +509,10 @@ class ChurnStudy(Page):
     @staticmethod
     def _feedback_names() -> dict[str, str]:
         """Column headings of the satisfaction tables, in the report language."""
-        return {"buyers": _("Buyers not yet lost"), "probability": _("Mean churn probability"), "warned": _("Share with warnings")}
+        return {
+            "buyers": _("Buyers not yet lost"), "probability": _("Mean churn probability"),
+            "warned": _("Share with warnings"),
+        }
 
     def _by_feedback(self, labels: pd.Series, order: list[str], name: str) -> pd.DataFrame:
         """Buyers not yet lost, mean churn probability and share with warnings per label, customers
@@ -548,7 +557,8 @@ class ChurnStudy(Page):
                 text = _("The value models could not be fitted, so P(alive) and CLV are not shown.")
             items.append(render.Notice(text.format(basis=basis), kind="warning"))
         else:
-            repeat = self.buyers.loc[~self.buyers["one_time_buyer"].astype("bool") & self.buyers["p_alive"].notna(), "p_alive"]
+            repeated = ~self.buyers["one_time_buyer"].astype("bool") & self.buyers["p_alive"].notna()
+            repeat = self.buyers.loc[repeated, "p_alive"]
             if len(repeat):
                 items.append(alive_chart(repeat))
             items += self._value_warnings(value_study.ALIVE_REASONS)
@@ -564,10 +574,11 @@ class ChurnStudy(Page):
                     )
                 else:
                     text = _(
-                        "For {count:,} buyers the expected order value is above their largest order so far: Gamma-Gamma "
-                        "pulls one-time and occasional buyers towards the mean order value of all buyers{mean}, as a "
-                        "first small order says little about the next. Set value.cap_order_value to cap it at their "
-                        "largest order; that ranks future spenders a little better and predicts less revenue in total."
+                        "For {count:,} buyers the expected order value is above their largest order so far: "
+                        "Gamma-Gamma pulls one-time and occasional buyers towards the mean order value of all "
+                        "buyers{mean}, as a first small order says little about the next. Set value.cap_order_value to "
+                        "cap it at their largest order; that ranks future spenders a little better and predicts less "
+                        "revenue in total."
                     )
                 items.append(render.Notice(text.format(count=above, mean=mean_value)))
         items.append(self._value_by_tier("clv" if fitted else "value"))
@@ -584,9 +595,9 @@ class ChurnStudy(Page):
         if (self.value_facts.get("model") or {}).get("model") == "mbgnbd":
             alive = self.buyers.loc[once, "p_alive"]
             return render.Notice(_(
-                "{count:,} one-time buyers are not in the chart. The MBG/NBD model lets a customer drop out right after "
-                "the first purchase, so their P(alive) is the model's estimate (mean {mean}), but it rests on one "
-                "purchase; judge them by their churn probability too, which also sees contacts and feedback."
+                "{count:,} one-time buyers are not in the chart. The MBG/NBD model lets a customer drop out right "
+                "after the first purchase, so their P(alive) is the model's estimate (mean {mean}), but it rests on "
+                "one purchase; judge them by their churn probability too, which also sees contacts and feedback."
             ).format(count=int(once.sum()), mean=render.percent(alive.mean())))
         return render.Notice(_(
             "{count:,} one-time buyers are counted apart. In the BG/NBD model a customer can only drop out right "
@@ -608,8 +619,9 @@ class ChurnStudy(Page):
         if not self.value_facts.get("fitted", False):
             basis = self._value_basis()
             return render.Notice(
-                _("The value models could not be fitted, so there is nothing to backtest; value here means {basis}.").format(
-                    basis=basis or "–"),
+                _(
+                    "The value models could not be fitted, so there is nothing to backtest; value here means {basis}."
+                ).format(basis=basis or "–"),
                 kind="warning",
             )
         return value_study.backtest_items(
@@ -685,8 +697,8 @@ class ChurnStudy(Page):
                 ))
             return render.Notice(
                 _(
-                    "The processed data has no watch list (watch_list.parquet). Run `custseg process --force` with this "
-                    "custseg version to write it."
+                    "The processed data has no watch list (watch_list.parquet). Run `custseg process --force` with "
+                    "this custseg version to write it."
                 ),
                 kind="warning",
             )
@@ -704,7 +716,9 @@ class ChurnStudy(Page):
             top = top.assign(customer_id=top["customer_id"].map(render.mask_id))
         labels = {
             "region": self._region_label(),
-            "tier": {tier: i18n.label("tier", tier) for tier in top["tier"].dropna().astype("str")} if "tier" in top else {},
+            "tier": (
+                {tier: i18n.label("tier", tier) for tier in top["tier"].dropna().astype("str")} if "tier" in top else {}
+            ),
             "segment": segment_names(self.customers),
         }
         top = top.assign(**{
@@ -716,7 +730,8 @@ class ChurnStudy(Page):
         table = render.Table(
             shown,
             ngettext(
-                "The {count} customer with the most value at risk", "The {count} customers with the most value at risk", len(shown),
+                "The {count} customer with the most value at risk", "The {count} customers with the most value at risk",
+                len(shown),
             ).format(count=len(shown)),
             {headings["rank"]: render.integer, headings["churn_probability"]: render.percent,
              headings["value"]: self.money, headings["value_at_risk"]: self.money},
@@ -765,7 +780,8 @@ def _rule_sentences(settings: Churn) -> dict[str, str]:
     s = settings
     tiers = i18n.join_list(
         # Translators: a value tier and its silence limit in days, one item of a list ("high 90")
-        _("{tier} {days}").format(tier=i18n.label("tier", tier), days=days) for tier, days in s.silence_days_by_tier.items()
+        _("{tier} {days}").format(tier=i18n.label("tier", tier), days=days)
+        for tier, days in s.silence_days_by_tier.items()
     )
     return {
         "warn_silence": _(

@@ -75,8 +75,8 @@ def calibration_chart(calibration: pd.DataFrame, chosen: str | None, population:
             "{model}: predicted and observed rates differ by {gap:.0f} percentage points on average; "
             "its highest bin predicted {predicted:.0%} and {observed:.0%} churned"
         ).format(model=name.lower(), gap=100 * gap, predicted=top["mean_predicted"], observed=top["observed_rate"]))
-    ax.set(title=_("Calibration on {population}").format(population=words), xlabel=_("Mean predicted churn probability"),
-           ylabel=_("Share that churned"), xlim=(0, 1), ylim=(0, 1.02))
+    ax.set(title=_("Calibration on {population}").format(population=words),
+           xlabel=_("Mean predicted churn probability"), ylabel=_("Share that churned"), xlim=(0, 1), ylim=(0, 1.02))
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.legend(loc="upper left", frameon=False, fontsize=8)
@@ -96,12 +96,14 @@ def importance_chart(importance: pd.DataFrame, chosen: str | None, population: s
     names = top["feature"].map(readable).fillna(top["feature"].str.replace("_", " ").str.capitalize())
     fig = render.new_figure(7.0, 0.9 + 0.3 * len(top))
     ax = fig.subplots()
-    ax.barh(names.to_numpy()[::-1], top["importance_mean"].to_numpy()[::-1], xerr=top["importance_std"].to_numpy()[::-1],
-            color=render.sns.color_palette(render.PALETTE, 1)[0])
+    ax.barh(names.to_numpy()[::-1], top["importance_mean"].to_numpy()[::-1],
+            xerr=top["importance_std"].to_numpy()[::-1], color=render.sns.color_palette(render.PALETTE, 1)[0])
     model = (candidate_label(chosen) if chosen else _("model")).lower()
     ax.set(title=_("What the {model} relies on").format(model=model),
            xlabel=_("Drop in ROC AUC when the feature is shuffled"), ylabel="")
-    listed = i18n.join_list(f"{name} ({value:.3f})" for name, value in zip(names.head(3), top["importance_mean"].head(3)))
+    listed = i18n.join_list(
+        f"{name} ({value:.3f})" for name, value in zip(names.head(3), top["importance_mean"].head(3))
+    )
     return render.Chart(
         fig,
         _("Permutation importance of the {count} most important features, {population}").format(
@@ -153,7 +155,8 @@ def alive_chart(p_alive: pd.Series) -> render.Chart:
         _(
             "Histogram of P(alive) of {count:,} repeat buyers in 20 bins from 0% to 100%: median {median:.0%}, "
             "{above:.0%} above 90% and {below:.0%} below 50%."
-        ).format(count=len(p_alive), median=p_alive.median(), above=p_alive.gt(0.9).mean(), below=p_alive.lt(0.5).mean()),
+        ).format(count=len(p_alive), median=p_alive.median(), above=p_alive.gt(0.9).mean(),
+                 below=p_alive.lt(0.5).mean()),
     )
 
 
@@ -161,7 +164,8 @@ def metric_table(rows: pd.DataFrame, population: str, judged: bool) -> render.Ta
     """The backtest figures of one population, chosen candidate marked."""
     first = rows.iloc[0]
     names = {candidate: _(name) for candidate, name in CANDIDATE_NAMES.items()}
-    roc, pr, top, lift, brier = _("ROC AUC"), _("PR AUC"), _("Churned in top 10%"), _("Top-decile lift"), _("Brier score")
+    roc, pr, top = _("ROC AUC"), _("PR AUC"), _("Churned in top 10%")
+    lift, brier = _("Top-decile lift"), _("Brier score")
     table = pd.DataFrame({
         _("Candidate"): rows["candidate"].map(names).fillna(rows["candidate"]).to_numpy(),
         roc: rows["roc_auc"].to_numpy(),
@@ -175,11 +179,12 @@ def metric_table(rows: pd.DataFrame, population: str, judged: bool) -> render.Ta
     facts = {"population": population_label(population), "count": int(first["n"]), "rate": first["base_rate"]}
     if judged:
         title = _(
-            "Backtest on {population} (the model was chosen on these): {count:,} customers, {rate:.0%} of whom "
-            "churned"
+            "Backtest on {population} (the model was chosen on these): {count:,} customers, {rate:.0%} of whom churned"
         ).format(**facts)
     else:
-        title = _("Backtest on {population} (for comparison): {count:,} customers, {rate:.0%} of whom churned").format(**facts)
+        title = _(
+            "Backtest on {population} (for comparison): {count:,} customers, {rate:.0%} of whom churned"
+        ).format(**facts)
     return render.Table(
         table, title,
         {roc: three, pr: three, top: render.percent, lift: times, brier: three},
@@ -191,7 +196,9 @@ def lift_notice(rows: pd.DataFrame, chosen: str | None, population: str) -> rend
     by = rows.set_index("candidate")
     words = population_label(population)
     if chosen not in by.index or pd.isna(by.loc[chosen, "top_decile_precision"]):
-        return render.Notice(_("The backtest has no top-decile figures for {population}.").format(population=words), kind="info")
+        return render.Notice(
+            _("The backtest has no top-decile figures for {population}.").format(population=words), kind="info"
+        )
     mine = by.loc[chosen]
     facts = {
         "population": words, "model": candidate_label(chosen).lower(), "precision": mine["top_decile_precision"],

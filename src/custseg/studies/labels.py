@@ -69,7 +69,9 @@ def mix_table(part: pd.Series, whole: pd.Series, order: Sequence[str], name: str
     labels = [label for label in labels if here.get(label, 0) or base.get(label, 0)]
     counts = here.reindex(labels, fill_value=0)
     share = counts / counts.sum() if counts.sum() else counts.astype("float64")
-    base_share = base.reindex(labels, fill_value=0) / base.sum() if base.sum() else base.reindex(labels).astype("float64")
+    base_share = (
+        base.reindex(labels, fill_value=0) / base.sum() if base.sum() else base.reindex(labels).astype("float64")
+    )
     table = pd.DataFrame({
         _("Customers"): counts,
         _("Share here"): share,
@@ -144,7 +146,8 @@ def tier_rules(settings: Tiers, currency: str) -> dict[str, str]:
                 else _("the rest of the revenue")
             )
     else:
-        rules = [_threshold_text(rule, currency) for rule in settings.rules] + [_("every buyer who meets none of these")]
+        rules = [_threshold_text(rule, currency) for rule in settings.rules]
+        rules.append(_("every buyer who meets none of these"))
     return dict(zip(names, rules))
 
 
@@ -171,7 +174,9 @@ def tier_method_text(settings: Tiers, currency: str) -> str:
     the limits of each tier.
     """
     rules = tier_rules(settings, currency)
-    listed = i18n.join_clauses(_("{tier}: {rule}").format(tier=tier_label(tier), rule=rule) for tier, rule in rules.items())
+    listed = i18n.join_clauses(
+        _("{tier}: {rule}").format(tier=tier_label(tier), rule=rule) for tier, rule in rules.items()
+    )
     within = ""
     if settings.within != "all" and settings.method != "thresholds":
         within = _("Scores and tiers are computed within each {level}: a customer is compared with the buyers of the "
@@ -203,7 +208,9 @@ def tier_method_text(settings: Tiers, currency: str) -> str:
     else:
         letters = {"r": "R", "f": "F", "m": "M", "i": "I"}
         shown = i18n.join_list(f"{letters[dim]} × {w:g}" for dim, w in weights.items())
-        total = _("The tier follows from the weighted total of the scores ({weights}): {rules}.").format(weights=shown, rules=listed)
+        total = _("The tier follows from the weighted total of the scores ({weights}): {rules}.").format(
+            weights=shown, rules=listed
+        )
     return i18n.join_sentences([scores, total, within])
 
 

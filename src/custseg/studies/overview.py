@@ -54,7 +54,9 @@ def tile_places(markets: Sequence[str]) -> dict[str, tuple[int, int]]:
     right block (custom markets, in the order given)."""
     places = {market: MARKET_TILES[market] for market in markets if market in MARKET_TILES}
     taken = set(MARKET_TILES.values())
-    free = ((column, row) for row in range(2, 2 + len(markets)) for column in _WORLD_COLUMNS if (column, row) not in taken)
+    free = (
+        (column, row) for row in range(2, 2 + len(markets)) for column in _WORLD_COLUMNS if (column, row) not in taken
+    )
     for market in markets:
         if market not in places:
             places[market] = next(free)
@@ -115,7 +117,8 @@ def region_map(buyers: pd.DataFrame, names: Mapping[str, str] | None = None) -> 
     ax.set_ylim(-rows + 0.95, 1.45)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(_("Share of revenue by market, and revenue growth of the last 90 days against the 90 before"), fontsize=10)
+    ax.set_title(_("Share of revenue by market, and revenue growth of the last 90 days against the 90 "
+                   "before"), fontsize=10)
     top = share.sort_values(ascending=False).head(3)
     return render.Chart(
         fig, _("Markets by share of revenue"),
@@ -179,12 +182,14 @@ class Overview(Page):
                     "study per market"
                 ))
         if "interactions" not in given:
-            missing.append(_("no interactions (inputs.interactions): visits, e-mails, calls and tickets are not counted"))
+            missing.append(_("no interactions (inputs.interactions): visits, e-mails, calls and tickets are not "
+                             "counted"))
         if "feedback" not in given:
             missing.append(_("no feedback (inputs.feedback): satisfaction and NPS are not shown"))
         if not missing:
             return None
-        return render.Notice(_("This study was built with {missing}.").format(missing=i18n.join_clauses(missing)), kind="info")
+        text = _("This study was built with {missing}.").format(missing=i18n.join_clauses(missing))
+        return render.Notice(text, kind="info")
 
     @section(N_("Headline figures"), N_("The whole customer base at the observation date."))
     def headline(self) -> render.Section:
@@ -198,7 +203,8 @@ class Overview(Page):
             (_("Orders"), render.integer(int(self.buyers["frequency"].sum()))),
             (_("Revenue, net of refunds"), money(self.buyers["monetary"].sum())),
             (_("Average order value"), money(strategy.average_order_value(self.buyers))),
-            (_("Regions ({level})").format(level=region_level_name(meta.region_level)), render.integer(self.customers["region"].nunique())),
+            (_("Regions ({level})").format(level=region_level_name(meta.region_level)),
+             render.integer(self.customers["region"].nunique())),
         ]
         if "value_at_risk" in self.customers:
             at_risk = self.customers["value_at_risk"].sum(min_count=1)  # none when the churn model was skipped
@@ -230,8 +236,8 @@ class Overview(Page):
         top = share.loc[share["tier"].eq(labels[0])].set_index("measure")["share"]
         chart = render.Chart(
             fig, _("Tier pyramid"),
-            _("Horizontal bars per tier; the {tier} tier holds {customers:.0%} of buying customers and {revenue:.0%} of "
-              "revenue.").format(
+            _("Horizontal bars per tier; the {tier} tier holds {customers:.0%} of buying customers and {revenue:.0%} "
+              "of revenue.").format(
                 tier=labels[0], customers=top[customers], revenue=top[revenue]
             ),
         )
@@ -252,7 +258,9 @@ class Overview(Page):
             customers=("customer_id", "size"), revenue=("monetary", "sum"), orders=("frequency", "sum"),
             best=("tier", lambda t: (t == best).mean()),
         )
-        grouped = grouped.assign(share=grouped["revenue"] / grouped["revenue"].sum(), aov=grouped["revenue"] / grouped["orders"])
+        grouped = grouped.assign(
+            share=grouped["revenue"] / grouped["revenue"].sum(), aov=grouped["revenue"] / grouped["orders"]
+        )
         table = grouped[["customers", "revenue", "share", "aov", "best"]].sort_values("revenue", ascending=False)
         columns = [_("Customers"), _("Revenue"), _("Revenue share"), _("Average order value"),
                    _("Share in tier {tier}").format(tier=tier_label(best))]
@@ -279,7 +287,8 @@ class Overview(Page):
         if profile is None:
             return no_clusters(self.data)
         columns = {
-            "name": _("Cluster"), "size": _("Customers"), "share": _("Share of buyers"), "revenue_share": _("Revenue share"),
+            "name": _("Cluster"), "size": _("Customers"), "share": _("Share of buyers"),
+            "revenue_share": _("Revenue share"),
             "median_recency_days": _("Median days since last order"), "median_frequency": _("Median orders"),
             "median_monetary": _("Median revenue"), "median_aov": _("Median order value"),
             "median_tenure_days": _("Median tenure (days)"),
@@ -292,7 +301,8 @@ class Overview(Page):
                 ),
                 kind="warning",
             )
-        shown = profile[list(columns)].assign(name=profile["name"].astype("string").map(cluster_label, na_action="ignore"))
+        named = profile["name"].astype("string").map(cluster_label, na_action="ignore")
+        shown = profile[list(columns)].assign(name=named)
         table = shown.rename(columns=columns).sort_values(columns["size"], ascending=False)
         money = render.money(self.currency)
         fitted = self.data.meta.clusters.method
@@ -300,9 +310,11 @@ class Overview(Page):
         method = methods.get(fitted, fitted)
         formats = dict(zip(
             list(columns.values())[1:],
-            (render.integer, render.percent, render.percent, render.integer, render.decimal, money, money, render.integer),
+            (render.integer, render.percent, render.percent, render.integer, render.decimal, money, money,
+             render.integer),
         ))
-        return render.Table(table, _("{count} clusters ({method}), largest first").format(count=len(table), method=method), formats)
+        title = _("{count} clusters ({method}), largest first").format(count=len(table), method=method)
+        return render.Table(table, title, formats)
 
     @section(
         N_("How many clusters"),
@@ -367,11 +379,13 @@ class Overview(Page):
             ).format(first=first, last=last, k=row["k"], silhouette=row["silhouette"], stability=row["stability"],
                      smallest=render.percent(smallest[chosen.index[0]]))
         else:
-            alt = _("Line chart of silhouette and stability for k from {first} to {last}; no k is marked as chosen.").format(
+            alt = _("Line chart of silhouette and stability for k from {first} to {last}; no k is marked as "
+                    "chosen.").format(
                 first=first, last=last
             )
         if below:
-            alt = i18n.join_sentences([alt, _("Shaded: k = {ks}, with a cluster under the minimum share of {share}.").format(
+            alt = i18n.join_sentences([alt, _("Shaded: k = {ks}, with a cluster under the minimum share of "
+                                              "{share}.").format(
                 ks=below, share=render.share(minimum))])
         chart = render.Chart(fig, _("Silhouette, stability and smallest cluster per number of clusters"), alt)
         notices = [self._cluster_preparation(facts)]
@@ -416,7 +430,8 @@ class Overview(Page):
         if fence is not None:
             clipped = {c: n for c, n in (facts.clipped or {}).items() if n}
             counts = i18n.join_list(
-                _("{count} on {feature}").format(count=render.integer(n), feature=names.get(c, c)) for c, n in clipped.items()
+                _("{count} on {feature}").format(count=render.integer(n), feature=names.get(c, c))
+                for c, n in clipped.items()
             ) if clipped else _("none")
             parts.append(_(
                 "for fitting, clipped at {fence:g} inter-quartile ranges beyond its quartiles, so that extreme "
@@ -440,10 +455,12 @@ class Overview(Page):
                 tables.append(missing)
                 continue
             if column == "segment":
-                labels, order, name = segment_labels(self.buyers, self.customers), segment_order(self.customers), _("Segment")
+                labels, order = segment_labels(self.buyers, self.customers), segment_order(self.customers)
+                name = _("Segment")
                 title = _("Customers and revenue per RFM segment")
             else:
-                labels, order, name = value_class_labels(self.buyers), value_class_order(self.customers), _("Value class")
+                labels, order = value_class_labels(self.buyers), value_class_order(self.customers)
+                name = _("Value class")
                 title = _("Customers and revenue per value class (8-class model)")
             frame, formats = self._size_and_revenue(labels, order, name)
             tables.append(render.Table(frame, title, formats))
@@ -457,8 +474,8 @@ class Overview(Page):
         # said only when the data bears it out (processed data of an older version gave ties their average)
         if len(once) and "f_score" in once and once["f_score"].eq(1).all():
             sentences.append(ngettext(
-                "Tied customers share the lowest score of their tie: the {count} one-time buyer ({share} of buyers) has "
-                "a frequency score of 1.",
+                "Tied customers share the lowest score of their tie: the {count} one-time buyer ({share} of buyers) "
+                "has a frequency score of 1.",
                 "Tied customers share the lowest score of their tie: all {count} one-time buyers ({share} of buyers) "
                 "have a frequency score of 1.",
                 len(once),
@@ -530,7 +547,8 @@ class Overview(Page):
         customer when `everyone`), in `order`, empty labels left out; with the formats to show them.
         The headings are in the report language; `name` (the index's) too."""
         who = self.customers if everyone else self.buyers
-        grouped = pd.DataFrame({"label": labels, "revenue": who["monetary"]}).dropna(subset=["label"]).groupby("label")["revenue"]
+        frame = pd.DataFrame({"label": labels, "revenue": who["monetary"]}).dropna(subset=["label"])
+        grouped = frame.groupby("label")["revenue"]
         frame = pd.DataFrame({"customers": grouped.size(), "revenue": grouped.sum()})
         frame = frame.reindex([*order, *sorted(set(frame.index) - set(order))]).dropna(subset=["customers"])
         frame = frame.loc[frame["customers"] > 0].astype({"customers": "int64"})
@@ -554,8 +572,10 @@ class Overview(Page):
             render.Links([(job.href, shown[kind](job.key), job.note) for job in plan if job.kind == kind], heading)
             for kind, heading in (("region", _("Region studies")), ("tier", _("Tier studies")))
         ]
-        lists.insert(0, render.Links([(job.href, _("Churn watch"), job.note) for job in plan if job.kind == "churn"], _("Early warning")))
-        lists.append(render.Links([(job.href, _("Data quality"), job.note) for job in plan if job.kind == "quality"], _("Data quality")))
+        churn = [(job.href, _("Churn watch"), job.note) for job in plan if job.kind == "churn"]
+        lists.insert(0, render.Links(churn, _("Early warning")))
+        quality = [(job.href, _("Data quality"), job.note) for job in plan if job.kind == "quality"]
+        lists.append(render.Links(quality, _("Data quality")))
         return render.Section(
             _("Studies"),
             _("The churn watch, one study per region and per value tier, and how the input data was read and cleaned."),

@@ -93,7 +93,10 @@ def _plan(data: ProcessedData, config: Config, language: str) -> list[StudyJob]:
     common = {"config_path": str(config.source), "language": language}
     title = config.study.title
     jobs = [
-        StudyJob("overview", "", _("{title}: customer classification overview").format(title=title), "index.html", "", common),
+        StudyJob(
+            "overview", "", _("{title}: customer classification overview").format(title=title), "index.html", "",
+            common,
+        ),
         StudyJob(
             "quality", "", _("{title}: data quality").format(title=title), "quality.html",
             _("how the input was read and cleaned"), common, reads=tuple(quality.source_files(config)),

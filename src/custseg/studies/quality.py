@@ -22,7 +22,8 @@ from custseg.studies.unplaced import unplaced_table
 
 #: How a few delimiters are named on the page (intake writes a tab as "tab").
 _DELIMITERS = {
-    ",": N_("comma (,)"), ";": N_("semicolon (;)"), "|": N_("pipe (|)"), "\t": N_("tab"), "tab": N_("tab"), " ": N_("space"),
+    ",": N_("comma (,)"), ";": N_("semicolon (;)"), "|": N_("pipe (|)"), "\t": N_("tab"), "tab": N_("tab"),
+    " ": N_("space"),
 }
 
 #: How the decimal conventions intake records are named on the page.
@@ -44,13 +45,17 @@ def _encoding(row: dict) -> str | None:
     source = row.get("encoding_source", "")
     if source == "detected":
         confidence = row.get("encoding_confidence", "")
-        how = _("detected, confidence {confidence}").format(confidence=f"{float(confidence):.0%}") if confidence else _("detected")
+        how = (
+            _("detected, confidence {confidence}").format(confidence=f"{float(confidence):.0%}") if confidence
+            else _("detected")
+        )
     else:
         how = _(_ENCODING_SOURCES[source]) if source in _ENCODING_SOURCES else ""
     text = f"{codec} ({how})" if how else codec
     alternatives = row.get("encoding_alternatives", "")
     if alternatives:
-        text += " · " + _("as clean a reading: {encodings}; if one of them is right, set inputs.{table}.encoding").format(
+        text += " · " + _("as clean a reading: {encodings}; if one of them is right, set "
+                          "inputs.{table}.encoding").format(
             encodings=i18n.join_list(alternatives.split()), table=row["table"])
     return text
 
@@ -202,7 +207,9 @@ class QualityStudy(Page):
             return render.Notice(_("No row was quarantined: every row read is in the clean tables or was an exact "
                                    "duplicate."))
         reason, table, rows, line = _("Reason"), _("Table"), _("Rows"), _("Line")
-        reasons = counts.rename(columns={"reason": reason, "meaning": _("What it means"), "rows": rows, "tables": _("Tables")})
+        reasons = counts.rename(
+            columns={"reason": reason, "meaning": _("What it means"), "rows": rows, "tables": _("Tables")}
+        )
         examples = quality.reason_examples(self.data.quarantine)
         if self.meta.mask_ids:
             ids = examples["column"].eq("customer_id")
@@ -242,7 +249,8 @@ class QualityStudy(Page):
                     "The export itself marks orders as refunded ({refunded:,}) or cancelled ({cancelled:,}) by their "
                     "status, with no reversal row: neither counts as a purchase at any date, as the export does not "
                     "say when they were undone."
-                ).format(refunded=int(status.get("refunded_by_status", 0)), cancelled=int(status.get("cancelled_by_status", 0))))
+                ).format(refunded=int(status.get("refunded_by_status", 0)),
+                         cancelled=int(status.get("cancelled_by_status", 0))))
         if reversals is None or int(reversals["reversals"].sum()) == 0:
             nothing = render.Notice(_(
                 "The data holds no cancellation or return line and no order with a negative amount: there was "
@@ -268,7 +276,10 @@ class QualityStudy(Page):
             {count: render.integer, _("Share"): render.percent, value: money, matched: money},
         )]
         if undone is not None:
-            labels = {"refunded": _("undone in full: no longer a purchase"), "in_part": _("undone in part: worth what was kept")}
+            labels = {
+                "refunded": _("undone in full: no longer a purchase"),
+                "in_part": _("undone in part: worth what was kept"),
+            }
             undone = undone.loc[undone["undone"].isin(list(labels))]
             orders_name, taken = _("Purchases"), _("Value taken back")
             items.append(render.Table(
@@ -277,7 +288,8 @@ class QualityStudy(Page):
                     orders_name: undone["orders"].to_numpy(),
                     taken: undone["value"].to_numpy(),
                 }),
-                _("Purchases undone by the matched cancellations and returns"), {orders_name: render.integer, taken: money},
+                _("Purchases undone by the matched cancellations and returns"),
+                {orders_name: render.integer, taken: money},
             ))
         if by_status:
             items.append(by_status)
@@ -342,11 +354,12 @@ class QualityStudy(Page):
     @section(
         N_("Regions before and after normalisation"),
         N_(
-            "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\", \"Éire\", \"EIRE\"); "
-            "custseg maps each spelling to one country and one province or state of it. A group of countries (\"Channel "
-            "Islands\") gives a market but no country; a value such as \"Unspecified\" counts as not given. Customers "
-            "it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\". Every value it could not "
-            "place is listed with the line of the study config (regions.aliases) that places it."
+            "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\", \"Éire\", "
+            "\"EIRE\"); custseg maps each spelling to one country and one province or state of it. A group of "
+            "countries (\"Channel Islands\") gives a market but no country; a value such as \"Unspecified\" counts as "
+            "not given. Customers it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\". "
+            "Every value it could not place is listed with the line of the study config (regions.aliases) that places "
+            "it."
         ),
     )
     def region_coverage(self) -> render.Section:
@@ -373,7 +386,8 @@ class QualityStudy(Page):
             (_("Customers with a country not recognised"), render.integer(s.unrecognised_country)),
             (_("Province or state spellings recognised"), render.integer(s.province_spellings)),
             (_("… matched to provinces or states"), render.integer(s.provinces)),
-            (_("Customers placed in a province or state"), f"{render.integer(s.placed_province)} ({share(s.placed_province)})"),
+            (_("Customers placed in a province or state"),
+             f"{render.integer(s.placed_province)} ({share(s.placed_province)})"),
             (_("Customers in \"{market}\"").format(market=_market(regions.UNKNOWN)), render.integer(s.unknown_market)),
             (_("Customers in \"{market}\"").format(market=_market(quality.CHINA_PROVINCE_UNKNOWN)),
              render.integer(s.china_province_unknown)),
@@ -431,7 +445,9 @@ def _monthly_chart(monthly: dict[str, pd.Series]) -> render.Chart:
                 "{table} from {first} to {last}, {count} months with no rows", empty,
             ).format(table=name, first=first, last=last, count=empty))
         else:
-            described.append(_("{table} from {first} to {last}, no month without rows").format(table=name, first=first, last=last))
+            described.append(
+                _("{table} from {first} to {last}, no month without rows").format(table=name, first=first, last=last)
+            )
     return render.Chart(
         fig, title,
         _("Line charts of rows per calendar month: {tables}.").format(tables=i18n.join_clauses(described)),

@@ -84,8 +84,8 @@ class RegionStudy(SliceStudy):
 
     @section(
         N_("What could not be placed"),
-        N_("The values typed for the customers of {label}, with their customers and revenue, largest revenue first, and "
-           "the line that places each."),
+        N_("The values typed for the customers of {label}, with their customers and revenue, largest revenue first, "
+           "and the line that places each."),
         pages="unplaced",
     )
     def unplaced_values(self) -> render.Section | None:
@@ -94,7 +94,8 @@ class RegionStudy(SliceStudy):
             return no_column(["country_raw", "province_raw"], self.customers, _("what could not be placed"))
         levels = ("country", "province") if self.data.meta.region_level == "province" else ("country",)
         listed = quality.unplaced_places(self.customers, levels=levels, blanks=True)
-        table = unplaced_table(listed, self.currency, _("What the customers of {label} have instead of a place").format(label=self.label))
+        title = _("What the customers of {label} have instead of a place").format(label=self.label)
+        table = unplaced_table(listed, self.currency, title)
         return table or render.Notice(_("{label} has no customers.").format(label=self.label), kind="info")
 
     @property
@@ -110,9 +111,9 @@ class RegionStudy(SliceStudy):
     @section(
         N_("Strategy"),
         N_(
-            "What the figures of {label} suggest for product, pricing, marketing and service. Each recommendation comes "
-            "from a rule in the study config (strategy.rules) and shows the figure that triggered it; indexes compare "
-            "{label} with the whole base (100 = the same)."
+            "What the figures of {label} suggest for product, pricing, marketing and service. Each recommendation "
+            "comes from a rule in the study config (strategy.rules) and shows the figure that triggered it; indexes "
+            "compare {label} with the whole base (100 = the same)."
         ),
     )
     def strategy(self) -> render.Section | None:
@@ -178,8 +179,12 @@ class RegionStudy(SliceStudy):
         if level == "country_en":
             # Mainland China is one country; its provinces are the useful breakdown of a Chinese market.
             key = key.where(self.buyers["country_iso3"].ne("CHN"), place_names(self.buyers, "province").fillna(unknown))
-        grouped = self.buyers.groupby(key).agg(customers=("customer_id", "size"), revenue=("monetary", "sum"), orders=("frequency", "sum"))
-        grouped = grouped.assign(share=grouped["revenue"] / grouped["revenue"].sum(), aov=grouped["revenue"] / grouped["orders"])
+        grouped = self.buyers.groupby(key).agg(
+            customers=("customer_id", "size"), revenue=("monetary", "sum"), orders=("frequency", "sum")
+        )
+        grouped = grouped.assign(
+            share=grouped["revenue"] / grouped["revenue"].sum(), aov=grouped["revenue"] / grouped["orders"]
+        )
         grouped = grouped.sort_values("revenue", ascending=False).drop(columns="orders")
         grouped.index.name = _("Sub-region")
         customers, revenue, share, aov = _("Customers"), _("Revenue"), _("Revenue share"), _("Average order value")

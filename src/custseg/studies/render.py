@@ -215,7 +215,9 @@ class Table:
     def _repr_html_(self) -> str:
         frame = self.frame.reset_index() if self.frame.index.name else self.frame
         head = "".join(f"<th>{html.escape(str(col))}</th>" for col in frame.columns)
-        numeric = self.numeric | {col for col in frame.columns if pd.api.types.is_numeric_dtype(frame[col]) or col in self.formats}
+        numeric = self.numeric | {
+            col for col in frame.columns if pd.api.types.is_numeric_dtype(frame[col]) or col in self.formats
+        }
         rows = []
         for record in frame.itertuples(index=False):
             cells = []
@@ -248,7 +250,8 @@ class Links:
 
     def _repr_html_(self) -> str:
         entries = "".join(
-            f'<li><a href="{html.escape(href)}">{html.escape(label)}</a> <span class="cs-note">{html.escape(note)}</span></li>'
+            f'<li><a href="{html.escape(href)}">{html.escape(label)}</a> '
+            f'<span class="cs-note">{html.escape(note)}</span></li>'
             for href, label, note in self.items
         )
         return f'<nav class="cs-links"><h3>{html.escape(self.title)}</h3><ul>{entries}</ul></nav>'

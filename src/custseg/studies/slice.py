@@ -136,19 +136,22 @@ class SliceStudy(Page):
         rows = []
         # Totals get no index: 100 x a region's customers over the base's is its share, not "the
         # same as the base"; the averages below are compared with the base's own
+        money, bought = render.money(self.currency), self.base.loc[self.base["frequency"] > 0, "frequency"]
         for label, part, whole, fmt, compared in (
             (_("Customers"), len(self.customers), len(self.base), render.integer, False),
-            (_("Customers with purchases"), len(self.buyers), int((self.base["frequency"] > 0).sum()), render.integer, False),
-            (_("Revenue"), self.buyers["monetary"].sum(), self.base["monetary"].sum(), render.money(self.currency), False),
-            (_("Average order value"), strategy.average_order_value(self.buyers), strategy.average_order_value(self.base), render.money(self.currency), True),
-            (_("Orders per buying customer"), self.buyers["frequency"].mean(), self.base.loc[self.base["frequency"] > 0, "frequency"].mean(), render.decimal, True),
-            (_("Median days since last order"), self.buyers["recency_days"].median(), self.base["recency_days"].median(), render.integer, True),
+            (_("Customers with purchases"), len(self.buyers), len(bought), render.integer, False),
+            (_("Revenue"), self.buyers["monetary"].sum(), self.base["monetary"].sum(), money, False),
+            (_("Average order value"), strategy.average_order_value(self.buyers),
+             strategy.average_order_value(self.base), money, True),
+            (_("Orders per buying customer"), self.buyers["frequency"].mean(), bought.mean(), render.decimal, True),
+            (_("Median days since last order"), self.buyers["recency_days"].median(),
+             self.base["recency_days"].median(), render.integer, True),
         ):
             rows.append({measure: label, self.label: fmt(part), whole_base: fmt(whole),
                          index: 100 * part / whole if compared and whole else None})
         revenue, base_revenue = self.buyers["monetary"].sum(), self.base["monetary"].sum()
-        rows.insert(3, {measure: _("Share of the base's revenue"), self.label: render.percent(revenue / base_revenue) if base_revenue else "–",
-                        whole_base: "100%", index: None})
+        share = render.percent(revenue / base_revenue) if base_revenue else "–"
+        rows.insert(3, {measure: _("Share of the base's revenue"), self.label: share, whole_base: "100%", index: None})
         if {"revenue_90d", "revenue_prev_90d"} <= set(self.base.columns):
             rows.insert(4, {measure: _("Revenue growth, last 90 days against the 90 before"),
                             self.label: render.signed_percent(strategy.revenue_growth(self.buyers)),
@@ -176,9 +179,11 @@ class SliceStudy(Page):
         peak = monthly.loc[monthly["revenue"].idxmax()]
         return render.Chart(
             fig, title,
-            _("Line chart of monthly revenue for {label}; the highest month is {month} with {revenue:,.0f} {currency}.").format(
-                label=self.label, month=render.month_year(peak["month"]), revenue=peak["revenue"], currency=self.currency
-            ),
+            _(
+                "Line chart of monthly revenue for {label}; the highest month is {month} with {revenue:,.0f} "
+                "{currency}."
+            ).format(label=self.label, month=render.month_year(peak["month"]), revenue=peak["revenue"],
+                     currency=self.currency),
         )
 
     @section(
@@ -196,7 +201,8 @@ class SliceStudy(Page):
         bought = self.orders.loc[self.orders["status"].eq("completed")]
         table = pd.DataFrame({here: part / part.sum(), in_base: whole / whole.sum()}).fillna(0.0)
         table = table.assign(**{
-            count: bought.groupby("category")["customer_id"].nunique().reindex(table.index, fill_value=0).astype("int64"),
+            count: bought.groupby("category")["customer_id"].nunique().reindex(table.index, fill_value=0)
+            .astype("int64"),
             index: 100 * table[here] / table[in_base],
         }).sort_values(here, ascending=False)[[count, here, in_base, index]]
         table.index = table.index.map(lambda category: i18n.label("category", category))
@@ -209,8 +215,8 @@ class SliceStudy(Page):
     @section(
         N_("RFM segments"),
         N_(
-            "How {label}'s buying customers spread over the 11 RFM segments and the 8 value classes (RFM 八类客户), against "
-            "the whole base: an index above 100 marks a segment over-represented here."
+            "How {label}'s buying customers spread over the 11 RFM segments and the 8 value classes (RFM 八类客户), "
+            "against the whole base: an index above 100 marks a segment over-represented here."
         ),
     )
     def segment_mix(self) -> render.Section | None:
@@ -222,10 +228,12 @@ class SliceStudy(Page):
                 tables.append(missing)
                 continue
             if column == "segment":
-                mix = mix_table(segment_labels(self.buyers, self.base), segment_labels(self.base), segment_order(self.base), _("Segment"))
+                mix = mix_table(segment_labels(self.buyers, self.base), segment_labels(self.base),
+                                segment_order(self.base), _("Segment"))
                 title = _("RFM segments, {label} against the whole base").format(label=self.label)
             else:
-                mix = mix_table(value_class_labels(self.buyers), value_class_labels(self.base), value_class_order(self.base), _("Value class"))
+                mix = mix_table(value_class_labels(self.buyers), value_class_labels(self.base),
+                                value_class_order(self.base), _("Value class"))
                 title = _("Value classes (8-class model), {label} against the whole base").format(label=self.label)
             section = self._indexed(mix, title, mix_formats())
             tables.extend(section if isinstance(section, tuple) else (section,))
@@ -244,8 +252,10 @@ class SliceStudy(Page):
         if missing:
             return missing
         label = lambda stages: stages.astype("string").map(stage_label, na_action="ignore")  # noqa: E731
-        mix = mix_table(label(self.customers["lifecycle"]), label(self.base["lifecycle"]), [stage_label(s) for s in lifecycle.STAGES], _("Stage"))
-        return self._indexed(mix, _("Lifecycle stages, {label} against the whole base").format(label=self.label), mix_formats())
+        stages = [stage_label(s) for s in lifecycle.STAGES]
+        mix = mix_table(label(self.customers["lifecycle"]), label(self.base["lifecycle"]), stages, _("Stage"))
+        title = _("Lifecycle stages, {label} against the whole base").format(label=self.label)
+        return self._indexed(mix, title, mix_formats())
 
     @section(
         N_("Clusters"),
@@ -261,7 +271,8 @@ class SliceStudy(Page):
         names = self.data.meta.clusters.names
         order = [names[key] for key in sorted(names, key=int)] or category_order(self.base["cluster_name"])
         label = lambda clusters: clusters.astype("string").map(cluster_label, na_action="ignore")  # noqa: E731
-        mix = mix_table(label(self.buyers["cluster_name"]), label(self.base["cluster_name"]), [cluster_label(n) for n in order], _("Cluster"))
+        names = [cluster_label(n) for n in order]
+        mix = mix_table(label(self.buyers["cluster_name"]), label(self.base["cluster_name"]), names, _("Cluster"))
         return self._indexed(mix, _("Clusters, {label} against the whole base").format(label=self.label), mix_formats())
 
     @section(
@@ -284,15 +295,20 @@ class SliceStudy(Page):
         rated = self.customers.loc[self.customers["satisfaction_mean"].notna()]
         if rated.empty:
             return render.Notice(
-                _("None of the {count:,} customers of {label} gave feedback.").format(count=len(self.customers), label=self.label),
+                _("None of the {count:,} customers of {label} gave feedback.").format(
+                    count=len(self.customers), label=self.label
+                ),
                 kind="info",
             )
         base = self.base.loc[self.base["satisfaction_mean"].notna()]
         rows = [
             (_("Customers who gave feedback"), render.integer(len(rated)), render.integer(len(base))),
-            (_("… share of all customers"), render.percent(len(rated) / len(self.customers)), render.percent(len(base) / len(self.base))),
-            (_("Mean satisfaction (1-5)"), _score(rated["satisfaction_mean"].mean()), _score(base["satisfaction_mean"].mean())),
-            (_("Mean latest satisfaction (1-5)"), _score(rated["satisfaction_latest"].mean()), _score(base["satisfaction_latest"].mean())),
+            (_("… share of all customers"), render.percent(len(rated) / len(self.customers)),
+             render.percent(len(base) / len(self.base))),
+            (_("Mean satisfaction (1-5)"), _score(rated["satisfaction_mean"].mean()),
+             _score(base["satisfaction_mean"].mean())),
+            (_("Mean latest satisfaction (1-5)"), _score(rated["satisfaction_latest"].mean()),
+             _score(base["satisfaction_latest"].mean())),
         ]
         answers = [frame["nps_class"].dropna() for frame in (rated, base)]
         rows.append((_("Customers with an NPS answer"), *(render.integer(len(a)) for a in answers)))
@@ -304,8 +320,12 @@ class SliceStudy(Page):
         # without answers there is no share and no score: a dash, not a measured 0% or +0
         shares = [a.value_counts(normalize=True) if len(a) else None for a in answers]
         for name, text in classes.items():
-            rows.append((text, *(render.percent(s.get(name, 0.0)) if s is not None else render.MISSING for s in shares)))
-        nps = lambda s: render.MISSING if s is None else f"{100 * (s.get('promoter', 0.0) - s.get('detractor', 0.0)):+.0f}"  # noqa: E731
+            rows.append((text, *(render.percent(s.get(name, 0.0)) if s is not None else render.MISSING
+                                 for s in shares)))
+
+        def nps(s: pd.Series | None) -> str:
+            return render.MISSING if s is None else f"{100 * (s.get('promoter', 0.0) - s.get('detractor', 0.0)):+.0f}"
+
         rows.append((_("Net promoter score (promoters − detractors)"), *(nps(s) for s in shares)))
         whole_base = _("Whole base")
         table = pd.DataFrame(rows, columns=[_("Measure"), self.label, whole_base])
@@ -326,7 +346,9 @@ class SliceStudy(Page):
         """Order values of the slice against the base: distribution and share of low-value orders."""
         here, whole = strategy.order_values(self.orders), strategy.order_values(self.data.orders)
         if here.empty or whole.empty:
-            return render.Notice(_("{label} has no completed orders with a value to compare.").format(label=self.label), kind="info")
+            return render.Notice(
+                _("{label} has no completed orders with a value to compare.").format(label=self.label), kind="info"
+            )
         low = whole.quantile(strategy.LOW_VALUE_QUANTILE)
         money = render.money(self.currency)
         whole_base = _("Whole base")
@@ -365,19 +387,22 @@ class SliceStudy(Page):
     @section(
         N_("Seasonality"),
         N_(
-            "Each calendar month's share of the year's revenue in {label} against the whole base, over all years in the "
-            "data: a month above the base's line is when {label} buys relatively more."
+            "Each calendar month's share of the year's revenue in {label} against the whole base, over all years in "
+            "the data: a month above the base's line is when {label} buys relatively more."
         ),
     )
     def seasonality(self) -> render.Section | None:
         """Revenue share per calendar month, slice against base."""
         def shares(orders: pd.DataFrame) -> pd.Series:
-            by_month = orders.groupby(orders["order_date"].dt.month)["revenue"].sum().reindex(range(1, 13), fill_value=0.0)
+            by_month = orders.groupby(orders["order_date"].dt.month)["revenue"].sum()
+            by_month = by_month.reindex(range(1, 13), fill_value=0.0)
             total = by_month.clip(lower=0).sum()
             return by_month.clip(lower=0) / total if total > 0 else by_month * np.nan
         here, whole = shares(self.orders), shares(self.data.orders)
         if here.isna().all():
-            return render.Notice(_("{label} has no revenue to spread over the months.").format(label=self.label), kind="info")
+            return render.Notice(
+                _("{label} has no revenue to spread over the months.").format(label=self.label), kind="info"
+            )
         months = render.month_names()
         title = _("Revenue by calendar month, {label}").format(label=self.label)
         fig = render.new_figure()
@@ -428,9 +453,11 @@ class SliceStudy(Page):
         if scored:
             risk_here = here["value_at_risk"].sum()
             rows += [
-                (probability, render.percent(here["churn_probability"].mean()), render.percent(whole["churn_probability"].mean())),
+                (probability, render.percent(here["churn_probability"].mean()),
+                 render.percent(whole["churn_probability"].mean())),
                 (_("Value at risk"), money(risk_here), money(risk_total)),
-                (_("… share of the base's value at risk"), render.percent(risk_here / risk_total) if risk_total else render.MISSING,
+                (_("… share of the base's value at risk"),
+                 render.percent(risk_here / risk_total) if risk_total else render.MISSING,
                  render.percent(1.0)),
             ]
         whole_base = _("Whole base")
@@ -444,13 +471,14 @@ class SliceStudy(Page):
         table = table if isinstance(table, tuple) else (table,)
         watch = self.data.table("watch_list")
         if watch is None:
-            return *table, render.Notice(_("There is no watch list for this study: no customer qualified for it."), kind="info")
+            return *table, render.Notice(_("There is no watch list for this study: no customer "
+                                           "qualified for it."), kind="info")
         mine = watch.loc[watch["customer_id"].isin(self.customers["customer_id"])].head(WATCH_ROWS)
         if mine.empty:
             return *table, render.Notice(
                 _("None of the customers of {label} is on the watch list.").format(label=self.label), kind="info"
             )
-        shown = mine[["rank", "customer_id", "tier", "segment", "churn_probability", "value_at_risk", "reasons", "action"]]
+        shown = mine[list(WATCH_HEADINGS)]
         if self.data.meta.mask_ids:
             shown = shown.assign(customer_id=shown["customer_id"].map(render.mask_id))
         segments = segment_names(self.base)
@@ -465,7 +493,8 @@ class SliceStudy(Page):
         headings = {column: _(heading) for column, heading in WATCH_HEADINGS.items()}
         return *table, render.Table(
             shown.rename(columns=headings),
-            _("Top of the watch list in {label} (rank in the whole list; the full list is the churn watch-list export)").format(label=self.label),
+            _("Top of the watch list in {label} (rank in the whole list; the full list is "
+              "the churn watch-list export)").format(label=self.label),
             {headings["rank"]: render.integer, headings["churn_probability"]: render.percent,
              headings["value_at_risk"]: money},
         )

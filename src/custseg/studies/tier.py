@@ -98,7 +98,8 @@ class TierStudy(SliceStudy):
             # The topics and actions of the default playbook are translated; a user's own are shown as written.
             rows.append({_("Topic"): _(action.topic).capitalize(), _("Action"): _(action.action), _("For"): who,
                          customers_now: count})
-        return render.Table(pd.DataFrame(rows), _("Playbook, {label}").format(label=self.label), {customers_now: render.integer})
+        title = _("Playbook, {label}").format(label=self.label)
+        return render.Table(pd.DataFrame(rows), title, {customers_now: render.integer})
 
     @section(
         N_("Who is in this tier"),
@@ -118,7 +119,8 @@ class TierStudy(SliceStudy):
             ("monetary", _("Revenue ({currency})").format(currency=self.currency), True),
         )
         for ax, (col, label, log) in zip(axes, panels):
-            render.sns.boxplot(frame, x="group", y=col, ax=ax, log_scale=log, order=[self.label, others], showfliers=False)
+            render.sns.boxplot(frame, x="group", y=col, ax=ax, log_scale=log, order=[self.label, others],
+                               showfliers=False)
             ax.set(title=label, xlabel="", ylabel=label)
         medians = self.buyers[["recency_days", "frequency", "monetary"]].median()
         return render.Chart(
@@ -137,7 +139,8 @@ class TierStudy(SliceStudy):
     def regional_spread(self) -> render.Section | None:
         """Customers of the tier by region, and how much of each region is in this tier."""
         buyers = self.base.loc[self.base["frequency"] > 0]
-        customers, share, in_region, revenue = _("Customers"), _("Share of tier"), _("Tier share in region"), _("Revenue")
+        customers, share = _("Customers"), _("Share of tier")
+        in_region, revenue = _("Tier share in region"), _("Revenue")
         table = pd.DataFrame({
             customers: self.buyers.groupby("region").size(),
             share: self.buyers.groupby("region").size() / len(self.buyers),
@@ -149,7 +152,8 @@ class TierStudy(SliceStudy):
         table.index.name = _("Region")
         return render.Table(
             table, _("Where the {tier} tier's customers are").format(tier=self.tier_label),
-            {customers: render.integer, share: render.percent, in_region: render.percent, revenue: render.money(self.currency)},
+            {customers: render.integer, share: render.percent, in_region: render.percent,
+             revenue: render.money(self.currency)},
         )
 
     @section(
@@ -189,7 +193,9 @@ class TierStudy(SliceStudy):
         before, after = pair
         tiers = self.data.meta.tiers
         counts = snapshots.transition_matrix(history, before, after, tier_order=tiers)
-        revenue = snapshots.transition_matrix(history, before, after, value="revenue", orders=self.data.orders, tier_order=tiers)
+        revenue = snapshots.transition_matrix(
+            history, before, after, value="revenue", orders=self.data.orders, tier_order=tiers
+        )
         customers_heading, revenue_heading = _("Customers"), _("Revenue")
         stayed = _("{tier} (stayed)").format(tier=self.tier_label)
 
@@ -213,8 +219,10 @@ class TierStudy(SliceStudy):
         )
         return (
             summary,
-            render.Table(into, _("Where tier {tier}'s customers on {date} came from").format(tier=self.tier_label, date=f"{after:%Y-%m-%d}"), formats),
-            render.Table(out, _("Where tier {tier}'s customers on {date} went").format(tier=self.tier_label, date=f"{before:%Y-%m-%d}"), formats),
+            render.Table(into, _("Where tier {tier}'s customers on {date} came from").format(
+                tier=self.tier_label, date=f"{after:%Y-%m-%d}"), formats),
+            render.Table(out, _("Where tier {tier}'s customers on {date} went").format(
+                tier=self.tier_label, date=f"{before:%Y-%m-%d}"), formats),
         )
 
     @section(
@@ -241,13 +249,17 @@ class TierStudy(SliceStudy):
         ]
         headings = {
             "customers": _("Customers at start"), "retained": _("Bought again"), "retention_rate": _("Retention rate"),
-            "all": _("Retention, all tiers"), "revenue": _("Revenue in period"), "revenue_prior": _("Revenue, period before"),
+            "all": _("Retention, all tiers"), "revenue": _("Revenue in period"),
+            "revenue_prior": _("Revenue, period before"),
             "growth_rate": _("Revenue growth"),
         }
-        table = pd.DataFrame({_("Period"): period, **{heading: mine[column].to_numpy() for column, heading in headings.items()}})
+        columns = {heading: mine[column].to_numpy() for column, heading in headings.items()}
+        table = pd.DataFrame({_("Period"): period, **columns})
         money = render.money(self.currency)
-        formats = dict(zip(headings.values(), (render.integer, render.integer, render.percent, render.percent, money, money, render.percent)))
+        shown = (render.integer, render.integer, render.percent, render.percent, money, money, render.percent)
+        formats = dict(zip(headings.values(), shown))
         return render.Table(
-            table, _("Retention and revenue growth of tier {tier}, per period between snapshots").format(tier=self.tier_label),
+            table,
+            _("Retention and revenue growth of tier {tier}, per period between snapshots").format(tier=self.tier_label),
             formats,
         )
