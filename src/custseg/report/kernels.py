@@ -14,9 +14,9 @@ from pathlib import Path
 from custseg import files, paths
 
 # Each worker process keeps one kernel and runs its studies in it one after the other. Starting
-# a kernel and importing pandas, matplotlib, seaborn, scikit-learn and custseg in it costs several
-# seconds, which every study paid again when each ran in a fresh kernel; the user namespace is
-# still cleared before each study (%reset), so no study sees another's variables.
+# a kernel and importing pandas, matplotlib, seaborn, scikit-learn and custseg in it is slow
+# (docs/performance.md), which every study paid again when each ran in a fresh kernel; the user
+# namespace is still cleared before each study (%reset), so no study sees another's variables.
 _KERNELS: dict[str, object] = {}
 # Cleared before every study; the modules stay imported, which is the point.
 _RESET_CELL = "%reset -f"

@@ -3,7 +3,7 @@
 The study reads what the pipeline wrote (:mod:`custseg.segment.retention` joined the churn warnings, the
 churn probability and the customer value onto the customer table; :mod:`custseg.segment.churn` wrote
 the backtest tables and the watch list) and computes nothing but sums, means and counts. Like
-the other studies (:mod:`custseg.studies.base`) a notebook makes one :class:`ChurnStudy` and calls one
+the other pages a notebook makes one :class:`ChurnStudy` (``ChurnStudy.from_config``) and calls one
 method per section; a section whose table is absent or empty says why in words.
 
 Two populations recur. *Buyers* are customers with at least one completed order, every one of
@@ -32,18 +32,10 @@ from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.paths import PROJECT_ROOT
 from custseg.processed import ProcessedData
 from custseg.segment import churn, retention
+from custseg.studies import churn_figures as figures
 from custseg.studies import render
 from custseg.studies import value as value_study
 from custseg.studies.base import Page, open_study, section
-from custseg.studies.churn_figures import (
-    alive_chart,
-    calibration_chart,
-    importance_chart,
-    lift_notice,
-    metric_table,
-    region_chart,
-    satisfaction_chart,
-)
 from custseg.studies.churn_labels import CANDIDATE_NAMES, RULE_NAMES, candidate_label, population_label
 from custseg.studies.labels import no_column, segment_names
 from custseg.studies.notices import churn_warnings
@@ -295,7 +287,7 @@ class ChurnStudy(Page):
         if not self.scored:
             items.insert(0, self._skipped())
             return tuple(items)
-        items.insert(1, region_chart(by_region[names["at_risk"]].dropna(), self.currency))
+        items.insert(1, figures.region_chart(by_region[names["at_risk"]].dropna(), self.currency))
         return (*items, *self._stand_in_notice())
 
     def _stand_in_notice(self) -> list[render.Notice]:
@@ -440,22 +432,22 @@ class ChurnStudy(Page):
             rows = metrics.loc[metrics["population"].eq(population)]
             if rows.empty:
                 continue
-            items.append(metric_table(rows, population, population == judged))
-        items.append(lift_notice(metrics.loc[metrics["population"].eq(judged)], chosen, judged))
+            items.append(figures.metric_table(rows, population, population == judged))
+        items.append(figures.lift_notice(metrics.loc[metrics["population"].eq(judged)], chosen, judged))
         calibration = self.data.table("churn_calibration")
         if calibration is None:
             items.append(render.Notice(
                 _("The processed data has no calibration table, so the calibration chart is not shown."), kind="info",
             ))
         else:
-            items.append(calibration_chart(calibration, chosen, judged))
+            items.append(figures.calibration_chart(calibration, chosen, judged))
         importance = self.data.table("churn_importance")
         if importance is None:
             items.append(render.Notice(
                 _("The processed data has no feature importances, so they are not shown."), kind="info",
             ))
         else:
-            items.append(importance_chart(importance, chosen, judged))
+            items.append(figures.importance_chart(importance, chosen, judged))
         return tuple(items)
 
     @section(
@@ -496,7 +488,7 @@ class ChurnStudy(Page):
         items: list[object] = []
         if self.scored and (by_score.index != _NO_FEEDBACK).any():
             rated = by_score.drop(index=_NO_FEEDBACK, errors="ignore")[names["probability"]]
-            items.append(satisfaction_chart(rated, float(self.reachable["churn_probability"].mean())))
+            items.append(figures.satisfaction_chart(rated, float(self.reachable["churn_probability"].mean())))
         elif not self.scored:
             items.append(self._skipped())
         by_score = by_score.rename(index={_NO_FEEDBACK: no_feedback})
@@ -560,7 +552,7 @@ class ChurnStudy(Page):
             repeated = ~self.buyers["one_time_buyer"].astype("bool") & self.buyers["p_alive"].notna()
             repeat = self.buyers.loc[repeated, "p_alive"]
             if len(repeat):
-                items.append(alive_chart(repeat))
+                items.append(figures.alive_chart(repeat))
             items += self._value_warnings(value_study.ALIVE_REASONS)
             items.append(self._one_time_notice())
             above = int(self.value_facts.get("order_values_above_history") or 0)

@@ -69,11 +69,11 @@ def cjk_font_face(text: str, shared: str = "") -> str:
     embedded WOFF; "" when `text` has no CJK character.
 
     A Chinese page then shows its Chinese text in the same font on any machine, also one with no
-    Chinese font installed, and still loads nothing from anywhere. Cutting the font costs about
-    0.4 s a page, so a page whose characters are all among those custseg itself writes (its
-    translations and the Chinese names of stages, segments, markets and provinces, see
-    :func:`_own_characters`) or those of `shared` gets one cut made once per process (about
-    150 KB for custseg's own); a page with other characters gets a cut of its own.
+    Chinese font installed, and still loads nothing from anywhere. Cutting the font takes time
+    (docs/performance.md), so a page whose characters are all among those custseg itself writes
+    (its translations and the Chinese names of stages, segments, markets and provinces, see
+    :func:`_own_characters`) or those of `shared` gets one cut made once per process; a page with
+    other characters gets a cut of its own.
 
     The rule's ``unicode-range`` lets the page name the font first in its stack: it is used for
     the CJK characters only (left to the fallback order, Chromium drew some headings with the
@@ -123,7 +123,7 @@ def _font_face(characters: frozenset[int]) -> str:
     cjk_font()  # fails with a clear message when the font is not installed
     # recalcTimestamp=False: the same characters give the same bytes in every build;
     # recalcBBoxes=False: the full font's bounding box still holds every glyph, and working out
-    # the subset's own took a third of the time
+    # the subset's own is a good part of the time (docs/performance.md)
     font = TTFont(str(files("mplfonts").joinpath(CJK_FONT_FILE)), lazy=True, recalcTimestamp=False, recalcBBoxes=False)
     options = subset.Options()
     options.hinting, options.desubroutinize = False, True
