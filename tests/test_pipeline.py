@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -42,3 +44,17 @@ def test_line_items_give_the_same_customer_table_as_orders(write_csv, write_conf
     interim = pd.read_csv(config.output.interim / "accounting.csv", encoding="utf-8-sig")
     assert interim.loc[0, ["rows_read", "clean", "quarantined"]].tolist() == [7, 6, 1]
     assert (config.output.interim / "line_items.parquet").is_file()
+
+
+def test_study_json_is_read_and_written_through_the_typed_contract(processed_sample, tmp_path):
+    config, data = processed_sample
+    written = processed.meta_path(config).read_bytes()
+    meta = processed.StudyMeta.from_dict(json.loads(written))
+    assert meta == data.meta and meta.tiers == list(config.tiers.names) and meta.clusters.k >= 0
+    # the same content, in the same order, gives the same bytes
+    assert processed.write_meta(tmp_path, meta).read_bytes() == written
+    assert set(data.tables) <= set(processed.PAGE_TABLES) <= {table.name for table in processed.TABLES}
+    with pytest.raises(ValueError, match="does not know: \\['surprise'\\]"):
+        processed.StudyMeta.from_dict({**json.loads(written), "surprise": 1})
+    with pytest.raises(ValueError, match="clusters has fields"):
+        processed.StudyMeta.from_dict({**json.loads(written), "clusters": {"k": 2, "surprise": 1}})

@@ -113,22 +113,23 @@ class StudyMeta:
     def from_dict(cls, raw: Mapping[str, Any]) -> StudyMeta:
         """Read study.json's content; a key this version does not know is an error (a study.json
         of a newer custseg: process the data again)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(
-                f"study.json has fields this custseg does not know: {unknown}; run `custseg process --force`"
-            )
-        values = dict(raw)
+        values = dict(_known(cls, raw, "study.json"))
         if "clusters" in values:
-            clusters = values["clusters"] or {}
-            fields = {f.name for f in dataclasses.fields(Clusters)}
-            values["clusters"] = Clusters(**{k: v for k, v in clusters.items() if k in fields})
+            values["clusters"] = Clusters(**_known(Clusters, values["clusters"] or {}, "study.json clusters"))
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         """study.json's content, fields in order."""
         return dataclasses.asdict(self)
+
+
+def _known(kind: type, raw: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """`raw`, when every key is a field of `kind`; raises ValueError naming the others (a
+    study.json of a newer custseg)."""
+    unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(kind)})
+    if unknown:
+        raise ValueError(f"{where} has fields this custseg does not know: {unknown}; run `custseg process --force`")
+    return raw
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,8 @@ def section(heading: str, lead: str = "", *, pages: str = "placed") -> Callable:
     return wrap
 
 
-def open_study(config: Config, language: str = "") -> ProcessedData:
-    """Set the report language and the charts' theme, then read the processed data: what every
-    page's ``from_config`` does first.
+def start_page(config: Config, language: str = "") -> None:
+    """Set the report language and the charts' theme for the page that follows.
 
     Parameters
     ----------
@@ -71,6 +70,11 @@ def open_study(config: Config, language: str = "") -> ProcessedData:
     """
     i18n.set_language(language or config.study.language)
     render.set_theme()
+
+
+def open_study(config: Config, language: str = "") -> ProcessedData:
+    """:func:`start_page`, then read the processed data: what a page's ``from_config`` does first."""
+    start_page(config, language)
     return processed.load(config)
 
 

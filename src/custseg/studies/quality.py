@@ -17,7 +17,7 @@ from custseg.intake import quality
 from custseg.intake.validation import REASONS
 from custseg.processed import StudyMeta, read_meta
 from custseg.studies import render
-from custseg.studies.base import Page, section
+from custseg.studies.base import Page, section, start_page
 from custseg.studies.unplaced import unplaced_table
 
 #: How a few delimiters are named on the page (intake writes a tab as "tab").
@@ -110,8 +110,7 @@ class QualityStudy(Page):
     @classmethod
     def from_config(cls, config: Config, language: str = "") -> QualityStudy:
         """The data-quality page in `language` ("": the config's ``study.language``)."""
-        i18n.set_language(language or config.study.language)
-        render.set_theme()
+        start_page(config, language)
         return cls(quality.load_quality_data(config), read_meta(config))
 
     def heading(self) -> render.Heading:
