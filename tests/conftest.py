@@ -14,7 +14,7 @@ from custseg.intake.cleaning import run_intake
 from custseg.paths import PROJECT_ROOT
 from custseg.pipeline import run
 from custseg.sample.generator import SampleSpec, generate_sample, write_sample
-from custseg.studies import base as studies
+from custseg.studies.base import open_study
 from support.browser import Chromium, find_chromium
 
 #: The bundled sample's currencies and exchange rates, which generated samples use too.
@@ -104,7 +104,7 @@ def processed_sample(tmp_path_factory):
     write_sample(generate_sample(SampleSpec(n_customers=400, seed=7)), root / "raw")
     config = load_config(study_config(root, SAMPLE_INPUTS, studies={"min_customers": 12}))
     run(config, echo=lambda *_: None)
-    return config, studies.load(config)
+    return config, open_study(config)
 
 
 def _tiny_orders() -> str:
@@ -129,7 +129,7 @@ def processed_tiny(tmp_path_factory):
     config = load_config(study_config(root, {"orders": "raw/orders.csv"}, studies={"min_customers": 2},
                                       observation_date="2026-10-01"))
     run(config, echo=lambda *_: None)
-    return config, studies.load(config)
+    return config, open_study(config)
 
 
 @pytest.fixture

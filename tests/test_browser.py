@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-
 from support.browser import local_target
 
 # a 1x1 transparent PNG
@@ -19,14 +18,16 @@ PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQV
 
 def _page(folder: Path, name: str, body: str) -> Path:
     path = folder / name
-    path.write_text(f"<!doctype html><html><head><title>{name}</title></head><body>{body}</body></html>", encoding="utf-8")
+    page = f"<!doctype html><html><head><title>{name}</title></head><body>{body}</body></html>"
+    path.write_text(page, encoding="utf-8")
     return path
 
 
 def test_a_self_contained_page_passes(browser, tmp_path):
     data = base64.b64encode(PIXEL).decode("ascii")
     _page(tmp_path, "other.html", "<p>other</p>")
-    page = _page(tmp_path, "ok.html", f'<img alt="dot" src="data:image/png;base64,{data}"><a href="other.html#x">next</a>')
+    body = f'<img alt="dot" src="data:image/png;base64,{data}"><a href="other.html#x">next</a>'
+    page = _page(tmp_path, "ok.html", body)
     result = browser.check(page)
     assert result.problems == []
     assert result.title == "ok.html" and len(result.images) == 1 and result.images[0]["width"] == 1

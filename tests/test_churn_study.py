@@ -62,7 +62,7 @@ def test_every_section_renders_with_content(sample, tiny):
 def test_the_sample_is_scored(sample):
     # the other tests read the backtest tables: make sure the sample is large enough to have them
     _, data = sample
-    assert data.meta["churn"]["chosen"] in CANDIDATE_NAMES
+    assert data.meta.churn["chosen"] in CANDIDATE_NAMES
     assert data.customers.loc[data.customers["frequency"].gt(0), "churn_probability"].notna().all()
     assert {"churn_metrics", "churn_calibration", "churn_importance", "churn_rules", "watch_list"} <= set(data.tables)
 
@@ -78,7 +78,7 @@ def test_region_and_tier_totals_add_up_to_the_customer_table(sample):
         assert frame["Value at risk"].sum() == pytest.approx(customers["value_at_risk"].sum())
         assert frame["Share of value at risk"].sum() == pytest.approx(1.0)
     assert regions.frame["Value at risk"].is_monotonic_decreasing
-    assert list(tiers.frame.index) == [t for t in data.meta["tiers"] if t in set(customers["tier"].dropna().astype(str))]
+    assert list(tiers.frame.index) == [t for t in data.meta.tiers if t in set(customers["tier"].dropna().astype(str))]
     # the mean churn probability leaves the lost customers out
     region = regions.frame.index[0]
     reachable = _not_lost(config, customers)
@@ -112,12 +112,12 @@ def test_backtest_marks_the_chosen_candidate_against_the_baseline(sample):
     section = ChurnStudy(data, config).backtest()
     tables = _tables(section)
     assert len(tables) == 2  # the population the choice was made on, then all buyers
-    chosen = CANDIDATE_NAMES[data.meta["churn"]["chosen"]]
+    chosen = CANDIDATE_NAMES[data.meta.churn["chosen"]]
     for table in tables:
         marked = table.frame.loc[table.frame["Chosen"].ne(""), "Candidate"].tolist()
         assert marked == [chosen]
         assert CANDIDATE_NAMES[churn.BASELINE] in set(table.frame["Candidate"])
-    judged = re.search(r"\(([^()]*)\)$", data.meta["churn"]["choice"]).group(1)
+    judged = re.search(r"\(([^()]*)\)$", data.meta.churn["choice"]).group(1)
     assert tables[0].title.startswith(f"Backtest on {judged} (the model was chosen on these)")
     metrics = data.tables["churn_metrics"]
     population = {words: key for key, words in churn.POPULATIONS.items()}[judged]
@@ -168,7 +168,7 @@ def test_satisfaction_by_score_counts_buyers_not_lost(sample):
 
 def test_satisfaction_without_feedback_is_a_notice(sample, tiny):
     config, data = sample
-    meta = {**data.meta, "inputs": [name for name in data.meta["inputs"] if name != "feedback"]}
+    meta = dataclasses.replace(data.meta, inputs=[name for name in data.meta.inputs if name != "feedback"])
     section = ChurnStudy(dataclasses.replace(data, meta=meta), config).satisfaction()
     assert _tables(section) == [] and _charts(section) == []
     assert "no feedback table (inputs.feedback)" in _notices(section)[0]
@@ -192,7 +192,7 @@ def test_customer_value_counts_one_time_buyers_apart(sample):
 def test_value_backtest_shows_predicted_against_actual_per_tier_and_frequency(sample):
     config, data = sample
     groups = data.tables["value_backtest"]
-    backtest = data.meta["value"]["backtest"]
+    backtest = data.meta.value["backtest"]
     section = ChurnStudy(data, config).value_backtest()
     by_tier, by_frequency, tried = _tables(section)
     assert by_tier.frame.index.name == f"Tier on {backtest['cutoff']}"
@@ -216,7 +216,9 @@ def test_value_backtest_shows_predicted_against_actual_per_tier_and_frequency(sa
     (clv_table,) = _tables(ChurnStudy(data, config).customer_value())
     column = f"Backtest: predicted ÷ actual revenue over {backtest['days']} days (tiers as on {backtest['cutoff']})"
     tiers = groups.loc[groups["kind"].eq("tier")].set_index("group")
-    expected = [tiers.loc[t, "predicted_revenue"] / tiers.loc[t, "actual_revenue"] for t in data.meta["tiers"] if t in tiers.index]
+    expected = [
+        tiers.loc[t, "predicted_revenue"] / tiers.loc[t, "actual_revenue"] for t in data.meta.tiers if t in tiers.index
+    ]
     assert clv_table.frame[column].tolist() == pytest.approx(expected)
 
 
@@ -232,35 +234,40 @@ VALUE_WARNINGS = [
 
 def test_value_warnings_stand_next_to_the_numbers_they_qualify(sample):
     config, data = sample
-    meta = {**data.meta, "value": {**data.meta["value"], "warnings": VALUE_WARNINGS}}
+    meta = dataclasses.replace(data.meta, value={**data.meta.value, "warnings": VALUE_WARNINGS})
     study = ChurnStudy(dataclasses.replace(data, meta=meta), config)
     section = study.customer_value()
     kinds = [type(item).__name__ for item in section.items]
     texts = [getattr(item, "text", "") for item in section.items]
     chart, table = kinds.index("Chart"), kinds.index("Table")
     # what P(alive) is worth, right under its chart
-    assert texts[chart + 1].startswith("The BG/NBD fit is degenerate: a = 1.7e-06, b = 59,211 lie outside 0.0001 to 10,000")
+    assert texts[chart + 1].startswith("The BG/NBD fit is degenerate: a = 1.7e-06, b = 59,211 lie outside 0.0001 to "
+                                       "10,000")
     assert texts[chart + 2].startswith("P(alive) is at least 99% for 98.7% of the 1,417 repeat buyers")
     # how far the value reaches, right under the value by tier
     after = texts[table + 1: table + 4]
     assert after[0].startswith("The history behind the customer value is 182 days, shorter than twice the 192-day")
     assert "backtest could check only 91 days ahead" in after[0] and "within 20%" in after[0]
-    assert after[1].startswith("6 of the 7 calendar months of the value horizon (June, July, August, September, October, November)")
+    assert after[1].startswith("6 of the 7 calendar months of the value horizon (June, July, August, September, "
+                               "October, November)")
     assert after[2].startswith("In the backtest the high tier's predicted revenue was -27.0% off")
     assert all(section.items[i].kind == "warning" for i in (chart + 1, chart + 2, table + 1, table + 2, table + 3))
     # the key figures name them all in one sentence
     (said,) = [text for text in _notices(study.headline()) if text.startswith("Read the customer value with care")]
-    assert "a degenerate model fit" in said and "6 months of the horizon never seen" in said and "-27.0% for the high tier" in said
+    assert "a degenerate model fit" in said and "6 months of the horizon never seen" in said
+    assert "-27.0% for the high tier" in said
 
 
 def test_an_observed_stand_in_value_is_labelled_where_it_is_shown(tiny):
     config, data = tiny
-    assert data.meta["value"]["fitted"] is False and data.meta["value"]["kind"] == "net_spend"
+    assert data.meta.value["fitted"] is False and data.meta.value["kind"] == "net_spend"
     study = ChurnStudy(data, config)
     assert any(text.startswith("Value here means net spend in the 365 days before the observation date")
                for text in _notices(study.headline()))
     (table,) = _tables(study.customer_value())
-    assert table.title == "Value by value tier: net spend in the last 365 days (observed, the value models were not fitted)"
+    assert table.title == (
+        "Value by value tier: net spend in the last 365 days (observed, the value models were not fitted)"
+    )
     buyers = data.customers.loc[data.customers["frequency"].gt(0)]
     assert table.frame["Net spend, last 365 days"].sum() == pytest.approx(buyers["value"].sum())
     assert "nothing to backtest" in _notices(study.value_backtest())[0]
@@ -273,7 +280,7 @@ def test_the_watch_list_says_what_its_value_is(sample):
     assert "Value in this list means expected revenue over the next 365 days, discounted at 10% a year" in said[1]
     stand_in = {"basis": retention.value_basis(config.value, None, "too little data"), "fitted": False,
                 "kind": "net_spend", "days": 365, "error": "too little data"}
-    study = ChurnStudy(dataclasses.replace(data, meta={**data.meta, "value": stand_in}), config)
+    study = ChurnStudy(dataclasses.replace(data, meta=dataclasses.replace(data.meta, value=stand_in)), config)
     assert _notices(study.watch_list())[1].startswith(
         "Value in this list means net spend in the 365 days before the observation date, as recorded (observed")
     # and where value at risk is summed by region and tier, too
@@ -306,7 +313,7 @@ def test_watch_list_points_to_the_export_relative_to_the_project(sample):
 
 def test_skipped_model_is_said_in_words(tiny):
     config, data = tiny
-    note = data.meta["churn"]["note"]
+    note = data.meta.churn["note"]
     assert note  # twelve customers are far too few for the model
     study = ChurnStudy(data, config)
     assert any(note in text for text in _notices(study.headline()))
@@ -328,7 +335,7 @@ def test_customer_table_without_risk_columns_is_a_notice(sample):
 
 def test_watch_list_ids_are_masked_when_the_config_asks(sample):
     config, data = sample
-    masked = dataclasses.replace(data, meta={**data.meta, "mask_ids": True})
+    masked = dataclasses.replace(data, meta=dataclasses.replace(data.meta, mask_ids=True))
     shown = _tables(ChurnStudy(masked, config).watch_list())[0].frame["Customer"]
     assert shown.str.contains("•••").all() and not shown.isin(data.customers["customer_id"]).any()
 
@@ -336,9 +343,9 @@ def test_watch_list_ids_are_masked_when_the_config_asks(sample):
 def test_populations_are_named_as_the_pipeline_names_them():
     # the page names the backtest populations itself, to translate them; in English they must be
     # churn.POPULATIONS exactly (the choice sentence ends with one)
-    from custseg.studies.churn import _population
+    from custseg.studies.churn_labels import population_label
 
-    assert {key: _population(key) for key in churn.POPULATIONS} == churn.POPULATIONS
+    assert {key: population_label(key) for key in churn.POPULATIONS} == churn.POPULATIONS
 
 
 _WARNINGS = [
@@ -353,11 +360,11 @@ _WARNINGS = [
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_churn_warnings_are_sentences_next_to_the_figures_they_qualify(sample, language):
-    from custseg import i18n
-    from custseg.studies import base as studies
+    from custseg import i18n, studies
 
     config, data = sample
-    warned = dataclasses.replace(data, meta={**data.meta, "churn": {**data.meta["churn"], "warnings": _WARNINGS}})
+    meta = dataclasses.replace(data.meta, churn={**data.meta.churn, "warnings": _WARNINGS})
+    warned = dataclasses.replace(data, meta=meta)
     with i18n.language(language):
         texts = _notices(ChurnStudy(warned, config).headline())
         region = warned.customers["region"].value_counts().index[0]

@@ -12,10 +12,12 @@ import pytest
 import yaml
 
 import custseg
+from custseg import processed
 from custseg.config import load_config
-from custseg.pipeline import load_study_data, run
-from custseg.report.build import build_reports, expected_pages, plan_studies
+from custseg.pipeline import run
+from custseg.report.build import build_reports, expected_pages
 from custseg.sample.generator import SampleSpec, generate_sample, write_sample
+from custseg.studies.plan import plan_studies
 from support.browser import local_target
 
 pytestmark = pytest.mark.e2e
@@ -83,10 +85,12 @@ def built(tmp_path_factory):
     # Rows intake must quarantine (the sample has none): markup as a value, an empty id, and a
     # second row for a customer id carrying an e-mail address.
     _append(root / "raw" / "orders.csv", [
-        {"order_id": "OBAD1", "customer_id": "C000001", "order_date": "2024-05-01", "amount": "<script>alert(1)</script>"},
+        {"order_id": "OBAD1", "customer_id": "C000001", "order_date": "2024-05-01",
+         "amount": "<script>alert(1)</script>"},
         {"order_id": "OBAD2", "customer_id": "", "order_date": "2024-05-01", "amount": "10.00"},
     ])
-    _append(root / "raw" / "customers.csv", [{"customer_id": "C000001", "customer_name": "Dup", "email": "dup@example.com"}])
+    duplicate = {"customer_id": "C000001", "customer_name": "Dup", "email": "dup@example.com"}
+    _append(root / "raw" / "customers.csv", [duplicate])
     # A custom market puts two small countries together, small enough to trip min_customers.
     config_path = root / "study.yaml"
     config_path.write_text(yaml.safe_dump({
@@ -124,7 +128,7 @@ def test_every_expected_report_is_built(built):
 
 def test_regions_come_from_the_data(built):
     config, _, _ = built
-    data = load_study_data(config)
+    data = processed.load(config)
     planned = {job.key for job in plan_studies(data, config) if job.kind == "region"}
     assert planned == set(data.customers["region"].unique())
     assert "Nordics & Benelux" in planned
@@ -188,7 +192,7 @@ def test_quality_page_shows_the_accounting_and_the_quarantine_safely(built):
 
 def test_small_region_says_so_instead_of_empty_charts(built):
     config, _, _ = built
-    data = load_study_data(config)
+    data = processed.load(config)
     buyers = data.customers.loc[data.customers["frequency"] > 0].groupby("region").size()
     small = [region for region, n in buyers.items() if n < config.studies.min_customers]
     assert small, "the fixture should produce at least one small region"
@@ -222,7 +226,7 @@ def test_every_report_loads_cleanly_in_a_browser(browser, built):
     shots = config.output.build / "screenshots"
     index = (reports / "index.html").resolve()
     # screenshots of both overviews and of the largest region's study in both languages
-    largest = next(job.href for job in plan_studies(load_study_data(config), config, "en") if job.kind == "region")
+    largest = next(job.href for job in plan_studies(processed.load(config), config, "en") if job.kind == "region")
     shots_of = {
         index: "index.png", (reports / "zh" / "index.html").resolve(): "index-zh.png",
         (reports / largest).resolve(): "region.png", (reports / "zh" / largest).resolve(): "region-zh.png",

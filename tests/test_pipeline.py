@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
+from custseg import processed
 from custseg.config import load_config
-from custseg.pipeline import load_study_data, run
+from custseg.pipeline import run
 
 LINES = """InvoiceNo,StockCode,Quantity,UnitPrice,InvoiceDate,CustomerID,Country
 536365,P1,6,2.55,2025-12-01,17850,United Kingdom
@@ -27,7 +30,7 @@ def test_line_items_give_the_same_customer_table_as_orders(write_csv, write_conf
         cleaning={"stop_on": []}, observation_date="2025-12-31",
     ))
     run(config, echo=lambda *_: None)
-    data = load_study_data(config)
+    data = processed.load(config)
     customers = data.customers.set_index("customer_id")
     assert sorted(customers.index) == ["13047", "17850"]
     assert customers.loc["17850", "country_iso3"] == "GBR" and customers.loc["13047", "market"] == "Europe"
@@ -37,7 +40,21 @@ def test_line_items_give_the_same_customer_table_as_orders(write_csv, write_conf
     # 13047: one purchase of 10 with a return of 3 netted against it
     assert customers.loc["13047", "frequency"] == 1
     assert customers.loc["13047", "monetary"] == pytest.approx(7.0)
-    assert data.meta["inputs"] == ["line_items"]
+    assert data.meta.inputs == ["line_items"]
     interim = pd.read_csv(config.output.interim / "accounting.csv", encoding="utf-8-sig")
     assert interim.loc[0, ["rows_read", "clean", "quarantined"]].tolist() == [7, 6, 1]
     assert (config.output.interim / "line_items.parquet").is_file()
+
+
+def test_study_json_is_read_and_written_through_the_typed_contract(processed_sample, tmp_path):
+    config, data = processed_sample
+    written = processed.meta_path(config).read_bytes()
+    meta = processed.StudyMeta.from_dict(json.loads(written))
+    assert meta == data.meta and meta.tiers == list(config.tiers.names) and meta.clusters.k >= 0
+    # the same content, in the same order, gives the same bytes
+    assert processed.write_meta(tmp_path, meta).read_bytes() == written
+    assert set(data.tables) <= set(processed.PAGE_TABLES) <= {table.name for table in processed.TABLES}
+    with pytest.raises(ValueError, match="does not know: \\['surprise'\\]"):
+        processed.StudyMeta.from_dict({**json.loads(written), "surprise": 1})
+    with pytest.raises(ValueError, match="clusters has fields"):
+        processed.StudyMeta.from_dict({**json.loads(written), "clusters": {"k": 2, "surprise": 1}})

@@ -11,8 +11,10 @@ from custseg.config import load_config
 from custseg.intake import cleaning as intake
 from custseg.intake import quality
 from custseg.intake.cleaning import REASONS
-from custseg.pipeline import StudyData, run
-from custseg.report.build import job_fingerprint, plan_studies
+from custseg.pipeline import run
+from custseg.processed import ProcessedData, StudyMeta
+from custseg.report.manifest import job_fingerprint
+from custseg.studies.plan import plan_studies
 from custseg.studies.quality import QualityStudy
 
 
@@ -383,9 +385,9 @@ def test_quarantine_columns_are_intakes():
 
 def test_quality_job_depends_on_the_interim_files(messy_orders, write_config):
     config = load_config(write_config({"orders": str(messy_orders)}))
-    data = StudyData(
+    data = ProcessedData(
         customers=pd.DataFrame({"customer_id": ["C1"], "region": ["Unknown"], "tier": ["high"]}),
-        orders=pd.DataFrame(), meta={"tiers": ["high", "low"]},
+        orders=pd.DataFrame(), meta=StudyMeta(tiers=["high", "low"]),
     )
     job = next(job for job in plan_studies(data, config) if job.kind == "quality")
     assert job.href == "quality.html" and config.output.interim / "quarantine.csv" in job.reads
@@ -418,16 +420,16 @@ def _data(**parts) -> quality.QualityData:
 
 
 def test_overview_says_which_inputs_were_missing(messy_orders, write_csv, write_config):
-    from custseg.pipeline import load_study_data
-    from custseg.studies.base import Overview
+    from custseg import processed
+    from custseg.studies import Overview
 
     config = load_config(write_config({"orders": str(messy_orders)}))
     run(config, echo=lambda *_: None)
-    notice = Overview(load_study_data(config), config).inputs_notice()._repr_html_()
+    notice = Overview(processed.load(config), config).inputs_notice()._repr_html_()
     assert "no customer table (inputs.customers)" in notice and "Unknown" in notice
     assert "no feedback" in notice and "no interactions" in notice
     customers = write_csv("customers.csv", "customer_id,country\nC1,CN\n")
     full = load_config(write_config({"orders": str(messy_orders), "customers": str(customers)}))
     run(full, echo=lambda *_: None)
-    notice = Overview(load_study_data(full), full).inputs_notice()._repr_html_()
+    notice = Overview(processed.load(full), full).inputs_notice()._repr_html_()
     assert "customer table" not in notice and "no feedback" in notice

@@ -7,29 +7,29 @@ import re
 
 import pandas as pd
 
-from custseg import geo as regions
-from custseg import i18n
+from custseg import geo, i18n
 from custseg.config import load_config
 from custseg.i18n import _
 from custseg.intake import quality
 from custseg.intake.validation import REASONS
 from custseg.pipeline import run
 from custseg.studies import render
-from custseg.studies.quality import QualityStudy, load_quality
+from custseg.studies.quality import QualityStudy
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def _sections(study: QualityStudy) -> list:
-    return [study.accounting(), study.quarantine(), study.missing_values(), study.date_coverage(), study.region_coverage()]
+    return [
+        study.accounting(), study.quarantine(), study.missing_values(), study.date_coverage(), study.region_coverage()
+    ]
 
 
 def test_orders_only_page_in_chinese(messy_orders, write_config):
     config = load_config(write_config({"orders": str(messy_orders)}))
     run(config, echo=lambda *_: None)
-    with i18n.language("en"):  # load_quality sets the language for what follows; the block restores it
-        data = load_quality(config, "zh")
+    with i18n.language("en"):  # from_config sets the language for what follows; the block restores it
+        study = QualityStudy.from_config(config, "zh")
         assert i18n.current() == "zh"
-        study = QualityStudy(data)
         heading, intro = study.heading(), study.introduction()
         sections = _sections(study)
         html = "".join(item._repr_html_() for item in (heading, intro, *sections))
@@ -55,7 +55,7 @@ def test_english_page_is_unchanged_by_the_language_switch(messy_orders, write_co
     config = load_config(write_config({"orders": str(messy_orders)}))
     run(config, echo=lambda *_: None)
     with i18n.language("en"):
-        study = QualityStudy(load_quality(config))  # the config's language: English
+        study = QualityStudy.from_config(config)  # the config's language: English
         html = "".join(section._repr_html_() for section in _sections(study))
         intro = study.introduction().text
     assert intro.startswith("This page shows how the input files were read and cleaned")
@@ -67,7 +67,7 @@ def test_markets_and_values_in_chinese():
         "country": ["中国", "China", "USA", "unknown", ""],
         "province": ["广东省", "Atlantis", "CA", "", ""],
     })
-    customers = regions.normalize_regions(raw)
+    customers = geo.normalize_regions(raw)
     quarantine = pd.DataFrame(
         [("orders", "o.csv", 7, "missing_id", "customer_id", "", "customer_id: a required id is empty")],
         columns=quality.QUARANTINE_COLUMNS,
@@ -87,9 +87,9 @@ def test_markets_and_values_in_chinese():
         detail = _("Detail")
         accounting = study.accounting()._repr_html_()
         delimiter = _("tab")
-    zh_names = {m.name: m.name_zh for m in regions.MARKETS}
+    zh_names = {m.name: m.name_zh for m in geo.MARKETS}
     assert set(markets.frame[market]) <= set(zh_names.values()) and "Unknown" not in set(markets.frame[market])
-    assert any(zh_names[regions.UNKNOWN] in text for text in summary.frame.iloc[:, 0])
+    assert any(zh_names[geo.UNKNOWN] in text for text in summary.frame.iloc[:, 0])
     assert set(unplaced.frame[value]) == {"unknown", "Atlantis"}  # values as typed stay as typed
     assert examples[detail].tolist() == ["customer_id: a required id is empty"]  # as intake wrote it
     assert CJK.search(examples.iloc[0, 5])  # "(empty)" in Chinese

@@ -1,14 +1,16 @@
 import pandas as pd
 import pytest
 
-from custseg.report.build import _unique_slugs, add_contents, slugify
+from custseg.report.html import add_contents
 from custseg.studies import render
+from custseg.studies.plan import slugify, unique_slugs
 
 
 @pytest.mark.parametrize(
     ("name", "slug"),
     [("East China", "east-china"), ("Hong Kong, Macao & Taiwan", "hong-kong-macao-taiwan"), ("../x", "x"),
-     ("<script>alert(1)</script>", "script-alert-1-script"), ("Ünïcödé  Land", "unicode-land"), ("/etc/passwd", "etc-passwd")],
+     ("<script>alert(1)</script>", "script-alert-1-script"), ("Ünïcödé  Land", "unicode-land"),
+     ("/etc/passwd", "etc-passwd")],
 )
 def test_slugify(name, slug):
     assert slugify(name) == slug
@@ -22,7 +24,7 @@ def test_slug_of_non_latin_name_is_stable_and_safe():
 
 
 def test_unique_slugs_for_names_that_slug_alike():
-    assert _unique_slugs(["A/B", "A B", "a-b"], "r") == {"A/B": "a-b", "A B": "a-b-2", "a-b": "a-b-3"}
+    assert unique_slugs(["A/B", "A B", "a-b"], "r") == {"A/B": "a-b", "A B": "a-b-2", "a-b": "a-b-3"}
 
 
 def test_table_escapes_data_and_formats_numbers():
@@ -59,7 +61,9 @@ def test_links_and_sections_escape():
 
 def test_contents_link_every_section_in_order():
     heading = render.Heading("Region <East>", "sub")._repr_html_()
-    sections = "".join(render.Section(f"Part {n} & more", "lead", render.Notice("x"))._repr_html_() for n in range(1, 5))
+    sections = "".join(
+        render.Section(f"Part {n} & more", "lead", render.Notice("x"))._repr_html_() for n in range(1, 5)
+    )
     page = f"<html><body>{heading}<div>{sections}</div></body></html>"
     out = add_contents(page)
     assert out.count('<nav class="cs-toc"') == 1

@@ -9,6 +9,8 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 
 from custseg.report import build as reports
+from custseg.report import html, kernels, manifest
+from custseg.studies.plan import StudyJob
 
 
 def _notebook(path: Path, *sources: str) -> Path:
@@ -22,9 +24,10 @@ def _notebook(path: Path, *sources: str) -> Path:
 
 def test_studies_share_a_kernel_but_not_their_variables(tmp_path):
     first = _notebook(tmp_path / "first.ipynb", "import os\nleftover = x\nprint(os.getpid())")
-    second = _notebook(tmp_path / "second.ipynb", "import os\nprint(os.getpid())\nassert 'leftover' not in dir(), 'namespace not reset'")
-    reports.execute_study(first, tmp_path / "first.out.ipynb", {"x": 5}, "python3")
-    reports.execute_study(second, tmp_path / "second.out.ipynb", {}, "python3")
+    second = _notebook(tmp_path / "second.ipynb", "import os\nprint(os.getpid())\nassert 'leftover' not in dir(), "
+                                                  "'namespace not reset'")
+    kernels.execute_study(first, tmp_path / "first.out.ipynb", {"x": 5}, "python3")
+    kernels.execute_study(second, tmp_path / "second.out.ipynb", {}, "python3")
     pids = [nbformat.read(tmp_path / name, as_version=4).cells[-1].outputs[0]["text"]
             for name in ("first.out.ipynb", "second.out.ipynb")]
     assert pids[0] == pids[1]  # the same kernel ran both
@@ -35,11 +38,11 @@ def test_studies_share_a_kernel_but_not_their_variables(tmp_path):
 def test_a_failing_study_keeps_its_notebook_and_the_next_one_starts_clean(tmp_path):
     broken = _notebook(tmp_path / "broken.ipynb", "state = 'dirty'", "assert x == 2, 'x is not 2'")
     with pytest.raises(CellExecutionError, match="x is not 2"):
-        reports.execute_study(broken, tmp_path / "broken.out.ipynb", {"x": 3}, "python3")
+        kernels.execute_study(broken, tmp_path / "broken.out.ipynb", {"x": 3}, "python3")
     kept = nbformat.read(tmp_path / "broken.out.ipynb", as_version=4)
     assert any(output.get("ename") == "AssertionError" for cell in kept.cells for output in cell.get("outputs", []))
     after = _notebook(tmp_path / "after.ipynb", "assert 'state' not in dir()")
-    reports.execute_study(after, tmp_path / "after.out.ipynb", {}, "python3")
+    kernels.execute_study(after, tmp_path / "after.out.ipynb", {}, "python3")
 
 
 def test_a_failed_job_reports_why_and_publishes_no_page(tmp_path, monkeypatch):
@@ -48,7 +51,7 @@ def test_a_failed_job_reports_why_and_publishes_no_page(tmp_path, monkeypatch):
         raise CellExecutionError("traceback", "ValueError", "region 'X' is not in the processed data")
 
     monkeypatch.setattr(reports, "execute_study", fail)
-    job = reports.StudyJob("region", "X", "Region study: X", "regions/x.html", "", {"region": "X"})
+    job = StudyJob("region", "X", "Region study: X", "regions/x.html", "", {"region": "X"})
     (tmp_path / "reports" / "regions").mkdir(parents=True)
     task = reports._Task(job, "en", tmp_path / "build", tmp_path / "reports", [])
     done, error = reports._run_job(task, {}, "python3")
@@ -63,15 +66,16 @@ def test_a_failed_job_reports_why_and_publishes_no_page(tmp_path, monkeypatch):
 
 def test_pages_link_to_their_twins_in_the_other_languages(tmp_path):
     config = _config_with_languages(tmp_path, "en", ["zh"])
-    assert reports._switch_links(config, "en", "index.html") == [("zh-CN", "中文", "zh/index.html")]
-    assert reports._switch_links(config, "en", "regions/east-china.html") == [("zh-CN", "中文", "../zh/regions/east-china.html")]
-    assert reports._switch_links(config, "zh", "regions/east-china.html") == [("en", "English", "../../regions/east-china.html")]
-    assert reports._switch_links(config, "zh", "index.html") == [("en", "English", "../index.html")]
-    assert reports.language_folder(tmp_path / "reports", config, "en") == tmp_path / "reports"
-    assert reports.language_folder(tmp_path / "reports", config, "zh") == tmp_path / "reports" / "zh"
+    assert html.switch_links(config, "en", "index.html") == [("zh-CN", "中文", "zh/index.html")]
+    region = "regions/east-china.html"
+    assert html.switch_links(config, "en", region) == [("zh-CN", "中文", "../zh/regions/east-china.html")]
+    assert html.switch_links(config, "zh", region) == [("en", "English", "../../regions/east-china.html")]
+    assert html.switch_links(config, "zh", "index.html") == [("en", "English", "../index.html")]
+    assert html.language_folder(tmp_path / "reports", config, "en") == tmp_path / "reports"
+    assert html.language_folder(tmp_path / "reports", config, "zh") == tmp_path / "reports" / "zh"
     alone = _config_with_languages(tmp_path, "zh", [])
-    assert reports._switch_links(alone, "zh", "index.html") == []
-    assert reports.language_folder(tmp_path / "reports", alone, "zh") == tmp_path / "reports"
+    assert html.switch_links(alone, "zh", "index.html") == []
+    assert html.language_folder(tmp_path / "reports", alone, "zh") == tmp_path / "reports"
 
 
 def test_a_language_listed_twice_is_a_config_error(tmp_path):
@@ -101,23 +105,23 @@ def test_a_changed_translation_rebuilds_only_the_pages_in_that_language(tmp_path
     catalog = tmp_path / "custseg.po"
     catalog.write_bytes(i18n.catalog_path("zh").read_bytes())
     monkeypatch.setattr(i18n, "catalog_path", lambda language: catalog)
-    english = reports.StudyJob("overview", "", "T", "index.html", "", {"config_path": "c.yaml", "language": "en"})
-    chinese = reports.StudyJob("overview", "", "T", "index.html", "", {"config_path": "c.yaml", "language": "zh"})
-    before = reports.job_fingerprint(english, "run"), reports.job_fingerprint(chinese, "run")
+    english = StudyJob("overview", "", "T", "index.html", "", {"config_path": "c.yaml", "language": "en"})
+    chinese = StudyJob("overview", "", "T", "index.html", "", {"config_path": "c.yaml", "language": "zh"})
+    before = manifest.job_fingerprint(english, "run"), manifest.job_fingerprint(chinese, "run")
     catalog.write_bytes(catalog.read_bytes().replace("目录".encode(), "内容".encode()))
-    after = reports.job_fingerprint(english, "run"), reports.job_fingerprint(chinese, "run")
+    after = manifest.job_fingerprint(english, "run"), manifest.job_fingerprint(chinese, "run")
     assert after[0] == before[0] and after[1] != before[1]
 
 
 def test_data_characters_are_the_cjk_characters_of_the_names_in_the_data():
     import pandas as pd
 
-    from custseg.pipeline import StudyData
+    from custseg.processed import ProcessedData, StudyMeta
 
     customers = pd.DataFrame({
         "customer_id": ["C1", "C2"], "city": ["潍坊市", "Seoul"], "segment_zh": ["冠军客户", None],
         "monetary": [1.0, 2.0],
     })
     orders = pd.DataFrame({"category": ["茶叶", "tea"], "note": ["不显示", "x"]})
-    text = reports.data_characters(StudyData(customers, orders, {}))
+    text = html.data_characters(ProcessedData(customers, orders, StudyMeta()))
     assert text == "".join(sorted(set("潍坊市冠军客户茶叶")))  # orders: only the category is shown

@@ -7,13 +7,15 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from custseg import studies
 from custseg.config import Strategy, StrategyRule
-from custseg.studies import base as studies
+from custseg.studies import render
 from custseg.studies.strategy import measures, recommend
 
 
 def _customers(region: str, rows: list[tuple]) -> pd.DataFrame:
-    # (customer_id, frequency, monetary, tier, lifecycle, revenue_90d, revenue_prev_90d, churn_probability, satisfaction)
+    # (customer_id, frequency, monetary, tier, lifecycle, revenue_90d, revenue_prev_90d, churn_probability,
+    #  satisfaction)
     frame = pd.DataFrame(rows, columns=["customer_id", "frequency", "monetary", "tier", "lifecycle", "revenue_90d",
                                         "revenue_prev_90d", "churn_probability", "satisfaction_latest"])
     return frame.assign(region=region)
@@ -96,7 +98,7 @@ def test_region_study_strategy_section(processed_sample):
     region = sizes.index[0]
     section = studies.RegionStudy(data, region, 12, config.strategy.rules).strategy()
     table = section.items[0]
-    if isinstance(table, studies.render.Notice):
+    if isinstance(table, render.Notice):
         assert "None of the 11 strategy rules fires" in table.text
     else:
         assert list(table.frame.columns) == ["Area", "Recommendation", "Because"] and len(table.frame) >= 1

@@ -10,11 +10,10 @@ import textwrap
 import pandas as pd
 import pytest
 
+from custseg import processed, studies
 from custseg.config import ConfigError, TierRule, Tiers, load_config
-from custseg.pipeline import load_study_data
 from custseg.segment import snapshots
-from custseg.studies import base as studies
-from custseg.studies import render, strategy
+from custseg.studies import base, labels, overview, render, strategy
 
 
 @pytest.fixture
@@ -40,27 +39,29 @@ def _notices(section: render.Section) -> list[str]:
 
 
 def _last_two(data) -> tuple:
-    dates = sorted(pd.to_datetime(data.meta["snapshot_dates"]))
+    dates = sorted(pd.to_datetime(data.meta.snapshot_dates))
     return dates[-2].date(), dates[-1].date()
 
 
 def test_load_reads_the_extra_tables_when_present(sample, tiny):
     _, data = sample
-    assert set(data.tables) == set(studies.EXTRA_TABLES)
-    assert data.customers.equals(load_study_data(sample[0]).customers)
+    assert set(data.tables) == set(processed.PAGE_TABLES)
+    assert data.customers.equals(processed.load(sample[0], tables=()).customers)
     _, small = tiny
     assert "cluster_profile" not in small.tables and "cluster_selection" not in small.tables
 
 
 def test_tier_migration_counts_match_the_transition_matrix(sample):
     _, data = sample
-    tier = data.meta["tiers"][0]
+    tier = data.meta.tiers[0]
     section = studies.TierStudy(data, tier, 12).migration()
     into, out = _tables(section)
     before, after = _last_two(data)
     history = data.tables["snapshots"]
-    counts = snapshots.transition_matrix(history, before, after, tier_order=data.meta["tiers"])
-    revenue = snapshots.transition_matrix(history, before, after, value="revenue", orders=data.orders, tier_order=data.meta["tiers"])
+    counts = snapshots.transition_matrix(history, before, after, tier_order=data.meta.tiers)
+    revenue = snapshots.transition_matrix(
+        history, before, after, value="revenue", orders=data.orders, tier_order=data.meta.tiers
+    )
     assert into.frame["Customers"].tolist() == counts[tier].tolist()
     assert out.frame["Customers"].tolist() == counts.loc[tier].tolist()
     assert out.frame["Revenue"].to_numpy() == pytest.approx(revenue.loc[tier].to_numpy())
@@ -71,18 +72,18 @@ def test_tier_migration_counts_match_the_transition_matrix(sample):
 
 def test_tier_effect_rows_are_the_tiers_periods(sample):
     _, data = sample
-    tier = data.meta["tiers"][-1]
+    tier = data.meta.tiers[-1]
     (table,) = _tables(studies.TierStudy(data, tier, 12).tier_effect())
     effect = data.tables["tier_effect"]
     mine = effect.loc[effect["tier"].astype(str).eq(tier)].sort_values("before")
     assert table.frame["Customers at start"].tolist() == mine["customers"].tolist()
     assert table.frame["Retention rate"].to_numpy() == pytest.approx(mine["retention_rate"].to_numpy())
-    assert len(table.frame) == len(data.meta["snapshot_dates"]) - 1
+    assert len(table.frame) == len(data.meta.snapshot_dates) - 1
 
 
 def test_tier_mixes_count_the_tiers_customers(sample):
     _, data = sample
-    tier = data.meta["tiers"][1]
+    tier = data.meta.tiers[1]
     study = studies.TierStudy(data, tier, 12)
     segments, classes = _tables(study.segment_mix())
     assert segments.frame["Customers"].sum() == study.buyers["segment"].notna().sum()
@@ -90,14 +91,14 @@ def test_tier_mixes_count_the_tiers_customers(sample):
     assert all("(" in label for label in classes.frame.index)  # 重要价值客户 (Important value)
     (clusters,) = _tables(study.cluster_mix())
     assert clusters.frame["Customers"].sum() == study.buyers["cluster_name"].notna().sum()
-    assert set(clusters.frame.index) <= set(data.meta["clusters"]["names"].values())
+    assert set(clusters.frame.index) <= set(data.meta.clusters.names.values())
     (stages,) = _tables(study.lifecycle_mix())
     assert stages.frame["Customers"].sum() == len(study.customers)
 
 
 def test_tier_satisfaction_against_the_base(sample):
     _, data = sample
-    study = studies.TierStudy(data, data.meta["tiers"][0], 12)
+    study = studies.TierStudy(data, data.meta.tiers[0], 12)
     (table,) = _tables(study.satisfaction())
     rows = table.frame.set_index("Measure")
     rated = study.customers["satisfaction_mean"].notna().sum()
@@ -107,8 +108,8 @@ def test_tier_satisfaction_against_the_base(sample):
 
 def test_tier_study_without_feedback_says_so(sample):
     _, data = sample
-    meta = {**data.meta, "inputs": [name for name in data.meta["inputs"] if name != "feedback"]}
-    study = studies.TierStudy(dataclasses.replace(data, meta=meta), data.meta["tiers"][0], 12)
+    meta = dataclasses.replace(data.meta, inputs=[name for name in data.meta.inputs if name != "feedback"])
+    study = studies.TierStudy(dataclasses.replace(data, meta=meta), data.meta.tiers[0], 12)
     section = study.satisfaction()
     assert _tables(section) == []
     assert "no feedback table (inputs.feedback)" in _notices(section)[0]
@@ -129,9 +130,9 @@ def test_overview_cluster_selection_marks_the_chosen_k(sample):
     config, data = sample
     section = studies.Overview(data, config).cluster_selection()
     chart, preparation, table = section.items
-    assert isinstance(chart, render.Chart) and f"k = {data.meta['clusters']['k']} was chosen" in chart.alt
+    assert isinstance(chart, render.Chart) and f"k = {data.meta.clusters.k} was chosen" in chart.alt
     chosen = table.frame.loc[table.frame["Chosen"].eq("✓ chosen"), "Clusters (k)"].tolist()
-    assert chosen == [data.meta["clusters"]["k"]]
+    assert chosen == [data.meta.clusters.k]
     assert "<img" in _html(section)
     # the smallest cluster of each k, as the choice saw it, and the ks it ruled out
     selection = data.tables["cluster_selection"].sort_values("k")
@@ -142,19 +143,20 @@ def test_overview_cluster_selection_marks_the_chosen_k(sample):
     assert (selection["eligible"] == expected.ge(0.02)).all()
     # how the features were prepared, with the buyers clipped on each
     assert "signed logarithm" in preparation.text and "clipped at 3 inter-quartile ranges" in preparation.text
-    clipped = {c: n for c, n in data.meta["clusters"]["clipped"].items() if n}
+    clipped = {c: n for c, n in data.meta.clusters.clipped.items() if n}
     assert all(f"{n:,} on " in preparation.text for n in clipped.values())
 
 
 def test_cluster_selection_says_when_no_k_meets_the_minimum_share(sample):
     config, data = sample
-    meta = {**data.meta, "clusters": {**data.meta["clusters"], "min_share_met": False, "min_share": 0.5}}
+    clusters = dataclasses.replace(data.meta.clusters, min_share_met=False, min_share=0.5)
+    meta = dataclasses.replace(data.meta, clusters=clusters)
     selection = data.tables["cluster_selection"].assign(eligible=False)
     short = dataclasses.replace(data, meta=meta, tables={**data.tables, "cluster_selection": selection})
     section = studies.Overview(short, config).cluster_selection()
     (warning,) = [item for item in section.items if isinstance(item, render.Notice) and item.kind == "warning"]
     assert "No k from 3 to" in warning.text and "at least 50% of the buyers" in warning.text
-    assert f"k = {data.meta['clusters']['k']}" in warning.text
+    assert f"k = {data.meta.clusters.k}" in warning.text
     old = dataclasses.replace(data, tables={**data.tables, "cluster_selection": selection.drop(columns="eligible")})
     assert "run `custseg process --force`" in _notices(studies.Overview(old, config).cluster_selection())[0]
 
@@ -163,21 +165,26 @@ def test_tier_texts_follow_the_method_and_its_settings(sample):
     config, data = sample
     overview = studies.Overview(data, config)
     lead = overview.tier_pyramid().lead
-    assert lead == studies.tier_method_text(config.tiers, "CNY")
+    assert lead == labels.tier_method_text(config.tiers, "CNY")
     assert "lowest score of their tie" in lead and "high: total score 12 or more" in lead
     shares = Tiers(method="value_share", names=["vip", "high", "mid", "low"], revenue_shares=[0.5, 0.3, 0.125])
-    text = studies.tier_method_text(shares, "CNY")
+    text = labels.tier_method_text(shares, "CNY")
     assert "summed" not in text and "score" not in text and "Spend alone decides" in text
     assert "vip: the largest spenders who make the first 50% of revenue; high: the next 30% of revenue" in text
     assert "mid: the next 12.5% of revenue; low: the rest of the revenue" in text
     rules = [TierRule(recency_max_days=59, frequency_min=5, monetary_min=500), TierRule(frequency_min=1)]
-    text = studies.tier_method_text(Tiers(method="thresholds", rules=rules), "CNY")
+    text = labels.tier_method_text(Tiers(method="thresholds", rules=rules), "CNY")
     assert "score" not in text
-    assert "high: last order at most 59 days ago, at least 5 orders, net spend of at least CN¥500; mid: at least 1 order" in text
-    weighted = studies.tier_method_text(Tiers(weights={"r": 2, "f": 1, "m": 1}, min_scores=[15, 10], within="market"), "CNY")
+    assert (
+        "high: last order at most 59 days ago, at least 5 orders, net spend of at least CN¥500; mid: at least 1 order"
+        in text
+    )
+    weighted = labels.tier_method_text(
+        Tiers(weights={"r": 2, "f": 1, "m": 1}, min_scores=[15, 10], within="market"), "CNY"
+    )
     assert "(R × 2, F × 1, M × 1)" in weighted and "within each market" in weighted
     # a tier study says how its own tier is made
-    tier = data.meta["tiers"][1]
+    tier = data.meta.tiers[1]
     section = studies.TierStudy(data, tier, 12, settings=config.tiers).definition()
     assert section.lead == lead and section.items[0].text == "Tier mid: total score from 8 to below 12."
     assert studies.TierStudy(data, tier, 12).definition() is None
@@ -203,7 +210,7 @@ def test_overview_segments_lifecycle_and_changes(sample):
     assert stages.frame["Rule"].notna().all()
     (matrix,) = _tables(overview.changes())
     before, after = _last_two(data)
-    expected = snapshots.transition_matrix(data.tables["snapshots"], before, after, tier_order=data.meta["tiers"])
+    expected = snapshots.transition_matrix(data.tables["snapshots"], before, after, tier_order=data.meta.tiers)
     assert matrix.frame.to_numpy().tolist() == expected.to_numpy().tolist()
 
 
@@ -234,14 +241,14 @@ def test_names_from_the_data_are_escaped(sample):
 
 def test_orders_only_study_renders_notices(tiny):
     config, data = tiny
-    assert data.meta["clusters"]["note"] and len(data.meta["snapshot_dates"]) == 1
+    assert data.meta.clusters.note and len(data.meta.snapshot_dates) == 1
     overview = studies.Overview(data, config)
     for method in (overview.clusters, overview.cluster_selection):
         (text,) = _notices(method())
         assert text.startswith("No clusters:")
     assert "too short" in _notices(overview.changes())[0]
     assert _tables(overview.segments()) and _tables(overview.lifecycle())
-    study = studies.TierStudy(data, data.meta["tiers"][-1], 1)
+    study = studies.TierStudy(data, data.meta.tiers[-1], 1)
     assert study.enough
     assert _notices(study.cluster_mix())[0].startswith("No clusters:")
     assert "no feedback table" in _notices(study.satisfaction())[0]
@@ -254,18 +261,18 @@ def test_orders_only_study_renders_notices(tiny):
 def test_missing_column_is_a_notice_not_an_error(sample):
     config, data = sample
     stripped = dataclasses.replace(data, customers=data.customers.drop(columns=["lifecycle", "value_class"]), tables={})
-    study = studies.TierStudy(stripped, data.meta["tiers"][0], 12)
+    study = studies.TierStudy(stripped, data.meta.tiers[0], 12)
     assert "no lifecycle column" in _notices(study.lifecycle_mix())[0]
     segments, *_few, notice = study.segment_mix().items  # (an index on few customers adds its note)
     assert isinstance(segments, render.Table) and "no value_class column" in notice.text
     assert "no snapshots table" in _notices(study.migration())[0]
-    plain = studies.TierStudy(load_study_data(config), data.meta["tiers"][0], 12)  # no extra tables
+    plain = studies.TierStudy(processed.load(config, tables=()), data.meta.tiers[0], 12)  # no extra tables
     assert "no tier_effect table" in _notices(plain.tier_effect())[0]
 
 
 def test_tier_playbook_counts_the_customers_each_action_is_for(sample):
     config, data = sample
-    tier = data.meta["tiers"][0]
+    tier = data.meta.tiers[0]
     actions = config.playbook[tier]
     table = studies.TierStudy(data, tier, 12, actions).playbook_actions().items[0].frame
     assert table["Action"].tolist() == [a.action for a in actions]
@@ -285,7 +292,7 @@ def test_a_playbook_for_an_unknown_tier_is_a_config_error(write_config):
 
 def test_masked_ids_never_show_whole(sample):
     config, data = sample
-    masked = dataclasses.replace(data, meta={**data.meta, "mask_ids": True})
+    masked = dataclasses.replace(data, meta=dataclasses.replace(data.meta, mask_ids=True))
     listed = data.customers.loc[data.customers["customer_id"].isin(data.tables["watch_list"]["customer_id"]), "region"]
     region = data.customers["region"].value_counts().loc[listed.unique()].idxmax()  # large enough for the section
     shown = _tables(studies.RegionStudy(masked, region, 12).churn_risk())[1].frame["Customer"]
@@ -311,7 +318,7 @@ def test_price_sensitivity_and_seasonality_against_the_base(sample):
     mine = orders.loc[orders["region"].eq(region), "revenue"]
     low = orders["revenue"].quantile(0.25)
     frame = table.frame.set_index("Measure")
-    assert frame.iloc[0][region] == render.money(data.meta["base_currency"])(mine.median())
+    assert frame.iloc[0][region] == render.money(data.meta.base_currency)(mine.median())
     assert frame.iloc[2][region] == render.percent((mine < low).mean())
     assert isinstance(chart, render.Chart) and "log scale" in chart.alt
     season = study.seasonality().items[0]
@@ -340,18 +347,18 @@ def test_order_value_bars_are_shares_of_orders(sample):
 
 
 def test_tile_map_places_default_and_custom_markets():
-    places = studies._tile_places(["East China", "Nordics & Benelux", "Unknown", "DACH"])
-    assert places["East China"] == studies.MARKET_TILES["East China"]
-    assert places["Unknown"] == studies.MARKET_TILES["Unknown"]
+    places = overview.tile_places(["East China", "Nordics & Benelux", "Unknown", "DACH"])
+    assert places["East China"] == overview.MARKET_TILES["East China"]
+    assert places["Unknown"] == overview.MARKET_TILES["Unknown"]
     # custom markets take the free places of the right block, row by row, never a taken one
     assert places["Nordics & Benelux"] == (4, 2) and places["DACH"] == (5, 2)
-    assert len(set(studies._tile_places([f"market {i}" for i in range(9)]).values())) == 9
+    assert len(set(overview.tile_places([f"market {i}" for i in range(9)]).values())) == 9
 
 
 def test_tile_map_shows_every_market_with_its_share_and_growth(processed_sample):
     _, data = processed_sample
     buyers = data.customers.loc[data.customers["frequency"] > 0]
-    chart = studies.region_map(buyers)
+    chart = overview.region_map(buyers)
     texts = [text.get_text() for text in chart.figure.axes[0].texts]
     revenue = buyers.groupby("region")["monetary"].sum()
     for market, value in revenue.items():
@@ -401,7 +408,7 @@ def test_the_unknown_region_lists_what_could_not_be_placed_and_advises_nothing(s
 
 def test_section_pages_are_checked():
     with pytest.raises(ValueError, match="pages must be"):
-        studies.section("x", pages="sometimes")
+        base.section("x", pages="sometimes")
 
 
 # --------------------------------------------------------------------------- only what is true
@@ -418,7 +425,7 @@ def _text(section: render.Section) -> str:
 def test_a_skipped_churn_model_shows_no_nan_and_no_zero_at_risk(sample):
     _, data = sample
     unscored = data.customers.assign(churn_probability=float("nan"), value_at_risk=float("nan"))
-    meta = {**data.meta, "churn": {**data.meta["churn"], "note": "the training window has 12 buyers"}}
+    meta = dataclasses.replace(data.meta, churn={**data.meta.churn, "note": "the training window has 12 buyers"})
     skipped = dataclasses.replace(data, customers=unscored, meta=meta)
     region = skipped.customers["region"].value_counts().index[0]
     section = studies.RegionStudy(skipped, region, 12).churn_risk()
@@ -433,7 +440,8 @@ def test_a_skipped_churn_model_shows_no_nan_and_no_zero_at_risk(sample):
 
 def test_no_nps_answers_give_no_score_of_zero(sample):
     _, data = sample
-    silent = dataclasses.replace(data, customers=data.customers.assign(nps_class=pd.Series(pd.NA, index=data.customers.index, dtype="str")))
+    unanswered = pd.Series(pd.NA, index=data.customers.index, dtype="str")
+    silent = dataclasses.replace(data, customers=data.customers.assign(nps_class=unanswered))
     region = data.customers["region"].value_counts().index[0]
     table = _tables(studies.RegionStudy(silent, region, 12).satisfaction())[0].frame
     rows = table.set_index(table.columns[0])
@@ -452,7 +460,7 @@ def test_every_index_has_its_count_and_small_ones_are_marked(sample):
             frame = table.frame
             assert "Customers" in frame.columns and "Index" in frame.columns
             counts = frame["Customers"].astype("int64")
-            marked = frame["Index"].astype(str).str.endswith(studies.FEW_MARK)
+            marked = frame["Index"].astype(str).str.endswith(labels.FEW_MARK)
             assert (marked == (counts < 12) & frame["Index"].ne(render.MISSING)).all()
             if marked.any():
                 assert any("fewer than 12 customers" in note for note in _notices(section))
@@ -462,7 +470,7 @@ def test_strategy_reasons_say_how_many_customers_they_rest_on(sample):
     _, data = sample
     region = data.customers["region"].value_counts().index[0]
     study = studies.RegionStudy(data, region, 12)
-    values, topics = strategy.measures(study.customers, study.orders, study.base, data.orders, data.meta["tiers"][0])
+    values, topics = strategy.measures(study.customers, study.orders, study.base, data.orders, data.meta.tiers[0])
     counts = strategy.measure_counts(study.customers, study.orders, topics)
     assert counts["aov_index"] == int((study.customers["frequency"] > 0).sum())
     category = topics["top_category_index"]
@@ -480,5 +488,5 @@ def test_lifecycle_stages_are_listed_in_the_order_the_rules_are_checked(sample):
     table = _tables(studies.Overview(data, load_config(config.source)).lifecycle())[0].frame
     from custseg.segment import lifecycle
 
-    shown = [stage for stage in lifecycle.PRECEDENCE if studies._stage_label(stage) in set(table.index)]
-    assert list(table.index) == [studies._stage_label(stage) for stage in shown]
+    shown = [stage for stage in lifecycle.PRECEDENCE if labels.stage_label(stage) in set(table.index)]
+    assert list(table.index) == [labels.stage_label(stage) for stage in shown]

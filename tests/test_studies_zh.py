@@ -9,11 +9,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from custseg import i18n
+from custseg import i18n, studies
 from custseg.config import StrategyRule
 from custseg.segment import lifecycle, snapshots
-from custseg.studies import base as studies
-from custseg.studies import render
+from custseg.studies import labels, render
+from custseg.studies.base import open_study
 from custseg.studies.strategy import recommend
 
 
@@ -52,21 +52,23 @@ def _largest_region(data) -> str:
 ])
 def test_cluster_names_are_composed_in_chinese(name, chinese):
     with i18n.language("zh"):
-        assert studies.cluster_label(name) == chinese
-    assert studies.cluster_label(name) == name  # English: as the pipeline named it
+        assert labels.cluster_label(name) == chinese
+    assert labels.cluster_label(name) == name  # English: as the pipeline named it
 
 
-@pytest.mark.parametrize("name", ["Loyal bargain hunters", "Recent whales", "<b>Big</b>", "", "High", "Customers buyers"])
+@pytest.mark.parametrize(
+    "name", ["Loyal bargain hunters", "Recent whales", "<b>Big</b>", "", "High", "Customers buyers"]
+)
 def test_a_cluster_name_with_an_unknown_word_is_shown_unchanged(name):
     with i18n.language("zh"):
-        assert studies.cluster_label(name) == name
+        assert labels.cluster_label(name) == name
 
 
 def test_cluster_names_the_pipeline_gave_are_all_translated(sample):
     _, data = sample
     with i18n.language("zh"):
-        for name in data.meta["clusters"]["names"].values():
-            label = studies.cluster_label(name)
+        for name in data.meta.clusters.names.values():
+            label = labels.cluster_label(name)
             assert label != name and not any(c.isascii() and c.isalpha() for c in label), (name, label)
 
 
@@ -75,25 +77,25 @@ def test_cluster_names_the_pipeline_gave_are_all_translated(sample):
 
 def test_the_transition_labels_are_the_snapshot_constants():
     # English keys of the transition matrix, translated for display: in English they read as the data does.
-    assert studies._moves() == {
+    assert labels.snapshot_moves() == {
         snapshots.NOT_YET: snapshots.NOT_YET, snapshots.NO_TIER: snapshots.NO_TIER, snapshots.LEFT: snapshots.LEFT,
     }
     with i18n.language("zh"):
-        assert all(value != key for key, value in studies._moves().items())
+        assert all(value != key for key, value in labels.snapshot_moves().items())
 
 
 def test_stage_labels_follow_the_language():
-    assert studies._stage_label("at_risk") == "At risk"
+    assert labels.stage_label("at_risk") == "At risk"
     with i18n.language("zh"):
-        assert studies._stage_label("at_risk") == lifecycle.STAGE_NAMES_ZH["at_risk"]
+        assert labels.stage_label("at_risk") == lifecycle.STAGE_NAMES_ZH["at_risk"]
 
 
 def test_load_sets_the_report_language(sample):
     config, _ = sample
     with i18n.language("en"):
-        studies.load(config, "zh")
+        open_study(config, "zh")
         assert i18n.current() == "zh"
-        studies.load(config)  # the config's study.language
+        open_study(config)  # the config's study.language
         assert i18n.current() == config.study.language == "en"
 
 
@@ -156,7 +158,8 @@ def test_region_mixes_in_chinese_show_the_chinese_names(sample):
 
 def test_subregions_in_chinese_use_the_chinese_place_names(sample):
     _, data = sample
-    china = data.customers.loc[data.customers["country_iso3"].eq("CHN") & data.customers["province_zh"].notna(), "region"]
+    named = data.customers["country_iso3"].eq("CHN") & data.customers["province_zh"].notna()
+    china = data.customers.loc[named, "region"]
     region = china.value_counts().index[0]
     study = studies.RegionStudy(data, region, 1)
     with i18n.language("zh"):
@@ -186,18 +189,21 @@ def test_strategy_in_chinese_translates_the_reason_and_the_advice(sample):
         assert list(table.frame.columns) == ["领域", "建议", "依据"]
         assert table.frame["领域"].tolist() == [i18n.label("area", "marketing")] != ["Marketing"]
         assert table.frame["建议"].tolist() == ["Always."]  # a user's own advice, as written
-        assert table.frame["依据"].str.contains("人均订单数指数").all() and table.frame["依据"].str.contains("高于 -1").all()
+        assert table.frame["依据"].str.contains("人均订单数指数").all()
+        assert table.frame["依据"].str.contains("高于 -1").all()
         section = study.strategy()
     for table in _tables(section):  # the default rules' advice is translated by the catalog
         assert not table.frame["建议"].str.contains("the base").any()
 
 
 def test_recommend_writes_the_reason_in_the_report_language():
-    rules = [StrategyRule(measure="top_category_index", above=130, area="product", advice="{category} sells: widen it."),
+    rules = [StrategyRule(measure="top_category_index", above=130, area="product",
+                          advice="{category} sells: widen it."),
              StrategyRule(measure="growth_gap", below=-10, area="marketing", advice="Reactivate.")]
     values, topics = {"top_category_index": 152.0, "growth_gap": -12.4}, {"top_category_index": "electronics"}
     assert recommend(values, topics, rules)["because"].tolist() == [
-        "revenue-share index of electronics 152, above 130", "revenue growth against the base -12 points, below -10 points",
+        "revenue-share index of electronics 152, above 130", "revenue growth against the base -12 points, below -10 "
+            "points",
     ]
     with i18n.language("zh"):
         fired = recommend(values, topics, rules)
@@ -214,7 +220,7 @@ def test_recommend_writes_the_reason_in_the_report_language():
 
 def test_tier_study_in_chinese(sample):
     config, data = sample
-    tier = data.meta["tiers"][0]
+    tier = data.meta.tiers[0]
     study = studies.TierStudy(data, tier, 12, config.playbook[tier])
     with i18n.language("zh"):
         tier_zh = i18n.label("tier", tier)
@@ -242,7 +248,7 @@ def test_watch_list_in_chinese_shows_chinese_tiers_and_segments(sample):
         watch = _tables(studies.RegionStudy(data, region, 12).churn_risk())[1].frame
     assert list(watch.columns) == ["排名", "客户", "价值层级", "RFM 分群", "流失概率", "风险价值", "预警", "建议行动"]
     assert set(watch["RFM 分群"]) <= set(data.customers["segment_zh"].dropna())
-    assert not set(watch["价值层级"]) & set(data.meta["tiers"])
+    assert not set(watch["价值层级"]) & set(data.meta.tiers)
 
 
 # --- overview -----------------------------------------------------------------------------------
@@ -296,17 +302,17 @@ def test_orders_only_study_in_chinese(processed_tiny):
         assert "历史数据太短" in short
         notice = overview.inputs_notice().text
         assert notice.startswith("本研究") and "没有客户表" in notice
-        study = studies.TierStudy(data, data.meta["tiers"][-1], 1)
+        study = studies.TierStudy(data, data.meta.tiers[-1], 1)
         assert "没有反馈表" in study.satisfaction().items[0].text
 
 
 def test_english_mixes_keep_the_english_names(sample):
     _, data = sample
-    study = studies.TierStudy(data, data.meta["tiers"][1], 12)
+    study = studies.TierStudy(data, data.meta.tiers[1], 12)
     segments, classes = _tables(study.segment_mix())
     assert set(segments.frame.index) <= set(data.customers["segment"].astype(str))
     assert all(label.endswith(")") for label in classes.frame.index)
     missing = dataclasses.replace(data, customers=data.customers.drop(columns=["segment_zh"]))
     with i18n.language("zh"):  # no Chinese names in the data: the English ones, never an empty label
-        segments, _ = _tables(studies.TierStudy(missing, data.meta["tiers"][1], 12).segment_mix())
+        segments, _ = _tables(studies.TierStudy(missing, data.meta.tiers[1], 12).segment_mix())
     assert set(segments.frame.index) <= set(data.customers["segment"].astype(str))

@@ -24,7 +24,6 @@ from custseg.config import Value, load_config
 from custseg.pipeline import run
 from custseg.segment import clv, value_backtest
 from custseg.segment.clv import ModelSpec
-from custseg.studies import base as studies
 from custseg.studies.churn import ChurnStudy
 
 # Fader, Hardie & Lee (2005) on the CDNOW 1/10th sample, calibration weeks 1-39 (1997-01-01 to
@@ -195,7 +194,7 @@ def test_ori_value_over_the_rest_of_the_year_and_what_the_page_says(ori_value):
     assert set(reasons) == {"degenerate_fit", "p_alive_near_one", "short_history", "unseen_months"}
     assert reasons["degenerate_fit"]["parameters"]["a"] < 1e-5 and reasons["p_alive_near_one"]["share"] == 1.0
     assert reasons["short_history"]["history_days"] == 182 and reasons["unseen_months"]["months"] == [6, 7, 8, 9, 10, 11]
-    study = ChurnStudy(studies.load(ori_value["config"], "en"), ori_value["config"])
+    study = ChurnStudy.from_config(ori_value["config"], "en")
     texts = [item.text for item in study.customer_value().items if hasattr(item, "text")]
     assert any(text.startswith("The history behind the customer value is 182 days") and "neither the total nor any tier"
                in text for text in texts)

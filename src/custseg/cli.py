@@ -61,12 +61,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from custseg.pipeline import load_study_data
-    from custseg.report.build import plan_studies, table_of_jobs
+    from custseg import processed
+    from custseg.studies.plan import plan_studies, table_of_jobs
 
     config = _config(args)
     language = args.language or config.study.language
-    print(table_of_jobs(plan_studies(load_study_data(config), config, language)).to_string(index=False))
+    print(table_of_jobs(plan_studies(processed.load(config, tables=()), config, language)).to_string(index=False))
     return 0
 
 

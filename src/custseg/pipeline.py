@@ -10,30 +10,19 @@ import datetime as dt
 import hashlib
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import custseg
-from custseg import files, paths
+from custseg import files, paths, processed
 from custseg.config import Config, ConfigError
 from custseg.exports import write_segment_export, write_watch_list
 from custseg.intake.cleaning import CleanTables, IntakeError, format_accounting, run_intake, write_intake
 from custseg.segment.features import default_observation_date, net_values, purchases_at
 from custseg.segment.retention import Retention, assess
 from custseg.segment.step import segment
-
-
-@dataclass(frozen=True)
-class StudyData:
-    """What a study reads: the processed tables and the facts about how they were made."""
-
-    customers: pd.DataFrame
-    orders: pd.DataFrame
-    meta: dict
-
 
 #: SHA-256 of a file (kept here under its old name: reports and tests import it from here).
 file_digest = files.file_digest
@@ -86,7 +75,7 @@ def stale_reason(config: Config) -> str | None:
         A short reason ("no processed data yet", "customers.parquet changed since it was
         written"...), None when everything is current.
     """
-    meta_path = config.output.processed / "study.json"
+    meta_path = processed.meta_path(config)
     if not meta_path.is_file():
         return "no processed data yet"
     try:
@@ -148,7 +137,7 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     if not force and reason is None:
         echo(f"processed data in {out.processed} is up to date")
         return out.processed
-    if not force and (out.processed / "study.json").is_file():
+    if not force and processed.meta_path(config).is_file():
         echo(f"rebuilding {out.processed}: {reason}")
     for key in WRITTEN_FOLDERS:  # what a killed run left half-written
         files.sweep_temporary(getattr(out, key))
@@ -191,51 +180,51 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     }
     if done.clusters is not None:
         tables |= {"cluster_profile": done.clusters.profile, "cluster_selection": done.clusters.selection}
-    for stale in ("cluster_profile", "cluster_selection"):  # from an earlier run with clusters
-        (out.processed / f"{stale}.parquet").unlink(missing_ok=True)
-    written["processed"] = {name: files.write_parquet(frame, out.processed / f"{name}.parquet") for name, frame in tables.items()}
+    processed.remove_cluster_tables(out.processed)  # from an earlier run with clusters
+    written["processed"] = {name: processed.write_table(out.processed, name, frame) for name, frame in tables.items()}
     exported = write_segment_export(customers, out.exports)
     watch_export = write_watch_list(retention.watch_list, out.exports)
     written["exports"] = {**{f"segments_{k}": v for k, v in exported.items()},
                           **{f"watch_list_{k}": v for k, v in watch_export.items()}}
-    meta = {
-        "study": config.study.name,
-        "title": config.study.title,
-        "language": config.study.language,
-        "observation_date": observation_date.isoformat(),
-        "base_currency": config.currency.base,
-        "region_level": config.regions.level,
-        "mask_ids": config.studies.mask_ids,
-        "tiers": list(config.tiers.names),
-        "inputs": list(config.inputs.present()),  # which tables the study had, for what is missing
-        "customers": int(len(customers)),
-        "orders": int(len(order_table)),
-        "clusters": {
-            "method": config.clusters.method,
-            "k": int(done.clusters.k) if done.clusters else 0,
-            "names": {str(k): v for k, v in done.clusters.names.items()} if done.clusters else {},
-            "seed": config.clusters.seed,
-            "note": done.cluster_note,
+    clusters = done.clusters
+    meta = processed.StudyMeta(
+        study=config.study.name,
+        title=config.study.title,
+        language=config.study.language,
+        observation_date=observation_date.isoformat(),
+        base_currency=config.currency.base,
+        region_level=config.regions.level,
+        mask_ids=config.studies.mask_ids,
+        tiers=list(config.tiers.names),
+        inputs=list(config.inputs.present()),  # which tables the study had, for what is missing
+        customers=int(len(customers)),
+        orders=int(len(order_table)),
+        clusters=processed.Clusters(
+            method=config.clusters.method,
+            k=int(clusters.k) if clusters else 0,
+            names={str(k): v for k, v in clusters.names.items()} if clusters else {},
+            seed=config.clusters.seed,
+            note=done.cluster_note,
             # how the features were prepared and k was chosen, for the k-selection chart
-            "log": list(done.clusters.log_columns) if done.clusters else [],
-            "clip_iqr": config.clusters.clip_iqr,
-            "clipped": done.clusters.clipped if done.clusters else {},
-            "min_share": config.clusters.min_share,
-            "min_share_met": done.clusters.min_share_met if done.clusters else None,
-        },
-        "snapshot_dates": [d.isoformat() for d in done.snapshot_dates],
+            log=list(clusters.log_columns) if clusters else [],
+            clip_iqr=config.clusters.clip_iqr,
+            clipped=clusters.clipped if clusters else {},
+            min_share=config.clusters.min_share,
+            min_share_met=clusters.min_share_met if clusters else None,
+        ),
+        snapshot_dates=[d.isoformat() for d in done.snapshot_dates],
         **retention.summary(),
-        "config_fingerprint": config.fingerprint(),
-        "data_fingerprint": data_fingerprint(config),
-        "run_fingerprint": run_fingerprint(config),
-        "custseg_version": custseg.__version__,
+        config_fingerprint=config.fingerprint(),
+        data_fingerprint=data_fingerprint(config),
+        run_fingerprint=run_fingerprint(config),
+        custseg_version=custseg.__version__,
         # what this run wrote, so the next one can check it is all still there (stale_reason)
-        "files": {
+        files={
             key: {path.name: file_digest(path) for path in sorted(made.values())}
             for key, made in written.items()
         },
-    }
-    files.write_json(out.processed / "study.json", meta)  # last: it vouches for the files above
+    )
+    processed.write_meta(out.processed, meta)  # last: it vouches for the files above
     fitted = f"{done.clusters.k if done.clusters else 'no'} clusters"
     if done.clusters and done.cluster_note:  # fitted, but short of clusters.min_share
         fitted += f" ({done.cluster_note})"
@@ -331,17 +320,3 @@ def _value_backtest_tables(retention: Retention) -> dict[str, pd.DataFrame]:
                                           "failed": "str", "penalizer": "float64", "chosen": "bool"})
     return {"value_backtest": groups, "value_candidates": candidates}
 
-
-def load_study_data(config: Config) -> StudyData:
-    """Read the processed tables of a study (run the pipeline first)."""
-    folder = config.output.processed
-    meta_path = folder / "study.json"
-    if not meta_path.is_file():
-        raise FileNotFoundError(
-            f"no processed data in {folder}: run `custseg run --config {config.source}` (or `make reports`) first"
-        )
-    return StudyData(
-        customers=pd.read_parquet(folder / "customers.parquet"),
-        orders=pd.read_parquet(folder / "orders.parquet"),
-        meta=json.loads(meta_path.read_text(encoding="utf-8")),
-    )

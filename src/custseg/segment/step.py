@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from custseg import geo as regions
+from custseg import geo
 from custseg.config import Config
 from custseg.intake.validation import PERSONAL_COLUMNS
 from custseg.segment import clusters, features, lifecycle, snapshots, tiers
@@ -54,10 +54,10 @@ def places(history: features.History, config: Config) -> pd.DataFrame:
     raw = {c: history.attributes[c] for c in _RAW_PLACE if c in history.attributes}
     known = pd.DataFrame({"customer_id": pd.array(history.ids, dtype="str"), **raw})
     known = known.assign(**{c: known[c].fillna("") if c in known else "" for c in _RAW_PLACE})
-    placed = regions.normalize_regions(
+    placed = geo.normalize_regions(
         known, custom_markets=config.regions.market_definitions(), aliases=config.regions.alias_table()
     )
-    return placed.assign(region=placed[REGION_COLUMNS[config.regions.level]].fillna(regions.UNKNOWN))
+    return placed.assign(region=placed[REGION_COLUMNS[config.regions.level]].fillna(geo.UNKNOWN))
 
 
 def classify(
@@ -115,7 +115,7 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     located = tables.get("customers")
     spellings = located["country"].dropna().unique() if located is not None and "country" in located else ()
     with ThreadPoolExecutor(max_workers=1) as loader:
-        reference = loader.submit(regions.load_reference_data, spellings=spellings)
+        reference = loader.submit(geo.load_reference_data, spellings=spellings)
         history = features.prepare(tables)
         reference.result()
     placed = places(history, config)

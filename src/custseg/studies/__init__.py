@@ -1,6 +1,26 @@
 """Study pages: what stakeholders read, one class per page, built from the processed data.
 
-Each page module holds one page (:mod:`~custseg.studies.base` the region, tier and overview pages,
-:mod:`~custseg.studies.churn`, :mod:`~custseg.studies.quality`); :mod:`~custseg.studies.render`
-formats tables and charts; :mod:`~custseg.studies.strategy` picks each slice's actions.
+Every page is built the same way, from the config, the report language and its slice::
+
+    Overview.from_config(config, language)
+    RegionStudy.from_config(config, language, region)
+    TierStudy.from_config(config, language, tier)
+    ChurnStudy.from_config(config, language)
+    QualityStudy.from_config(config, language)
+
+One module per page (:mod:`~custseg.studies.overview`, :mod:`~custseg.studies.region`,
+:mod:`~custseg.studies.tier`, :mod:`~custseg.studies.churn`, :mod:`~custseg.studies.quality`),
+with the sections region and tier pages share in :mod:`~custseg.studies.slice`;
+:mod:`~custseg.studies.base` holds the section decorator and the page base,
+:mod:`~custseg.studies.labels` the data's labels in the report language,
+:mod:`~custseg.studies.plan` the plan of pages, :mod:`~custseg.studies.render` the tables and
+charts, :mod:`~custseg.studies.strategy` each slice's actions.
 """
+
+from custseg.studies.churn import ChurnStudy
+from custseg.studies.overview import Overview
+from custseg.studies.quality import QualityStudy
+from custseg.studies.region import RegionStudy
+from custseg.studies.tier import TierStudy
+
+__all__ = ["ChurnStudy", "Overview", "QualityStudy", "RegionStudy", "TierStudy"]

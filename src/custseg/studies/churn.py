@@ -3,7 +3,7 @@
 The study reads what the pipeline wrote (:mod:`custseg.segment.retention` joined the churn warnings, the
 churn probability and the customer value onto the customer table; :mod:`custseg.segment.churn` wrote
 the backtest tables and the watch list) and computes nothing but sums, means and counts. Like
-the other studies (:mod:`custseg.studies.base`) a notebook makes one :class:`ChurnStudy` and calls one
+the other pages a notebook makes one :class:`ChurnStudy` (``ChurnStudy.from_config``) and calls one
 method per section; a section whose table is absent or empty says why in words.
 
 Two populations recur. *Buyers* are customers with at least one completed order, every one of
@@ -24,61 +24,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
 
-from custseg import geo as regions
-from custseg import i18n
+from custseg import geo, i18n
 from custseg.config import Churn, Config
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.paths import PROJECT_ROOT
-from custseg.report.build import region_names
+from custseg.processed import ProcessedData
 from custseg.segment import churn, retention
+from custseg.studies import churn_figures as figures
 from custseg.studies import render
 from custseg.studies import value as value_study
-from custseg.studies.base import ProcessedData, _extra, _no_column, _segment_names, churn_warnings, section
-
-#: Readable names of the churn model's features (custseg.segment.churn.MODEL_FEATURES), for charts.
-FEATURE_NAMES: dict[str, str] = {
-    "recency_days": N_("Days since last order"),
-    "frequency": N_("Orders to date"),
-    "monetary": N_("Revenue to date"),
-    "aov": N_("Average order value"),
-    "tenure_days": N_("Days as a customer"),
-    "cadence_days": N_("Usual days between orders"),
-    "last_gap_days": N_("Days between the last two orders"),
-    "orders_90d": N_("Orders, last 90 days"),
-    "orders_prev_90d": N_("Orders, the 90 days before"),
-    "revenue_90d": N_("Revenue, last 90 days"),
-    "revenue_prev_90d": N_("Revenue, the 90 days before"),
-    "trend_90d": N_("Revenue trend, last 90 days against the 90 before"),
-    "refunded_orders": N_("Refunded or returned orders"),
-    "return_rate": N_("Share of orders refunded or returned"),
-    "interactions_30d": N_("Contacts, last 30 days"),
-    "interactions_90d": N_("Contacts, last 90 days"),
-    "interactions_365d": N_("Contacts, last 365 days"),
-    "last_interaction_days": N_("Days since last contact"),
-    "feedback_count": N_("Feedback answers"),
-    "satisfaction_mean": N_("Mean satisfaction"),
-    "satisfaction_latest": N_("Latest satisfaction"),
-    "satisfaction_trend": N_("Latest satisfaction against earlier average"),
-    "nps_latest": N_("Latest NPS answer"),
-    "silence_ratio": N_("Silence against own cadence"),
-}
-
-#: Readable names of the backtest candidates (English; translate with ``_()`` where shown).
-CANDIDATE_NAMES: dict[str, str] = {
-    churn.BASELINE: N_("Recency only (baseline)"),
-    "logistic": N_("Logistic regression"),
-    "gradient_boosting": N_("Gradient boosting"),
-}
-
-#: Short names of the warning rules (custseg.segment.churn.RULES).
-RULE_NAMES: dict[str, str] = {
-    "warn_silence": N_("Silence"),
-    "warn_trend": N_("Falling orders"),
-    "warn_satisfaction": N_("Low or falling satisfaction"),
-    "warn_interactions": N_("Fewer contacts"),
-}
+from custseg.studies.base import Page, open_study, section
+from custseg.studies.churn_labels import CANDIDATE_NAMES, RULE_NAMES, candidate_label, population_label
+from custseg.studies.labels import no_column, segment_names
+from custseg.studies.notices import churn_warnings
+from custseg.studies.plan import region_names
 
 #: Rows of the watch list shown on the page; the full list is in the export.
 WATCH_ROWS = 25
@@ -99,35 +59,19 @@ _NO_TIER = "No tier (no purchase)"
 _UNKNOWN = "Unknown"
 
 #: The backtest's choice sentence as custseg.segment.churn.backtest writes it.
-_CHOICE = re.compile(r"(?P<best>\w+): validation ROC AUC (?P<auc>\d+\.\d+) vs (?P<others>.+) \((?P<population>[^()]*)\)")
+_CHOICE = re.compile(
+    r"(?P<best>\w+): validation ROC AUC (?P<auc>\d+\.\d+) vs (?P<others>.+) \((?P<population>[^()]*)\)"
+)
 _CHOICE_OTHER = re.compile(r"(?P<name>\w+) (?P<auc>\d+\.\d+)")
 
 
-def _population(population: str) -> str:
-    """A backtest population in words, in the report language ("buyers not yet lost"): the words
-    of custseg.segment.churn.POPULATIONS, which the tests check these English texts against."""
-    words = {"buyers": _("all buyers"), "not_lost": _("buyers not yet lost")}
-    return words.get(population) or churn.POPULATIONS.get(population, population)
-
-
-def _candidate(candidate: str | None) -> str:
-    """A backtest candidate's readable name in the report language; unknown names as they are."""
-    return _(CANDIDATE_NAMES[candidate]) if candidate in CANDIDATE_NAMES else str(candidate)
-
-
-def _times(value: object) -> str:
-    """A lift as a multiple: '1.96x'."""
-    # Translators: a lift (a multiple of the base rate) in a table cell, e.g. "1.96x"
-    return _("{lift:.2f}x").format(lift=value)
-
-
-class ChurnStudy:
+class ChurnStudy(Page):
     """The churn watch study over the whole customer base.
 
     Parameters
     ----------
     data
-        What :func:`custseg.studies.base.load` reads.
+        What :func:`custseg.processed.load` reads.
     config
         The study config (``churn.lost_after_days`` and the exports folder).
     """
@@ -135,10 +79,10 @@ class ChurnStudy:
     def __init__(self, data: ProcessedData, config: Config) -> None:
         self.data, self.config = data, config
         self.meta = data.meta
-        self.currency = data.meta["base_currency"]
+        self.currency = data.meta.base_currency
         self.customers = data.customers
         self.lost_after_days = config.churn.lost_after_days
-        self.missing = _no_column(_RISK_COLUMNS, self.customers, _("the churn watch"))
+        self.missing = no_column(_RISK_COLUMNS, self.customers, _("the churn watch"))
         if self.missing is None:
             bought = self.customers["frequency"].gt(0).to_numpy()
             silent = self.customers["recency_days"].to_numpy(dtype="float64", na_value=np.nan)
@@ -147,19 +91,24 @@ class ChurnStudy:
             bought = self._reachable = np.zeros(len(self.customers), dtype=bool)
         self.buyers = self.customers.loc[bought]
         self.reachable = self.customers.loc[self._reachable]
-        self.backtest_facts = data.meta.get("churn") or {}
-        self.value_facts = data.meta.get("value") or {}
+        self.backtest_facts = data.meta.churn
+        self.value_facts = data.meta.value
         self.horizon_days = self.backtest_facts.get("horizon_days", config.churn.horizon_days)
         self.money = render.money(self.currency)
+
+    @classmethod
+    def from_config(cls, config: Config, language: str = "") -> ChurnStudy:
+        """The churn watch in `language` ("": the config's ``study.language``)."""
+        return cls(open_study(config, language), config)
 
     def heading(self) -> render.Heading:
         """Title of the page."""
         meta = self.meta
         return render.Heading(
-            _("{title}: churn watch").format(title=meta["title"]),
+            _("{title}: churn watch").format(title=meta.title),
             _(
                 "Observation date {date} · churn = no completed order in the next {days} days · amounts in {currency}"
-            ).format(date=meta["observation_date"], days=self.horizon_days, currency=self.currency),
+            ).format(date=meta.observation_date, days=self.horizon_days, currency=self.currency),
         )
 
     @property
@@ -205,9 +154,9 @@ class ChurnStudy:
     def _region_label(self) -> Mapping[str, str]:
         """Region as the data names it -> as the page shows it (its Chinese name in Chinese, when
         the customer table has one)."""
-        names = {regions.UNKNOWN: _("Unknown")}
+        names = {geo.UNKNOWN: _("Unknown")}
         if i18n.current() == "zh":
-            names.update(region_names(self.customers, self.meta.get("region_level", "market")))
+            names.update(region_names(self.customers, self.meta.region_level))
         return names
 
     @section(
@@ -227,7 +176,8 @@ class ChurnStudy:
         rows = [
             (_("Customers with purchases"), render.integer(len(buyers))),
             (_("… scored by the churn model"), render.integer(int(buyers["churn_probability"].notna().sum()))),
-            (_("… not yet lost (silent {days} days or less)").format(days=self.lost_after_days), render.integer(len(reachable))),
+            (_("… not yet lost (silent {days} days or less)").format(days=self.lost_after_days),
+             render.integer(len(reachable))),
             (_("Customers with at least one warning"), render.integer(warned) + share(warned, len(reachable))),
         ]
         notices = []
@@ -244,9 +194,9 @@ class ChurnStudy:
             notices.extend(churn_warnings(self.data))
         else:
             notices.append(self._skipped())
-        watch = self.meta.get("watch_list")
+        watch = self.meta.watch_list
         if watch is None:  # study.json of an older run: count the table instead
-            table = getattr(self.data, "tables", {}).get("watch_list")
+            table = self.data.tables.get("watch_list")
             watch = None if table is None else len(table)
         rows.append((_("Customers on the watch list"), "–" if watch is None else render.integer(watch)))
         basis = self._value_basis()
@@ -324,9 +274,9 @@ class ChurnStudy:
         if self.missing is not None:
             return self.missing
         names = self._risk_names()
-        by_region = self._risk_table(self.customers["region"], [], _("Region"), regions.UNKNOWN, self._region_label())
+        by_region = self._risk_table(self.customers["region"], [], _("Region"), geo.UNKNOWN, self._region_label())
         by_region = by_region.sort_values([names["at_risk"], names["warned"]], ascending=False, na_position="last")
-        tiers = list(self.meta["tiers"])
+        tiers = list(self.meta.tiers)
         tier_names = {**{tier: i18n.label("tier", tier) for tier in tiers}, _NO_TIER: _("No tier (no purchase)")}
         by_tier = self._risk_table(self.customers["tier"], tiers, _("Tier"), _NO_TIER, tier_names)
         items: list[object] = [
@@ -336,7 +286,7 @@ class ChurnStudy:
         if not self.scored:
             items.insert(0, self._skipped())
             return tuple(items)
-        items.insert(1, self._region_chart(by_region[names["at_risk"]].dropna()))
+        items.insert(1, figures.region_chart(by_region[names["at_risk"]].dropna(), self.currency))
         return (*items, *self._stand_in_notice())
 
     def _stand_in_notice(self) -> list[render.Notice]:
@@ -346,29 +296,6 @@ class ChurnStudy:
         if self.value_facts.get("fitted", True) or not basis:
             return []
         return [render.Notice(_("Value here means {basis}.").format(basis=basis))]
-
-    def _region_chart(self, at_risk: pd.Series) -> render.Chart:
-        """Horizontal bars of value at risk per region, largest on top."""
-        fig = render.new_figure(7.0, 0.9 + 0.28 * len(at_risk))
-        ax = fig.subplots()
-        shown = at_risk.iloc[::-1]  # barh draws from the bottom up
-        ax.barh(shown.index.astype("str"), shown.to_numpy(), color=render.sns.color_palette(render.PALETTE, 1)[0])
-        title = _("Value at risk by region")
-        ax.set(title=title, xlabel=_("Value at risk ({currency})").format(currency=self.currency), ylabel="")
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # long amounts: few ticks, or the labels collide
-        render.thousands_axis(ax.xaxis)
-        total = at_risk.sum()
-        return render.Chart(
-            fig, title,
-            _(
-                "Horizontal bar chart of value at risk in {count} regions, largest first: {top} has the most, "
-                "{top_value:,.0f} {currency} ({top_share:.0%} of the total), and {bottom} the least, "
-                "{bottom_value:,.0f} {currency}."
-            ).format(
-                count=len(at_risk), top=at_risk.index[0], top_value=at_risk.iloc[0], currency=self.currency,
-                top_share=at_risk.iloc[0] / total, bottom=at_risk.index[-1], bottom_value=at_risk.iloc[-1],
-            ),
-        )
 
     def _rule_texts(self, rules: pd.DataFrame) -> list[str]:
         """When each rule fires, as the pipeline wrote it (churn_rules.parquet). In another language,
@@ -394,7 +321,7 @@ class ChurnStudy:
     )
     def warning_rules(self) -> render.Section:
         """The rules in words with the configured numbers, and how many customers each flags."""
-        rules = _extra(self.data, "churn_rules")
+        rules = self.data.table("churn_rules")
         if rules is None:
             return render.Notice(
                 _(
@@ -422,7 +349,8 @@ class ChurnStudy:
             counts = self.reachable["warning_count"]
             items.append(render.Notice(
                 _(
-                    "Of {base:,} buyers not yet lost, {warned:,} have at least one warning and {several:,} have two or more."
+                    "Of {base:,} buyers not yet lost, {warned:,} have at least one warning and {several:,} have two or "
+                    "more."
                 ).format(base=base, warned=int(counts.gt(0).sum()), several=int(counts.ge(2).sum()))
             ))
         return tuple(items)
@@ -449,7 +377,7 @@ class ChurnStudy:
     def backtest(self) -> render.Section:
         """Metrics per candidate (population the choice was made on, then all buyers), the choice,
         the top-decile lift against the baseline, a calibration chart and the feature importances."""
-        metrics = _extra(self.data, "churn_metrics")
+        metrics = self.data.table("churn_metrics")
         if metrics is None:
             note = self.backtest_facts.get("note") or ""
             if note:
@@ -473,9 +401,10 @@ class ChurnStudy:
         if training:
             items.append(render.Notice(
                 _(
-                    "Trained on the buyers as they were at {count} dates from {first} to {last}, {step} days apart, each "
-                    "labelled by whether they bought in the {days} days after; tested the same way on {validation_date}. "
-                    "Chosen: {choice}. The chosen model was then refitted with {validation_date} too."
+                    "Trained on the buyers as they were at {count} dates from {first} to {last}, {step} days apart, "
+                    "each labelled by whether they bought in the {days} days after; tested the same way on "
+                    "{validation_date}. Chosen: {choice}. The chosen model was then refitted with {validation_date} "
+                    "too."
                 ).format(
                     count=len(training), first=training[-1], last=training[0], step=self.config.churn.origin_step_days,
                     days=self.horizon_days, validation_date=facts["validation_date"],
@@ -502,154 +431,23 @@ class ChurnStudy:
             rows = metrics.loc[metrics["population"].eq(population)]
             if rows.empty:
                 continue
-            items.append(self._metric_table(rows, population, population == judged))
-        items.append(self._lift(metrics.loc[metrics["population"].eq(judged)], chosen, judged))
-        calibration = _extra(self.data, "churn_calibration")
+            items.append(figures.metric_table(rows, population, population == judged))
+        items.append(figures.lift_notice(metrics.loc[metrics["population"].eq(judged)], chosen, judged))
+        calibration = self.data.table("churn_calibration")
         if calibration is None:
             items.append(render.Notice(
                 _("The processed data has no calibration table, so the calibration chart is not shown."), kind="info",
             ))
         else:
-            items.append(self._calibration_chart(calibration, chosen, judged))
-        importance = _extra(self.data, "churn_importance")
+            items.append(figures.calibration_chart(calibration, chosen, judged))
+        importance = self.data.table("churn_importance")
         if importance is None:
             items.append(render.Notice(
                 _("The processed data has no feature importances, so they are not shown."), kind="info",
             ))
         else:
-            items.append(self._importance_chart(importance, chosen, judged))
+            items.append(figures.importance_chart(importance, chosen, judged))
         return tuple(items)
-
-    def _metric_table(self, rows: pd.DataFrame, population: str, judged: bool) -> render.Table:
-        """The backtest figures of one population, chosen candidate marked."""
-        first = rows.iloc[0]
-        names = {candidate: _(name) for candidate, name in CANDIDATE_NAMES.items()}
-        roc, pr, top, lift, brier = _("ROC AUC"), _("PR AUC"), _("Churned in top 10%"), _("Top-decile lift"), _("Brier score")
-        table = pd.DataFrame({
-            _("Candidate"): rows["candidate"].map(names).fillna(rows["candidate"]).to_numpy(),
-            roc: rows["roc_auc"].to_numpy(),
-            pr: rows["pr_auc"].to_numpy(),
-            top: rows["top_decile_precision"].to_numpy(),
-            lift: rows["top_decile_lift"].to_numpy(),
-            brier: rows["brier"].to_numpy(),
-            _("Chosen"): rows["chosen"].map({True: _("✓ chosen"), False: ""}).to_numpy(),
-        })
-        three = lambda value: f"{value:.3f}"  # noqa: E731
-        facts = {"population": _population(population), "count": int(first["n"]), "rate": first["base_rate"]}
-        if judged:
-            title = _(
-                "Backtest on {population} (the model was chosen on these): {count:,} customers, {rate:.0%} of whom churned"
-            ).format(**facts)
-        else:
-            title = _("Backtest on {population} (for comparison): {count:,} customers, {rate:.0%} of whom churned").format(**facts)
-        return render.Table(
-            table, title,
-            {roc: three, pr: three, top: render.percent, lift: _times, brier: three},
-        )
-
-    def _lift(self, rows: pd.DataFrame, chosen: str | None, population: str) -> render.Notice:
-        """The chosen candidate's top decile against the baseline's, in one sentence."""
-        by = rows.set_index("candidate")
-        words = _population(population)
-        if chosen not in by.index or pd.isna(by.loc[chosen, "top_decile_precision"]):
-            return render.Notice(_("The backtest has no top-decile figures for {population}.").format(population=words), kind="info")
-        mine = by.loc[chosen]
-        facts = {
-            "population": words, "model": _candidate(chosen).lower(), "precision": mine["top_decile_precision"],
-            "lift": mine["top_decile_lift"], "base_rate": mine["base_rate"],
-        }
-        if chosen == churn.BASELINE:
-            return render.Notice(_(
-                "Of the 10% of {population} that {model} rated most likely to churn, {precision:.0%} did, {lift:.2f} "
-                "times the base rate of {base_rate:.0%}. No model beat recency, so the scores rank customers by days "
-                "since the last order."
-            ).format(**facts))
-        if churn.BASELINE in by.index and pd.notna(by.loc[churn.BASELINE, "roc_auc"]):
-            base = by.loc[churn.BASELINE]
-            return render.Notice(_(
-                "Of the 10% of {population} that {model} rated most likely to churn, {precision:.0%} did, {lift:.2f} "
-                "times the base rate of {base_rate:.0%}; ranking by recency alone finds {baseline_precision:.0%} "
-                "({baseline_lift:.2f} times). ROC AUC {auc:.3f} against {baseline_auc:.3f} for the baseline."
-            ).format(
-                **facts, baseline_precision=base["top_decile_precision"], baseline_lift=base["top_decile_lift"],
-                auc=mine["roc_auc"], baseline_auc=base["roc_auc"],
-            ))
-        return render.Notice(_(
-            "Of the 10% of {population} that {model} rated most likely to churn, {precision:.0%} did, {lift:.2f} "
-            "times the base rate of {base_rate:.0%}."
-        ).format(**facts))
-
-    def _calibration_chart(self, calibration: pd.DataFrame, chosen: str | None, population: str) -> render.Chart | render.Notice:
-        """Mean predicted against observed churn rate per bin, chosen candidate and baseline, with the diagonal."""
-        words = _population(population)
-        recalibrated = chosen + churn.RECALIBRATED if chosen else None
-        candidates = list(dict.fromkeys(c for c in (chosen, recalibrated, churn.BASELINE) if c))
-        shown = calibration.loc[calibration["population"].eq(population) & calibration["candidate"].isin(candidates)]
-        if shown.empty:
-            return render.Notice(
-                _("The backtest has no calibration figures for {population}.").format(population=words), kind="info",
-            )
-        fig = render.new_figure(5.0, 4.2)
-        ax = fig.subplots()
-        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label=_("Predicted = observed"))
-        described = []
-        for candidate, marker in zip(candidates, ("o", "D", "s")):
-            bins = shown.loc[shown["candidate"].eq(candidate)].sort_values("bin")
-            if bins.empty:
-                continue
-            if candidate == recalibrated:
-                name = _("{model}, recalibrated").format(model=_candidate(chosen))
-                label = _("{model} (the probabilities used)").format(model=name)
-            else:
-                name = _candidate(candidate)
-                label = name
-                if candidate == chosen:  # without a map (no year of history) its own are the probabilities used
-                    mapped = shown["candidate"].eq(recalibrated).any()
-                    label = (_("{model} (chosen, before recalibration)") if mapped
-                             else _("{model} (chosen: the probabilities used)")).format(model=name)
-            ax.plot(bins["mean_predicted"], bins["observed_rate"], marker=marker, label=label)
-            gap = np.average((bins["observed_rate"] - bins["mean_predicted"]).abs(), weights=bins["n"])
-            top = bins.iloc[-1]
-            described.append(_(
-                "{model}: predicted and observed rates differ by {gap:.0f} percentage points on average; "
-                "its highest bin predicted {predicted:.0%} and {observed:.0%} churned"
-            ).format(model=name.lower(), gap=100 * gap, predicted=top["mean_predicted"], observed=top["observed_rate"]))
-        ax.set(title=_("Calibration on {population}").format(population=words), xlabel=_("Mean predicted churn probability"),
-               ylabel=_("Share that churned"), xlim=(0, 1), ylim=(0, 1.02))
-        ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-        ax.legend(loc="upper left", frameon=False, fontsize=8)
-        return render.Chart(
-            fig, _("Predicted against observed churn, ten equal-size groups of {population}").format(population=words),
-            _(
-                "Line chart of the observed churn rate against the mean predicted probability in ten groups of customers, "
-                "with a dashed diagonal where the two agree; {details}."
-            ).format(details=i18n.join_clauses(described)),
-        )
-
-    def _importance_chart(self, importance: pd.DataFrame, chosen: str | None, population: str) -> render.Chart:
-        """The ten features whose shuffling costs the chosen model most ROC AUC."""
-        top = importance.sort_values(["importance_mean", "feature"], ascending=[False, True]).head(10)
-        readable = {feature: _(name) for feature, name in FEATURE_NAMES.items()}
-        names = top["feature"].map(readable).fillna(top["feature"].str.replace("_", " ").str.capitalize())
-        fig = render.new_figure(7.0, 0.9 + 0.3 * len(top))
-        ax = fig.subplots()
-        ax.barh(names.to_numpy()[::-1], top["importance_mean"].to_numpy()[::-1], xerr=top["importance_std"].to_numpy()[::-1],
-                color=render.sns.color_palette(render.PALETTE, 1)[0])
-        model = (_candidate(chosen) if chosen else _("model")).lower()
-        ax.set(title=_("What the {model} relies on").format(model=model),
-               xlabel=_("Drop in ROC AUC when the feature is shuffled"), ylabel="")
-        listed = i18n.join_list(f"{name} ({value:.3f})" for name, value in zip(names.head(3), top["importance_mean"].head(3)))
-        return render.Chart(
-            fig,
-            _("Permutation importance of the {count} most important features, {population}").format(
-                count=len(top), population=_population(population),
-            ),
-            _(
-                "Horizontal bar chart of how much the validation ROC AUC of the {model} drops when each feature is "
-                "shuffled, top {count} features; the three largest are {features}."
-            ).format(model=model, count=len(top), features=listed),
-        )
 
     @section(
         N_("Satisfaction and churn"),
@@ -661,12 +459,14 @@ class ChurnStudy:
     )
     def satisfaction(self) -> render.Section:
         """Mean churn probability and share with warnings by latest satisfaction (1-5) and NPS class."""
-        if "feedback" not in self.meta.get("inputs", ()):
+        if "feedback" not in self.meta.inputs:
             return render.Notice(
-                _("This study has no feedback table (inputs.feedback), so satisfaction and NPS cannot be related to churn."),
+                _("This study has no feedback table (inputs.feedback), so satisfaction and NPS cannot be related to "
+                  "churn."),
                 kind="info",
             )
-        missing = self.missing or _no_column(["satisfaction_latest", "nps_class"], self.customers, _("satisfaction and churn"))
+        needed = ["satisfaction_latest", "nps_class"]
+        missing = self.missing or no_column(needed, self.customers, _("satisfaction and churn"))
         if missing:
             return missing
         reachable = self.reachable
@@ -681,10 +481,13 @@ class ChurnStudy:
             nps_label = str.capitalize
         by_nps.index = by_nps.index.map(lambda label: no_feedback if label == _NO_FEEDBACK else nps_label(label))
         names = self._feedback_names()
-        formats = {names["buyers"]: render.integer, names["probability"]: render.percent, names["warned"]: render.percent}
+        formats = {
+            names["buyers"]: render.integer, names["probability"]: render.percent, names["warned"]: render.percent,
+        }
         items: list[object] = []
         if self.scored and (by_score.index != _NO_FEEDBACK).any():
-            items.append(self._satisfaction_chart(by_score))
+            rated = by_score.drop(index=_NO_FEEDBACK, errors="ignore")[names["probability"]]
+            items.append(figures.satisfaction_chart(rated, float(self.reachable["churn_probability"].mean())))
         elif not self.scored:
             items.append(self._skipped())
         by_score = by_score.rename(index={_NO_FEEDBACK: no_feedback})
@@ -697,7 +500,10 @@ class ChurnStudy:
     @staticmethod
     def _feedback_names() -> dict[str, str]:
         """Column headings of the satisfaction tables, in the report language."""
-        return {"buyers": _("Buyers not yet lost"), "probability": _("Mean churn probability"), "warned": _("Share with warnings")}
+        return {
+            "buyers": _("Buyers not yet lost"), "probability": _("Mean churn probability"),
+            "warned": _("Share with warnings"),
+        }
 
     def _by_feedback(self, labels: pd.Series, order: list[str], name: str) -> pd.DataFrame:
         """Buyers not yet lost, mean churn probability and share with warnings per label, customers
@@ -719,30 +525,6 @@ class ChurnStudy:
         table.index.name = name
         return table
 
-    def _satisfaction_chart(self, by_score: pd.DataFrame) -> render.Chart:
-        """Bars of mean churn probability per latest satisfaction score, with the mean of all buyers not yet lost."""
-        rated = by_score.drop(index=_NO_FEEDBACK, errors="ignore")[self._feedback_names()["probability"]]
-        overall = float(self.reachable["churn_probability"].mean())
-        fig = render.new_figure(6.0, 3.2)
-        ax = fig.subplots()
-        ax.bar(rated.index.astype("str"), rated.to_numpy(), color=render.sns.color_palette(render.PALETTE, 1)[0])
-        ax.axhline(overall, color="grey", linestyle="--", linewidth=1,
-                   label=_("All buyers not yet lost ({mean:.0%})").format(mean=overall))
-        ax.set(title=_("Churn probability by latest satisfaction"), xlabel=_("Latest satisfaction score (1 = worst, 5 = best)"),
-               ylabel=_("Mean churn probability"), ylim=(0, 1))
-        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-        ax.legend(loc="upper right", frameon=False, fontsize=8)
-        listed = i18n.join_list(
-            _("score {score} {probability:.0%}").format(score=label, probability=value) for label, value in rated.items()
-        )
-        return render.Chart(
-            fig, _("Mean churn probability by latest satisfaction score"),
-            _(
-                "Bar chart of the mean churn probability of buyers not yet lost by their latest satisfaction score: "
-                "{scores}; the dashed line marks the mean of all buyers not yet lost, {mean:.0%}."
-            ).format(scores=listed, mean=overall),
-        )
-
     @section(
         N_("Customer value"),
         N_(
@@ -752,7 +534,7 @@ class ChurnStudy:
     )
     def customer_value(self) -> render.Section:
         """P(alive) of repeat buyers (histogram), one-time buyers counted apart, CLV by tier and the model's note."""
-        missing = self.missing or _no_column(["one_time_buyer", "p_alive", "clv"], self.customers, _("customer value"))
+        missing = self.missing or no_column(["one_time_buyer", "p_alive", "clv"], self.customers, _("customer value"))
         if missing:
             return missing
         items: list[object] = []
@@ -760,14 +542,16 @@ class ChurnStudy:
         basis = self._value_basis()
         if not fitted:
             if basis:
-                text = _("The value models could not be fitted, so P(alive) and CLV are not shown; value here means {basis}.")
+                text = _("The value models could not be fitted, so P(alive) and CLV are not shown; value here means "
+                         "{basis}.")
             else:
                 text = _("The value models could not be fitted, so P(alive) and CLV are not shown.")
             items.append(render.Notice(text.format(basis=basis), kind="warning"))
         else:
-            repeat = self.buyers.loc[~self.buyers["one_time_buyer"].astype("bool") & self.buyers["p_alive"].notna(), "p_alive"]
+            repeated = ~self.buyers["one_time_buyer"].astype("bool") & self.buyers["p_alive"].notna()
+            repeat = self.buyers.loc[repeated, "p_alive"]
             if len(repeat):
-                items.append(self._alive_chart(repeat))
+                items.append(figures.alive_chart(repeat))
             items += self._value_warnings(value_study.ALIVE_REASONS)
             items.append(self._one_time_notice())
             above = int(self.value_facts.get("order_values_above_history") or 0)
@@ -775,16 +559,17 @@ class ChurnStudy:
                 mean_value = self._mean_order_value()
                 if self.value_facts.get("cap_order_value"):
                     text = _(
-                        "For {count:,} buyers the model's expected order value was above their largest order so far, and "
-                        "is capped there (value.cap_order_value). Gamma-Gamma pulls one-time and occasional buyers towards "
-                        "the mean order value of all buyers{mean}."
+                        "For {count:,} buyers the model's expected order value was above their largest order so far, "
+                        "and is capped there (value.cap_order_value). Gamma-Gamma pulls one-time and occasional buyers "
+                        "towards the mean order value of all buyers{mean}."
                     )
                 else:
                     text = _(
-                        "For {count:,} buyers the expected order value is above their largest order so far: Gamma-Gamma "
-                        "pulls one-time and occasional buyers towards the mean order value of all buyers{mean}, as a "
-                        "first small order says little about the next. Set value.cap_order_value to cap it at their "
-                        "largest order; that ranks future spenders a little better and predicts less revenue in total."
+                        "For {count:,} buyers the expected order value is above their largest order so far: "
+                        "Gamma-Gamma pulls one-time and occasional buyers towards the mean order value of all "
+                        "buyers{mean}, as a first small order says little about the next. Set value.cap_order_value to "
+                        "cap it at their largest order; that ranks future spenders a little better and predicts less "
+                        "revenue in total."
                     )
                 items.append(render.Notice(text.format(count=above, mean=mean_value)))
         items.append(self._value_by_tier("clv" if fitted else "value"))
@@ -801,9 +586,9 @@ class ChurnStudy:
         if (self.value_facts.get("model") or {}).get("model") == "mbgnbd":
             alive = self.buyers.loc[once, "p_alive"]
             return render.Notice(_(
-                "{count:,} one-time buyers are not in the chart. The MBG/NBD model lets a customer drop out right after "
-                "the first purchase, so their P(alive) is the model's estimate (mean {mean}), but it rests on one "
-                "purchase; judge them by their churn probability too, which also sees contacts and feedback."
+                "{count:,} one-time buyers are not in the chart. The MBG/NBD model lets a customer drop out right "
+                "after the first purchase, so their P(alive) is the model's estimate (mean {mean}), but it rests on "
+                "one purchase; judge them by their churn probability too, which also sees contacts and feedback."
             ).format(count=int(once.sum()), mean=render.percent(alive.mean())))
         return render.Notice(_(
             "{count:,} one-time buyers are counted apart. In the BG/NBD model a customer can only drop out right "
@@ -825,13 +610,14 @@ class ChurnStudy:
         if not self.value_facts.get("fitted", False):
             basis = self._value_basis()
             return render.Notice(
-                _("The value models could not be fitted, so there is nothing to backtest; value here means {basis}.").format(
-                    basis=basis or "–"),
+                _(
+                    "The value models could not be fitted, so there is nothing to backtest; value here means {basis}."
+                ).format(basis=basis or "–"),
                 kind="warning",
             )
         return value_study.backtest_items(
-            self.value_facts, _extra(self.data, "value_backtest"), _extra(self.data, "value_candidates"), self.money,
-            self.meta["observation_date"],
+            self.value_facts, self.data.table("value_backtest"), self.data.table("value_candidates"), self.money,
+            self.meta.observation_date,
         )
 
     def _mean_order_value(self) -> str:
@@ -841,23 +627,6 @@ class ChurnStudy:
         if p is None or q is None or v is None or q <= 1:
             return ""
         return _(" ({money})").format(money=self.money(p * v / (q - 1.0)))
-
-    def _alive_chart(self, p_alive: pd.Series) -> render.Chart:
-        """Histogram of P(alive) of the repeat buyers."""
-        fig = render.new_figure(6.0, 3.2)
-        ax = fig.subplots()
-        ax.hist(p_alive.to_numpy(), bins=np.linspace(0, 1, 21), color=render.sns.color_palette(render.PALETTE, 1)[0])
-        ax.set(title=_("P(alive) of repeat buyers"), xlabel=_("P(alive): probability the customer still buys"),
-               ylabel=_("Customers"))
-        ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-        render.thousands_axis(ax.yaxis)
-        return render.Chart(
-            fig, _("P(alive) of {count:,} repeat buyers").format(count=len(p_alive)),
-            _(
-                "Histogram of P(alive) of {count:,} repeat buyers in 20 bins from 0% to 100%: median {median:.0%}, "
-                "{above:.0%} above 90% and {below:.0%} below 50%."
-            ).format(count=len(p_alive), median=p_alive.median(), above=p_alive.gt(0.9).mean(), below=p_alive.lt(0.5).mean()),
-        )
 
     def _value_by_tier(self, column: str) -> render.Table:
         """Buyers, total, mean and share of `column` ("clv" or "value") per tier, in tier order."""
@@ -884,19 +653,19 @@ class ChurnStudy:
         })
         whole = table[total].sum(min_count=1)
         table.insert(2, share, table[total] / whole if whole else np.nan)
-        order = [*self.meta["tiers"], *sorted(set(table.index) - set(self.meta["tiers"]))]
+        order = [*self.meta.tiers, *sorted(set(table.index) - set(self.meta.tiers))]
         table = table.reindex([tier for tier in order if tier in table.index])
         formats = {buyers_name: render.integer, total: self.money, share: render.percent, mean: self.money,
                    alive: render.percent}
         backtest = self.value_facts.get("backtest") or {}
-        ratios = value_study.backtest_ratios(_extra(self.data, "value_backtest"))
+        ratios = value_study.backtest_ratios(self.data.table("value_backtest"))
         if column == "clv" and len(ratios):
             # each tier's backtest figure beside its value: how far that kind of number held before
             checked = _("Backtest: predicted ÷ actual revenue over {days} days (tiers as on {cutoff})").format(
                 days=backtest.get("days", ""), cutoff=backtest.get("cutoff", ""))
             table[checked] = ratios.reindex(table.index).to_numpy()
             formats[checked] = render.percent
-        shown = {**{tier: i18n.label("tier", tier) for tier in self.meta["tiers"]}, _UNKNOWN: _("Unknown")}
+        shown = {**{tier: i18n.label("tier", tier) for tier in self.meta.tiers}, _UNKNOWN: _("Unknown")}
         table.index = pd.Index([shown.get(tier, tier) for tier in table.index], name=_("Tier"))
         return render.Table(table, title, formats)
 
@@ -910,17 +679,17 @@ class ChurnStudy:
     )
     def watch_list(self) -> render.Section:
         """The top rows of the watch list and where the full list is."""
-        watch = _extra(self.data, "watch_list")
+        watch = self.data.table("watch_list")
         if watch is None:
-            if "watch_list" in getattr(self.data, "tables", {}):
+            if "watch_list" in self.data.tables:
                 return render.Notice(_(
                     "The watch list is empty: no buyer who is not yet lost has a warning or a churn probability at or "
                     "above the expected rate."
                 ))
             return render.Notice(
                 _(
-                    "The processed data has no watch list (watch_list.parquet). Run `custseg process --force` with this "
-                    "custseg version to write it."
+                    "The processed data has no watch list (watch_list.parquet). Run `custseg process --force` with "
+                    "this custseg version to write it."
                 ),
                 kind="warning",
             )
@@ -934,12 +703,14 @@ class ChurnStudy:
                 "", _("none: churn probability at or above the expected rate")))
         if "action" in top:
             top = top.assign(action=top["action"].map(_, na_action="ignore"))
-        if self.data.meta.get("mask_ids") and "customer_id" in top:
+        if self.data.meta.mask_ids and "customer_id" in top:
             top = top.assign(customer_id=top["customer_id"].map(render.mask_id))
         labels = {
             "region": self._region_label(),
-            "tier": {tier: i18n.label("tier", tier) for tier in top["tier"].dropna().astype("str")} if "tier" in top else {},
-            "segment": _segment_names(self.customers),
+            "tier": (
+                {tier: i18n.label("tier", tier) for tier in top["tier"].dropna().astype("str")} if "tier" in top else {}
+            ),
+            "segment": segment_names(self.customers),
         }
         top = top.assign(**{
             column: top[column].map(lambda value, names=names: names.get(value, value), na_action="ignore")
@@ -950,7 +721,8 @@ class ChurnStudy:
         table = render.Table(
             shown,
             ngettext(
-                "The {count} customer with the most value at risk", "The {count} customers with the most value at risk", len(shown),
+                "The {count} customer with the most value at risk", "The {count} customers with the most value at risk",
+                len(shown),
             ).format(count=len(shown)),
             {headings["rank"]: render.integer, headings["churn_probability"]: render.percent,
              headings["value"]: self.money, headings["value_at_risk"]: self.money},
@@ -980,17 +752,17 @@ def _candidate_sentence(choice: str) -> str:
     if match and all(others):
         populations = {words: key for key, words in churn.POPULATIONS.items()}
         return _("{model}: validation ROC AUC {auc} vs {others} ({population})").format(
-            model=_candidate(match["best"]).lower(),
+            model=candidate_label(match["best"]).lower(),
             auc=match["auc"],
             others=pgettext("between compared models", " vs ").join(
-                f"{_candidate(other['name']).lower()} {other['auc']}" for other in others
+                f"{candidate_label(other['name']).lower()} {other['auc']}" for other in others
             ),
-            population=_population(populations.get(match["population"], match["population"])),
+            population=population_label(populations.get(match["population"], match["population"])),
         )
     # a sentence of another form (an older custseg): readable names, the rest as written
     # one pass, whole words: a readable name is never replaced again
     pattern = r"\b(" + "|".join(map(re.escape, CANDIDATE_NAMES)) + r")\b"
-    return re.sub(pattern, lambda found: _candidate(found.group(1)).lower(), choice) or _("none")
+    return re.sub(pattern, lambda found: candidate_label(found.group(1)).lower(), choice) or _("none")
 
 
 def _rule_sentences(settings: Churn) -> dict[str, str]:
@@ -999,7 +771,8 @@ def _rule_sentences(settings: Churn) -> dict[str, str]:
     s = settings
     tiers = i18n.join_list(
         # Translators: a value tier and its silence limit in days, one item of a list ("high 90")
-        _("{tier} {days}").format(tier=i18n.label("tier", tier), days=days) for tier, days in s.silence_days_by_tier.items()
+        _("{tier} {days}").format(tier=i18n.label("tier", tier), days=days)
+        for tier, days in s.silence_days_by_tier.items()
     )
     return {
         "warn_silence": _(
@@ -1008,12 +781,14 @@ def _rule_sentences(settings: Churn) -> dict[str, str]:
         ).format(factor=s.silence_factor, min_orders=s.min_orders_for_cadence, tiers=tiers, days=s.silence_days,
                  min_days=s.silence_min_days),
         "warn_trend": _(
-            "orders in the last 90 days at most {drop:g} x those of the 90 days before, which held at least {min_orders}"
+            "orders in the last 90 days at most {drop:g} x those of the 90 days before, which held at least "
+            "{min_orders}"
         ).format(drop=s.trend_drop, min_orders=s.trend_min_orders),
         "warn_satisfaction": _(
             "latest satisfaction at most {low:g} of 5, or at least {drop:g} below the customer's earlier average"
         ).format(low=s.satisfaction_low, drop=s.satisfaction_drop),
         "warn_interactions": _(
-            "contacts in the last 90 days at most {drop:g} x the earlier rate per 90 days, which was at least {minimum:g}"
+            "contacts in the last 90 days at most {drop:g} x the earlier rate per 90 days, which was at least "
+            "{minimum:g}"
         ).format(drop=s.interactions_drop, minimum=s.interactions_min),
     }

@@ -9,35 +9,20 @@ from __future__ import annotations
 
 import pandas as pd
 
-from custseg import geo as regions
-from custseg import i18n
+from custseg import geo, i18n
 from custseg.config import Config
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.intake import quality
 from custseg.intake.validation import REASONS
+from custseg.processed import StudyMeta, read_meta
 from custseg.studies import render
-from custseg.studies.base import section, unplaced_table
-
-
-def load_quality(config: Config, language: str = "") -> quality.QualityData:
-    """What the data-quality page reads (intake's accounting, quarantine, column profile, clean
-    tables and the placed regions), with the report language and theme set.
-
-    Parameters
-    ----------
-    config
-        The study config.
-    language
-        The language of the page ("en" or "zh"); empty: the config's ``study.language``.
-    """
-    i18n.set_language(language or config.study.language)
-    render.set_theme()
-    return quality.load_quality_data(config)
-
+from custseg.studies.base import Page, section, start_page
+from custseg.studies.unplaced import unplaced_table
 
 #: How a few delimiters are named on the page (intake writes a tab as "tab").
 _DELIMITERS = {
-    ",": N_("comma (,)"), ";": N_("semicolon (;)"), "|": N_("pipe (|)"), "\t": N_("tab"), "tab": N_("tab"), " ": N_("space"),
+    ",": N_("comma (,)"), ";": N_("semicolon (;)"), "|": N_("pipe (|)"), "\t": N_("tab"), "tab": N_("tab"),
+    " ": N_("space"),
 }
 
 #: How the decimal conventions intake records are named on the page.
@@ -59,13 +44,17 @@ def _encoding(row: dict) -> str | None:
     source = row.get("encoding_source", "")
     if source == "detected":
         confidence = row.get("encoding_confidence", "")
-        how = _("detected, confidence {confidence}").format(confidence=f"{float(confidence):.0%}") if confidence else _("detected")
+        how = (
+            _("detected, confidence {confidence}").format(confidence=f"{float(confidence):.0%}") if confidence
+            else _("detected")
+        )
     else:
         how = _(_ENCODING_SOURCES[source]) if source in _ENCODING_SOURCES else ""
     text = f"{codec} ({how})" if how else codec
     alternatives = row.get("encoding_alternatives", "")
     if alternatives:
-        text += " · " + _("as clean a reading: {encodings}; if one of them is right, set inputs.{table}.encoding").format(
+        text += " · " + _("as clean a reading: {encodings}; if one of them is right, set "
+                          "inputs.{table}.encoding").format(
             encodings=i18n.join_list(alternatives.split()), table=row["table"])
     return text
 
@@ -82,7 +71,7 @@ def _offsets(row: dict) -> str | None:
 
 
 #: The Chinese names of the default markets, for the markets the page names itself.
-_MARKET_NAMES_ZH = {market.name: market.name_zh for market in regions.MARKETS}
+_MARKET_NAMES_ZH = {market.name: market.name_zh for market in geo.MARKETS}
 
 
 def _market(name: str) -> str:
@@ -101,24 +90,34 @@ def _month_list(months: tuple, shown: int = 6) -> str:
     return names
 
 
-class QualityStudy:
+class QualityStudy(Page):
     """How the input was read and cleaned; rendered as reports/quality.html.
 
     Parameters
     ----------
     data
-        What :func:`load_quality` reads.
+        What :func:`custseg.intake.quality.load_quality_data` reads (intake's accounting,
+        quarantine, column profile, clean tables and the placed regions).
+    meta
+        The processed data's study.json; None: read from ``data.meta``.
     """
 
-    def __init__(self, data: quality.QualityData) -> None:
+    def __init__(self, data: quality.QualityData, meta: StudyMeta | None = None) -> None:
         self.data = data
+        self.meta = meta if meta is not None else StudyMeta.from_dict(data.meta)
+
+    @classmethod
+    def from_config(cls, config: Config, language: str = "") -> QualityStudy:
+        """The data-quality page in `language` ("": the config's ``study.language``)."""
+        start_page(config, language)
+        return cls(quality.load_quality_data(config), read_meta(config))
 
     def heading(self) -> render.Heading:
         """Title of the page."""
-        meta = self.data.meta
+        meta = self.meta
         return render.Heading(
-            _("{title}: data quality").format(title=meta["title"]),
-            _("How the input files were read and cleaned · observation date {date}").format(date=meta["observation_date"]),
+            _("{title}: data quality").format(title=meta.title),
+            _("How the input files were read and cleaned · observation date {date}").format(date=meta.observation_date),
         )
 
     def introduction(self) -> render.Notice:
@@ -194,20 +193,23 @@ class QualityStudy:
     @section(
         N_("Quarantined rows"),
         N_(
-            "Rows that could not be used are set aside in quarantine.csv (in the interim data folder) with the "
-            "reason, the file, the line in the file (line 1 is the header) and the column at fault. Below: how many "
-            "rows per reason, then up to three examples of each. Names, e-mail addresses and phone numbers are masked (•••)."
+            "Rows that could not be used are set aside in quarantine.csv (in the interim data folder) with the reason, "
+            "the file, the line in the file (line 1 is the header) and the column at fault. Below: how many rows per "
+            "reason, then up to three examples of each. Names, e-mail addresses and phone numbers are masked (•••)."
         ),
     )
     def quarantine(self) -> render.Section:
         """Quarantined rows per reason with what it means, and a few examples of each."""
         counts = quality.reason_counts(self.data.quarantine, {code: _(meaning) for code, meaning in REASONS.items()})
         if counts.empty:
-            return render.Notice(_("No row was quarantined: every row read is in the clean tables or was an exact duplicate."))
+            return render.Notice(_("No row was quarantined: every row read is in the clean tables or was an exact "
+                                   "duplicate."))
         reason, table, rows, line = _("Reason"), _("Table"), _("Rows"), _("Line")
-        reasons = counts.rename(columns={"reason": reason, "meaning": _("What it means"), "rows": rows, "tables": _("Tables")})
+        reasons = counts.rename(
+            columns={"reason": reason, "meaning": _("What it means"), "rows": rows, "tables": _("Tables")}
+        )
         examples = quality.reason_examples(self.data.quarantine)
-        if self.data.meta.get("mask_ids"):
+        if self.meta.mask_ids:
             ids = examples["column"].eq("customer_id")
             examples.loc[ids, "value"] = examples.loc[ids, "value"].map(render.mask_id)
         examples = examples.rename(columns={
@@ -236,7 +238,7 @@ class QualityStudy:
     def reversals(self) -> render.Section:
         """Reversals matched in full, in part and not at all with their value; orders undone."""
         reversals, undone = self.data.reversals, self.data.undone
-        money = render.money(self.data.meta.get("base_currency", ""))
+        money = render.money(self.meta.base_currency)
         by_status = None
         if undone is not None:
             status = undone.set_index("undone")["orders"]
@@ -245,7 +247,8 @@ class QualityStudy:
                     "The export itself marks orders as refunded ({refunded:,}) or cancelled ({cancelled:,}) by their "
                     "status, with no reversal row: neither counts as a purchase at any date, as the export does not "
                     "say when they were undone."
-                ).format(refunded=int(status.get("refunded_by_status", 0)), cancelled=int(status.get("cancelled_by_status", 0))))
+                ).format(refunded=int(status.get("refunded_by_status", 0)),
+                         cancelled=int(status.get("cancelled_by_status", 0))))
         if reversals is None or int(reversals["reversals"].sum()) == 0:
             nothing = render.Notice(_(
                 "The data holds no cancellation or return line and no order with a negative amount: there was "
@@ -271,7 +274,10 @@ class QualityStudy:
             {count: render.integer, _("Share"): render.percent, value: money, matched: money},
         )]
         if undone is not None:
-            labels = {"refunded": _("undone in full: no longer a purchase"), "in_part": _("undone in part: worth what was kept")}
+            labels = {
+                "refunded": _("undone in full: no longer a purchase"),
+                "in_part": _("undone in part: worth what was kept"),
+            }
             undone = undone.loc[undone["undone"].isin(list(labels))]
             orders_name, taken = _("Purchases"), _("Value taken back")
             items.append(render.Table(
@@ -280,7 +286,8 @@ class QualityStudy:
                     orders_name: undone["orders"].to_numpy(),
                     taken: undone["value"].to_numpy(),
                 }),
-                _("Purchases undone by the matched cancellations and returns"), {orders_name: render.integer, taken: money},
+                _("Purchases undone by the matched cancellations and returns"),
+                {orders_name: render.integer, taken: money},
             ))
         if by_status:
             items.append(by_status)
@@ -345,11 +352,12 @@ class QualityStudy:
     @section(
         N_("Regions before and after normalisation"),
         N_(
-            "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\", \"Éire\", \"EIRE\"); custseg "
-            "maps each spelling to one country and one province or state of it. A group of countries (\"Channel "
-            "Islands\") gives a market but no country; a value such as \"Unspecified\" counts as not given. Customers "
-            "it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\". Every value it could not "
-            "place is listed with the line of the study config (regions.aliases) that places it."
+            "Countries and provinces are typed in many ways (\"中国\", \"China\", \"CN\", \"PRC\", \"Éire\", "
+            "\"EIRE\"); custseg maps each spelling to one country and one province or state of it. A group of "
+            "countries (\"Channel Islands\") gives a market but no country; a value such as \"Unspecified\" counts as "
+            "not given. Customers it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\". "
+            "Every value it could not place is listed with the line of the study config (geo.aliases) that places "
+            "it."
         ),
     )
     def region_coverage(self) -> render.Section:
@@ -376,8 +384,9 @@ class QualityStudy:
             (_("Customers with a country not recognised"), render.integer(s.unrecognised_country)),
             (_("Province or state spellings recognised"), render.integer(s.province_spellings)),
             (_("… matched to provinces or states"), render.integer(s.provinces)),
-            (_("Customers placed in a province or state"), f"{render.integer(s.placed_province)} ({share(s.placed_province)})"),
-            (_("Customers in \"{market}\"").format(market=_market(regions.UNKNOWN)), render.integer(s.unknown_market)),
+            (_("Customers placed in a province or state"),
+             f"{render.integer(s.placed_province)} ({share(s.placed_province)})"),
+            (_("Customers in \"{market}\"").format(market=_market(geo.UNKNOWN)), render.integer(s.unknown_market)),
             (_("Customers in \"{market}\"").format(market=_market(quality.CHINA_PROVINCE_UNKNOWN)),
              render.integer(s.china_province_unknown)),
         ]
@@ -385,7 +394,7 @@ class QualityStudy:
         summary = render.Table(
             pd.DataFrame(rows, columns=[_("Measure"), value]), _("Raw spellings and where they went"), numeric=[value],
         )
-        markets = regions.region_coverage(customers)
+        markets = geo.region_coverage(customers)
         if i18n.current() == "zh":
             named = markets["market_zh"].notna() & markets["market_zh"].astype("string").str.strip().ne("")
             markets = markets.assign(market=markets["market_zh"].where(named, markets["market"]))
@@ -397,7 +406,7 @@ class QualityStudy:
             markets, _("Customers per market and how many country spellings fed it"),
             {customers_name: render.integer, share_name: render.percent, spellings: render.integer},
         )
-        unplaced = unplaced_table(quality.unplaced_places(customers), self.data.meta.get("base_currency", ""))
+        unplaced = unplaced_table(quality.unplaced_places(customers), self.meta.base_currency)
         if unplaced is None:
             return summary, market_table, render.Notice(_("Every country and province given was recognised."))
         return summary, market_table, unplaced
@@ -434,7 +443,9 @@ def _monthly_chart(monthly: dict[str, pd.Series]) -> render.Chart:
                 "{table} from {first} to {last}, {count} months with no rows", empty,
             ).format(table=name, first=first, last=last, count=empty))
         else:
-            described.append(_("{table} from {first} to {last}, no month without rows").format(table=name, first=first, last=last))
+            described.append(
+                _("{table} from {first} to {last}, no month without rows").format(table=name, first=first, last=last)
+            )
     return render.Chart(
         fig, title,
         _("Line charts of rows per calendar month: {tables}.").format(tables=i18n.join_clauses(described)),

@@ -69,11 +69,11 @@ def cjk_font_face(text: str, shared: str = "") -> str:
     embedded WOFF; "" when `text` has no CJK character.
 
     A Chinese page then shows its Chinese text in the same font on any machine, also one with no
-    Chinese font installed, and still loads nothing from anywhere. Cutting the font costs about
-    0.4 s a page, so a page whose characters are all among those custseg itself writes (its
-    translations and the Chinese names of stages, segments, markets and provinces, see
-    :func:`_own_characters`) or those of `shared` gets one cut made once per process (about
-    150 KB for custseg's own); a page with other characters gets a cut of its own.
+    Chinese font installed, and still loads nothing from anywhere. Cutting the font takes time
+    (docs/performance.md), so a page whose characters are all among those custseg itself writes
+    (its translations and the Chinese names of stages, segments, markets and provinces, see
+    :func:`_own_characters`) or those of `shared` gets one cut made once per process; a page with
+    other characters gets a cut of its own.
 
     The rule's ``unicode-range`` lets the page name the font first in its stack: it is used for
     the CJK characters only (left to the fallback order, Chromium drew some headings with the
@@ -99,15 +99,14 @@ def _own_characters() -> frozenset[int]:
     """The CJK characters of every text custseg writes in Chinese: the catalog's translations
     and the Chinese names that come with the package (stages, segments, value classes, markets,
     provinces)."""
-    from custseg import config
-    from custseg import geo as regions
+    from custseg import config, geo
     from custseg.segment import lifecycle
 
     segments = config.Segments()
     texts = [
         i18n.catalog_path("zh").read_text(encoding="utf-8"),
         files("custseg").joinpath("data", "cn_provinces.csv").read_text(encoding="utf-8"),
-        *(market.name_zh for market in regions.MARKETS),
+        *(market.name_zh for market in geo.MARKETS),
         *lifecycle.STAGE_NAMES_ZH.values(),
         *(rule.name_zh for rule in segments.rfm_map),
         *(value_class.name_zh for value_class in segments.value_classes),
@@ -123,7 +122,7 @@ def _font_face(characters: frozenset[int]) -> str:
     cjk_font()  # fails with a clear message when the font is not installed
     # recalcTimestamp=False: the same characters give the same bytes in every build;
     # recalcBBoxes=False: the full font's bounding box still holds every glyph, and working out
-    # the subset's own took a third of the time
+    # the subset's own is a good part of the time (docs/performance.md)
     font = TTFont(str(files("mplfonts").joinpath(CJK_FONT_FILE)), lazy=True, recalcTimestamp=False, recalcBBoxes=False)
     options = subset.Options()
     options.hinting, options.desubroutinize = False, True
@@ -215,7 +214,9 @@ class Table:
     def _repr_html_(self) -> str:
         frame = self.frame.reset_index() if self.frame.index.name else self.frame
         head = "".join(f"<th>{html.escape(str(col))}</th>" for col in frame.columns)
-        numeric = self.numeric | {col for col in frame.columns if pd.api.types.is_numeric_dtype(frame[col]) or col in self.formats}
+        numeric = self.numeric | {
+            col for col in frame.columns if pd.api.types.is_numeric_dtype(frame[col]) or col in self.formats
+        }
         rows = []
         for record in frame.itertuples(index=False):
             cells = []
@@ -248,7 +249,8 @@ class Links:
 
     def _repr_html_(self) -> str:
         entries = "".join(
-            f'<li><a href="{html.escape(href)}">{html.escape(label)}</a> <span class="cs-note">{html.escape(note)}</span></li>'
+            f'<li><a href="{html.escape(href)}">{html.escape(label)}</a> '
+            f'<span class="cs-note">{html.escape(note)}</span></li>'
             for href, label, note in self.items
         )
         return f'<nav class="cs-links"><h3>{html.escape(self.title)}</h3><ul>{entries}</ul></nav>'

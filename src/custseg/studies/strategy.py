@@ -97,7 +97,9 @@ def measures(
         values["low_value_order_share_index"] = np.nan
 
     values["growth_gap"] = 100 * (revenue_growth(buyers) - revenue_growth(base_buyers))
-    values["high_tier_share_index"] = _index(buyers["tier"].eq(best_tier).mean(), base_buyers["tier"].eq(best_tier).mean())
+    values["high_tier_share_index"] = _index(
+        buyers["tier"].eq(best_tier).mean(), base_buyers["tier"].eq(best_tier).mean()
+    )
     values["new_customer_share_index"] = (
         _index(customers["lifecycle"].eq("new").mean(), base_customers["lifecycle"].eq("new").mean())
         if "lifecycle" in customers else np.nan
@@ -114,8 +116,10 @@ def measures(
     topics: dict[str, str] = {}
     here, whole = (frame.groupby("category")["revenue"].sum() for frame in (orders, base_orders))
     if here.sum() > 0 and whole.sum() > 0:
-        share_here, share_whole = here.clip(lower=0) / here.clip(lower=0).sum(), whole.clip(lower=0) / whole.clip(lower=0).sum()
-        index = (100 * share_here.reindex(share_whole.index, fill_value=0.0) / share_whole).replace([np.inf, -np.inf], np.nan)
+        share_here = here.clip(lower=0) / here.clip(lower=0).sum()
+        share_whole = whole.clip(lower=0) / whole.clip(lower=0).sum()
+        index = 100 * share_here.reindex(share_whole.index, fill_value=0.0) / share_whole
+        index = index.replace([np.inf, -np.inf], np.nan)
         index = index.dropna().sort_index()  # sorted names: ties go to the first category, every time
         if not index.empty:
             top = index.idxmax()
@@ -139,7 +143,8 @@ def measure_counts(customers: pd.DataFrame, orders: pd.DataFrame, topics: dict[s
     """
     buyers = customers.loc[customers["frequency"] > 0]
     bought = orders.loc[orders["status"].eq("completed")]
-    counts = {name: len(buyers) for name in ("aov_index", "orders_per_buyer_index", "growth_gap", "high_tier_share_index")}
+    of_buyers = ("aov_index", "orders_per_buyer_index", "growth_gap", "high_tier_share_index")
+    counts = {name: len(buyers) for name in of_buyers}
     counts["low_value_order_share_index"] = int(bought["customer_id"].nunique())
     counts["new_customer_share_index"] = len(customers)
     counts["churn_risk_index"] = int(buyers["churn_probability"].notna().sum()) if "churn_probability" in buyers else 0
@@ -191,7 +196,9 @@ def recommend(
         bound = rule.above if rule.above is not None else rule.below
         reason = (
             _("{measure} {value}, above {limit}") if rule.above is not None else _("{measure} {value}, below {limit}")
-        ).format(measure=_(name).format(category=category), value=_figure(value, fmt, bound), limit=fmt.format(value=bound))
+        ).format(
+            measure=_(name).format(category=category), value=_figure(value, fmt, bound), limit=fmt.format(value=bound)
+        )
         if counts is not None and rule.measure in counts:
             count = counts[rule.measure]
             reason += " " + (

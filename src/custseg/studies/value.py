@@ -97,7 +97,9 @@ def warning_sentence(facts: Mapping[str, object]) -> str | None:
                  months=i18n.join_list(names[m - 1] for m in months))
     if reason == "backtest_error":
         error = float(facts["error"])
-        figures = {"error": render.signed_percent(error), "days": facts["days"], "maximum": render.share(facts["max_error"])}
+        figures = {
+            "error": render.signed_percent(error), "days": facts["days"], "maximum": render.share(facts["max_error"]),
+        }
         if facts.get("scope") == "tier":
             return _(
                 "In the backtest the {tier} tier's predicted revenue was {error} off what its customers bought over "
@@ -291,7 +293,9 @@ def _frequency_table(groups: pd.DataFrame, backtest: Mapping) -> render.Table:
     two = lambda value: render.MISSING if pd.isna(value) else f"{value:,.2f}"  # noqa: E731
     return render.Table(
         table,
-        _("Purchases in the {days:,} days after the cut-off, by repeat purchases before it").format(days=backtest["days"]),
+        _("Purchases in the {days:,} days after the cut-off, by repeat purchases before it").format(
+            days=backtest["days"]
+        ),
         {_("Customers"): render.integer, predicted: two, actual: two, _("Predicted ÷ actual revenue"): render.percent},
     )
 
@@ -316,7 +320,9 @@ def _ranking_notice(metrics: Mapping[str, object]) -> render.Notice | None:
         "Ranking: predicted and actual revenue per customer correlate at {spearman:.2f} (Spearman). Who bought again "
         "is ranked with a ROC AUC of {model:.2f} by expected purchases and {recency:.2f} by days since the last "
         "purchase alone."
-    ).format(spearman=metrics["spearman_revenue"], model=metrics["auc_expected_purchases"], recency=metrics["auc_recency"])]
+    ).format(
+        spearman=metrics["spearman_revenue"], model=metrics["auc_expected_purchases"], recency=metrics["auc_recency"]
+    )]
     alive, recency = metrics.get("auc_p_alive"), metrics.get("auc_recency_repeat")
     if alive is not None and recency is not None:
         if alive < recency:
