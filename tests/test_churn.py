@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 from sklearn.metrics import roc_auc_score
 
+from custseg import words
 from custseg.config import Churn, ConfigError, load_config
 from custseg.segment.churn import (
     BASELINE,
@@ -19,13 +20,13 @@ from custseg.segment.churn import (
     RECALIBRATED,
     RULES,
     SEASON_FEATURES,
-    _platt,
     backtest,
     labelled_features,
     rule_table,
     warnings,
     watch_list,
 )
+from custseg.segment.churn._backtest import _platt
 from custseg.segment.features import customer_table
 
 OBS = dt.date(2026, 10, 1)
@@ -59,9 +60,14 @@ def fired(rows: list[dict], rule: str, settings: Churn = DEFAULTS) -> dict[str, 
     return dict(zip(result["customer_id"], result[rule]))
 
 
+def worded(result: pd.DataFrame) -> pd.Series:
+    """The reasons of churn.warnings in English words, by customer (as the watch-list export says them)."""
+    return result.set_index("customer_id")["reasons"].map(words.churn_reasons)
+
+
 def test_a_quiet_buyer_has_no_warning():
     result = warnings(table([customer("calm")]), DEFAULTS)
-    assert result.loc[0, "warning_count"] == 0 and result.loc[0, "reasons"] == ""
+    assert result.loc[0, "warning_count"] == 0 and len(result.loc[0, "reasons"]) == 0
     assert list(result.columns) == ["customer_id", *RULES, "warning_count", "reasons"]
 
 
@@ -75,7 +81,7 @@ def test_silence_against_own_cadence_at_the_edge():
     assert fired(rows, "warn_silence") == {
         "at_limit": False, "over": True, "fast_buyer_short_silence": False, "fast_buyer_long_silence": True,
     }
-    reasons = warnings(table(rows), DEFAULTS).set_index("customer_id")["reasons"]
+    reasons = worded(warnings(table(rows), DEFAULTS))
     assert reasons["over"] == "silent 61 days, 2x own cadence of 30 days"
     assert reasons["fast_buyer_long_silence"] == "silent 31 days, 6.2x own cadence of 5 days"
 
@@ -93,8 +99,10 @@ def test_silence_of_few_order_customers_uses_the_tier_limit():
         "high_at_limit": False, "high_over": True, "low_under": False, "vip_unlisted": True,
         "three_orders_use_cadence": True, "four_orders_one_day": True,
     }
-    reasons = warnings(table(rows), DEFAULTS).set_index("customer_id")["reasons"]
-    assert reasons["high_over"] == "silent 91 days, over the 90-day limit for high-tier customers with fewer than 3 orders"
+    reasons = worded(warnings(table(rows), DEFAULTS))
+    assert reasons["high_over"] == (
+        "silent 91 days, over the 90-day limit for high-tier customers with fewer than 3 orders"
+    )
     assert reasons["vip_unlisted"] == "silent 121 days, over the 120-day limit for customers with fewer than 3 orders"
     assert reasons["four_orders_one_day"] == (
         "silent 91 days, over the 90-day limit for high-tier customers whose orders all fell on one day"
@@ -124,8 +132,10 @@ def test_falling_trend_needs_enough_earlier_orders():
         customer("one_to_none", orders_90d=0, orders_prev_90d=2),  # too few before to call it a trend
         customer("three_to_one", orders_90d=1, orders_prev_90d=3),
     ]
-    assert fired(rows, "warn_trend") == {"halved": True, "a_bit_less": False, "one_to_none": False, "three_to_one": True}
-    reasons = warnings(table(rows), DEFAULTS).set_index("customer_id")["reasons"]
+    assert fired(rows, "warn_trend") == {
+        "halved": True, "a_bit_less": False, "one_to_none": False, "three_to_one": True,
+    }
+    reasons = worded(warnings(table(rows), DEFAULTS))
     assert reasons["halved"] == "orders in the last 90 days 2 vs 4 in the 90 days before"
 
 
@@ -137,7 +147,7 @@ def test_low_or_falling_satisfaction():
         customer("never_asked", satisfaction_latest=np.nan, satisfaction_trend=np.nan),
     ]
     assert fired(rows, "warn_satisfaction") == {"low": True, "middling": False, "fell": True, "never_asked": False}
-    reasons = warnings(table(rows), DEFAULTS).set_index("customer_id")["reasons"]
+    reasons = worded(warnings(table(rows), DEFAULTS))
     assert reasons["low"] == "latest satisfaction 2/5"
     assert reasons["fell"] == "latest satisfaction 3/5, 1.5 below the earlier average"
 
@@ -153,7 +163,7 @@ def test_drop_in_interactions():
     assert fired(rows, "warn_interactions") == {
         "went_quiet": True, "half": False, "rarely_talked": False, "just_enough_before": True,
     }
-    reasons = warnings(table(rows), DEFAULTS).set_index("customer_id")["reasons"]
+    reasons = worded(warnings(table(rows), DEFAULTS))
     assert reasons["went_quiet"] == "contacts in the last 90 days 0 vs 3.6 per 90 days before"
 
 
@@ -162,7 +172,8 @@ def test_reasons_join_every_rule_that_fired_in_order():
                    satisfaction_latest=2.0, interactions_90d=0, interactions_365d=20)
     result = warnings(table([row]), DEFAULTS).iloc[0]
     assert result["warning_count"] == 4
-    assert result["reasons"] == (
+    assert [reason["reason"] for reason in result["reasons"]] == ["silence", "trend", "satisfaction", "interactions"]
+    assert words.churn_reasons(result["reasons"]) == (
         "silent 140 days, 2.8x own cadence of 50 days; orders in the last 90 days 0 vs 4 in the 90 days before; "
         "latest satisfaction 2/5; contacts in the last 90 days 0 vs 6.5 per 90 days before"
     )
@@ -254,7 +265,7 @@ def result(sample):
 
 
 def test_backtest_windows_and_tables(result, sample):
-    assert result.note == ""
+    assert result.note is None
     assert (result.train_date, result.validation_date) == (dt.date(2026, 4, 4), dt.date(2026, 7, 3))
     assert set(result.features) <= set(MODEL_FEATURES) | set(SEASON_FEATURES) and "recency_days" in result.features
     metrics = result.metrics
@@ -265,7 +276,8 @@ def test_backtest_windows_and_tables(result, sample):
     assert (result.calibration.groupby(["population", "candidate"]).size() == 10).all()
     assert set(result.importances["feature"]) == set(result.features)
     not_lost = metrics.loc[metrics["population"].eq("not_lost")].set_index("candidate")["roc_auc"]
-    assert result.chosen == not_lost.idxmax() and result.choice.startswith(f"{result.chosen}: validation ROC AUC")
+    assert result.chosen == not_lost.idxmax() and words.model_choice(result.choice).startswith(
+        f"{result.chosen}: validation ROC AUC {result.choice['roc_auc']:.3f} vs ")
     json_safe = result.summary()
     assert json_safe["chosen"] == result.chosen and len(json_safe["metrics"]) == 6
 
@@ -325,13 +337,15 @@ def test_the_model_learns_from_a_year_of_origins_and_the_time_of_year(result):
     assert steps == {DEFAULTS.origin_step_days}
     assert result.seasonal and set(SEASON_FEATURES) <= set(result.features)
     # the candidates learnt only from dates whose 90-day windows end by the validation date
-    assert result.training_origins == tuple(t for t in result.origins if t <= result.validation_date - dt.timedelta(days=90))
+    last_start = result.validation_date - dt.timedelta(days=90)
+    assert result.training_origins == tuple(t for t in result.origins if t <= last_start)
     assert result.rate_error is not None and abs(result.rate_error) < DEFAULTS.max_rate_error, result.rate_error
     assert result.warnings == () and result.summary()["warnings"] == []
     # the map from the same weeks a year before, replayed at the validation date and judged there
     mapped = result.calibration.loc[result.calibration["candidate"].eq(result.chosen + RECALIBRATED)]
     assert len(mapped) == 10
-    judged = mapped["mean_predicted"] @ mapped["n"] / mapped["n"].sum() - mapped["observed_rate"] @ mapped["n"] / mapped["n"].sum()
+    count = mapped["n"].sum()
+    judged = mapped["mean_predicted"] @ mapped["n"] / count - mapped["observed_rate"] @ mapped["n"] / count
     assert judged == pytest.approx(result.rate_error, abs=1e-9)
 
 
@@ -340,12 +354,15 @@ def test_too_short_a_history_skips_the_model_with_a_reason(sample):
     recent = _since(tables, 110)  # the first date to learn from needs 30 days of orders before OBS - 90
     short = backtest(recent, OBS, DEFAULTS)
     assert short.chosen is None and short.metrics.empty and short.importances.empty
-    assert "needs orders from 2026-06-03" in short.note and "rules apply alone" in short.note
+    assert short.note["reason"] == "no_history" and short.note["start_needed"] == "2026-06-03"
+    note = words.churn_model_note(short.note)
+    assert "needs orders from 2026-06-03" in note and "rules apply alone" in note
     assert short.churn_probability.isna().all() and len(short.churn_probability) > 0
     assert list(short.metrics.columns)[:2] == ["population", "candidate"]
 
     few = backtest(tables, OBS, Churn(min_customers_for_model=100_000))
-    assert few.chosen is None and "needs at least 100,000 buyers" in few.note
+    assert few.chosen is None and few.note["reason"] == "too_few_buyers" and few.note["min_buyers"] == 100_000
+    assert "needs at least 100,000 buyers" in words.churn_model_note(few.note)
     # the rules still run on the same customers
     assert warnings(customer_table(recent, OBS), DEFAULTS)["warning_count"].sum() > 0
 
@@ -354,7 +371,9 @@ def test_without_an_out_of_time_check_the_first_model_scores_and_says_so(sample)
     tables, _ = sample
     recent = _since(tables, 150)  # dates to learn from: OBS - 90 and OBS - 120, none ends before OBS - 90
     quick = backtest(recent, OBS, DEFAULTS)
-    assert quick.note == "" and quick.chosen == DEFAULTS.models[0] and quick.metrics.empty
+    assert quick.note is None and quick.chosen == DEFAULTS.models[0] and quick.metrics.empty
+    assert quick.choice == {"candidate": DEFAULTS.models[0], "population": None}
+    assert words.model_choice(quick.choice) == f"{DEFAULTS.models[0]}: no out-of-time check (the history is too short)"
     assert quick.origins == (dt.date(2026, 7, 3), dt.date(2026, 6, 3)) and quick.training_origins == ()
     assert quick.churn_probability.notna().all() and quick.churn_probability.between(0, 1).all()
     reasons = {w["reason"]: w for w in quick.warnings}
@@ -439,7 +458,8 @@ def test_watch_list_takes_a_high_probability_without_warnings_and_works_without_
 
 def test_churn_settings_are_validated(write_config, write_csv):
     orders_csv = write_csv("orders.csv", "order_id,customer_id,order_date,amount\n1,c1,2026-01-01,10\n")
-    config = load_config(write_config({"orders": str(orders_csv)}, churn={"horizon_days": 60, "playbook": {"high": "call"}}))
+    settings = {"horizon_days": 60, "playbook": {"high": "call"}}
+    config = load_config(write_config({"orders": str(orders_csv)}, churn=settings))
     assert config.churn.horizon_days == 60 and config.churn.playbook == {"high": "call"}
     with pytest.raises(ConfigError, match="churn.horizn_days: unknown key"):
         load_config(write_config({"orders": str(orders_csv)}, churn={"horizn_days": 60}))
@@ -473,10 +493,8 @@ def test_platt_map_keeps_the_order_of_customers():
 
 
 def test_every_reason_the_rules_write_reads_in_chinese():
-    # one customer per form of reason: the report rewrites each from its figures, so a new or
-    # reworded reason without a form would stay English on a Chinese page
+    # one customer per form of reason: the report words each from its figures, in Chinese
     from custseg import i18n
-    from custseg.segment.churn import reason_form, reasons_in_language
 
     rows = [
         customer("cadence", recency_days=70, cadence_days=30.0),
@@ -490,17 +508,19 @@ def test_every_reason_the_rules_write_reads_in_chinese():
         customer("contacts", interactions_90d=0, interactions_365d=20),
         customer("all", recency_days=70, orders_90d=0, orders_prev_90d=4, satisfaction_latest=1.0, interactions_90d=0),
     ]
-    reasons = warnings(table(rows), DEFAULTS).set_index("customer_id")["reasons"]
-    parts = [part for text in reasons for part in text.split("; ")]
-    assert all(reasons) and len(parts) >= len(rows) + 3
-    forms = {part: reason_form(part) for part in parts}
-    assert [part for part, form in forms.items() if form is None] == []
-    assert len({form[0] for form in forms.values()}) == 9  # every form is written by some customer
-    assert reasons_in_language(reasons["all"]) == reasons["all"]  # English: unchanged
+    facts = warnings(table(rows), DEFAULTS).set_index("customer_id")["reasons"]
+    english = facts.map(words.churn_reasons)
+    assert all(english) and sum(len(reasons) for reasons in facts) >= len(rows) + 3
+    forms = {
+        (r["reason"], r["tier"] is not None, r["orders"] is not None and r["orders"] >= r["min_orders"],
+         r["drop"] is not None) for reasons in facts for r in reasons
+    }
+    assert len(forms) == 9  # every form of words is written by some customer
     with i18n.language("zh"):
-        chinese = {name: reasons_in_language(text) for name, text in reasons.items()}
+        chinese = facts.map(words.churn_reasons)
     assert chinese["cadence"] == "已 70 天未下单，是其自身购买周期 30 天的 2.3 倍"
     assert "高价值层级" in chinese["tier_few"]
     for name, text in chinese.items():
         assert not re.search(r"[a-z]{3,}", text), (name, text)  # no English words left
-        assert sorted(re.findall(r"\d+(?:\.\d+)?", text)) == sorted(re.findall(r"\d+(?:\.\d+)?", reasons[name]))  # same figures
+        figures = r"\d+(?:\.\d+)?"
+        assert sorted(re.findall(figures, text)) == sorted(re.findall(figures, english[name]))  # same figures

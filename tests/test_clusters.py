@@ -252,7 +252,8 @@ def test_when_no_k_meets_the_minimum_share_the_largest_smallest_cluster_is_kept(
     selection = result.selection.set_index("k")
     assert not result.min_share_met and not selection["eligible"].any()
     best = selection["smallest_share"].max()
-    assert selection.loc[result.k, "smallest_share"] == best and result.k == selection.index[selection["smallest_share"].eq(best)].min()
+    assert selection.loc[result.k, "smallest_share"] == best
+    assert result.k == selection.index[selection["smallest_share"].eq(best)].min()
     with pytest.raises(ValueError, match=r"clusters\.min_share \(0\.4\) x clusters\.k_min \(3\) is above 1"):
         Clusters(min_share=0.4)
 

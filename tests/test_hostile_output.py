@@ -98,7 +98,11 @@ def test_customer_segments_csv_neutralises_ids_and_cities_but_not_numbers_or_par
 
 def test_churn_watchlist_csv_neutralises_text_and_keeps_negative_amounts(tmp_path):
     watch = pd.DataFrame({
-        "rank": [1, 2], "customer_id": ["+1+1", "C2"], "reasons": ["silence", "@trend"],
+        # reasons as facts (churn.warnings), worded in English for the export; a tier name comes from the data
+        "rank": [1, 2], "customer_id": ["+1+1", "C2"],
+        "reasons": [[{"reason": "silence", "days": 100.0, "cadence": 30.0}],
+                    [{"reason": "silence_limit", "days": 200.0, "limit": 180.0, "tier": "@low", "orders": 1.0,
+                      "min_orders": 3}]],
         "value_at_risk": [-12.5, 40.0], "action": ["=call()", "e-mail"],
     })
     written = write_watch_list(watch, tmp_path)
@@ -106,7 +110,10 @@ def test_churn_watchlist_csv_neutralises_text_and_keeps_negative_amounts(tmp_pat
     assert "'+1+1,'@trend" not in text  # not one cell
     back = _read_csv(written["csv"])
     assert back["customer_id"].tolist() == ["'+1+1", "C2"]
-    assert back["reasons"].tolist() == ["silence", "'@trend"]
+    assert back["reasons"].tolist() == [
+        "silent 100 days, 3.3x own cadence of 30 days",
+        "silent 200 days, over the 180-day limit for @low-tier customers with fewer than 3 orders",
+    ]  # a reason starts with words, never with a formula sign
     assert back["action"].tolist() == ["'=call()", "e-mail"]
     assert back["value_at_risk"].tolist() == ["-12.5000", "40.0000"]
     assert pd.read_parquet(written["parquet"])["customer_id"].tolist() == ["+1+1", "C2"]

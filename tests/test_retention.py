@@ -55,9 +55,11 @@ def test_watch_list_is_ranked_by_value_at_risk_and_holds_no_personal_data(study)
     assert watch["value_at_risk"].is_monotonic_decreasing
     assert watch["rank"].tolist() == list(range(1, len(watch) + 1))
     assert not set(PERSONAL_COLUMNS) & set(watch.columns)
-    joined = watch.merge(result.customers[["customer_id", "value_at_risk", "tier"]], on="customer_id", suffixes=("", "_table"))
+    table = result.customers[["customer_id", "value_at_risk", "tier"]]
+    joined = watch.merge(table, on="customer_id", suffixes=("", "_table"))
     np.testing.assert_allclose(joined["value_at_risk"], joined["value_at_risk_table"])
-    assert (joined["action"] == joined["tier_table"].map(config.churn.playbook).fillna(config.churn.default_action)).all()
+    expected = joined["tier_table"].map(config.churn.playbook).fillna(config.churn.default_action)
+    assert (joined["action"] == expected).all()
 
 
 def test_the_watch_list_finds_the_planted_churners(study):
@@ -92,7 +94,8 @@ def test_without_value_models_the_observed_net_spend_stands_in_and_is_said(study
     # (this sample's refunds carry none), nothing annualised
     orders = tables["orders"]
     start = pd.Timestamp(DATE) - pd.Timedelta(days=365)
-    recent = orders.loc[orders["status"].eq("completed") & orders["order_date"].ge(start) & orders["order_date"].lt(pd.Timestamp(DATE))]
+    dated = orders["order_date"].ge(start) & orders["order_date"].lt(pd.Timestamp(DATE))
+    recent = orders.loc[orders["status"].eq("completed") & dated]
     spent = recent.groupby("customer_id")["revenue"].sum()
     values = table.loc[buyers].set_index("customer_id")["value"]
     np.testing.assert_allclose(values, spent.reindex(values.index).fillna(0.0).to_numpy())

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from custseg import words
 from custseg.segment.step import segment
 
 
@@ -58,12 +59,13 @@ def test_the_cluster_note_says_when_no_k_meets_the_minimum_share(study):
     from custseg.segment.step import _fit_clusters
 
     config, _, _, result = study
-    assert result.cluster_note == "" and result.clusters.min_share_met
+    assert result.cluster_note is None and result.clusters.min_share_met
     strict = config.model_copy(update={"clusters": config.clusters.model_copy(update={"min_share": 0.3})})
     fit, note = _fit_clusters(result.customers, strict)
     smallest = fit.selection.loc[fit.selection["chosen"], "smallest_share_all"].item()
     assert not fit.min_share_met and smallest < 0.3
-    assert note == (
+    assert note == {"reason": "min_share", "k_min": 3, "k_max": 8, "min_share": 0.3, "k": fit.k, "smallest": smallest}
+    assert words.cluster_note(note, clause=True) == (
         f"no k from 3 to 8 gives every cluster at least 30.0% of the buyers (clusters.min_share); "
         f"k = {fit.k}, whose smallest cluster holds {smallest:.1%}, is the closest and was kept"
     )

@@ -88,17 +88,20 @@ def test_the_backtest_compares_predictions_with_what_customers_bought(sample):
     cut = pd.Timestamp(check.cutoff)
     done = orders.loc[orders["status"].eq("completed")]
     known = set(done.loc[done["order_date"] < cut, "customer_id"])
-    later = done.loc[(done["order_date"] >= cut) & (done["order_date"] < pd.Timestamp(DATE)) & done["customer_id"].isin(known)]
+    dated = (done["order_date"] >= cut) & (done["order_date"] < pd.Timestamp(DATE))
+    later = done.loc[dated & done["customer_id"].isin(known)]
     groups = check.groups
     whole = groups.loc[groups["kind"].eq("all")].iloc[0]
     assert whole["customers"] == len(known)
     assert whole["actual_revenue"] == pytest.approx(later["revenue"].sum())
-    assert whole["actual_purchases"] == later.assign(day=later["order_date"].dt.floor("D"))[["customer_id", "day"]].drop_duplicates().shape[0]
+    days = later.assign(day=later["order_date"].dt.floor("D"))[["customer_id", "day"]]
+    assert whole["actual_purchases"] == days.drop_duplicates().shape[0]
     tiers = spend_tiers(check.cutoff)
     for tier in ("big", "small"):
         row = groups.loc[groups["kind"].eq("tier") & groups["group"].eq(tier)].iloc[0]
         mine = later.loc[later["customer_id"].map(tiers).eq(tier)]
-        assert row["actual_revenue"] == pytest.approx(mine["revenue"].sum()) and row["customers"] == tiers.eq(tier).sum()
+        assert row["actual_revenue"] == pytest.approx(mine["revenue"].sum())
+        assert row["customers"] == tiers.eq(tier).sum()
     # every kind of group covers every customer once
     for kind in ("tier", "frequency"):
         rows = groups.loc[groups["kind"].eq(kind)]
@@ -144,7 +147,8 @@ def test_the_backtest_is_deterministic(sample, intake_1500):
 def test_a_fixed_spec_is_backtested_alone(sample, intake_1500):
     config, _, _ = intake_1500
     orders, _, _ = sample
-    fixed = backtest(orders, DATE, Value(model="mbgnbd", penalizer=0.0, order_value_purchases="repeat", backtest_days=90))
+    settings = Value(model="mbgnbd", penalizer=0.0, order_value_purchases="repeat", backtest_days=90)
+    fixed = backtest(orders, DATE, settings)
     assert fixed.chosen_by == "config" and fixed.chosen == ModelSpec("mbgnbd", 0.0, "repeat")
     assert len(fixed.candidates) == 1 and fixed.days == 90 and fixed.cutoff == DATE - dt.timedelta(days=90)
     assert fixed.groups["kind"].unique().tolist() == ["all", "frequency"]  # no tiers given
@@ -168,7 +172,8 @@ def test_the_backtest_says_why_it_was_not_run(sample):
 
 def _models(**params) -> ValueModels:
     base = dict(r=0.8, alpha=9.0, a=0.8, b=2.4, p=6.0, q=3.7, v=15.0, log_likelihood=0.0, gg_log_likelihood=0.0,
-                n_customers=0, n_repeat_buyers=0, frequency_value_corr=0.0, time_unit_days=7, penalizer=0.0, seconds=0.0)
+                n_customers=0, n_repeat_buyers=0, frequency_value_corr=0.0, time_unit_days=7, penalizer=0.0,
+                seconds=0.0)
     return ValueModels(**{**base, **params})
 
 
@@ -234,6 +239,7 @@ def test_backtest_errors_above_the_configured_share_are_warned_per_scope():
 
 def test_no_backtest_is_warned_with_its_cause():
     months = frozenset(range(1, 13))
-    skipped = dataclasses.replace(_check(), cutoff=None, days=0, skipped={"reason": "fit_failed", "message": "too little"})
+    failed = {"reason": "fit_failed", "message": "too little"}
+    skipped = dataclasses.replace(_check(), cutoff=None, days=0, skipped=failed)
     found = warnings(_models(), _scored([0.5]), skipped, Value(), DATE, months)
     assert found == [{"reason": "no_backtest", "cause": "fit_failed", "message": "too little"}]

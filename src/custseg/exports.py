@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from custseg import files
+from custseg import files, i18n, words
 
 #: Columns of the export, in order; those a study does not have (no clusters, say) are left out.
 EXPORT_COLUMNS = (
@@ -67,14 +67,29 @@ def write_segment_export(customers: pd.DataFrame, folder: Path) -> dict[str, Pat
     }
 
 
+def watch_list_export(watch_list: pd.DataFrame) -> pd.DataFrame:
+    """The watch list as other systems get it: its reasons in English words.
+
+    The export is one file for every reader, so its reasons are English
+    (:func:`custseg.words.churn_reasons`), whatever the reports' language; the processed watch list
+    keeps them as facts.
+    """
+    if "reasons" not in watch_list:
+        return watch_list
+    with i18n.language("en"):
+        reasons = [words.churn_reasons(reason) for reason in watch_list["reasons"]]
+    return watch_list.assign(reasons=pd.array(reasons, dtype="str"))
+
+
 def write_watch_list(watch_list: pd.DataFrame, folder: Path) -> dict[str, Path]:
     """Write ``churn_watchlist.csv`` (UTF-8 with BOM, for Excel) and ``churn_watchlist.parquet``.
 
-    The list is :func:`custseg.segment.churn.watch_list`: ranked by value at risk, with the reasons and
-    the tier's recommended action, and no names, e-mails or phones. Formulas are neutralised in
-    the CSV as in :func:`write_segment_export`.
+    The list is :func:`custseg.segment.churn.watch_list`: ranked by value at risk, with the reasons
+    (in English words, :func:`watch_list_export`) and the tier's recommended action, and no names,
+    e-mails or phones. Formulas are neutralised in the CSV as in :func:`write_segment_export`.
     """
+    export = watch_list_export(watch_list)
     return {
-        "csv": files.write_csv(watch_list, folder / "churn_watchlist.csv", float_format="%.4f"),
-        "parquet": files.write_parquet(watch_list, folder / "churn_watchlist.parquet"),
+        "csv": files.write_csv(export, folder / "churn_watchlist.csv", float_format="%.4f"),
+        "parquet": files.write_parquet(export, folder / "churn_watchlist.parquet"),
     }

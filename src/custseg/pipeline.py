@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import custseg
-from custseg import files, paths, processed
+from custseg import files, paths, processed, words
 from custseg.config import Config, ConfigError
 from custseg.exports import write_segment_export, write_watch_list
 from custseg.intake.cleaning import CleanTables, IntakeError, format_accounting, run_intake, write_intake
@@ -227,13 +227,14 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     processed.write_meta(out.processed, meta)  # last: it vouches for the files above
     fitted = f"{done.clusters.k if done.clusters else 'no'} clusters"
     if done.clusters and done.cluster_note:  # fitted, but short of clusters.min_share
-        fitted += f" ({done.cluster_note})"
+        fitted += f" ({words.cluster_note(done.cluster_note, clause=True)})"
     echo(
         f"{len(customers):,} customers, {len(order_table):,} orders, {fitted}, "
         f"{len(done.snapshot_dates)} snapshots in {seconds:.1f} s -> {out.processed}; CRM export {exported['csv']}"
     )
+    test = retention.backtest
     echo(
-        f"churn model: {retention.backtest.choice or retention.backtest.note}; "
+        f"churn model: {words.model_choice(test.choice) or words.churn_model_note(test.note)}; "
         f"{len(retention.watch_list):,} customers on the watch list {watch_export['csv']} ({retention_seconds:.1f} s)"
     )
     return out.processed

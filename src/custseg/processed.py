@@ -66,7 +66,9 @@ class Clusters:
     k: int = 0  # 0: no clusters
     names: dict[str, str] = field(default_factory=dict)  # cluster number (as text) -> its name
     seed: int = 0
-    note: str = ""  # why there are no clusters, or why they fall short of min_share
+    # why there are no clusters, or why they fall short of min_share: a fact worded by
+    # custseg.words.cluster_note (a text in a study.json of an older custseg); None: neither
+    note: dict[str, Any] | str | None = None
     # how the features were prepared and k was chosen, for the k-selection chart; None: processed
     # data of a version that did not record it
     log: list[str] | None = None

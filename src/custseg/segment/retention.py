@@ -35,8 +35,8 @@ from custseg.segment.features import NET_STATUSES, REFUNDED_ON, REFUNDED_STATUS
 
 #: Columns this step adds to the customer table, in order (missing where they do not apply: a
 #: prospect has no value and no churn probability).
-VALUE_COLUMNS = ("one_time_buyer", "p_alive", "expected_purchases", "expected_order_value", "order_value_above_history", "clv",
-                 "expected_next_order")
+VALUE_COLUMNS = ("one_time_buyer", "p_alive", "expected_purchases", "expected_order_value", "order_value_above_history",
+                 "clv", "expected_next_order")
 RISK_COLUMNS = (*churn.RULES, "warning_count", "reasons", "churn_probability", "value", "value_at_risk")
 #: Column of the watch list (after ``value``) that says what the value is, for readers of the export.
 VALUE_BASIS_COLUMN = "value_basis"
@@ -61,7 +61,8 @@ class Retention:
 
     def summary(self) -> dict:
         """JSON-safe facts for study.json: the backtest, the value models and the watch list size."""
-        return {"churn": self.backtest.summary(), "value": self.value_summary(), "watch_list": int(len(self.watch_list))}
+        return {"churn": self.backtest.summary(), "value": self.value_summary(),
+                "watch_list": int(len(self.watch_list))}
 
     def value_summary(self) -> dict:
         """study.json's ``value`` block: what value means (``kind``: ``clv`` or the observed
@@ -75,7 +76,9 @@ class Retention:
             value |= {
                 "method": models.method,
                 "model": models.spec.summary(),
-                "parameters": {name: _number(getattr(models, name)) for name in ("r", "alpha", "a", "b", "p", "q", "v")},
+                "parameters": {
+                    name: _number(getattr(models, name)) for name in ("r", "alpha", "a", "b", "p", "q", "v")
+                },
                 "repeat_buyers": models.n_repeat_buyers,
                 "customers": models.n_customers,
                 "frequency_value_correlation": _number(models.frequency_value_corr),
@@ -198,7 +201,7 @@ def assess(
     test = churn.backtest(tables, observation_date, config.churn)
     probability = test.churn_probability.reindex(pd.Index(table["customer_id"].astype("str"))).to_numpy()
     table = table.assign(
-        **{c: flags[c].to_numpy() for c in (*churn.RULES, "warning_count", "reasons")},
+        **{c: flags[c].array for c in (*churn.RULES, "warning_count", "reasons")},  # reasons stay facts (Arrow)
         churn_probability=probability,
         value=value.to_numpy(),
         value_at_risk=value.to_numpy() * probability,
@@ -253,13 +256,17 @@ def _tiers_at(tables: Mapping[str, pd.DataFrame], customers: pd.DataFrame, confi
 
     # Tiers read purchases (and contacts when weighted), not the other tables: preparing only
     # those is a third of the work on a sample with every table.
-    read = {name: tables[name] for name in ("orders", "interactions") if name in tables and (name == "orders" or needed)}
+    read = {
+        name: tables[name] for name in ("orders", "interactions") if name in tables and (name == "orders" or needed)
+    }
 
     def at(date: dt.date) -> pd.Series:
         table = features.features_at(features.prepare(read), date, attributes=False, features=needed)
         if within is not None and within in customers:
             places = customers[["customer_id", within]].astype({"customer_id": "str"})
-            table = table.astype({"customer_id": "str"}).merge(places, on="customer_id", how="left", validate="one_to_one")
+            table = table.astype({"customer_id": "str"}).merge(
+                places, on="customer_id", how="left", validate="one_to_one"
+            )
         tiered = tiers.assign_tiers(table, config.tiers)
         return pd.Series(tiered["tier"].array, index=pd.Index(tiered["customer_id"].astype("str"), name="customer_id"),
                          name="tier")

@@ -39,7 +39,7 @@ class Segmentation:
     customers: pd.DataFrame  # one row per customer: features, regions, tier, segments, lifecycle, cluster
     category_shares: pd.DataFrame  # customer_id, category, revenue, share
     clusters: clusters.ClusterResult | None  # None when there were too few buyers to cluster
-    cluster_note: str  # why clusters are missing or fall short of clusters.min_share; "" when neither
+    cluster_note: dict | None  # why clusters are missing or short of clusters.min_share, as facts (_fit_clusters)
     snapshot_dates: list[dt.date]
     snapshots: pd.DataFrame  # long: snapshot_date, customer_id, tier, segment, lifecycle, ...
     tier_effect: pd.DataFrame  # per snapshot pair and tier: retention and revenue growth
@@ -110,8 +110,8 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     # Ids are coded and purchases sorted once; every snapshot date reuses that work. The region
     # tables load meanwhile (mostly Python, while the coding is mostly Arrow and numpy, which
     # release the GIL); every CLDR locale too when a country spelling needs them, as a real export
-    # usually has one the core tables miss. When none does they would be a second of work on a
-    # busy core and 45 MiB for nothing.
+    # usually has one the core tables miss. When none does they would be work on a busy core and
+    # memory for nothing (docs/performance.md, Memory).
     located = tables.get("customers")
     spellings = located["country"].dropna().unique() if located is not None and "country" in located else ()
     with ThreadPoolExecutor(max_workers=1) as loader:
@@ -126,9 +126,9 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     dates = [d for d in dates if features.day_number(d) > start] or [observation_date]
     # Past dates need only what the snapshots keep and what tiers are computed within. Those
     # places repeat at every date: they are categoricals, like the tiers and segments, coded
-    # once, and each date takes its customers' codes (a byte a row where text takes twenty:
-    # 200 MB fewer at a million customers). Tiers within a region group the same customers
-    # whether the region is text or codes.
+    # once, and each date takes its customers' codes (a byte a row where text takes twenty;
+    # docs/performance.md, Memory). Tiers within a region group the same customers whether the
+    # region is text or codes.
     needed = {"region", "market", tiers.WITHIN_COLUMNS.get(config.tiers.within, "region")}
     slim = pd.DataFrame({c: pd.Categorical(placed[c]) for c in placed.columns if c in needed}, index=placed.index)
 
@@ -141,7 +141,7 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
         kept = table[[c for c in snapshots.SNAPSHOT_COLUMNS if c in table]]
         # classify returns the customers known at the date, in code order; the observation
         # date's places are text (its table is the output), and coded here like the others
-        known = history.known_at(date)
+        known = history.known_at(date)  # noqa: F821 (deleted only after use, below)
         places_then = {c: slim[c].array.take(known) for c in ("region", "market") if c in kept}
         return kept.assign(customer_id=pd.Categorical.from_codes(known, dtype=coded_ids), **places_then)
 
@@ -150,8 +150,8 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     past_features = ["interactions_90d"] if config.tiers.weights.get("i", 0) > 0 else []
 
     def classify_past(date: dt.date) -> pd.DataFrame:
-        past = classify(history, config, date, slim, attributes=False, behaviour=past_features)
-        return snapshot_rows(past, date)
+        past = classify(history, config, date, slim, attributes=False, behaviour=past_features)  # noqa: F821 (deleted only after use, below)
+        return snapshot_rows(past, date)  # noqa: F821 (deleted only after use, below)
 
     # The past dates depend neither on the observation date's table nor on the clusters: a
     # thread classifies them while this one classifies the observation date and fits the
@@ -167,10 +167,12 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
             customers = clusters.assign_clusters(customers, fit)
 
         def at(date: dt.date) -> pd.DataFrame:
-            return snapshot_rows(customers, date) if date == observation_date else past[date].result()
+            if date == observation_date:
+                return snapshot_rows(customers, date)  # noqa: F821 (deleted only after use, below)
+            return past[date].result()  # noqa: F821 (deleted only after use, below)
 
         history_table = snapshots.build_snapshots(at, dates)
-    # The prepared arrays (half a gigabyte for ten million orders) are let go as soon as they
+    # The prepared arrays (the largest working memory of the step) are let go as soon as they
     # are not needed, so the working arrays of the last steps take their place instead of adding
     # to them: first the past tables (in the snapshot table now) and the sorted purchases...
     del past, snapshot_rows, classify_past, at
@@ -206,23 +208,24 @@ def _coded_orders(orders: pd.DataFrame, order_codes: np.ndarray, ids: pd.Categor
     return pd.DataFrame({"customer_id": codes, **columns}, copy=False)
 
 
-def _fit_clusters(customers: pd.DataFrame, config: Config) -> tuple[clusters.ClusterResult | None, str]:
-    """Fit clusters when there are enough buyers, trimming the k range to what the base supports."""
+def _fit_clusters(customers: pd.DataFrame, config: Config) -> tuple[clusters.ClusterResult | None, dict | None]:
+    """Fit clusters when there are enough buyers, trimming the k range to what the base supports.
+
+    Returns the fit (None when there are too few buyers) and a note, as facts
+    (:func:`custseg.words.cluster_note` puts it in words), or None when there is nothing to say:
+    ``{"reason": "few_buyers", "usable", "needed", "k_min", "min_size"}`` (no clusters) or
+    ``{"reason": "min_share", "k_min", "k_max", "min_share", "k", "smallest"}`` (no k gives every
+    cluster ``clusters.min_share`` of the buyers; the closest was kept).
+    """
     settings = config.clusters
     usable = customers.loc[customers["frequency"] > 0, settings.features].notna().all(axis=1).sum()
     k_max = min(settings.k_max, int(usable) // MIN_BUYERS_PER_CLUSTER)
     if k_max < settings.k_min:
-        return None, (
-            f"no clusters: {usable:,} customers with purchases and every feature, fewer than the "
-            f"{MIN_BUYERS_PER_CLUSTER * settings.k_min:,} that {settings.k_min} clusters (clusters.k_min) "
-            f"of at least {MIN_BUYERS_PER_CLUSTER} customers need"
-        )
+        return None, {"reason": "few_buyers", "usable": int(usable), "needed": MIN_BUYERS_PER_CLUSTER * settings.k_min,
+                      "k_min": settings.k_min, "min_size": MIN_BUYERS_PER_CLUSTER}
     fit = clusters.fit_clusters(customers, settings.model_copy(update={"k_max": k_max}))
     if fit.min_share_met:
-        return fit, ""
+        return fit, None
     smallest = fit.selection.loc[fit.selection["chosen"], "smallest_share_all"].iloc[0]
-    return fit, (
-        f"no k from {settings.k_min} to {k_max} gives every cluster at least {settings.min_share:.1%} of the "
-        f"buyers (clusters.min_share); k = {fit.k}, whose smallest cluster holds {smallest:.1%}, is the "
-        f"closest and was kept"
-    )
+    return fit, {"reason": "min_share", "k_min": settings.k_min, "k_max": k_max, "min_share": settings.min_share,
+                 "k": int(fit.k), "smallest": float(smallest)}

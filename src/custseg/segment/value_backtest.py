@@ -229,7 +229,8 @@ def outcome(orders: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
         ``customer_id`` (as text), ``purchases`` (purchase days) and ``revenue`` (net), one row
         per customer with a purchase in the span.
     """
-    bought = purchases_at(orders, end) & (orders["order_date"] >= pd.Timestamp(start)).to_numpy(dtype=bool, na_value=False)
+    since = (orders["order_date"] >= pd.Timestamp(start)).to_numpy(dtype=bool, na_value=False)
+    bought = purchases_at(orders, end) & since
     days = pd.DataFrame({
         "customer_id": orders["customer_id"].astype("str").to_numpy()[bought],
         "day": orders["order_date"].to_numpy()[bought].astype("datetime64[D]"),
@@ -315,7 +316,8 @@ def backtest(
     fitted, purchases, revenue = predictions[chosen]
     groups = _groups(summary, purchases, revenue, actual_purchases, actual_revenue, tier)
     metrics = _metrics(summary, fitted, purchases, revenue, actual_purchases, actual_revenue)
-    return ValueBacktest(cutoff, days, history, chosen, "backtest" if len(specs) > 1 else "config", table, groups, metrics)
+    chosen_by = "backtest" if len(specs) > 1 else "config"
+    return ValueBacktest(cutoff, days, history, chosen, chosen_by, table, groups, metrics)
 
 
 def warnings(
@@ -373,7 +375,8 @@ def warnings(
         found.append({"reason": "no_backtest", "cause": check.skipped["reason"]}
                      | {k: v for k, v in check.skipped.items() if k != "reason"})
     else:
-        scopes = [("all", "all"), *(("tier", str(t)) for t in check.groups.loc[check.groups["kind"].eq("tier"), "group"])]
+        tier_groups = check.groups.loc[check.groups["kind"].eq("tier"), "group"]
+        scopes = [("all", "all"), *(("tier", str(t)) for t in tier_groups)]
         for kind, group in scopes:
             error = check.error(kind, group)
             if np.isfinite(error) and abs(error) > settings.max_backtest_error:

@@ -5,10 +5,10 @@ no churn model, and the warnings that qualify the churn probabilities.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pandas as pd
 
+from custseg import words
 from custseg.i18n import _, ngettext
 from custseg.processed import ProcessedData
 from custseg.studies import render
@@ -47,16 +47,9 @@ def short_history(data: ProcessedData, table: str) -> render.Notice:
     )
 
 
-#: The note the pipeline writes when there are too few buyers for clusters (segmentation._fit_clusters).
-_FEW_BUYERS = re.compile(
-    r"no clusters: (?P<usable>[\d,]+) customers with purchases and every feature, fewer than the "
-    r"(?P<needed>[\d,]+) that (?P<k>\d+) clusters \(clusters\.k_min\) of at least (?P<size>\d+) customers need\.?"
-)
-
-
 def no_clusters(data: ProcessedData) -> render.Notice:
-    """Why there are no clusters, in the pipeline's words (study.json, clusters.note)."""
-    note = data.meta.clusters.note or ""
+    """Why there are no clusters, from the pipeline's facts (study.json, clusters.note)."""
+    note = data.meta.clusters.note
     if not note:
         return render.Notice(
             _(
@@ -65,24 +58,15 @@ def no_clusters(data: ProcessedData) -> render.Notice:
             ),
             kind="warning",
         )
-    few = _FEW_BUYERS.fullmatch(note)
-    if few:
-        return render.Notice(
-            _(
-                "No clusters: {usable} customers with purchases and every feature, fewer than the {needed} "
-                "that {k} clusters (clusters.k_min) of at least {size} customers need."
-            ).format(**few.groupdict()),
-            kind="info",
-        )
-    return render.Notice(note[0].upper() + note[1:].rstrip(".") + ".", kind="info")
+    return render.Notice(words.cluster_note(note), kind="info")
 
 
 def no_churn_model(data: ProcessedData) -> render.Notice:
     """Why a study shows no churn probability and no value at risk: the model was not fitted."""
-    note = (data.meta.churn.get("note") or "").strip()
+    note = words.churn_model_note(data.meta.churn.get("note"))
     text = _("The churn model was not fitted, so there is no churn probability and no value at risk here; the "
              "warning rules apply alone.")
-    if note:  # the pipeline's words (English), as the churn page shows them
+    if note:  # the pipeline's facts in words, as the churn page shows them
         text += " " + _("Why: {note}.").format(note=note)
     return render.Notice(text, kind="info")
 

@@ -15,10 +15,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from custseg import i18n
+from custseg import i18n, words
 from custseg.i18n import N_, _
 from custseg.processed import ProcessedData
-from custseg.segment import churn, lifecycle
+from custseg.segment import lifecycle
 from custseg.studies import render, strategy
 from custseg.studies.base import Page, section
 from custseg.studies.labels import (
@@ -485,9 +485,9 @@ class SliceStudy(Page):
         shown = shown.assign(
             tier=shown["tier"].astype("string").map(tier_label, na_action="ignore"),
             segment=shown["segment"].astype("string").map(lambda s: segments.get(s, s), na_action="ignore"),
-            # the pipeline writes reasons and actions in English (the export is one file for all
-            # readers); a report in another language rewrites them, a user's own action stays as written
-            reasons=shown["reasons"].astype("string").map(churn.reasons_in_language, na_action="ignore"),
+            # the pipeline keeps reasons as facts, worded here in the report language; actions are
+            # English (the export is one file for all readers), a user's own action stays as written
+            reasons=shown["reasons"].map(words.churn_reasons).astype("string"),
             action=shown["action"].astype("string").map(_, na_action="ignore"),
         )
         headings = {column: _(heading) for column, heading in WATCH_HEADINGS.items()}

@@ -1,47 +1,5 @@
-"""Churn early warning: readable rules, a backtested churn model and a watch list by value at risk.
+"""The churn model: trained on the customers as they were at past dates, backtested out of time.
 
-Three parts, each usable alone:
-
-* :func:`warnings` flags customers by four rules a person can check by hand, and says why in
-  words built from the customer's own figures ("silent 140 days, 2.8x own cadence of 50 days").
-* :func:`backtest` trains a churn model on the customer table as it was at a past date, checks it
-  out of time on the next window, compares it with the recency-only baseline, and scores every
-  buyer at the observation date with the model that won. When the history is too short it says
-  so and scores nobody; the rules still run.
-* :func:`watch_list` ranks the customers worth a retention effort by value at risk
-  (expected value x churn probability), with the reasons and the tier's recommended action.
-
-Every number comes from the ``churn`` settings (defaults in brackets).
-
-The rules
----------
-Only buyers (``frequency`` > 0) who are not yet lost are warned about: a customer silent for more
-than ``lost_after_days`` [365] is past saving, and a warning would only bury the ones who are not.
-(The lifecycle stage *churned* is not used for this: it fires after 4x the own cadence, so a
-monthly buyer silent for five months is "churned" there but still very much worth a call.)
-
-====================  ======================================================================
- rule                  fires when
-====================  ======================================================================
- warn_silence          silent (``recency_days``) more than ``silence_factor`` [2] x own cadence
-                       for customers with at least ``min_orders_for_cadence`` [3] purchases; else
-                       more than the tier's limit (``silence_days_by_tier`` [high 90, mid 120,
-                       low 180, given to renamed tiers by position], ``silence_days`` [120] for a
-                       tier not listed or no tier). Never for a silence of ``silence_min_days``
-                       [30] days or less.
- warn_trend            orders in the last 90 days at most ``trend_drop`` [0.5] x those of the 90
-                       days before, which held at least ``trend_min_orders`` [3]
- warn_satisfaction     latest satisfaction (1-5) at most ``satisfaction_low`` [2], or at least
-                       ``satisfaction_drop`` [1] point below the customer's earlier average
- warn_interactions     contacts in the last 90 days at most ``interactions_drop`` [0.5] x the
-                       customer's earlier rate per 90 days (over the 275 days before), which was
-                       at least ``interactions_min`` [2]
-====================  ======================================================================
-
-A rule whose columns are absent (a study without feedback or interactions) never fires.
-
-The model
----------
 The label of a customer at a date ``t`` is "no completed order in [t, t + H)", H =
 ``horizon_days`` [90]. The model learns from the buyers as they were at several past dates, the
 *origins*: every ``origin_step_days`` [30] back from ``v = obs - H`` (the last date whose window
@@ -86,13 +44,25 @@ Warnings (``Backtest.warnings``, facts for the pages to word): ``no_validation``
 history for an out-of-time check), ``short_history`` (history shorter than twice the horizon),
 ``season_not_observed`` (the coming window's weeks never occur among the origins) and
 ``rate_error`` (the validation window's rate missed by more than ``max_rate_error``).
+
+The choice and the reason a model was skipped are facts too (``Backtest.choice``,
+``Backtest.note``); :func:`custseg.words.model_choice` and :func:`custseg.words.churn_model_note`
+put them in words:
+
+* choice: ``{"candidate": "logistic", "roc_auc": 0.734, "population": "not_lost", "others":
+  [{"candidate": "gradient_boosting", "roc_auc": 0.721}, ...]}`` (best first), or
+  ``{"candidate": "logistic", "population": None}`` when there was no out-of-time check;
+* note: ``{"reason": "no_history", "start_needed", "min_history_days", "horizon_days",
+  "orders_start"}`` (no date has enough orders before it) or ``{"reason": "too_few_buyers",
+  "data": "learning" | "checking" | "validation", "first", "last", "horizon_days", "buyers",
+  "churned", "stayed", "min_buyers", "min_each"}`` (the dates it learns from, is checked against,
+  or the validation window hold too few buyers of either outcome).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -107,13 +77,9 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from custseg import i18n
 from custseg.config import Churn
-from custseg.i18n import N_, _
-from custseg.segment.features import TREND_WINDOW_DAYS, History, features_at, prepare, purchases_at
-
-#: The four rules, in the order their reasons are written.
-RULES: tuple[str, ...] = ("warn_silence", "warn_trend", "warn_satisfaction", "warn_interactions")
+from custseg.segment.churn._frames import floats
+from custseg.segment.features import History, features_at, prepare, purchases_at
 
 #: Behaviour columns of the customer table the model may use, when present. Only numbers that
 #: describe the customer's behaviour up to the date: no ids, no attributes, and no absolute
@@ -139,232 +105,12 @@ RECALIBRATED = "_recalibrated"
 #: Ties in validation ROC AUC go to the earlier (simpler) candidate in this order.
 _SIMPLICITY = (BASELINE, "logistic", "gradient_boosting")
 
-# Days over which the earlier interaction rate is measured: the 365-day window minus the last 90.
-_EARLIER_CONTACT_DAYS = 365 - TREND_WINDOW_DAYS
 # Permutation importances on at most this many validation rows: 5 repeats x ~25 features of
 # predictions on 100k rows would take longer than the rest of the backtest, and the ranking of
 # the features hardly moves beyond a few thousand rows.
 _IMPORTANCE_ROWS = 5_000
 _CALIBRATION_BINS = 10
 _TOP_SHARE = 0.10  # the top decile
-
-_WARNING_REQUIRED = ("customer_id", "frequency", "recency_days", "cadence_days", "orders_90d", "orders_prev_90d")
-_WATCH_ATTRIBUTES = ("region", "market", "tier", "segment", "lifecycle")
-
-
-# ---------------------------------------------------------------------------------------------
-# Rules
-# ---------------------------------------------------------------------------------------------
-
-def warnings(customers: pd.DataFrame, settings: Churn) -> pd.DataFrame:
-    """Rule-based churn warnings with the reasons in words (rules in the module docstring).
-
-    Parameters
-    ----------
-    customers
-        Customer table (:func:`custseg.segment.features.customer_table`) with customer_id, frequency,
-        recency_days, cadence_days, orders_90d and orders_prev_90d; tier, satisfaction_latest,
-        satisfaction_trend, interactions_90d and interactions_365d are used when present. Not
-        modified.
-    settings
-        The ``churn`` section of the study config.
-
-    Returns
-    -------
-    pd.DataFrame
-        One row per input row, same index and order: customer_id, one boolean column per rule of
-        :data:`RULES`, warning_count (int64) and reasons (str; the triggering figures of every
-        rule that fired, separated by "; ", empty when none did). Customers who never bought or
-        are silent for more than ``lost_after_days`` have no warnings.
-
-    Raises
-    ------
-    ValueError
-        When a required column is missing.
-    """
-    _require(customers, _WARNING_REQUIRED, "the churn warnings")
-    s = settings
-    silent = _floats(customers, "recency_days")
-    frequency = customers["frequency"].to_numpy(dtype="float64", na_value=0.0)
-    eligible = (frequency > 0) & (silent <= s.lost_after_days)  # NaN recency compares False
-
-    # silence against the own cadence, or against the tier's limit for customers with few orders
-    cadence = np.maximum(_floats(customers, "cadence_days"), 1.0)  # several orders on one day: 1 day
-    trusted = (frequency >= s.min_orders_for_cadence) & ~np.isnan(cadence)
-    if "tier" in customers:
-        tier = customers["tier"].astype("object")
-        tier_limit = tier.map(s.silence_days_by_tier).astype("float64").fillna(s.silence_days).to_numpy()
-        has_tier_limit = tier.isin(list(s.silence_days_by_tier)).to_numpy()
-    else:
-        tier = pd.Series(pd.NA, index=customers.index, dtype="object")
-        tier_limit = np.full(len(customers), float(s.silence_days))
-        has_tier_limit = np.zeros(len(customers), dtype=bool)
-    limit = np.where(trusted, s.silence_factor * cadence, tier_limit)
-    silence = eligible & (silent > limit) & (silent > s.silence_min_days)
-
-    recent = _floats(customers, "orders_90d")
-    before = _floats(customers, "orders_prev_90d")
-    trend = eligible & (before >= s.trend_min_orders) & (recent <= s.trend_drop * before)
-
-    latest = _floats(customers, "satisfaction_latest")
-    change = _floats(customers, "satisfaction_trend")
-    low, fell = latest <= s.satisfaction_low, change <= -s.satisfaction_drop
-    satisfaction = eligible & (low | fell)
-
-    contacts = _floats(customers, "interactions_90d")
-    earlier = (_floats(customers, "interactions_365d") - contacts) * TREND_WINDOW_DAYS / _EARLIER_CONTACT_DAYS
-    interactions = eligible & (earlier >= s.interactions_min) & (contacts <= s.interactions_drop * earlier)
-
-    index = customers.index
-    parts = [
-        _part(silence, lambda m: np.where(
-            trusted[m],
-            "silent " + _text(silent[m]) + " days, " + _text(silent[m] / cadence[m], 1)
-            + "x own cadence of " + _text(cadence[m]) + " days",
-            "silent " + _text(silent[m]) + " days, over the " + _text(tier_limit[m]) + "-day limit for "
-            + np.where(has_tier_limit[m], tier[m].fillna("").astype("str").to_numpy(dtype=object) + "-tier ", "")
-            # a customer whose orders all fell on one day has orders but no rhythm yet
-            + np.where(frequency[m] >= s.min_orders_for_cadence,
-                       "customers whose orders all fell on one day",
-                       f"customers with fewer than {s.min_orders_for_cadence} orders"),
-        )),
-        _part(trend, lambda m: "orders in the last 90 days " + _text(recent[m]) + " vs " + _text(before[m])
-              + " in the 90 days before"),
-        _part(satisfaction, lambda m: "latest satisfaction " + _text(latest[m], 1) + "/5"
-              + np.where(fell[m], ", " + _text(-change[m], 1) + " below the earlier average", "")),
-        _part(interactions, lambda m: "contacts in the last 90 days " + _text(contacts[m]) + " vs "
-              + _text(earlier[m], 1) + " per 90 days before"),
-    ]
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = joined + part
-    flags = np.column_stack([silence, trend, satisfaction, interactions])
-    return pd.DataFrame(
-        {
-            "customer_id": customers["customer_id"].to_numpy(),
-            **{name: flags[:, i] for i, name in enumerate(RULES)},
-            "warning_count": flags.sum(axis=1).astype(np.int64),
-            # every part starts with "; ": drop the first separator
-            "reasons": pd.array(pd.Series(joined, dtype="object").str[2:].to_numpy(), dtype="str"),
-        },
-        index=index,
-    )
-
-
-#: Every form a reason of :func:`warnings` takes, as a pattern over its English words and the
-#: message it reads as in a report. The data keeps the English words (the watch-list export is
-#: one file for every reader); a report in another language rewrites them with
-#: :func:`reasons_in_language`. A test checks that every reason the rules write matches a form.
-_NUMBER = r"-?\d+(?:\.\d+)?"
-_REASON_FORMS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(pattern.replace("NUM", _NUMBER)), message) for pattern, message in (
-    (r"silent (?P<days>NUM) days, (?P<ratio>NUM)x own cadence of (?P<cadence>NUM) days",
-     N_("silent {days} days, {ratio}x own cadence of {cadence} days")),
-    (r"silent (?P<days>NUM) days, over the (?P<limit>NUM)-day limit for (?P<tier>.+)-tier customers whose orders all fell on one day",
-     N_("silent {days} days, over the {limit}-day limit for {tier}-tier customers whose orders all fell on one day")),
-    (r"silent (?P<days>NUM) days, over the (?P<limit>NUM)-day limit for customers whose orders all fell on one day",
-     N_("silent {days} days, over the {limit}-day limit for customers whose orders all fell on one day")),
-    (r"silent (?P<days>NUM) days, over the (?P<limit>NUM)-day limit for (?P<tier>.+)-tier customers with fewer than (?P<orders>NUM) orders",
-     N_("silent {days} days, over the {limit}-day limit for {tier}-tier customers with fewer than {orders} orders")),
-    (r"silent (?P<days>NUM) days, over the (?P<limit>NUM)-day limit for customers with fewer than (?P<orders>NUM) orders",
-     N_("silent {days} days, over the {limit}-day limit for customers with fewer than {orders} orders")),
-    (r"orders in the last 90 days (?P<recent>NUM) vs (?P<before>NUM) in the 90 days before",
-     N_("orders in the last 90 days {recent} vs {before} in the 90 days before")),
-    (r"latest satisfaction (?P<score>NUM)/5, (?P<drop>NUM) below the earlier average",
-     N_("latest satisfaction {score}/5, {drop} below the earlier average")),
-    (r"latest satisfaction (?P<score>NUM)/5",
-     N_("latest satisfaction {score}/5")),
-    (r"contacts in the last 90 days (?P<contacts>NUM) vs (?P<earlier>NUM) per 90 days before",
-     N_("contacts in the last 90 days {contacts} vs {earlier} per 90 days before")),
-))
-
-
-def reason_form(part: str) -> tuple[str, dict[str, str]] | None:
-    """The message and the figures of one reason (a part of a ``reasons`` text between "; "), or
-    None when it has none of the forms :func:`warnings` writes."""
-    for pattern, message in _REASON_FORMS:
-        found = pattern.fullmatch(part)
-        if found:
-            return message, found.groupdict()
-    return None
-
-
-def reasons_in_language(reasons: str) -> str:
-    """A ``reasons`` text of :func:`warnings` in the report language (:mod:`custseg.i18n`): each
-    reason rewritten from its figures, tier names translated; a reason of an unknown form is left
-    as it is, and in English the text is returned unchanged."""
-    if i18n.current() == i18n.LANGUAGES[0] or not reasons:
-        return reasons
-    parts = []
-    for part in reasons.split("; "):
-        form = reason_form(part)
-        if form is None:
-            parts.append(part)
-            continue
-        message, figures = form
-        if "tier" in figures:
-            figures = {**figures, "tier": i18n.label("tier", figures["tier"])}
-        parts.append(_(message).format(**figures))
-    return i18n.join_clauses(parts)
-
-
-def rule_table(settings: Churn) -> pd.DataFrame:
-    """The warning rules in words, with the configured numbers, for reports.
-
-    Parameters
-    ----------
-    settings
-        The ``churn`` section of the study config.
-
-    Returns
-    -------
-    pd.DataFrame
-        One row per rule of :data:`RULES`: ``rule`` and ``fires_when``.
-    """
-    s = settings
-    tiers = ", ".join(f"{tier} {days}" for tier, days in s.silence_days_by_tier.items())
-    text = {
-        "warn_silence": (
-            f"silent for more than {s.silence_factor:g} x own cadence (customers with at least "
-            f"{s.min_orders_for_cadence} orders), else more than the tier's limit in days ({tiers}; "
-            f"{s.silence_days} for other tiers); never for {s.silence_min_days} days or less"
-        ),
-        "warn_trend": (
-            f"orders in the last 90 days at most {s.trend_drop:g} x those of the 90 days before, "
-            f"which held at least {s.trend_min_orders}"
-        ),
-        "warn_satisfaction": (
-            f"latest satisfaction at most {s.satisfaction_low:g} of 5, or at least "
-            f"{s.satisfaction_drop:g} below the customer's earlier average"
-        ),
-        "warn_interactions": (
-            f"contacts in the last 90 days at most {s.interactions_drop:g} x the earlier rate per 90 days, "
-            f"which was at least {s.interactions_min:g}"
-        ),
-    }
-    return pd.DataFrame({"rule": list(RULES), "fires_when": [text[rule] for rule in RULES]})
-
-
-def _part(fired: np.ndarray, words) -> np.ndarray:
-    """'; ' + the reason text where the rule fired, '' elsewhere; text built for those rows only."""
-    out = np.full(fired.size, "", dtype=object)
-    if fired.any():
-        out[fired] = "; " + np.asarray(words(fired), dtype=object)
-    return out
-
-
-def _text(values: np.ndarray, decimals: int = 0) -> np.ndarray:
-    """Numbers as a reader writes them: 140, 2.8, 3 (not 3.0)."""
-    rounded = np.round(np.asarray(values, dtype="float64"), decimals)
-    # np.where evaluates both branches of a reason, so NaN (a branch not taken) must format too
-    words = np.where(np.isnan(rounded), 0.0, rounded).astype(np.int64).astype(str) if decimals == 0 else rounded.astype(str)
-    return pd.Series(words, dtype="object").str.removesuffix(".0").to_numpy(dtype=object)
-
-
-def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A column as float64 with NaN for missing; all NaN when the column is absent."""
-    if column not in frame:
-        return np.full(len(frame), np.nan)
-    return frame[column].to_numpy(dtype="float64", na_value=np.nan)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,9 +165,9 @@ def _design(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
     for name in features:
         if name == "silence_ratio":
             with np.errstate(invalid="ignore", divide="ignore"):
-                columns[name] = _floats(frame, "recency_days") / np.maximum(_floats(frame, "cadence_days"), 1.0)
+                columns[name] = floats(frame, "recency_days") / np.maximum(floats(frame, "cadence_days"), 1.0)
         else:
-            columns[name] = _floats(frame, name)
+            columns[name] = floats(frame, name)
     return pd.DataFrame(columns, index=frame.index)
 
 
@@ -463,10 +209,11 @@ class Backtest:
     chosen
         Name of the winning candidate, or None when the backtest was skipped.
     choice
-        Why it won, in words, e.g. "gradient_boosting: validation ROC AUC 0.75 vs logistic 0.74
-        vs recency 0.64 (buyers not yet lost)".
+        Why it won, as facts (module docstring): the winner's validation ROC AUC, the others'
+        (best first) and the population it was judged on; None when the backtest was skipped.
     note
-        Empty when the model ran; otherwise why it did not (the rules still apply).
+        None when the model ran; otherwise why it did not, as facts (module docstring; the rules
+        still apply).
     features
         Model features used.
     seed
@@ -484,8 +231,8 @@ class Backtest:
     calibration: pd.DataFrame
     importances: pd.DataFrame
     chosen: str | None
-    choice: str
-    note: str
+    choice: dict | None
+    note: dict | None
     features: tuple[str, ...]
     seed: int
     churn_probability: pd.Series = field(repr=False)
@@ -509,8 +256,8 @@ class Backtest:
             "rate_error": self.rate_error,
             "warnings": [dict(warning) for warning in self.warnings],
             "chosen": self.chosen,
-            "choice": self.choice,
-            "note": self.note,
+            "choice": None if self.choice is None else _plain(self.choice),
+            "note": None if self.note is None else _plain(self.note),
             "features": list(self.features),
             "seed": self.seed,
             "metrics": self.metrics.astype(object).where(self.metrics.notna(), None).to_dict(orient="records"),
@@ -572,22 +319,21 @@ def backtest(tables: Mapping[str, pd.DataFrame], observation_date: dt.date, sett
         observation_date=observation_date, train_date=training[0] if training else validation,
         validation_date=validation, horizon_days=horizon,
         metrics=_empty(_METRIC_COLUMNS), calibration=_empty(_CALIBRATION_COLUMNS),
-        importances=_empty(_IMPORTANCE_COLUMNS), chosen=None, choice="", features=(), seed=settings.seed,
+        importances=_empty(_IMPORTANCE_COLUMNS), chosen=None, choice=None, features=(), seed=settings.seed,
         churn_probability=_probability(now, np.full(len(now), np.nan)),
     )
     if not origins:
         start_needed = pd.Timestamp(validation) - pd.Timedelta(days=settings.min_history_days)
-        return Backtest(**skipped, note=(
-            f"the churn model needs orders from {start_needed.date()} on ({settings.min_history_days} days of "
-            f"history before a first date to learn from, then a window of {horizon} days before the observation "
-            f"date), but the orders start on {'nothing' if pd.isna(first) else first.date()}; the warnings rules "
-            f"apply alone"
-        ))
+        return Backtest(**skipped, note={
+            "reason": "no_history", "start_needed": start_needed.date().isoformat(),
+            "min_history_days": settings.min_history_days, "horizon_days": horizon,
+            "orders_start": None if pd.isna(first) else first.date().isoformat(),
+        })
 
     seasonal = (validation - origins[-1]).days >= 365 - settings.origin_step_days
     windows = {t: _with_season(labelled_features(tables, t, horizon, history=history), t, seasonal) for t in origins}
     everything = _stack([windows[t] for t in origins], settings)
-    problem = _too_small(everything, "the dates it learns from", f"{origins[-1]} to {origins[0]}", settings)
+    problem = _too_small(everything, "learning", origins[-1], origins[0], settings)
     if problem:
         return Backtest(**skipped, note=problem)
     now = _with_season(now, observation_date, seasonal)
@@ -602,8 +348,8 @@ def backtest(tables: Mapping[str, pd.DataFrame], observation_date: dt.date, sett
         reason = {"reason": "no_validation", "history_days": int((obs - first).days),
                   "needed_days": 2 * horizon + settings.min_history_days}
     else:
-        small = (_too_small(past, "the dates it is checked against", f"{training[-1]} to {training[0]}", settings)
-                 or _too_small(valid, "the validation window", str(validation), settings))
+        small = (_too_small(past, "checking", training[-1], training[0], settings)
+                 or _too_small(valid, "validation", validation, None, settings))
         if small:
             reason = {"reason": "no_validation", "history_days": int((obs - first).days),
                       "needed_days": 2 * horizon + settings.min_history_days, "note": small}
@@ -611,22 +357,25 @@ def backtest(tables: Mapping[str, pd.DataFrame], observation_date: dt.date, sett
         if reason is not None:
             # no out-of-time check: the first model, fitted on every origin, as it is
             name = settings.models[0]
-            model = _estimator(name, settings.seed).fit(_design(everything, features), everything["churned_next"].to_numpy())
+            model = _estimator(name, settings.seed).fit(
+                _design(everything, features), everything["churned_next"].to_numpy()
+            )
             raw = model.predict_proba(_design(now, features))[:, 1] if len(now) else np.empty(0)
             return Backtest(**{**skipped, **facts, "chosen": name, "features": tuple(features),
                                "churn_probability": _probability(now, raw),
-                               "choice": f"{name}: no out-of-time check (the history is too short)",
-                               "warnings": tuple([reason, *warnings])}, note="")
+                               "choice": {"candidate": name, "population": None},
+                               "warnings": tuple([reason, *warnings])}, note=None)
         contest = _contest(past, valid, now, features, [BASELINE, *settings.models], settings, final_on=everything,
                            season_map=lambda name, inputs, target: _season_map(
                                name, inputs, windows, training if target == "validation" else origins,
-                               validation if target == "validation" else observation_date, seasonal, features, settings))
+                               validation if target == "validation" else observation_date, seasonal, features,
+                               settings))
     error = contest.pop("rate_error")
     if error is not None and abs(error) > settings.max_rate_error:
         warnings.append({"reason": "rate_error", "points": round(100 * error, 1),
                          "limit_points": round(100 * settings.max_rate_error, 1), "date": validation.isoformat()})
     return Backtest(**{**skipped, **contest, **facts, "features": tuple(features), "rate_error": error,
-                       "warnings": tuple(warnings)}, note="")
+                       "warnings": tuple(warnings)}, note=None)
 
 
 #: The time of year of the date a row was taken at, as a point on a circle; model features
@@ -640,7 +389,8 @@ def _origins(first: pd.Timestamp, validation: dt.date, settings: Churn) -> list[
     if pd.isna(first):
         return []
     earliest = pd.Timestamp(first).normalize() + pd.Timedelta(days=settings.min_history_days)
-    dates = [pd.Timestamp(validation) - pd.Timedelta(days=k * settings.origin_step_days) for k in range(settings.max_origins)]
+    step = settings.origin_step_days
+    dates = [pd.Timestamp(validation) - pd.Timedelta(days=k * step) for k in range(settings.max_origins)]
     return [date.date() for date in dates if date >= earliest]
 
 
@@ -692,17 +442,23 @@ def _stack(frames: list[pd.DataFrame], settings: Churn) -> pd.DataFrame:
     return stacked.take(keep).reset_index(drop=True)
 
 
-def _too_small(frame: pd.DataFrame, what: str, when: str, settings: Churn) -> str | None:
-    """Why a training or validation table is too small for the model, or None."""
+def _too_small(
+    frame: pd.DataFrame, data: str, first: dt.date, last: dt.date | None, settings: Churn
+) -> dict | None:
+    """Why a training or validation table is too small for the model, as facts, or None.
+
+    `data` says which table it is (``learning``, ``checking`` or ``validation``); `first` and
+    `last` are the dates it holds (`last` None for one date)."""
     churners = int(frame["churned_next"].sum())
     stayers = len(frame) - churners
     if len(frame) >= settings.min_customers_for_model and min(churners, stayers) >= settings.min_churners:
         return None
-    return (
-        f"{what} ({when}, orders in the {settings.horizon_days} days after each) hold {len(frame):,} buyers, "
-        f"{churners:,} of whom churned and {stayers:,} stayed; the churn model needs at least "
-        f"{settings.min_customers_for_model:,} buyers and {settings.min_churners:,} of each outcome"
-    )
+    return {
+        "reason": "too_few_buyers", "data": data, "first": first.isoformat(),
+        "last": None if last is None else last.isoformat(), "horizon_days": settings.horizon_days,
+        "buyers": len(frame), "churned": churners, "stayed": stayers,
+        "min_buyers": settings.min_customers_for_model, "min_each": settings.min_churners,
+    }
 
 
 def _season_and_history(
@@ -773,7 +529,8 @@ def _contest(
     auc = metrics.loc[metrics["population"].eq(judged_on)].set_index("candidate")["roc_auc"].to_dict()
     best = max(candidates, key=lambda name: (auc[name], -_SIMPLICITY.index(name)))
     metrics = metrics.assign(chosen=metrics["candidate"].eq(best)).astype(_METRIC_COLUMNS)
-    others = " vs ".join(f"{name} {auc[name]:.3f}" for name in sorted(candidates, key=lambda c: -auc[c]) if name != best)
+    others = [{"candidate": name, "roc_auc": auc[name]}
+              for name in sorted(candidates, key=lambda c: -auc[c]) if name != best]
     member = populations[judged_on]
 
     # Out of time, a model's probabilities run off true rates. They are mapped to the rates of the
@@ -798,7 +555,7 @@ def _contest(
         "calibration": pd.concat(bins, ignore_index=True)[list(_CALIBRATION_COLUMNS)].astype(_CALIBRATION_COLUMNS),
         "importances": _importances(fitted[best], x_valid.loc[member, inputs[best]], y_valid[member], seed),
         "chosen": best,
-        "choice": f"{best}: validation ROC AUC {auc[best]:.3f} vs {others} ({POPULATIONS[judged_on]})",
+        "choice": {"candidate": best, "roc_auc": auc[best], "population": judged_on, "others": others},
         "churn_probability": _probability(now, probability),
         "rate_error": rate_error,
     }
@@ -901,103 +658,18 @@ def _empty(columns: Mapping[str, str]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
 
 
-# ---------------------------------------------------------------------------------------------
-# Watch list
-# ---------------------------------------------------------------------------------------------
-
-def watch_list(
-    customers: pd.DataFrame,
-    warnings: pd.DataFrame,
-    probability: pd.Series,
-    value: pd.Series,
-    settings: Churn,
-) -> pd.DataFrame:
-    """The customers most worth a retention effort, by value at risk.
-
-    value_at_risk = value x churn probability. A customer is eligible when they have bought, are
-    not lost (silent at most ``lost_after_days``) and either have at least one warning or a
-    churn probability at or above the mean probability of the scored customers who are not lost
-    (their expected churn rate; the lost, nearly all sure to churn, would inflate it): a
-    high-value customer with a middling probability is not on the list unless a rule sees
-    something. Without probabilities (the model was skipped) the list holds the customers
-    with warnings, ranked by warning count and then value; value_at_risk is missing.
-
-    Parameters
-    ----------
-    customers
-        Customer table with customer_id, frequency and recency_days; region, market, tier,
-        segment and lifecycle are copied when present. Not modified.
-    warnings
-        Output of :func:`warnings` for these customers.
-    probability
-        Churn probability indexed by customer_id (``Backtest.churn_probability``); may be all
-        missing.
-    value
-        Expected value per customer indexed by customer_id, base currency (CLV when available,
-        else e.g. the last 12 months' revenue). Missing or negative values count as 0.
-    settings
-        The ``churn`` section of the study config (``watchlist_size``, ``playbook``).
-
-    Returns
-    -------
-    pd.DataFrame
-        At most ``watchlist_size`` rows, best first: rank (1..), customer_id, region, market,
-        tier, segment, lifecycle, churn_probability, value, value_at_risk, warning_count,
-        reasons, action (the tier's entry of ``playbook``, else ``default_action``). Ties are
-        broken by customer_id. No names, e-mails or phones.
-    """
-    _require(customers, ("customer_id", "frequency", "recency_days"), "the watch list")
-    _require(warnings, ("customer_id", "warning_count", "reasons"), "the watch list (from churn.warnings)")
-    ids = customers["customer_id"].astype("str")
-    flagged = warnings.assign(customer_id=warnings["customer_id"].astype("str")).set_index("customer_id")
-    if not flagged.index.is_unique or not ids.is_unique:
-        raise ValueError("customer ids must be unique in the customers and warnings tables")
-    frame = pd.DataFrame({"customer_id": ids.to_numpy()})
-    for column in _WATCH_ATTRIBUTES:
-        frame[column] = customers[column].to_numpy() if column in customers else pd.NA
-    prob = _aligned(probability, ids)
-    worth = np.clip(np.nan_to_num(_aligned(value, ids), nan=0.0), 0.0, None)
-    count = np.nan_to_num(_aligned(flagged["warning_count"], ids), nan=0.0)
-    reasons = flagged["reasons"].reindex(ids).fillna("").to_numpy(dtype=object)
-
-    silent = _floats(customers, "recency_days")
-    bought = customers["frequency"].to_numpy(dtype="float64", na_value=0.0) > 0
-    alive = bought & (silent <= settings.lost_after_days)
-    scored = ~np.isnan(prob)
-    if scored.any():
-        expected_rate = float(prob[alive & scored].mean()) if (alive & scored).any() else np.inf
-        at_risk = worth * prob
-        keep = alive & scored & ((count > 0) | (prob >= expected_rate))
-        order = np.lexsort((ids.to_numpy(), -at_risk))
-    else:
-        at_risk = np.full(len(ids), np.nan)
-        keep = alive & (count > 0)
-        order = np.lexsort((ids.to_numpy(), -worth, -count))
-    order = order[keep[order]][: settings.watchlist_size]
-    action = frame["tier"].astype("object").map(settings.playbook).fillna(settings.default_action)
-    out = frame.assign(
-        churn_probability=prob, value=worth, value_at_risk=at_risk, warning_count=count.astype(np.int64),
-        reasons=pd.array(reasons, dtype="str"), action=pd.array(action.to_numpy(dtype=object), dtype="str"),
-    ).take(order).reset_index(drop=True)
-    return out.assign(rank=np.arange(1, len(out) + 1, dtype=np.int64))[
-        ["rank", "customer_id", *_WATCH_ATTRIBUTES, "churn_probability", "value", "value_at_risk",
-         "warning_count", "reasons", "action"]
-    ]
+def _plain(facts: object) -> object:
+    """Facts as JSON takes them: numpy numbers as plain ones, NaN as None, tuples as lists."""
+    if isinstance(facts, Mapping):
+        return {str(key): _plain(value) for key, value in facts.items()}
+    if isinstance(facts, (list, tuple)):
+        return [_plain(value) for value in facts]
+    if isinstance(facts, (bool, np.bool_)):
+        return bool(facts)
+    if isinstance(facts, (int, np.integer)):
+        return int(facts)
+    if isinstance(facts, (float, np.floating)):
+        return float(facts) if np.isfinite(facts) else None
+    return facts
 
 
-def _aligned(series: pd.Series, ids: pd.Series) -> np.ndarray:
-    """A per-customer Series (indexed by customer_id) as float64 in the order of ``ids``; NaN
-    for customers it does not cover."""
-    if not series.index.is_unique:
-        raise ValueError(f"{series.name or 'a per-customer series'} is indexed by repeated customer ids")
-    keyed = pd.Series(series.to_numpy(dtype="float64", na_value=np.nan), index=series.index.astype("str"))
-    return keyed.reindex(ids.to_numpy()).to_numpy()
-
-
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"the table has no column(s) {missing}, which {what} need(s); build the customer table "
-            f"with custseg.segment.features"
-        )
