@@ -4,11 +4,11 @@ tiny orders-only study too short for the churn model."""
 from __future__ import annotations
 
 import dataclasses
-import re
 
 import pandas as pd
 import pytest
 
+from custseg import words
 from custseg.paths import PROJECT_ROOT
 from custseg.segment import churn, retention
 from custseg.studies import render
@@ -117,7 +117,7 @@ def test_backtest_marks_the_chosen_candidate_against_the_baseline(sample):
         marked = table.frame.loc[table.frame["Chosen"].ne(""), "Candidate"].tolist()
         assert marked == [chosen]
         assert CANDIDATE_NAMES[churn.BASELINE] in set(table.frame["Candidate"])
-    judged = re.search(r"\(([^()]*)\)$", data.meta["churn"]["choice"]).group(1)
+    judged = churn.POPULATIONS[data.meta["churn"]["choice"]["population"]]
     assert tables[0].title.startswith(f"Backtest on {judged} (the model was chosen on these)")
     metrics = data.tables["churn_metrics"]
     population = {words: key for key, words in churn.POPULATIONS.items()}[judged]
@@ -306,8 +306,9 @@ def test_watch_list_points_to_the_export_relative_to_the_project(sample):
 
 def test_skipped_model_is_said_in_words(tiny):
     config, data = tiny
-    note = data.meta["churn"]["note"]
-    assert note  # twelve customers are far too few for the model
+    note = words.churn_model_note(data.meta["churn"]["note"])
+    assert data.meta["churn"]["note"]["reason"] == "no_history"  # two months of orders are far too few
+    assert note.startswith("the churn model needs orders from ")
     study = ChurnStudy(data, config)
     assert any(note in text for text in _notices(study.headline()))
     assert _charts(study.at_risk()) == []

@@ -9,9 +9,8 @@ import string
 
 import pytest
 
-from custseg import i18n
+from custseg import i18n, words
 from custseg.i18n import _
-from custseg.segment import churn
 from custseg.studies import render
 from custseg.studies.churn import ChurnStudy
 
@@ -98,10 +97,10 @@ def test_watch_list_shows_chinese_names_reasons_and_actions(processed_sample, zh
     assert set(frame[_("Segment")]) <= set(data.customers["segment_zh"].astype(str))
     assert set(frame[_("Region")]) <= set(data.customers["market_zh"].astype(str))
     watch = data.tables["watch_list"].sort_values("rank").head(len(frame))
-    # the pipeline writes reasons and actions in English; the page rewrites them in Chinese
+    # the pipeline keeps reasons as facts and actions in English; the page words both in Chinese
     shown = frame[_("Warnings")].tolist()
     assert shown == [
-        churn.reasons_in_language(reason) or _("none: churn probability at or above the expected rate")
+        words.churn_reasons(reason) or _("none: churn probability at or above the expected rate")
         for reason in watch["reasons"]
     ]
     assert all(CJK.search(text) and not re.search(r"[a-z]{3,}", text) for text in shown)

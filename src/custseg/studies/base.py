@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 import pycountry
 
-from custseg import i18n
+from custseg import i18n, words
 from custseg.config import Config, PlaybookAction, Segments, Strategy, StrategyRule, TierRule, Tiers
 from custseg.geo import regions
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.intake import quality
 from custseg.pipeline import StudyData, load_study_data
 from custseg.report.build import ZH_COLUMNS, plan_studies, region_names
-from custseg.segment import churn, lifecycle, snapshots
+from custseg.segment import lifecycle, snapshots
 from custseg.studies import render, strategy
 
 #: The level below each region level, for the sub-region breakdown.
@@ -524,16 +524,9 @@ def _short_history(data: StudyData, table: str) -> render.Notice:
     )
 
 
-#: The note the pipeline writes when there are too few buyers for clusters (segmentation._fit_clusters).
-_FEW_BUYERS = re.compile(
-    r"no clusters: (?P<usable>[\d,]+) customers with purchases and every feature, fewer than the "
-    r"(?P<needed>[\d,]+) that (?P<k>\d+) clusters \(clusters\.k_min\) of at least (?P<size>\d+) customers need\.?"
-)
-
-
 def _no_clusters(data: StudyData) -> render.Notice:
-    """Why there are no clusters, in the pipeline's words (study.json, clusters.note)."""
-    note = (data.meta.get("clusters") or {}).get("note") or ""
+    """Why there are no clusters, from the pipeline's facts (study.json, clusters.note)."""
+    note = (data.meta.get("clusters") or {}).get("note")
     if not note:
         return render.Notice(
             _(
@@ -542,16 +535,7 @@ def _no_clusters(data: StudyData) -> render.Notice:
             ),
             kind="warning",
         )
-    few = _FEW_BUYERS.fullmatch(note)
-    if few:
-        return render.Notice(
-            _(
-                "No clusters: {usable} customers with purchases and every feature, fewer than the {needed} "
-                "that {k} clusters (clusters.k_min) of at least {size} customers need."
-            ).format(**few.groupdict()),
-            kind="info",
-        )
-    return render.Notice(note[0].upper() + note[1:].rstrip(".") + ".", kind="info")
+    return render.Notice(words.cluster_note(note), kind="info")
 
 
 def _months(orders: pd.DataFrame) -> pd.Series:
@@ -984,9 +968,9 @@ class _Study:
         shown = shown.assign(
             tier=shown["tier"].astype("string").map(_tier_label, na_action="ignore"),
             segment=shown["segment"].astype("string").map(lambda s: segments.get(s, s), na_action="ignore"),
-            # the pipeline writes reasons and actions in English (the export is one file for all
-            # readers); a report in another language rewrites them, a user's own action stays as written
-            reasons=shown["reasons"].astype("string").map(churn.reasons_in_language, na_action="ignore"),
+            # the pipeline keeps reasons as facts, worded here in the report language; actions are
+            # English (the export is one file for all readers), a user's own action stays as written
+            reasons=shown["reasons"].map(words.churn_reasons).astype("string"),
             action=shown["action"].astype("string").map(_, na_action="ignore"),
         )
         headings = {column: _(heading) for column, heading in _WATCH_HEADINGS.items()}
@@ -1000,10 +984,10 @@ class _Study:
 
 def _no_churn_model(data: StudyData) -> render.Notice:
     """Why a study shows no churn probability and no value at risk: the model was not fitted."""
-    note = ((data.meta.get("churn") or {}).get("note") or "").strip()
+    note = words.churn_model_note((data.meta.get("churn") or {}).get("note"))
     text = _("The churn model was not fitted, so there is no churn probability and no value at risk here; the "
              "warning rules apply alone.")
-    if note:  # the pipeline's words (English), as the churn page shows them
+    if note:  # the pipeline's facts in words, as the churn page shows them
         text += " " + _("Why: {note}.").format(note=note)
     return render.Notice(text, kind="info")
 

@@ -18,7 +18,6 @@ models already expect little from them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from custseg import i18n
+from custseg import i18n, words
 from custseg.config import Churn, Config
 from custseg.geo import regions
 from custseg.i18n import N_, _, ngettext, pgettext
@@ -97,11 +96,6 @@ _RISK_COLUMNS = ("frequency", "recency_days", "warning_count", "churn_probabilit
 _NO_FEEDBACK = "No feedback"
 _NO_TIER = "No tier (no purchase)"
 _UNKNOWN = "Unknown"
-
-#: The backtest's choice sentence as custseg.segment.churn.backtest writes it.
-_CHOICE = re.compile(r"(?P<best>\w+): validation ROC AUC (?P<auc>\d+\.\d+) vs (?P<others>.+) \((?P<population>[^()]*)\)")
-_CHOICE_OTHER = re.compile(r"(?P<name>\w+) (?P<auc>\d+\.\d+)")
-
 
 def _population(population: str) -> str:
     """A backtest population in words, in the report language ("buyers not yet lost"): the words
@@ -185,7 +179,7 @@ class ChurnStudy:
 
     def _skipped(self) -> render.Notice:
         """Why there are no churn probabilities, in the pipeline's words."""
-        note = self.backtest_facts.get("note") or ""
+        note = words.churn_model_note(self.backtest_facts.get("note"))
         if note:
             return render.Notice(
                 _(
@@ -428,12 +422,11 @@ class ChurnStudy:
         return tuple(items)
 
     def _judged_on(self, metrics: pd.DataFrame) -> str:
-        """The population the model was chosen on: named at the end of the choice sentence; else
-        the rule of :func:`custseg.segment.churn.backtest` (buyers not yet lost when both outcomes occur)."""
-        choice = self.backtest_facts.get("choice") or ""
-        for population, words in churn.POPULATIONS.items():
-            if choice.endswith(f"({words})"):
-                return population
+        """The population the model was chosen on, as the choice records it; else the rule of
+        :func:`custseg.segment.churn.backtest` (buyers not yet lost when both outcomes occur)."""
+        choice = self.backtest_facts.get("choice")
+        if isinstance(choice, Mapping) and choice.get("population") in churn.POPULATIONS:
+            return choice["population"]
         not_lost = metrics.loc[metrics["population"].eq("not_lost"), "roc_auc"]
         return "not_lost" if len(not_lost) and not_lost.notna().all() else "buyers"
 
@@ -451,7 +444,7 @@ class ChurnStudy:
         the top-decile lift against the baseline, a calibration chart and the feature importances."""
         metrics = _extra(self.data, "churn_metrics")
         if metrics is None:
-            note = self.backtest_facts.get("note") or ""
+            note = words.churn_model_note(self.backtest_facts.get("note"))
             if note:
                 return render.Notice(_("The churn model was not backtested: {note}.").format(note=note), kind="info")
             reasons = {w.get("reason") for w in self.backtest_facts.get("warnings") or ()}
@@ -927,10 +920,9 @@ class ChurnStudy:
         columns = [column for column in _WATCH_COLUMNS if column in watch]
         top = watch.sort_values("rank").head(WATCH_ROWS)[columns]
         if "reasons" in top:
-            # the pipeline writes reasons and actions in English (exports/churn_watchlist.csv is one
-            # file for all readers); a report in another language rewrites them from their figures,
-            # and a user's own action text stays as written
-            top = top.assign(reasons=top["reasons"].map(churn.reasons_in_language, na_action="ignore").replace(
+            # the pipeline keeps reasons as facts, worded here in the report language (the export,
+            # one file for all readers, in English); a user's own action text stays as written
+            top = top.assign(reasons=top["reasons"].map(words.churn_reasons).replace(
                 "", _("none: churn probability at or above the expected rate")))
         if "action" in top:
             top = top.assign(action=top["action"].map(_, na_action="ignore"))
@@ -972,25 +964,11 @@ class ChurnStudy:
         return (table, render.Notice(text.format(count=len(watch), path=shown_path)), *said)
 
 
-def _candidate_sentence(choice: str) -> str:
-    """The backtest's choice sentence ('logistic: validation ROC AUC 0.73 vs recency 0.64 (all buyers)')
-    with readable candidate names, in the report language."""
-    match = _CHOICE.fullmatch(choice)
-    others = [_CHOICE_OTHER.fullmatch(part) for part in match["others"].split(" vs ")] if match else []
-    if match and all(others):
-        populations = {words: key for key, words in churn.POPULATIONS.items()}
-        return _("{model}: validation ROC AUC {auc} vs {others} ({population})").format(
-            model=_candidate(match["best"]).lower(),
-            auc=match["auc"],
-            others=pgettext("between compared models", " vs ").join(
-                f"{_candidate(other['name']).lower()} {other['auc']}" for other in others
-            ),
-            population=_population(populations.get(match["population"], match["population"])),
-        )
-    # a sentence of another form (an older custseg): readable names, the rest as written
-    # one pass, whole words: a readable name is never replaced again
-    pattern = r"\b(" + "|".join(map(re.escape, CANDIDATE_NAMES)) + r")\b"
-    return re.sub(pattern, lambda found: _candidate(found.group(1)).lower(), choice) or _("none")
+def _candidate_sentence(choice: Mapping | str | None) -> str:
+    """The backtest's choice ('logistic regression: validation ROC AUC 0.734 vs recency only (baseline)
+    0.640 (all buyers)') with readable candidate names, in the report language."""
+    names = {candidate: _candidate(candidate).lower() for candidate in CANDIDATE_NAMES}
+    return words.model_choice(choice, names) or _("none")
 
 
 def _rule_sentences(settings: Churn) -> dict[str, str]:
