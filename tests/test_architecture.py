@@ -108,3 +108,13 @@ def test_the_checker_catches_a_private_import(tmp_path, source, expected):
     problems = _violations({**MODULES, "custseg.segment.planted": path})
     planted = [p for p in problems if p.startswith("custseg.segment.planted:1")]
     assert len(planted) == 1 and expected in planted[0]
+
+
+#: A module longer than this holds more than one idea; split it by idea (see docs/architecture.md).
+MAX_MODULE_LINES = 800
+
+
+def test_no_module_is_over_800_lines():
+    lengths = {module: len(path.read_text(encoding="utf-8").splitlines()) for module, path in MODULES.items()}
+    assert max(lengths.values()) > 100  # the count sees real modules
+    assert {module: n for module, n in lengths.items() if n > MAX_MODULE_LINES} == {}

@@ -199,8 +199,8 @@ def zh():
 
 
 def test_a_chinese_page_says_why_the_model_and_clusters_are_missing_in_chinese(processed_tiny, zh):
-    from custseg.studies.notices import no_churn_model, no_clusters
     from custseg.studies.churn import ChurnStudy
+    from custseg.studies.notices import no_churn_model, no_clusters
 
     config, data = processed_tiny
     assert data.meta.churn["note"]["reason"] == "no_history"  # two months of orders

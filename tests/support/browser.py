@@ -106,11 +106,20 @@ class Chromium:
                 os.dup2(fd, target, inheritable=True)
 
         self._process = subprocess.Popen(
-            [executable, *_FLAGS, f"--user-data-dir={self._profile.name}", f"--window-size={width},{height}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                executable,
+                *_FLAGS,
+                f"--user-data-dir={self._profile.name}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             # close_fds=False: the child keeps only inheritable descriptors, which Python's own
             # are not; the two dup2'ed ones are.
-            preexec_fn=on_fds_3_and_4, close_fds=False,
+            preexec_fn=on_fds_3_and_4,
+            close_fds=False,
         )
         os.close(commands_read)
         os.close(replies_write)
@@ -167,7 +176,8 @@ class Chromium:
                 details = params["exceptionDetails"]
                 result.errors.append(details.get("exception", {}).get("description") or details.get("text", ""))
             elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
-                result.errors.append(" ".join(str(arg.get("value", arg.get("description", ""))) for arg in params["args"]))
+                values = (str(arg.get("value", arg.get("description", ""))) for arg in params["args"])
+                result.errors.append(" ".join(values))
             elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
                 result.errors.append(params["entry"]["text"])
         if screenshot is not None:

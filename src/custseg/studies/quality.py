@@ -356,7 +356,7 @@ class QualityStudy(Page):
             "\"EIRE\"); custseg maps each spelling to one country and one province or state of it. A group of "
             "countries (\"Channel Islands\") gives a market but no country; a value such as \"Unspecified\" counts as "
             "not given. Customers it cannot place land in \"Unknown\" (no country) or \"China (province unknown)\". "
-            "Every value it could not place is listed with the line of the study config (geo.aliases) that places "
+            "Every value it could not place is listed with the line of the study config (regions.aliases) that places "
             "it."
         ),
     )

@@ -75,7 +75,7 @@ class RegionStudy(SliceStudy):
             _(
                 "{label} holds the {customers} customers whose {level} custseg could not tell from the country and "
                 "province in the input files. It is not a region: this page compares nothing and advises nothing. "
-                "It lists what could not be placed, with the line of the study config (geo.aliases) that places "
+                "It lists what could not be placed, with the line of the study config (regions.aliases) that places "
                 "each value; after adding lines, run `custseg process` again and these customers move to their regions."
             ).format(label=self.label, customers=render.integer(len(self.customers)), level=level),
             kind="info",
