@@ -364,6 +364,17 @@ def _mess_up(rng: np.random.Generator, text: pd.Series, case: float, space: floa
     return out
 
 
+def _spelling_table(rows: list[list[tuple[str, float]]]) -> tuple[np.ndarray, np.ndarray]:
+    """Ragged (spelling, weight) rows as two padded arrays: the spellings and their weights (0 pads)."""
+    width = max(len(r) for r in rows)
+    text = np.full((len(rows), width), "", dtype=object)
+    weight = np.zeros((len(rows), width))
+    for i, r in enumerate(rows):
+        for j, (t, w) in enumerate(r):
+            text[i, j], weight[i, j] = t, w
+    return text, weight
+
+
 def _country_variants(messy: bool) -> tuple[np.ndarray, np.ndarray]:
     """Spellings (one row per country, padded) and their weights."""
     names = {row[0]: row for row in _COUNTRY_NAMES}
@@ -381,13 +392,7 @@ def _country_variants(messy: bool) -> tuple[np.ndarray, np.ndarray]:
         spelled += [(z, kinds["zh"] * (0.7 if i == 0 else 0.3 / (len(chinese) - 1)))
                     for i, z in enumerate(chinese)]
         rows.append(spelled)
-    width = max(len(r) for r in rows)
-    text = np.full((len(rows), width), "", dtype=object)
-    weight = np.zeros((len(rows), width))
-    for i, r in enumerate(rows):
-        for j, (t, w) in enumerate(r):
-            text[i, j], weight[i, j] = t, w
-    return text, weight
+    return _spelling_table(rows)
 
 
 def _province_variants(country_code: str, messy: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -407,13 +412,7 @@ def _province_variants(country_code: str, messy: bool) -> tuple[np.ndarray, np.n
         table = _US_STATES if country_code == "USA" else _CA_PROVINCES
         rows = [[(name, 1.0)] if not messy else [(code, 0.45), (name, 0.55)]
                 for code, name, *_rest in table]
-    width = max(len(r) for r in rows)
-    text = np.full((len(rows), width), "", dtype=object)
-    weight = np.zeros((len(rows), width))
-    for i, r in enumerate(rows):
-        for j, (t, w) in enumerate(r):
-            text[i, j], weight[i, j] = t, w
-    return text, weight
+    return _spelling_table(rows)
 
 
 def _draw_location_text(rng: np.random.Generator, people: People, messy: bool) -> dict[str, Any]:
