@@ -9,6 +9,7 @@ neutralised in the CSV only (:func:`custseg.files.write_csv`); the Parquet copy 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -47,20 +48,48 @@ def crm_tags(customers: pd.DataFrame) -> pd.Series:
     return tags
 
 
-def segment_export(customers: pd.DataFrame) -> pd.DataFrame:
+def cluster_names(cluster: pd.Series, names: Mapping[int, Mapping | str]) -> pd.Series:
+    """Each customer's cluster name in English words (:func:`custseg.words.cluster_name`).
+
+    Parameters
+    ----------
+    cluster
+        The customers' cluster ids (``Int64``, ``<NA>``: not clustered).
+    names
+        Cluster id -> its name as a fact (``ClusterResult.names``).
+
+    Returns
+    -------
+    pd.Series
+        A categorical aligned to `cluster`, its categories the names in cluster id order.
+    """
+    ids = sorted(names)
+    with i18n.language("en"):
+        said = [words.cluster_name(names[c]) for c in ids]
+    # the names as codes of the cluster ids (-1 where none): a map would write a million strings
+    codes = pd.Index(ids, dtype="Int64").get_indexer(cluster.array)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(said)), index=cluster.index)
+
+
+def segment_export(customers: pd.DataFrame, clusters: Mapping[int, Mapping | str] | None = None) -> pd.DataFrame:
     """One row per customer with region levels, tier, scores, segments, cluster, lifecycle and tags.
 
     Personal data (names, e-mails, phones) never reaches the processed customer table, so it
-    cannot reach the export either.
+    cannot reach the export either. `clusters` (cluster id -> name as a fact,
+    ``ClusterResult.names``) adds ``cluster_name``, the names in English words.
     """
+    if clusters and "cluster" in customers:
+        customers = customers.assign(cluster_name=cluster_names(customers["cluster"], clusters))
     columns = [c for c in EXPORT_COLUMNS if c in customers]
     export = customers[columns].assign(tags=crm_tags(customers))
     return export.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 
-def write_segment_export(customers: pd.DataFrame, folder: Path) -> dict[str, Path]:
-    """Write ``customer_segments.csv`` (UTF-8 with BOM, formulas neutralised) and ``customer_segments.parquet``."""
-    export = segment_export(customers)
+def write_segment_export(customers: pd.DataFrame, folder: Path,
+                         clusters: Mapping[int, Mapping | str] | None = None) -> dict[str, Path]:
+    """Write ``customer_segments.csv`` (UTF-8 with BOM, formulas neutralised) and
+    ``customer_segments.parquet``; `clusters` as :func:`segment_export`."""
+    export = segment_export(customers, clusters)
     return {
         "csv": files.write_csv(export, folder / "customer_segments.csv"),
         "parquet": files.write_parquet(export, folder / "customer_segments.parquet"),

@@ -231,6 +231,68 @@ def cluster_note(note: Mapping | str | None, *, clause: bool = False) -> str:
     return text[0].lower() + text[1:].removesuffix(".") if clause else text
 
 
+# ---------------------------------------------------------------------------------------------
+# Cluster names (custseg.segment.clusters)
+# ---------------------------------------------------------------------------------------------
+
+def _cluster_words() -> dict[str, str]:
+    """The words of a cluster name (:func:`custseg.segment.clusters.cluster_name`), by code, in
+    the active language."""
+    return {
+        "new": pgettext("cluster", "new"),
+        "recent": pgettext("cluster", "recent"),
+        "lapsed": pgettext("cluster", "lapsed"),
+        "occasional": pgettext("cluster", "occasional"),
+        "frequent": pgettext("cluster", "frequent"),
+        "big-basket": pgettext("cluster", "big-basket"),
+        "small-basket": pgettext("cluster", "small-basket"),
+        "high": pgettext("cluster", "high"),
+        "low": pgettext("cluster", "low"),
+        "spenders": pgettext("cluster", "spenders"),
+        "buyers": pgettext("cluster", "buyers"),
+        "customers": pgettext("cluster", "customers"),
+    }
+
+
+#: How the words of a cluster name are joined, by language (English: with spaces; Chinese
+#: writes them as one word, "近期高频高消费客户").
+_NAME_JOINERS = {"en": " ", "zh": ""}
+
+
+def cluster_name(name: Mapping | str | None) -> str:
+    """A cluster's name in words, in the active language.
+
+    Parameters
+    ----------
+    name
+        study.json ``clusters.names`` entry (:func:`custseg.segment.clusters.cluster_name`): the
+        describing word codes (``words``, in order), the noun code (``noun``) and ``repeat``, 1 for
+        the first cluster (by id) with these words, 2 for the second, ... A text (study.json of an
+        older custseg, which kept the words) is returned as it is; None gives "".
+
+    Returns
+    -------
+    str
+        E.g. "Recent frequent high spenders", "Average customers" (no describing word), "Big-basket
+        buyers (2)"; in Chinese "近期高频高消费客户", "普通客户", "大单客户 (2)". In English exactly
+        the name of the export's ``cluster_name`` column.
+    """
+    if not name:
+        return ""
+    if isinstance(name, str):
+        return name
+    codes = [*name.get("words", ()), name["noun"]]
+    vocabulary = _cluster_words() if i18n.current() != i18n.LANGUAGES[0] else {}
+    if len(codes) == 1:
+        text = pgettext("cluster", "Average customers") if vocabulary else "average customers"
+    else:
+        joiner = _NAME_JOINERS.get(i18n.current(), " ")
+        text = joiner.join(vocabulary.get(code, code) for code in codes)
+    text = text[0].upper() + text[1:]
+    repeat = int(name.get("repeat") or 1)
+    return text if repeat == 1 else f"{text} ({repeat})"
+
+
 # --------------------------------------------------------------------------- quarantine (intake)
 # Intake quarantines a row with a reason code, the column at fault and a few figures (the row's
 # currency, the row's other problems): see docs/data-contract.md. These functions make a row's
