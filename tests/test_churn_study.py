@@ -149,7 +149,9 @@ def test_warning_rules_count_the_flagged_customers(sample):
     (table,) = _tables(ChurnStudy(data, config).warning_rules())
     reachable = _not_lost(config, data.customers)
     assert table.frame["Customers flagged"].tolist() == [int(reachable[rule].sum()) for rule in churn.RULES]
-    assert table.frame["Fires when"].tolist() == data.tables["churn_rules"]["fires_when"].tolist()
+    rules = churn.rule_table(config.churn)
+    assert table.frame["Fires when"].tolist() == [words.churn_rule(*row) for row in rules.itertuples(index=False)]
+    assert "x own cadence" in table.frame["Fires when"][0]
 
 
 def test_satisfaction_by_score_counts_buyers_not_lost(sample):

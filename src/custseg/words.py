@@ -174,6 +174,53 @@ def churn_model_note(note: Mapping | str | None) -> str:
     raise ValueError(f"unknown reason {reason!r} for a skipped churn model")
 
 
+#: When each churn warning rule fires, by rule code (custseg.segment.churn.rule_table).
+_RULES = {
+    "warn_silence": N_(
+        "silent for more than {factor:g} x own cadence (customers with at least {min_orders} orders), else more "
+        "than the tier's limit in days ({tiers}; {days} for other tiers); never for {min_days} days or less"
+    ),
+    "warn_trend": N_(
+        "orders in the last 90 days at most {drop:g} x those of the 90 days before, which held at least "
+        "{min_orders}"
+    ),
+    "warn_satisfaction": N_(
+        "latest satisfaction at most {low:g} of 5, or at least {drop:g} below the customer's earlier average"
+    ),
+    "warn_interactions": N_(
+        "contacts in the last 90 days at most {drop:g} x the earlier rate per 90 days, which was at least "
+        "{minimum:g}"
+    ),
+}
+
+
+def churn_rule(rule: str, figures: str | Mapping[str, object]) -> str:
+    """When a churn warning rule fires, with its configured figures, in the active language.
+
+    Parameters
+    ----------
+    rule
+        The rule's code (``warn_silence``, ...).
+    figures
+        Its figures (``churn_rules.parquet`` ``figures``, :func:`custseg.segment.churn.rule_table`),
+        as the JSON text stored or decoded.
+
+    Returns
+    -------
+    str
+        E.g. "orders in the last 90 days at most 0.5 x those of the 90 days before, which held at
+        least 3"; a tier's name is translated when the catalog knows it.
+    """
+    facts = dict(json.loads(figures) if isinstance(figures, str) else figures)
+    if rule == "warn_silence":
+        facts["tiers"] = i18n.join_list(
+            # Translators: a value tier and its silence limit in days, one item of a list ("high 90")
+            _("{tier} {days}").format(tier=i18n.label("tier", tier), days=days)
+            for tier, days in facts["tiers"].items()
+        )
+    return _(_RULES[rule]).format(**facts)
+
+
 def _figure(value: object, decimals: int = 0) -> str:
     """A figure as a reader writes it: 140, 2.8, 3 (not 3.0); a missing whole number as 0."""
     rounded = np.round(_float(value), decimals)
