@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from babel.numbers import format_percent
 
 from custseg import i18n
 from custseg.i18n import N_, _, pgettext
@@ -276,6 +277,133 @@ def cluster_note(note: Mapping | str | None, *, clause: bool = False) -> str:
     else:
         raise ValueError(f"unknown reason {note.get('reason')!r} for the clusters")
     return text[0].lower() + text[1:].removesuffix(".") if clause else text
+
+
+# ---------------------------------------------------------------------------------------------
+# The value models (custseg.segment.clv, value_backtest, retention)
+# ---------------------------------------------------------------------------------------------
+
+#: The purchase models by code, as their literature names them.
+_PURCHASE_MODELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD"}
+
+
+def value_fit_error(error: Mapping | str | None) -> str:
+    """Why the value models could not be fitted (:func:`custseg.segment.clv.fit_error`, study.json
+    ``value.error``), as a clause in the active language; a text (study.json of an older custseg)
+    is returned as it is, nothing gives "".
+
+    In English exactly the message of the exception the fit raised (:class:`ValueError`).
+    """
+    if not error:
+        return ""
+    if isinstance(error, str):
+        return error
+    reason = error.get("reason")
+    model = _PURCHASE_MODELS.get(str(error.get("model")), str(error.get("model")))
+    if reason == "few_repeat_buyers":
+        return _(
+            "too little data for the value models: {repeat} of {customers} customers bought more than once, the "
+            "BG/NBD model needs at least value.min_repeat_buyers = {minimum} repeat buyers to tell drop-out from slow "
+            "buying"
+        ).format(repeat=error["repeat_buyers"], customers=error["customers"], minimum=error["min_repeat_buyers"])
+    if reason == "no_optimum":
+        # Translators: {scipy} is the optimizer's own message, in English
+        return _(
+            "the {model} optimizer stopped without reaching an optimum (scipy: {scipy}); the value models are not "
+            "available"
+        ).format(model=model, scipy=error["scipy"])
+    if reason == "no_finite_optimum":
+        return _(
+            "the {model} fit has no finite optimum: parameter(s) {parameters} ran off to the edge of their range, "
+            "typically because the data show (almost) no customer dropping out or no variation in purchase rates; "
+            "try a small value.penalizer such as 0.001"
+        ).format(model=model, parameters=i18n.join_list(error["parameters"]))
+    if reason == "invalid":  # a broken summary: the exception's own text (a bug, not the data)
+        return str(error["message"])
+    raise ValueError(f"unknown reason {reason!r} why the value models could not be fitted")
+
+
+#: What to know about the Gamma-Gamma part of a fit, by reason code (and by the purchases it read).
+_VALUE_NOTES = {
+    ("few_spenders", "repeat"): N_(
+        "order values not modelled by Gamma-Gamma: only {spenders} repeat buyers have a positive mean repeat order "
+        "value (value.min_repeat_buyers = {minimum})"
+    ),
+    ("few_spenders", "all"): N_(
+        "order values not modelled by Gamma-Gamma: only {spenders} buyers have a positive mean purchase value "
+        "(value.min_repeat_buyers = {minimum})"
+    ),
+    # Translators: {scipy} is the optimizer's own message, in English
+    ("gg_no_optimum", None): N_(
+        "order values not modelled by Gamma-Gamma: the Gamma-Gamma optimizer stopped without reaching an optimum "
+        "(scipy: {scipy})"
+    ),
+    ("gg_heavy_tail", None): N_(
+        "order values not modelled by Gamma-Gamma: q = {q} <= 1, so the model's mean order value is infinite: mean "
+        "order values differ too much between customers (heavy tail) for the model"
+    ),
+    ("correlation", "repeat"): N_(
+        "purchase frequency and order value correlate (Pearson r = {r} over the repeat buyers); the Gamma-Gamma "
+        "model assumes they are independent, so expected order values and CLV are less reliable"
+    ),
+    ("correlation", "all"): N_(
+        "purchase frequency and order value correlate (Pearson r = {r} over the buyers); the Gamma-Gamma model "
+        "assumes they are independent, so expected order values and CLV are less reliable"
+    ),
+    ("own_means", None): N_("expected order values are each customer's own mean purchase value instead"),
+}
+
+
+def value_note(note: Sequence[Mapping] | str | None) -> str:
+    """What to know about the value models' fit (``ValueModels.note``, study.json ``value.note``),
+    as clauses of a sentence in the active language ("a; b"); a text (study.json of an older
+    custseg) is returned as it is, nothing gives ""."""
+    if not note:
+        return ""
+    if isinstance(note, str):
+        return note
+    clauses = []
+    for fact in note:
+        reason = fact.get("reason")
+        key = (reason, fact.get("purchases") if reason in ("few_spenders", "correlation") else None)
+        if key not in _VALUE_NOTES:
+            raise ValueError(f"unknown note {reason!r} about the value models")
+        figures = {name: f"{fact[name]:.2f}" for name in ("q", "r") if fact.get(name) is not None}
+        clauses.append(_(_VALUE_NOTES[key]).format(
+            spenders=fact.get("spenders"), minimum=fact.get("min_repeat_buyers"), scipy=fact.get("scipy"), **figures
+        ))
+    return i18n.join_clauses(clauses)
+
+
+def value_basis(basis: Mapping | str | None) -> str:
+    """What "value" means in a run (study.json ``value.basis``, :func:`custseg.segment.retention
+    .value_basis`), in the active language; a text (study.json of an older custseg) is returned as
+    it is, nothing gives "".
+
+    Returns
+    -------
+    str
+        E.g. "expected revenue over the next 365 days, discounted at 10% a year (BG/NBD and
+        Gamma-Gamma)" or "net spend in the 365 days before the observation date, as recorded
+        (observed, not predicted: the value models could not be fitted: ...)".
+    """
+    if not basis:
+        return ""
+    if isinstance(basis, str):
+        return basis
+    if basis.get("kind") == "net_spend":
+        return _(
+            "net spend in the {days} days before the observation date, as recorded (observed, not predicted: the "
+            "value models could not be fitted: {error})"
+        ).format(days=basis["days"], error=value_fit_error(basis.get("error")))
+    return _(
+        "expected revenue over the next {days} days, discounted at {rate} a year ({model} and {order_values})"
+    ).format(
+        days=basis["days"],
+        rate=format_percent(basis["rate"], format="#,##0%", locale=i18n.babel_locale()),
+        model=_PURCHASE_MODELS.get(basis.get("model"), "BG/NBD"),
+        order_values=_("Gamma-Gamma") if basis.get("order_values") == "gamma_gamma" else _("own mean order values"),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from custseg.config import Config
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.paths import PROJECT_ROOT
 from custseg.processed import ProcessedData
-from custseg.segment import churn, retention
+from custseg.segment import churn
 from custseg.studies import churn_figures as figures
 from custseg.studies import render
 from custseg.studies import value as value_study
@@ -109,16 +109,9 @@ class ChurnStudy(Page):
         return self.missing is None and self.buyers["churn_probability"].notna().any()
 
     def _value_basis(self) -> str | None:
-        """What "value" means in this run (study.json), in the report language: rewritten from the
-        config when that gives the stored English words, else the stored words as they are."""
-        stored = self.value_facts.get("basis")
-        if not stored:
-            return None
-        model = (self.value_facts.get("model") or {}).get("model", "bgnbd")
-        facts = (self.config.value, self.value_facts.get("order_values"), self.value_facts.get("error"), model)
-        with i18n.language("en"):
-            english = retention.value_basis(*facts)
-        return retention.value_basis(*facts) if english == stored else stored
+        """What "value" means in this run (study.json ``value.basis``, a fact), in the report
+        language; the words of an older study.json as they are written; None without it."""
+        return words.value_basis(self.value_facts.get("basis")) or None
 
     def _value_warnings(self, reasons: Sequence[str]) -> list[render.Notice]:
         """The value warnings of some reasons (custseg.segment.value_backtest.warnings) as notices."""
@@ -559,7 +552,7 @@ class ChurnStudy(Page):
                 items.append(render.Notice(text.format(count=above, mean=mean_value)))
         items.append(self._value_by_tier("clv" if fitted else "value"))
         items += self._value_warnings(value_study.VALUE_REASONS)
-        note = self.value_facts.get("note") or ""
+        note = words.value_note(self.value_facts.get("note"))
         if note:
             items.append(render.Notice(_("About the value model: {note}.").format(note=note), kind="info"))
         return tuple(items)
