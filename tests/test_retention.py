@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from custseg import pipeline, words
+from custseg.exports import watch_list_export
 from custseg.intake.validation import PERSONAL_COLUMNS
 from custseg.segment import churn, clv
 from custseg.segment.retention import RISK_COLUMNS, VALUE_COLUMNS, assess
@@ -40,7 +41,9 @@ def test_the_classification_is_kept_and_value_and_risk_columns_are_added(study):
     # the value is the CLV of the fitted models, and the watch list says so
     assert result.value_models is not None
     np.testing.assert_allclose(table.loc[buyers, "value"], table.loc[buyers, "clv"])
-    assert set(result.watch_list["value_basis"]) == {"CLV: expected revenue over the next 365 days (predicted)"}
+    watch = watch_list_export(result.watch_list, result.value_basis)
+    assert set(watch["value_basis"]) == {"CLV: expected revenue over the next 365 days (predicted)"}
+    assert "value_basis" not in result.watch_list  # a fact of the run (value_basis), said by the export
 
 
 def test_warning_columns_are_the_rules_applied_to_the_table(study):
@@ -117,7 +120,7 @@ def test_without_value_models_the_observed_net_spend_stands_in_and_is_said(study
     message = str(pytest.raises(ValueError, clv.fit_value_models, clv.rfm_summary(tables["orders"], DATE),
                                 strict.value).value)
     assert basis.endswith(f"could not be fitted: {message})")  # in English the words of the exception
-    watch = result.watch_list
+    watch = watch_list_export(result.watch_list, result.value_basis)
     assert list(watch.columns)[list(watch.columns).index("value") + 1] == "value_basis"
     assert set(watch["value_basis"]) == {"net spend over the last 365 days (observed; value models not fitted)"}
 

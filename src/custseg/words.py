@@ -375,6 +375,14 @@ def value_note(note: Sequence[Mapping] | str | None) -> str:
     return i18n.join_clauses(clauses)
 
 
+def value_label(basis: Mapping) -> str:
+    """What the value column of the exported watch list holds, in a few English words (the
+    export is one file for every reader, like its reasons), from study.json ``value.basis``."""
+    if basis.get("kind") == "clv":
+        return f"CLV: expected revenue over the next {basis['days']} days (predicted)"
+    return f"net spend over the last {basis['days']} days (observed; value models not fitted)"
+
+
 def value_basis(basis: Mapping | str | None) -> str:
     """What "value" means in a run (study.json ``value.basis``, :func:`custseg.segment.retention
     .value_basis`), in the active language; a text (study.json of an older custseg) is returned as

@@ -35,8 +35,6 @@ from custseg.segment.features import NET_STATUSES, REFUNDED_ON, REFUNDED_STATUS
 VALUE_COLUMNS = ("one_time_buyer", "p_alive", "expected_purchases", "expected_order_value", "order_value_above_history",
                  "clv", "expected_next_order")
 RISK_COLUMNS = (*churn.RULES, "warning_count", "reasons", "churn_probability", "value", "value_at_risk")
-#: Column of the watch list (after ``value``) that says what the value is, for readers of the export.
-VALUE_BASIS_COLUMN = "value_basis"
 
 
 @dataclass(frozen=True)
@@ -135,14 +133,6 @@ def net_spend(orders: pd.DataFrame, start: dt.date, end: dt.date) -> pd.Series:
     return spent.groupby(spent["customer_id"].astype("str"))["revenue"].sum()
 
 
-def value_label(settings: Value, fitted: bool) -> str:
-    """What the watch list's ``value`` column holds, in a few English words (the export is one
-    file for every reader, like its reasons)."""
-    if fitted:
-        return f"CLV: expected revenue over the next {settings.horizon_days} days (predicted)"
-    return f"net spend over the last {settings.horizon_days} days (observed; value models not fitted)"
-
-
 def assess(
     tables: Mapping[str, pd.DataFrame], customers: pd.DataFrame, config: Config, observation_date: dt.date
 ) -> Retention:
@@ -199,7 +189,6 @@ def assess(
         value_at_risk=value.to_numpy() * probability,
     )
     watch = churn.watch_list(table, flags, test.churn_probability, value, config.churn)
-    watch = _label_value(watch, value_label(settings, models is not None))
     return Retention(
         customers=table,
         watch_list=watch,
@@ -229,14 +218,6 @@ def _value(table: pd.DataFrame, fitted: bool, orders: pd.DataFrame, observation_
         values = np.maximum(spent.reindex(ids).to_numpy(dtype="float64", na_value=0.0), 0.0)
     buyer = table["frequency"].to_numpy(dtype="float64", na_value=0.0) > 0
     return pd.Series(np.where(buyer, values, np.nan), index=ids, name="value")
-
-
-def _label_value(watch: pd.DataFrame, label: str) -> pd.DataFrame:
-    """The watch list with a column after ``value`` that says what the value is."""
-    where = watch.columns.get_loc("value") + 1 if "value" in watch.columns else len(watch.columns)
-    labelled = watch.copy()
-    labelled.insert(where, VALUE_BASIS_COLUMN, pd.array([label] * len(watch), dtype="str"))
-    return labelled
 
 
 def _tiers_at(tables: Mapping[str, pd.DataFrame], customers: pd.DataFrame, config: Config):
