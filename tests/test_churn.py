@@ -4,6 +4,7 @@ sample with a known answer, the too-short path, and the watch list."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import numpy as np
@@ -195,9 +196,34 @@ def test_rules_without_their_columns_never_fire_and_input_is_untouched():
 
 
 def test_rule_table_names_the_configured_numbers():
-    rules = rule_table(Churn(silence_factor=2.5, trend_min_orders=4)).set_index("rule")["fires_when"]
+    rules = rule_table(Churn(silence_factor=2.5, trend_min_orders=4)).set_index("rule")["figures"]
     assert list(rules.index) == list(RULES)
-    assert "2.5 x own cadence" in rules["warn_silence"] and "at least 4" in rules["warn_trend"]
+    assert json.loads(rules["warn_silence"])["factor"] == 2.5 and json.loads(rules["warn_trend"])["min_orders"] == 4
+    said = {rule: words.churn_rule(rule, figures) for rule, figures in rules.items()}
+    assert "2.5 x own cadence" in said["warn_silence"] and "at least 4" in said["warn_trend"]
+
+
+def test_rules_in_english_words_are_the_sentences_of_before():
+    # the English words of the rule facts are the sentences churn_rules.parquet used to hold
+    s = Churn(silence_days_by_tier={"high": 90, "mid": 120}, silence_factor=2.5)
+    rules = rule_table(s).set_index("rule")["figures"]
+    assert words.churn_rule("warn_silence", rules["warn_silence"]) == (
+        f"silent for more than 2.5 x own cadence (customers with at least {s.min_orders_for_cadence} orders), else "
+        f"more than the tier's limit in days (high 90, mid 120; {s.silence_days} for other tiers); never for "
+        f"{s.silence_min_days} days or less"
+    )
+    assert words.churn_rule("warn_trend", rules["warn_trend"]) == (
+        f"orders in the last 90 days at most {s.trend_drop:g} x those of the 90 days before, which held at least "
+        f"{s.trend_min_orders}"
+    )
+    assert words.churn_rule("warn_satisfaction", rules["warn_satisfaction"]) == (
+        f"latest satisfaction at most {s.satisfaction_low:g} of 5, or at least {s.satisfaction_drop:g} below the "
+        "customer's earlier average"
+    )
+    assert words.churn_rule("warn_interactions", rules["warn_interactions"]) == (
+        f"contacts in the last 90 days at most {s.interactions_drop:g} x the earlier rate per 90 days, which was at "
+        f"least {s.interactions_min:g}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -149,7 +149,9 @@ def test_warning_rules_count_the_flagged_customers(sample):
     (table,) = _tables(ChurnStudy(data, config).warning_rules())
     reachable = _not_lost(config, data.customers)
     assert table.frame["Customers flagged"].tolist() == [int(reachable[rule].sum()) for rule in churn.RULES]
-    assert table.frame["Fires when"].tolist() == data.tables["churn_rules"]["fires_when"].tolist()
+    rules = churn.rule_table(config.churn)
+    assert table.frame["Fires when"].tolist() == [words.churn_rule(*row) for row in rules.itertuples(index=False)]
+    assert "x own cadence" in table.frame["Fires when"][0]
 
 
 def test_satisfaction_by_score_counts_buyers_not_lost(sample):
@@ -278,8 +280,9 @@ def test_the_watch_list_says_what_its_value_is(sample):
     config, data = sample
     said = _notices(ChurnStudy(data, config).watch_list())
     assert "Value in this list means expected revenue over the next 365 days, discounted at 10% a year" in said[1]
-    stand_in = {"basis": retention.value_basis(config.value, None, "too little data"), "fitted": False,
-                "kind": "net_spend", "days": 365, "error": "too little data"}
+    error = {"reason": "few_repeat_buyers", "repeat_buyers": 3, "customers": 40, "min_repeat_buyers": 100}
+    stand_in = {"basis": retention.value_basis(config.value, None, error), "fitted": False,
+                "kind": "net_spend", "days": 365, "error": error}
     study = ChurnStudy(dataclasses.replace(data, meta=dataclasses.replace(data.meta, value=stand_in)), config)
     assert _notices(study.watch_list())[1].startswith(
         "Value in this list means net spend in the 365 days before the observation date, as recorded (observed")

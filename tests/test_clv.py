@@ -16,7 +16,7 @@ from scipy.special import gammaln
 from scipy.stats import beta as beta_dist
 from scipy.stats import spearmanr
 
-from custseg import paths
+from custseg import paths, words
 from custseg.config import Value
 from custseg.segment.clv import (
     SUMMARY_COLUMNS,
@@ -24,6 +24,7 @@ from custseg.segment.clv import (
     ModelSpec,
     ValueModels,
     customer_value,
+    fit_error,
     fit_model_specs,
     fit_value_models,
     predicted_revenue,
@@ -162,7 +163,7 @@ def test_fit_recovers_the_simulated_parameters(simulated, fitted):
     assert fitted.n_customers == N_SIM
     assert fitted.n_repeat_buyers == int((simulated["frequency"] > 0).sum())
     assert abs(fitted.frequency_value_corr) < 0.1  # simulated independent, as the model assumes
-    assert fitted.note == "" and fitted.order_values == "gamma_gamma" and fitted.spend_fitted
+    assert fitted.note == () and fitted.order_values == "gamma_gamma" and fitted.spend_fitted
     assert fitted.mean_order_value == pytest.approx(fitted.p * fitted.v / (fitted.q - 1))
 
 
@@ -405,14 +406,19 @@ def test_several_specs_fit_each_part_once_and_as_alone(simulated):
 def test_too_little_data_and_bad_summaries_fail_with_a_reason(simulated):
     few = simulated.iloc[:150]  # about half of them bought more than once
     assert (few["frequency"] > 0).sum() < DEFAULTS.min_repeat_buyers
-    with pytest.raises(ValueError, match=r"too little data.*min_repeat_buyers = 100"):
+    with pytest.raises(ValueError, match=r"too little data.*min_repeat_buyers = 100") as raised:
         fit_value_models(few, DEFAULTS)
+    facts = fit_error(raised.value)
+    assert facts == {"reason": "few_repeat_buyers", "repeat_buyers": int((few["frequency"] > 0).sum()),
+                     "customers": 150, "min_repeat_buyers": 100}
+    assert words.value_fit_error(facts) == str(raised.value)  # the exception's words, from the facts
     with pytest.raises(ValueError, match="too little data"):
         fit_value_models(simulated.iloc[:0], DEFAULTS)
     broken = simulated.iloc[:1000].copy()
     broken.loc[broken.index[0], "recency"] = broken["T"].iloc[0] + 1
-    with pytest.raises(ValueError, match="not a valid purchase history"):
+    with pytest.raises(ValueError, match="not a valid purchase history") as raised:
         fit_value_models(broken, DEFAULTS)
+    assert words.value_fit_error(fit_error(raised.value)) == str(raised.value)  # a bug's own message, kept
     with pytest.raises(ValueError, match="missing column"):
         fit_value_models(simulated.drop(columns="T"), DEFAULTS)
 
@@ -422,7 +428,13 @@ def test_heavy_tailed_order_values_fall_back_to_own_means_with_a_note():
     models = fit_value_models(heavy, DEFAULTS)
     assert np.isnan([models.p, models.q, models.v]).all() and not models.spend_fitted
     assert models.order_values == "observed_mean"
-    assert "q = " in models.note and "own mean purchase value" in models.note
+    assert [note["reason"] for note in models.note] == ["gg_heavy_tail", "own_means"]
+    said = words.value_note(models.note)
+    assert said == (
+        f"order values not modelled by Gamma-Gamma: q = {models.note[0]['q']:.2f} <= 1, so the model's mean order "
+        "value is infinite: mean order values differ too much between customers (heavy tail) for the model; "
+        "expected order values are each customer's own mean purchase value instead"
+    )
     assert models.r == pytest.approx(TRUE_BG["r"], rel=0.15)  # BG/NBD is unaffected
     scored = customer_value(heavy, models, DEFAULTS, OBS)
     np.testing.assert_array_equal(scored["expected_order_value"], heavy["mean_purchase_value"])
@@ -434,7 +446,12 @@ def test_order_value_growing_with_frequency_is_reported():
     data = data.assign(monetary_value=data["monetary_value"] * (1 + data["frequency"]))
     models = fit_value_models(data, DEFAULTS)
     assert models.frequency_value_corr > 0.3
-    assert models.spend_fitted and "correlate" in models.note
+    assert models.spend_fitted and [note["reason"] for note in models.note] == ["correlation"]
+    assert words.value_note(models.note) == (
+        f"purchase frequency and order value correlate (Pearson r = {models.frequency_value_corr:.2f} over the "
+        "repeat buyers); the Gamma-Gamma model assumes they are independent, so expected order values and CLV are "
+        "less reliable"
+    )
 
 
 def test_value_settings_are_strict():

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from custseg import pipeline
+from custseg import pipeline, words
+from custseg.exports import watch_list_export
 from custseg.intake.validation import PERSONAL_COLUMNS
 from custseg.segment import churn, clv
 from custseg.segment.retention import RISK_COLUMNS, VALUE_COLUMNS, assess
@@ -38,7 +41,9 @@ def test_the_classification_is_kept_and_value_and_risk_columns_are_added(study):
     # the value is the CLV of the fitted models, and the watch list says so
     assert result.value_models is not None
     np.testing.assert_allclose(table.loc[buyers, "value"], table.loc[buyers, "clv"])
-    assert set(result.watch_list["value_basis"]) == {"CLV: expected revenue over the next 365 days (predicted)"}
+    watch = watch_list_export(result.watch_list, result.value_basis)
+    assert set(watch["value_basis"]) == {"CLV: expected revenue over the next 365 days (predicted)"}
+    assert "value_basis" not in result.watch_list  # a fact of the run (value_basis), said by the export
 
 
 def test_warning_columns_are_the_rules_applied_to_the_table(study):
@@ -85,8 +90,11 @@ def test_without_value_models_the_observed_net_spend_stands_in_and_is_said(study
     strict = config.model_copy(update={"value": config.value.model_copy(update={"min_repeat_buyers": 10**6})})
     result = assess(tables, classified, strict, DATE)
     assert result.value_models is None
-    assert "could not be fitted" in result.value_basis and "repeat" in result.value_basis
-    assert result.value_basis.startswith("net spend in the 365 days before the observation date")
+    basis = words.value_basis(result.value_basis)
+    assert result.value_basis == {"kind": "net_spend", "days": 365, "error": result.value_error}
+    assert result.value_error["reason"] == "few_repeat_buyers" and result.value_error["min_repeat_buyers"] == 10**6
+    assert "could not be fitted" in basis and "repeat" in basis
+    assert basis.startswith("net spend in the 365 days before the observation date")
     table = result.customers
     buyers = table["frequency"] > 0
     assert table[list(VALUE_COLUMNS)].isna().all().all()
@@ -109,8 +117,10 @@ def test_without_value_models_the_observed_net_spend_stands_in_and_is_said(study
     facts = result.summary()["value"]
     assert {k: facts[k] for k in ("basis", "fitted", "kind", "days", "error")} == {
         "basis": result.value_basis, "fitted": False, "kind": "net_spend", "days": 365, "error": result.value_error}
-    assert result.value_error and result.value_basis.endswith(f"could not be fitted: {result.value_error})")
-    watch = result.watch_list
+    message = str(pytest.raises(ValueError, clv.fit_value_models, clv.rfm_summary(tables["orders"], DATE),
+                                strict.value).value)
+    assert basis.endswith(f"could not be fitted: {message})")  # in English the words of the exception
+    watch = watch_list_export(result.watch_list, result.value_basis)
     assert list(watch.columns)[list(watch.columns).index("value") + 1] == "value_basis"
     assert set(watch["value_basis"]) == {"net spend over the last 365 days (observed; value models not fitted)"}
 
@@ -173,15 +183,29 @@ def test_value_basis_in_words_in_either_language():
     from custseg.segment.retention import value_basis
 
     settings = Value(horizon_days=180, annual_discount_rate=0.08)
-    assert value_basis(settings, "gamma_gamma") == (
+
+    def said(order_values: str, model: str = "bgnbd") -> str:
+        fitted = SimpleNamespace(model=model, order_values=order_values)
+        fact = value_basis(settings, fitted)
+        assert fact == json.loads(json.dumps(fact))  # a fact study.json keeps as it is
+        return words.value_basis(fact)
+
+    assert said("gamma_gamma") == (
         "expected revenue over the next 180 days, discounted at 8% a year (BG/NBD and Gamma-Gamma)"
     )
-    assert value_basis(settings, "own_mean").endswith("(BG/NBD and own mean order values)")
-    assert value_basis(settings, None, "q = 0.73 <= 1") == (
+    assert said("observed_mean").endswith("(BG/NBD and own mean order values)")
+    error = {"reason": "no_finite_optimum", "model": "bgnbd", "parameters": ["a", "b"]}
+    assert words.value_basis(value_basis(settings, None, error)) == (
         "net spend in the 180 days before the observation date, as recorded (observed, not predicted: the value "
-        "models could not be fitted: q = 0.73 <= 1)"
+        "models could not be fitted: the BG/NBD fit has no finite optimum: parameter(s) a, b ran off to the edge of "
+        "their range, typically because the data show (almost) no customer dropping out or no variation in purchase "
+        "rates; try a small value.penalizer such as 0.001)"
     )
-    assert value_basis(settings, "gamma_gamma", model="mbgnbd").endswith("(MBG/NBD and Gamma-Gamma)")
+    assert said("gamma_gamma", model="mbgnbd").endswith("(MBG/NBD and Gamma-Gamma)")
     with i18n.language("zh"):
-        chinese = value_basis(settings, "own_mean")
+        chinese = said("observed_mean")
+        stand_in = words.value_basis(value_basis(settings, None, error))
     assert "180" in chinese and "8%" in chinese and "贴现" in chinese and "BG/NBD" in chinese
+    assert "BG/NBD" in stand_in and "value.penalizer" in stand_in and not re.search(r"[a-z]{4,} [a-z]{4,}", stand_in)
+    # the words of an older study.json are shown as written
+    assert words.value_basis("net spend, as recorded") == "net spend, as recorded"

@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from custseg import i18n, studies
+from custseg import i18n, studies, words
 from custseg.config import StrategyRule
 from custseg.segment import lifecycle, snapshots
 from custseg.studies import labels, render
@@ -40,6 +40,15 @@ def _largest_region(data) -> str:
 # --- cluster names -------------------------------------------------------------------------------
 
 
+def _fact(name: str) -> dict:
+    """The fact of a generated cluster name given in English words ("Big-basket buyers (2)")."""
+    stem, _, repeat = name.partition(" (")
+    *describing, noun = stem.lower().split(" ")
+    if stem == "Average customers":
+        describing = []
+    return {"words": describing, "noun": noun, "repeat": int(repeat.rstrip(")") or 1)}
+
+
 @pytest.mark.parametrize(("name", "chinese"), [
     ("Recent frequent high spenders", "近期高频高消费客户"),
     ("Lapsed occasional low spenders", "沉睡低频低消费客户"),
@@ -51,25 +60,38 @@ def _largest_region(data) -> str:
     ("Average customers (3)", "普通客户 (3)"),
 ])
 def test_cluster_names_are_composed_in_chinese(name, chinese):
+    fact = _fact(name)
     with i18n.language("zh"):
-        assert labels.cluster_label(name) == chinese
-    assert labels.cluster_label(name) == name  # English: as the pipeline named it
+        assert words.cluster_name(fact) == chinese
+    assert words.cluster_name(fact) == name  # English: as the export names it
 
 
 @pytest.mark.parametrize(
-    "name", ["Loyal bargain hunters", "Recent whales", "<b>Big</b>", "", "High", "Customers buyers"]
+    "name", ["Loyal bargain hunters", "Recent whales", "<b>Big</b>", "Recent frequent high spenders"]
 )
-def test_a_cluster_name_with_an_unknown_word_is_shown_unchanged(name):
+def test_a_cluster_name_kept_as_text_is_shown_as_written(name):
+    # a study.json of an older custseg held the names as English text: shown as they are
     with i18n.language("zh"):
-        assert labels.cluster_label(name) == name
+        assert words.cluster_name(name) == name
 
 
 def test_cluster_names_the_pipeline_gave_are_all_translated(sample):
     _, data = sample
     with i18n.language("zh"):
-        for name in data.meta.clusters.names.values():
-            label = labels.cluster_label(name)
-            assert label != name and not any(c.isascii() and c.isalpha() for c in label), (name, label)
+        shown = labels.cluster_labels(data)
+    assert sorted(shown) == sorted(int(key) for key in data.meta.clusters.names)
+    for label in shown.values():
+        assert not any(c.isascii() and c.isalpha() for c in label), label
+
+
+def test_cluster_names_of_an_older_study_json_are_shown_as_written(sample):
+    _, data = sample
+    older = {key: f"Group {key}" for key in data.meta.clusters.names}
+    meta = dataclasses.replace(data.meta, clusters=dataclasses.replace(data.meta.clusters, names=older))
+    study = studies.RegionStudy(dataclasses.replace(data, meta=meta), _largest_region(data), 12)
+    with i18n.language("zh"):
+        (clusters,) = _tables(study.cluster_mix())
+    assert set(clusters.frame.index) <= set(older.values())
 
 
 # --- labels and English texts that must not change ------------------------------------------------
@@ -153,7 +175,7 @@ def test_region_mixes_in_chinese_show_the_chinese_names(sample):
         assert list(stages.frame.columns) == ["客户数", "本组占比", "全体客户占比", "指数"]
         (clusters,) = _tables(study.cluster_mix())
         assert "近期高频高消费客户" in set(clusters.frame.index)
-        assert clusters.frame["客户数"].sum() == study.buyers["cluster_name"].notna().sum()
+        assert clusters.frame["客户数"].sum() == study.buyers["cluster"].notna().sum()
 
 
 def test_subregions_in_chinese_use_the_chinese_place_names(sample):

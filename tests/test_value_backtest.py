@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from custseg import words
 from custseg.config import Value
 from custseg.segment import clv, value_backtest
 from custseg.segment.clv import ModelSpec, ValueModels
@@ -163,8 +164,10 @@ def test_the_backtest_says_why_it_was_not_run(sample):
     too_long = backtest(orders, DATE, Value(backtest_days=5000))
     assert too_long.skipped["reason"] == "short_history"
     few = backtest(orders, DATE, Value(min_repeat_buyers=10**6))
-    assert few.skipped["reason"] == "fit_failed" and "min_repeat_buyers" in few.skipped["message"]
+    assert few.skipped["reason"] == "fit_failed" and few.skipped["error"]["reason"] == "few_repeat_buyers"
+    assert few.skipped["error"]["min_repeat_buyers"] == 10**6
     assert few.summary()["skipped"]["reason"] == "fit_failed"
+    assert "min_repeat_buyers = 1000000" in words.value_fit_error(few.skipped["error"])
 
 
 # --- warnings -------------------------------------------------------------------------------------
@@ -239,7 +242,8 @@ def test_backtest_errors_above_the_configured_share_are_warned_per_scope():
 
 def test_no_backtest_is_warned_with_its_cause():
     months = frozenset(range(1, 13))
-    failed = {"reason": "fit_failed", "message": "too little"}
+    error = {"reason": "few_repeat_buyers", "repeat_buyers": 3, "customers": 40, "min_repeat_buyers": 100}
+    failed = {"reason": "fit_failed", "error": error}
     skipped = dataclasses.replace(_check(), cutoff=None, days=0, skipped=failed)
     found = warnings(_models(), _scored([0.5]), skipped, Value(), DATE, months)
-    assert found == [{"reason": "no_backtest", "cause": "fit_failed", "message": "too little"}]
+    assert found == [{"reason": "no_backtest", "cause": "fit_failed", "error": error}]

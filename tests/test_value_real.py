@@ -59,7 +59,7 @@ def test_cdnow_reproduces_the_published_estimates_within_one_percent(cdnow):
     for name, published in PUBLISHED.items():
         print(f"{name:>7} {getattr(models, name):7.4f} {published:7.3f}  {getattr(models, name) / published - 1:+.2%}")
         assert getattr(models, name) == pytest.approx(published, rel=0.01), name
-    assert models.n_repeat_buyers == 946 and models.note == ""
+    assert models.n_repeat_buyers == 946 and models.note == ()
 
 
 def _holdout_purchases(orders: pd.DataFrame, start: dt.date, end: dt.date) -> pd.Series:

@@ -9,6 +9,7 @@ neutralised in the CSV only (:func:`custseg.files.write_csv`); the Parquet copy 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -47,48 +48,89 @@ def crm_tags(customers: pd.DataFrame) -> pd.Series:
     return tags
 
 
-def segment_export(customers: pd.DataFrame) -> pd.DataFrame:
+def cluster_names(cluster: pd.Series, names: Mapping[int, Mapping | str]) -> pd.Series:
+    """Each customer's cluster name in English words (:func:`custseg.words.cluster_name`).
+
+    Parameters
+    ----------
+    cluster
+        The customers' cluster ids (``Int64``, ``<NA>``: not clustered).
+    names
+        Cluster id -> its name as a fact (``ClusterResult.names``).
+
+    Returns
+    -------
+    pd.Series
+        A categorical aligned to `cluster`, its categories the names in cluster id order.
+    """
+    ids = sorted(names)
+    with i18n.language("en"):
+        said = [words.cluster_name(names[c]) for c in ids]
+    # the names as codes of the cluster ids (-1 where none): a map would write a million strings
+    codes = pd.Index(ids, dtype="Int64").get_indexer(cluster.array)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(said)), index=cluster.index)
+
+
+def segment_export(customers: pd.DataFrame, clusters: Mapping[int, Mapping | str] | None = None) -> pd.DataFrame:
     """One row per customer with region levels, tier, scores, segments, cluster, lifecycle and tags.
 
     Personal data (names, e-mails, phones) never reaches the processed customer table, so it
-    cannot reach the export either.
+    cannot reach the export either. `clusters` (cluster id -> name as a fact,
+    ``ClusterResult.names``) adds ``cluster_name``, the names in English words.
     """
+    if clusters and "cluster" in customers:
+        customers = customers.assign(cluster_name=cluster_names(customers["cluster"], clusters))
     columns = [c for c in EXPORT_COLUMNS if c in customers]
     export = customers[columns].assign(tags=crm_tags(customers))
     return export.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 
-def write_segment_export(customers: pd.DataFrame, folder: Path) -> dict[str, Path]:
-    """Write ``customer_segments.csv`` (UTF-8 with BOM, formulas neutralised) and ``customer_segments.parquet``."""
-    export = segment_export(customers)
+def write_segment_export(customers: pd.DataFrame, folder: Path,
+                         clusters: Mapping[int, Mapping | str] | None = None) -> dict[str, Path]:
+    """Write ``customer_segments.csv`` (UTF-8 with BOM, formulas neutralised) and
+    ``customer_segments.parquet``; `clusters` as :func:`segment_export`."""
+    export = segment_export(customers, clusters)
     return {
         "csv": files.write_csv(export, folder / "customer_segments.csv"),
         "parquet": files.write_parquet(export, folder / "customer_segments.parquet"),
     }
 
 
-def watch_list_export(watch_list: pd.DataFrame) -> pd.DataFrame:
-    """The watch list as other systems get it: its reasons in English words.
+#: Column of the exported watch list (after ``value``) that says what the value is.
+VALUE_BASIS_COLUMN = "value_basis"
+
+
+def watch_list_export(watch_list: pd.DataFrame, value_basis: Mapping | None = None) -> pd.DataFrame:
+    """The watch list as other systems get it: its reasons in English words, and what its value is.
 
     The export is one file for every reader, so its reasons are English
     (:func:`custseg.words.churn_reasons`), whatever the reports' language; the processed watch list
-    keeps them as facts.
+    keeps them as facts. `value_basis` (what value means in the run, study.json ``value.basis``,
+    :func:`custseg.segment.retention.value_basis`) adds ``value_basis`` after ``value``, in a few
+    English words (:func:`custseg.words.value_label`).
     """
-    if "reasons" not in watch_list:
-        return watch_list
-    with i18n.language("en"):
-        reasons = [words.churn_reasons(reason) for reason in watch_list["reasons"]]
-    return watch_list.assign(reasons=pd.array(reasons, dtype="str"))
+    export = watch_list
+    if "reasons" in watch_list:
+        with i18n.language("en"):
+            reasons = [words.churn_reasons(reason) for reason in watch_list["reasons"]]
+        export = export.assign(reasons=pd.array(reasons, dtype="str"))
+    if value_basis:
+        where = export.columns.get_loc("value") + 1 if "value" in export.columns else len(export.columns)
+        export = export.copy()
+        label = words.value_label(value_basis)
+        export.insert(where, VALUE_BASIS_COLUMN, pd.array([label] * len(export), dtype="str"))
+    return export
 
 
-def write_watch_list(watch_list: pd.DataFrame, folder: Path) -> dict[str, Path]:
+def write_watch_list(watch_list: pd.DataFrame, folder: Path, value_basis: Mapping | None = None) -> dict[str, Path]:
     """Write ``churn_watchlist.csv`` (UTF-8 with BOM, for Excel) and ``churn_watchlist.parquet``.
 
     The list is :func:`custseg.segment.churn.watch_list`: ranked by value at risk, with the reasons
-    (in English words, :func:`watch_list_export`) and the tier's recommended action, and no names,
-    e-mails or phones. Formulas are neutralised in the CSV as in :func:`write_segment_export`.
+    (in English words, :func:`watch_list_export`), what its value is (`value_basis`, as there) and
+    the tier's recommended action, and no names, e-mails or phones. Formulas are neutralised in the
+    CSV as in :func:`write_segment_export`.
     """
-    export = watch_list_export(watch_list)
+    export = watch_list_export(watch_list, value_basis)
     return {
         "csv": files.write_csv(export, folder / "churn_watchlist.csv", float_format="%.4f"),
         "parquet": files.write_parquet(export, folder / "churn_watchlist.parquet"),

@@ -182,8 +182,8 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         tables |= {"cluster_profile": done.clusters.profile, "cluster_selection": done.clusters.selection}
     processed.remove_cluster_tables(out.processed)  # from an earlier run with clusters
     written["processed"] = {name: processed.write_table(out.processed, name, frame) for name, frame in tables.items()}
-    exported = write_segment_export(customers, out.exports)
-    watch_export = write_watch_list(retention.watch_list, out.exports)
+    exported = write_segment_export(customers, out.exports, done.clusters.names if done.clusters else None)
+    watch_export = write_watch_list(retention.watch_list, out.exports, retention.value_basis)
     written["exports"] = {**{f"segments_{k}": v for k, v in exported.items()},
                           **{f"watch_list_{k}": v for k, v in watch_export.items()}}
     clusters = done.clusters

@@ -64,7 +64,9 @@ class Clusters:
 
     method: str = ""
     k: int = 0  # 0: no clusters
-    names: dict[str, str] = field(default_factory=dict)  # cluster number (as text) -> its name
+    # cluster number (as text) -> its name as a fact (words, noun, repeat: custseg.segment.clusters
+    # .cluster_name), worded by custseg.words.cluster_name (a text in a study.json of an older custseg)
+    names: dict[str, dict[str, Any] | str] = field(default_factory=dict)
     seed: int = 0
     # why there are no clusters, or why they fall short of min_share: a fact worded by
     # custseg.words.cluster_note (a text in a study.json of an older custseg); None: neither

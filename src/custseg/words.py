@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from babel.numbers import format_percent
 
 from custseg import i18n
 from custseg.i18n import N_, _, pgettext
@@ -174,6 +175,53 @@ def churn_model_note(note: Mapping | str | None) -> str:
     raise ValueError(f"unknown reason {reason!r} for a skipped churn model")
 
 
+#: When each churn warning rule fires, by rule code (custseg.segment.churn.rule_table).
+_RULES = {
+    "warn_silence": N_(
+        "silent for more than {factor:g} x own cadence (customers with at least {min_orders} orders), else more "
+        "than the tier's limit in days ({tiers}; {days} for other tiers); never for {min_days} days or less"
+    ),
+    "warn_trend": N_(
+        "orders in the last 90 days at most {drop:g} x those of the 90 days before, which held at least "
+        "{min_orders}"
+    ),
+    "warn_satisfaction": N_(
+        "latest satisfaction at most {low:g} of 5, or at least {drop:g} below the customer's earlier average"
+    ),
+    "warn_interactions": N_(
+        "contacts in the last 90 days at most {drop:g} x the earlier rate per 90 days, which was at least "
+        "{minimum:g}"
+    ),
+}
+
+
+def churn_rule(rule: str, figures: str | Mapping[str, object]) -> str:
+    """When a churn warning rule fires, with its configured figures, in the active language.
+
+    Parameters
+    ----------
+    rule
+        The rule's code (``warn_silence``, ...).
+    figures
+        Its figures (``churn_rules.parquet`` ``figures``, :func:`custseg.segment.churn.rule_table`),
+        as the JSON text stored or decoded.
+
+    Returns
+    -------
+    str
+        E.g. "orders in the last 90 days at most 0.5 x those of the 90 days before, which held at
+        least 3"; a tier's name is translated when the catalog knows it.
+    """
+    facts = dict(json.loads(figures) if isinstance(figures, str) else figures)
+    if rule == "warn_silence":
+        facts["tiers"] = i18n.join_list(
+            # Translators: a value tier and its silence limit in days, one item of a list ("high 90")
+            _("{tier} {days}").format(tier=i18n.label("tier", tier), days=days)
+            for tier, days in facts["tiers"].items()
+        )
+    return _(_RULES[rule]).format(**facts)
+
+
 def _figure(value: object, decimals: int = 0) -> str:
     """A figure as a reader writes it: 140, 2.8, 3 (not 3.0); a missing whole number as 0."""
     rounded = np.round(_float(value), decimals)
@@ -229,6 +277,203 @@ def cluster_note(note: Mapping | str | None, *, clause: bool = False) -> str:
     else:
         raise ValueError(f"unknown reason {note.get('reason')!r} for the clusters")
     return text[0].lower() + text[1:].removesuffix(".") if clause else text
+
+
+# ---------------------------------------------------------------------------------------------
+# The value models (custseg.segment.clv, value_backtest, retention)
+# ---------------------------------------------------------------------------------------------
+
+#: The purchase models by code, as their literature names them.
+_PURCHASE_MODELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD"}
+
+
+def value_fit_error(error: Mapping | str | None) -> str:
+    """Why the value models could not be fitted (:func:`custseg.segment.clv.fit_error`, study.json
+    ``value.error``), as a clause in the active language; a text (study.json of an older custseg)
+    is returned as it is, nothing gives "".
+
+    In English exactly the message of the exception the fit raised (:class:`ValueError`).
+    """
+    if not error:
+        return ""
+    if isinstance(error, str):
+        return error
+    reason = error.get("reason")
+    model = _PURCHASE_MODELS.get(str(error.get("model")), str(error.get("model")))
+    if reason == "few_repeat_buyers":
+        return _(
+            "too little data for the value models: {repeat} of {customers} customers bought more than once, the "
+            "BG/NBD model needs at least value.min_repeat_buyers = {minimum} repeat buyers to tell drop-out from slow "
+            "buying"
+        ).format(repeat=error["repeat_buyers"], customers=error["customers"], minimum=error["min_repeat_buyers"])
+    if reason == "no_optimum":
+        # Translators: {scipy} is the optimizer's own message, in English
+        return _(
+            "the {model} optimizer stopped without reaching an optimum (scipy: {scipy}); the value models are not "
+            "available"
+        ).format(model=model, scipy=error["scipy"])
+    if reason == "no_finite_optimum":
+        return _(
+            "the {model} fit has no finite optimum: parameter(s) {parameters} ran off to the edge of their range, "
+            "typically because the data show (almost) no customer dropping out or no variation in purchase rates; "
+            "try a small value.penalizer such as 0.001"
+        ).format(model=model, parameters=i18n.join_list(error["parameters"]))
+    if reason == "invalid":  # a broken summary: the exception's own text (a bug, not the data)
+        return str(error["message"])
+    raise ValueError(f"unknown reason {reason!r} why the value models could not be fitted")
+
+
+#: What to know about the Gamma-Gamma part of a fit, by reason code (and by the purchases it read).
+_VALUE_NOTES = {
+    ("few_spenders", "repeat"): N_(
+        "order values not modelled by Gamma-Gamma: only {spenders} repeat buyers have a positive mean repeat order "
+        "value (value.min_repeat_buyers = {minimum})"
+    ),
+    ("few_spenders", "all"): N_(
+        "order values not modelled by Gamma-Gamma: only {spenders} buyers have a positive mean purchase value "
+        "(value.min_repeat_buyers = {minimum})"
+    ),
+    # Translators: {scipy} is the optimizer's own message, in English
+    ("gg_no_optimum", None): N_(
+        "order values not modelled by Gamma-Gamma: the Gamma-Gamma optimizer stopped without reaching an optimum "
+        "(scipy: {scipy})"
+    ),
+    ("gg_heavy_tail", None): N_(
+        "order values not modelled by Gamma-Gamma: q = {q} <= 1, so the model's mean order value is infinite: mean "
+        "order values differ too much between customers (heavy tail) for the model"
+    ),
+    ("correlation", "repeat"): N_(
+        "purchase frequency and order value correlate (Pearson r = {r} over the repeat buyers); the Gamma-Gamma "
+        "model assumes they are independent, so expected order values and CLV are less reliable"
+    ),
+    ("correlation", "all"): N_(
+        "purchase frequency and order value correlate (Pearson r = {r} over the buyers); the Gamma-Gamma model "
+        "assumes they are independent, so expected order values and CLV are less reliable"
+    ),
+    ("own_means", None): N_("expected order values are each customer's own mean purchase value instead"),
+}
+
+
+def value_note(note: Sequence[Mapping] | str | None) -> str:
+    """What to know about the value models' fit (``ValueModels.note``, study.json ``value.note``),
+    as clauses of a sentence in the active language ("a; b"); a text (study.json of an older
+    custseg) is returned as it is, nothing gives ""."""
+    if not note:
+        return ""
+    if isinstance(note, str):
+        return note
+    clauses = []
+    for fact in note:
+        reason = fact.get("reason")
+        key = (reason, fact.get("purchases") if reason in ("few_spenders", "correlation") else None)
+        if key not in _VALUE_NOTES:
+            raise ValueError(f"unknown note {reason!r} about the value models")
+        figures = {name: f"{fact[name]:.2f}" for name in ("q", "r") if fact.get(name) is not None}
+        clauses.append(_(_VALUE_NOTES[key]).format(
+            spenders=fact.get("spenders"), minimum=fact.get("min_repeat_buyers"), scipy=fact.get("scipy"), **figures
+        ))
+    return i18n.join_clauses(clauses)
+
+
+def value_label(basis: Mapping) -> str:
+    """What the value column of the exported watch list holds, in a few English words (the
+    export is one file for every reader, like its reasons), from study.json ``value.basis``."""
+    if basis.get("kind") == "clv":
+        return f"CLV: expected revenue over the next {basis['days']} days (predicted)"
+    return f"net spend over the last {basis['days']} days (observed; value models not fitted)"
+
+
+def value_basis(basis: Mapping | str | None) -> str:
+    """What "value" means in a run (study.json ``value.basis``, :func:`custseg.segment.retention
+    .value_basis`), in the active language; a text (study.json of an older custseg) is returned as
+    it is, nothing gives "".
+
+    Returns
+    -------
+    str
+        E.g. "expected revenue over the next 365 days, discounted at 10% a year (BG/NBD and
+        Gamma-Gamma)" or "net spend in the 365 days before the observation date, as recorded
+        (observed, not predicted: the value models could not be fitted: ...)".
+    """
+    if not basis:
+        return ""
+    if isinstance(basis, str):
+        return basis
+    if basis.get("kind") == "net_spend":
+        return _(
+            "net spend in the {days} days before the observation date, as recorded (observed, not predicted: the "
+            "value models could not be fitted: {error})"
+        ).format(days=basis["days"], error=value_fit_error(basis.get("error")))
+    return _(
+        "expected revenue over the next {days} days, discounted at {rate} a year ({model} and {order_values})"
+    ).format(
+        days=basis["days"],
+        rate=format_percent(basis["rate"], format="#,##0%", locale=i18n.babel_locale()),
+        model=_PURCHASE_MODELS.get(basis.get("model"), "BG/NBD"),
+        order_values=_("Gamma-Gamma") if basis.get("order_values") == "gamma_gamma" else _("own mean order values"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cluster names (custseg.segment.clusters)
+# ---------------------------------------------------------------------------------------------
+
+def _cluster_words() -> dict[str, str]:
+    """The words of a cluster name (:func:`custseg.segment.clusters.cluster_name`), by code, in
+    the active language."""
+    return {
+        "new": pgettext("cluster", "new"),
+        "recent": pgettext("cluster", "recent"),
+        "lapsed": pgettext("cluster", "lapsed"),
+        "occasional": pgettext("cluster", "occasional"),
+        "frequent": pgettext("cluster", "frequent"),
+        "big-basket": pgettext("cluster", "big-basket"),
+        "small-basket": pgettext("cluster", "small-basket"),
+        "high": pgettext("cluster", "high"),
+        "low": pgettext("cluster", "low"),
+        "spenders": pgettext("cluster", "spenders"),
+        "buyers": pgettext("cluster", "buyers"),
+        "customers": pgettext("cluster", "customers"),
+    }
+
+
+#: How the words of a cluster name are joined, by language (English: with spaces; Chinese
+#: writes them as one word, "近期高频高消费客户").
+_NAME_JOINERS = {"en": " ", "zh": ""}
+
+
+def cluster_name(name: Mapping | str | None) -> str:
+    """A cluster's name in words, in the active language.
+
+    Parameters
+    ----------
+    name
+        study.json ``clusters.names`` entry (:func:`custseg.segment.clusters.cluster_name`): the
+        describing word codes (``words``, in order), the noun code (``noun``) and ``repeat``, 1 for
+        the first cluster (by id) with these words, 2 for the second, ... A text (study.json of an
+        older custseg, which kept the words) is returned as it is; None gives "".
+
+    Returns
+    -------
+    str
+        E.g. "Recent frequent high spenders", "Average customers" (no describing word), "Big-basket
+        buyers (2)"; in Chinese "近期高频高消费客户", "普通客户", "大单客户 (2)". In English exactly
+        the name of the export's ``cluster_name`` column.
+    """
+    if not name:
+        return ""
+    if isinstance(name, str):
+        return name
+    codes = [*name.get("words", ()), name["noun"]]
+    vocabulary = _cluster_words() if i18n.current() != i18n.LANGUAGES[0] else {}
+    if len(codes) == 1:
+        text = pgettext("cluster", "Average customers") if vocabulary else "average customers"
+    else:
+        joiner = _NAME_JOINERS.get(i18n.current(), " ")
+        text = joiner.join(vocabulary.get(code, code) for code in codes)
+    text = text[0].upper() + text[1:]
+    repeat = int(name.get("repeat") or 1)
+    return text if repeat == 1 else f"{text} ({repeat})"
 
 
 # --------------------------------------------------------------------------- quarantine (intake)

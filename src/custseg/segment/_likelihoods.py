@@ -23,6 +23,16 @@ _LOG_BOUND = 18.0
 _GRADIENT_TOLERANCE = 1e-5
 
 
+class FitError(ValueError):
+    """A value model that could not be fitted: the message in English (for logs and tracebacks)
+    and the same as facts, ``facts`` (a reason code and its figures, docs/data-contract.md), which
+    :func:`custseg.words.value_fit_error` words where it is shown."""
+
+    def __init__(self, message: str, facts: dict[str, object]):
+        super().__init__(message)
+        self.facts = facts
+
+
 def model_name(shift: int) -> str:
     return "MBG/NBD" if shift else "BG/NBD"
 
@@ -98,18 +108,21 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, penalizer: float, s
     name = model_name(shift)
     res = minimize(bgnbd_nll, start, args=(x, t_x, T, penalizer, counts, shift), jac=True, method="L-BFGS-B",
                    bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4, options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
+    model = "mbgnbd" if shift else "bgnbd"
     if not _converged(res):
-        raise ValueError(
-            f"the {name} optimizer stopped without reaching an optimum (scipy: "
-            f"{str(res.message).rstrip(': ')}); the value models are not available"
+        scipy = str(res.message).rstrip(": ")
+        raise FitError(
+            f"the {name} optimizer stopped without reaching an optimum (scipy: {scipy}); the value models are not "
+            f"available", {"reason": "no_optimum", "model": model, "scipy": scipy},
         )
     at_edge = np.abs(res.x) > _LOG_BOUND - 1e-3
     if at_edge.any():
         names = np.array(["r", "alpha", "a", "b"])[at_edge]
-        raise ValueError(
+        raise FitError(
             f"the {name} fit has no finite optimum: parameter(s) {', '.join(names)} ran off to the "
             f"edge of their range, typically because the data show (almost) no customer dropping "
-            f"out or no variation in purchase rates; try a small value.penalizer such as 0.001"
+            f"out or no variation in purchase rates; try a small value.penalizer such as 0.001",
+            {"reason": "no_finite_optimum", "model": model, "parameters": [str(n) for n in names]},
         )
     params = tuple(float(v) for v in np.exp(res.x))
     return params, bgnbd_loglik(params, x, t_x, T, shift)
@@ -139,7 +152,10 @@ def gg_nll(theta: np.ndarray, x: np.ndarray, m: np.ndarray, penalizer: float,
 
 
 def fit_gamma_gamma(x: np.ndarray, m: np.ndarray, penalizer: float
-                     ) -> tuple[tuple[float, float, float], float, str]:
+                     ) -> tuple[tuple[float, float, float], float, dict[str, object] | None]:
+    """Gamma-Gamma's parameters (p, q, v), its log-likelihood and why it failed, as a fact
+    (``{"reason": "gg_no_optimum", "scipy"}`` or ``{"reason": "gg_heavy_tail", "q"}``; NaN
+    parameters then), else None."""
     # Order values are fitted in units of their mean (the model is scale-equivariant: v scales,
     # p and q do not), so the optimizer sees numbers near 1 whatever the currency.
     scale = float(m.mean())
@@ -149,18 +165,13 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray, penalizer: float
                    options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
     nan3 = (np.nan, np.nan, np.nan)
     if not _converged(res):
-        return nan3, np.nan, (
-            f"the Gamma-Gamma optimizer stopped without reaching an optimum (scipy: "
-            f"{str(res.message).rstrip(': ')})"
-        )
+        return nan3, np.nan, {"reason": "gg_no_optimum", "scipy": str(res.message).rstrip(": ")}
     # p running off to infinity is a benign limit (each customer's order values hardly vary around
     # their own mean; expected values tend to the customer's mean), q <= 1 is not.
     p, q, v_scaled = (float(v) for v in np.exp(res.x))
     if q <= 1.0:
-        return nan3, np.nan, (
-            f"q = {q:.2f} <= 1, so the model's mean order value is infinite: mean order values differ "
-            f"too much between customers (heavy tail) for the model"
-        )
+        # the model's mean order value p v / (q - 1) is infinite: a heavy tail of mean order values
+        return nan3, np.nan, {"reason": "gg_heavy_tail", "q": q}
     # Back to the currency: the density of m is the density of m / scale divided by scale.
     ll = -gg_nll(res.x, x, m / scale, 0.0)[0] * len(x) - len(x) * np.log(scale)
-    return (p, q, v_scaled * scale), float(ll), ""
+    return (p, q, v_scaled * scale), float(ll), None

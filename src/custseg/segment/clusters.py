@@ -59,8 +59,9 @@ same for ten thousand buyers as for ten million, and the refit on all rows stays
 silhouettes of all k share one pass over the sample's distances (:func:`mean_silhouettes`), made
 in blocks of rows so that memory stays small whatever ``sample_size`` is.
 
-Cluster names are generated from the cluster's z-scores (see :func:`cluster_name`) and made unique
-with a suffix ``(2)``, ``(3)``, ... when two clusters get the same words.
+Cluster names are generated from the cluster's z-scores as facts, word codes (see
+:func:`cluster_name`), numbered (``repeat``: 2, 3, ...) when two clusters get the same words;
+:func:`custseg.words.cluster_name` says them ("Recent frequent high spenders (2)").
 """
 
 from __future__ import annotations
@@ -109,14 +110,16 @@ class ClusterResult:
     labels : pd.Series
         Cluster id (``Int64``, 1..k) aligned to the index of the customer table that was
         clustered; ``<NA>`` for non-buyers and for buyers with a missing feature.
-    names : dict[int, str]
-        Cluster id -> generated descriptive name, unique.
+    names : dict[int, dict]
+        Cluster id -> generated descriptive name as a fact (:func:`cluster_name`, with
+        ``repeat`` numbering the clusters that share words), worded by
+        :func:`custseg.words.cluster_name`.
     profile : pd.DataFrame
-        One row per cluster (index ``cluster``): ``name``, ``size``, ``share`` (of clustered
-        customers), ``revenue`` and ``revenue_share`` (of their net spend), ``median_<feature>``
-        (original scale) and ``z_<feature>`` (the cluster's mean on the scale the clusters were
-        fitted on, signed log, scaled and clipped, in standard deviations from the mean of all
-        clustered customers).
+        One row per cluster (index ``cluster``): ``cluster`` (the id again, for the Parquet
+        file), ``size``, ``share`` (of clustered customers), ``revenue`` and ``revenue_share`` (of
+        their net spend), ``median_<feature>`` (original scale) and ``z_<feature>`` (the cluster's
+        mean on the scale the clusters were fitted on, signed log, scaled and clipped, in standard
+        deviations from the mean of all clustered customers).
     selection : pd.DataFrame
         One row per k in ``k_min..k_max``: ``k``, ``silhouette``, ``stability``,
         ``smallest_share``, ``smallest_share_all``, ``eligible``, ``chosen``.
@@ -144,7 +147,7 @@ class ClusterResult:
     """
 
     labels: pd.Series
-    names: dict[int, str]
+    names: dict[int, dict[str, object]]
     profile: pd.DataFrame
     selection: pd.DataFrame
     k: int
@@ -205,7 +208,7 @@ def fit_clusters(customers: pd.DataFrame, settings: Clusters) -> ClusterResult:
     ids = _canonical_ids(raw, base["monetary"].to_numpy(dtype="float64"))
     z = _zscores(pd.DataFrame(scaled, columns=features.columns), ids)
     names = _unique_names({int(c): cluster_name(z.loc[c]) for c in z.index})
-    profile = _profile(base, features, ids, z, names)
+    profile = _profile(base, features, ids, z)
     values, unlabelled = np.zeros(len(customers), dtype="int64"), np.ones(len(customers), dtype=bool)
     values[positions], unlabelled[positions] = ids, False
     labels = pd.Series(pd.arrays.IntegerArray(values, unlabelled), index=customers.index, name="cluster")
@@ -228,7 +231,8 @@ def fit_clusters(customers: pd.DataFrame, settings: Clusters) -> ClusterResult:
 
 
 def assign_clusters(customers: pd.DataFrame, result: ClusterResult) -> pd.DataFrame:
-    """Add ``cluster`` (Int64 id) and ``cluster_name`` to a customer table.
+    """Add ``cluster`` (Int64 id) to a customer table (its name is a fact in ``result.names``,
+    which :func:`custseg.words.cluster_name` puts in words where it is shown).
 
     Customers are matched on ``customer_id``, so the table may be the clustered one in any row
     order or a slice of it (one region); customers who were not clustered get ``<NA>``.
@@ -243,7 +247,7 @@ def assign_clusters(customers: pd.DataFrame, result: ClusterResult) -> pd.DataFr
     Returns
     -------
     pd.DataFrame
-        A new frame; ``cluster_name`` is a categorical whose categories run in cluster id order.
+        A new frame.
     """
     if "customer_id" not in customers:
         raise ValueError("assign_clusters needs a customer_id column to match customers to clusters")
@@ -253,11 +257,7 @@ def assign_clusters(customers: pd.DataFrame, result: ClusterResult) -> pd.DataFr
         cluster = pd.Series(result.labels.array, index=customers.index, name="cluster")
     else:
         cluster = customers["customer_id"].map(result.by_customer).astype("Int64")
-    ids = sorted(result.names)
-    # the names as codes of the cluster ids (-1 where none): a map would write a million strings
-    codes = pd.Index(ids, dtype="Int64").get_indexer(cluster.array)
-    names = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype([result.names[c] for c in ids]))
-    return customers.assign(cluster=cluster, cluster_name=pd.Series(names, index=cluster.index))
+    return customers.assign(cluster=cluster)
 
 
 def _same_rows(customers: pd.DataFrame, result: ClusterResult) -> bool:
@@ -266,8 +266,8 @@ def _same_rows(customers: pd.DataFrame, result: ClusterResult) -> bool:
     return ids is not None and len(ids) == len(customers) and bool(customers["customer_id"].array.equals(ids))
 
 
-def cluster_name(z: pd.Series) -> str:
-    """A short descriptive name from a cluster's z-scores.
+def cluster_name(z: pd.Series) -> dict[str, object]:
+    """A short descriptive name from a cluster's z-scores, as a fact: word codes, not words.
 
     The words come from the features named below when they were clustered on; a z-score counts
     when it is at least `NAME_Z` (0.5) standard deviations from the base mean:
@@ -275,20 +275,21 @@ def cluster_name(z: pd.Series) -> str:
     ============  ===================================================================
     word          rule
     ============  ===================================================================
-    New           ``tenure_days`` z <= `NEW_TENURE_Z` (-1): a young relationship
-    Recent        ``recency_days`` z <= -0.5 (bought more recently than most)
-    Lapsed        ``recency_days`` z >= +0.5
+    new           ``tenure_days`` z <= `NEW_TENURE_Z` (-1): a young relationship
+    recent        ``recency_days`` z <= -0.5 (bought more recently than most)
+    lapsed        ``recency_days`` z >= +0.5
     frequent      ``frequency`` z >= +0.5
     occasional    ``frequency`` z <= -0.5
     big-basket /  ``aov`` z >= +0.5 / <= -0.5, when order size is the stronger spend
-    small-basket  signal (|z aov| > |z monetary|); then the noun is "buyers"
-    high / low    ``monetary`` z >= +0.5 / <= -0.5; the noun is "spenders"
+    small-basket  signal (|z aov| > |z monetary|); then the noun is ``buyers``
+    high / low    ``monetary`` z >= +0.5 / <= -0.5; the noun is ``spenders``
     ============  ===================================================================
 
-    A "New" cluster drops the frequency and total-spend words: both accumulate over time, so for
-    a young relationship they say more about its age than about the customer. A cluster without any
-    word is "Average customers". Examples: "Recent frequent high spenders", "Big-basket buyers",
-    "Lapsed occasional low spenders", "New customers".
+    A "new" cluster drops the frequency and total-spend words: both accumulate over time, so for
+    a young relationship they say more about its age than about the customer. Without any other
+    word the noun is ``customers``. :func:`custseg.words.cluster_name` puts a name in words:
+    "Recent frequent high spenders", "Big-basket buyers", "Lapsed occasional low spenders", "New
+    customers", and "Average customers" for a cluster without a describing word.
 
     Parameters
     ----------
@@ -297,8 +298,10 @@ def cluster_name(z: pd.Series) -> str:
 
     Returns
     -------
-    str
-        The name, first letter in upper case.
+    dict
+        ``{"words": [...], "noun": ...}``: the describing word codes in the order they are said
+        (``[]`` for an average cluster), then the noun code (``spenders``, ``buyers`` or
+        ``customers``).
     """
     z = z.rename(lambda name: str(name).removeprefix("z_"))
 
@@ -319,14 +322,14 @@ def cluster_name(z: pd.Series) -> str:
                  {-1: "occasional", 1: "frequent"}.get(level("frequency"))]
     spend = 0.0 if new else abs(strength("monetary"))
     if level("aov") and abs(strength("aov")) > spend:
-        words += ["big-basket" if level("aov") > 0 else "small-basket", "buyers"]
+        words.append("big-basket" if level("aov") > 0 else "small-basket")
+        noun = "buyers"
     elif not new and level("monetary"):
-        words += ["high" if level("monetary") > 0 else "low", "spenders"]
+        words.append("high" if level("monetary") > 0 else "low")
+        noun = "spenders"
     else:
-        words.append("customers")
-    words = [word for word in words if word]
-    name = " ".join(words) if len(words) > 1 else "average customers"
-    return name[0].upper() + name[1:]
+        noun = "customers"
+    return {"words": [word for word in words if word], "noun": noun}
 
 
 # --------------------------------------------------------------------------------------------
@@ -593,20 +596,22 @@ def _zscores(transformed: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
     return z
 
 
-def _unique_names(names: dict[int, str]) -> dict[int, str]:
-    """Add " (2)", " (3)", ... to the second and later clusters (by id) that share a name."""
-    seen: dict[str, int] = {}
+def _unique_names(names: dict[int, dict[str, object]]) -> dict[int, dict[str, object]]:
+    """Number the clusters (by id) that share words: ``repeat`` 1 for the first, 2, 3, ... for
+    the later ones (said as " (2)", " (3)", ...)."""
+    seen: dict[tuple, int] = {}
     unique = {}
     for cluster in sorted(names):
         name = names[cluster]
-        seen[name] = seen.get(name, 0) + 1
-        unique[cluster] = name if seen[name] == 1 else f"{name} ({seen[name]})"
+        key = (tuple(name["words"]), name["noun"])
+        seen[key] = seen.get(key, 0) + 1
+        unique[cluster] = {**name, "repeat": seen[key]}
     return unique
 
 
-def _profile(base: pd.DataFrame, features: pd.DataFrame, ids: np.ndarray, z: pd.DataFrame,
-             names: dict[int, str]) -> pd.DataFrame:
-    """Size, share, revenue share, feature medians and z-scores per cluster."""
+def _profile(base: pd.DataFrame, features: pd.DataFrame, ids: np.ndarray, z: pd.DataFrame) -> pd.DataFrame:
+    """Size, share, revenue share, feature medians and z-scores per cluster (its name is in
+    ``ClusterResult.names``)."""
     grouped = base.assign(cluster=ids).groupby("cluster")
     size = grouped.size()
     revenue = grouped["monetary"].sum()
@@ -614,7 +619,7 @@ def _profile(base: pd.DataFrame, features: pd.DataFrame, ids: np.ndarray, z: pd.
     medians = features.groupby(ids).median().add_prefix("median_")
     medians.index.name = "cluster"
     profile = pd.DataFrame({
-        "name": pd.Series(names).reindex(size.index),
+        "cluster": size.index.astype("int64"),  # written as a column: the Parquet file drops the index
         "size": size.astype("int64"),
         "share": size / size.sum(),
         "revenue": revenue,

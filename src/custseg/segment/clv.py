@@ -71,7 +71,7 @@ import pandas as pd
 from scipy.special import expit, hyp2f1
 
 from custseg.config import Value
-from custseg.segment._likelihoods import fit_bgnbd, fit_gamma_gamma, model_name
+from custseg.segment._likelihoods import FitError, fit_bgnbd, fit_gamma_gamma, model_name
 from custseg.segment.features import net_values, purchases_at
 
 #: Columns of :func:`rfm_summary`, in order.
@@ -171,7 +171,10 @@ class ValueModels:
     method
         How the parameters were estimated.
     note
-        Empty when both models fitted cleanly, else one or more sentences for the report.
+        Empty when both models fitted cleanly, else what to know about the Gamma-Gamma part, as
+        facts (a reason code and its figures each: ``few_spenders``, ``gg_no_optimum``,
+        ``gg_heavy_tail``, ``correlation``, ``own_means``; docs/data-contract.md), worded by
+        :func:`custseg.words.value_note`.
     order_values
         ``gamma_gamma``: expected order values from the Gamma-Gamma model; ``observed_mean``: the
         Gamma-Gamma part was not fitted (``note`` says why) and each customer's own mean purchase
@@ -200,7 +203,7 @@ class ValueModels:
     penalizer: float
     seconds: float
     method: str = METHOD
-    note: str = ""
+    note: tuple[dict[str, object], ...] = ()
     order_values: Literal["gamma_gamma", "observed_mean"] = "gamma_gamma"
     model: Literal["bgnbd", "mbgnbd"] = "bgnbd"
     order_value_purchases: Literal["repeat", "all"] = "repeat"
@@ -398,10 +401,12 @@ def fit_model_specs(summary: pd.DataFrame, settings: Value, specs: Sequence[Mode
     repeat = x > 0
     n_repeat = int(repeat.sum())
     if n_repeat < settings.min_repeat_buyers:
-        raise ValueError(
+        raise FitError(
             f"too little data for the value models: {n_repeat} of {len(x)} customers bought more "
             f"than once, the BG/NBD model needs at least value.min_repeat_buyers = "
-            f"{settings.min_repeat_buyers} repeat buyers to tell drop-out from slow buying"
+            f"{settings.min_repeat_buyers} repeat buyers to tell drop-out from slow buying",
+            {"reason": "few_repeat_buyers", "repeat_buyers": n_repeat, "customers": len(x),
+             "min_repeat_buyers": settings.min_repeat_buyers},
         )
     m = summary["monetary_value"].to_numpy(dtype="float64")
     n_repeat_buyers = int((repeat & (m > 0)).sum())
@@ -448,7 +453,7 @@ class _SpendFit:
     log_likelihood: float
     correlation: float  # of the number of purchases read and their mean value
     customers: int  # customers the model read
-    note: str
+    note: tuple[dict[str, object], ...]  # ValueModels.note
 
     @property
     def fitted(self) -> bool:
@@ -456,32 +461,34 @@ class _SpendFit:
 
 
 def _fit_spend(summary: pd.DataFrame, x: np.ndarray, settings: Value, spec: ModelSpec) -> _SpendFit:
-    notes: list[str] = []
+    notes: list[dict[str, object]] = []
     count, mean = _spend_inputs(summary, x, spec.order_value_purchases)
     spenders = (count > 0) & (mean > 0)
     corr = _correlation(count[spenders], mean[spenders])
     gg, gg_ll = (np.nan, np.nan, np.nan), np.nan
+    purchases = spec.order_value_purchases
     if spenders.sum() < settings.min_repeat_buyers:
-        whom = "repeat buyers have a positive mean repeat order value" if spec.order_value_purchases == "repeat" else (
-            "buyers have a positive mean purchase value")
-        notes.append(
-            f"order values not modelled by Gamma-Gamma: only {int(spenders.sum())} {whom} "
-            f"(value.min_repeat_buyers = {settings.min_repeat_buyers})"
-        )
+        notes.append({"reason": "few_spenders", "spenders": int(spenders.sum()), "purchases": purchases,
+                      "min_repeat_buyers": settings.min_repeat_buyers})
     else:
         gg, gg_ll, problem = fit_gamma_gamma(count[spenders], mean[spenders], spec.penalizer)
         if problem:
-            notes.append(f"order values not modelled by Gamma-Gamma: {problem}")
+            notes.append(problem)
         elif abs(corr) > _STRONG_CORRELATION:
-            whom = "repeat buyers" if spec.order_value_purchases == "repeat" else "buyers"
-            notes.append(
-                f"purchase frequency and order value correlate (Pearson r = {corr:.2f} over the {whom}); "
-                f"the Gamma-Gamma model assumes they are independent, so expected order "
-                f"values and CLV are less reliable"
-            )
+            notes.append({"reason": "correlation", "r": corr, "purchases": purchases})
     if notes and not np.isfinite(gg[1]):
-        notes.append("expected order values are each customer's own mean purchase value instead")
-    return _SpendFit(gg, gg_ll, corr, int(spenders.sum()), "; ".join(notes))
+        notes.append({"reason": "own_means"})
+    return _SpendFit(gg, gg_ll, corr, int(spenders.sum()), tuple(notes))
+
+
+def fit_error(error: ValueError) -> dict[str, object]:
+    """Why the value models could not be fitted, as a fact: a :class:`FitError`'s facts
+    (``few_repeat_buyers``, ``no_optimum``, ``no_finite_optimum``), else ``{"reason": "invalid",
+    "message"}`` with the exception's own text (a summary that is not a purchase history: a bug
+    or a broken table, not a property of the data)."""
+    if isinstance(error, FitError):
+        return dict(error.facts)
+    return {"reason": "invalid", "message": str(error)}
 
 
 def _method(model: str) -> str:

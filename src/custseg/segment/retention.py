@@ -25,11 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from babel.numbers import format_percent
 
-from custseg import i18n
 from custseg.config import Config, Value
-from custseg.i18n import _
 from custseg.segment import churn, clv, features, tiers, value_backtest
 from custseg.segment.features import NET_STATUSES, REFUNDED_ON, REFUNDED_STATUS
 
@@ -38,8 +35,6 @@ from custseg.segment.features import NET_STATUSES, REFUNDED_ON, REFUNDED_STATUS
 VALUE_COLUMNS = ("one_time_buyer", "p_alive", "expected_purchases", "expected_order_value", "order_value_above_history",
                  "clv", "expected_next_order")
 RISK_COLUMNS = (*churn.RULES, "warning_count", "reasons", "churn_probability", "value", "value_at_risk")
-#: Column of the watch list (after ``value``) that says what the value is, for readers of the export.
-VALUE_BASIS_COLUMN = "value_basis"
 
 
 @dataclass(frozen=True)
@@ -51,8 +46,8 @@ class Retention:
     backtest: churn.Backtest
     rules: pd.DataFrame  # the warning rules in words, with the configured numbers
     value_models: clv.ValueModels | None  # None when they could not be fitted
-    value_basis: str  # what "value" means in this run, in words
-    value_error: str | None = None  # why the value models could not be fitted, when they could not
+    value_basis: dict  # what "value" means in this run, as a fact (value_basis)
+    value_error: dict | None = None  # why the value models could not be fitted (clv.fit_error), when they could not
     order_values_above_history: int = 0  # buyers whose expected order value is above their largest order
     cap_order_value: bool = False  # value.cap_order_value: were those values capped
     value_backtest: value_backtest.ValueBacktest | None = None  # the value models' holdout backtest
@@ -84,7 +79,7 @@ class Retention:
                 "frequency_value_correlation": _number(models.frequency_value_corr),
                 "order_values": models.order_values,
                 "time_unit_days": models.time_unit_days,
-                "note": models.note,
+                "note": [_json_safe(note) for note in models.note],
                 "order_values_above_history": self.order_values_above_history,
                 "cap_order_value": self.cap_order_value,
             }
@@ -94,34 +89,31 @@ class Retention:
         return value
 
 
-def value_basis(settings: Value, order_values: str | None, error: str | None = None, model: str = "bgnbd") -> str:
-    """What "value" means in a run, in words, in the report language (:mod:`custseg.i18n`).
+def value_basis(settings: Value, models: clv.ValueModels | None, error: Mapping | None = None) -> dict:
+    """What "value" means in a run, as a fact (study.json ``value.basis``), worded by
+    :func:`custseg.words.value_basis`.
 
     Parameters
     ----------
     settings
         The ``value`` section of the config.
-    order_values
-        How the value models priced an order ("gamma_gamma" or the customers' own means); None
-        when the models could not be fitted.
+    models
+        The fitted value models; None when they could not be fitted.
     error
-        Why they could not be fitted (then the observed net spend stands in).
-    model
-        The purchase model, ``bgnbd`` or ``mbgnbd``.
+        Why they could not be fitted (:func:`custseg.segment.clv.fit_error`); then the observed net
+        spend stands in.
+
+    Returns
+    -------
+    dict
+        ``{"kind": "clv", "days", "rate", "model", "order_values"}`` (the predicted CLV: horizon,
+        yearly discount rate, purchase model, how an order was priced) or ``{"kind": "net_spend",
+        "days", "error"}`` (the observed stand-in).
     """
-    if error is not None or order_values is None:
-        return _(
-            "net spend in the {days} days before the observation date, as recorded (observed, not predicted: the "
-            "value models could not be fitted: {error})"
-        ).format(days=settings.horizon_days, error=error or "")
-    return _(
-        "expected revenue over the next {days} days, discounted at {rate} a year ({model} and {order_values})"
-    ).format(
-        days=settings.horizon_days,
-        rate=format_percent(settings.annual_discount_rate, format="#,##0%", locale=i18n.babel_locale()),
-        model="MBG/NBD" if model == "mbgnbd" else "BG/NBD",
-        order_values=_("Gamma-Gamma") if order_values == "gamma_gamma" else _("own mean order values"),
-    )
+    if error is not None or models is None:
+        return {"kind": "net_spend", "days": settings.horizon_days, "error": None if error is None else dict(error)}
+    return {"kind": "clv", "days": settings.horizon_days, "rate": settings.annual_discount_rate,
+            "model": models.model, "order_values": models.order_values}
 
 
 def net_spend(orders: pd.DataFrame, start: dt.date, end: dt.date) -> pd.Series:
@@ -139,14 +131,6 @@ def net_spend(orders: pd.DataFrame, start: dt.date, end: dt.date) -> pd.Series:
     rows = counted & (dates >= pd.Timestamp(start)) & (dates < pd.Timestamp(end))
     spent = orders.loc[rows.to_numpy(dtype=bool, na_value=False)]
     return spent.groupby(spent["customer_id"].astype("str"))["revenue"].sum()
-
-
-def value_label(settings: Value, fitted: bool) -> str:
-    """What the watch list's ``value`` column holds, in a few English words (the export is one
-    file for every reader, like its reasons)."""
-    if fitted:
-        return f"CLV: expected revenue over the next {settings.horizon_days} days (predicted)"
-    return f"net spend over the last {settings.horizon_days} days (observed; value models not fitted)"
 
 
 def assess(
@@ -180,15 +164,13 @@ def assess(
     try:
         models = clv.fit_value_models(summary, settings, check.chosen)
     except ValueError as exc:  # said in words on the pages; the stand-in value is used instead
-        models, value_table, error = None, None, str(exc)
+        models, value_table, error = None, None, clv.fit_error(exc)
     else:
         value_table = clv.customer_value(summary, models, settings, observation_date)
     above = 0 if value_table is None else int(value_table["order_value_above_history"].sum())
     seen = value_backtest.history_months(orders.loc[features.purchases_at(orders, observation_date), "order_date"])
     trust = value_backtest.warnings(models, value_table, check, settings, observation_date, seen)
-    with i18n.language("en"):  # the data says it in English; a report rewrites it (value_basis)
-        basis = value_basis(settings, None if models is None else models.order_values, error,
-                            "bgnbd" if models is None else models.model)
+    basis = value_basis(settings, models, error)
 
     table = customers
     if value_table is not None:
@@ -207,7 +189,6 @@ def assess(
         value_at_risk=value.to_numpy() * probability,
     )
     watch = churn.watch_list(table, flags, test.churn_probability, value, config.churn)
-    watch = _label_value(watch, value_label(settings, models is not None))
     return Retention(
         customers=table,
         watch_list=watch,
@@ -237,14 +218,6 @@ def _value(table: pd.DataFrame, fitted: bool, orders: pd.DataFrame, observation_
         values = np.maximum(spent.reindex(ids).to_numpy(dtype="float64", na_value=0.0), 0.0)
     buyer = table["frequency"].to_numpy(dtype="float64", na_value=0.0) > 0
     return pd.Series(np.where(buyer, values, np.nan), index=ids, name="value")
-
-
-def _label_value(watch: pd.DataFrame, label: str) -> pd.DataFrame:
-    """The watch list with a column after ``value`` that says what the value is."""
-    where = watch.columns.get_loc("value") + 1 if "value" in watch.columns else len(watch.columns)
-    labelled = watch.copy()
-    labelled.insert(where, VALUE_BASIS_COLUMN, pd.array([label] * len(watch), dtype="str"))
-    return labelled
 
 
 def _tiers_at(tables: Mapping[str, pd.DataFrame], customers: pd.DataFrame, config: Config):

@@ -65,6 +65,7 @@ Warnings (:func:`warnings`)
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -125,7 +126,8 @@ class ValueBacktest:
     candidates
         One row per candidate, in the order tried (:data:`CANDIDATE_COLUMNS`): its spec, how its
         order values were priced (``gamma_gamma``, or ``observed_mean`` when Gamma-Gamma could not
-        be fitted), its error (NaN when its fit ``failed``, with the reason in ``failed``), the
+        be fitted), its error (NaN when its fit failed, with why in ``failed``: the facts of
+        :func:`custseg.segment.clv.fit_error` as compact JSON text, else empty), the
         ratio of predicted to actual revenue and purchases of the whole base, and whether it was
         chosen.
     groups
@@ -179,7 +181,8 @@ class ValueBacktest:
             "purchases_ratio": _number(_ratio(groups.iloc[0], "purchases")),
             "metrics": {name: _number(value) for name, value in self.metrics.items()},
             "candidates": [
-                {**{c: row[c] for c in ("model", "order_value_purchases", "order_values", "failed")},
+                {**{c: row[c] for c in ("model", "order_value_purchases", "order_values")},
+                 "failed": json.loads(row["failed"]) if row["failed"] else None,
                  "penalizer": float(row["penalizer"]), "error": _number(row["error"]), "chosen": bool(row["chosen"])}
                 for row in self.candidates.to_dict("records")
             ],
@@ -282,7 +285,7 @@ def backtest(
     try:
         fits = clv.fit_model_specs(summary, settings, specs)
     except ValueError as exc:
-        return skip({"reason": "fit_failed", "cutoff": cutoff.isoformat(), "message": str(exc)})
+        return skip({"reason": "fit_failed", "cutoff": cutoff.isoformat(), "error": clv.fit_error(exc)})
     after = outcome(orders, cutoff, observation_date)
     ids = summary["customer_id"].astype("str")
     actual = after.set_index("customer_id").reindex(ids)
@@ -297,7 +300,8 @@ def backtest(
         fitted = fits[spec]
         if isinstance(fitted, ValueError):
             rows.append({**spec.summary(), "order_values": "", "error": np.nan, "revenue_ratio": np.nan,
-                         "purchases_ratio": np.nan, "failed": str(fitted)})
+                         "purchases_ratio": np.nan,
+                         "failed": json.dumps(clv.fit_error(fitted), ensure_ascii=False, separators=(",", ":"))})
             continue
         purchases, revenue = clv.predicted_revenue(summary, fitted, days, settings.cap_order_value)
         predictions[spec] = fitted, purchases, revenue
@@ -309,7 +313,8 @@ def backtest(
         })
     table = pd.DataFrame(rows, columns=CANDIDATE_COLUMNS[:-1])
     if not predictions:
-        return skip({"reason": "fit_failed", "cutoff": cutoff.isoformat(), "message": str(table["failed"].iloc[0])})
+        first = json.loads(table["failed"].iloc[0])
+        return skip({"reason": "fit_failed", "cutoff": cutoff.isoformat(), "error": first})
     best = _choose(table["error"].to_numpy(dtype="float64"))
     table = table.assign(chosen=np.arange(len(table)) == best)
     chosen = specs[best]

@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from custseg import geo, i18n, words
-from custseg.config import Churn, Config
+from custseg.config import Config
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.paths import PROJECT_ROOT
 from custseg.processed import ProcessedData
-from custseg.segment import churn, retention
+from custseg.segment import churn
 from custseg.studies import churn_figures as figures
 from custseg.studies import render
 from custseg.studies import value as value_study
@@ -109,16 +109,9 @@ class ChurnStudy(Page):
         return self.missing is None and self.buyers["churn_probability"].notna().any()
 
     def _value_basis(self) -> str | None:
-        """What "value" means in this run (study.json), in the report language: rewritten from the
-        config when that gives the stored English words, else the stored words as they are."""
-        stored = self.value_facts.get("basis")
-        if not stored:
-            return None
-        model = (self.value_facts.get("model") or {}).get("model", "bgnbd")
-        facts = (self.config.value, self.value_facts.get("order_values"), self.value_facts.get("error"), model)
-        with i18n.language("en"):
-            english = retention.value_basis(*facts)
-        return retention.value_basis(*facts) if english == stored else stored
+        """What "value" means in this run (study.json ``value.basis``, a fact), in the report
+        language; the words of an older study.json as they are written; None without it."""
+        return words.value_basis(self.value_facts.get("basis")) or None
 
     def _value_warnings(self, reasons: Sequence[str]) -> list[render.Notice]:
         """The value warnings of some reasons (custseg.segment.value_backtest.warnings) as notices."""
@@ -289,20 +282,14 @@ class ChurnStudy(Page):
             return []
         return [render.Notice(_("Value here means {basis}.").format(basis=basis))]
 
-    def _rule_texts(self, rules: pd.DataFrame) -> list[str]:
-        """When each rule fires, as the pipeline wrote it (churn_rules.parquet). In another language,
-        the same sentence in that language, made from the config's numbers, when the config is the
-        one the rules were written with (else the written sentence, so the page never contradicts
-        the data)."""
-        written = rules["fires_when"].astype("str").tolist()
-        if i18n.current() == i18n.LANGUAGES[0]:
-            return written
-        english = dict(churn.rule_table(self.config.churn).itertuples(index=False))
-        translated = _rule_sentences(self.config.churn)
-        return [
-            translated[rule] if rule in translated and english.get(rule) == text else text
-            for rule, text in zip(rules["rule"], written)
-        ]
+    @staticmethod
+    def _rule_texts(rules: pd.DataFrame) -> list[str]:
+        """When each rule fires, in the report language, from the figures the pipeline wrote
+        (churn_rules.parquet); the table of an older custseg held English sentences, shown as
+        they are written."""
+        if "figures" not in rules:
+            return rules["fires_when"].astype("str").tolist()
+        return [words.churn_rule(rule, figures) for rule, figures in zip(rules["rule"], rules["figures"])]
 
     @section(
         N_("The warning rules"),
@@ -565,7 +552,7 @@ class ChurnStudy(Page):
                 items.append(render.Notice(text.format(count=above, mean=mean_value)))
         items.append(self._value_by_tier("clv" if fitted else "value"))
         items += self._value_warnings(value_study.VALUE_REASONS)
-        note = self.value_facts.get("note") or ""
+        note = words.value_note(self.value_facts.get("note"))
         if note:
             items.append(render.Notice(_("About the value model: {note}.").format(note=note), kind="info"))
         return tuple(items)
@@ -739,32 +726,3 @@ def _candidate_sentence(choice: Mapping | str | None) -> str:
     0.640 (all buyers)') with readable candidate names, in the report language."""
     names = {candidate: candidate_label(candidate).lower() for candidate in CANDIDATE_NAMES}
     return words.model_choice(choice, names) or _("none")
-
-
-def _rule_sentences(settings: Churn) -> dict[str, str]:
-    """When each warning rule fires, in the report language, with the configured numbers: the
-    sentences of :func:`custseg.segment.churn.rule_table`, which writes them in English."""
-    s = settings
-    tiers = i18n.join_list(
-        # Translators: a value tier and its silence limit in days, one item of a list ("high 90")
-        _("{tier} {days}").format(tier=i18n.label("tier", tier), days=days)
-        for tier, days in s.silence_days_by_tier.items()
-    )
-    return {
-        "warn_silence": _(
-            "silent for more than {factor:g} x own cadence (customers with at least {min_orders} orders), else more "
-            "than the tier's limit in days ({tiers}; {days} for other tiers); never for {min_days} days or less"
-        ).format(factor=s.silence_factor, min_orders=s.min_orders_for_cadence, tiers=tiers, days=s.silence_days,
-                 min_days=s.silence_min_days),
-        "warn_trend": _(
-            "orders in the last 90 days at most {drop:g} x those of the 90 days before, which held at least "
-            "{min_orders}"
-        ).format(drop=s.trend_drop, min_orders=s.trend_min_orders),
-        "warn_satisfaction": _(
-            "latest satisfaction at most {low:g} of 5, or at least {drop:g} below the customer's earlier average"
-        ).format(low=s.satisfaction_low, drop=s.satisfaction_drop),
-        "warn_interactions": _(
-            "contacts in the last 90 days at most {drop:g} x the earlier rate per 90 days, which was at least "
-            "{minimum:g}"
-        ).format(drop=s.interactions_drop, minimum=s.interactions_min),
-    }

@@ -7,12 +7,11 @@ shows them through these helpers, which name them in the report language (:mod:`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from custseg import i18n
+from custseg import i18n, words
 from custseg.config import Segments, TierRule, Tiers
 from custseg.i18n import _, ngettext, pgettext
 from custseg.processed import ProcessedData
@@ -304,58 +303,11 @@ def place_names(frame: pd.DataFrame, column: str) -> pd.Series:
     return names
 
 
-def _cluster_words() -> dict[str, str]:
-    """The words of the generated cluster names (:func:`custseg.segment.clusters.cluster_name`) in the
-    report language."""
-    return {
-        "new": pgettext("cluster", "new"),
-        "recent": pgettext("cluster", "recent"),
-        "lapsed": pgettext("cluster", "lapsed"),
-        "occasional": pgettext("cluster", "occasional"),
-        "frequent": pgettext("cluster", "frequent"),
-        "big-basket": pgettext("cluster", "big-basket"),
-        "small-basket": pgettext("cluster", "small-basket"),
-        "high": pgettext("cluster", "high"),
-        "low": pgettext("cluster", "low"),
-        "spenders": pgettext("cluster", "spenders"),
-        "buyers": pgettext("cluster", "buyers"),
-        "customers": pgettext("cluster", "customers"),
-    }
-
-
-#: The nouns that end a generated cluster name.
-_CLUSTER_NOUNS = frozenset({"spenders", "buyers", "customers"})
-
-
-def cluster_label(name: str) -> str:
-    """A generated cluster name in the report language.
-
-    The pipeline names clusters in English from a fixed vocabulary (see
-    :func:`custseg.segment.clusters.cluster_name`); in Chinese the name is composed from the words'
-    translations: "Recent frequent high spenders" -> "近期高频高消费客户", "Big-basket buyers" ->
-    "大单客户", "Average customers" -> "普通客户"; a " (2)" suffix is kept. A name with a word
-    outside that vocabulary (a name a user gave), or one whose words have no translation, is
-    shown unchanged, and so is every name in English.
-    """
-    if i18n.current() == i18n.LANGUAGES[0]:
-        return name
-    match = re.fullmatch(r"(.*?)((?: \(\d+\))?)", str(name))
-    stem, suffix = match.group(1), match.group(2)
-    if stem.lower() == "average customers":
-        words = [pgettext("cluster", "Average customers")]
-        known = words[0] != "Average customers"
-    else:
-        vocabulary = _cluster_words()
-        parts = stem.lower().split(" ")
-        # the generated names are one or more describing words, then one noun
-        known = (
-            len(parts) >= 2 and parts[-1] in _CLUSTER_NOUNS and not set(parts[:-1]) & _CLUSTER_NOUNS
-            and all(part in vocabulary and vocabulary[part] != part for part in parts)
-        )
-        words = [vocabulary.get(part, part) for part in parts]
-    if not known:
-        return name
-    return "".join(words) + suffix
+def cluster_labels(data: ProcessedData) -> dict[int, str]:
+    """Cluster id -> the cluster's name in the report language (:func:`custseg.words.cluster_name`:
+    "Recent frequent high spenders" / "近期高频高消费客户"); a name of an older study.json, kept
+    as text, as it is written."""
+    return {int(key): words.cluster_name(name) for key, name in data.meta.clusters.names.items()}
 
 
 def cluster_feature_names() -> dict[str, str]:

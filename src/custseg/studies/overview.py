@@ -18,7 +18,7 @@ from custseg.studies import render, strategy
 from custseg.studies.base import Page, open_study, section
 from custseg.studies.labels import (
     cluster_feature_names,
-    cluster_label,
+    cluster_labels,
     move_label,
     no_column,
     region_labels,
@@ -286,6 +286,9 @@ class Overview(Page):
         profile = self.data.table("cluster_profile")
         if profile is None:
             return no_clusters(self.data)
+        names = cluster_labels(self.data)
+        if names and "cluster" in profile:  # names are facts in study.json (an older profile held words)
+            profile = profile.assign(name=profile["cluster"].map(names))
         columns = {
             "name": _("Cluster"), "size": _("Customers"), "share": _("Share of buyers"),
             "revenue_share": _("Revenue share"),
@@ -301,8 +304,7 @@ class Overview(Page):
                 ),
                 kind="warning",
             )
-        named = profile["name"].astype("string").map(cluster_label, na_action="ignore")
-        shown = profile[list(columns)].assign(name=named)
+        shown = profile[list(columns)]
         table = shown.rename(columns=columns).sort_values(columns["size"], ascending=False)
         money = render.money(self.currency)
         fitted = self.data.meta.clusters.method

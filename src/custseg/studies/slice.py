@@ -24,7 +24,7 @@ from custseg.studies.base import Page, section
 from custseg.studies.labels import (
     FEW_MARK,
     category_order,
-    cluster_label,
+    cluster_labels,
     mix_formats,
     mix_table,
     no_column,
@@ -266,13 +266,18 @@ class SliceStudy(Page):
     )
     def cluster_mix(self) -> render.Section | None:
         """Share of the slice's buying customers per cluster, against the base; a notice without clusters."""
-        if "cluster_name" not in self.base or self.base["cluster_name"].isna().all():
+        if "cluster" not in self.base or self.base["cluster"].isna().all():
             return no_clusters(self.data)
-        names = self.data.meta.clusters.names
-        order = [names[key] for key in sorted(names, key=int)] or category_order(self.base["cluster_name"])
-        label = lambda clusters: clusters.astype("string").map(cluster_label, na_action="ignore")  # noqa: E731
-        names = [cluster_label(n) for n in order]
-        mix = mix_table(label(self.buyers["cluster_name"]), label(self.base["cluster_name"]), names, _("Cluster"))
+        names = cluster_labels(self.data)
+        if names:
+            def label(frame: pd.DataFrame) -> pd.Series:
+                return frame["cluster"].astype("Int64").map(names, na_action="ignore")
+            order = [names[key] for key in sorted(names)]
+        else:  # a study.json that did not name the clusters: the customer table's names as written
+            def label(frame: pd.DataFrame) -> pd.Series:
+                return frame["cluster_name"] if "cluster_name" in frame else frame["cluster"].astype("string")
+            order = category_order(label(self.base))
+        mix = mix_table(label(self.buyers), label(self.base), order, _("Cluster"))
         return self._indexed(mix, _("Clusters, {label} against the whole base").format(label=self.label), mix_formats())
 
     @section(

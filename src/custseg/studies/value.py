@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from custseg import i18n
+from custseg import i18n, words
 from custseg.i18n import N_, _, ngettext
 from custseg.studies import render
 
@@ -126,7 +126,7 @@ def warning_sentence(facts: Mapping[str, object]) -> str | None:
         return _(
             "The value models were not backtested: they could not be fitted on the purchases before {cutoff} "
             "({message})."
-        ).format(cutoff=facts.get("cutoff"), message=facts.get("message", ""))
+        ).format(cutoff=facts.get("cutoff"), message=words.value_fit_error(facts.get("error", facts.get("message"))))
     return None
 
 

@@ -52,6 +52,7 @@ Figures a reason does not have are missing. They are kept unrounded: rounding is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import numpy as np
@@ -158,7 +159,8 @@ def warnings(customers: pd.DataFrame, settings: Churn) -> pd.DataFrame:
     )
 
 def rule_table(settings: Churn) -> pd.DataFrame:
-    """The warning rules in words, with the configured numbers, for reports.
+    """The warning rules with their configured figures, as facts (worded by
+    :func:`custseg.words.churn_rule` where they are shown).
 
     Parameters
     ----------
@@ -168,30 +170,24 @@ def rule_table(settings: Churn) -> pd.DataFrame:
     Returns
     -------
     pd.DataFrame
-        One row per rule of :data:`RULES`: ``rule`` and ``fires_when``.
+        One row per rule of :data:`RULES`: ``rule`` (its code) and ``figures``, the settings it
+        fires by as compact JSON text: ``warn_silence``: ``factor``, ``min_orders``, ``tiers``
+        (tier -> days), ``days``, ``min_days``; ``warn_trend``: ``drop``, ``min_orders``;
+        ``warn_satisfaction``: ``low``, ``drop``; ``warn_interactions``: ``drop``, ``minimum``.
     """
     s = settings
-    tiers = ", ".join(f"{tier} {days}" for tier, days in s.silence_days_by_tier.items())
-    text = {
-        "warn_silence": (
-            f"silent for more than {s.silence_factor:g} x own cadence (customers with at least "
-            f"{s.min_orders_for_cadence} orders), else more than the tier's limit in days ({tiers}; "
-            f"{s.silence_days} for other tiers); never for {s.silence_min_days} days or less"
-        ),
-        "warn_trend": (
-            f"orders in the last 90 days at most {s.trend_drop:g} x those of the 90 days before, "
-            f"which held at least {s.trend_min_orders}"
-        ),
-        "warn_satisfaction": (
-            f"latest satisfaction at most {s.satisfaction_low:g} of 5, or at least "
-            f"{s.satisfaction_drop:g} below the customer's earlier average"
-        ),
-        "warn_interactions": (
-            f"contacts in the last 90 days at most {s.interactions_drop:g} x the earlier rate per 90 days, "
-            f"which was at least {s.interactions_min:g}"
-        ),
+    figures = {
+        "warn_silence": {"factor": s.silence_factor, "min_orders": s.min_orders_for_cadence,
+                         "tiers": dict(s.silence_days_by_tier), "days": s.silence_days,
+                         "min_days": s.silence_min_days},
+        "warn_trend": {"drop": s.trend_drop, "min_orders": s.trend_min_orders},
+        "warn_satisfaction": {"low": s.satisfaction_low, "drop": s.satisfaction_drop},
+        "warn_interactions": {"drop": s.interactions_drop, "minimum": s.interactions_min},
     }
-    return pd.DataFrame({"rule": list(RULES), "fires_when": [text[rule] for rule in RULES]})
+    return pd.DataFrame({
+        "rule": list(RULES),
+        "figures": [json.dumps(figures[rule], ensure_ascii=False, separators=(",", ":")) for rule in RULES],
+    })
 
 
 def _reasons(rows: int, kinds: list[tuple[np.ndarray, Mapping[str, object]]]) -> np.ndarray:
