@@ -8,7 +8,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from custseg import words
+from custseg import processed, words
 from custseg.paths import PROJECT_ROOT
 from custseg.segment import churn, retention
 from custseg.studies import render
@@ -281,8 +281,8 @@ def test_the_watch_list_says_what_its_value_is(sample):
     said = _notices(ChurnStudy(data, config).watch_list())
     assert "Value in this list means expected revenue over the next 365 days, discounted at 10% a year" in said[1]
     error = {"reason": "few_repeat_buyers", "repeat_buyers": 3, "customers": 40, "min_repeat_buyers": 100}
-    stand_in = {"basis": retention.value_basis(config.value, None, error), "fitted": False,
-                "kind": "net_spend", "days": 365, "error": error}
+    stand_in = processed.ValueSummary(basis=retention.value_basis(config.value, None, error), fitted=False,
+                                      kind="net_spend", days=365, error=error)
     study = ChurnStudy(dataclasses.replace(data, meta=dataclasses.replace(data.meta, value=stand_in)), config)
     assert _notices(study.watch_list())[1].startswith(
         "Value in this list means net spend in the 365 days before the observation date, as recorded (observed")
