@@ -8,7 +8,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from custseg import words
+from custseg import processed, words
 from custseg.paths import PROJECT_ROOT
 from custseg.segment import churn, retention
 from custseg.studies import render
@@ -62,7 +62,7 @@ def test_every_section_renders_with_content(sample, tiny):
 def test_the_sample_is_scored(sample):
     # the other tests read the backtest tables: make sure the sample is large enough to have them
     _, data = sample
-    assert data.meta.churn["chosen"] in CANDIDATE_NAMES
+    assert data.meta.churn.chosen in CANDIDATE_NAMES
     assert data.customers.loc[data.customers["frequency"].gt(0), "churn_probability"].notna().all()
     assert {"churn_metrics", "churn_calibration", "churn_importance", "churn_rules", "watch_list"} <= set(data.tables)
 
@@ -112,12 +112,12 @@ def test_backtest_marks_the_chosen_candidate_against_the_baseline(sample):
     section = ChurnStudy(data, config).backtest()
     tables = _tables(section)
     assert len(tables) == 2  # the population the choice was made on, then all buyers
-    chosen = CANDIDATE_NAMES[data.meta.churn["chosen"]]
+    chosen = CANDIDATE_NAMES[data.meta.churn.chosen]
     for table in tables:
         marked = table.frame.loc[table.frame["Chosen"].ne(""), "Candidate"].tolist()
         assert marked == [chosen]
         assert CANDIDATE_NAMES[churn.BASELINE] in set(table.frame["Candidate"])
-    judged = churn.POPULATIONS[data.meta.churn["choice"]["population"]]
+    judged = churn.POPULATIONS[data.meta.churn.choice["population"]]
     assert tables[0].title.startswith(f"Backtest on {judged} (the model was chosen on these)")
     metrics = data.tables["churn_metrics"]
     population = {words: key for key, words in churn.POPULATIONS.items()}[judged]
@@ -194,7 +194,7 @@ def test_customer_value_counts_one_time_buyers_apart(sample):
 def test_value_backtest_shows_predicted_against_actual_per_tier_and_frequency(sample):
     config, data = sample
     groups = data.tables["value_backtest"]
-    backtest = data.meta.value["backtest"]
+    backtest = data.meta.value.backtest
     section = ChurnStudy(data, config).value_backtest()
     by_tier, by_frequency, tried = _tables(section)
     assert by_tier.frame.index.name == f"Tier on {backtest['cutoff']}"
@@ -236,7 +236,7 @@ VALUE_WARNINGS = [
 
 def test_value_warnings_stand_next_to_the_numbers_they_qualify(sample):
     config, data = sample
-    meta = dataclasses.replace(data.meta, value={**data.meta.value, "warnings": VALUE_WARNINGS})
+    meta = dataclasses.replace(data.meta, value=dataclasses.replace(data.meta.value, warnings=VALUE_WARNINGS))
     study = ChurnStudy(dataclasses.replace(data, meta=meta), config)
     section = study.customer_value()
     kinds = [type(item).__name__ for item in section.items]
@@ -262,7 +262,7 @@ def test_value_warnings_stand_next_to_the_numbers_they_qualify(sample):
 
 def test_an_observed_stand_in_value_is_labelled_where_it_is_shown(tiny):
     config, data = tiny
-    assert data.meta.value["fitted"] is False and data.meta.value["kind"] == "net_spend"
+    assert data.meta.value.fitted is False and data.meta.value.kind == "net_spend"
     study = ChurnStudy(data, config)
     assert any(text.startswith("Value here means net spend in the 365 days before the observation date")
                for text in _notices(study.headline()))
@@ -281,8 +281,8 @@ def test_the_watch_list_says_what_its_value_is(sample):
     said = _notices(ChurnStudy(data, config).watch_list())
     assert "Value in this list means expected revenue over the next 365 days, discounted at 10% a year" in said[1]
     error = {"reason": "few_repeat_buyers", "repeat_buyers": 3, "customers": 40, "min_repeat_buyers": 100}
-    stand_in = {"basis": retention.value_basis(config.value, None, error), "fitted": False,
-                "kind": "net_spend", "days": 365, "error": error}
+    stand_in = processed.ValueSummary(basis=retention.value_basis(config.value, None, error), fitted=False,
+                                      kind="net_spend", days=365, error=error)
     study = ChurnStudy(dataclasses.replace(data, meta=dataclasses.replace(data.meta, value=stand_in)), config)
     assert _notices(study.watch_list())[1].startswith(
         "Value in this list means net spend in the 365 days before the observation date, as recorded (observed")
@@ -316,8 +316,8 @@ def test_watch_list_points_to_the_export_relative_to_the_project(sample):
 
 def test_skipped_model_is_said_in_words(tiny):
     config, data = tiny
-    note = words.churn_model_note(data.meta.churn["note"])
-    assert data.meta.churn["note"]["reason"] == "no_history"  # two months of orders are far too few
+    note = words.churn_model_note(data.meta.churn.note)
+    assert data.meta.churn.note["reason"] == "no_history"  # two months of orders are far too few
     assert note.startswith("the churn model needs orders from ")
     study = ChurnStudy(data, config)
     assert any(note in text for text in _notices(study.headline()))
@@ -367,7 +367,7 @@ def test_churn_warnings_are_sentences_next_to_the_figures_they_qualify(sample, l
     from custseg import i18n, studies
 
     config, data = sample
-    meta = dataclasses.replace(data.meta, churn={**data.meta.churn, "warnings": _WARNINGS})
+    meta = dataclasses.replace(data.meta, churn=dataclasses.replace(data.meta.churn, warnings=_WARNINGS))
     warned = dataclasses.replace(data, meta=meta)
     with i18n.language(language):
         texts = _notices(ChurnStudy(warned, config).headline())

@@ -145,7 +145,7 @@ def test_value_warnings_are_chinese(processed_sample, zh):
     from test_churn_study import VALUE_WARNINGS
 
     config, data = processed_sample
-    meta = dataclasses.replace(data.meta, value={**data.meta.value, "warnings": VALUE_WARNINGS})
+    meta = dataclasses.replace(data.meta, value=dataclasses.replace(data.meta.value, warnings=VALUE_WARNINGS))
     study = ChurnStudy(dataclasses.replace(data, meta=meta), config)
     for section in (study.headline(), study.customer_value(), study.value_backtest()):
         for text in _texts(section):

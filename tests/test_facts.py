@@ -183,7 +183,7 @@ def test_a_chinese_page_words_the_facts_in_chinese(processed_sample):
 
     config, data = processed_sample
     note = [{"reason": "gg_no_optimum", "scipy": "ABNORMAL"}, {"reason": "own_means"}]
-    value = {**data.meta.value, "note": note}
+    value = dataclasses.replace(data.meta.value, note=note)
     study = ChurnStudy(dataclasses.replace(data, meta=dataclasses.replace(data.meta, value=value)), config)
     with i18n.language("zh"):
         notices = _notices(study.customer_value())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -58,3 +59,21 @@ def test_study_json_is_read_and_written_through_the_typed_contract(processed_sam
         processed.StudyMeta.from_dict({**json.loads(written), "surprise": 1})
     with pytest.raises(ValueError, match="clusters has fields"):
         processed.StudyMeta.from_dict({**json.loads(written), "clusters": {"k": 2, "surprise": 1}})
+
+
+def test_the_churn_and_value_blocks_are_typed_and_written_as_before(processed_sample, tmp_path):
+    config, data = processed_sample
+    written = json.loads(processed.meta_path(config).read_bytes())
+    churn, value = data.meta.churn, data.meta.value
+    assert isinstance(churn, processed.ChurnSummary) and isinstance(value, processed.ValueSummary)
+    assert churn.horizon_days == config.churn.horizon_days and churn.chosen == written["churn"]["chosen"]
+    assert value.fitted is written["value"]["fitted"] and value.days == written["value"]["days"]
+    # the blocks keep their keys and order: the model fields only when the models were fitted, the
+    # error only when there is one
+    assert list(value.to_dict()) == list(written["value"]) and list(churn.to_dict()) == list(written["churn"])
+    unfitted = dataclasses.replace(value, fitted=False, kind="net_spend", error={"reason": "few_buyers"}, backtest=None)
+    assert list(unfitted.to_dict()) == ["basis", "fitted", "kind", "days", "error", "warnings"]
+    with pytest.raises(ValueError, match="value has fields"):
+        processed.StudyMeta.from_dict({**written, "value": {**written["value"], "surprise": 1}})
+    with pytest.raises(ValueError, match="churn has fields"):
+        processed.StudyMeta.from_dict({**written, "churn": {**written["churn"], "surprise": 1}})

@@ -429,7 +429,8 @@ def _text(section: render.Section) -> str:
 def test_a_skipped_churn_model_shows_no_nan_and_no_zero_at_risk(sample):
     _, data = sample
     unscored = data.customers.assign(churn_probability=float("nan"), value_at_risk=float("nan"))
-    meta = dataclasses.replace(data.meta, churn={**data.meta.churn, "note": "the training window has 12 buyers"})
+    churn = dataclasses.replace(data.meta.churn, note="the training window has 12 buyers")
+    meta = dataclasses.replace(data.meta, churn=churn)
     skipped = dataclasses.replace(data, customers=unscored, meta=meta)
     region = skipped.customers["region"].value_counts().index[0]
     section = studies.RegionStudy(skipped, region, 12).churn_risk()

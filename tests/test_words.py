@@ -203,9 +203,9 @@ def test_a_chinese_page_says_why_the_model_and_clusters_are_missing_in_chinese(p
     from custseg.studies.notices import no_churn_model, no_clusters
 
     config, data = processed_tiny
-    assert data.meta.churn["note"]["reason"] == "no_history"  # two months of orders
+    assert data.meta.churn.note["reason"] == "no_history"  # two months of orders
     assert data.meta.clusters.note["reason"] == "few_buyers"
-    note = words.churn_model_note(data.meta.churn["note"])
+    note = words.churn_model_note(data.meta.churn.note)
     assert CJK.search(note) and "orders" not in note
     study = ChurnStudy(data, config)
     shown = [item.text for item in study.backtest().items if hasattr(item, "text")]

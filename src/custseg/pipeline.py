@@ -187,6 +187,7 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     written["exports"] = {**{f"segments_{k}": v for k, v in exported.items()},
                           **{f"watch_list_{k}": v for k, v in watch_export.items()}}
     clusters = done.clusters
+    facts = retention.summary()
     meta = processed.StudyMeta(
         study=config.study.name,
         title=config.study.title,
@@ -213,7 +214,9 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
             min_share_met=clusters.min_share_met if clusters else None,
         ),
         snapshot_dates=[d.isoformat() for d in done.snapshot_dates],
-        **retention.summary(),
+        churn=processed.ChurnSummary(**facts["churn"]),
+        value=processed.ValueSummary(**facts["value"]),
+        watch_list=facts["watch_list"],
         config_fingerprint=config.fingerprint(),
         data_fingerprint=data_fingerprint(config),
         run_fingerprint=run_fingerprint(config),

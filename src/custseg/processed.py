@@ -81,6 +81,76 @@ class Clusters:
 
 
 @dataclass(frozen=True)
+class ChurnSummary:
+    """study.json's ``churn`` block: the churn backtest as :meth:`custseg.segment.churn.Backtest.summary`
+    writes it. ``choice``, ``note`` and ``warnings`` are facts (codes and figures) that
+    :mod:`custseg.words` words; ``metrics`` holds the rows of churn_metrics.parquet. Fields an older
+    study.json lacks are None (a page then falls back on the config)."""
+
+    observation_date: str | None = None
+    train_date: str | None = None
+    validation_date: str | None = None
+    horizon_days: int | None = None
+    origins: list[str] = field(default_factory=list)
+    training_origins: list[str] = field(default_factory=list)
+    seasonal: bool | None = None
+    rate_error: float | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    chosen: str | None = None  # the chosen candidate's code
+    choice: dict[str, Any] | str | None = None  # why it was chosen (a text in an older study.json)
+    note: dict[str, Any] | str | None = None  # why no model was fitted; None: one was
+    features: list[str] = field(default_factory=list)
+    seed: int | None = None
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+#: The fields of the value block written only when the value models were fitted (``fitted``).
+_MODEL_FIELDS = (
+    "method", "model", "parameters", "repeat_buyers", "customers", "frequency_value_correlation",
+    "order_values", "time_unit_days", "note", "order_values_above_history", "cap_order_value",
+)
+
+
+@dataclass(frozen=True)
+class ValueSummary:
+    """study.json's ``value`` block, as :meth:`custseg.segment.retention.Retention.value_summary`
+    writes it: what value means (``basis``, a fact; ``kind``: ``clv`` or the ``net_spend``
+    stand-in, over ``days``), the models when they were fitted, why not (``error``), their backtest
+    and the warnings (facts). ``fitted`` is None for a study.json that did not record it."""
+
+    basis: dict[str, Any] | str | None = None
+    fitted: bool | None = None
+    kind: str | None = None
+    days: int | None = None
+    error: dict[str, Any] | str | None = None  # why the models could not be fitted
+    method: str | None = None
+    model: dict[str, Any] = field(default_factory=dict)  # the chosen specification
+    parameters: dict[str, float | None] = field(default_factory=dict)
+    repeat_buyers: int | None = None
+    customers: int | None = None
+    frequency_value_correlation: float | None = None
+    order_values: str | None = None
+    time_unit_days: int | None = None
+    note: list[dict[str, Any]] | str | None = None  # value notes (facts)
+    order_values_above_history: int | None = None
+    cap_order_value: bool | None = None
+    backtest: dict[str, Any] | None = None  # custseg.segment.value_backtest's summary
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block as the pipeline writes it: the model fields only when fitted, the error and the
+        backtest only when there are some."""
+        values = dataclasses.asdict(self)
+        drop = {"error"} if self.error is None else set()
+        drop |= set() if self.fitted else set(_MODEL_FIELDS)
+        drop |= {"backtest"} if self.backtest is None else set()
+        return {key: value for key, value in values.items() if key not in drop}
+
+
+@dataclass(frozen=True)
 class StudyMeta:
     """study.json: the facts about how the processed data was made, typed.
 
@@ -103,8 +173,8 @@ class StudyMeta:
     orders: int = 0
     clusters: Clusters = field(default_factory=Clusters)
     snapshot_dates: list[str] = field(default_factory=list)
-    churn: dict[str, Any] = field(default_factory=dict)
-    value: dict[str, Any] = field(default_factory=dict)
+    churn: ChurnSummary = field(default_factory=ChurnSummary)
+    value: ValueSummary = field(default_factory=ValueSummary)
     watch_list: int | None = None  # None: an older run that did not count it
     config_fingerprint: str = ""
     data_fingerprint: str = ""
@@ -120,11 +190,16 @@ class StudyMeta:
         values = dict(_known(cls, raw, "study.json"))
         if "clusters" in values:
             values["clusters"] = Clusters(**_known(Clusters, values["clusters"] or {}, "study.json clusters"))
+        if "churn" in values:
+            values["churn"] = ChurnSummary(**_known(ChurnSummary, values["churn"] or {}, "study.json churn"))
+        if "value" in values:
+            values["value"] = ValueSummary(**_known(ValueSummary, values["value"] or {}, "study.json value"))
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         """study.json's content, fields in order."""
-        return dataclasses.asdict(self)
+        values = dataclasses.asdict(self)
+        return values | {"churn": self.churn.to_dict(), "value": self.value.to_dict()}
 
 
 def _known(kind: type, raw: Mapping[str, Any], where: str) -> Mapping[str, Any]:

@@ -85,7 +85,7 @@ class ChurnStudy(Page):
         self.reachable = self.customers.loc[self._reachable]
         self.backtest_facts = data.meta.churn
         self.value_facts = data.meta.value
-        self.horizon_days = self.backtest_facts.get("horizon_days", config.churn.horizon_days)
+        self.horizon_days = self.backtest_facts.horizon_days or config.churn.horizon_days
         self.money = render.money(self.currency)
 
     @classmethod
@@ -111,15 +111,15 @@ class ChurnStudy(Page):
     def _value_basis(self) -> str | None:
         """What "value" means in this run (study.json ``value.basis``, a fact), in the report
         language; the words of an older study.json as they are written; None without it."""
-        return words.value_basis(self.value_facts.get("basis")) or None
+        return words.value_basis(self.value_facts.basis) or None
 
     def _value_warnings(self, reasons: Sequence[str]) -> list[render.Notice]:
         """The value warnings of some reasons (custseg.segment.value_backtest.warnings) as notices."""
-        return value_study.notices(self.value_facts.get("warnings") or [], reasons)
+        return value_study.notices(self.value_facts.warnings, reasons)
 
     def _skipped(self) -> render.Notice:
         """Why there are no churn probabilities, in the pipeline's words."""
-        note = words.churn_model_note(self.backtest_facts.get("note"))
+        note = words.churn_model_note(self.backtest_facts.note)
         if note:
             return render.Notice(
                 _(
@@ -188,7 +188,7 @@ class ChurnStudy(Page):
         if basis:
             notices.insert(0, render.Notice(_("Value here means {basis}.").format(basis=basis)))
             # the warnings the value carries, in one sentence beside its total
-            warned = value_study.headline_notice(self.value_facts.get("warnings") or [])
+            warned = value_study.headline_notice(self.value_facts.warnings)
             if warned is not None:
                 notices.insert(1, warned)
         value = pgettext("measure and its value", "Value")
@@ -278,7 +278,7 @@ class ChurnStudy(Page):
         """Where value at risk is shown: what the value is, when it is the observed stand-in
         (the value models were not fitted); the predicted CLV is said once, in the key figures."""
         basis = self._value_basis()
-        if self.value_facts.get("fitted", True) or not basis:
+        if self.value_facts.fitted is not False or not basis:
             return []
         return [render.Notice(_("Value here means {basis}.").format(basis=basis))]
 
@@ -337,7 +337,7 @@ class ChurnStudy(Page):
     def _judged_on(self, metrics: pd.DataFrame) -> str:
         """The population the model was chosen on, as the choice records it; else the rule of
         :func:`custseg.segment.churn.backtest` (buyers not yet lost when both outcomes occur)."""
-        choice = self.backtest_facts.get("choice")
+        choice = self.backtest_facts.choice
         if isinstance(choice, Mapping) and choice.get("population") in churn.POPULATIONS:
             return choice["population"]
         not_lost = metrics.loc[metrics["population"].eq("not_lost"), "roc_auc"]
@@ -357,10 +357,10 @@ class ChurnStudy(Page):
         the top-decile lift against the baseline, a calibration chart and the feature importances."""
         metrics = self.data.table("churn_metrics")
         if metrics is None:
-            note = words.churn_model_note(self.backtest_facts.get("note"))
+            note = words.churn_model_note(self.backtest_facts.note)
             if note:
                 return render.Notice(_("The churn model was not backtested: {note}.").format(note=note), kind="info")
-            reasons = {w.get("reason") for w in self.backtest_facts.get("warnings") or ()}
+            reasons = {w.get("reason") for w in self.backtest_facts.warnings}
             if "no_validation" in reasons:  # scored without an out-of-time check: the warnings say why
                 return tuple(churn_warnings(self.data))
             return render.Notice(
@@ -372,10 +372,10 @@ class ChurnStudy(Page):
             )
         judged = self._judged_on(metrics)
         chosen = metrics.loc[metrics["chosen"], "candidate"]
-        chosen = str(chosen.iloc[0]) if len(chosen) else self.backtest_facts.get("chosen")
+        chosen = str(chosen.iloc[0]) if len(chosen) else self.backtest_facts.chosen
         items: list[object] = []
         facts = self.backtest_facts
-        training = facts.get("training_origins") or []
+        training = facts.training_origins
         if training:
             items.append(render.Notice(
                 _(
@@ -385,21 +385,21 @@ class ChurnStudy(Page):
                     "too."
                 ).format(
                     count=len(training), first=training[-1], last=training[0], step=self.config.churn.origin_step_days,
-                    days=self.horizon_days, validation_date=facts["validation_date"],
-                    choice=_candidate_sentence(facts.get("choice")),
+                    days=self.horizon_days, validation_date=facts.validation_date,
+                    choice=_candidate_sentence(facts.choice),
                 )
             ))
-        elif facts.get("validation_date"):  # study.json of a run before the backtest had several dates
+        elif facts.validation_date:  # study.json of a run before the backtest had several dates
             items.append(render.Notice(
                 _(
                     "Trained on the buyers as they were on {train_date}, labelled by whether they bought in the "
                     "{days} days after; tested the same way on {validation_date}. Chosen: {choice}."
                 ).format(
-                    train_date=facts["train_date"], days=self.horizon_days, validation_date=facts["validation_date"],
-                    choice=_candidate_sentence(facts.get("choice")),
+                    train_date=facts.train_date, days=self.horizon_days, validation_date=facts.validation_date,
+                    choice=_candidate_sentence(facts.choice),
                 )
             ))
-        if facts.get("seasonal"):
+        if facts.seasonal:
             items.append(render.Notice(_(
                 "The dates span a whole year, so the time of year is one of the model's inputs: the coming window's "
                 "season is learnt from the same weeks a year before."
@@ -516,7 +516,8 @@ class ChurnStudy(Page):
         if missing:
             return missing
         items: list[object] = []
-        fitted = bool(self.value_facts.get("fitted", self.buyers["clv"].notna().any()))
+        fitted = self.value_facts.fitted
+        fitted = bool(self.buyers["clv"].notna().any()) if fitted is None else fitted
         basis = self._value_basis()
         if not fitted:
             if basis:
@@ -532,10 +533,10 @@ class ChurnStudy(Page):
                 items.append(figures.alive_chart(repeat))
             items += self._value_warnings(value_study.ALIVE_REASONS)
             items.append(self._one_time_notice())
-            above = int(self.value_facts.get("order_values_above_history") or 0)
+            above = int(self.value_facts.order_values_above_history or 0)
             if above:
                 mean_value = self._mean_order_value()
-                if self.value_facts.get("cap_order_value"):
+                if self.value_facts.cap_order_value:
                     text = _(
                         "For {count:,} buyers the model's expected order value was above their largest order so far, "
                         "and is capped there (value.cap_order_value). Gamma-Gamma pulls one-time and occasional buyers "
@@ -552,7 +553,7 @@ class ChurnStudy(Page):
                 items.append(render.Notice(text.format(count=above, mean=mean_value)))
         items.append(self._value_by_tier("clv" if fitted else "value"))
         items += self._value_warnings(value_study.VALUE_REASONS)
-        note = words.value_note(self.value_facts.get("note"))
+        note = words.value_note(self.value_facts.note)
         if note:
             items.append(render.Notice(_("About the value model: {note}.").format(note=note), kind="info"))
         return tuple(items)
@@ -561,7 +562,7 @@ class ChurnStudy(Page):
         """How one-time buyers' P(alive) is shown: apart under BG/NBD (1 by definition), as the
         model's estimate under MBG/NBD."""
         once = self.buyers["one_time_buyer"].astype("bool")
-        if (self.value_facts.get("model") or {}).get("model") == "mbgnbd":
+        if self.value_facts.model.get("model") == "mbgnbd":
             alive = self.buyers.loc[once, "p_alive"]
             return render.Notice(_(
                 "{count:,} one-time buyers are not in the chart. The MBG/NBD model lets a customer drop out right "
@@ -585,7 +586,7 @@ class ChurnStudy(Page):
     )
     def value_backtest(self) -> render.Section:
         """The value models' holdout backtest: per tier, per number of repeat purchases, the candidates."""
-        if not self.value_facts.get("fitted", False):
+        if not self.value_facts.fitted:
             basis = self._value_basis()
             return render.Notice(
                 _(
@@ -600,7 +601,7 @@ class ChurnStudy(Page):
 
     def _mean_order_value(self) -> str:
         """The Gamma-Gamma mean order value as " (money)", or "" when it is not known."""
-        params = self.value_facts.get("parameters") or {}
+        params = self.value_facts.parameters
         p, q, v = (params.get(k) for k in ("p", "q", "v"))
         if p is None or q is None or v is None or q <= 1:
             return ""
@@ -608,7 +609,7 @@ class ChurnStudy(Page):
 
     def _value_by_tier(self, column: str) -> render.Table:
         """Buyers, total, mean and share of `column` ("clv" or "value") per tier, in tier order."""
-        days = self.value_facts.get("days", self.config.value.horizon_days)
+        days = self.value_facts.days or self.config.value.horizon_days
         if column == "clv":
             total, share, mean, title = _("Total CLV"), _("Share of CLV"), _("Mean CLV"), _("CLV by value tier")
         else:  # the observed stand-in: said in the title and the headings
@@ -635,7 +636,7 @@ class ChurnStudy(Page):
         table = table.reindex([tier for tier in order if tier in table.index])
         formats = {buyers_name: render.integer, total: self.money, share: render.percent, mean: self.money,
                    alive: render.percent}
-        backtest = self.value_facts.get("backtest") or {}
+        backtest = self.value_facts.backtest or {}
         ratios = value_study.backtest_ratios(self.data.table("value_backtest"))
         if column == "clv" and len(ratios):
             # each tier's backtest figure beside its value: how far that kind of number held before

@@ -63,7 +63,7 @@ def no_clusters(data: ProcessedData) -> render.Notice:
 
 def no_churn_model(data: ProcessedData) -> render.Notice:
     """Why a study shows no churn probability and no value at risk: the model was not fitted."""
-    note = words.churn_model_note(data.meta.churn.get("note"))
+    note = words.churn_model_note(data.meta.churn.note)
     text = _("The churn model was not fitted, so there is no churn probability and no value at risk here; the "
              "warning rules apply alone.")
     if note:  # the pipeline's facts in words, as the churn page shows them
@@ -78,9 +78,9 @@ def churn_warnings(data: ProcessedData) -> list[render.Notice]:
     each becomes a sentence here, shown next to the probabilities and values at risk it qualifies.
     """
     facts = data.meta.churn
-    horizon = facts.get("horizon_days")
+    horizon = facts.horizon_days
     notices = []
-    for warning in facts.get("warnings") or ():
+    for warning in facts.warnings:
         reason = warning.get("reason")
         if reason == "no_validation":
             text = _(

@@ -443,7 +443,7 @@ class SliceStudy(Page):
             return missing
         here, whole = self.buyers, self.base.loc[self.base["frequency"] > 0]
         risk_total = whole["value_at_risk"].sum()
-        horizon = (self.data.meta.churn).get("horizon_days")
+        horizon = self.data.meta.churn.horizon_days
         probability = (
             _("Mean probability of no order in the next {days} days").format(days=horizon) if horizon
             else _("Mean probability of no order in the coming period")

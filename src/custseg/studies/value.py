@@ -19,6 +19,7 @@ import pandas as pd
 
 from custseg import i18n, words
 from custseg.i18n import N_, _, ngettext
+from custseg.processed import ValueSummary
 from custseg.studies import render
 
 #: Readable names of the purchase models (custseg.segment.clv.PURCHASE_MODELS).
@@ -183,13 +184,13 @@ def backtest_ratios(groups: pd.DataFrame | None, kind: str = "tier") -> pd.Serie
 
 
 def backtest_items(
-    facts: Mapping[str, object], groups: pd.DataFrame | None, candidates: pd.DataFrame | None,
+    facts: ValueSummary, groups: pd.DataFrame | None, candidates: pd.DataFrame | None,
     money: Callable[[object], str], observation_date: str,
 ) -> tuple:
     """The value backtest section: what was compared, the tables per tier, per frequency and per
     candidate, the rankings, and the warnings on the backtest."""
-    backtest = facts.get("backtest") or {}
-    warnings = facts.get("warnings") or []
+    backtest = facts.backtest or {}
+    warnings = facts.warnings
     if not backtest or groups is None:
         return (render.Notice(
             _(
@@ -234,8 +235,8 @@ def _ratio(row: pd.Series, what: str) -> float:
     return float(row[f"predicted_{what}"]) / actual if actual > 0 else float("nan")
 
 
-def _choice_notice(facts: Mapping, backtest: Mapping, candidates: pd.DataFrame | None) -> render.Notice:
-    model = facts.get("model") or {}
+def _choice_notice(facts: ValueSummary, backtest: Mapping, candidates: pd.DataFrame | None) -> render.Notice:
+    model = facts.model
     error = backtest.get("error")
     if backtest.get("chosen_by") == "backtest" and candidates is not None:
         text = _(
@@ -249,7 +250,7 @@ def _choice_notice(facts: Mapping, backtest: Mapping, candidates: pd.DataFrame |
     chosen = candidates.loc[candidates["chosen"].astype(bool)] if candidates is not None else pd.DataFrame()
     worst = float(chosen["error"].iloc[0]) if len(chosen) else float("nan")
     return render.Notice(text.format(
-        spec=spec_name(model, str(facts.get("order_values") or "gamma_gamma")),
+        spec=spec_name(model, facts.order_values or "gamma_gamma"),
         count=0 if candidates is None else len(candidates),
         worst=render.percent(worst), error=render.signed_percent(error),
     ))
