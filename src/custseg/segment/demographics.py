@@ -95,33 +95,76 @@ def _value_measure(customers: pd.DataFrame) -> str:
     return "monetary"
 
 
-def _measures(group: pd.DataFrame, tiers: Sequence[str], value: str, watched: pd.Series) -> dict[str, object]:
-    """The measures of one group of customers (the base, or the holders of one value)."""
-    buyers = group.loc[group["frequency"] > 0]
-    orders = float(buyers["frequency"].sum())
-    revenue = float(buyers["monetary"].sum())
-    row: dict[str, object] = {
-        "customers": len(group), "buyers": len(buyers), "revenue": revenue,
-        "orders_per_buyer": orders / len(buyers) if len(buyers) else np.nan,
-        "average_order_value": revenue / orders if orders else np.nan,
-        "mean_value": float(group[value].mean()) if len(group) else np.nan,
+def _parts(customers: pd.DataFrame, tiers: Sequence[str], value: str, watch: Collection[str]) -> pd.DataFrame:
+    """Per customer, the numbers every measure is a sum or a count of (so that a group's measures
+    are one groupby, not a pass over the table per value)."""
+    buyer = customers["frequency"].to_numpy() > 0
+    parts = {
+        "customers": np.ones(len(customers)),
+        "buyers": buyer.astype("float64"),
+        "orders": np.where(buyer, customers["frequency"].to_numpy(dtype="float64"), 0.0),
+        "revenue": np.where(buyer, customers["monetary"].to_numpy(dtype="float64"), 0.0),
     }
-    for tier in tiers:
-        row[f"tier_{tier}"] = float(buyers["tier"].astype("string").eq(tier).mean()) if len(buyers) else np.nan
-    if "segment" in group and len(buyers) and buyers["segment"].notna().any():
-        counts = buyers["segment"].astype("string").value_counts()
-        row["top_segment"], row["top_segment_share"] = str(counts.index[0]), float(counts.iloc[0] / len(buyers))
-    else:
-        row["top_segment"], row["top_segment_share"] = None, np.nan
-    stage = group["lifecycle"].astype("string") if "lifecycle" in group else pd.Series(pd.NA, index=group.index)
-    for name, stages in LIFECYCLE_GROUPS.items():
-        row[f"{name}_share"] = float(stage.isin(stages).mean()) if len(group) and stage.notna().any() else np.nan
-    churn = group["churn_probability"] if "churn_probability" in group else pd.Series(dtype="float64")
-    row["churn_probability"] = float(churn.mean()) if churn.notna().any() else np.nan
-    row["watch_share"] = float(watched.reindex(group.index).mean()) if len(group) and watched.any() else np.nan
-    scores = group["satisfaction_mean"].dropna() if "satisfaction_mean" in group else pd.Series(dtype="float64")
-    row["respondents"], row["satisfaction"] = len(scores), float(scores.mean()) if len(scores) else np.nan
-    return row
+    worth = pd.to_numeric(customers[value], errors="coerce").astype("float64")
+    parts |= {"value_sum": worth.fillna(0.0).to_numpy(), "value_n": worth.notna().to_numpy(dtype="float64")}
+    tier = customers["tier"].astype("string").to_numpy(dtype=object, na_value=None)
+    for name in tiers:
+        parts[f"tier_{name}"] = (buyer & (tier == name)).astype("float64")
+    if "lifecycle" in customers:
+        stage = customers["lifecycle"].astype("string")
+        parts["staged"] = stage.notna().to_numpy(dtype="float64")
+        for name, stages in LIFECYCLE_GROUPS.items():
+            parts[f"{name}_n"] = stage.isin(stages).to_numpy(dtype="float64")
+    if "churn_probability" in customers:
+        churn = customers["churn_probability"].astype("float64")
+        parts |= {"churn_sum": churn.fillna(0.0).to_numpy(), "churn_n": churn.notna().to_numpy(dtype="float64")}
+    if len(watch):
+        parts["watched"] = customers["customer_id"].isin(pd.Index(list(watch))).to_numpy(dtype="float64")
+    if "satisfaction_mean" in customers:
+        score = customers["satisfaction_mean"].astype("float64")
+        parts |= {"score_sum": score.fillna(0.0).to_numpy(), "respondents": score.notna().to_numpy(dtype="float64")}
+    return pd.DataFrame(parts, index=customers.index)
+
+
+def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
+    return (part / whole.where(whole > 0)).astype("float64")
+
+
+def _bought_segments(customers: pd.DataFrame) -> np.ndarray | None:
+    """The segment of every buyer, as text (None: no segments), made once for every attribute."""
+    if "segment" not in customers:
+        return None
+    bought = customers["frequency"].to_numpy() > 0
+    return customers["segment"].astype("string").to_numpy(dtype=object, na_value=None)[bought]
+
+
+def _measures(parts: pd.DataFrame, keys: np.ndarray, tiers: Sequence[str], segments: np.ndarray | None) -> pd.DataFrame:
+    """The measures of every group of customers (`keys`: a group number per customer; `segments`:
+    :func:`_bought_segments`), one groupby over the per-customer parts."""
+    sums = parts.groupby(keys, sort=True).sum()
+    out = pd.DataFrame({"customers": sums["customers"], "buyers": sums["buyers"], "revenue": sums["revenue"]})
+    out["orders_per_buyer"] = _ratio(sums["orders"], sums["buyers"])
+    out["average_order_value"] = _ratio(sums["revenue"], sums["orders"])
+    out["mean_value"] = _ratio(sums["value_sum"], sums["value_n"])
+    for name in tiers:
+        out[f"tier_{name}"] = _ratio(sums[f"tier_{name}"], sums["buyers"])
+    out["top_segment"], out["top_segment_share"] = pd.Series(pd.NA, index=out.index, dtype="string"), np.nan
+    if segments is not None:
+        pairs = pd.DataFrame({"key": keys[parts["buyers"].to_numpy() > 0], "segment": segments}).dropna()
+        if len(pairs):
+            counts = pairs.value_counts().rename("n").reset_index()
+            # most buyers first, ties by name, so the choice does not depend on the row order
+            top = counts.sort_values(["key", "n", "segment"], ascending=[True, False, True])
+            top = top.drop_duplicates("key").set_index("key")
+            out.loc[top.index, "top_segment"] = top["segment"].astype("string")
+            out.loc[top.index, "top_segment_share"] = top["n"] / sums.loc[top.index, "buyers"]
+    for name in LIFECYCLE_GROUPS:
+        out[f"{name}_share"] = _ratio(sums[f"{name}_n"], sums["staged"]) if "staged" in sums else np.nan
+    out["churn_probability"] = _ratio(sums["churn_sum"], sums["churn_n"]) if "churn_n" in sums else np.nan
+    out["watch_share"] = _ratio(sums["watched"], sums["customers"]) if "watched" in sums else np.nan
+    out["respondents"] = sums["respondents"] if "respondents" in sums else 0.0
+    out["satisfaction"] = _ratio(sums["score_sum"], sums["respondents"]) if "respondents" in sums else np.nan
+    return out
 
 
 def profile(
@@ -164,13 +207,12 @@ def profile(
     if not present or customers.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
-    def watched(frame: pd.DataFrame) -> pd.Series:
-        return frame["customer_id"].isin(pd.Index(list(watch_ids))) if len(watch_ids) else pd.Series(False, frame.index)
-
-    whole = _measures(base, tiers, value, watched(base))
-    watch = watched(customers)
-    total_revenue = float(customers.loc[customers["frequency"] > 0, "monetary"].sum())
-    rows = []
+    whole = _measures(_parts(base, tiers, value, watch_ids), np.zeros(len(base), dtype=np.int64), tiers,
+                      _bought_segments(base)).iloc[0]
+    parts = _parts(customers, tiers, value, watch_ids)
+    segments = _bought_segments(customers)
+    total_revenue = float(parts["revenue"].sum())
+    tables = []
     for attribute in present:
         values = customers[attribute]
         if attribute in settings.bands:
@@ -178,24 +220,24 @@ def profile(
             ranked = list(values.cat.categories)
         else:
             values = given(values)
-            ranked = list(values.value_counts().index)  # largest first; ties in the order found
-        values = values.astype("object").where(values.notna(), None)
-        present_values = [v for v in ranked if (values == v).any()]
-        keys = [*present_values, *([None] if values.isna().any() else [])]
-        for order, key in enumerate(keys):
-            group = customers.loc[values.isna()] if key is None else customers.loc[values.eq(key)]
-            row = _measures(group, tiers, value, watch)
-            row |= {
-                "attribute": attribute, "value": key, "given": key is not None, "order": order,
-                "share": len(group) / len(customers), "value_measure": value,
-                "revenue_share": row["revenue"] / total_revenue if total_revenue else np.nan,
-            }
-            for measure in INDEXED:
-                row[f"{measure}_index"] = _index(row[measure], whole[measure])
-            rows.append(row)
-    table = pd.DataFrame(rows)[columns]
+            ranked = list(values.value_counts().index)  # largest first
+        codes = pd.Categorical(values.astype("object").where(values.notna(), None), categories=ranked).codes
+        keys = np.where(codes < 0, len(ranked), codes).astype(np.int64)  # "not given" after every value
+        table = _measures(parts, keys, tiers, segments)  # only the values someone holds
+        names = [*ranked, None]
+        table = table.assign(
+            attribute=attribute, value=[names[k] for k in table.index], order=np.arange(len(table)),
+            share=table["customers"] / len(customers), value_measure=value,
+            revenue_share=table["revenue"] / total_revenue if total_revenue else np.nan,
+        )
+        table["given"] = table["value"].notna()
+        for measure in INDEXED:
+            table[f"{measure}_index"] = [_index(part, whole[measure]) for part in table[measure]]
+        tables.append(table)
+    table = pd.concat(tables, ignore_index=True)[columns]
     return table.astype({"customers": "int64", "buyers": "int64", "respondents": "int64", "order": "int64",
-                         "given": "bool", "value": "string", "top_segment": "string", "attribute": "string"})
+                         "given": "bool", "value": "string", "top_segment": "string", "attribute": "string",
+                         "value_measure": "str"})
 
 
 def _index(part: object, whole: object) -> float:
