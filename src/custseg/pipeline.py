@@ -20,6 +20,7 @@ from custseg import files, paths, processed, words
 from custseg.config import Config, ConfigError
 from custseg.exports import write_segment_export, write_watch_list
 from custseg.intake.cleaning import CleanTables, IntakeError, format_accounting, run_intake, write_intake
+from custseg.segment import demographics
 from custseg.segment.features import default_observation_date, net_values, purchases_at
 from custseg.segment.retention import Retention, assess
 from custseg.segment.step import segment
@@ -177,6 +178,8 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         "churn_importance": retention.backtest.importances,
         "churn_rules": retention.rules,
         **_value_backtest_tables(retention),
+        "demographics": demographics.base_profile(customers, config.demographics, list(config.tiers.names),
+                                                  retention.watch_list),
     }
     if done.clusters is not None:
         tables |= {"cluster_profile": done.clusters.profile, "cluster_selection": done.clusters.selection}

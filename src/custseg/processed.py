@@ -45,7 +45,7 @@ class Table:
 TABLES: tuple[Table, ...] = (
     Table("customers"), Table("orders"), Table("category_shares"), Table("snapshots"), Table("tier_effect"),
     Table("watch_list"), Table("churn_metrics"), Table("churn_calibration"), Table("churn_importance"),
-    Table("churn_rules"), Table("value_backtest"), Table("value_candidates"),
+    Table("churn_rules"), Table("value_backtest"), Table("value_candidates"), Table("demographics"),
     Table("cluster_profile", clusters=True), Table("cluster_selection", clusters=True),
 )
 _BY_NAME = {table.name: table for table in TABLES}
@@ -54,7 +54,7 @@ _BY_NAME = {table.name: table for table in TABLES}
 PAGE_TABLES: tuple[str, ...] = (
     "cluster_profile", "cluster_selection", "snapshots", "tier_effect",
     "watch_list", "churn_metrics", "churn_calibration", "churn_importance", "churn_rules",
-    "value_backtest", "value_candidates",
+    "value_backtest", "value_candidates", "demographics",
 )
 
 

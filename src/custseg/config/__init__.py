@@ -15,12 +15,14 @@ from __future__ import annotations
 from custseg.config.advice import PlaybookAction, Strategy, StrategyMeasure, StrategyRule
 from custseg.config.loading import Config, ConfigError, load_config
 from custseg.config.sections import (
+    CANONICAL_ATTRIBUTES,
     DEFAULT_TIER_KEYS,
     Churn,
     Cleaning,
     Clusters,
     Currency,
     CustomMarket,
+    Demographics,
     InputFile,
     Inputs,
     Lifecycle,
@@ -41,6 +43,7 @@ from custseg.config.sections import (
 )
 
 __all__ = [
+    "CANONICAL_ATTRIBUTES",
     "DEFAULT_TIER_KEYS",
     "Churn",
     "Cleaning",
@@ -49,6 +52,7 @@ __all__ = [
     "ConfigError",
     "Currency",
     "CustomMarket",
+    "Demographics",
     "InputFile",
     "Inputs",
     "Lifecycle",

@@ -19,6 +19,7 @@ from custseg.config.sections import (
     Cleaning,
     Clusters,
     Currency,
+    Demographics,
     Inputs,
     Lifecycle,
     Output,
@@ -52,6 +53,7 @@ class Config(Strict):
     lifecycle: Lifecycle = Lifecycle()
     snapshots: Snapshots = Snapshots()
     studies: Studies = Studies()
+    demographics: Demographics = Demographics()
     churn: Churn = Churn()
     value: Value = Value()
     strategy: Strategy = Strategy()

@@ -421,6 +421,51 @@ class Studies(Strict):
     mask_ids: bool = False
 
 
+#: The descriptive attributes of the customer table that every study profiles when present.
+CANONICAL_ATTRIBUTES = ("customer_type", "industry", "company_size", "age_band", "acquisition_channel")
+
+
+class Demographics(Strict):
+    """Who the customers are: the customer-table attributes profiled against value, tiers,
+    lifecycle, churn risk and satisfaction (the "Who they are" sections)."""
+
+    # columns of the customer file profiled besides CANONICAL_ATTRIBUTES (as headed in the file),
+    # e.g. [gender, membership_level]; intake keeps them as text
+    attributes: list[str] = Field(default_factory=list)
+    # numeric attribute -> the lower edges of its bands, ascending ({age: [18, 25, 35]} gives
+    # "under 18", "18-24", "25-34", "35+"); a value that is not a number is "not given"
+    bands: dict[str, list[float]] = Field(default_factory=dict)
+
+    @field_validator("attributes")
+    @classmethod
+    def _distinct(cls, names: list[str]) -> list[str]:
+        clash = sorted(set(names) & set(CANONICAL_ATTRIBUTES))
+        if clash:
+            raise ValueError(f"{clash[0]!r} is profiled anyway; list only extra customer columns")
+        if len(set(names)) != len(names):
+            raise ValueError("an attribute is listed twice")
+        return names
+
+    @field_validator("bands")
+    @classmethod
+    def _ascending(cls, bands: dict[str, list[float]]) -> dict[str, list[float]]:
+        for name, edges in bands.items():
+            if not edges or any(b <= a for a, b in zip(edges, edges[1:])):
+                raise ValueError(f"bands of {name!r} must be one or more edges in ascending order, got {edges}")
+        return bands
+
+    @model_validator(mode="after")
+    def _banded_are_profiled(self) -> Demographics:
+        unknown = sorted(set(self.bands) - set(self.attributes) - set(CANONICAL_ATTRIBUTES))
+        if unknown:
+            raise ValueError(f"bands names {unknown[0]!r}, which is not in demographics.attributes")
+        return self
+
+    def profiled(self) -> tuple[str, ...]:
+        """Every attribute to profile, canonical ones first."""
+        return (*CANONICAL_ATTRIBUTES, *self.attributes)
+
+
 #: The keys of the per-tier defaults, written for the default tiers, best first.
 DEFAULT_TIER_KEYS = ("high", "mid", "low")
 

@@ -12,7 +12,7 @@ or one line-item table as online shops export it, from which orders and customer
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -116,7 +116,7 @@ class CleanTables:
     matches: pd.DataFrame = field(default_factory=lambda: reversals.empty_matches())
 
 
-def read_input(name: str, spec: InputFile) -> RawInput:
+def read_input(name: str, spec: InputFile, extra: Sequence[str] = ()) -> RawInput:
     """Read one input file as text under custseg's canonical column names.
 
     Every cell is read as a string so that nothing is guessed (``NA`` stays Namibia, ``007``
@@ -126,7 +126,10 @@ def read_input(name: str, spec: InputFile) -> RawInput:
     Raises
     ------
     IntakeError
-        When the file is missing or unreadable, or a required or mapped column is absent.
+        When the file is missing or unreadable, or a required, mapped or `extra` column is absent.
+
+    `extra` names more columns to keep as they are headed in the file (the customer attributes
+    of ``demographics.attributes``).
     """
     path = Path(spec.path)
     try:
@@ -154,7 +157,14 @@ def read_input(name: str, spec: InputFile) -> RawInput:
             f"{path}: required column {missing[0]!r} is missing; map it in the config under "
             f"inputs.{name}.columns (the file has {[c for c in frame.columns if c != 'source_row']})"
         )
+    absent = [c for c in extra if c not in frame]
+    if absent:
+        raise IntakeError(
+            f"{path}: column {absent[0]!r} (demographics.attributes) is not in the file; its columns are "
+            f"{[c for c in frame.columns if c != 'source_row']}"
+        )
     known = [c for c in (*SCHEMAS[name]["required"], *SCHEMAS[name]["optional"]) if c in frame]
+    known += [c for c in extra if c not in known]
     headers = {canon: spec.columns.get(canon, canon) for canon in known}
     text = frame[known].apply(normalize_text)
     frame = text.assign(source_row=frame["source_row"].to_numpy())
@@ -513,7 +523,7 @@ def run_intake(config: Config) -> CleanTables:
     summary, matches = reversals.empty_summary("orders"), reversals.empty_matches()
     unusable: str | None = None  # the first file whose rows were all quarantined
     for name, spec in config.inputs.present().items():
-        raw = read_input(name, spec)
+        raw = read_input(name, spec, config.demographics.attributes if name == "customers" else ())
         profiles.append(quality.column_profile(raw.frame, name, raw.headers))
         deduped, duplicates = _dedupe(raw.frame)
         cleaned = clean_rows(replace(raw, frame=deduped), config)

@@ -67,6 +67,9 @@ SEGMENTS: tuple[str, ...] = tuple(s.name for s in _SEGMENT_TABLE)
 _NEW = SEGMENTS.index("new")
 _LAPSED = SEGMENTS.index("lapsed")
 
+#: Planted: a business's order value against a consumer's of the same segment.
+B2B_ORDER_VALUE = 1.3
+
 _NEW_WINDOW_DAYS = 120  # "new" customers placed their first order this recently
 _NEW_MAX_ORDERS = 3
 _DECAY_DAYS = 120  # warning period before a churner stops buying
@@ -245,7 +248,11 @@ def draw_people(rng: np.random.Generator, n: int, span: int) -> People:
     price = np.ones(len(_MARKETS))
     for name, factor in _MARKET_PRICE.items():
         price[_MARKETS.index(name)] = factor
-    aov = np.array([s.aov for s in seg])[segment] * price[market] * rng.lognormal(0.0, 0.3, n)
+    # Planted demographic difference, for the profiles to recover: businesses buy less often than
+    # consumers (most bulk buyers are businesses, see _SEGMENT_TABLE's b2b) and, within every
+    # segment, spend B2B_ORDER_VALUE times as much per order. Only amounts move: no draw does.
+    aov = (np.array([s.aov for s in seg])[segment] * price[market] * rng.lognormal(0.0, 0.3, n)
+           * np.where(b2b, B2B_ORDER_VALUE, 1.0))
 
     contact_rate = (
         np.array([s.contact_rate for s in seg])[segment]

@@ -26,6 +26,10 @@ How the data is made (all of it vectorized numpy, so ten million order rows take
 * With ``messy=True`` the location columns are spelled the way real exports spell them (codes,
   English, Chinese, aliases, stray whitespace, odd case, full-width letters, a few unplaceable
   values) and a few rows are duplicated exactly.
+* Planted demographic differences: businesses buy less often than consumers (most bulk buyers are
+  businesses) and more per order, also within a segment (``B2B_ORDER_VALUE`` in
+  :mod:`custseg.sample._behaviour`); the customers of one acquisition channel
+  (``CHURNING_CHANNEL``) churn faster.
 
 Every text column that is empty in the CSV is missing (``<NA>``) in the returned frames.
 
@@ -96,6 +100,11 @@ _INDUSTRIES = (
 )
 _COMPANY_SIZES = ("1-49", "50-249", "250-999", "1000+")
 _AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55+")
+#: Planted: the acquisition channel whose customers churn faster, and how much more often a
+#: churning customer came through it.
+CHURNING_CHANNEL = "social media"
+CHURNING_TILT = 3.0
+
 _CHANNELS = (
     "organic search",
     "paid ads",
@@ -545,7 +554,13 @@ def _draw_identity(rng: np.random.Generator, people: People, location: dict[str,
         [0.24, 0.20, 0.12, 0.01, 0.22, 0.20, 0.01],  # B2C
         [0.15, 0.08, 0.22, 0.25, 0.05, 0.03, 0.22],  # B2B
     ])
-    channel = np.array(_CHANNELS, dtype=object)[grouped_choice(rng, people.b2b.astype(np.int64), channel_weight)]
+    # Planted: customers who churn (about to, or lapsed) came through CHURNING_CHANNEL
+    # CHURNING_TILT times as often, so that channel's customers churn faster. The same one draw
+    # per customer as without the tilt: no other column of the sample moves.
+    tilted = channel_weight.copy()
+    tilted[:, _CHANNELS.index(CHURNING_CHANNEL)] *= CHURNING_TILT
+    group = people.b2b.astype(np.int64) + 2 * people.churner.astype(np.int64)
+    channel = np.array(_CHANNELS, dtype=object)[grouped_choice(rng, group, np.vstack([channel_weight, tilted]))]
     b2b = people.b2b
     return {
         "customer_id": customer_id,

@@ -14,6 +14,7 @@ from custseg.config import Config
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.processed import Clusters, ProcessedData
 from custseg.segment import lifecycle, snapshots
+from custseg.studies import demographics as demographic_profile
 from custseg.studies import render, strategy
 from custseg.studies.base import Page, open_study, section
 from custseg.studies.labels import (
@@ -24,6 +25,7 @@ from custseg.studies.labels import (
     region_labels,
     region_level_name,
     segment_labels,
+    segment_names,
     segment_order,
     segment_purchase_rules,
     stage_label,
@@ -564,6 +566,22 @@ class Overview(Page):
         frame.index.name = name
         formats = dict(zip(headings, (render.integer, render.percent, render.money(self.currency), render.percent)))
         return frame, formats
+
+    @section(
+        N_("Who they are"),
+        N_(
+            "How customers differ by the descriptive attributes of the customer table (type, industry, company size, "
+            "age, how they were acquired): their size, revenue, buying, value, tiers, segments, churn risk and "
+            "satisfaction, against the whole base."
+        ),
+    )
+    def who_they_are(self) -> render.Section:
+        """A table per customer attribute, every figure with its index against the whole base."""
+        return demographic_profile.profile_section(
+            self.data.tables.get("demographics"),  # empty (not None) when the table has no attributes
+            self.data.meta.tiers, self.currency, self.config.studies.min_customers,
+            segment_names(self.customers), _("the whole base"),
+        )
 
     def links(self) -> render.Section:
         """Links to every region and tier study and to the data-quality page, from the same plan the build runs."""

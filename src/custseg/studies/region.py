@@ -52,7 +52,9 @@ class RegionStudy(SliceStudy):
     @classmethod
     def from_config(cls, config: Config, language: str = "", region: str = "") -> RegionStudy:
         """The page of `region` (as the processed data names it), in `language` ("": the config's)."""
-        return cls(open_study(config, language), region, config.studies.min_customers, config.strategy.rules)
+        study = cls(open_study(config, language), region, config.studies.min_customers, config.strategy.rules)
+        study.demographics = config.demographics
+        return study
 
     def heading(self) -> render.Heading:
         """Title of the page; the "Unknown" region's says what it holds."""

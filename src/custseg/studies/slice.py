@@ -16,9 +16,12 @@ import numpy as np
 import pandas as pd
 
 from custseg import i18n, words
+from custseg.config import Demographics
 from custseg.i18n import N_, _
 from custseg.processed import ProcessedData
 from custseg.segment import lifecycle
+from custseg.segment.demographics import profile, watch_ids
+from custseg.studies import demographics as demographic_profile
 from custseg.studies import render, strategy
 from custseg.studies.base import Page, section
 from custseg.studies.labels import (
@@ -65,6 +68,8 @@ class SliceStudy(Page):
 
     kind = "group"
     title: str  # the page title, an English text with {label} marked with N_
+    # the config's demographics settings (extra attributes, bands): from_config sets them
+    demographics: Demographics = Demographics()
 
     def __init__(self, data: ProcessedData, mask: pd.Series, order_mask: pd.Series, min_customers: int) -> None:
         self.data, self.min_customers = data, min_customers
@@ -502,4 +507,20 @@ class SliceStudy(Page):
               "the churn watch-list export)").format(label=self.label),
             {headings["rank"]: render.integer, headings["churn_probability"]: render.percent,
              headings["value_at_risk"]: money},
+        )
+
+    @section(
+        N_("Who they are"),
+        N_(
+            "How the customers of {label} differ by the descriptive attributes of the customer table, computed on "
+            "{label} and indexed against the whole base (100 = the same as the base)."
+        ),
+    )
+    def who_they_are(self) -> render.Section | None:
+        """A table per customer attribute present, on the slice, every figure with its index
+        against the whole base."""
+        table = profile(self.customers, self.demographics, self.data.meta.tiers, base=self.base,
+                        watch_ids=watch_ids(self.data.table("watch_list")))
+        return demographic_profile.profile_section(
+            table, self.data.meta.tiers, self.currency, self.min_customers, segment_names(self.base), self.label
         )

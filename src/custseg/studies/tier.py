@@ -45,9 +45,11 @@ class TierStudy(SliceStudy):
     @classmethod
     def from_config(cls, config: Config, language: str = "", tier: str = "") -> TierStudy:
         """The page of `tier` (one of ``tiers.names``), in `language` ("": the config's)."""
-        return cls(
+        study = cls(
             open_study(config, language), tier, config.studies.min_customers, config.playbook.get(tier), config.tiers
         )
+        study.demographics = config.demographics
+        return study
 
     @property
     def label(self) -> str:
