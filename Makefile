@@ -29,6 +29,8 @@ SAMPLE := $(SAMPLE_DIR)/sample_meta.json
 SAMPLE_LINE_ITEMS := $(SAMPLE_DIR)/line_items.csv
 SAMPLE_PROCESSED := data/processed/sample/study.json
 SRC := $(shell find src/custseg -type f \( -name '*.py' -o -name '*.csv' -o -name '*.j2' -o -name '*.css' -o -name '*.json' -o -name '*.po' \))
+# The generator and its tables: a change to any of them makes a new sample.
+SAMPLE_SRC := $(shell find src/custseg/sample -type f \( -name '*.py' -o -name '*.csv' \))
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 # One stamp per config file: touched only after every report of that config built.
 REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG))$(if $(LANGUAGE),.$(LANGUAGE)).reports
@@ -58,10 +60,10 @@ $(SETUP_STAMP): requirements.txt pyproject.toml
 
 data: $(SAMPLE) ## Generate the synthetic sample company in data/raw/sample
 
-$(SAMPLE): src/custseg/sample/generator.py | $(SETUP_STAMP)
+$(SAMPLE): $(SAMPLE_SRC) | $(SETUP_STAMP)
 	$(CUSTSEG) sample --out $(SAMPLE_DIR) --customers $(SAMPLE_CUSTOMERS) --seed $(SAMPLE_SEED)
 
-$(SAMPLE_LINE_ITEMS): src/custseg/sample/generator.py | $(SETUP_STAMP)
+$(SAMPLE_LINE_ITEMS): $(SAMPLE_SRC) | $(SETUP_STAMP)
 	$(CUSTSEG) sample --out $(SAMPLE_DIR) --customers $(SAMPLE_CUSTOMERS) --seed $(SAMPLE_SEED) --line-items
 
 process: $(SAMPLE_PROCESSED) ## Intake and segmentation of the sample: data/interim, data/processed
