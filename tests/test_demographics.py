@@ -55,6 +55,20 @@ def test_missing_values_are_a_row_of_their_own_never_dropped():
     assert b2b["average_order_value_index"] == pytest.approx(200.0)
 
 
+def test_ranges_the_data_writes_are_shown_low_to_high_and_other_values_by_customers():
+    sizes = ["1000+", "1-49", "1-49", "1-49", "250-999", "50-249", "50-249", None]
+    channels = ["web", "shop", "shop", "web", "social", "shop", "web", "shop"]
+    ages = ["55+", "<18", "18-24", "18-24", "25-34", "25-34", "25-34", "not a band"]
+    table = demographics.profile(
+        _customers(company_size=sizes, acquisition_channel=channels, age_band=ages), Demographics(), TIERS
+    )
+    shown = {a: demographics.of_attribute(table, a)["value"].tolist() for a in demographics.attributes(table)}
+    assert shown["company_size"][:4] == ["1-49", "50-249", "250-999", "1000+"] and pd.isna(shown["company_size"][4])
+    assert shown["acquisition_channel"] == ["shop", "web", "social"]  # 4, 3 and 1 customers
+    # one value that is no range: the attribute is ordered by customers, as any other
+    assert shown["age_band"][:2] == ["25-34", "18-24"]
+
+
 def test_numeric_attributes_are_banded_by_the_configured_edges():
     ages = pd.Series(["17", "18", "24", "25", "61", "unknown", None])
     banded = demographics.band(ages, [18, 25, 35])

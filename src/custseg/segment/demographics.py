@@ -16,6 +16,8 @@ frames in, new frames out.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -71,6 +73,31 @@ def band(values: pd.Series, edges: Sequence[float]) -> pd.Series:
     named = pd.Series(np.asarray(labels, dtype=object)[position], index=values.index)
     kinds = pd.CategoricalDtype(labels, ordered=True)
     return named.where(number.notna()).astype(kinds)
+
+
+def _range_start(value: object) -> float | None:
+    """Where a range the data writes starts ("1-49": 1, "1000+": 1000, "<18": before any other),
+    or None for a value that does not start with a number."""
+    text = str(value).strip().replace(",", "")
+    below = text.startswith("<")
+    digits = "".join(itertools.takewhile(lambda c: c.isdigit() or c == ".", text.lstrip("<").strip()))
+    try:
+        start = float(digits)
+    except ValueError:
+        return None
+    return -math.inf if below else start
+
+
+def ranked_values(values: pd.Series) -> list:
+    """The order of an attribute's given values on a page: ranges the data writes (company sizes
+    "1-49", "1000+"; age bands "18-24", "55+") from low to high, as a reader scans them; any other
+    values by customers, largest first (ties by name, so the order does not depend on the rows)."""
+    counts = values.value_counts()
+    ranked = sorted(counts.index, key=lambda v: (-counts[v], str(v)))
+    starts = {value: _range_start(value) for value in ranked}
+    if ranked and all(start is not None for start in starts.values()):
+        return sorted(ranked, key=lambda v: (starts[v], str(v)))
+    return ranked
 
 
 def given(values: pd.Series) -> pd.Series:
@@ -195,7 +222,7 @@ def profile(
     -------
     pandas.DataFrame
         One row per attribute and value, with :data:`COLUMNS` (``order``: the value's place within
-        its attribute: bands in order, other values by customers, "not given" last), the
+        its attribute: bands and ranges in order, other values by customers, "not given" last), the
         ``tier_<name>`` shares and an ``<measure>_index`` per measure of :data:`INDEXED`. Empty
         (with the columns) when the table has none of the attributes.
     """
@@ -220,7 +247,7 @@ def profile(
             ranked = list(values.cat.categories)
         else:
             values = given(values)
-            ranked = list(values.value_counts().index)  # largest first
+            ranked = ranked_values(values)
         codes = pd.Categorical(values.astype("object").where(values.notna(), None), categories=ranked).codes
         keys = np.where(codes < 0, len(ranked), codes).astype(np.int64)  # "not given" after every value
         table = _measures(parts, keys, tiers, segments)  # only the values someone holds
