@@ -10,6 +10,7 @@ into ``group:<name>`` tags.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -159,3 +160,13 @@ def assign_groups(customers: pd.DataFrame, groups: Mapping[str, str], by: Iterab
     if not groups:
         return customers
     return customers.assign(**{GROUPS_COLUMN: membership(customers, groups)})
+
+
+def in_group(customers: pd.DataFrame, group: str) -> pd.Series:
+    """The customers in the named `group`, read from the table's ``groups`` column (all False
+    without one)."""
+    if GROUPS_COLUMN not in customers:
+        return pd.Series(False, index=customers.index)
+    # names are slugs ([a-z0-9_-]); escaped anyway, as the pattern is built from config text
+    pattern = rf"(?:^|;){re.escape(group)}(?:;|$)"
+    return customers[GROUPS_COLUMN].fillna("").astype("str").str.contains(pattern, regex=True)

@@ -594,10 +594,21 @@ class Overview(Page):
         ]
         churn = [(job.href, _("Churn watch"), job.note) for job in plan if job.kind == "churn"]
         lists.insert(0, render.Links(churn, _("Early warning")))
+        groups = [(job.href, _group_label(job.parameters), job.note) for job in plan if job.kind == "group"]
+        if groups:
+            lists.append(render.Links(groups, _("Group studies")))
         quality = [(job.href, _("Data quality"), job.note) for job in plan if job.kind == "quality"]
         lists.append(render.Links(quality, _("Data quality")))
-        return render.Section(
-            _("Studies"),
-            _("The churn watch, one study per region and per value tier, and how the input data was read and cleaned."),
-            *lists,
-        )
+        lead = (_("The churn watch, one study per region, per value tier and per customer group, and how the input "
+                  "data was read and cleaned.") if groups else
+                _("The churn watch, one study per region and per value tier, and how the input data was read and "
+                  "cleaned."))
+        return render.Section(_("Studies"), lead, *lists)
+
+
+def _group_label(parameters: dict) -> str:
+    """A group study's name in a link: the group's name, or "Industry: retail" for a studies.by value."""
+    if "attribute" in parameters:
+        return _("{attribute}: {value}").format(attribute=demographic_profile.attribute_name(parameters["attribute"]),
+                                                value=demographic_profile.value_name(parameters["value"]))
+    return parameters["group"]
