@@ -20,6 +20,8 @@ def customers() -> pd.DataFrame:
         "market": ["East China", "East China", "East China", "North China", None],
         "monetary": [1200.0, 80.0, np.nan, 500.0, 300.0],
         "frequency": pd.array([5, 1, 0, 3, 2], dtype="Int64"),
+        "warn_silence": [True, False, False, True, False],
+        "signup_date": pd.to_datetime(["2024-01-05", "2025-03-01", None, "2025-06-30", "2023-12-31"]),
     })
 
 
@@ -78,6 +80,10 @@ def test_masks(customers):
     assert kept("frequency >= 2 and not tier == 'mid'") == ["C1", "C4"]
     assert kept("tier == 'high' or monetary <= 300") == ["C1", "C2", "C4", "C5"]
     assert kept("monetary == 'x'") == [] and len(kept("monetary != 'x'")) == 5  # text against numbers
+    assert kept("warn_silence == 1") == ["C1", "C4"] and kept("not warn_silence == 1") == ["C2", "C3", "C5"]
+    assert kept("signup_date >= '2025-01-01'") == ["C2", "C4"]
+    with pytest.raises(FilterError, match="holds dates"):
+        kept("signup_date > 3")
 
 
 def test_membership_and_columns(customers):

@@ -64,7 +64,8 @@ def mask(node: Node, table: pd.DataFrame) -> pd.Series:
 
     A missing value matches no comparison but ``!=`` and ``not in`` (as "not B2B" includes a
     customer whose type is not given); a number compared with text, or text ordered against a
-    number, matches nothing rather than raising.
+    number, matches nothing (``!=`` everything) rather than raising. Booleans compare as 0 and 1,
+    dates with a date written as text.
 
     Parameters
     ----------
@@ -100,13 +101,29 @@ def _values(column: pd.Series) -> pd.Series:
 def _compare(node: Compare, table: pd.DataFrame) -> pd.Series:
     values = _values(table[node.column])
     present = values.notna().to_numpy(dtype=bool)
-    numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
-    if isinstance(node.value, str) == numeric:  # text against numbers: only != matches
-        return pd.Series(np.full(len(values), node.op == "!="), index=table.index)
-    data = values.to_numpy(dtype=float if numeric else object, na_value=np.nan if numeric else None)
     result = np.zeros(len(values), dtype=bool)
-    kept = data[present]
-    result[present] = _OPERATORS[node.op](kept, node.value).astype(bool)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        # a date column compares with a date written as text ("signup_date >= '2025-01-01'")
+        try:
+            when = pd.Timestamp(node.value) if isinstance(node.value, str) else None
+        except ValueError:
+            when = None
+        if when is None:
+            raise FilterError(f"{node.column!r} holds dates: compare it with a date such as '2025-01-01', "
+                              f"not {node.value!r}")
+        if values.dt.tz is not None and when.tzinfo is None:
+            when = when.tz_localize(values.dt.tz)
+        result[present] = _OPERATORS[node.op](values[present], when).to_numpy(dtype=bool)
+    else:
+        # booleans count as numbers (warn_silence == 1)
+        numeric = pd.api.types.is_numeric_dtype(values.dtype)
+        if isinstance(node.value, str) == numeric:  # text against numbers: only != matches
+            return pd.Series(np.full(len(values), node.op == "!="), index=table.index)
+        data = values.to_numpy(dtype=float if numeric else object, na_value=np.nan if numeric else None)
+        try:
+            result[present] = _OPERATORS[node.op](data[present], node.value).astype(bool)
+        except TypeError:  # a text column holding other things besides text
+            raise FilterError(f"{node.column!r} cannot be compared with {node.value!r} by {node.op}") from None
     if node.op == "!=":
         result[~present] = True
     return pd.Series(result, index=table.index)
