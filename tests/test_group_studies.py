@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLE_INPUTS, study_config
+from custseg import i18n
 from custseg.config import load_config
 from custseg.config.filters import FilterError
 from custseg.pipeline import run
@@ -19,6 +20,14 @@ GROUPS = {
     "not_b2b": "customer_type not in ['B2B']",
     "nobody": "monetary < -1",
 }
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    # a page sets the report language for what follows (a notebook runs one page); tests after
+    # these expect the language they started with
+    with i18n.language(i18n.current()):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +97,10 @@ def test_group_pages(grouped, language):
 
 def test_the_overview_links_every_group_page(grouped):
     html = Overview.from_config(grouped, "en").links()._repr_html_()
-    assert "Group studies" in html
-    assert 'href="groups/b2b-high.html"' in html and 'href="by/customer-type/b2b.html"' in html
-    assert "Customer type: B2B" in html
+    assert "Customer groups" in html and "Studies by customer type" in html and "Studies by industry" in html
+    assert 'href="groups/b2b-high.html">b2b_high<' in html and 'href="by/customer-type/b2b.html">B2B<' in html
+    zh = Overview.from_config(grouped, "zh").links()._repr_html_()
+    assert "客户群" in zh and "按客户类型" in zh
 
 
 def test_unknown_columns_are_refused_at_segmentation(tmp_path):

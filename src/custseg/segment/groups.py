@@ -10,7 +10,6 @@ into ``group:<name>`` tags.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -179,11 +178,13 @@ def assign_groups(customers: pd.DataFrame, groups: Mapping[str, str], by: Iterab
     return customers.assign(**{GROUPS_COLUMN: membership(customers, groups)})
 
 
-def in_group(customers: pd.DataFrame, group: str) -> pd.Series:
-    """The customers in the named `group`, read from the table's ``groups`` column (all False
-    without one)."""
-    if GROUPS_COLUMN not in customers:
-        return pd.Series(False, index=customers.index)
-    # names are slugs ([a-z0-9_-]); escaped anyway, as the pattern is built from config text
-    pattern = rf"(?:^|;){re.escape(group)}(?:;|$)"
-    return customers[GROUPS_COLUMN].fillna("").astype("str").str.contains(pattern, regex=True)
+
+def members(customers: pd.DataFrame, name: str, text: str) -> pd.Series:
+    """The customers the filter `text` of group `name` keeps, parsed and evaluated on `customers`.
+
+    Pages and the plan use this on the processed table rather than reading the ``groups`` column
+    back: the filter is the fact, the column its rendering for people and the CRM.
+    """
+    node = parse_filter(text)
+    check_columns(node, customers.columns, name)
+    return mask(node, customers)

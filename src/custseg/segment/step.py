@@ -20,7 +20,7 @@ import pandas as pd
 from custseg import geo
 from custseg.config import Config
 from custseg.intake.validation import PERSONAL_COLUMNS
-from custseg.segment import clusters, features, groups, lifecycle, snapshots, tiers
+from custseg.segment import clusters, features, lifecycle, snapshots, tiers
 from custseg.segment import rfm as segments
 
 #: Which customer column names the region at each configured level.
@@ -165,8 +165,6 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
         fit, note = _fit_clusters(customers, config)
         if fit is not None:
             customers = clusters.assign_clusters(customers, fit)
-        # groups read any column of the finished table (tiers, markets, clusters, attributes)
-        customers = groups.assign_groups(customers, config.groups, config.studies.by)
 
         def at(date: dt.date) -> pd.DataFrame:
             if date == observation_date:

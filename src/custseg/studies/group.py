@@ -16,7 +16,7 @@ import pandas as pd
 from custseg.config import Config, Strategy, StrategyRule
 from custseg.i18n import N_, _
 from custseg.processed import ProcessedData
-from custseg.segment.groups import in_group
+from custseg.segment.groups import members
 from custseg.studies import render
 from custseg.studies.base import open_study, section
 from custseg.studies.demographics import attribute_name, value_name
@@ -62,7 +62,8 @@ class GroupStudy(SliceStudy):
         if group:
             if group not in config.groups:
                 raise ValueError(f"group {group!r} is not in the config's groups {sorted(config.groups)}")
-            study = cls(data, in_group(data.customers, group), group, definition=config.groups[group], **common)
+            text = config.groups[group]
+            study = cls(data, members(data.customers, group, text), group, definition=text, **common)
         else:
             study = cls(data, attribute_mask(data.customers, attribute, value), value, attribute=attribute, **common)
         study.demographics = config.demographics

@@ -21,7 +21,7 @@ from custseg.config import Config
 from custseg.i18n import _
 from custseg.intake import quality
 from custseg.processed import ProcessedData
-from custseg.segment.groups import in_group
+from custseg.segment.groups import members
 from custseg.segment.step import REGION_COLUMNS
 
 #: Folder of each kind of study under the reports folder.
@@ -139,7 +139,7 @@ def _group_jobs(customers: pd.DataFrame, config: Config, common: dict) -> list[S
 
     jobs = []
     for group, slug in unique_slugs(list(config.groups), "group").items():
-        count = int(in_group(customers, group).sum())
+        count = int(members(customers, group, config.groups[group]).sum())
         jobs.append(StudyJob(
             "group", group, _("Group study: {label}").format(label=group),
             f"{FOLDERS['group']}/{slug}.html", _("{count:,} customers").format(count=count),
