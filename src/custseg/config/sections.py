@@ -421,7 +421,7 @@ class Studies(Strict):
     # show customer ids in the HTML pages only masked ("C0•••57"); the exports keep them whole
     mask_ids: bool = False
     # customer attributes with one study per value, like regions and tiers (e.g. [customer_type,
-    # industry]); checked against the customer table's columns at segmentation
+    # industry]); checked against the customer table's columns by `custseg process`
     by: list[str] = Field(default_factory=list)
 
     @field_validator("by")
