@@ -111,3 +111,14 @@ def test_unknown_columns_are_refused_at_segmentation(tmp_path):
     config = load_config(study_config(tmp_path, SAMPLE_INPUTS, studies={"by": ["membership"]}))
     with pytest.raises(FilterError, match=r"studies\.by names 'membership'"):
         run(config, echo=lambda *_: None)
+
+
+def test_the_b2b_page_finds_the_planted_order_value(grouped):
+    # the sample plants businesses that spend more per order (sample/_behaviour): the B2B page's
+    # key figures show it as an index well above the base, and the B2C page's below it
+    def aov_index(value: str) -> float:
+        study = GroupStudy.from_config(grouped, "en", "", "customer_type", value)
+        frame = study.headline().items[0].frame.set_index("Measure")
+        return frame.loc["Average order value", "Index"]
+
+    assert aov_index("B2B") > 200 > 100 > aov_index("B2C")
