@@ -35,7 +35,8 @@ def _tag_value(values: pd.Series) -> pd.Series:
 
 
 def crm_tags(customers: pd.DataFrame) -> pd.Series:
-    """``tier:high;segment:Champions;market:East China`` per customer; missing values are skipped."""
+    """``tier:high;segment:Champions;market:East China`` per customer, then ``group:<name>`` for each
+    named group the customer is in (the ``groups`` column); missing values are skipped."""
     tags = pd.Series("", index=customers.index, dtype="str")
     for column in TAG_COLUMNS:
         if column not in customers:
@@ -45,6 +46,12 @@ def crm_tags(customers: pd.DataFrame) -> pd.Series:
         text = (_TAG_NAMES.get(column, column) + ":" + _tag_value(values[present]))
         joined = tags[present].where(tags[present].eq(""), tags[present] + ";") + text
         tags = tags.where(~present, joined.reindex(tags.index))
+    if "groups" in customers:  # group names are slugs: "a;b" becomes "group:a;group:b"
+        names = customers["groups"].fillna("").astype("str")
+        member = names.ne("")
+        text = "group:" + names[member].str.replace(";", ";group:", regex=False)
+        joined = tags[member].where(tags[member].eq(""), tags[member] + ";") + text
+        tags = tags.where(~member, joined.reindex(tags.index))
     return tags
 
 

@@ -30,4 +30,5 @@ TEMPLATES = {
     "region": NOTEBOOKS_DIR / "region_study.ipynb",
     "tier": NOTEBOOKS_DIR / "tier_study.ipynb",
     "churn": NOTEBOOKS_DIR / "churn_watch.ipynb",
+    "group": NOTEBOOKS_DIR / "group_study.ipynb",
 }

@@ -22,6 +22,7 @@ from custseg.exports import write_segment_export, write_watch_list
 from custseg.intake.cleaning import CleanTables, IntakeError, format_accounting, run_intake, write_intake
 from custseg.segment import demographics
 from custseg.segment.features import default_observation_date, net_values, purchases_at
+from custseg.segment.groups import assign_groups
 from custseg.segment.retention import Retention, assess
 from custseg.segment.step import segment
 
@@ -163,7 +164,8 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     started = time.perf_counter()
     retention = assess(result_tables, done.customers, config, observation_date)
     retention_seconds = time.perf_counter() - started
-    customers = retention.customers
+    # named groups read any column of the finished table (attributes, tiers, clusters, churn, value)
+    customers = assign_groups(retention.customers, config.groups, config.studies.by)
     order_table = build_orders(orders, customers, observation_date)
 
     tables = {

@@ -6,13 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from custseg import paths
 from custseg.config.advice import PlaybookAction, Strategy, default_playbook_actions
+from custseg.config.filters import FilterError, parse_filter
 from custseg.config.sections import (
     DEFAULT_TIER_KEYS,
     Churn,
@@ -54,6 +56,9 @@ class Config(Strict):
     snapshots: Snapshots = Snapshots()
     studies: Studies = Studies()
     demographics: Demographics = Demographics()
+    # named customer groups, each a filter over the customer table in the language of
+    # custseg.config.filters ("customer_type == 'B2B' and tier == 'high'"); one study each
+    groups: dict[str, str] = Field(default_factory=dict)
     churn: Churn = Churn()
     value: Value = Value()
     strategy: Strategy = Strategy()
@@ -86,6 +91,19 @@ class Config(Strict):
         elif isinstance(churn, dict):
             raw["churn"] = {key: by_position(make(), names) for key, make in defaults.items()} | churn
         return raw
+
+    @field_validator("groups")
+    @classmethod
+    def _groups_parse(cls, groups: dict[str, str]) -> dict[str, str]:
+        # the name becomes a folder, a file name and a CRM tag (name:value;...): a plain slug
+        for name, text in groups.items():
+            if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+                raise ValueError(f"groups: the name {name!r} must be lower-case letters, digits, _ and -")
+            try:
+                parse_filter(text)
+            except FilterError as error:
+                raise ValueError(f"groups.{name}: {error}") from None
+        return groups
 
     @model_validator(mode="after")
     def _mappings_name_tiers(self) -> Config:

@@ -8,6 +8,7 @@ tiers' playbook are in :mod:`custseg.config.advice`; the whole config in :mod:`c
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -419,6 +420,19 @@ class Studies(Strict):
     workers: int | None = Field(None, ge=1)  # parallel studies; None means one per CPU core
     # show customer ids in the HTML pages only masked ("C0•••57"); the exports keep them whole
     mask_ids: bool = False
+    # customer attributes with one study per value, like regions and tiers (e.g. [customer_type,
+    # industry]); checked against the customer table's columns by `custseg process`
+    by: list[str] = Field(default_factory=list)
+
+    @field_validator("by")
+    @classmethod
+    def _by_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"studies.by names {name!r}, which is not a column name")
+        if len(set(names)) != len(names):
+            raise ValueError("studies.by lists an attribute twice")
+        return names
 
 
 #: The descriptive attributes of the customer table that every study profiles when present.

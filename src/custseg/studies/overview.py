@@ -594,10 +594,21 @@ class Overview(Page):
         ]
         churn = [(job.href, _("Churn watch"), job.note) for job in plan if job.kind == "churn"]
         lists.insert(0, render.Links(churn, _("Early warning")))
+        groups = [job for job in plan if job.kind == "group"]
+        named = [(job.href, job.parameters["group"], job.note) for job in groups if "group" in job.parameters]
+        if named:
+            lists.append(render.Links(named, _("Customer groups")))
+        for attribute in dict.fromkeys(job.parameters["attribute"] for job in groups if "attribute" in job.parameters):
+            values = [(job.href, demographic_profile.value_name(job.parameters["value"]), job.note)
+                      for job in groups if job.parameters.get("attribute") == attribute]
+            heading = _("Studies by {attribute}").format(
+                attribute=demographic_profile.attribute_name(attribute).lower())
+            lists.append(render.Links(values, heading))
         quality = [(job.href, _("Data quality"), job.note) for job in plan if job.kind == "quality"]
         lists.append(render.Links(quality, _("Data quality")))
-        return render.Section(
-            _("Studies"),
-            _("The churn watch, one study per region and per value tier, and how the input data was read and cleaned."),
-            *lists,
-        )
+        lead = (_("The churn watch, one study per region, per value tier and per customer group, and how the input "
+                  "data was read and cleaned.") if groups else
+                _("The churn watch, one study per region and per value tier, and how the input data was read and "
+                  "cleaned."))
+        return render.Section(_("Studies"), lead, *lists)
+

@@ -1,5 +1,6 @@
 """The plan of a study's pages: one overview, the data-quality page, the churn watch, one page per
-region and one per tier found in the processed data, each with its title, link and parameters.
+region and one per tier found in the processed data, one per named group of the config and one per
+value of each ``studies.by`` attribute, each with its title, link and parameters.
 
 Pages read the plan (the overview links every other page from it), and so does the report
 builder, which runs it; the region names a page shows in Chinese come from here too.
@@ -20,10 +21,11 @@ from custseg.config import Config
 from custseg.i18n import _
 from custseg.intake import quality
 from custseg.processed import ProcessedData
+from custseg.segment.groups import members
 from custseg.segment.step import REGION_COLUMNS
 
 #: Folder of each kind of study under the reports folder.
-FOLDERS = {"region": "regions", "tier": "tiers"}
+FOLDERS = {"region": "regions", "tier": "tiers", "group": "groups", "by": "by"}
 
 
 def slugify(name: str, *, fallback_prefix: str = "item") -> str:
@@ -44,8 +46,10 @@ def slugify(name: str, *, fallback_prefix: str = "item") -> str:
 class StudyJob:
     """One report to build."""
 
-    kind: str  # overview | quality | churn | region | tier
-    key: str  # region or tier name; "" for the overview and the data-quality page
+    kind: str  # overview | quality | churn | region | tier | group
+    # region or tier name; a group's name, or "attribute=value" for a studies.by page;
+    # "" for the overview and the data-quality page
+    key: str
     title: str
     href: str  # path of the HTML relative to the reports folder
     note: str  # short description for link lists
@@ -123,6 +127,38 @@ def _plan(data: ProcessedData, config: Config, language: str) -> list[StudyJob]:
             f"{FOLDERS['tier']}/{slug}.html", _("{count:,} customers").format(count=tier_sizes[tier]),
             {**common, "tier": tier},
         ))
+    return jobs + _group_jobs(customers, config, common)
+
+
+def _group_jobs(customers: pd.DataFrame, config: Config, common: dict) -> list[StudyJob]:
+    """A page per named group (config order, even an empty one: its page says so), then one per
+    value of each studies.by attribute (largest first, then by name; missing or blank values have
+    none)."""
+    # imported here: the demographics sections read the labels, which read this plan
+    from custseg.studies.demographics import attribute_name, value_name
+
+    jobs = []
+    for group, slug in unique_slugs(list(config.groups), "group").items():
+        count = int(members(customers, group, config.groups[group]).sum())
+        jobs.append(StudyJob(
+            "group", group, _("Group study: {label}").format(label=group),
+            f"{FOLDERS['group']}/{slug}.html", _("{count:,} customers").format(count=count),
+            {**common, "group": group},
+        ))
+    for attribute in config.studies.by:
+        if attribute not in customers:  # the segmentation refuses it; an older processed table may lack it
+            continue
+        given = customers[attribute].dropna().astype("str")
+        sizes = given[given.str.strip().ne("")].value_counts()  # intake keeps a blank cell as ""
+        values = sorted(sizes.index, key=lambda v: (-sizes[v], v))
+        folder = f"{FOLDERS['by']}/{slugify(attribute, fallback_prefix='attribute')}"
+        for value, slug in unique_slugs(values, "value").items():
+            label = _("{attribute}: {value}").format(attribute=attribute_name(attribute), value=value_name(value))
+            jobs.append(StudyJob(
+                "group", f"{attribute}={value}", _("Group study: {label}").format(label=label),
+                f"{folder}/{slug}.html", _("{count:,} customers").format(count=sizes[value]),
+                {**common, "attribute": attribute, "value": value},
+            ))
     return jobs
 
 

@@ -1,0 +1,127 @@
+"""The group page: the customers of one named group (a filter in the config's ``groups``) or of one
+value of an attribute in ``studies.by`` (``customer_type: B2B``), against the whole base.
+
+A group has the sections of a region study that do not depend on geography (key figures,
+revenue, categories, segments, lifecycle, clusters, satisfaction, prices, seasons, churn risk,
+who they are, the value tiers and the strategy rules), plus what defines it and where its
+customers are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from custseg.config import Config, Strategy, StrategyRule
+from custseg.i18n import N_, _
+from custseg.processed import ProcessedData
+from custseg.segment.groups import members
+from custseg.studies import render
+from custseg.studies.base import open_study, section
+from custseg.studies.demographics import attribute_name, value_name
+from custseg.studies.labels import region_labels
+from custseg.studies.region import RegionStudy
+from custseg.studies.slice import SliceStudy
+
+
+def attribute_mask(customers: pd.DataFrame, attribute: str, value: str) -> pd.Series:
+    """The customers whose `attribute` reads `value` (compared as text)."""
+    if attribute not in customers:
+        raise ValueError(f"the customer table has no column {attribute!r} (studies.by)")
+    column = customers[attribute]
+    return column.notna() & column.astype("str").eq(value)
+
+
+class GroupStudy(SliceStudy):
+    """A named group or an attribute value compared with the whole base.
+
+    Build it with :meth:`from_config`; ``definition`` is the filter text of a named group, or
+    None for an attribute value (whose label says it all).
+    """
+
+    kind = "group"
+    title = N_("Group study: {label}")
+
+    def __init__(
+        self, data: ProcessedData, mask: pd.Series, name: str, *, attribute: str = "", definition: str | None = None,
+        min_customers: int = 30, rules: Sequence[StrategyRule] | None = None,
+    ) -> None:
+        ids = data.customers.loc[mask, "customer_id"]
+        super().__init__(data, mask, data.orders["customer_id"].isin(ids), min_customers)
+        self.name, self.attribute, self.filter_text = name, attribute, definition
+        self.rules = list(rules) if rules is not None else Strategy().rules
+
+    @classmethod
+    def from_config(cls, config: Config, language: str = "", group: str = "", attribute: str = "",
+                    value: str = "") -> GroupStudy:
+        """The page of the named `group` (a key of ``groups``), or of `attribute` = `value` (an
+        attribute of ``studies.by``), in `language` ("": the config's)."""
+        data = open_study(config, language)
+        common = {"min_customers": config.studies.min_customers, "rules": config.strategy.rules}
+        if group:
+            if group not in config.groups:
+                raise ValueError(f"group {group!r} is not in the config's groups {sorted(config.groups)}")
+            text = config.groups[group]
+            study = cls(data, members(data.customers, group, text), group, definition=text, **common)
+        else:
+            study = cls(data, attribute_mask(data.customers, attribute, value), value, attribute=attribute, **common)
+        study.demographics = config.demographics
+        return study
+
+    @property
+    def label(self) -> str:
+        """The group's name, or "Customer type: B2B" in the report language."""
+        if self.attribute:
+            return _("{attribute}: {value}").format(attribute=attribute_name(self.attribute),
+                                                    value=value_name(self.name))
+        return self.name
+
+    def definition(self) -> render.Section | None:
+        """Who belongs to the group (shown however few they are)."""
+        if self.attribute:
+            text = _("The customers whose {attribute} is {value} in the customer table (studies.by).").format(
+                attribute=attribute_name(self.attribute).lower(), value=value_name(self.name))
+        else:
+            text = _("The customers the filter of groups.{name} in the study config keeps: {filter}").format(
+                name=self.name, filter=self.filter_text)
+        return render.Section(
+            _("Who belongs to this group"),
+            _("{customers} customers, {share} of the base.").format(
+                customers=render.integer(len(self.customers)),
+                share=render.percent(len(self.customers) / len(self.base) if len(self.base) else 0)),
+            render.Notice(text, kind="info"),
+        )
+
+    # the region study's tier mix and strategy read only the slice and the base: the same
+    # methods, the tier mix under a lead that speaks of the group
+    tier_mix = section(
+        N_("Value tiers"),
+        N_("How the buying customers of {label} spread over the value tiers, against the whole base."),
+    )(RegionStudy.tier_mix.__wrapped__)
+    strategy = RegionStudy.strategy
+
+    @section(
+        N_("Where the group's customers are"),
+        N_("Customers of {label} by region, and what share of each region's buying customers they are."),
+    )
+    def regional_spread(self) -> render.Section | None:
+        """Customers of the group by region, and how much of each region they are."""
+        buyers = self.base.loc[self.base["frequency"] > 0]
+        customers, share = _("Customers"), _("Share of group")
+        in_region, revenue = _("Group share in region"), _("Revenue")
+        counts = self.buyers.groupby("region", observed=True).size()
+        table = pd.DataFrame({
+            customers: counts,
+            share: counts / len(self.buyers),
+            in_region: counts / buyers.groupby("region", observed=True).size(),
+            revenue: self.buyers.groupby("region", observed=True)["monetary"].sum(),
+        }).dropna(subset=[customers]).sort_values(customers, ascending=False)
+        names = region_labels(self.data)
+        table.index = table.index.map(lambda region: names.get(region, region))
+        table.index.name = _("Region")
+        return render.Table(
+            table, _("Where the customers of {label} are").format(label=self.label),
+            {customers: render.integer, share: render.percent, in_region: render.percent,
+             revenue: render.money(self.currency)},
+        )
