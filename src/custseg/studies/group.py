@@ -20,7 +20,6 @@ from custseg.segment.groups import members
 from custseg.studies import render
 from custseg.studies.base import open_study, section
 from custseg.studies.demographics import attribute_name, value_name
-from custseg.studies.labels import region_labels
 from custseg.studies.region import RegionStudy
 from custseg.studies.slice import SliceStudy
 
@@ -107,21 +106,7 @@ class GroupStudy(SliceStudy):
     )
     def regional_spread(self) -> render.Section | None:
         """Customers of the group by region, and how much of each region they are."""
-        buyers = self.base.loc[self.base["frequency"] > 0]
-        customers, share = _("Customers"), _("Share of group")
-        in_region, revenue = _("Group share in region"), _("Revenue")
-        counts = self.buyers.groupby("region", observed=True).size()
-        table = pd.DataFrame({
-            customers: counts,
-            share: counts / len(self.buyers),
-            in_region: counts / buyers.groupby("region", observed=True).size(),
-            revenue: self.buyers.groupby("region", observed=True)["monetary"].sum(),
-        }).dropna(subset=[customers]).sort_values(customers, ascending=False)
-        names = region_labels(self.data)
-        table.index = table.index.map(lambda region: names.get(region, region))
-        table.index.name = _("Region")
-        return render.Table(
-            table, _("Where the customers of {label} are").format(label=self.label),
-            {customers: render.integer, share: render.percent, in_region: render.percent,
-             revenue: render.money(self.currency)},
+        return self.region_spread_table(
+            _("Share of group"), _("Group share in region"),
+            _("Where the customers of {label} are").format(label=self.label),
         )

@@ -31,6 +31,7 @@ from custseg.studies.labels import (
     mix_formats,
     mix_table,
     no_column,
+    region_labels,
     segment_labels,
     segment_names,
     segment_order,
@@ -103,6 +104,27 @@ class SliceStudy(Page):
             "{mark} An index on fewer than {count} customers (studies.min_customers): a few customers more or less "
             "move it a lot, so read it as a hint, not a finding."
         ).format(mark=FEW_MARK, count=self.min_customers), kind="info")
+
+    def region_spread_table(self, share: str, in_region: str, title: str) -> render.Table:
+        """The slice's buying customers by region: how many, their share of the slice, the share of
+        each region's buyers they are, and their revenue (the tier and group pages' spread)."""
+        buyers = self.base.loc[self.base["frequency"] > 0]
+        customers, revenue = _("Customers"), _("Revenue")
+        counts = self.buyers.groupby("region", observed=True).size()
+        table = pd.DataFrame({
+            customers: counts,
+            share: counts / len(self.buyers),
+            in_region: counts / buyers.groupby("region", observed=True).size(),
+            revenue: self.buyers.groupby("region", observed=True)["monetary"].sum(),
+        }).dropna(subset=[customers]).sort_values(customers, ascending=False)
+        names = region_labels(self.data)
+        table.index = table.index.map(lambda region: names.get(region, region))
+        table.index.name = _("Region")
+        return render.Table(
+            table, title,
+            {customers: render.integer, share: render.percent, in_region: render.percent,
+             revenue: render.money(self.currency)},
+        )
 
     def heading(self) -> render.Heading:
         """Title of the page."""

@@ -16,7 +16,7 @@ from custseg.processed import ProcessedData
 from custseg.segment import snapshots
 from custseg.studies import render
 from custseg.studies.base import open_study, section
-from custseg.studies.labels import move_label, region_labels, stage_label, tier_label, tier_method_text, tier_rules
+from custseg.studies.labels import move_label, stage_label, tier_label, tier_method_text, tier_rules
 from custseg.studies.notices import last_two_snapshots, short_history
 from custseg.studies.slice import SliceStudy
 
@@ -140,22 +140,9 @@ class TierStudy(SliceStudy):
     )
     def regional_spread(self) -> render.Section | None:
         """Customers of the tier by region, and how much of each region is in this tier."""
-        buyers = self.base.loc[self.base["frequency"] > 0]
-        customers, share = _("Customers"), _("Share of tier")
-        in_region, revenue = _("Tier share in region"), _("Revenue")
-        table = pd.DataFrame({
-            customers: self.buyers.groupby("region").size(),
-            share: self.buyers.groupby("region").size() / len(self.buyers),
-            in_region: buyers.groupby("region")["tier"].apply(lambda t: (t == self.tier).mean()),
-            revenue: self.buyers.groupby("region")["monetary"].sum(),
-        }).dropna(subset=[customers]).sort_values(customers, ascending=False)
-        names = region_labels(self.data)
-        table.index = table.index.map(lambda region: names.get(region, region))
-        table.index.name = _("Region")
-        return render.Table(
-            table, _("Where the {tier} tier's customers are").format(tier=self.tier_label),
-            {customers: render.integer, share: render.percent, in_region: render.percent,
-             revenue: render.money(self.currency)},
+        return self.region_spread_table(
+            _("Share of tier"), _("Tier share in region"),
+            _("Where the {tier} tier's customers are").format(tier=self.tier_label),
         )
 
     @section(
