@@ -10,6 +10,7 @@ import sys
 import tomllib
 
 import nbformat
+import papermill
 import pytest
 import yaml
 from packaging.requirements import Requirement
@@ -56,6 +57,12 @@ def test_notebooks_are_stripped_and_have_one_literal_parameters_cell(template):
         # `name: type = literal  # comment`: papermill documents these
         assert re.fullmatch(r'[a-z_]+: (str|int|float|bool) = ("[^"]*"|[\d.]+|True|False)\s+# .+', line), line
     assert all("remove-input" in c.metadata.get("tags", []) for c in code)
+    # papermill's own reading (`papermill --help-notebook`) names every parameter with its help: its parser
+    # silently drops a line whose comment it cannot read (a `""` in the comment did that to `language`)
+    inspected = papermill.inspect_notebook(str(template))
+    names = [line.split(":")[0] for line in params[0].source.splitlines()]
+    assert sorted(inspected) == sorted(names)
+    assert all(inspected[n]["help"] for n in names)
 
 
 def test_make_help_lists_every_target():

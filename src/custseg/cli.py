@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
+import custseg
 from custseg import i18n, paths
 
 
@@ -73,6 +75,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custseg", description="Customer classification and tiering studies.")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error, not only its message")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {custseg.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sample = sub.add_parser("sample", help="generate the synthetic sample company")
@@ -140,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         print("custseg: interrupted; the outputs written so far are whole, the next run finishes the rest",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`custseg plan | head`): what was asked for is printed, no traceback.
+        # Python's own advice: point stdout at devnull so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
