@@ -14,6 +14,11 @@ CUSTSEG := $(VENV)/bin/custseg
 PYTEST := $(PY) -m pytest
 PYTEST_ARGS ?=
 JUPYTER := $(VENV)/bin/jupyter
+# How notebooks are stripped, by `make strip` and by the git filter `make setup` installs: outputs go,
+# the tags (parameters, remove-input) and the cell ids stay, so a commit shows only what a person changed.
+NBSTRIP_ARGS := --keep-id --keep-metadata-keys cell.metadata.tags
+# JupyterLab refuses to start as root unless told; containers and CI machines often run as root.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # What to build: the study config, and the size of the bundled sample.
 CONFIG ?= config/sample.yaml
@@ -56,6 +61,14 @@ $(SETUP_STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name custseg --display-name "custseg (.venv)" > /dev/null
+	@# In a git clone, notebooks are stripped as they are staged (.gitattributes names the filter);
+	@# outside one (an unpacked archive) there is nothing to set up.
+	if git rev-parse --git-dir > /dev/null 2>&1; then \
+	  git config filter.nbstripout.clean "'$(abspath $(PY))' -m nbstripout $(NBSTRIP_ARGS)"; \
+	  git config filter.nbstripout.smudge cat; \
+	  git config filter.nbstripout.required true; \
+	  git config diff.ipynb.textconv "'$(abspath $(PY))' -m nbstripout -t $(NBSTRIP_ARGS)"; \
+	fi
 	touch $@
 
 data: $(SAMPLE) ## Generate the synthetic sample company in data/raw/sample
@@ -93,7 +106,7 @@ bench: $(SAMPLE) | $(SETUP_STAMP) ## Time intake and segmentation (1M, 10M order
 	$(PY) tools/benchmark_reports.py --language zh
 
 lab: $(SAMPLE_PROCESSED) ## Open JupyterLab on the notebooks with the registered custseg kernel
-	$(JUPYTER) lab --notebook-dir=notebooks
+	$(JUPYTER) lab --notebook-dir=notebooks $(LAB_ARGS)
 
 lock: ## Re-resolve requirements.in into requirements.txt and environment.yml
 	rm -rf build/lock-venv
@@ -109,7 +122,7 @@ messages: $(SETUP_STAMP) ## Bring the translation catalogs (src/custseg/locale) 
 	$(PY) tools/update_messages.py
 
 strip: $(SETUP_STAMP) ## Strip outputs from the template notebooks before committing
-	$(VENV)/bin/nbstripout --keep-metadata-keys cell.metadata.tags $(NOTEBOOKS)
+	$(VENV)/bin/nbstripout $(NBSTRIP_ARGS) $(NOTEBOOKS)
 
 clean: ## Remove everything the build made (keeps .venv and the raw sample)
 	rm -rf build reports/*.html reports/regions reports/tiers data/interim data/processed exports

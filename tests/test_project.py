@@ -4,6 +4,7 @@ notebooks are committed clean and thin."""
 import ast
 import importlib.metadata
 import json
+import os
 import re
 import subprocess
 import sys
@@ -119,3 +120,28 @@ def test_pyproject_declares_every_package_that_src_imports():
         if not {_canonical(dist) for dist in providers.get(module, [module])} & declared
     }
     assert missing == {}, "add these to [project] dependencies in pyproject.toml"
+
+
+def test_committed_notebooks_are_what_the_strip_filter_writes(tmp_path):
+    # `make strip` and the git filter that `make setup` installs run nbstripout with the Makefile's
+    # NBSTRIP_ARGS; a committed template must come out of it unchanged (cell ids included), or every
+    # save in JupyterLab would show as a change
+    args = re.search(r"^NBSTRIP_ARGS := (.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    assert "--keep-id" in args
+    for template in paths.TEMPLATES.values():
+        copy = tmp_path / template.name
+        copy.write_bytes(template.read_bytes())
+        subprocess.run([sys.executable, "-m", "nbstripout", *args, str(copy)], check=True)
+        assert copy.read_bytes() == template.read_bytes(), template.name
+    attributes = subprocess.run(["git", "check-attr", "filter", "diff", "--", "notebooks/overview.ipynb"],
+                                cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "filter: nbstripout" in attributes and "diff: ipynb" in attributes
+
+
+def test_make_lab_starts_as_root_or_not():
+    # JupyterLab exits at once as root without --allow-root (containers, CI images); as a user it
+    # must not be passed, so the line that `make lab` runs depends on who runs it
+    dry = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "-n", "lab"],
+                         capture_output=True, text=True, check=True).stdout
+    lab = next(line for line in dry.splitlines() if " lab --notebook-dir=notebooks" in line)
+    assert ("--allow-root" in lab) == (os.geteuid() == 0)
