@@ -1,5 +1,7 @@
 """The `custseg` command as a shell user meets it: version, `python -m custseg`, pipes."""
 
+import math
+import os
 import shlex
 import subprocess
 import sys
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from custseg import cli
+from custseg.report.build import progress_steps
 
 
 def test_version_is_the_installed_distributions(capsys):
@@ -36,3 +39,24 @@ def test_a_reader_that_leaves_early_gets_no_traceback(processed_sample):
     assert shell.stderr == ""
     assert shell.stdout.split() == ["141"]  # 128 + SIGPIPE, as a shell tool ends on a closed pipe
     assert "overview" in subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def test_progress_in_a_log_file_is_lines_not_frames(tmp_path):
+    log = tmp_path / "build.log"
+    with log.open("w") as stream:
+        assert list(progress_steps(iter(range(45)), 45, "studies", stream)) == list(range(45))
+    lines = log.read_text().splitlines()
+    assert "\r" not in log.read_text()
+    # a line at each tenth of the way (45 studies: after 5, 9, 14, ...), the last at the end
+    tenths = [math.ceil(45 * k / 10) for k in range(1, 11)]
+    assert [line.split(" of ")[0] for line in lines] == [f"studies: {n}" for n in tenths]
+    assert lines[-1].startswith("studies: 45 of 45 done (100%), ")
+
+
+def test_progress_on_a_terminal_is_a_bar():
+    leader, follower = os.openpty()
+    with os.fdopen(follower, "w") as terminal:
+        assert list(progress_steps(iter(range(3)), 3, "studies", terminal)) == [0, 1, 2]
+    shown = os.read(leader, 4096).decode()
+    os.close(leader)
+    assert "\r" in shown and "3/3" in shown

@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name != "plan":
             command.add_argument("--force", action="store_true", help="rebuild even when up to date")
         if name in {"reports", "run"}:
-            command.add_argument("--quiet", action="store_true", help="no progress bar")
+            command.add_argument("--quiet", action="store_true", help="no progress output")
         if name in {"reports", "run", "plan"}:
             command.add_argument(
                 "--language", choices=i18n.LANGUAGES, default=None,

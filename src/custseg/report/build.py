@@ -28,10 +28,13 @@ import multiprocessing
 import os
 import re
 import shutil
+import sys
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO, TypeVar
 
 from custseg import files, i18n, processed
 from custseg.config import Config, ConfigError
@@ -39,6 +42,8 @@ from custseg.report.html import data_characters, language_folder, provenance, re
 from custseg.report.kernels import execute_study, init_worker
 from custseg.report.manifest import is_current, job_fingerprint, read_manifest
 from custseg.studies.plan import StudyJob, plan_studies
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -180,8 +185,6 @@ def build_reports(
     ConfigError
         When ``studies.kernel`` names no installed Jupyter kernel (before any study runs).
     """
-    from tqdm.auto import tqdm
-
     data = processed.load(config, tables=())
     check_kernel(config)
     todo: list[_Task] = []
@@ -213,7 +216,7 @@ def build_reports(
     if todo:
         shared = data_characters(data) if any(task.language == "zh" for task in todo) else ""
         # closing: an interrupt in this loop still stops the workers (the generator's cleanup)
-        with contextlib.closing(_run_tasks(todo, provenance(data.meta), config, shared, progress, tqdm)) as results:
+        with contextlib.closing(_run_tasks(todo, provenance(data.meta), config, shared, progress)) as results:
             for task, error in results:
                 if error is None:
                     staged.append(task)
@@ -242,7 +245,30 @@ def build_reports(
     return BuildResult(sorted(built), sorted(skipped), failed)
 
 
-def _run_tasks(todo: list[_Task], provenance: dict, config: Config, shared: str, progress: bool, tqdm):
+def progress_steps(items: Iterable[T], total: int, what: str, stream: TextIO | None = None) -> Iterator[T]:
+    """Yield ``items``, showing how many of ``total`` are done on ``stream`` (stderr by default).
+
+    On a terminal this is tqdm's bar. Anywhere else (a log file, CI, a pipe) a bar's carriage-return
+    frames would pile up into one unreadable line, so progress is plain lines instead: one at every
+    tenth of the way and one at the end, e.g. ``studies: 9 of 45 done (20%), 31 s``.
+    """
+    stream = sys.stderr if stream is None else stream
+    if stream.isatty():
+        from tqdm.auto import tqdm
+
+        yield from tqdm(items, total=total, desc=what, unit=what.removesuffix("s"), file=stream)
+        return
+    started = time.monotonic()
+    shown = 0
+    for done, item in enumerate(items, start=1):
+        yield item
+        if done * 10 // max(total, 1) > shown * 10 // max(total, 1) or done == total:
+            shown = done
+            print(f"{what}: {done} of {total} done ({done * 100 // max(total, 1)}%), "
+                  f"{time.monotonic() - started:.0f} s", file=stream, flush=True)
+
+
+def _run_tasks(todo: list[_Task], provenance: dict, config: Config, shared: str, progress: bool):
     """Run the studies in a pool of worker processes; yield (task, error or None) as they finish.
 
     An interrupt (Ctrl-C, or SIGTERM, which the command line turns into SystemExit) stops the
@@ -256,7 +282,7 @@ def _run_tasks(todo: list[_Task], provenance: dict, config: Config, shared: str,
     try:
         futures = {pool.submit(_run_job, task, provenance, config.studies.kernel, shared): task for task in todo}
         finished = cf.as_completed(futures)
-        for future in tqdm(finished, total=len(futures), desc="studies", unit="study", disable=not progress):
+        for future in progress_steps(finished, len(futures), "studies") if progress else finished:
             task = futures[future]
             try:
                 yield future.result()
