@@ -116,7 +116,8 @@ lint: | $(SETUP_STAMP) ## Check style and import order (ruff) and the package's 
 	$(VENV)/bin/ruff check src tests tools
 	$(VENV)/bin/lint-imports --no-cache
 
-bench: $(SAMPLE) | $(SETUP_STAMP) ## Time intake and segmentation (1M, 10M order lines) and 45 studies in each language (figures, no asserts)
+bench: $(SAMPLE) | $(SETUP_STAMP) ## Time a raw line-item export end to end beside DuckDB and pandas (1M, 10M lines), intake and segmentation (1M, 10M order lines) and 45 studies in each language (figures, no asserts)
+	$(PY) tools/benchmark_raw.py --lines 1000000,10000000
 	$(PY) tools/benchmark_intake.py
 	$(PY) tools/benchmark_segmentation.py
 	$(PY) tools/benchmark_reports.py
