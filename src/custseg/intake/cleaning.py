@@ -216,18 +216,26 @@ def _quarantine_rows(name: str, file: Path, frame: pd.DataFrame, cases: pd.DataF
     """One quarantine row per failing input row: its first reason, other problems in its figures."""
     if cases.empty:
         return _empty_quarantine()
-    first = cases.drop_duplicates("index", keep="first")
-    others = cases.loc[cases.duplicated("index", keep="first")].groupby("index")
-    also = {i: list(zip(group["reason"], group["column"])) for i, group in others}
+    repeat = cases.duplicated("index", keep="first").to_numpy()
+    first = cases.loc[~repeat]
     rows = frame.loc[first["index"]]
-    values = [rows.at[i, col] for i, col in zip(first["index"], first["column"])]
-    figures = [
-        words.quarantine_figures(
-            currency=rows.at[i, "currency"] if reason == "currency_mismatch" and "currency" in rows else None,
-            also=also.get(i),
-        )
-        for i, reason in zip(first["index"], first["reason"])
-    ]
+    # each row's value in the column it failed on: gathered a column at a time (a handful of
+    # columns), not a cell at a time (a Python step per row was most of intake on a large export)
+    values = np.empty(len(first), dtype=object)
+    failed_in = first["column"].to_numpy()
+    for column in pd.unique(failed_in):
+        at = failed_in == column
+        values[at] = rows[column].to_numpy(dtype=object)[at]
+    # figures, most often "{}": only the rows with a second problem or a currency to name get their own
+    also: dict[object, list[tuple[str, str]]] = {}
+    for i, reason, column in cases.loc[repeat, ["index", "reason", "column"]].itertuples(index=False):
+        also.setdefault(i, []).append((reason, column))
+    mismatch = (first["reason"] == "currency_mismatch").to_numpy() & ("currency" in rows)
+    currencies = rows["currency"].to_numpy(dtype=object) if "currency" in rows else None
+    figures = np.full(len(first), words.quarantine_figures(), dtype=object)
+    for k in np.flatnonzero(mismatch | first["index"].isin(also.keys()).to_numpy()):
+        i = first["index"].iat[k]
+        figures[k] = words.quarantine_figures(currency=currencies[k] if mismatch[k] else None, also=also.get(i))
     return pd.DataFrame({
         "table": name,
         "file": str(file),
@@ -235,7 +243,7 @@ def _quarantine_rows(name: str, file: Path, frame: pd.DataFrame, cases: pd.DataF
         "reason": first["reason"].to_numpy(),
         "column": first["column"].to_numpy(),
         "value": pd.array(values, dtype="str"),
-        "figures": figures,
+        "figures": list(figures),
     })
 
 
