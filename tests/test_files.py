@@ -256,3 +256,32 @@ def test_a_column_mapped_onto_a_name_the_file_uses_moves_the_file_column_aside(s
     assert clean.to_dict() == want.loc[clean.index].to_dict()
     assert clean.nunique() < len(clean)  # people with several orders: the per-order id was not used
     assert got.accounting["moved_aside"].tolist() == ["customer_id"]
+
+
+# --- real data ----------------------------------------------------------------------------------
+
+
+def test_online_retail_split_by_month_gives_the_orders_of_the_single_file(real_data, online_retail_config, tmp_path):
+    from conftest import ONLINE_RETAIL
+
+    whole = run_intake(load_config(online_retail_config(tmp_path)))
+    raw = pd.read_csv(real_data / ONLINE_RETAIL, dtype=str, keep_default_na=False)
+    month = raw["InvoiceDate"].str[:7]
+    (tmp_path / "monthly").mkdir()
+    for m in sorted(month.unique()):
+        text = raw.loc[month == m].to_csv(index=False).encode("utf-8")
+        (tmp_path / "monthly" / f"online_retail-{m}.csv.gz").write_bytes(gzip.compress(text, mtime=0))
+    config = yaml.safe_load((tmp_path / "study.yaml").read_text(encoding="utf-8"))
+    config["inputs"]["line_items"]["path"] = str(tmp_path / "monthly" / "online_retail-*.csv.gz")
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    split = run_intake(load_config(tmp_path / "study.yaml"))
+
+    key = ["order_id", "reverses"]
+    got = split.tables["orders"].sort_values(key, na_position="first").reset_index(drop=True)
+    want = whole.tables["orders"].sort_values(key, na_position="first").reset_index(drop=True)
+    _same(got, want)
+    assert len(got) > 20_000  # the real export's orders, not an empty table
+    counts = split.accounting[["rows_read", "clean", "quarantined", "duplicates_removed"]].sum()
+    assert counts.tolist() == whole.accounting[["rows_read", "clean", "quarantined", "duplicates_removed"]].sum().tolist()
+    assert split.accounting["rows_read"].tolist() == month.value_counts().sort_index().tolist()
+    assert counts["rows_read"] == len(raw)
