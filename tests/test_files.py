@@ -281,7 +281,28 @@ def test_online_retail_split_by_month_gives_the_orders_of_the_single_file(real_d
     want = whole.tables["orders"].sort_values(key, na_position="first").reset_index(drop=True)
     _same(got, want)
     assert len(got) > 20_000  # the real export's orders, not an empty table
-    counts = split.accounting[["rows_read", "clean", "quarantined", "duplicates_removed"]].sum()
-    assert counts.tolist() == whole.accounting[["rows_read", "clean", "quarantined", "duplicates_removed"]].sum().tolist()
+    figures = ["rows_read", "clean", "quarantined", "duplicates_removed"]
+    counts = split.accounting[figures].sum()
+    assert counts.tolist() == whole.accounting[figures].sum().tolist()
     assert split.accounting["rows_read"].tolist() == month.value_counts().sort_index().tolist()
     assert counts["rows_read"] == len(raw)
+
+
+def test_the_quality_page_notes_a_column_moved_aside(sample, tmp_path):
+    from custseg import i18n
+    from custseg.intake.quality import accounting_table
+    from custseg.studies.quality import QualityStudy
+
+    orders = pd.read_csv(sample / "orders.csv", dtype=str, keep_default_na=False)
+    orders.assign(person_id=orders["customer_id"]).to_csv(tmp_path / "orders.csv", index=False)
+    got = _intake(tmp_path, {"orders": {"path": "orders.csv", "columns": {"customer_id": "person_id"}}})
+    table = accounting_table(got.accounting)
+    with i18n.language("en"):
+        notes = [note.text for note in QualityStudy._moved_aside(table)]
+    assert notes == ['orders.csv has a column customer_id of its own, and the config maps another column of the '
+                     'file to customer_id: the mapped one is used, and the file\'s own was renamed to '
+                     '"customer_id (file)".']
+    with i18n.language("zh"):
+        assert "customer_id (file)" in QualityStudy._moved_aside(table)[0].text
+    plain = _intake(tmp_path, {"orders": "orders.csv"})
+    assert QualityStudy._moved_aside(accounting_table(plain.accounting)) == []

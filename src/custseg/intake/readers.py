@@ -249,7 +249,8 @@ def _resolve_format(path: Path, format: str) -> str:
     if suffix not in SUFFIX_FORMATS:
         raise ReadError(
             f"{path}: cannot tell the format from the suffix {suffix or '(none)'!r}; accepted "
-            f"suffixes are {', '.join(SUFFIX_FORMATS)} (and .csv.gz, .tsv.gz, .txt.gz, .zip). Rename the file, or set format "
+            f"suffixes are {', '.join(SUFFIX_FORMATS)} (and .csv.gz, .tsv.gz, .txt.gz, .zip). Rename the file, "
+            "or set format "
             f"(csv, excel or parquet) " + CONFIG_HINT.format(key="format")
         )
     return SUFFIX_FORMATS[suffix]
