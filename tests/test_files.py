@@ -186,6 +186,16 @@ def test_a_pattern_that_matches_nothing_says_where_it_looked(tmp_path):
         _intake(tmp_path, {"orders": "exports/orders-*.csv"})
 
 
+def test_files_an_open_spreadsheet_leaves_beside_the_exports_are_no_matches(sample, plain, tmp_path):
+    months = _monthly(sample, tmp_path, "orders", "order_date")
+    # Excel's owner file of an open export, and LibreOffice's lock file: a few bytes, no table
+    (tmp_path / "exports" / f"~$orders-{list(months)[1]}.csv").write_bytes(b"\x0bAnalyst\x00" * 8)
+    (tmp_path / "exports" / f".~lock.orders-{list(months)[1]}.csv#").write_text("Analyst,host,", encoding="utf-8")
+    got = _intake(tmp_path, {"orders": "exports/*orders-*.csv*"})
+    _same(got.tables["orders"], plain[0].tables["orders"])
+    assert got.accounting["file"].tolist() == [f"orders-{m}.csv" for m in months]
+
+
 def test_monthly_line_items_give_the_orders_of_the_single_file(sample, plain, tmp_path):
     _monthly(sample, tmp_path, "line_items", "InvoiceDate")
     got = _intake(tmp_path, {"line_items": {"path": "exports/line_items-*.csv", "columns": LINE_COLUMNS}})

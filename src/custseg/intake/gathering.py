@@ -41,6 +41,7 @@ SOURCE_SHEET = "source_sheet"
 MOVED_ASIDE = "{column} (file)"
 
 _PATTERN_CHARS = "*?["
+_OWNER_FILE = "~$"
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def matched_files(path: Path) -> list[Path]:
     """The files ``path`` names: the file itself, or every file its pattern matches, in name order.
 
     ``*`` and ``?`` match within a name, ``[abc]`` one of the letters, ``**`` any folders below.
+    Hidden files (``.name``) and the owner files Office writes beside an open file (``~$name``)
+    are no matches.
 
     Raises
     ------
@@ -82,7 +85,12 @@ def matched_files(path: Path) -> list[Path]:
     path = Path(path)
     if not any(char in str(path) for char in _PATTERN_CHARS):
         return [path]
-    found = sorted(Path(match) for match in glob.glob(str(path), recursive=True) if Path(match).is_file())
+    # ~$name: the owner file Excel keeps beside a file while it is open, no table (glob already
+    # leaves out names starting with a dot, like LibreOffice's .~lock files)
+    found = sorted(
+        Path(match) for match in glob.glob(str(path), recursive=True)
+        if Path(match).is_file() and not Path(match).name.startswith(_OWNER_FILE)
+    )
     if not found:
         raise ReadError(
             f"{path}: no file matches this pattern (looked in {_fixed_folder(path)}); check the path "
