@@ -316,3 +316,64 @@ def test_the_quality_page_notes_a_column_moved_aside(sample, tmp_path):
         assert "customer_id (file)" in QualityStudy._moved_aside(table)[0].text
     plain = _intake(tmp_path, {"orders": "orders.csv"})
     assert QualityStudy._moved_aside(accounting_table(plain.accounting)) == []
+
+
+# --- the whole pipeline -------------------------------------------------------------------------
+
+
+def test_every_table_as_people_get_it_gives_the_processed_tables_of_the_plain_files(sample, tmp_path):
+    """Orders a .csv.gz a month, customers as two sheets of a workbook inside a zip archive beside
+    another file, interactions a CSV a month, feedback a .tsv.gz: the pipeline's processed tables and
+    exports are those of the four plain files, and adding a month's file makes the run stale."""
+    from custseg.pipeline import run, stale_reason
+
+    tables = {name: pd.read_csv(sample / f"{name}.csv", dtype=str, keep_default_na=False)
+              for name in ("orders", "customers", "interactions", "feedback")}
+    plain_dir, got_dir = tmp_path / "plain", tmp_path / "got"
+    for folder in (plain_dir, got_dir / "exports"):
+        folder.mkdir(parents=True)
+    for name in tables:
+        (plain_dir / f"{name}.csv").write_bytes((sample / f"{name}.csv").read_bytes())
+    for name, column in (("orders", "order_date"), ("interactions", "interaction_date")):
+        for month, rows in _by_month(sample / f"{name}.csv", column).items():
+            text = rows.to_csv(index=False).encode("utf-8")
+            suffix = ".csv.gz" if name == "orders" else ".csv"
+            (got_dir / "exports" / f"{name}-{month}{suffix}").write_bytes(
+                gzip.compress(text, mtime=0) if name == "orders" else text)
+    customers = tables["customers"]
+    half = len(customers) // 2
+    with zipfile.ZipFile(got_dir / "crm.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("crm/customers.xlsx", _workbook({"A": customers.iloc[:half], "B": customers.iloc[half:]}))
+        archive.writestr("crm/README.txt", "customers export")
+    (got_dir / "feedback.tsv.gz").write_bytes(gzip.compress(tables["feedback"].to_csv(index=False, sep="\t").encode()))
+
+    plain_config = load_config(_config(plain_dir, {name: f"{name}.csv" for name in tables}))
+    got_config = load_config(_config(got_dir, {
+        "orders": "exports/orders-*.csv.gz",
+        "customers": {"path": "crm.zip", "member": "crm/customers.xlsx", "sheets": "all"},
+        "interactions": "exports/interactions-*.csv",
+        "feedback": "feedback.tsv.gz",
+    }))
+    for config in (plain_config, got_config):
+        run(config, echo=lambda *_: None)
+
+    want_files = sorted(p.name for p in plain_config.output.processed.glob("*.parquet"))
+    assert len(want_files) > 8
+    assert sorted(p.name for p in got_config.output.processed.glob("*.parquet")) == want_files
+    for name in want_files:
+        got = pd.read_parquet(got_config.output.processed / name)
+        want = pd.read_parquet(plain_config.output.processed / name)
+        assert not {"source_file", "source_sheet"} & set(got.columns), name
+        pd.testing.assert_frame_equal(got, want, obj=name)
+    for name in ("customer_segments.csv", "churn_watchlist.csv"):
+        assert (got_config.output.exports / name).read_bytes() == (plain_config.output.exports / name).read_bytes()
+    accounting = pd.read_csv(got_config.output.interim / "accounting.csv", encoding="utf-8-sig")
+    assert accounting.loc[accounting["table"] == "customers", "file"].tolist() == [
+        "crm.zip (sheet A)", "crm.zip (sheet B)"]
+    assert accounting.loc[accounting["table"] == "customers", "rows_read"].tolist() == [half, len(customers) - half]
+    assert accounting.groupby("table")["rows_read"].sum().to_dict() == {name: len(t) for name, t in tables.items()}
+
+    assert stale_reason(got_config) is None
+    last = sorted((got_dir / "exports").glob("interactions-*.csv"))[-1]
+    last.rename(last.with_name("interactions-9999-01.csv.bak"))
+    assert stale_reason(got_config) is not None  # a month less: the data changed
