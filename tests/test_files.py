@@ -20,7 +20,7 @@ import yaml
 
 from custseg.config import load_config
 from custseg.intake import IntakeError
-from custseg.intake.cleaning import run_intake
+from custseg.intake.cleaning import format_accounting, run_intake
 from custseg.pipeline import data_fingerprint
 from custseg.sample.generator import SampleSpec, generate_sample, write_line_items, write_sample
 
@@ -266,6 +266,9 @@ def test_a_column_mapped_onto_a_name_the_file_uses_moves_the_file_column_aside(s
     assert clean.to_dict() == want.loc[clean.index].to_dict()
     assert clean.nunique() < len(clean)  # people with several orders: the per-order id was not used
     assert got.accounting["moved_aside"].tolist() == ["customer_id"]
+    assert format_accounting(got.accounting).splitlines()[-1] == (
+        "orders.csv: its own column customer_id was renamed to 'customer_id (file)': inputs.orders.columns maps "
+        "another column of the file to customer_id")
 
 
 # --- real data ----------------------------------------------------------------------------------

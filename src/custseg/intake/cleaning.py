@@ -701,7 +701,13 @@ def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
 def format_accounting(accounting: pd.DataFrame) -> str:
     """The accounting table as plain text for the end of an intake run."""
     cols = ["table", "file", "rows_read", "clean", "quarantined", "duplicates_removed"]
-    return accounting[cols].to_string(index=False)
+    notes = [
+        f"{row['file']}: its own column {column} was renamed to {gathering.MOVED_ASIDE.format(column=column)!r}: "
+        f"inputs.{row['table']}.columns maps another column of the file to {column}"
+        for row in accounting.to_dict("records") if isinstance(row.get("moved_aside"), str)
+        for column in row["moved_aside"].split()
+    ]
+    return "\n".join([accounting[cols].to_string(index=False), *notes])
 
 
 def reason_counts(quarantine: pd.DataFrame) -> Mapping[str, int]:
