@@ -380,3 +380,7 @@ def test_every_table_as_people_get_it_gives_the_processed_tables_of_the_plain_fi
     last = sorted((got_dir / "exports").glob("interactions-*.csv"))[-1]
     last.rename(last.with_name("interactions-9999-01.csv.bak"))
     assert stale_reason(got_config) is not None  # a month less: the data changed
+    for path in (got_dir / "exports").glob("interactions-*.csv"):
+        path.unlink()
+    with pytest.raises(IntakeError, match=r"interactions: .*no file matches this pattern"):  # an error, no traceback
+        stale_reason(got_config)

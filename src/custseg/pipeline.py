@@ -21,6 +21,7 @@ from custseg.config import Config, ConfigError
 from custseg.exports import write_segment_export, write_watch_list
 from custseg.intake.cleaning import CleanTables, IntakeError, format_accounting, run_intake, write_intake
 from custseg.intake.gathering import matched_files
+from custseg.intake.readers import ReadError
 from custseg.segment import demographics
 from custseg.segment.features import default_observation_date, net_values, purchases_at
 from custseg.segment.groups import assign_groups
@@ -40,7 +41,10 @@ def data_fingerprint(config: Config) -> str:
     digest = hashlib.sha256()
     for name, spec in sorted(config.inputs.present().items()):
         # every file a pattern matches, by name: a new month's export, or one removed, rebuilds
-        found = matched_files(spec.path) if spec.is_many() else [spec.path]
+        try:
+            found = matched_files(spec.path) if spec.is_many() else [spec.path]
+        except ReadError as exc:  # the pattern matches no file (any more): the user's to fix, no traceback
+            raise IntakeError(f"{name}: {exc}") from None
         parts = [file_digest(found[0])] if found == [spec.path] else [f"{p.name}={file_digest(p)}" for p in found]
         digest.update(f"{name}:{' '.join(parts)}\n".encode())
     return digest.hexdigest()[:16]
