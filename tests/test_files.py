@@ -376,6 +376,17 @@ def test_every_table_as_people_get_it_gives_the_processed_tables_of_the_plain_fi
     assert accounting.loc[accounting["table"] == "customers", "rows_read"].tolist() == [half, len(customers) - half]
     assert accounting.groupby("table")["rows_read"].sum().to_dict() == {name: len(t) for name, t in tables.items()}
 
+    # the data-quality page reads the clean tables with their source columns, and lists each file
+    from custseg.studies.quality import QualityStudy
+
+    page = QualityStudy.from_config(got_config, "en")
+    shown = {name: getattr(page, name)()._repr_html_() for name in (
+        "accounting", "quarantine", "reversals", "missing_values", "date_coverage", "region_coverage")}
+    assert "crm.zip (sheet B)" in shown["accounting"] and "feedback.tsv.gz" in shown["accounting"]
+    assert all(f"orders-{month}.csv.gz" in shown["accounting"] for month in _by_month(sample / "orders.csv",
+                                                                                        "order_date"))
+    assert "source_file" not in shown["missing_values"]
+
     assert stale_reason(got_config) is None
     last = sorted((got_dir / "exports").glob("interactions-*.csv"))[-1]
     last.rename(last.with_name("interactions-9999-01.csv.bak"))
