@@ -20,6 +20,8 @@ from custseg import files, paths, processed, words
 from custseg.config import Config, ConfigError
 from custseg.exports import write_segment_export, write_watch_list
 from custseg.intake.cleaning import CleanTables, IntakeError, format_accounting, run_intake, write_intake
+from custseg.intake.gathering import matched_files
+from custseg.intake.readers import ReadError
 from custseg.segment import demographics
 from custseg.segment.features import default_observation_date, net_values, purchases_at
 from custseg.segment.groups import assign_groups
@@ -38,7 +40,13 @@ def data_fingerprint(config: Config) -> str:
     """One hash over every configured input file: identifies the data a report was built from."""
     digest = hashlib.sha256()
     for name, spec in sorted(config.inputs.present().items()):
-        digest.update(f"{name}:{file_digest(spec.path)}\n".encode())
+        # every file a pattern matches, by name: a new month's export, or one removed, rebuilds
+        try:
+            found = matched_files(spec.path) if spec.is_many() else [spec.path]
+        except ReadError as exc:  # the pattern matches no file (any more): the user's to fix, no traceback
+            raise IntakeError(f"{name}: {exc}") from None
+        parts = [file_digest(found[0])] if found == [spec.path] else [f"{p.name}={file_digest(p)}" for p in found]
+        digest.update(f"{name}:{' '.join(parts)}\n".encode())
     return digest.hexdigest()[:16]
 
 
@@ -264,7 +272,7 @@ def check_purchases(result: CleanTables, config: Config) -> None:
     name = "orders" if config.inputs.orders is not None else "line_items"
     path = getattr(config.inputs, name).path
     orders = result.tables["orders"]
-    row = result.accounting.loc[result.accounting["table"] == name].iloc[0]
+    row = result.accounting.loc[result.accounting["table"] == name, ["rows_read", "clean"]].sum()  # all its files
     if orders.empty:
         # a file whose every row was quarantined is refused by intake, with the reasons; left
         # are a file without rows and line items that made no order (postage only, say)

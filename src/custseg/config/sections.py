@@ -30,19 +30,40 @@ class Strict(BaseModel):
 class InputFile(Strict):
     """One input table: where it is and how to read it."""
 
+    # a file, or a pattern of several (exports/orders-2025-*.csv: every match, in name order, read
+    # as one table; each row keeps its file); .csv.gz and .zip are read as they come
     path: Path
     format: Literal["auto", "csv", "excel", "parquet"] = "auto"  # auto: from the file suffix
+    member: str | None = None  # .zip: the file inside to read; None: the archive's only file
     # auto: a byte-order mark, else UTF-8, else UTF-16 told by its zero bytes, else detected by
     # charset-normalizer (GB18030 or cp1252 preferred among near-equal readings); or a Python codec name
     encoding: str = "auto"
     delimiter: str | None = None  # None: sniffed from the header line among , ; tab |
     sheet: str | int | None = None  # Excel: sheet name or 0-based position; None: the first sheet
+    # Excel: several sheets read as one table (names or positions, in this order), or "all" of
+    # them; each row keeps its sheet. Not with sheet.
+    sheets: list[str | int] | Literal["all"] | None = None
     date_format: str | None = None  # strftime pattern; None lets pandas read ISO dates
     # decimal separator of the file's numbers: auto tells it per column from the values (1.234,50
     # or 1,234.50); "." or "," reads every value that way (CSV only: Excel and Parquet store numbers)
     decimal: Literal["auto", ".", ","] = "auto"
     # canonical custseg column name -> the header used in the user's file
     columns: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_sheet_setting(self) -> InputFile:
+        if self.sheet is not None and self.sheets is not None:
+            raise ValueError("give sheet (one sheet) or sheets (several read as one table), not both")
+        if isinstance(self.sheets, list) and not self.sheets:
+            raise ValueError("sheets is an empty list; name the sheets to read, or write sheets: all")
+        if isinstance(self.sheets, list) and len(set(map(str, self.sheets))) < len(self.sheets):
+            raise ValueError(f"sheets names a sheet twice: {self.sheets}")
+        return self
+
+    def is_many(self) -> bool:
+        """Whether this input may read several files or sheets (a pattern in ``path``, or ``sheets``):
+        then each row keeps where it came from in a ``source_file`` column."""
+        return self.sheets is not None or any(char in str(self.path) for char in "*?[")
 
 
 class Inputs(Strict):

@@ -21,8 +21,8 @@ import pandas as pd
 
 from custseg import files, i18n, words
 from custseg.config import Cleaning, Config, ConfigError, InputFile
-from custseg.intake import lineitems, quality, reversals, validation
-from custseg.intake.readers import ReadError, read_raw
+from custseg.intake import gathering, lineitems, quality, reversals, validation
+from custseg.intake.readers import ReadError
 from custseg.intake.validation import ORDER_COLUMNS, QUARANTINE_COLUMNS, QUARANTINE_FACTS, REASONS, map_statuses
 
 #: Canonical columns per table: required ones first, then optional ones.
@@ -91,6 +91,16 @@ class RawInput:
     encoding_source: str | None = None  # how the encoding was chosen (see custseg.intake.readers.RawTable)
     encoding_confidence: float | None = None
     encoding_alternatives: tuple[str, ...] = ()
+    # the files (and sheets) read, in order; ``frame``'s source_row holds ordinals over them
+    # (custseg.intake.gathering): with one file, the lines themselves
+    sources: tuple[gathering.Source, ...] = ()
+    parts: tuple[gathering.Part, ...] = ()
+    moved: tuple[str, ...] = ()  # canonical names whose own column in the file was renamed out of the way
+
+    @property
+    def many(self) -> bool:
+        """Whether the input may read several files or sheets: rows then name theirs."""
+        return self.spec.is_many()
 
 
 @dataclass(frozen=True)
@@ -117,26 +127,52 @@ class CleanTables:
 
 
 def read_input(name: str, spec: InputFile, extra: Sequence[str] = ()) -> RawInput:
-    """Read one input file as text under custseg's canonical column names.
+    """Read one input (a file, every file of a pattern, several sheets) as text under custseg's
+    canonical column names.
 
     Every cell is read as a string so that nothing is guessed (``NA`` stays Namibia, ``007``
     stays ``007``); typing happens in the cleaning step, where failures can be quarantined.
     Text is Unicode-normalized (NFKC: full-width letters and digits become plain ones) and trimmed.
+    Several files or sheets are stacked in order (:mod:`custseg.intake.gathering`); every one must
+    hold the same columns once mapped.
 
     Raises
     ------
     IntakeError
-        When the file is missing or unreadable, or a required, mapped or `extra` column is absent.
+        When a file is missing or unreadable, a required, mapped or `extra` column is absent, or
+        the files of a pattern (the sheets) differ in their columns.
 
     `extra` names more columns to keep as they are headed in the file (the customer attributes
     of ``demographics.attributes``).
     """
-    path = Path(spec.path)
     try:
-        raw = read_raw(path, format=spec.format, encoding=spec.encoding, delimiter=spec.delimiter, sheet=spec.sheet)
+        parts = gathering.read_parts(spec)
     except ReadError as exc:
         raise IntakeError(f"{name}: {exc}") from exc
-    frame = raw.frame
+    frames, moved, headers = [], (), {}
+    for part in parts:
+        frame, headers, moved = _canonical(name, spec, part, extra)
+        first = frames[0] if frames else None
+        differs = None if first is None else gathering.differing_column(list(first.columns), list(frame.columns))
+        if differs:
+            column, lacks = differs
+            raise IntakeError(
+                f"{part.label}: column {column!r} "
+                + (f"is missing, but {parts[0].label} has it" if lacks else f"is not in {parts[0].label}")
+                + f": every file of inputs.{name} must have the same columns once mapped (inputs.{name}.columns)"
+            )
+        frames.append(frame if first is None else frame[list(first.columns)])
+    frame, sources = gathering.stack(parts, frames)
+    table = parts[0].table
+    return RawInput(name, spec, frame.reset_index(drop=True), table.format, table.encoding, table.delimiter, headers,
+                    table.encoding_source, table.encoding_confidence, table.encoding_alternatives,
+                    sources, tuple(parts), moved)
+
+
+def _canonical(name: str, spec: InputFile, part: gathering.Part,
+               extra: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str], tuple[str, ...]]:
+    """One part's text frame under canonical names, the header of each, the columns moved aside."""
+    path, frame = part.label, part.table.frame
     missing_mapped = {canon: header for canon, header in spec.columns.items() if header not in frame}
     if missing_mapped:
         canon, header = next(iter(missing_mapped.items()))
@@ -150,7 +186,7 @@ def read_input(name: str, spec: InputFile, extra: Sequence[str] = ()) -> RawInpu
             f"{path}: inputs.{name}.columns maps {sorted(unknown)}, which custseg does not know for "
             f"{name}; known columns are {[*SCHEMAS[name]['required'], *SCHEMAS[name]['optional']]}"
         )
-    frame = frame.rename(columns={header: canon for canon, header in spec.columns.items()})
+    frame, moved = gathering.map_columns(frame, spec.columns)
     missing = [col for col in SCHEMAS[name]["required"] if col not in frame]
     if missing:
         raise IntakeError(
@@ -167,9 +203,7 @@ def read_input(name: str, spec: InputFile, extra: Sequence[str] = ()) -> RawInpu
     known += [c for c in extra if c not in known]
     headers = {canon: spec.columns.get(canon, canon) for canon in known}
     text = frame[known].apply(normalize_text)
-    frame = text.assign(source_row=frame["source_row"].to_numpy())
-    return RawInput(name, spec, frame.reset_index(drop=True), raw.format, raw.encoding, raw.delimiter, headers,
-                    raw.encoding_source, raw.encoding_confidence, raw.encoding_alternatives)
+    return text.assign(source_row=frame["source_row"].to_numpy()), headers, moved
 
 
 def normalize_text(column: pd.Series) -> pd.Series:
@@ -283,13 +317,35 @@ def _stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) 
             continue
         column = hit["column"].iloc[0]
         first = hit.head(_SHOWN_ROWS)
-        shown = "; ".join(f"row {r}: {v!r}" for r, v in zip(first["row"], first["value"]))
+        shown = "; ".join(f"{_where(raw, f, r)}: {v!r}" for f, r, v in zip(first["file"], first["row"], first["value"]))
         more = f" and {len(hit) - _SHOWN_ROWS:,} more" if len(hit) > _SHOWN_ROWS else ""
         raise IntakeError(
             f"{raw.spec.path}: column {column!r}: {_english_meaning(raw.name, reason)}: {shown}{more}. "
             f"To go on, {_hint(raw.name, reason)}, "
             f"or remove {reason!r} from cleaning.stop_on to quarantine such rows instead"
         )
+
+
+def _where(raw: RawInput, file: str, row: int) -> str:
+    """A row as a message names it: ``row 12``, or ``<file> row 12`` when the input reads several files."""
+    return f"{file} row {row}" if raw.many else f"row {row}"
+
+
+def _located(raw: RawInput, quarantine: pd.DataFrame, rows: Sequence[str] = ("row",)) -> pd.DataFrame:
+    """A quarantine or match table whose row ordinals (``rows``) are made lines, and ``file`` the
+    file (and sheet) of the first of them (:func:`custseg.intake.gathering.locate`)."""
+    if quarantine.empty or not raw.sources:
+        return quarantine
+    labels = np.asarray([source.label for source in raw.sources] + [str(raw.spec.path)], dtype=object)
+    located = {}
+    for i, column in enumerate(rows):
+        part, lines = gathering.locate(raw.sources, quarantine[column])
+        located[column] = lines.astype(np.int64)
+        if i == 0:
+            located["file"] = pd.array(labels[part], dtype="str")
+        elif raw.many:  # a reversal and the purchase it undid may sit in different files
+            located[f"{column.removesuffix('_row')}_file"] = pd.array(labels[part], dtype="str")
+    return quarantine.assign(**located)
 
 
 def _english_meaning(name: str, reason: str) -> str:
@@ -317,9 +373,10 @@ def _all_quarantined(raw: RawInput, read: int, clean: int, quarantine: pd.DataFr
         return None
     counts = quarantine["reason"].value_counts()
     reasons = ", ".join(f"{n:,} as {reason}" for reason, n in counts.items())
-    first = quarantine[["row", "column", "value", "reason"]].head(3)
+    first = quarantine[["file", "row", "column", "value", "reason"]].head(3)
     shown = "; ".join(
-        f"row {row}: {column} {value!r} ({reason})" for row, column, value, reason in first.itertuples(index=False)
+        f"{_where(raw, file, row)}: {column} {value!r} ({reason})"
+        for file, row, column, value, reason in first.itertuples(index=False)
     )
     return (
         f"{raw.spec.path}: no clean rows: all {len(quarantine):,} rows that are not exact duplicates were "
@@ -363,7 +420,7 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
         cases = pd.DataFrame({"index": frame.index[repeated], "column": id_column, "reason": "conflicting_duplicate"})
         rejected = pd.concat([rejected, _quarantine_rows(name, spec.path, frame, cases)], ignore_index=True)
         frame = frame.loc[~repeated]
-    rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
+    rejected = _located(raw, rejected.sort_values("row", kind="stable").reset_index(drop=True))
     _stop_if_asked(raw, rejected, config.cleaning)
     return Cleaned(_typed(name, frame, parsed, config), rejected, parsed.decimals(), parsed.offsets())
 
@@ -533,24 +590,27 @@ def run_intake(config: Config) -> CleanTables:
     for name, spec in config.inputs.present().items():
         raw = read_input(name, spec, config.demographics.attributes if name == "customers" else ())
         profiles.append(quality.column_profile(raw.frame, name, raw.headers))
-        deduped, duplicates = _dedupe(raw.frame)
+        deduped, _ = _dedupe(raw.frame)
+        removed = np.setdiff1d(raw.frame["source_row"].to_numpy(), deduped["source_row"].to_numpy())
         cleaned = clean_rows(replace(raw, frame=deduped), config)
         clean, rejected = _in_canonical_order(name, cleaned.clean), cleaned.quarantine
         if name == "orders":
             clean, summary, matches = match_order_returns(clean, config)
-            tables["orders"] = clean[list(ORDER_COLUMNS)]
+            matches = _located(raw, matches, ("reversal_row", "purchase_row"))
+            tables["orders"] = _sourced(raw, clean[list(ORDER_COLUMNS)])
         if name == "line_items":
             derived = lineitems.derive(clean, config)
             clean = derived.lines
-            rejected = pd.concat([rejected, derived.quarantine], ignore_index=True)
-            tables["orders"] = derived.orders
-            summary, matches = derived.reversals, derived.matches
+            rejected = pd.concat([rejected, _located(raw, derived.quarantine)], ignore_index=True)
+            tables["orders"] = _sourced(raw, derived.orders)
+            summary, matches = derived.reversals, _located(raw, derived.matches, ("reversal_row", "purchase_row"))
             if "customers" not in config.inputs.present():
-                tables["customers"] = derived.customers
+                tables["customers"] = _sourced(raw, derived.customers)
         unusable = unusable or _all_quarantined(raw, len(raw.frame), len(clean), rejected)
-        tables.setdefault(name, clean)
+        tables.setdefault(name, _sourced(raw, clean))
         quarantines.append(rejected)
-        accounting.append(_account(raw, cleaned, len(clean), duplicates, rejected, config.cleaning.timezone))
+        accounting.extend(_account(raw, cleaned, clean["source_row"].to_numpy(), removed, rejected,
+                                   config.cleaning.timezone))
     quarantine = pd.concat(quarantines, ignore_index=True)
     result = CleanTables(tables, quarantine, pd.DataFrame(accounting), pd.concat(profiles, ignore_index=True),
                          summary, matches)
@@ -559,32 +619,61 @@ def run_intake(config: Config) -> CleanTables:
     return result
 
 
-def _account(raw: RawInput, cleaned: Cleaned, clean: int, duplicates: int, quarantine: pd.DataFrame,
-             timezone: str | None) -> dict:
-    by_reason = quarantine["reason"].value_counts()
-    read = len(raw.frame)
-    confidence = raw.encoding_confidence
-    row = {
-        "table": raw.name,
-        "file": Path(raw.spec.path).name,
-        "format": raw.format,
-        "encoding": raw.encoding or "",
-        "encoding_source": raw.encoding_source or "",
-        "encoding_confidence": "" if confidence is None else f"{confidence:.2f}",
-        "encoding_alternatives": " ".join(raw.encoding_alternatives),
-        "delimiter": {"\t": "tab"}.get(raw.delimiter or "", raw.delimiter or ""),
-        "decimal": _file_decimal(cleaned.decimals),
-        "utc_offsets": " ".join(cleaned.offsets),
-        "timezone": (timezone or "") if cleaned.offsets else "",  # the clock stamps with offsets went to
-        "rows_read": read,
-        "clean": clean,
-        "quarantined": len(quarantine),
-        "duplicates_removed": duplicates,
-        **{f"q_{reason}": int(by_reason.get(reason, 0)) for reason in REASONS},
-    }
-    if read != clean + len(quarantine) + duplicates:  # a bug in intake, never a data problem
-        raise AssertionError(f"{raw.spec.path}: intake lost rows: {row}")
-    return row
+def _sourced(raw: RawInput, table: pd.DataFrame) -> pd.DataFrame:
+    """A clean table of an input that reads several files or sheets with each row's file (and
+    sheet) and its line there (:func:`custseg.intake.gathering.with_sources`); else as it is."""
+    return gathering.with_sources(table, raw.sources, raw.spec.sheets is not None) if raw.many else table
+
+
+def _account(raw: RawInput, cleaned: Cleaned, clean: np.ndarray, removed: np.ndarray, quarantine: pd.DataFrame,
+             timezone: str | None) -> list[dict]:
+    """The accounting rows of one input: one per file (and sheet) it read, each adding up.
+
+    ``clean`` and ``removed`` are the ordinals (``source_row``) of the clean rows and of the exact
+    duplicates removed; ``quarantine`` names each row's file already.
+    """
+    with_parts = raw.many and raw.sources
+    sources = raw.sources if with_parts else (None,)
+    clean_part = gathering.part_of(raw.sources, clean) if with_parts else np.zeros(len(clean), dtype=np.int64)
+    removed_part = gathering.part_of(raw.sources, removed) if with_parts else np.zeros(len(removed), dtype=np.int64)
+    rows = []
+    for i, source in enumerate(sources):
+        table = raw.parts[i].table if source is not None else None
+        if source is None:
+            mine, read, file = quarantine, len(raw.frame), Path(raw.spec.path).name
+        else:
+            mine, read = quarantine.loc[quarantine["file"] == source.label], source.rows
+            file = source.name if source.sheet is None else f"{source.name} (sheet {source.sheet})"
+        encoding = table.encoding if table is not None else raw.encoding
+        source_of = table.encoding_source if table is not None else raw.encoding_source
+        confidence = table.encoding_confidence if table is not None else raw.encoding_confidence
+        alternatives = table.encoding_alternatives if table is not None else raw.encoding_alternatives
+        delimiter = (table.delimiter if table is not None else raw.delimiter) or ""
+        by_reason = mine["reason"].value_counts()
+        row = {
+            "table": raw.name,
+            "file": file,
+            "format": table.format if table is not None else raw.format,
+            "encoding": encoding or "",
+            "encoding_source": source_of or "",
+            "encoding_confidence": "" if confidence is None else f"{confidence:.2f}",
+            "encoding_alternatives": " ".join(alternatives),
+            "delimiter": {"\t": "tab"}.get(delimiter, delimiter),
+            "decimal": _file_decimal(cleaned.decimals),
+            "utc_offsets": " ".join(cleaned.offsets),
+            "timezone": (timezone or "") if cleaned.offsets else "",  # the clock stamps with offsets went to
+            "rows_read": read,
+            "clean": int((clean_part == i).sum()),
+            "quarantined": len(mine),
+            "duplicates_removed": int((removed_part == i).sum()),
+            **{f"q_{reason}": int(by_reason.get(reason, 0)) for reason in REASONS},
+        }
+        if raw.moved:  # the file's own columns renamed out of the way of a mapping (gathering.map_columns)
+            row["moved_aside"] = " ".join(raw.moved)
+        if read != row["clean"] + row["quarantined"] + row["duplicates_removed"]:  # a bug in intake
+            raise AssertionError(f"{raw.spec.path}: intake lost rows: {row}")
+        rows.append(row)
+    return rows
 
 
 def _file_decimal(decimals: Mapping[str, str]) -> str:
@@ -620,7 +709,13 @@ def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
 def format_accounting(accounting: pd.DataFrame) -> str:
     """The accounting table as plain text for the end of an intake run."""
     cols = ["table", "file", "rows_read", "clean", "quarantined", "duplicates_removed"]
-    return accounting[cols].to_string(index=False)
+    notes = [
+        f"{row['file']}: its own column {column} was renamed to {gathering.MOVED_ASIDE.format(column=column)!r}: "
+        f"inputs.{row['table']}.columns maps another column of the file to {column}"
+        for row in accounting.to_dict("records") if isinstance(row.get("moved_aside"), str)
+        for column in row["moved_aside"].split()
+    ]
+    return "\n".join([accounting[cols].to_string(index=False), *notes])
 
 
 def reason_counts(quarantine: pd.DataFrame) -> Mapping[str, int]:

@@ -56,8 +56,9 @@ READ_SETTINGS = ("format", "encoding", "delimiter", "decimal", "utc_offsets")
 
 #: The facts behind the read settings, when intake records them: how the encoding was found
 #: (custseg.intake.readers.ENCODING_SOURCES), the detector's confidence and the encodings it could not
-#: tell apart, and the time zone stamps with a UTC offset were converted to ("": wall clock kept).
-READ_DETAILS = ("encoding_source", "encoding_confidence", "encoding_alternatives", "timezone")
+#: tell apart, the time zone stamps with a UTC offset were converted to ("": wall clock kept), and
+#: the file's own columns renamed out of the way of a mapping (custseg.intake.gathering.map_columns).
+READ_DETAILS = ("encoding_source", "encoding_confidence", "encoding_alternatives", "timezone", "moved_aside")
 
 #: The market of Chinese customers whose province was not recognised (see custseg.geo.MARKETS).
 CHINA_PROVINCE_UNKNOWN = "China (province unknown)"

@@ -18,6 +18,7 @@ checks the schema and catches :class:`ReadError`.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import gzip
@@ -40,7 +41,7 @@ import pyarrow.parquet as pq
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
-from custseg.intake import _encodings
+from custseg.intake import _archives, _encodings
 from custseg.intake._readerror import CONFIG_HINT, ReadError
 
 #: File suffixes that ``format="auto"`` understands, and the format each one means.
@@ -127,8 +128,9 @@ def read_raw(
     encoding: str = "auto",
     delimiter: str | None = None,
     sheet: str | int | None = None,
+    member: str | None = None,
 ) -> RawTable:
-    """Read one CSV, Excel or Parquet file with every cell as text.
+    """Read one CSV, Excel or Parquet file, or the one inside a zip archive, with every cell as text.
 
     Parameters
     ----------
@@ -136,7 +138,8 @@ def read_raw(
         The file to read.
     format
         ``"csv"``, ``"excel"`` (.xlsx/.xlsm), ``"parquet"``, or ``"auto"`` to decide from the
-        suffix: .csv/.txt/.tsv (also gzipped: .csv.gz), .xlsx/.xlsm, .parquet/.pq.
+        suffix: .csv/.txt/.tsv (also gzipped: .csv.gz), .xlsx/.xlsm, .parquet/.pq. In a ``.zip``
+        archive, the format of the member read (from its suffix, or as set).
     encoding
         CSV only. ``"auto"``: a byte-order mark (UTF-8, UTF-16, UTF-32) if there is one, else
         UTF-8 if every byte decodes as UTF-8, else UTF-16 when every other byte is zero, else
@@ -147,6 +150,9 @@ def read_raw(
         outside quotes (``,`` when it holds none of them). ``"tab"`` and ``"\\t"`` mean a tab.
     sheet
         Excel only. Sheet name, or 0-based position; None reads the first sheet.
+    member
+        Zip archives only: the file inside to read, by its name in the archive; None reads the
+        archive's only file (folders and what macOS adds, ``__MACOSX/``, do not count).
 
     Returns
     -------
@@ -180,13 +186,43 @@ def read_raw(
     booleans ``true``/``false``.
     """
     path = Path(path)
-    kind = _resolve_format(path, format)
-    _check_file(path)
+    data: bytes | None = None
+    if path.suffix.lower() == ".zip":
+        _check_file(path)
+        name, data = _archives.member_bytes(path, member)
+        path = path / name  # how messages name the member: exports/orders.zip/orders.csv
+        kind = _resolve_format(path, format)
+    else:
+        if member is not None:
+            raise ReadError(
+                f"{path}: member is set ({member!r}) but the file is no .zip archive; remove member "
+                + CONFIG_HINT.format(key="member")
+            )
+        kind = _resolve_format(path, format)
+        _check_file(path)
     if kind == "excel":
-        return _read_excel(path, sheet)
+        return _read_excel(path, sheet, data)
     if kind == "parquet":
-        return _read_parquet(path)
-    return _read_csv(path, encoding, delimiter)
+        return _read_parquet(path, data)
+    return _read_csv(path, encoding, delimiter, data)
+
+
+def sheet_names(path: Path, member: str | None = None) -> list[str]:
+    """The names of a workbook's sheets that hold cells, in the workbook's order (charts left out).
+
+    Raises
+    ------
+    ReadError
+        As :func:`read_raw` does for a file that is no readable workbook.
+    """
+    path = Path(path)
+    data: bytes | None = None
+    _check_file(path)
+    if path.suffix.lower() == ".zip":
+        name, data = _archives.member_bytes(path, member)
+        path = path / name
+    with _open_workbook(path, data) as book:
+        return [name for name in book.sheetnames if hasattr(book[name], "iter_rows")]
 
 
 # --- shared checks --------------------------------------------------------------------------
@@ -213,7 +249,8 @@ def _resolve_format(path: Path, format: str) -> str:
     if suffix not in SUFFIX_FORMATS:
         raise ReadError(
             f"{path}: cannot tell the format from the suffix {suffix or '(none)'!r}; accepted "
-            f"suffixes are {', '.join(SUFFIX_FORMATS)} (and .csv.gz). Rename the file, or set format "
+            f"suffixes are {', '.join(SUFFIX_FORMATS)} (and .csv.gz, .tsv.gz, .txt.gz, .zip). Rename the file, "
+            "or set format "
             f"(csv, excel or parquet) " + CONFIG_HINT.format(key="format")
         )
     return SUFFIX_FORMATS[suffix]
@@ -269,11 +306,13 @@ def _with_source_row(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, encoding: str, delimiter: str | None) -> RawTable:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ReadError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+def _read_csv(path: Path, encoding: str, delimiter: str | None, raw: bytes | None = None) -> RawTable:
+    """``raw``: the file's bytes when they were read already (from a zip archive)."""
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ReadError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if raw.startswith(_GZIP_MAGIC):  # by its bytes, whatever its name: exports often come gzipped
         try:
             raw = gzip.decompress(raw)
@@ -576,8 +615,20 @@ def _refuse_short_rows(
 # --- Excel -----------------------------------------------------------------------------------
 
 
-def _read_excel(path: Path, sheet: str | int | None) -> RawTable:
-    with path.open("rb") as handle:
+def _read_excel(path: Path, sheet: str | int | None, data: bytes | None = None) -> RawTable:
+    with _open_workbook(path, data) as book:
+        name = _pick_sheet(path, book.sheetnames, sheet)
+        worksheet = book[name]
+        if not hasattr(worksheet, "iter_rows"):
+            raise ReadError(f"{path}: sheet {name!r} is a chart, not a table; choose another sheet")
+        frame = _sheet_frame(path, worksheet, name)
+    return RawTable(frame, "excel", None, None, name)
+
+
+@contextlib.contextmanager
+def _open_workbook(path: Path, data: bytes | None) -> Iterator[Any]:
+    """The workbook at ``path`` (or in ``data``, its bytes), read-only, closed on leaving."""
+    with (io.BytesIO(data) if data is not None else path.open("rb")) as handle:
         head = handle.read(8)
         handle.seek(0)
         if head.startswith(_OLE2_MAGIC):
@@ -598,14 +649,9 @@ def _read_excel(path: Path, sheet: str | int | None) -> RawTable:
                 f"{path}: cannot be opened as an Excel workbook ({exc}); save it again from Excel"
             ) from None
         try:
-            name = _pick_sheet(path, book.sheetnames, sheet)
-            worksheet = book[name]
-            if not hasattr(worksheet, "iter_rows"):
-                raise ReadError(f"{path}: sheet {name!r} is a chart, not a table; choose another sheet")
-            frame = _sheet_frame(path, worksheet, name)
+            yield book
         finally:
             book.close()
-    return RawTable(frame, "excel", None, None, name)
 
 
 def _pick_sheet(path: Path, names: list[str], sheet: str | int | None) -> str:
@@ -685,9 +731,9 @@ def _excel_text(value: object) -> str:
 # --- Parquet ---------------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path) -> RawTable:
+def _read_parquet(path: Path, data: bytes | None = None) -> RawTable:
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(path if data is None else pa.BufferReader(data))
     except (pa.ArrowException, OSError) as exc:
         raise ReadError(f"{path}: cannot be read as Parquet ({exc}); write the file again or export CSV") from None
     # Columns pandas adds for an unnamed index are an artefact of how the file was written.

@@ -56,7 +56,7 @@ def customer_attributes(
     position[codes] = np.arange(len(codes))
     columns = {
         name: pd.api.extensions.take(customers[name].array, position, allow_fill=True)
-        for name in customers.columns if name not in ("customer_id", "source_row")
+        for name in customers.columns if name not in ("customer_id", "source_row", "source_file", "source_sheet")
     }
     clash = sorted(set(columns) & {*PURCHASE_FEATURES, "top_category", "top_category_share"})
     if clash:

@@ -177,6 +177,7 @@ class QualityStudy(Page):
             shown = shown.assign(encoding=[_encoding(row) for row in table.fillna("").to_dict("records")])
         if "utc_offsets" in table:
             shown = shown.assign(utc_offsets=[_offsets(row) for row in table.fillna("").to_dict("records")])
+        notes = [check, *self._moved_aside(table)]
         shown = shown.drop(columns=[column for column in quality.READ_DETAILS if column in shown])
         names = {
             "table": _("Table"), "file": _("File"), "rows_read": _("Rows read"), "clean": _("Clean"),
@@ -187,8 +188,22 @@ class QualityStudy(Page):
         shown = shown.rename(columns=names)
         return (
             render.Table(shown, _("Rows per input file"), {names[c]: render.integer for c in counts}),
-            check,
+            *notes,
         )
+
+    @staticmethod
+    def _moved_aside(table: pd.DataFrame) -> list[render.Notice]:
+        """A note per file whose own column was renamed out of the way of a column mapping."""
+        if "moved_aside" not in table:
+            return []
+        notes = []
+        for file, moved in zip(table["file"], table["moved_aside"].fillna("")):
+            for column in str(moved).split():
+                notes.append(render.Notice(_(
+                    "{file} has a column {column} of its own, and the config maps another column of the file to "
+                    "{column}: the mapped one is used, and the file's own was renamed to \"{column} (file)\"."
+                ).format(file=file, column=column)))
+        return notes
 
     @section(
         N_("Quarantined rows"),
