@@ -64,7 +64,8 @@ def _conflicts(lines: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFra
         "row": rejected["source_row"].to_numpy(dtype="int64"),
         "reason": "conflicting_invoice",
         "column": column,
-        "value": pd.array([rejected.at[i, c] for i, c in zip(rejected.index, column)], dtype="str"),
+        "value": pd.array(np.where(column == "customer_id", rejected["customer_id"].to_numpy(dtype=object),
+                                   rejected["currency"].to_numpy(dtype=object)), dtype="str"),
         "figures": words.quarantine_figures(),
     })
     return lines.loc[~bad], quarantine
