@@ -73,7 +73,7 @@ B2B_ORDER_VALUE = 1.3
 #: what they pay against the usual price (lower order values; lower unit prices on the same
 #: products in the line items).
 PRICE_SENSITIVE_SHARE = 0.12
-PRICE_SENSITIVE_PAYS = 0.7
+PRICE_SENSITIVE_PAYS = 0.8
 
 _NEW_WINDOW_DAYS = 120  # "new" customers placed their first order this recently
 _NEW_MAX_ORDERS = 3

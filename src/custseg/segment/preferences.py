@@ -144,7 +144,7 @@ def timing(purchases: pd.DataFrame, times: pd.Series | None) -> pd.DataFrame:
     """Each customer's share of purchases on a weekend and, with times, their leading part of the
     day (ties: the earlier part) and its share."""
     by = purchases["customer_id"]
-    weekend = pd.to_datetime(purchases["order_date"]).dt.dayofweek.ge(5).astype("float64")
+    weekend = pd.to_datetime(purchases["order_date"]).dt.day_of_week.ge(5).astype("float64")
     frame = pd.DataFrame({"weekend_share": weekend.groupby(by, sort=False).mean()})
     if times is None:
         return frame.assign(daypart=pd.Series(dtype="str"), daypart_share=np.nan)
