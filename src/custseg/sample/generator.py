@@ -26,8 +26,9 @@ How the data is made (all of it vectorized numpy, so ten million order rows take
 * With ``messy=True`` the location columns are spelled the way real exports spell them (codes,
   English, Chinese, aliases, stray whitespace, odd case, full-width letters, a few unplaceable
   values) and a few rows are duplicated exactly.
-* Planted demographic differences: businesses buy less often than consumers (most bulk buyers are
-  businesses) and more per order, also within a segment (``B2B_ORDER_VALUE`` in
+* Planted demographic differences: businesses buy less often than consumers and more per order,
+  also within a segment (they place ``B2B_REPEAT_ORDERS`` of a like consumer's repeat orders, from
+  a random stream of their own, and spend ``B2B_ORDER_VALUE`` times as much per order; see
   :mod:`custseg.sample._behaviour`); the customers of one acquisition channel
   (``CHURNING_CHANNEL``) churn faster.
 * Planted preference group: a share of customers in every segment (``PRICE_SENSITIVE_SHARE``)
@@ -58,6 +59,7 @@ import pyarrow as pa
 from custseg import files
 from custseg.sample import _tables
 from custseg.sample._behaviour import (
+    B2B_REPEAT_ORDERS,
     EXCHANGE_RATES,
     INTERACTION_CHANNELS,
     PRICE_SENSITIVE_PAYS,
@@ -71,12 +73,14 @@ from custseg.sample._behaviour import (
     draw_orders,
     draw_people,
     intensity_table,
+    with_fewer_b2b_orders,
     with_price_sensitive,
 )
 from custseg.sample._columns import day_dates, grouped_choice, id_array, id_series, labels, str_series, text_or_missing
 from custseg.sample._lineitems import LINE_ITEM_COLUMNS, invoiced_orders, line_items_frame, write_line_items
 
 __all__ = [
+    "B2B_REPEAT_ORDERS",
     "CATEGORIES",
     "EXCHANGE_RATES",
     "LINE_ITEM_COLUMNS",
@@ -158,6 +162,7 @@ _LEADING_PADS = (" ", "  ", "\t", " ")
 _TRAILING_PADS = (" ", "  ")
 _MISTAKE_STREAM = 11
 _PRICE_STREAM = 13
+_B2B_STREAM = 17
 # Rows with an export mistake that intake must quarantine, per kind of mistake, as a share of the
 # table: an order without customer, worth nothing, in an unknown status or reusing an order id
 # with another amount; a contact without customer; a survey with an NPS typed into the 1-5 scale.
@@ -254,6 +259,8 @@ def generate_sample(spec: SampleSpec = SampleSpec()) -> SampleData:
     picked = np.random.default_rng([_PRICE_STREAM, spec.seed]).random(spec.n_customers) < PRICE_SENSITIVE_SHARE
     people = with_price_sensitive(people, picked)
     orders = draw_orders(rng, people, intensity, span, end)
+    # Planted: businesses place fewer repeat orders than consumers of their segment (own stream).
+    orders = with_fewer_b2b_orders(np.random.default_rng([_B2B_STREAM, spec.seed]), people, orders)
     contacts = draw_interactions(rng, people, intensity, span)
     surveys = draw_feedback(rng, people, orders, span)
     location = _draw_location_text(rng, people, spec.messy)
