@@ -415,11 +415,16 @@ def test_without_an_out_of_time_check_the_first_model_scores_and_says_so(sample)
 
 def test_a_rate_missed_by_more_than_allowed_is_a_warning(sample):
     tables, _ = sample
-    strict = backtest(tables, OBS, Churn(max_rate_error=0.001, max_training_rows=20_000))
+    # the limit: half of what the model misses the churn rate by on this sample (a fixed limit
+    # would test the sample's luck: the B2B plant moved the miss from over 0.1 points to 0.07)
+    missed = abs(backtest(tables, OBS, Churn(max_training_rows=20_000)).rate_error)
+    limit = missed / 2
+    strict = backtest(tables, OBS, Churn(max_rate_error=limit, max_training_rows=20_000))
     (warning,) = [w for w in strict.warnings if w["reason"] == "rate_error"]
-    assert warning["points"] == round(100 * strict.rate_error, 1) and warning["limit_points"] == 0.1
+    assert warning["points"] == round(100 * strict.rate_error, 1)
+    assert warning["limit_points"] == round(100 * limit, 1)
     # sampled to the limit, deterministically
-    again = backtest(tables, OBS, Churn(max_rate_error=0.001, max_training_rows=20_000))
+    again = backtest(tables, OBS, Churn(max_rate_error=limit, max_training_rows=20_000))
     pd.testing.assert_series_equal(strict.churn_probability, again.churn_probability)
 
 

@@ -26,6 +26,10 @@ EXPORT_COLUMNS = (
 #: Columns that become CRM tags, as ``name:value`` pairs in this order.
 TAG_COLUMNS = ("tier", "segment", "value_class", "cluster_name", "lifecycle", "market")
 _TAG_NAMES = {"cluster_name": "cluster"}
+#: Preference classes that become tags after them (custseg.segment.preferences), each by its tag
+#: name; "mixed" (no leading category, channel or habit) is no tag: nobody targets it.
+PREFERENCE_TAGS = {"preference_class": "prefers", "price_class": "price", "channel_class": "channel",
+                   "timing_class": "timing"}
 
 
 def _tag_value(values: pd.Series) -> pd.Series:
@@ -35,15 +39,20 @@ def _tag_value(values: pd.Series) -> pd.Series:
 
 
 def crm_tags(customers: pd.DataFrame) -> pd.Series:
-    """``tier:high;segment:Champions;market:East China`` per customer, then ``group:<name>`` for each
-    named group the customer is in (the ``groups`` column); missing values are skipped."""
+    """``tier:high;segment:Champions;market:East China`` per customer, then the preference classes
+    (``prefers:electronics;price:price-sensitive;channel:email;timing:weekend``, none for "mixed"),
+    then ``group:<name>`` for each named group the customer is in (the ``groups`` column); missing
+    values are skipped."""
     tags = pd.Series("", index=customers.index, dtype="str")
-    for column in TAG_COLUMNS:
+    for column in (*TAG_COLUMNS, *PREFERENCE_TAGS):
         if column not in customers:
             continue
         values = customers[column]
         present = values.notna()
-        text = (_TAG_NAMES.get(column, column) + ":" + _tag_value(values[present]))
+        if column in PREFERENCE_TAGS:
+            present &= values.astype("object").ne("mixed").to_numpy(dtype=bool)
+        name = PREFERENCE_TAGS.get(column) or _TAG_NAMES.get(column, column)
+        text = (name + ":" + _tag_value(values[present]))
         joined = tags[present].where(tags[present].eq(""), tags[present] + ";") + text
         tags = tags.where(~present, joined.reindex(tags.index))
     if "groups" in customers:  # group names are slugs: "a;b" becomes "group:a;group:b"

@@ -25,6 +25,7 @@ from custseg.config.sections import (
     Inputs,
     Lifecycle,
     Output,
+    Preferences,
     Regions,
     Segments,
     Snapshots,
@@ -56,6 +57,7 @@ class Config(Strict):
     snapshots: Snapshots = Snapshots()
     studies: Studies = Studies()
     demographics: Demographics = Demographics()
+    preferences: Preferences = Preferences()
     # named customer groups, each a filter over the customer table in the language of
     # custseg.config.filters ("customer_type == 'B2B' and tier == 'high'"); one study each
     groups: dict[str, str] = Field(default_factory=dict)

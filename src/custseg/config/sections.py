@@ -501,6 +501,44 @@ class Demographics(Strict):
         return (*CANONICAL_ATTRIBUTES, *self.attributes)
 
 
+class Preferences(Strict):
+    """What customers prefer: the thresholds of the preference classes (custseg.segment.preferences)
+    shown in the "What they prefer" sections and carried in the export's tags."""
+
+    # a customer's leading category is their preference class when it holds at least this share of
+    # their spend and its affinity (their share / the base's share x 100) is at least min_affinity;
+    # else "mixed"
+    category_min_share: float = Field(0.5, gt=0, le=1)
+    category_min_affinity: float = Field(120.0, ge=100)
+    # price class from the unit-price index (what the customer paid against each product's median
+    # unit price, x 100), where line items give unit prices: at most this -> price-sensitive ...
+    sensitive_price_index: float = Field(85.0, gt=0, lt=100)
+    # ... at least this -> premium; between them standard
+    premium_price_index: float = Field(115.0, gt=100)
+    # without unit prices, from order values: at least this share of orders below their category's
+    # lower quartile -> price-sensitive, at least this share above the upper quartile -> premium
+    low_value_share: float = Field(0.6, gt=0, le=1)
+    high_value_share: float = Field(0.6, gt=0, le=1)
+    # contact channel class: the customer's most used channel when it holds at least this share of
+    # their interactions, else "mixed"
+    channel_min_share: float = Field(0.5, gt=0, le=1)
+    # timing class: weekend when at least this share of orders fell on Saturday or Sunday ...
+    weekend_min_share: float = Field(0.5, gt=0, le=1)
+    # ... weekday when at most this share did; between them "mixed"
+    weekday_max_share: float = Field(0.1, ge=0, lt=1)
+    # price and timing classes need at least this many purchases (one order says nothing about a habit)
+    min_orders: int = Field(2, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Preferences:
+        if self.weekday_max_share >= self.weekend_min_share:
+            raise ValueError(
+                f"preferences.weekday_max_share ({self.weekday_max_share}) must be below "
+                f"preferences.weekend_min_share ({self.weekend_min_share})"
+            )
+        return self
+
+
 #: The keys of the per-tier defaults, written for the default tiers, best first.
 DEFAULT_TIER_KEYS = ("high", "mid", "low")
 

@@ -69,6 +69,14 @@ _LAPSED = SEGMENTS.index("lapsed")
 
 #: Planted: a business's order value against a consumer's of the same segment.
 B2B_ORDER_VALUE = 1.3
+#: Planted preference group: the share of customers who buy at a discount, in every segment, and
+#: what they pay against the usual price (lower order values; lower unit prices on the same
+#: products in the line items).
+PRICE_SENSITIVE_SHARE = 0.12
+PRICE_SENSITIVE_PAYS = 0.8
+#: Planted: the share of a business's repeat orders that are placed, against a consumer's of the
+#: same segment (businesses buy less often, also within a segment; see with_fewer_b2b_orders).
+B2B_REPEAT_ORDERS = 0.85
 
 _NEW_WINDOW_DAYS = 120  # "new" customers placed their first order this recently
 _NEW_MAX_ORDERS = 3
@@ -193,6 +201,7 @@ class People:
     survey_rate: np.ndarray  # probability of answering a post-purchase survey
     mood: np.ndarray  # customer's latent satisfaction level
     churner: np.ndarray  # bool: about to churn (or lapsed)
+    price_sensitive: np.ndarray | None = None  # bool: buys at a discount (see with_price_sensitive)
 
 
 _NEVER = 10**7
@@ -281,6 +290,28 @@ def draw_people(rng: np.random.Generator, n: int, span: int) -> People:
         first=first[order], stop=stop[order], rate=rate[order], aov=aov[order],
         contact_rate=contact_rate[order], survey_rate=survey_rate[order], mood=mood[order],
         churner=churner[order],
+    )
+
+
+def with_price_sensitive(people: People, picked: np.ndarray) -> People:
+    """`people` with the planted price-sensitive group `picked` (bool per customer): they pay
+    PRICE_SENSITIVE_PAYS of the usual price, so their typical order value is that much lower. Only
+    amounts move: no draw does, and the rest of the sample stays as it was."""
+    aov = people.aov * np.where(picked, PRICE_SENSITIVE_PAYS, 1.0)
+    return dataclasses.replace(people, aov=aov, price_sensitive=picked)
+
+
+def with_fewer_b2b_orders(rng: np.random.Generator, people: People, orders: Orders) -> Orders:
+    """`orders` without a random (1 - B2B_REPEAT_ORDERS) of each business's repeat orders: a
+    business's first order stays (it is when they became a customer), so only how often they buy
+    moves. `rng` is a stream of its own, so the other draws of the sample stay as they were."""
+    first = np.zeros(orders.owner.size, dtype=bool)
+    first[np.unique(orders.owner, return_index=True)[1]] = True
+    drop = people.b2b[orders.owner] & ~first & (rng.random(orders.owner.size) >= B2B_REPEAT_ORDERS)
+    keep = ~drop
+    return dataclasses.replace(
+        orders, **{f.name: getattr(orders, f.name)[keep] for f in dataclasses.fields(orders)
+                   if isinstance(getattr(orders, f.name), np.ndarray)}
     )
 
 

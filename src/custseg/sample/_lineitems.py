@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from custseg import files
 from custseg.sample import _tables
-from custseg.sample._behaviour import EXCHANGE_RATES, STATUSES
+from custseg.sample._behaviour import EXCHANGE_RATES, PRICE_SENSITIVE_PAYS, STATUSES
 from custseg.sample._columns import labels, str_series
 
 if TYPE_CHECKING:
@@ -111,7 +111,13 @@ def line_items_frame(data: SampleData, seed: int | None = None) -> pd.DataFrame:
     rate = np.array([EXCHANGE_RATES[c] for c in currencies])[currency]
     units = np.rint(distinct["amount"].to_numpy(dtype=float) * scale).astype(np.int64)
 
-    blocks = _invoice_blocks(rng, category, status, units, scale, rate)
+    # The planted price-sensitive customers pay less for the same products: their amounts are lower
+    # already, and their lines' quantities are drawn at the discounted price, not the list price.
+    truth = data.ground_truth
+    picked = (truth.set_index("customer_id")["price_sensitive"] if "price_sensitive" in truth
+              else pd.Series(dtype=bool))
+    pays = np.where(distinct["customer_id"].map(picked).fillna(False).to_numpy(dtype=bool), PRICE_SENSITIVE_PAYS, 1.0)
+    blocks = _invoice_blocks(rng, category, status, units, scale, rate, pays)
     placed, reversed_at = _invoice_times(
         rng, distinct["order_date"].to_numpy(), status, np.datetime64(data.meta["observation_date"], "m")
     )
@@ -220,11 +226,12 @@ def _invoice_blocks(
     units: np.ndarray,
     scale: np.ndarray,
     rate: np.ndarray,
+    pays: np.ndarray,
 ) -> _Lines:
     """All lines of each distinct order, as one block per order: its product lines, a postage
     line on some, then the same again with negative quantities when it was cancelled or refunded."""
     m = units.size
-    owner, product, quantity, price = _product_lines(rng, category, units, scale, rate)
+    owner, product, quantity, price = _product_lines(rng, category, units, scale, rate, pays)
     products = _Lines(owner, category[owner] * len(_PRODUCTS[0]) + product, quantity, price,
                       np.zeros(owner.size, dtype=bool))
     posted = np.flatnonzero(rng.random(m) < _POSTAGE_SHARE)
@@ -259,7 +266,8 @@ def _invoice_times(
 
 
 def _product_lines(
-    rng: np.random.Generator, category: np.ndarray, units: np.ndarray, scale: np.ndarray, rate: np.ndarray
+    rng: np.random.Generator, category: np.ndarray, units: np.ndarray, scale: np.ndarray, rate: np.ndarray,
+    pays: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Product lines of each order: (order, product, quantity, unit price in minor units).
 
@@ -289,9 +297,11 @@ def _product_lines(
     n_items = len(_PRODUCTS[0])
     strides = np.array([k for k in range(1, n_items) if np.gcd(k, n_items) == 1])
     stride = strides[rng.integers(0, strides.size, m)]
-    product = (rng.integers(0, n_items, m)[owner] + position * stride[owner]) % n_items
+    drawn = (rng.integers(0, n_items, m)[owner] + position * stride[owner]) % n_items
+    product = _affordable(drawn, owner, position, category[owner], target / scale[owner] * rate[owner] / pays[owner])
     list_cny = np.array([[p for _name, p in items] for items in _PRODUCTS])[category[owner], product]
-    wanted = target / scale[owner] * rate[owner] / list_cny * rng.lognormal(0.0, 0.2, owner.size)
+    # a customer who buys at a discount pays `pays` of the list price: more units for the same amount
+    wanted = target / scale[owner] * rate[owner] / (list_cny * pays[owner]) * rng.lognormal(0.0, 0.2, owner.size)
     wanted = np.clip(np.rint(wanted), 1, _MAX_QUANTITY).astype(np.int64)
 
     quantity = np.clip(wanted, 1, np.maximum(target, 1))
@@ -331,6 +341,33 @@ def _product_lines(
         np.concatenate([quantity, np.ones(split.size, dtype=np.int64)])[grouped],
         np.concatenate([price, price[last_line[split]] + short[split]])[grouped],
     )
+
+
+def _affordable(drawn: np.ndarray, owner: np.ndarray, position: np.ndarray, category: np.ndarray,
+                budget: np.ndarray) -> np.ndarray:
+    """The product of each line: the drawn one when its list price fits the line's value (in CNY at
+    the customer's price level), else the dearest product of the category that fits (the cheapest
+    when none does), as a shopper spending 50 yuan buys a cable, not earbuds. So a stock code keeps
+    close to its list price on every invoice, and a lower unit price means a discount. A product
+    already on the invoice gives way to the next cheaper one (then the next dearer one), so two
+    lines of an invoice never show the same product."""
+    prices = np.array([[p for _name, p in items] for items in _PRODUCTS])
+    by_price = np.argsort(prices, axis=1, kind="stable")  # category, rank -> product
+    rank_of = np.argsort(by_price, axis=1, kind="stable")  # category, product -> rank
+    n_items = prices.shape[1]
+    fits = (np.sort(prices, axis=1)[category] <= budget[:, None]).sum(axis=1) - 1  # dearest rank that fits
+    rank = np.minimum(rank_of[category, drawn], np.maximum(fits, 0))
+    # ranks tried when a rank is taken: downwards from it, then upwards
+    order = np.arange(n_items)
+    used = np.zeros((int(owner.max()) + 1 if owner.size else 0, n_items), dtype=bool)
+    for place in range(int(position.max()) + 1 if position.size else 0):
+        at = np.flatnonzero(position == place)
+        wanted = rank[at]
+        tries = np.where(order[None, :] <= wanted[:, None], wanted[:, None] - order[None, :], order[None, :])
+        free = ~used[owner[at][:, None], tries]
+        rank[at] = tries[np.arange(at.size), free.argmax(axis=1)]
+        used[owner[at], rank[at]] = True
+    return by_price[category, rank]
 
 
 def _ragged(start: np.ndarray, size: np.ndarray) -> np.ndarray:

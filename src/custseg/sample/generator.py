@@ -26,10 +26,15 @@ How the data is made (all of it vectorized numpy, so ten million order rows take
 * With ``messy=True`` the location columns are spelled the way real exports spell them (codes,
   English, Chinese, aliases, stray whitespace, odd case, full-width letters, a few unplaceable
   values) and a few rows are duplicated exactly.
-* Planted demographic differences: businesses buy less often than consumers (most bulk buyers are
-  businesses) and more per order, also within a segment (``B2B_ORDER_VALUE`` in
+* Planted demographic differences: businesses buy less often than consumers and more per order,
+  also within a segment (they place ``B2B_REPEAT_ORDERS`` of a like consumer's repeat orders, from
+  a random stream of their own, and spend ``B2B_ORDER_VALUE`` times as much per order; see
   :mod:`custseg.sample._behaviour`); the customers of one acquisition channel
   (``CHURNING_CHANNEL``) churn faster.
+* Planted preference group: a share of customers in every segment (``PRICE_SENSITIVE_SHARE``)
+  buys at a discount: their orders are worth ``PRICE_SENSITIVE_PAYS`` of a like customer's, and in
+  the line items they pay that much less per unit for the same products (``price_sensitive`` in
+  the ground truth).
 
 Every text column that is empty in the CSV is missing (``<NA>``) in the returned frames.
 
@@ -54,8 +59,11 @@ import pyarrow as pa
 from custseg import files
 from custseg.sample import _tables
 from custseg.sample._behaviour import (
+    B2B_REPEAT_ORDERS,
     EXCHANGE_RATES,
     INTERACTION_CHANNELS,
+    PRICE_SENSITIVE_PAYS,
+    PRICE_SENSITIVE_SHARE,
     SEGMENTS,
     STATUSES,
     Orders,
@@ -65,14 +73,19 @@ from custseg.sample._behaviour import (
     draw_orders,
     draw_people,
     intensity_table,
+    with_fewer_b2b_orders,
+    with_price_sensitive,
 )
 from custseg.sample._columns import day_dates, grouped_choice, id_array, id_series, labels, str_series, text_or_missing
 from custseg.sample._lineitems import LINE_ITEM_COLUMNS, invoiced_orders, line_items_frame, write_line_items
 
 __all__ = [
+    "B2B_REPEAT_ORDERS",
     "CATEGORIES",
     "EXCHANGE_RATES",
     "LINE_ITEM_COLUMNS",
+    "PRICE_SENSITIVE_PAYS",
+    "PRICE_SENSITIVE_SHARE",
     "SEGMENTS",
     "SampleData",
     "SampleSpec",
@@ -148,6 +161,8 @@ _PROVINCE_KIND_WEIGHT = {"zh_full": 0.25, "zh_short": 0.20, "pinyin": 0.25,
 _LEADING_PADS = (" ", "  ", "\t", " ")
 _TRAILING_PADS = (" ", "  ")
 _MISTAKE_STREAM = 11
+_PRICE_STREAM = 13
+_B2B_STREAM = 17
 # Rows with an export mistake that intake must quarantine, per kind of mistake, as a share of the
 # table: an order without customer, worth nothing, in an unknown status or reusing an order id
 # with another amount; a contact without customer; a survey with an NPS typed into the 1-5 scale.
@@ -240,7 +255,12 @@ def generate_sample(spec: SampleSpec = SampleSpec()) -> SampleData:
     intensity = intensity_table(spec.start_date, end)
 
     people = draw_people(rng, spec.n_customers, span)
+    # Planted preference group, from a stream of its own: who buys at a discount moves no other draw.
+    picked = np.random.default_rng([_PRICE_STREAM, spec.seed]).random(spec.n_customers) < PRICE_SENSITIVE_SHARE
+    people = with_price_sensitive(people, picked)
     orders = draw_orders(rng, people, intensity, span, end)
+    # Planted: businesses place fewer repeat orders than consumers of their segment (own stream).
+    orders = with_fewer_b2b_orders(np.random.default_rng([_B2B_STREAM, spec.seed]), people, orders)
     contacts = draw_interactions(rng, people, intensity, span)
     surveys = draw_feedback(rng, people, orders, span)
     location = _draw_location_text(rng, people, spec.messy)
@@ -608,6 +628,8 @@ def _ground_truth_frame(
         "country_iso3": location["truth_iso3"],
         "province": location["truth_province"],
         "market": location["truth_market"],
+        # planted: buys at a discount (PRICE_SENSITIVE_PAYS of the usual price)
+        "price_sensitive": people.price_sensitive if people.price_sensitive is not None else np.zeros(n, dtype=bool),
     })
 
 

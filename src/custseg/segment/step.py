@@ -20,7 +20,7 @@ import pandas as pd
 from custseg import geo
 from custseg.config import Config
 from custseg.intake.validation import PERSONAL_COLUMNS
-from custseg.segment import clusters, features, lifecycle, snapshots, tiers
+from custseg.segment import clusters, features, lifecycle, preferences, snapshots, tiers
 from custseg.segment import rfm as segments
 
 #: Which customer column names the region at each configured level.
@@ -98,8 +98,12 @@ def classify(
     return lifecycle.assign_lifecycle(customers, config.lifecycle)
 
 
-def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date: dt.date) -> Segmentation:
+def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date: dt.date,
+            lines: pd.DataFrame | None = None) -> Segmentation:
     """Run the whole segmentation step.
+
+    `lines` are the clean line items when the orders were derived from them: the preferences read
+    the orders' times and the unit prices from them (:mod:`custseg.segment.preferences`).
 
     Returns
     -------
@@ -178,6 +182,12 @@ def segment(tables: Mapping[str, pd.DataFrame], config: Config, observation_date
     del past, snapshot_rows, classify_past, at
     history = history.without_purchases()
     shares = features.category_shares_at(history, observation_date)
+    # what each customer prefers, and the preference classes, beside the other classes
+    liked = preferences.customer_preferences(
+        customers["customer_id"], tables["orders"], shares, observation_date, config.preferences,
+        interactions=tables.get("interactions"), lines=lines, rates=config.currency.rate_table(),
+    )
+    customers = pd.concat([customers, liked.set_axis(customers.index)], axis=1)
     # ... then everything but the ids and the customer code of each order.
     ids, order_codes = history.ids, history.order_codes
     del history

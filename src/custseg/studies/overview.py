@@ -15,6 +15,7 @@ from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.processed import Clusters, ProcessedData
 from custseg.segment import lifecycle, snapshots
 from custseg.studies import demographics as demographic_profile
+from custseg.studies import preferences as preference_classes
 from custseg.studies import render, strategy
 from custseg.studies.base import Page, open_study, section
 from custseg.studies.labels import (
@@ -581,6 +582,21 @@ class Overview(Page):
             self.data.tables.get("demographics"),  # empty (not None) when the table has no attributes
             self.data.meta.tiers, self.currency, self.config.studies.min_customers,
             segment_names(self.customers), _("the whole base"),
+        )
+
+    @section(
+        N_("What they prefer"),
+        N_(
+            "What customers prefer: their leading category (with its affinity against the base), price level, "
+            "contact channel and buying times, each class with its customers, revenue and churn against the whole "
+            "base."
+        ),
+    )
+    def what_they_prefer(self) -> render.Section:
+        """A table per preference class of the whole base, and a chart."""
+        return preference_classes.preference_section(
+            self.customers, self.customers, self.currency, self.config.studies.min_customers, _("the whole base"),
+            slice_=False,
         )
 
     def links(self) -> render.Section:

@@ -22,6 +22,7 @@ from custseg.processed import ProcessedData
 from custseg.segment import lifecycle
 from custseg.segment.demographics import profile, watch_ids
 from custseg.studies import demographics as demographic_profile
+from custseg.studies import preferences as preference_classes
 from custseg.studies import render, strategy
 from custseg.studies.base import Page, section
 from custseg.studies.labels import (
@@ -545,4 +546,17 @@ class SliceStudy(Page):
                         watch_ids=watch_ids(self.data.table("watch_list")))
         return demographic_profile.profile_section(
             table, self.data.meta.tiers, self.currency, self.min_customers, segment_names(self.base), self.label
+        )
+
+    @section(
+        N_("What they prefer"),
+        N_(
+            "What the customers of {label} prefer: their leading category, price level, contact channel and buying "
+            "times, each class with its share of {label} against the whole base, its revenue and churn."
+        ),
+    )
+    def what_they_prefer(self) -> render.Section | None:
+        """A table per preference class, on the slice against the whole base, and a chart."""
+        return preference_classes.preference_section(
+            self.customers, self.base, self.currency, self.min_customers, self.label, slice_=True
         )
