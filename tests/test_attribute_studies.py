@@ -137,6 +137,10 @@ def test_a_numeric_attribute_has_a_study_per_band_in_order_and_one_for_no_number
     values = [j.parameters["value"] for j in jobs[1:]]
     assert values == [*held, ""]  # band order, then the customers without a number
     assert jobs[-1].href == "by/age/not-given.html"
+    # a band's sign is spelt out in its file's name ("<25" is not "25")
+    files = {"<25": "under-25", "25-34": "25-34", "55+": "55-plus"}
+    assert {j.href for j in jobs[1:] if j.parameters["value"] in files} == {
+        f"by/age/{files[v]}.html" for v in held if v in files}
     expected = [*(int((bands == label).sum()) for label in held), int(bands.isna().sum())]
     assert [j.note for j in jobs[1:]] == [f"{n:,} customers" for n in expected]
     for value, count in zip(values, expected):
@@ -265,11 +269,14 @@ def test_the_comparison_page_renders_in_both_languages(aged, language):
     assert f"<td>{not_given}</td>" in html
     if language == "zh":
         assert len(CJK.findall(html)) > 100 and "Size and buying" not in html and "side by side" not in html
-    # a text attribute: its blanks are "not given" with no page of their own, said so
-    industry = AttributeStudy.from_config(config, language, "customer_type")
-    assert industry.rows["given"].all()
-    pages = industry.value_pages()._repr_html_()
+    # a text attribute with every value given
+    kinds = AttributeStudy.from_config(config, language, "customer_type")
+    assert kinds.rows["given"].all()
+    pages = kinds.value_pages()._repr_html_()
     assert 'href="b2b.html"' in pages and 'href="b2c.html"' in pages
+    # "not given" is explained only where a row is not given
+    explained = "counts the customers the customer table gives no value for" if language == "en" else "该项无值的客户"
+    assert explained in study.sizes()._repr_html_() and explained not in kinds.sizes()._repr_html_()
 
 
 def test_the_overview_links_each_comparison_page_first(aged):

@@ -165,9 +165,10 @@ class AttributeStudy(Page):
     def _notes(self) -> render.Notice:
         notes = [_(
             "In brackets: the index against the whole base (100 = the same as the base, 150 = half as much again); "
-            "for revenue and value at risk, per customer. \"not given\" counts the customers the customer table gives "
-            "no value for."
+            "for revenue and value at risk, per customer."
         )]
+        if not self.rows["given"].all():
+            notes.append(_("\"not given\" counts the customers the customer table gives no value for."))
         if self.rows["customers"].lt(self.min_customers).any():
             notes.append(_(
                 "{mark} An index on fewer than {count} customers (studies.min_customers): a few customers more or less "

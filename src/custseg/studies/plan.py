@@ -136,6 +136,15 @@ def _plan(data: ProcessedData, config: Config, language: str) -> list[StudyJob]:
 COMPARISON_PAGE = "index"
 
 
+def _file_name(value: str) -> str:
+    """What a studies.by value's file is slugged from: the customers without a number are named,
+    not slugged from "" (a hash), and a band's or range's sign is spelt out ("<25" and "55+" give
+    under-25.html and 55-plus.html, not 25.html and 55.html)."""
+    if value == MISSING:
+        return "not given"
+    return re.sub(r"\+$", " plus", re.sub(r"^<", "under ", value.strip()))
+
+
 def _group_jobs(customers: pd.DataFrame, config: Config, common: dict, language: str) -> list[StudyJob]:
     """A page per named group (config order, even an empty one: its page says so), titled by its
     title in `language`; then per studies.by attribute its comparison page and a page per value
@@ -164,8 +173,7 @@ def _group_jobs(customers: pd.DataFrame, config: Config, common: dict, language:
             f"{folder}/{COMPARISON_PAGE}.html", _("every value compared with the whole base"),
             {**common, "attribute": attribute},
         ))
-        # the customers without a number are named, not slugged from "" (a hash)
-        slugs = unique_slugs(["not given" if v == MISSING else v for v in levels], "value", (COMPARISON_PAGE,))
+        slugs = unique_slugs([_file_name(v) for v in levels], "value", (COMPARISON_PAGE,))
         for value, slug in zip(levels, slugs.values()):
             count = int(counts[value])
             label = _("{attribute}: {value}").format(attribute=attribute_name(attribute), value=level_name(value))
