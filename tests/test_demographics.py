@@ -16,7 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from conftest import SAMPLE_INPUTS, study_config
-from custseg.config import Demographics, load_config
+from custseg.config import ConfigError, Demographics, load_config
 from custseg.i18n import language
 from custseg.intake.cleaning import IntakeError, run_intake
 from custseg.pipeline import run
@@ -92,13 +92,14 @@ def test_a_table_without_any_attribute_gives_an_empty_profile_with_its_columns()
     assert table.empty and {"attribute", "value", "customers", "churned_share_index"} <= set(table.columns)
 
 
-def test_the_demographics_config_is_checked():
+def test_the_demographics_config_is_checked(write_config):
     with pytest.raises(ValidationError, match="profiled anyway"):
         Demographics(attributes=["industry"])
     with pytest.raises(ValidationError, match="ascending"):
         Demographics(attributes=["age"], bands={"age": [30, 20]})
-    with pytest.raises(ValidationError, match="not in demographics.attributes"):
-        Demographics(bands={"income": [1000]})
+    # bands of a column neither profiled nor studied by value (studies.by) would never apply
+    with pytest.raises(ConfigError, match="'income', which is neither in demographics.attributes nor in studies.by"):
+        load_config(write_config({"orders": "o.csv"}, demographics={"bands": {"income": [1000]}}))
 
 
 def test_extra_attributes_are_read_from_the_customer_file(write_config, tmp_path):

@@ -99,7 +99,11 @@ def built(tmp_path_factory):
         "currency": yaml.safe_load(Path("config/sample.yaml").read_text(encoding="utf-8"))["currency"],
         "output": {key: f"out/{key}" for key in ("interim", "processed", "reports", "build", "exports")},
         "regions": {"custom_markets": {"Nordics & Benelux": ["SWE", "NLD"]}},
-        "studies": {"min_customers": 12, "workers": 2},
+        "studies": {"min_customers": 12, "workers": 2, "by": ["customer_type", "frequency"]},
+        # a titled group, and a numeric studies.by column banded: their pages are crawled below too
+        "demographics": {"bands": {"frequency": [2, 5, 10]}},
+        "groups": {"b2b_high": {"filter": "customer_type == 'B2B' and tier == 'high'", "title": "High-value B2B",
+                                "title_zh": "高价值企业客户"}},
     }), encoding="utf-8")
     config = load_config(config_path)
     run(config, echo=lambda *_: None)
@@ -124,6 +128,10 @@ def test_every_expected_report_is_built(built):
     assert (reports / "index.html") in pages and (reports / "quality.html") in pages
     assert len(list((reports / "regions").glob("*.html"))) >= 5
     assert len(list((reports / "tiers").glob("*.html"))) == 3
+    # the group's page, and each studies.by attribute's comparison page beside its values' pages
+    assert (reports / "groups" / "b2b-high.html") in pages and (reports / "zh" / "groups" / "b2b-high.html") in pages
+    for folder in ("customer-type", "frequency"):
+        assert (reports / "by" / folder / "index.html") in pages and len(list((reports / "by" / folder).glob("*"))) > 2
 
 
 def test_regions_come_from_the_data(built):

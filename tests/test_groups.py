@@ -110,8 +110,8 @@ def test_tags_carry_groups(customers):
 def test_config_checks_groups_and_by(write_config):
     config = load_config(write_config({"orders": "o.csv"}, groups={"vip": "tier == 'high'"},
                                       studies={"by": ["customer_type", "industry"]}))
-    assert config.groups == {"vip": "tier == 'high'"} and config.studies.by == ["customer_type", "industry"]
-    with pytest.raises(ConfigError, match=r"groups\.bad: .*function call is not allowed"):
+    assert config.groups["vip"].filter == "tier == 'high'" and config.studies.by == ["customer_type", "industry"]
+    with pytest.raises(ConfigError, match=r"groups\.bad\.filter: .*function call is not allowed"):
         load_config(write_config({"orders": "o.csv"}, groups={"bad": "__import__('os') == 1"}))
     with pytest.raises(ConfigError, match="must be lower-case"):
         load_config(write_config({"orders": "o.csv"}, groups={"Bad Name": "tier == 'high'"}))

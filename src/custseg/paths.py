@@ -31,4 +31,5 @@ TEMPLATES = {
     "tier": NOTEBOOKS_DIR / "tier_study.ipynb",
     "churn": NOTEBOOKS_DIR / "churn_watch.ipynb",
     "group": NOTEBOOKS_DIR / "group_study.ipynb",
+    "attribute": NOTEBOOKS_DIR / "attribute_study.ipynb",
 }

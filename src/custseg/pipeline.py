@@ -173,7 +173,7 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     retention = assess(result_tables, done.customers, config, observation_date)
     retention_seconds = time.perf_counter() - started
     # named groups read any column of the finished table (attributes, tiers, clusters, churn, value)
-    customers = assign_groups(retention.customers, config.groups, config.studies.by)
+    customers = assign_groups(retention.customers, config.groups, config.studies.by, config.demographics.bands)
     order_table = build_orders(orders, customers, observation_date)
 
     tables = {

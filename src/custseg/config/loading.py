@@ -14,7 +14,6 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from custseg import paths
 from custseg.config.advice import PlaybookAction, Strategy, default_playbook_actions
-from custseg.config.filters import FilterError, parse_filter
 from custseg.config.sections import (
     DEFAULT_TIER_KEYS,
     Churn,
@@ -22,6 +21,7 @@ from custseg.config.sections import (
     Clusters,
     Currency,
     Demographics,
+    Group,
     Inputs,
     Lifecycle,
     Output,
@@ -59,8 +59,9 @@ class Config(Strict):
     demographics: Demographics = Demographics()
     preferences: Preferences = Preferences()
     # named customer groups, each a filter over the customer table in the language of
-    # custseg.config.filters ("customer_type == 'B2B' and tier == 'high'"); one study each
-    groups: dict[str, str] = Field(default_factory=dict)
+    # custseg.config.filters ("customer_type == 'B2B' and tier == 'high'") or a Group with its
+    # titles; one study each
+    groups: dict[str, Group] = Field(default_factory=dict)
     churn: Churn = Churn()
     value: Value = Value()
     strategy: Strategy = Strategy()
@@ -96,16 +97,24 @@ class Config(Strict):
 
     @field_validator("groups")
     @classmethod
-    def _groups_parse(cls, groups: dict[str, str]) -> dict[str, str]:
+    def _group_names(cls, groups: dict[str, Group]) -> dict[str, Group]:
         # the name becomes a folder, a file name and a CRM tag (name:value;...): a plain slug
-        for name, text in groups.items():
+        # (each filter is parsed by Group, so an error names groups.<name>.filter)
+        for name in groups:
             if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
                 raise ValueError(f"groups: the name {name!r} must be lower-case letters, digits, _ and -")
-            try:
-                parse_filter(text)
-            except FilterError as error:
-                raise ValueError(f"groups.{name}: {error}") from None
         return groups
+
+    @model_validator(mode="after")
+    def _bands_name_attributes(self) -> Config:
+        # a band rule for a column that is neither profiled nor studied by value would silently
+        # never apply (a typo, "agee")
+        known = set(self.demographics.profiled()) | set(self.studies.by)
+        unknown = sorted(set(self.demographics.bands) - known)
+        if unknown:
+            raise ValueError(f"demographics.bands names {unknown[0]!r}, which is neither in demographics.attributes "
+                             f"nor in studies.by")
+        return self
 
     @model_validator(mode="after")
     def _mappings_name_tiers(self) -> Config:

@@ -16,6 +16,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from custseg import geo
+from custseg.config.filters import FilterError, parse_filter
 from custseg.i18n import N_, Language
 
 RegionLevel = Literal["market", "country", "province"]
@@ -442,7 +443,9 @@ class Studies(Strict):
     # show customer ids in the HTML pages only masked ("C0•••57"); the exports keep them whole
     mask_ids: bool = False
     # customer attributes with one study per value, like regions and tiers (e.g. [customer_type,
-    # industry]); checked against the customer table's columns by `custseg process`
+    # industry]), and a page comparing the values side by side; checked against the customer
+    # table's columns by `custseg process`. A numeric attribute needs its bands (demographics.bands):
+    # one study per band, and one for the customers without a number
     by: list[str] = Field(default_factory=list)
 
     @field_validator("by")
@@ -454,6 +457,38 @@ class Studies(Strict):
         if len(set(names)) != len(names):
             raise ValueError("studies.by lists an attribute twice")
         return names
+
+
+class Group(Strict):
+    """A named customer group: its filter over the customer table and, optionally, its title in
+    each report language. In the config either the filter alone (``b2b_vip: "customer_type ==
+    'B2B'"``) or a mapping (``{filter: "...", title: High-value B2B, title_zh: 高价值企业客户}``),
+    as custom markets and segments give their Chinese names."""
+
+    # in the language of custseg.config.filters; parsed (never run) when the config loads
+    filter: str
+    title: str | None = Field(None, min_length=1)  # on pages, links and headings; None: the group's name
+    title_zh: str | None = Field(None, min_length=1)  # on Chinese pages; None: title, else the name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _filter_alone(cls, raw: object) -> object:
+        return {"filter": raw} if isinstance(raw, str) else raw
+
+    @field_validator("filter")
+    @classmethod
+    def _parses(cls, text: str) -> str:
+        try:
+            parse_filter(text)
+        except FilterError as error:
+            raise ValueError(str(error)) from None
+        return text
+
+    def display(self, name: str, language: str) -> str:
+        """The group's title in `language`: ``title_zh`` on Chinese pages, else ``title``, else `name`."""
+        if language == "zh" and self.title_zh:
+            return self.title_zh
+        return self.title or name
 
 
 #: The descriptive attributes of the customer table that every study profiles when present.
@@ -468,7 +503,8 @@ class Demographics(Strict):
     # e.g. [gender, membership_level]; intake keeps them as text
     attributes: list[str] = Field(default_factory=list)
     # numeric attribute -> the lower edges of its bands, ascending ({age: [18, 25, 35]} gives
-    # "under 18", "18-24", "25-34", "35+"); a value that is not a number is "not given"
+    # "under 18", "18-24", "25-34", "35+"); a value that is not a number is "not given". An
+    # attribute profiled here or one of studies.by (checked with the whole config)
     bands: dict[str, list[float]] = Field(default_factory=dict)
 
     @field_validator("attributes")
@@ -488,13 +524,6 @@ class Demographics(Strict):
             if not edges or any(b <= a for a, b in zip(edges, edges[1:])):
                 raise ValueError(f"bands of {name!r} must be one or more edges in ascending order, got {edges}")
         return bands
-
-    @model_validator(mode="after")
-    def _banded_are_profiled(self) -> Demographics:
-        unknown = sorted(set(self.bands) - set(self.attributes) - set(CANONICAL_ATTRIBUTES))
-        if unknown:
-            raise ValueError(f"bands names {unknown[0]!r}, which is not in demographics.attributes")
-        return self
 
     def profiled(self) -> tuple[str, ...]:
         """Every attribute to profile, canonical ones first."""

@@ -1,5 +1,7 @@
 """The "Who they are" sections: a demographic profile (:mod:`custseg.segment.demographics`) shown
-as one table per attribute, each figure beside its index against the whole base.
+as one table per attribute, each figure beside its index against the whole base, and a chart of
+the indexes of value and churn risk per value of every attribute (:func:`index_chart`, which the
+attribute comparison pages draw too).
 
 The overview shows the whole base's profile (the processed table ``demographics``); a region or
 tier study profiles its own customers against the whole base. Texts are in the report language;
@@ -11,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from custseg import i18n
 from custseg.config import CANONICAL_ATTRIBUTES
 from custseg.i18n import N_, _
 from custseg.segment import demographics
+from custseg.segment.groups import MISSING
 from custseg.studies import render
 from custseg.studies.labels import FEW_MARK, tier_label
 
@@ -50,7 +54,13 @@ def value_name(value: object) -> str:
     return _(text) if text in KNOWN_VALUES else text
 
 
-def _with_index(fmt: Callable[[object], str]) -> Callable[[tuple], str]:
+def level_name(value: str) -> str:
+    """A ``studies.by`` value (a page parameter) in the report language: :data:`MISSING`, the
+    customers of a banded attribute without a number, is "not given"."""
+    return value_name(None if value == MISSING else value)
+
+
+def with_index(fmt: Callable[[object], str]) -> Callable[[tuple], str]:
     """A figure and its index in brackets: "9.9 (52)"; the mark when the index rests on few customers."""
     def show(cell: tuple) -> str:
         value, index, few = cell
@@ -92,7 +102,7 @@ def attribute_table(
         if rows[measure].isna().all():
             continue  # the study has no such figure (no churn model, no feedback)
         columns[heading] = list(zip(rows[measure], rows[f"{measure}_index"], few))
-        formats[heading] = _with_index(fmt)
+        formats[heading] = with_index(fmt)
         if measure == "mean_value" and best in rows:
             share_best = _("Share in tier {tier}").format(tier=tier_label(tiers[0]))
             columns[share_best], formats[share_best] = rows[best].to_numpy(), render.percent
@@ -129,6 +139,11 @@ def profile_section(
     for attribute in demographics.attributes(profile):
         rows = demographics.of_attribute(profile, attribute)
         items.append(attribute_table(rows, attribute, tiers, currency, min_customers, segment_names, where))
+    chart = index_chart(profile, SECTION_MEASURES, min_customers, _(
+        "Value and churn risk by customer attribute, {where}: index against the whole base (100 = the same as the "
+        "base)").format(where=where))
+    if chart is not None:
+        items.insert(0, chart)
     notes = [_(
         "In brackets: the index against the whole base (100 = the same as the base, 150 = half as much again). "
         "Shares of customers and revenue are within {where}; \"not given\" counts the customers the customer table "
@@ -140,3 +155,68 @@ def profile_section(
             "move it a lot, so read it as a hint, not a finding."
         ).format(mark=FEW_MARK, count=min_customers))
     return (*items, render.Notice(i18n.join_sentences(notes), kind="info"))
+
+
+#: The measures of the "Who they are" chart: what a customer is worth, and how likely they leave.
+SECTION_MEASURES = (("mean_value", N_("Mean value")), ("churn_probability", N_("Churn probability")))
+
+
+def index_chart(
+    profile: pd.DataFrame, measures: Sequence[tuple[str, str]], min_customers: int, title: str,
+) -> render.Chart | None:
+    """Index bars (100 = the whole base) of `measures` for every value of every attribute of a
+    profile, one panel per attribute, values in the tables' order; a value on fewer than
+    `min_customers` customers carries the mark. None when no measure has an index.
+
+    Parameters
+    ----------
+    profile
+        A demographic profile (:func:`custseg.segment.demographics.profile`).
+    measures
+        (measure, English heading marked with N_) pairs of :data:`custseg.segment.demographics.INDEXED`.
+    min_customers
+        ``studies.min_customers``.
+    title
+        The chart's caption and title, in the report language.
+    """
+    measures = [(m, label) for m, label in measures if profile[f"{m}_index"].notna().any()]
+    if profile.empty or not measures:
+        return None
+    panels = [demographics.of_attribute(profile, a) for a in demographics.attributes(profile)]
+    sizes = [len(rows) for rows in panels]
+    fig = render.new_figure(7.0, 0.9 + sum(0.22 * len(measures) * n + 0.45 for n in sizes))
+    axes = fig.subplots(len(panels), 1, sharex=True, height_ratios=[n + 0.6 for n in sizes], squeeze=False)[:, 0]
+    colours = render.sns.color_palette(render.PALETTE, len(measures))
+    width = 0.8 / len(measures)
+    for ax, rows in zip(axes, panels):
+        y = np.arange(len(rows))
+        for j, (measure, label) in enumerate(measures):
+            index = rows[f"{measure}_index"].to_numpy(dtype="float64")
+            bars = ax.barh(y - 0.4 + width * (j + 0.5), np.nan_to_num(index), height=width, color=colours[j],
+                           label=_(label))
+            ax.bar_label(bars, labels=[render.MISSING if np.isnan(v) else f"{v:.0f}" for v in index],
+                         fontsize=7, padding=2)
+        ax.axvline(100, color="0.4", linestyle="--", linewidth=1)
+        few = rows["customers"].lt(min_customers).to_numpy()
+        ax.set_yticks(y, labels=[f"{value_name(v)} {FEW_MARK}" if small else value_name(v)
+                                 for v, small in zip(rows["value"], few)])
+        ax.invert_yaxis()  # the tables' order from the top
+        ax.set_title(attribute_name(str(rows["attribute"].iloc[0])), loc="left", fontsize=10)
+        ax.tick_params(axis="y", labelsize=8)
+    axes[-1].set_xlabel(_("Index against the whole base (100 = the same as the base)"))
+    axes[0].legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=len(measures), frameon=False, fontsize=8)
+    return render.Chart(fig, title, _index_alt(profile, measures))
+
+
+def _index_alt(profile: pd.DataFrame, measures: Sequence[tuple[str, str]]) -> str:
+    """The chart in words: per measure, the value with the highest index."""
+    parts = []
+    for measure, label in measures:
+        rows = profile.loc[profile[f"{measure}_index"].notna()]
+        top = rows.loc[rows[f"{measure}_index"].idxmax()]
+        parts.append(_("{measure}: highest for {attribute} {value} (index {index:.0f})").format(
+            measure=_(label), attribute=attribute_name(str(top["attribute"])).lower(), value=value_name(top["value"]),
+            index=top[f"{measure}_index"]))
+    return _("Bar chart of indexes against the whole base for each value of {attributes}. {highest}.").format(
+        attributes=i18n.join_list(attribute_name(a).lower() for a in demographics.attributes(profile)),
+        highest=i18n.join_clauses(parts))

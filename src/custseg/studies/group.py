@@ -9,46 +9,52 @@ customers are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from custseg.config import Config, Strategy, StrategyRule
+from custseg import i18n
+from custseg.config import Config, Group, Strategy, StrategyRule
 from custseg.i18n import N_, _
 from custseg.processed import ProcessedData
-from custseg.segment.groups import members
+from custseg.segment.groups import MISSING, members, value_mask
 from custseg.studies import render
 from custseg.studies.base import open_study, section
-from custseg.studies.demographics import attribute_name, value_name
+from custseg.studies.demographics import attribute_name, level_name
 from custseg.studies.region import RegionStudy
 from custseg.studies.slice import SliceStudy
 
 
-def attribute_mask(customers: pd.DataFrame, attribute: str, value: str) -> pd.Series:
-    """The customers whose `attribute` reads `value` (compared as text)."""
+def attribute_mask(customers: pd.DataFrame, attribute: str, value: str,
+                   bands: Mapping[str, Sequence[float]] | None = None) -> pd.Series:
+    """The customers whose `attribute` reads `value` (compared as text; for an attribute banded
+    by `bands`, ``demographics.bands``, the band's label, or ``""`` for no number)."""
     if attribute not in customers:
         raise ValueError(f"the customer table has no column {attribute!r} (studies.by)")
-    column = customers[attribute]
-    return column.notna() & column.astype("str").eq(value)
+    return value_mask(customers, attribute, value, bands or {})
 
 
 class GroupStudy(SliceStudy):
     """A named group or an attribute value compared with the whole base.
 
-    Build it with :meth:`from_config`; ``definition`` is the filter text of a named group, or
-    None for an attribute value (whose label says it all).
+    Build it with :meth:`from_config`; ``definition`` is a named group (its filter and titles),
+    or None for an attribute value (whose label says it all); ``banded`` says the attribute's
+    values are bands of numbers.
     """
 
     kind = "group"
     title = N_("Group study: {label}")
 
     def __init__(
-        self, data: ProcessedData, mask: pd.Series, name: str, *, attribute: str = "", definition: str | None = None,
-        min_customers: int = 30, rules: Sequence[StrategyRule] | None = None,
+        self, data: ProcessedData, mask: pd.Series, name: str, *, attribute: str = "",
+        definition: Group | str | None = None, min_customers: int = 30, rules: Sequence[StrategyRule] | None = None,
+        banded: bool = False,
     ) -> None:
         ids = data.customers.loc[mask, "customer_id"]
         super().__init__(data, mask, data.orders["customer_id"].isin(ids), min_customers)
-        self.name, self.attribute, self.filter_text = name, attribute, definition
+        self.name, self.attribute, self.banded = name, attribute, banded
+        self.group = Group(filter=definition) if isinstance(definition, str) else definition
+        self.filter_text = self.group.filter if self.group is not None else None
         self.rules = list(rules) if rules is not None else Strategy().rules
 
     @classmethod
@@ -61,26 +67,36 @@ class GroupStudy(SliceStudy):
         if group:
             if group not in config.groups:
                 raise ValueError(f"group {group!r} is not in the config's groups {sorted(config.groups)}")
-            text = config.groups[group]
-            study = cls(data, members(data.customers, group, text), group, definition=text, **common)
+            spec = config.groups[group]
+            study = cls(data, members(data.customers, group, spec), group, definition=spec, **common)
         else:
-            study = cls(data, attribute_mask(data.customers, attribute, value), value, attribute=attribute, **common)
+            bands = config.demographics.bands
+            study = cls(data, attribute_mask(data.customers, attribute, value, bands), value, attribute=attribute,
+                        banded=attribute in bands, **common)
         study.demographics = config.demographics
         return study
 
     @property
     def label(self) -> str:
-        """The group's name, or "Customer type: B2B" in the report language."""
+        """The group's title in the report language (its name when it has none), or "Customer
+        type: B2B"."""
         if self.attribute:
             return _("{attribute}: {value}").format(attribute=attribute_name(self.attribute),
-                                                    value=value_name(self.name))
-        return self.name
+                                                    value=level_name(self.name))
+        return self.group.display(self.name, i18n.current()) if self.group is not None else self.name
 
     def definition(self) -> render.Section | None:
         """Who belongs to the group (shown however few they are)."""
-        if self.attribute:
+        attribute = attribute_name(self.attribute).lower()
+        if self.attribute and self.banded and self.name == MISSING:
+            text = _("The customers the customer table gives no number for their {attribute} "
+                     "(studies.by, banded by demographics.bands).").format(attribute=attribute)
+        elif self.attribute and self.banded:
+            text = _("The customers whose {attribute} falls in the band {value} (studies.by, banded by "
+                     "demographics.bands).").format(attribute=attribute, value=self.name)
+        elif self.attribute:
             text = _("The customers whose {attribute} is {value} in the customer table (studies.by).").format(
-                attribute=attribute_name(self.attribute).lower(), value=value_name(self.name))
+                attribute=attribute, value=level_name(self.name))
         else:
             text = _("The customers the filter of groups.{name} in the study config keeps: {filter}").format(
                 name=self.name, filter=self.filter_text)

@@ -610,12 +610,15 @@ class Overview(Page):
         ]
         churn = [(job.href, _("Churn watch"), job.note) for job in plan if job.kind == "churn"]
         lists.insert(0, render.Links(churn, _("Early warning")))
-        groups = [job for job in plan if job.kind == "group"]
-        named = [(job.href, job.parameters["group"], job.note) for job in groups if "group" in job.parameters]
+        groups = [job for job in plan if job.kind in ("group", "attribute")]
+        named = [(job.href, self.config.groups[job.key].display(job.key, i18n.current()), job.note)
+                 for job in groups if "group" in job.parameters]
         if named:
             lists.append(render.Links(named, _("Customer groups")))
         for attribute in dict.fromkeys(job.parameters["attribute"] for job in groups if "attribute" in job.parameters):
-            values = [(job.href, demographic_profile.value_name(job.parameters["value"]), job.note)
+            # the values side by side first, then the page of each value
+            values = [(job.href, _("All values side by side") if job.kind == "attribute"
+                       else demographic_profile.level_name(job.parameters["value"]), job.note)
                       for job in groups if job.parameters.get("attribute") == attribute]
             heading = _("Studies by {attribute}").format(
                 attribute=demographic_profile.attribute_name(attribute).lower())

@@ -1,6 +1,7 @@
 """The plan of a study's pages: one overview, the data-quality page, the churn watch, one page per
-region and one per tier found in the processed data, one per named group of the config and one per
-value of each ``studies.by`` attribute, each with its title, link and parameters.
+region and one per tier found in the processed data, one per named group of the config, and for
+each ``studies.by`` attribute a page comparing its values side by side and one per value, each
+with its title, link and parameters.
 
 Pages read the plan (the overview links every other page from it), and so does the report
 builder, which runs it; the region names a page shows in Chinese come from here too.
@@ -21,7 +22,7 @@ from custseg.config import Config
 from custseg.i18n import _
 from custseg.intake import quality
 from custseg.processed import ProcessedData
-from custseg.segment.groups import members
+from custseg.segment.groups import MISSING, attribute_levels, attribute_values, members
 from custseg.segment.step import REGION_COLUMNS
 
 #: Folder of each kind of study under the reports folder.
@@ -46,9 +47,9 @@ def slugify(name: str, *, fallback_prefix: str = "item") -> str:
 class StudyJob:
     """One report to build."""
 
-    kind: str  # overview | quality | churn | region | tier | group
-    # region or tier name; a group's name, or "attribute=value" for a studies.by page;
-    # "" for the overview and the data-quality page
+    kind: str  # overview | quality | churn | region | tier | group | attribute
+    # region or tier name; a group's name, or "attribute=value" for a studies.by page; the
+    # attribute for its comparison page; "" for the overview and the data-quality page
     key: str
     title: str
     href: str  # path of the HTML relative to the reports folder
@@ -67,9 +68,10 @@ class StudyJob:
         return Path(self.href).with_suffix("").as_posix().replace("/", "__")
 
 
-def unique_slugs(names: list[str], prefix: str) -> dict[str, str]:
-    """Slugs for names, made unique (two names can slug alike: 'A/B' and 'A B')."""
-    seen: dict[str, int] = {}
+def unique_slugs(names: list[str], prefix: str, reserved: tuple[str, ...] = ()) -> dict[str, str]:
+    """Slugs for names, made unique (two names can slug alike: 'A/B' and 'A B'), and apart from
+    the `reserved` slugs (another page of the same folder)."""
+    seen: dict[str, int] = dict.fromkeys(reserved, 1)
     slugs = {}
     for name in names:
         slug = slugify(name, fallback_prefix=prefix)
@@ -127,36 +129,57 @@ def _plan(data: ProcessedData, config: Config, language: str) -> list[StudyJob]:
             f"{FOLDERS['tier']}/{slug}.html", _("{count:,} customers").format(count=tier_sizes[tier]),
             {**common, "tier": tier},
         ))
-    return jobs + _group_jobs(customers, config, common)
+    return jobs + _group_jobs(customers, config, common, language)
 
 
-def _group_jobs(customers: pd.DataFrame, config: Config, common: dict) -> list[StudyJob]:
-    """A page per named group (config order, even an empty one: its page says so), then one per
-    value of each studies.by attribute (largest first, then by name; missing or blank values have
-    none)."""
+#: The file of an attribute's comparison page in its folder, beside its values' pages.
+COMPARISON_PAGE = "index"
+
+
+def _file_name(value: str) -> str:
+    """What a studies.by value's file is slugged from: the customers without a number are named,
+    not slugged from "" (a hash), and a band's or range's sign is spelt out ("<25" and "55+" give
+    under-25.html and 55-plus.html, not 25.html and 55.html)."""
+    if value == MISSING:
+        return "not given"
+    return re.sub(r"\+$", " plus", re.sub(r"^<", "under ", value.strip()))
+
+
+def _group_jobs(customers: pd.DataFrame, config: Config, common: dict, language: str) -> list[StudyJob]:
+    """A page per named group (config order, even an empty one: its page says so), titled by its
+    title in `language`; then per studies.by attribute its comparison page and a page per value
+    (:func:`custseg.segment.groups.attribute_levels`: bands in order, other values largest first;
+    a banded attribute's customers without a number have a page, a blank text value none)."""
     # imported here: the demographics sections read the labels, which read this plan
-    from custseg.studies.demographics import attribute_name, value_name
+    from custseg.studies.demographics import attribute_name, level_name
 
     jobs = []
     for group, slug in unique_slugs(list(config.groups), "group").items():
         count = int(members(customers, group, config.groups[group]).sum())
         jobs.append(StudyJob(
-            "group", group, _("Group study: {label}").format(label=group),
+            "group", group, _("Group study: {label}").format(label=config.groups[group].display(group, language)),
             f"{FOLDERS['group']}/{slug}.html", _("{count:,} customers").format(count=count),
             {**common, "group": group},
         ))
+    bands = config.demographics.bands
     for attribute in config.studies.by:
         if attribute not in customers:  # the segmentation refuses it; an older processed table may lack it
             continue
-        given = customers[attribute].dropna().astype("str")
-        sizes = given[given.str.strip().ne("")].value_counts()  # intake keeps a blank cell as ""
-        values = sorted(sizes.index, key=lambda v: (-sizes[v], v))
         folder = f"{FOLDERS['by']}/{slugify(attribute, fallback_prefix='attribute')}"
-        for value, slug in unique_slugs(values, "value").items():
-            label = _("{attribute}: {value}").format(attribute=attribute_name(attribute), value=value_name(value))
+        levels = attribute_levels(customers, attribute, bands)
+        counts = attribute_values(customers, attribute, bands).fillna(MISSING).value_counts()
+        jobs.append(StudyJob(
+            "attribute", attribute, _("{attribute} side by side").format(attribute=attribute_name(attribute)),
+            f"{folder}/{COMPARISON_PAGE}.html", _("every value compared with the whole base"),
+            {**common, "attribute": attribute},
+        ))
+        slugs = unique_slugs([_file_name(v) for v in levels], "value", (COMPARISON_PAGE,))
+        for value, slug in zip(levels, slugs.values()):
+            count = int(counts[value])
+            label = _("{attribute}: {value}").format(attribute=attribute_name(attribute), value=level_name(value))
             jobs.append(StudyJob(
                 "group", f"{attribute}={value}", _("Group study: {label}").format(label=label),
-                f"{folder}/{slug}.html", _("{count:,} customers").format(count=sizes[value]),
+                f"{folder}/{slug}.html", _("{count:,} customers").format(count=count),
                 {**common, "attribute": attribute, "value": value},
             ))
     return jobs
