@@ -140,7 +140,7 @@ messages: $(SETUP_STAMP) ## Bring the translation catalogs (src/custseg/locale) 
 	$(PY) tools/update_messages.py
 
 strip: $(SETUP_STAMP) ## Strip outputs from the template notebooks before committing
-	$(VENV)/bin/nbstripout $(NBSTRIP_ARGS) $(NOTEBOOKS)
+	$(VENV)/bin/nbstripout $(NBSTRIP_ARGS) $(NOTEBOOKS) $(wildcard notebooks/explore/*.ipynb)
 
 clean: ## Remove everything the build made (keeps .venv and the raw sample)
 	rm -rf build reports/*.html reports/regions reports/tiers data/interim data/processed exports

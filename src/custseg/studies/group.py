@@ -15,9 +15,10 @@ import pandas as pd
 
 from custseg import i18n
 from custseg.config import Config, Group, Strategy, StrategyRule
+from custseg.config.filters import parse_filter
 from custseg.i18n import N_, _
 from custseg.processed import ProcessedData
-from custseg.segment.groups import MISSING, members, value_mask
+from custseg.segment.groups import MISSING, check_columns, members, value_mask
 from custseg.studies import render
 from custseg.studies.base import open_study, section
 from custseg.studies.demographics import attribute_name, level_name
@@ -44,6 +45,7 @@ class GroupStudy(SliceStudy):
 
     kind = "group"
     title = N_("Group study: {label}")
+    ad_hoc = False  # a filter given to the page (an analyst's subset), not a group of the config
 
     def __init__(
         self, data: ProcessedData, mask: pd.Series, name: str, *, attribute: str = "",
@@ -59,12 +61,25 @@ class GroupStudy(SliceStudy):
 
     @classmethod
     def from_config(cls, config: Config, language: str = "", group: str = "", attribute: str = "",
-                    value: str = "") -> GroupStudy:
-        """The page of the named `group` (a key of ``groups``), or of `attribute` = `value` (an
-        attribute of ``studies.by``), in `language` ("": the config's)."""
+                    value: str = "", filter: str = "", title: str = "") -> GroupStudy:
+        """The page of the named `group` (a key of ``groups``), of `attribute` = `value` (an
+        attribute of ``studies.by``), or of any `filter` over the customer table with its `title`
+        (what :meth:`custseg.explore.Study.subset` builds), in `language` ("": the config's).
+
+        Raises
+        ------
+        FilterError
+            When `filter` does not parse or reads a column the customer table does not have.
+        """
         data = open_study(config, language)
         common = {"min_customers": config.studies.min_customers, "rules": config.strategy.rules}
-        if group:
+        if filter:
+            spec = Group(filter=filter, title=title or None)
+            name = title or "subset"
+            check_columns(parse_filter(filter), data.customers.columns, name)
+            study = cls(data, members(data.customers, name, spec), name, definition=spec, **common)
+            study.ad_hoc = True
+        elif group:
             if group not in config.groups:
                 raise ValueError(f"group {group!r} is not in the config's groups {sorted(config.groups)}")
             spec = config.groups[group]
@@ -97,6 +112,9 @@ class GroupStudy(SliceStudy):
         elif self.attribute:
             text = _("The customers whose {attribute} is {value} in the customer table (studies.by).").format(
                 attribute=attribute, value=level_name(self.name))
+        elif self.ad_hoc:
+            text = _("The customers this filter over the customer table keeps: {filter}").format(
+                filter=self.filter_text)
         else:
             text = _("The customers the filter of groups.{name} in the study config keeps: {filter}").format(
                 name=self.name, filter=self.filter_text)
