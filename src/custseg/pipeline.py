@@ -17,9 +17,11 @@ import pandas as pd
 
 import custseg
 from custseg import files, paths, processed, words
-from custseg.config import Config, ConfigError
+from custseg.config import Config, ConfigError, DatabaseInput, QueryInput
 from custseg.exports import write_segment_export, write_watch_list
 from custseg.intake.cleaning import CleanTables, IntakeError, format_accounting, run_intake, write_intake
+from custseg.intake.database import database_fingerprint
+from custseg.intake.query import input_location, query_fingerprint
 from custseg.segment import demographics
 from custseg.segment.features import default_observation_date, net_values, purchases_at
 from custseg.segment.groups import assign_groups
@@ -35,10 +37,20 @@ WRITTEN_FOLDERS = ("interim", "processed", "exports")
 
 
 def data_fingerprint(config: Config) -> str:
-    """One hash over every configured input file: identifies the data a report was built from."""
+    """One hash over every configured input: identifies the data a report was built from.
+
+    A file counts by its bytes; a query over files by its SQL and every source file's bytes; a
+    database query by its text and the rows it returns now (the database is asked each time).
+    """
     digest = hashlib.sha256()
     for name, spec in sorted(config.inputs.present().items()):
-        digest.update(f"{name}:{file_digest(spec.path)}\n".encode())
+        if isinstance(spec, QueryInput):
+            part = f"sql {query_fingerprint(name, spec)}"
+        elif isinstance(spec, DatabaseInput):
+            part = f"database {database_fingerprint(name, spec)}"
+        else:
+            part = file_digest(spec.path)
+        digest.update(f"{name}:{part}\n".encode())
     return digest.hexdigest()[:16]
 
 
@@ -262,7 +274,7 @@ def check_purchases(result: CleanTables, config: Config) -> None:
         (with the quarantine's reasons) or no purchases (with the statuses of the clean orders).
     """
     name = "orders" if config.inputs.orders is not None else "line_items"
-    path = getattr(config.inputs, name).path
+    path = input_location(name, getattr(config.inputs, name))
     orders = result.tables["orders"]
     row = result.accounting.loc[result.accounting["table"] == name].iloc[0]
     if orders.empty:

@@ -122,8 +122,7 @@ class Config(Strict):
         # custseg never writes where its inputs are: an output folder equal to an input's folder
         # overwrote the raw export with the clean table, one that contains it is removed whole
         # by `make clean`, and one inside it mixes what can be rebuilt with what cannot.
-        for name, spec in self.inputs.present().items():
-            folder = Path(spec.path).resolve().parent
+        for name, folder in self.inputs.folders():
             for key in Output.model_fields:
                 out = Path(getattr(self.output, key)).resolve()
                 relation = ("is" if out == folder else "contains" if folder.is_relative_to(out)
@@ -160,6 +159,16 @@ def _resolve_paths(raw: dict, base: Path) -> dict:
             spec = {"path": spec}
         if isinstance(spec, dict) and "path" in spec:
             spec = {**spec, "path": _resolve(spec["path"], base)}
+        if isinstance(spec, dict) and isinstance(spec.get("sources"), dict):  # a query over files
+            spec = {**spec, "sources": {
+                source: _resolve(value, base) if isinstance(value, str)
+                else {**value, "path": _resolve(value["path"], base)} if isinstance(value, dict) and "path" in value
+                else value
+                for source, value in spec["sources"].items()
+            }}
+        for key in ("url_file", "password_file"):  # a database input's secrets
+            if isinstance(spec, dict) and spec.get(key) is not None:
+                spec = {**spec, key: _resolve(spec[key], base)}
         inputs[name] = spec
     raw["inputs"] = inputs
     if isinstance(raw.get("output"), dict):

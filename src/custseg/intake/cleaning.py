@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from custseg import files, i18n, words
-from custseg.config import Cleaning, Config, ConfigError, InputFile
-from custseg.intake import lineitems, quality, reversals, validation
+from custseg.config import Cleaning, Config, ConfigError, DatabaseInput, InputFile, QueryInput
+from custseg.intake import database, lineitems, quality, query, reversals, validation
 from custseg.intake.readers import ReadError, read_raw
 from custseg.intake.validation import ORDER_COLUMNS, QUARANTINE_COLUMNS, QUARANTINE_FACTS, REASONS, map_statuses
 
@@ -79,10 +79,10 @@ class IntakeError(ValueError):
 
 @dataclass(frozen=True)
 class RawInput:
-    """One input file as read: canonical text columns plus ``source_row``, and how it was read."""
+    """One input table as read: canonical text columns plus ``source_row``, and how it was read."""
 
     name: str
-    spec: InputFile
+    spec: InputFile | QueryInput | DatabaseInput
     frame: pd.DataFrame
     format: str
     encoding: str | None
@@ -91,6 +91,9 @@ class RawInput:
     encoding_source: str | None = None  # how the encoding was chosen (see custseg.intake.readers.RawTable)
     encoding_confidence: float | None = None
     encoding_alternatives: tuple[str, ...] = ()
+    # what the table was read from: a file's path, or inputs.<table>.sql / inputs.<table>.query
+    where: str = ""
+    sources: tuple[query.SourceCount, ...] = ()  # the files (or the database) a query read, with their rows
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,25 @@ class CleanTables:
     columns: pd.DataFrame
     reversals: pd.DataFrame = field(default_factory=lambda: reversals.empty_summary("orders"))
     matches: pd.DataFrame = field(default_factory=lambda: reversals.empty_matches())
+    sources: pd.DataFrame = field(default_factory=lambda: sources_table([]))  # what each table was read from
+
+
+#: Columns of ``sources.csv``: one row per source of every input table (a file, each source of a
+#: query over files, a database), with the rows it held.
+SOURCE_COLUMNS = ("table", "kind", "source", "location", "files", "rows")
+
+
+def sources_table(raws: Sequence[RawInput]) -> pd.DataFrame:
+    """One row per source each input table was read from: a file, a query's sources, a database."""
+    rows = []
+    for raw in raws:
+        if raw.sources:
+            kind = "query" if isinstance(raw.spec, QueryInput) else "database"
+            rows += [(raw.name, kind, s.name, s.location, s.files, s.rows) for s in raw.sources]
+        else:
+            rows.append((raw.name, "file", raw.name, raw.where, 1, len(raw.frame)))
+    frame = pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
+    return frame.astype({"files": "int64", "rows": "int64"})
 
 
 def read_input(name: str, spec: InputFile, extra: Sequence[str] = ()) -> RawInput:
@@ -131,9 +153,17 @@ def read_input(name: str, spec: InputFile, extra: Sequence[str] = ()) -> RawInpu
     `extra` names more columns to keep as they are headed in the file (the customer attributes
     of ``demographics.attributes``).
     """
-    path = Path(spec.path)
+    sources: tuple[query.SourceCount, ...] = ()
     try:
-        raw = read_raw(path, format=spec.format, encoding=spec.encoding, delimiter=spec.delimiter, sheet=spec.sheet)
+        if isinstance(spec, QueryInput):
+            path, result = query.query_label(name), query.read_query(name, spec)
+            raw, sources = result.raw, result.sources
+        elif isinstance(spec, DatabaseInput):
+            path, result = database.query_label(name), database.read_database(name, spec)
+            raw, sources = result.raw, (result.source,)
+        else:
+            path = Path(spec.path)
+            raw = read_raw(path, format=spec.format, encoding=spec.encoding, delimiter=spec.delimiter, sheet=spec.sheet)
     except ReadError as exc:
         raise IntakeError(f"{name}: {exc}") from exc
     frame = raw.frame
@@ -169,7 +199,7 @@ def read_input(name: str, spec: InputFile, extra: Sequence[str] = ()) -> RawInpu
     text = frame[known].apply(normalize_text)
     frame = text.assign(source_row=frame["source_row"].to_numpy())
     return RawInput(name, spec, frame.reset_index(drop=True), raw.format, raw.encoding, raw.delimiter, headers,
-                    raw.encoding_source, raw.encoding_confidence, raw.encoding_alternatives)
+                    raw.encoding_source, raw.encoding_confidence, raw.encoding_alternatives, str(path), sources)
 
 
 def normalize_text(column: pd.Series) -> pd.Series:
@@ -186,7 +216,7 @@ def normalize_text(column: pd.Series) -> pd.Series:
     return column
 
 
-def read_table(name: str, spec: InputFile) -> pd.DataFrame:
+def read_table(name: str, spec: InputFile | QueryInput | DatabaseInput) -> pd.DataFrame:
     """The text frame of :func:`read_input` alone."""
     return read_input(name, spec).frame
 
@@ -212,7 +242,7 @@ def _prepare(name: str, frame: pd.DataFrame, config: Config) -> pd.DataFrame:
     return frame
 
 
-def _quarantine_rows(name: str, file: Path, frame: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
+def _quarantine_rows(name: str, file: Path | str, frame: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
     """One quarantine row per failing input row: its first reason, other problems in its figures."""
     if cases.empty:
         return _empty_quarantine()
@@ -278,7 +308,7 @@ def _stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) 
         shown = "; ".join(f"row {r}: {v!r}" for r, v in zip(first["row"], first["value"]))
         more = f" and {len(hit) - _SHOWN_ROWS:,} more" if len(hit) > _SHOWN_ROWS else ""
         raise IntakeError(
-            f"{raw.spec.path}: column {column!r}: {_english_meaning(raw.name, reason)}: {shown}{more}. "
+            f"{raw.where}: column {column!r}: {_english_meaning(raw.name, reason)}: {shown}{more}. "
             f"To go on, {_hint(raw.name, reason)}, "
             f"or remove {reason!r} from cleaning.stop_on to quarantine such rows instead"
         )
@@ -314,7 +344,7 @@ def _all_quarantined(raw: RawInput, read: int, clean: int, quarantine: pd.DataFr
         f"row {row}: {column} {value!r} ({reason})" for row, column, value, reason in first.itertuples(index=False)
     )
     return (
-        f"{raw.spec.path}: no clean rows: all {len(quarantine):,} rows that are not exact duplicates were "
+        f"{raw.where}: no clean rows: all {len(quarantine):,} rows that are not exact duplicates were "
         f"quarantined, {reasons} ({shown}). To go on, {_hint(raw.name, str(counts.index[0]))}"
     )
 
@@ -345,7 +375,7 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
                                timezone=config.cleaning.timezone)
     schema = validation.row_schema(name, parsed, rates, config.cleaning, latest_date(config))
     cases = validation.failures(schema, frame)
-    rejected = _quarantine_rows(name, spec.path, frame, cases)
+    rejected = _quarantine_rows(name, raw.where, frame, cases)
     frame = frame.drop(index=cases["index"].unique())
     # Uniqueness is judged among the valid rows only: a valid row is not a duplicate of a
     # rejected one.
@@ -353,7 +383,7 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
     if id_column:
         repeated = frame[id_column].duplicated(keep=False)
         cases = pd.DataFrame({"index": frame.index[repeated], "column": id_column, "reason": "conflicting_duplicate"})
-        rejected = pd.concat([rejected, _quarantine_rows(name, spec.path, frame, cases)], ignore_index=True)
+        rejected = pd.concat([rejected, _quarantine_rows(name, raw.where, frame, cases)], ignore_index=True)
         frame = frame.loc[~repeated]
     rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
     _stop_if_asked(raw, rejected, config.cleaning)
@@ -363,11 +393,11 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
 def _decimal(raw: RawInput) -> str:
     """The decimal convention numbers of the file are read with: the setting, or ``.`` for a
     workbook or Parquet file, whose numbers custseg writes as text itself (``1.234`` is 1.234)."""
-    if raw.format == "csv":
+    if raw.format not in ("excel", "parquet"):  # a CSV file, or a query passing on text numbers
         return raw.spec.decimal
     if raw.spec.decimal == ",":
         raise IntakeError(
-            f"{raw.spec.path}: inputs.{raw.name}.decimal is ',' but this is "
+            f"{raw.where}: inputs.{raw.name}.decimal is ',' but this is "
             f"{'an Excel' if raw.format == 'excel' else 'a Parquet'} "
             "file, which stores numbers as numbers (the decimal separator is only how a program shows them); "
             "remove decimal for this input"
@@ -478,7 +508,7 @@ def match_order_returns(orders: pd.DataFrame, config: Config) -> tuple[pd.DataFr
         reversals.outcomes(matched[returned].astype(np.float64), np.ones(int(returned.sum()))),
         value[returned], np.where(matched, value, 0.0)[returned], "orders",
     )
-    file = str(config.inputs.orders.path) if config.inputs.orders else ""
+    file = query.input_location("orders", config.inputs.orders) if config.inputs.orders else ""
     matches = reversals.match_table(
         "orders", file, orders.iloc[found.reversal], orders.iloc[found.purchase],
         number="order_id", date="order_date", quantity=1.0, value_base=value[found.reversal],
@@ -519,12 +549,13 @@ def run_intake(config: Config) -> CleanTables:
     """
     _check_cleaning(config)
     tables: dict[str, pd.DataFrame] = {}
-    quarantines, accounting, profiles = [], [], []
+    quarantines, accounting, profiles, raws = [], [], [], []
     summary, matches = reversals.empty_summary("orders"), reversals.empty_matches()
     unusable: str | None = None  # the first file whose rows were all quarantined
     for name, spec in config.inputs.present().items():
         raw = read_input(name, spec, config.demographics.attributes if name == "customers" else ())
         profiles.append(quality.column_profile(raw.frame, name, raw.headers))
+        raws.append(raw)
         deduped, duplicates = _dedupe(raw.frame)
         cleaned = clean_rows(replace(raw, frame=deduped), config)
         clean, rejected = _in_canonical_order(name, cleaned.clean), cleaned.quarantine
@@ -545,7 +576,7 @@ def run_intake(config: Config) -> CleanTables:
         accounting.append(_account(raw, cleaned, len(clean), duplicates, rejected, config.cleaning.timezone))
     quarantine = pd.concat(quarantines, ignore_index=True)
     result = CleanTables(tables, quarantine, pd.DataFrame(accounting), pd.concat(profiles, ignore_index=True),
-                         summary, matches)
+                         summary, matches, sources_table(raws))
     if unusable:  # raised once every file is accounted for, with them: the quarantine says why
         raise IntakeError(unusable, result)
     return result
@@ -558,7 +589,7 @@ def _account(raw: RawInput, cleaned: Cleaned, clean: int, duplicates: int, quara
     confidence = raw.encoding_confidence
     row = {
         "table": raw.name,
-        "file": Path(raw.spec.path).name,
+        "file": Path(raw.where).name,
         "format": raw.format,
         "encoding": raw.encoding or "",
         "encoding_source": raw.encoding_source or "",
@@ -575,7 +606,7 @@ def _account(raw: RawInput, cleaned: Cleaned, clean: int, duplicates: int, quara
         **{f"q_{reason}": int(by_reason.get(reason, 0)) for reason in REASONS},
     }
     if read != clean + len(quarantine) + duplicates:  # a bug in intake, never a data problem
-        raise AssertionError(f"{raw.spec.path}: intake lost rows: {row}")
+        raise AssertionError(f"{raw.where}: intake lost rows: {row}")
     return row
 
 
@@ -603,7 +634,8 @@ def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
         written[name] = files.write_parquet(frame, folder / f"{name}.parquet")
     written["quarantine_facts"] = files.write_parquet(result.quarantine, folder / "quarantine.parquet")
     sheets = (("quarantine", quarantine_sheet(result.quarantine)), ("accounting", result.accounting),
-              ("columns", result.columns), ("reversals", result.reversals), ("reversal_matches", result.matches))
+              ("columns", result.columns), ("reversals", result.reversals), ("reversal_matches", result.matches),
+              ("sources", result.sources))
     for name, frame in sheets:
         written[name] = files.write_csv(frame, folder / f"{name}.csv")
     return written
