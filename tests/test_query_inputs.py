@@ -15,7 +15,7 @@ import yaml
 from conftest import SAMPLE_INPUTS, study_config
 from custseg.cli import main
 from custseg.config import ConfigError, load_config
-from custseg.intake.cleaning import IntakeError, run_intake
+from custseg.intake.cleaning import IntakeError, format_accounting, run_intake
 from custseg.paths import PROJECT_ROOT
 from custseg.pipeline import data_fingerprint, run
 from custseg.sample.generator import SampleSpec, generate_sample, write_sample
@@ -130,6 +130,11 @@ def test_sources_may_be_gzipped_or_globs_of_monthly_files(write_config, tmp_path
     assert result.tables["customers"]["customer_name"].tolist() == ["Ann", "Bo"]
     files = result.sources.set_index("source").loc["orders"]
     assert files["files"] == 2 and files["rows"] == 3
+    # what `custseg process` prints after intake: each query's sources with their files and rows
+    shown = format_accounting(result.accounting, result.sources).splitlines()
+    assert shown[-4] == "read by the queries:"
+    assert shown[-2].split()[:5] == ["orders", "query", "orders", "2", "3"] and shown[-2].endswith("orders-2026-*.csv")
+    assert shown[-1].split()[:5] == ["customers", "query", "people", "1", "2"]
 
 
 def test_a_missing_source_file_names_the_table_and_the_source(write_config):

@@ -165,7 +165,7 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         raise IntakeError(f"{exc}; each row and its reason is in {out.interim / 'quarantine.csv'}") from None
     written = {"interim": write_intake(result, out.interim)}
     echo("intake accounting (rows read = clean + quarantined + duplicates removed):")
-    echo(format_accounting(result.accounting))
+    echo(format_accounting(result.accounting, result.sources))
     orders = result.tables["orders"]
     check_purchases(result, config)  # the quarantine is written first: it says why
     observation_date = check_observation_date(config, orders)

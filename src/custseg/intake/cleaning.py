@@ -641,10 +641,15 @@ def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
     return written
 
 
-def format_accounting(accounting: pd.DataFrame) -> str:
-    """The accounting table as plain text for the end of an intake run."""
+def format_accounting(accounting: pd.DataFrame, sources: pd.DataFrame | None = None) -> str:
+    """The accounting table as plain text for the end of an intake run; with `sources`
+    (:func:`sources_table`), the files and databases each query read, with their rows, below it."""
     cols = ["table", "file", "rows_read", "clean", "quarantined", "duplicates_removed"]
-    return accounting[cols].to_string(index=False)
+    text = accounting[cols].to_string(index=False)
+    if sources is not None and (sources["kind"] != "file").any():
+        read = sources.loc[sources["kind"] != "file", ["table", "kind", "source", "files", "rows", "location"]]
+        text += "\nread by the queries:\n" + read.to_string(index=False)
+    return text
 
 
 def reason_counts(quarantine: pd.DataFrame) -> Mapping[str, int]:
