@@ -68,8 +68,13 @@ def connection_url(table: str, spec: DatabaseInput):
 
 
 def shown_url(url) -> str:
-    """A URL as messages and the accounting show it: ``postgresql://analyst:***@db:5432/shop``."""
-    return url.render_as_string(hide_password=True)
+    """A URL as messages and the accounting show it, without its password: ``postgresql://analyst@db:5432/shop``
+    (not even ``***``: whether a password was given is shown by the config's password_env, not here)."""
+    from sqlalchemy.engine import URL
+
+    # URL.set(password=None) would keep the password (None means "unchanged" there)
+    bare = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, url.query)
+    return bare.render_as_string(hide_password=True)
 
 
 def _secret(key: str, variable: str | None, file: Path | None) -> str:
