@@ -32,7 +32,8 @@ SAMPLE_PROCESSED := data/processed/sample/study.json
 SAMPLE_TABLES_DIR := data/raw/sample-tables
 SAMPLE_TABLES := $(SAMPLE_TABLES_DIR)/orders.csv
 TABLES_CONFIG := config/sample_tables.yaml
-TABLES_STAMP := build/.make/$(subst /,__,$(TABLES_CONFIG)).reports
+# its own stamp: `make reports CONFIG=config/sample_tables.yaml` has another, with the recipe of reports
+TABLES_STAMP := build/.make/sample-tables.reports
 SRC := $(shell find src/custseg -type f \( -name '*.py' -o -name '*.csv' -o -name '*.j2' -o -name '*.css' -o -name '*.json' -o -name '*.po' \))
 # The generator and its tables: a change to any of them makes a new sample.
 SAMPLE_SRC := $(shell find src/custseg/sample -type f \( -name '*.py' -o -name '*.csv' \))
