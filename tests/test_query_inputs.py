@@ -145,9 +145,9 @@ def test_a_missing_source_file_names_the_table_and_the_source(write_config):
 
 
 @pytest.mark.parametrize("sql, sources, expected", [
-    ("SELECT * FROM orderz", {"orders": "o.csv"}, r"inputs\.orders\.sql: the query reads 'orderz', which is not a "
+    ("SELECT * FROM orderz", {"orders": "o.csv"}, r"inputs\.orders: the query reads 'orderz', which is not a "
                                                   r"source; its sources are \['orders'\]"),
-    ("SELEC * FROM orders", {"orders": "o.csv"}, r"inputs\.orders\.sql: DuckDB cannot parse the query: syntax error"),
+    ("SELEC * FROM orders", {"orders": "o.csv"}, r"inputs\.orders: DuckDB cannot parse the query: syntax error"),
     ("SELECT 1 AS a", {"orders": "o.csv"}, r"source 'orders' is not used by the query"),
     ("SELECT * FROM read_csv('o.csv')", {"orders": "o.csv"}, r"calls read_csv\(\) in its FROM clause"),
     ("DELETE FROM orders", {"orders": "o.csv"}, r"one SELECT statement"),

@@ -17,6 +17,7 @@ from custseg.config.advice import PlaybookAction, Strategy, default_playbook_act
 from custseg.config.filters import FilterError, parse_filter
 from custseg.config.sections import (
     DEFAULT_TIER_KEYS,
+    INPUT_KINDS,
     Churn,
     Cleaning,
     Clusters,
@@ -208,10 +209,17 @@ def load_config(path: str | Path = paths.DEFAULT_CONFIG) -> Config:
         return Config.model_validate({**_resolve_paths(raw, path.parent), "source": path})
     except ValidationError as exc:
         problems = "\n".join(
-            f"  {'.'.join(str(part) for part in err['loc']) or '(whole config)'}: {_explain(err)}"
+            f"  {'.'.join(str(part) for part in _key(err['loc'])) or '(whole config)'}: {_explain(err)}"
             for err in exc.errors()
         )
         raise ConfigError(f"{path}: invalid config\n{problems}") from None
+
+
+def _key(loc: tuple) -> tuple:
+    """An error's location as the config's keys: without the input kind pydantic puts in it."""
+    if len(loc) > 2 and loc[0] == "inputs" and loc[2] in INPUT_KINDS:
+        return (*loc[:2], *loc[3:])
+    return loc
 
 
 def _explain(err: dict) -> str:

@@ -46,6 +46,11 @@ class InputFile(Strict):
     columns: dict[str, str] = Field(default_factory=dict)
 
 
+#: The kinds of input table, as :data:`InputSpec` tags them (pydantic puts the tag in an error's
+#: location: ``inputs.orders.file.path``; the config's messages leave it out).
+INPUT_KINDS = ("file", "sql", "database")
+
+
 def _input_kind(value: object) -> str:
     """Which kind of input a config entry is: SQL over files, a database query, or one file."""
     if isinstance(value, dict):
