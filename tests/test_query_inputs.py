@@ -83,7 +83,7 @@ def test_the_accounting_names_each_query_and_its_sources_with_their_rows(both):
     assert set(orders["kind"]) == {"query"}
     assert orders["rows"].to_dict() == {name: lines[name] for name in ("customers", "order_items", "orders",
                                                                          "payments")}
-    assert orders.loc["payments", "location"] == str(raw / "payments.csv")
+    assert orders.loc["payments", "location"] == "payments.csv"
     assert sources.set_index("table").loc["interactions", "kind"] == "file"
     accounting = pd.read_csv(tables.output.interim / "accounting.csv", encoding="utf-8-sig").set_index("table")
     assert accounting.loc["orders", "file"] == "inputs.orders.sql"

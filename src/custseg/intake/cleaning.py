@@ -121,7 +121,8 @@ class CleanTables:
 
 
 #: Columns of ``sources.csv``: one row per source of every input table (a file, each source of a
-#: query over files, a database), with the rows it held.
+#: query over files, a database), with the rows it held. A file is named as the accounting names
+#: it, without its folder: the same data in another folder gives the same bytes.
 SOURCE_COLUMNS = ("table", "kind", "source", "location", "files", "rows")
 
 
@@ -133,7 +134,7 @@ def sources_table(raws: Sequence[RawInput]) -> pd.DataFrame:
             kind = "query" if isinstance(raw.spec, QueryInput) else "database"
             rows += [(raw.name, kind, s.name, s.location, s.files, s.rows) for s in raw.sources]
         else:
-            rows.append((raw.name, "file", raw.name, raw.where, 1, len(raw.frame)))
+            rows.append((raw.name, "file", raw.name, Path(raw.where).name, 1, len(raw.frame)))
     frame = pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
     return frame.astype({"files": "int64", "rows": "int64"})
 

@@ -33,7 +33,7 @@ class SourceCount:
     """One source a query read: its name, where it is, how many files matched and their rows."""
 
     name: str
-    location: str  # the file or glob as configured, or the database URL without its password
+    location: str  # the file or glob's name (no folder), or the database URL without its password
     files: int
     rows: int
 
@@ -118,7 +118,7 @@ def read_query(table: str, spec: QueryInput) -> QueryResult:
                 raise ReadError(
                     f"inputs.{table}.sources.{name} ({source.path}): DuckDB cannot read it: {exc}"
                 ) from None
-            counts.append(SourceCount(name, str(source.path), len(files), int(rows)))
+            counts.append(SourceCount(name, source.path.name, len(files), int(rows)))
         try:
             result = connection.sql(spec.sql).to_arrow_table()
         except duckdb.Error as exc:
