@@ -40,6 +40,12 @@ SAMPLE_DIR := data/raw/sample
 SAMPLE := $(SAMPLE_DIR)/sample_meta.json
 SAMPLE_LINE_ITEMS := $(SAMPLE_DIR)/line_items.csv
 SAMPLE_PROCESSED := data/processed/sample/study.json
+# The same company as a marketplace's normalised tables (read by SQL over the files, config/sample_tables.yaml).
+SAMPLE_TABLES_DIR := data/raw/sample-tables
+SAMPLE_TABLES := $(SAMPLE_TABLES_DIR)/orders.csv
+TABLES_CONFIG := config/sample_tables.yaml
+# its own stamp: `make reports CONFIG=config/sample_tables.yaml` has another, with the recipe of reports
+TABLES_STAMP := build/.make/sample-tables.reports
 SRC := $(shell find src/custseg -type f \( -name '*.py' -o -name '*.csv' -o -name '*.j2' -o -name '*.css' -o -name '*.json' -o -name '*.po' \))
 # The generator and its tables: a change to any of them makes a new sample.
 SAMPLE_SRC := $(shell find src/custseg/sample -type f \( -name '*.py' -o -name '*.csv' \))
@@ -48,16 +54,16 @@ NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG))$(if $(LANGUAGE),.$(LANGUAGE)).reports
 # The sample is generated only when a config that reads it is used: the default one (several
 # tables) or config/sample_line_items.yaml (the same company as one line-item export).
-CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE),$(if $(filter config/sample_line_items.yaml,$(CONFIG)),$(SAMPLE_LINE_ITEMS)))
+CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE),$(if $(filter config/sample_line_items.yaml,$(CONFIG)),$(SAMPLE_LINE_ITEMS),$(if $(filter $(TABLES_CONFIG),$(CONFIG)),$(SAMPLE_TABLES))))
 
-.PHONY: help setup data process reports test test-python lint bench lab lock strip messages clean distclean
+.PHONY: help setup data process reports sample-tables servers-check test test-python lint bench lab lock strip messages clean distclean
 
 help: ## Show this list of targets
 	@echo "custseg: customer classification and tiering studies"
 	@echo
 	@echo "usage: make <target> [CONFIG=path/to/study.yaml] [LANGUAGE=en|zh]"
 	@echo
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}'
 
 setup: $(SETUP_STAMP) ## Create .venv with the pinned requirements and custseg installed editable (once)
 
@@ -86,6 +92,12 @@ $(SAMPLE): $(SAMPLE_SRC) | $(SETUP_STAMP)
 $(SAMPLE_LINE_ITEMS): $(SAMPLE_SRC) | $(SETUP_STAMP)
 	$(CUSTSEG) sample --out $(SAMPLE_DIR) --customers $(SAMPLE_CUSTOMERS) --seed $(SAMPLE_SEED) --line-items
 
+# The plain files of this run go to build/ (a throwaway copy): rewriting data/raw/sample would
+# make the plain sample's reports look out of date.
+$(SAMPLE_TABLES): $(SAMPLE_SRC) | $(SETUP_STAMP)
+	$(CUSTSEG) sample --out build/sample-tables-plain --customers $(SAMPLE_CUSTOMERS) --seed $(SAMPLE_SEED) \
+	  --tables-out $(SAMPLE_TABLES_DIR)
+
 process: $(SAMPLE_PROCESSED) ## Intake and segmentation of the sample: data/interim, data/processed
 
 $(SAMPLE_PROCESSED): $(SAMPLE) config/sample.yaml $(SRC) | $(SETUP_STAMP)
@@ -97,6 +109,17 @@ reports: $(REPORTS_STAMP) ## Build every report of CONFIG (default: the sample) 
 $(REPORTS_STAMP): $(CONFIG) $(CONFIG_DATA) $(SRC) $(NOTEBOOKS) | $(SETUP_STAMP)
 	$(CUSTSEG) run --config $(CONFIG)$(if $(LANGUAGE), --language $(LANGUAGE))
 	@mkdir -p $(@D) && touch $@
+
+# Not part of `make reports`: it builds the same study again from other files (about as long as
+# the sample's own build); `make reports CONFIG=config/sample_tables.yaml` is the same.
+sample-tables: $(TABLES_STAMP) ## Build every report of config/sample_tables.yaml: the sample as normalised tables, joined by SQL
+
+$(TABLES_STAMP): $(TABLES_CONFIG) $(SAMPLE_TABLES) $(SRC) $(NOTEBOOKS) | $(SETUP_STAMP)
+	$(CUSTSEG) run --config $(TABLES_CONFIG)
+	@mkdir -p $(@D) && touch $@
+
+servers-check: | $(SETUP_STAMP) ## Test database inputs on real PostgreSQL and MariaDB servers (Debian's postgresql, mariadb-server)
+	CUSTSEG_REQUIRE_SERVERS=1 $(PYTEST) $(PYTEST_ARGS) tests/test_database_inputs.py
 
 test: $(SAMPLE_PROCESSED) ## Run the unit and end-to-end tests, then execute every notebook (nbval)
 	$(PYTEST) $(PYTEST_ARGS) tests
@@ -143,7 +166,7 @@ strip: $(SETUP_STAMP) ## Strip outputs from the template notebooks before commit
 	$(VENV)/bin/nbstripout $(NBSTRIP_ARGS) $(NOTEBOOKS) $(wildcard notebooks/explore/*.ipynb)
 
 clean: ## Remove everything the build made (keeps .venv and the raw sample)
-	rm -rf build reports/*.html reports/regions reports/tiers data/interim data/processed exports
+	rm -rf build reports/*.html reports/regions reports/tiers reports/sample-tables data/interim data/processed exports
 
 distclean: clean ## Also remove .venv and the generated sample
-	rm -rf $(VENV) $(SAMPLE_DIR)
+	rm -rf $(VENV) $(SAMPLE_DIR) $(SAMPLE_TABLES_DIR)

@@ -29,6 +29,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
     written = write_sample(data, Path(args.out))
     if args.line_items:
         written["line_items"] = write_line_items(data, Path(args.out))
+    if args.tables_out:
+        from custseg.sample.marketplace import marketplace_tables, write_marketplace
+
+        tables = marketplace_tables(data.orders, data.customers, data.feedback, data.interactions,
+                                    data.ground_truth, spec.seed)
+        written |= {f"tables/{name}": path for name, path in write_marketplace(tables, Path(args.tables_out)).items()}
     print(
         f"sample: {len(data.customers):,} customers, {len(data.orders):,} orders, "
         f"{len(data.interactions):,} interactions, {len(data.feedback):,} feedback rows "
@@ -86,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--line-items",
         action="store_true",
         help="also write line_items.csv: the orders as invoice lines, as online shops export them",
+    )
+    sample.add_argument(
+        "--tables-out", default=None, metavar="FOLDER",
+        help="also write the company as a marketplace's normalised tables (orders without amounts, items, "
+             "payments, per-order customer ids, people, reviews by order) into FOLDER",
     )
     sample.set_defaults(func=cmd_sample)
 

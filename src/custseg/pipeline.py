@@ -17,10 +17,12 @@ import pandas as pd
 
 import custseg
 from custseg import files, paths, processed, words
-from custseg.config import Config, ConfigError
+from custseg.config import Config, ConfigError, DatabaseInput, QueryInput
 from custseg.exports import write_segment_export, write_watch_list
 from custseg.intake.cleaning import CleanTables, IntakeError, format_accounting, run_intake, write_intake
+from custseg.intake.database import database_fingerprint
 from custseg.intake.gathering import matched_files
+from custseg.intake.query import input_location, query_fingerprint
 from custseg.intake.readers import ReadError
 from custseg.segment import demographics
 from custseg.segment.features import default_observation_date, net_values, purchases_at
@@ -37,16 +39,26 @@ WRITTEN_FOLDERS = ("interim", "processed", "exports")
 
 
 def data_fingerprint(config: Config) -> str:
-    """One hash over every configured input file: identifies the data a report was built from."""
+    """One hash over every configured input: identifies the data a report was built from.
+
+    A file counts by its bytes; a query over files by its SQL and every source file's bytes; a
+    database query by its text and the rows it returns now (the database is asked each time).
+    """
     digest = hashlib.sha256()
     for name, spec in sorted(config.inputs.present().items()):
-        # every file a pattern matches, by name: a new month's export, or one removed, rebuilds
-        try:
-            found = matched_files(spec.path) if spec.is_many() else [spec.path]
-        except ReadError as exc:  # the pattern matches no file (any more): the user's to fix, no traceback
-            raise IntakeError(f"{name}: {exc}") from None
-        parts = [file_digest(found[0])] if found == [spec.path] else [f"{p.name}={file_digest(p)}" for p in found]
-        digest.update(f"{name}:{' '.join(parts)}\n".encode())
+        if isinstance(spec, QueryInput):
+            part = f"sql {query_fingerprint(name, spec)}"
+        elif isinstance(spec, DatabaseInput):
+            part = f"database {database_fingerprint(name, spec)}"
+        else:
+            # every file a pattern matches, by name: a new month's export, or one removed, rebuilds
+            try:
+                found = matched_files(spec.path) if spec.is_many() else [spec.path]
+            except ReadError as exc:  # the pattern matches no file (any more): the user's to fix, no traceback
+                raise IntakeError(f"{name}: {exc}") from None
+            parts = [file_digest(found[0])] if found == [spec.path] else [f"{p.name}={file_digest(p)}" for p in found]
+            part = " ".join(parts)
+        digest.update(f"{name}:{part}\n".encode())
     return digest.hexdigest()[:16]
 
 
@@ -161,7 +173,7 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
         raise IntakeError(f"{exc}; each row and its reason is in {out.interim / 'quarantine.csv'}") from None
     written = {"interim": write_intake(result, out.interim)}
     echo("intake accounting (rows read = clean + quarantined + duplicates removed):")
-    echo(format_accounting(result.accounting))
+    echo(format_accounting(result.accounting, result.sources))
     orders = result.tables["orders"]
     check_purchases(result, config)  # the quarantine is written first: it says why
     observation_date = check_observation_date(config, orders)
@@ -270,7 +282,7 @@ def check_purchases(result: CleanTables, config: Config) -> None:
         (with the quarantine's reasons) or no purchases (with the statuses of the clean orders).
     """
     name = "orders" if config.inputs.orders is not None else "line_items"
-    path = getattr(config.inputs, name).path
+    path = input_location(name, getattr(config.inputs, name))
     orders = result.tables["orders"]
     row = result.accounting.loc[result.accounting["table"] == name, ["rows_read", "clean"]].sum()  # all its files
     if orders.empty:

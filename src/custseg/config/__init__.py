@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from custseg.config.advice import PlaybookAction, Strategy, StrategyMeasure, StrategyRule
 from custseg.config.loading import Config, ConfigError, load_config
+from custseg.config.queries import DatabaseInput, QueryInput, QuerySource
 from custseg.config.sections import (
     CANONICAL_ATTRIBUTES,
     DEFAULT_TIER_KEYS,
@@ -54,12 +55,15 @@ __all__ = [
     "ConfigError",
     "Currency",
     "CustomMarket",
+    "DatabaseInput",
     "Demographics",
     "Group",
     "InputFile",
     "Inputs",
     "Lifecycle",
     "Output",
+    "QueryInput",
+    "QuerySource",
     "PlaybookAction",
     "Preferences",
     "RegionAliases",

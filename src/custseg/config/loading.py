@@ -16,6 +16,7 @@ from custseg import paths
 from custseg.config.advice import PlaybookAction, Strategy, default_playbook_actions
 from custseg.config.sections import (
     DEFAULT_TIER_KEYS,
+    INPUT_KINDS,
     Churn,
     Cleaning,
     Clusters,
@@ -133,8 +134,7 @@ class Config(Strict):
         # custseg never writes where its inputs are: an output folder equal to an input's folder
         # overwrote the raw export with the clean table, one that contains it is removed whole
         # by `make clean`, and one inside it mixes what can be rebuilt with what cannot.
-        for name, spec in self.inputs.present().items():
-            folder = Path(spec.path).resolve().parent
+        for name, folder in self.inputs.folders():
             for key in Output.model_fields:
                 out = Path(getattr(self.output, key)).resolve()
                 relation = ("is" if out == folder else "contains" if folder.is_relative_to(out)
@@ -171,6 +171,16 @@ def _resolve_paths(raw: dict, base: Path) -> dict:
             spec = {"path": spec}
         if isinstance(spec, dict) and "path" in spec:
             spec = {**spec, "path": _resolve(spec["path"], base)}
+        if isinstance(spec, dict) and isinstance(spec.get("sources"), dict):  # a query over files
+            spec = {**spec, "sources": {
+                source: _resolve(value, base) if isinstance(value, str)
+                else {**value, "path": _resolve(value["path"], base)} if isinstance(value, dict) and "path" in value
+                else value
+                for source, value in spec["sources"].items()
+            }}
+        for key in ("url_file", "password_file"):  # a database input's secrets
+            if isinstance(spec, dict) and spec.get(key) is not None:
+                spec = {**spec, key: _resolve(spec[key], base)}
         inputs[name] = spec
     raw["inputs"] = inputs
     if isinstance(raw.get("output"), dict):
@@ -210,10 +220,17 @@ def load_config(path: str | Path = paths.DEFAULT_CONFIG) -> Config:
         return Config.model_validate({**_resolve_paths(raw, path.parent), "source": path})
     except ValidationError as exc:
         problems = "\n".join(
-            f"  {'.'.join(str(part) for part in err['loc']) or '(whole config)'}: {_explain(err)}"
+            f"  {'.'.join(str(part) for part in _key(err['loc'])) or '(whole config)'}: {_explain(err)}"
             for err in exc.errors()
         )
         raise ConfigError(f"{path}: invalid config\n{problems}") from None
+
+
+def _key(loc: tuple) -> tuple:
+    """An error's location as the config's keys: without the input kind pydantic puts in it."""
+    if len(loc) > 2 and loc[0] == "inputs" and loc[2] in INPUT_KINDS:
+        return (*loc[:2], *loc[3:])
+    return loc
 
 
 def _explain(err: dict) -> str:

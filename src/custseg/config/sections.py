@@ -11,12 +11,13 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from custseg import geo
 from custseg.config.filters import FilterError, parse_filter
+from custseg.config.queries import DatabaseInput, QueryInput
 from custseg.i18n import N_, Language
 
 RegionLevel = Literal["market", "country", "province"]
@@ -67,15 +68,40 @@ class InputFile(Strict):
         return self.sheets is not None or any(char in str(self.path) for char in "*?[")
 
 
+#: The kinds of input table, as :data:`InputSpec` tags them (pydantic puts the tag in an error's
+#: location: ``inputs.orders.file.path``; the config's messages leave it out).
+INPUT_KINDS = ("file", "sql", "database")
+
+
+def _input_kind(value: object) -> str:
+    """Which kind of input a config entry is: SQL over files, a database query, or one file."""
+    if isinstance(value, dict):
+        if "sql" in value or "sources" in value:
+            return "sql"
+        if {"query", "url", "url_env", "url_file"} & set(value):
+            return "database"
+        return "file"
+    return {QueryInput: "sql", DatabaseInput: "database"}.get(type(value), "file")
+
+
+#: One input table: a file (InputFile), a query over files (QueryInput) or a database query
+#: (DatabaseInput), told apart by their keys (``sql``, ``query``/``url``, else a file).
+InputSpec = Annotated[
+    Annotated[InputFile, Tag("file")] | Annotated[QueryInput, Tag("sql")] | Annotated[DatabaseInput, Tag("database")],
+    Discriminator(_input_kind),
+]
+
+
 class Inputs(Strict):
     """The tables of a study: either orders (plus optional customers, interactions, feedback) or
-    one line-item table as online shops export it, from which orders and customers are derived."""
+    one line-item table as online shops export it, from which orders and customers are derived.
+    Each is a file, a query over files or a database query (:data:`InputSpec`)."""
 
-    orders: InputFile | None = None
-    line_items: InputFile | None = None
-    customers: InputFile | None = None
-    interactions: InputFile | None = None
-    feedback: InputFile | None = None
+    orders: InputSpec | None = None
+    line_items: InputSpec | None = None
+    customers: InputSpec | None = None
+    interactions: InputSpec | None = None
+    feedback: InputSpec | None = None
 
     @model_validator(mode="after")
     def _one_order_source(self) -> Inputs:
@@ -86,9 +112,19 @@ class Inputs(Strict):
             )
         return self
 
-    def present(self) -> dict[str, InputFile]:
+    def present(self) -> dict[str, InputFile | QueryInput | DatabaseInput]:
         """The tables that are configured, by name."""
         return {name: spec for name, spec in self if spec is not None}
+
+    def folders(self) -> list[tuple[str, Path]]:
+        """Each table's name with every folder its files are in (a query's sources; none for a database)."""
+        found = []
+        for name, spec in self.present().items():
+            if isinstance(spec, QueryInput):
+                found += [(name, Path(source.path).resolve().parent) for source in spec.sources.values()]
+            elif not isinstance(spec, DatabaseInput):
+                found.append((name, Path(spec.path).resolve().parent))
+        return found
 
 
 def _default_statuses() -> dict[str, list[str]]:

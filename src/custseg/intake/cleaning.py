@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from custseg import files, i18n, words
-from custseg.config import Cleaning, Config, ConfigError, InputFile
-from custseg.intake import gathering, lineitems, quality, reversals, validation
+from custseg.config import Cleaning, Config, ConfigError, DatabaseInput, InputFile, QueryInput
+from custseg.intake import database, gathering, lineitems, quality, query, reversals, validation
 from custseg.intake.readers import ReadError
 from custseg.intake.validation import ORDER_COLUMNS, QUARANTINE_COLUMNS, QUARANTINE_FACTS, REASONS, map_statuses
 
@@ -79,10 +79,10 @@ class IntakeError(ValueError):
 
 @dataclass(frozen=True)
 class RawInput:
-    """One input file as read: canonical text columns plus ``source_row``, and how it was read."""
+    """One input table as read: canonical text columns plus ``source_row``, and how it was read."""
 
     name: str
-    spec: InputFile
+    spec: InputFile | QueryInput | DatabaseInput
     frame: pd.DataFrame
     format: str
     encoding: str | None
@@ -92,15 +92,18 @@ class RawInput:
     encoding_confidence: float | None = None
     encoding_alternatives: tuple[str, ...] = ()
     # the files (and sheets) read, in order; ``frame``'s source_row holds ordinals over them
-    # (custseg.intake.gathering): with one file, the lines themselves
+    # (custseg.intake.gathering): with one file, the lines themselves; a query's result is one part
     sources: tuple[gathering.Source, ...] = ()
     parts: tuple[gathering.Part, ...] = ()
     moved: tuple[str, ...] = ()  # canonical names whose own column in the file was renamed out of the way
+    # what the table was read from: a file's path (or pattern), or inputs.<table>.sql / inputs.<table>.query
+    where: str = ""
+    query_sources: tuple[query.SourceCount, ...] = ()  # the files (or the database) a query read, with their rows
 
     @property
     def many(self) -> bool:
         """Whether the input may read several files or sheets: rows then name theirs."""
-        return self.spec.is_many()
+        return isinstance(self.spec, InputFile) and self.spec.is_many()
 
 
 @dataclass(frozen=True)
@@ -124,9 +127,30 @@ class CleanTables:
     columns: pd.DataFrame
     reversals: pd.DataFrame = field(default_factory=lambda: reversals.empty_summary("orders"))
     matches: pd.DataFrame = field(default_factory=lambda: reversals.empty_matches())
+    sources: pd.DataFrame = field(default_factory=lambda: sources_table([]))  # what each table was read from
 
 
-def read_input(name: str, spec: InputFile, extra: Sequence[str] = ()) -> RawInput:
+#: Columns of ``sources.csv``: one row per source of every input table (a file, each source of a
+#: query over files, a database), with the rows it held. A file is named as the accounting names
+#: it, without its folder: the same data in another folder gives the same bytes.
+SOURCE_COLUMNS = ("table", "kind", "source", "location", "files", "rows")
+
+
+def sources_table(raws: Sequence[RawInput]) -> pd.DataFrame:
+    """One row per source each input table was read from: a file, a query's sources, a database."""
+    rows = []
+    for raw in raws:
+        if raw.query_sources:
+            kind = "query" if isinstance(raw.spec, QueryInput) else "database"
+            rows += [(raw.name, kind, s.name, s.location, s.files, s.rows) for s in raw.query_sources]
+        else:  # a file, or the files a pattern matched (by the pattern)
+            files = len({part.file for part in raw.parts}) or 1
+            rows.append((raw.name, "file", raw.name, Path(raw.where).name, files, len(raw.frame)))
+    frame = pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
+    return frame.astype({"files": "int64", "rows": "int64"})
+
+
+def read_input(name: str, spec: InputFile | QueryInput | DatabaseInput, extra: Sequence[str] = ()) -> RawInput:
     """Read one input (a file, every file of a pattern, several sheets) as text under custseg's
     canonical column names.
 
@@ -145,8 +169,16 @@ def read_input(name: str, spec: InputFile, extra: Sequence[str] = ()) -> RawInpu
     `extra` names more columns to keep as they are headed in the file (the customer attributes
     of ``demographics.attributes``).
     """
+    query_sources: tuple[query.SourceCount, ...] = ()
     try:
-        parts = gathering.read_parts(spec)
+        if isinstance(spec, QueryInput):
+            where, result = query.query_label(name), query.read_query(name, spec)
+            parts, query_sources = [gathering.Part(Path(where), where, None, result.raw)], result.sources
+        elif isinstance(spec, DatabaseInput):
+            where, result = database.query_label(name), database.read_database(name, spec)
+            parts, query_sources = [gathering.Part(Path(where), where, None, result.raw)], (result.source,)
+        else:
+            where, parts = str(spec.path), gathering.read_parts(spec)
     except ReadError as exc:
         raise IntakeError(f"{name}: {exc}") from exc
     frames, moved, headers = [], (), {}
@@ -166,10 +198,10 @@ def read_input(name: str, spec: InputFile, extra: Sequence[str] = ()) -> RawInpu
     table = parts[0].table
     return RawInput(name, spec, frame.reset_index(drop=True), table.format, table.encoding, table.delimiter, headers,
                     table.encoding_source, table.encoding_confidence, table.encoding_alternatives,
-                    sources, tuple(parts), moved)
+                    sources, tuple(parts), moved, where, query_sources)
 
 
-def _canonical(name: str, spec: InputFile, part: gathering.Part,
+def _canonical(name: str, spec: InputFile | QueryInput | DatabaseInput, part: gathering.Part,
                extra: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str], tuple[str, ...]]:
     """One part's text frame under canonical names, the header of each, the columns moved aside."""
     path, frame = part.label, part.table.frame
@@ -220,7 +252,7 @@ def normalize_text(column: pd.Series) -> pd.Series:
     return column
 
 
-def read_table(name: str, spec: InputFile) -> pd.DataFrame:
+def read_table(name: str, spec: InputFile | QueryInput | DatabaseInput) -> pd.DataFrame:
     """The text frame of :func:`read_input` alone."""
     return read_input(name, spec).frame
 
@@ -246,7 +278,7 @@ def _prepare(name: str, frame: pd.DataFrame, config: Config) -> pd.DataFrame:
     return frame
 
 
-def _quarantine_rows(name: str, file: Path, frame: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
+def _quarantine_rows(name: str, file: Path | str, frame: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
     """One quarantine row per failing input row: its first reason, other problems in its figures."""
     if cases.empty:
         return _empty_quarantine()
@@ -320,7 +352,7 @@ def _stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) 
         shown = "; ".join(f"{_where(raw, f, r)}: {v!r}" for f, r, v in zip(first["file"], first["row"], first["value"]))
         more = f" and {len(hit) - _SHOWN_ROWS:,} more" if len(hit) > _SHOWN_ROWS else ""
         raise IntakeError(
-            f"{raw.spec.path}: column {column!r}: {_english_meaning(raw.name, reason)}: {shown}{more}. "
+            f"{raw.where}: column {column!r}: {_english_meaning(raw.name, reason)}: {shown}{more}. "
             f"To go on, {_hint(raw.name, reason)}, "
             f"or remove {reason!r} from cleaning.stop_on to quarantine such rows instead"
         )
@@ -336,7 +368,7 @@ def _located(raw: RawInput, quarantine: pd.DataFrame, rows: Sequence[str] = ("ro
     file (and sheet) of the first of them (:func:`custseg.intake.gathering.locate`)."""
     if quarantine.empty or not raw.sources:
         return quarantine
-    labels = np.asarray([source.label for source in raw.sources] + [str(raw.spec.path)], dtype=object)
+    labels = np.asarray([source.label for source in raw.sources] + [raw.where], dtype=object)
     located = {}
     for i, column in enumerate(rows):
         part, lines = gathering.locate(raw.sources, quarantine[column])
@@ -379,7 +411,7 @@ def _all_quarantined(raw: RawInput, read: int, clean: int, quarantine: pd.DataFr
         for file, row, column, value, reason in first.itertuples(index=False)
     )
     return (
-        f"{raw.spec.path}: no clean rows: all {len(quarantine):,} rows that are not exact duplicates were "
+        f"{raw.where}: no clean rows: all {len(quarantine):,} rows that are not exact duplicates were "
         f"quarantined, {reasons} ({shown}). To go on, {_hint(raw.name, str(counts.index[0]))}"
     )
 
@@ -410,7 +442,7 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
                                timezone=config.cleaning.timezone)
     schema = validation.row_schema(name, parsed, rates, config.cleaning, latest_date(config))
     cases = validation.failures(schema, frame)
-    rejected = _quarantine_rows(name, spec.path, frame, cases)
+    rejected = _quarantine_rows(name, raw.where, frame, cases)
     frame = frame.drop(index=cases["index"].unique())
     # Uniqueness is judged among the valid rows only: a valid row is not a duplicate of a
     # rejected one.
@@ -418,7 +450,7 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
     if id_column:
         repeated = frame[id_column].duplicated(keep=False)
         cases = pd.DataFrame({"index": frame.index[repeated], "column": id_column, "reason": "conflicting_duplicate"})
-        rejected = pd.concat([rejected, _quarantine_rows(name, spec.path, frame, cases)], ignore_index=True)
+        rejected = pd.concat([rejected, _quarantine_rows(name, raw.where, frame, cases)], ignore_index=True)
         frame = frame.loc[~repeated]
     rejected = _located(raw, rejected.sort_values("row", kind="stable").reset_index(drop=True))
     _stop_if_asked(raw, rejected, config.cleaning)
@@ -428,11 +460,11 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
 def _decimal(raw: RawInput) -> str:
     """The decimal convention numbers of the file are read with: the setting, or ``.`` for a
     workbook or Parquet file, whose numbers custseg writes as text itself (``1.234`` is 1.234)."""
-    if raw.format == "csv":
+    if raw.format not in ("excel", "parquet"):  # a CSV file, or a query passing on text numbers
         return raw.spec.decimal
     if raw.spec.decimal == ",":
         raise IntakeError(
-            f"{raw.spec.path}: inputs.{raw.name}.decimal is ',' but this is "
+            f"{raw.where}: inputs.{raw.name}.decimal is ',' but this is "
             f"{'an Excel' if raw.format == 'excel' else 'a Parquet'} "
             "file, which stores numbers as numbers (the decimal separator is only how a program shows them); "
             "remove decimal for this input"
@@ -543,7 +575,7 @@ def match_order_returns(orders: pd.DataFrame, config: Config) -> tuple[pd.DataFr
         reversals.outcomes(matched[returned].astype(np.float64), np.ones(int(returned.sum()))),
         value[returned], np.where(matched, value, 0.0)[returned], "orders",
     )
-    file = str(config.inputs.orders.path) if config.inputs.orders else ""
+    file = query.input_location("orders", config.inputs.orders) if config.inputs.orders else ""
     matches = reversals.match_table(
         "orders", file, orders.iloc[found.reversal], orders.iloc[found.purchase],
         number="order_id", date="order_date", quantity=1.0, value_base=value[found.reversal],
@@ -584,12 +616,13 @@ def run_intake(config: Config) -> CleanTables:
     """
     _check_cleaning(config)
     tables: dict[str, pd.DataFrame] = {}
-    quarantines, accounting, profiles = [], [], []
+    quarantines, accounting, profiles, raws = [], [], [], []
     summary, matches = reversals.empty_summary("orders"), reversals.empty_matches()
     unusable: str | None = None  # the first file whose rows were all quarantined
     for name, spec in config.inputs.present().items():
         raw = read_input(name, spec, config.demographics.attributes if name == "customers" else ())
         profiles.append(quality.column_profile(raw.frame, name, raw.headers))
+        raws.append(raw)
         deduped, _ = _dedupe(raw.frame)
         removed = np.setdiff1d(raw.frame["source_row"].to_numpy(), deduped["source_row"].to_numpy())
         cleaned = clean_rows(replace(raw, frame=deduped), config)
@@ -613,7 +646,7 @@ def run_intake(config: Config) -> CleanTables:
                                    config.cleaning.timezone))
     quarantine = pd.concat(quarantines, ignore_index=True)
     result = CleanTables(tables, quarantine, pd.DataFrame(accounting), pd.concat(profiles, ignore_index=True),
-                         summary, matches)
+                         summary, matches, sources_table(raws))
     if unusable:  # raised once every file is accounted for, with them: the quarantine says why
         raise IntakeError(unusable, result)
     return result
@@ -640,7 +673,7 @@ def _account(raw: RawInput, cleaned: Cleaned, clean: np.ndarray, removed: np.nda
     for i, source in enumerate(sources):
         table = raw.parts[i].table if source is not None else None
         if source is None:
-            mine, read, file = quarantine, len(raw.frame), Path(raw.spec.path).name
+            mine, read, file = quarantine, len(raw.frame), Path(raw.where).name
         else:
             mine, read = quarantine.loc[quarantine["file"] == source.label], source.rows
             file = source.name if source.sheet is None else f"{source.name} (sheet {source.sheet})"
@@ -671,7 +704,7 @@ def _account(raw: RawInput, cleaned: Cleaned, clean: np.ndarray, removed: np.nda
         if raw.moved:  # the file's own columns renamed out of the way of a mapping (gathering.map_columns)
             row["moved_aside"] = " ".join(raw.moved)
         if read != row["clean"] + row["quarantined"] + row["duplicates_removed"]:  # a bug in intake
-            raise AssertionError(f"{raw.spec.path}: intake lost rows: {row}")
+            raise AssertionError(f"{raw.where}: intake lost rows: {row}")
         rows.append(row)
     return rows
 
@@ -700,14 +733,16 @@ def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
         written[name] = files.write_parquet(frame, folder / f"{name}.parquet")
     written["quarantine_facts"] = files.write_parquet(result.quarantine, folder / "quarantine.parquet")
     sheets = (("quarantine", quarantine_sheet(result.quarantine)), ("accounting", result.accounting),
-              ("columns", result.columns), ("reversals", result.reversals), ("reversal_matches", result.matches))
+              ("columns", result.columns), ("reversals", result.reversals), ("reversal_matches", result.matches),
+              ("sources", result.sources))
     for name, frame in sheets:
         written[name] = files.write_csv(frame, folder / f"{name}.csv")
     return written
 
 
-def format_accounting(accounting: pd.DataFrame) -> str:
-    """The accounting table as plain text for the end of an intake run."""
+def format_accounting(accounting: pd.DataFrame, sources: pd.DataFrame | None = None) -> str:
+    """The accounting table as plain text for the end of an intake run; with `sources`
+    (:func:`sources_table`), the files and databases each query read, with their rows, below it."""
     cols = ["table", "file", "rows_read", "clean", "quarantined", "duplicates_removed"]
     notes = [
         f"{row['file']}: its own column {column} was renamed to {gathering.MOVED_ASIDE.format(column=column)!r}: "
@@ -715,7 +750,11 @@ def format_accounting(accounting: pd.DataFrame) -> str:
         for row in accounting.to_dict("records") if isinstance(row.get("moved_aside"), str)
         for column in row["moved_aside"].split()
     ]
-    return "\n".join([accounting[cols].to_string(index=False), *notes])
+    text = "\n".join([accounting[cols].to_string(index=False), *notes])
+    if sources is not None and (sources["kind"] != "file").any():
+        read = sources.loc[sources["kind"] != "file", ["table", "kind", "source", "files", "rows", "location"]]
+        text += "\nread by the queries:\n" + read.to_string(index=False)
+    return text
 
 
 def reason_counts(quarantine: pd.DataFrame) -> Mapping[str, int]:

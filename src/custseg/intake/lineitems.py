@@ -35,6 +35,7 @@ import pandas as pd
 from custseg import words
 from custseg.config import Config
 from custseg.intake import reversals
+from custseg.intake.query import input_location
 from custseg.intake.validation import ORDER_COLUMNS
 
 
@@ -96,7 +97,7 @@ def derive(lines: pd.DataFrame, config: Config) -> Derived:
         ``matches`` lists every (reversal line, purchase line) pair.
     """
     cleaning = config.cleaning
-    file = str(config.inputs.line_items.path) if config.inputs.line_items else ""
+    file = input_location("line_items", config.inputs.line_items) if config.inputs.line_items else ""
     lines, quarantine = _conflicts(lines, file)
 
     rates = config.currency.rate_table()

@@ -747,6 +747,21 @@ def _read_parquet(path: Path, data: bytes | None = None) -> RawTable:
     return RawTable(_with_source_row(frame, np.arange(2, len(frame) + 2)), "parquet", None, None, None)
 
 
+def arrow_text_frame(table: pa.Table, where: str) -> pd.DataFrame:
+    """Every column of an Arrow table (a query's result) as text, written as Parquet columns are.
+
+    The same rules as :func:`read_raw` applies to a Parquet file: dates ``2024-01-05``, whole
+    numbers without ``.0``, nulls ``""``, headers NFKC-normalized; no ``source_row`` column.
+    ``where`` names the table in errors (``inputs.orders.sql``).
+    """
+    label = Path(where)
+    names = _normalize_names(label, table.column_names, lambda i: f"column {i + 1} ({table.column_names[i]!r})")
+    texts = [_arrow_text(label, column, table.column(i)) for i, column in enumerate(table.column_names)]
+    return pa.Table.from_arrays(texts, names=names).to_pandas(
+        types_mapper={pa.string(): pd.StringDtype(na_value=np.nan)}.get
+    )
+
+
 def _arrow_text(path: Path, name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
     """One Parquet column as text, written like :func:`_excel_text` writes cells; nulls are ""."""
     kind = column.type
