@@ -15,11 +15,11 @@ import yaml
 from custseg.cli import main
 from custseg.config import ConfigError, load_config
 from custseg.intake.cleaning import IntakeError, run_intake
-from custseg.paths import PROJECT_ROOT
 from custseg.pipeline import data_fingerprint
 from custseg.report.build import expected_pages
 from custseg.sample.generator import SampleSpec, generate_sample
 from custseg.sample.marketplace import marketplace_tables, write_marketplace
+from support.examples import EXAMPLE, example_inputs
 
 # mariadb_server and postgres_server are fixtures: pytest finds them by name in this module
 from support.servers import PASSWORD, load_tables, mariadb_server, postgres_server, with_password  # noqa: F401
@@ -27,7 +27,6 @@ from support.servers import PASSWORD, load_tables, mariadb_server, postgres_serv
 pytestmark = pytest.mark.e2e
 
 SECRET_VARIABLE = "CUSTSEG_TEST_DB_PASSWORD"
-EXAMPLE = yaml.safe_load((PROJECT_ROOT / "config/sample_tables.yaml").read_text(encoding="utf-8"))
 INTERACTIONS = "SELECT interaction_id, customer_id, interaction_date, channel FROM interactions"
 
 
@@ -41,16 +40,6 @@ def _write_config(root: Path, inputs: dict) -> Path:
     path = root / "study.yaml"
     path.write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
-
-
-def _file_inputs(raw: Path) -> dict:
-    """The example's inputs with their sources in `raw`."""
-    def moved(value):
-        return str(raw / Path(value).name) if isinstance(value, str) else value
-
-    return {name: ({**spec, "sources": {k: moved(v) for k, v in spec["sources"].items()}}
-                   if isinstance(spec, dict) else moved(spec))
-            for name, spec in EXAMPLE["inputs"].items()}
 
 
 def _database_inputs(url: str) -> dict:
@@ -75,7 +64,7 @@ def marketplace(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def from_files(marketplace: Path) -> Path:
     """The study built from the CSV files by queries over them (DuckDB): its config."""
-    config = _write_config(marketplace / "files", _file_inputs(marketplace / "raw"))
+    config = _write_config(marketplace / "files", example_inputs(marketplace / "raw"))
     assert main(["run", "--config", str(config), "--quiet"]) == 0
     return config
 

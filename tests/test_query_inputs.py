@@ -16,22 +16,10 @@ from conftest import SAMPLE_INPUTS, study_config
 from custseg.cli import main
 from custseg.config import ConfigError, load_config
 from custseg.intake.cleaning import IntakeError, format_accounting, run_intake
-from custseg.paths import PROJECT_ROOT
 from custseg.pipeline import data_fingerprint, run
 from custseg.sample.generator import SampleSpec, generate_sample, write_sample
 from custseg.sample.marketplace import MARKETPLACE_TABLES, marketplace_tables, write_marketplace
-
-EXAMPLE = yaml.safe_load((PROJECT_ROOT / "config/sample_tables.yaml").read_text(encoding="utf-8"))
-
-
-def example_inputs(raw: Path) -> dict:
-    """The worked example's inputs with their files in `raw`."""
-    def moved(value):
-        return str(raw / Path(value).name) if isinstance(value, str) else value
-
-    return {name: ({**spec, "sources": {k: moved(v) for k, v in spec["sources"].items()}}
-                   if isinstance(spec, dict) else moved(spec))
-            for name, spec in EXAMPLE["inputs"].items()}
+from support.examples import example_inputs
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from custseg import i18n
 from custseg.i18n import N_, _
 from custseg.segment.preferences import DAYPARTS, MIXED, PRICE_CLASSES, TIMING_CLASSES
 from custseg.studies import render
+from custseg.studies.demographics import with_index
 from custseg.studies.labels import FEW_MARK
 
 #: The class columns the section shows, in order, with the column their order comes from.
@@ -134,18 +135,6 @@ def class_rows(customers: pd.DataFrame, base: pd.DataFrame, column: str) -> pd.D
     })
 
 
-def _with_index(fmt: Callable[[object], str]) -> Callable[[tuple], str]:
-    """A figure and its index in brackets: "12.3% (152)"; the mark when it rests on few customers."""
-    def show(cell: tuple) -> str:
-        value, index, few = cell
-        if pd.isna(value):
-            return render.MISSING
-        if pd.isna(index):
-            return fmt(value)
-        return f"{fmt(value)} ({render.index_points(index)}{' ' + FEW_MARK if few else ''})"
-    return show
-
-
 def class_table(rows: pd.DataFrame, column: str, currency: str, min_customers: int, where: str, *,
                 churn: str | None, slice_: bool) -> render.Table:
     """One class column's rows (:func:`class_rows`) as a table."""
@@ -166,11 +155,11 @@ def class_table(rows: pd.DataFrame, column: str, currency: str, min_customers: i
     columns[_("Revenue share")], formats[_("Revenue share")] = rows["revenue_share"].to_numpy(), render.percent
     heading = _("Revenue per buyer")
     columns[heading] = list(zip(rows["revenue_per_buyer"], rows["revenue_per_buyer_index"], few))
-    formats[heading] = _with_index(money)
+    formats[heading] = with_index(money)
     if churn is not None:
         heading = _("Churn probability") if churn == "probability" else _("Churned")
         columns[heading] = list(zip(rows["churn"], rows["churn_index"], few))
-        formats[heading] = _with_index(render.percent)
+        formats[heading] = with_index(render.percent)
     name = _(_NAMES[column])
     table = pd.DataFrame(columns, index=pd.Index([value_name(column, v) for v in rows["value"]], name=name))
     numeric = [*formats, _("Index")] if slice_ else list(formats)
