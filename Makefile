@@ -50,7 +50,7 @@ REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG))$(if $(LANGUAGE),.$(LANGUAGE
 # tables) or config/sample_line_items.yaml (the same company as one line-item export).
 CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE),$(if $(filter config/sample_line_items.yaml,$(CONFIG)),$(SAMPLE_LINE_ITEMS)))
 
-.PHONY: help setup data process reports test test-python lint bench lab lock strip messages clean distclean
+.PHONY: help setup data process reports pdf pdf-pages test test-python lint bench lab lock strip messages clean distclean
 
 help: ## Show this list of targets
 	@echo "custseg: customer classification and tiering studies"
@@ -97,6 +97,19 @@ reports: $(REPORTS_STAMP) ## Build every report of CONFIG (default: the sample) 
 $(REPORTS_STAMP): $(CONFIG) $(CONFIG_DATA) $(SRC) $(NOTEBOOKS) | $(SETUP_STAMP)
 	$(CUSTSEG) run --config $(CONFIG)$(if $(LANGUAGE), --language $(LANGUAGE))
 	@mkdir -p $(@D) && touch $@
+
+# Where `make pdf` finds the pages of CONFIG: the sample's output.reports (set it for another config).
+REPORTS_DIR ?= reports
+
+pdf: $(REPORTS_STAMP) ## Print every built page of CONFIG to an A4 PDF beside it (headless Chromium; REPORTS_DIR=reports)
+	@$(MAKE) --no-print-directory pdf-pages CONFIG=$(CONFIG) REPORTS_DIR=$(REPORTS_DIR)
+
+# The pages exist only once the reports are built, so they are listed by a second make: one PDF per
+# page, made again only when its page is newer.
+pdf-pages: $(if $(filter pdf-pages,$(MAKECMDGOALS)),$(patsubst %.html,%.pdf,$(shell find $(REPORTS_DIR) -name '*.html' 2>/dev/null)))
+
+$(REPORTS_DIR)/%.pdf: $(REPORTS_DIR)/%.html | $(SETUP_STAMP)
+	$(PY) -m custseg.report.pdf $< $@
 
 test: $(SAMPLE_PROCESSED) ## Run the unit and end-to-end tests, then execute every notebook (nbval)
 	$(PYTEST) $(PYTEST_ARGS) tests

@@ -9,9 +9,13 @@ Skipped, with a message, only where no Chromium is installed; with CUSTSEG_REQUI
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
-from support.browser import A4, local_target, pdf_pages, pdf_text
+import pytest
+
+from custseg.report.pdf import print_pdf
+from support.browser import local_target, pdf_pages, pdf_text
 
 # a 1x1 transparent PNG
 PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
@@ -85,9 +89,7 @@ def test_a_page_prints_to_an_a4_pdf_and_a_clipped_table_is_found(browser, tmp_pa
     browser.open(page)
     pdf = browser.pdf(tmp_path / "out" / "print.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and pdf_pages(pdf) >= 1
-    # the page size of the first page, in points: A4
-    width, height = (round(inches * 72) for inches in A4)
-    assert f"/MediaBox [0 0 {width} {height}]".encode() in pdf or f"/MediaBox [0 0 {width}".encode() in pdf
+    assert _a4(pdf)
     text = pdf_text(tmp_path / "out" / "print.pdf")
     if text is not None:  # poppler-utils installed (.ci/run installs it)
         assert "Recommended action" in text
@@ -101,3 +103,33 @@ def test_a_page_prints_to_an_a4_pdf_and_a_clipped_table_is_found(browser, tmp_pa
 def test_pdf_pages_counts_page_objects_only():
     assert pdf_pages(b"not a pdf /Type /Page") == 0
     assert pdf_pages(b"%PDF-1.4 /Type /Pages /Type /Page /Type/Page") == 2
+
+
+def _a4(pdf: bytes) -> bool:
+    """Whether every page's media box is A4 (595.3 x 841.9 points, give or take Chromium's rounding
+    to whole pixels)."""
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    return bool(boxes) and all(abs(float(w) - 595.3) < 1.5 and abs(float(h) - 841.9) < 1.5 for w, h in boxes)
+
+
+def test_make_pdf_prints_a_page_beside_itself(browser, tmp_path):
+    # `make pdf` runs custseg.report.pdf: Chromium's own --print-to-pdf, A4 from the page's @page rule
+    page = _page(tmp_path, "page.html", "<h1>Churn watch</h1><p>Recommended action</p>",
+                 "<style>@page { size: A4; margin: 12mm }</style>")
+    written = print_pdf(page, chromium=browser.executable)
+    assert written == tmp_path / "page.pdf"
+    pdf = written.read_bytes()
+    assert pdf_pages(pdf) == 1 and _a4(pdf)
+    assert not list(tmp_path.glob(".*.partial"))
+    text = pdf_text(written)
+    if text is not None:
+        assert "Recommended action" in text and "page.html" not in text  # no header or footer printed
+
+
+def test_make_pdf_says_what_is_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no page to print at .*nothing.html"):
+        print_pdf(tmp_path / "nothing.html")
+    page = _page(tmp_path, "page.html", "<p>x</p>")
+    with pytest.raises(RuntimeError, match="could not print .*page.html"):
+        print_pdf(page, chromium="/bin/false")
+    assert not (tmp_path / "page.pdf").exists()

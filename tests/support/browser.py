@@ -150,7 +150,7 @@ class Chromium:
         executable = executable or find_chromium()
         if executable is None:
             raise FileNotFoundError(f"no Chromium found (looked for {', '.join(CHROMIUM_NAMES)} on PATH)")
-        self.timeout = timeout
+        self.timeout, self.executable = timeout, executable
         self._profile = tempfile.TemporaryDirectory(prefix="custseg-chromium-")
         commands_read, self._commands = os.pipe()
         self._replies, replies_write = os.pipe()
