@@ -69,15 +69,17 @@ _LAYOUT = """JSON.stringify({
     width: t.getBoundingClientRect().width,
     box: (t.closest('.cs-scroll') || t.parentElement).getBoundingClientRect().width}))
 })"""
-# Under print media: the tables with a cell past the printed column's right edge or with content
-# spilling out of its cell (a clipped column), and any box that would still scroll on paper.
-_PRINT_LAYOUT = """JSON.stringify({
+# Under print media: the tables with a cell past the printed column's right edge (the page's, or
+# its main column's where a box cuts what overflows it) or with content spilling out of its cell
+# (a clipped column), and any box that would still scroll on paper.
+_PRINT_LAYOUT = """JSON.stringify((edge => ({
   clipped: Array.from(document.querySelectorAll('table')).filter(t => Array.from(t.querySelectorAll('th, td')).some(
-      c => c.getBoundingClientRect().right > document.documentElement.clientWidth + 1
-        || c.scrollWidth > c.clientWidth + 1)).map(t => (t.caption ? t.caption.textContent : '').slice(0, 60)),
+      c => c.getBoundingClientRect().right > edge + 1 || c.scrollWidth > c.clientWidth + 1)).map(
+    t => (t.caption ? t.caption.textContent : '').slice(0, 60)),
   scrolling: Array.from(document.querySelectorAll('.cs-scroll')).filter(
     b => getComputedStyle(b).overflowX !== 'visible' && b.scrollWidth > b.clientWidth + 1).length
-})"""
+}))(Math.min(document.documentElement.clientWidth,
+             (document.querySelector('main') || document.body).getBoundingClientRect().right)))"""
 #: A4 in inches, as Page.printToPDF takes it.
 A4 = (8.27, 11.69)
 
