@@ -50,7 +50,7 @@ REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG))$(if $(LANGUAGE),.$(LANGUAGE
 # tables) or config/sample_line_items.yaml (the same company as one line-item export).
 CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE),$(if $(filter config/sample_line_items.yaml,$(CONFIG)),$(SAMPLE_LINE_ITEMS)))
 
-.PHONY: help setup data process reports pdf pdf-pages test test-python lint bench lab lock strip messages clean distclean
+.PHONY: help setup data process reports pdf test test-python lint bench lab lock strip messages clean distclean
 
 help: ## Show this list of targets
 	@echo "custseg: customer classification and tiering studies"
@@ -105,7 +105,8 @@ pdf: $(REPORTS_STAMP) ## Print every built page of CONFIG to an A4 PDF beside it
 	@$(MAKE) --no-print-directory pdf-pages CONFIG=$(CONFIG) REPORTS_DIR=$(REPORTS_DIR)
 
 # The pages exist only once the reports are built, so they are listed by a second make: one PDF per
-# page, made again only when its page is newer.
+# page, made again only when its page is newer. (`make pdf`'s helper, not a target of its own.)
+.PHONY: pdf-pages
 pdf-pages: $(if $(filter pdf-pages,$(MAKECMDGOALS)),$(patsubst %.html,%.pdf,$(shell find $(REPORTS_DIR) -name '*.html' 2>/dev/null)))
 
 $(REPORTS_DIR)/%.pdf: $(REPORTS_DIR)/%.html | $(SETUP_STAMP)
