@@ -56,7 +56,7 @@ REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG))$(if $(LANGUAGE),.$(LANGUAGE
 # tables) or config/sample_line_items.yaml (the same company as one line-item export).
 CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE),$(if $(filter config/sample_line_items.yaml,$(CONFIG)),$(SAMPLE_LINE_ITEMS),$(if $(filter $(TABLES_CONFIG),$(CONFIG)),$(SAMPLE_TABLES))))
 
-.PHONY: help setup data process reports sample-tables servers-check test test-python lint bench lab lock strip messages clean distclean
+.PHONY: help setup data process reports pdf sample-tables servers-check test test-python lint bench lab lock strip messages clean distclean
 
 help: ## Show this list of targets
 	@echo "custseg: customer classification and tiering studies"
@@ -120,6 +120,20 @@ $(TABLES_STAMP): $(TABLES_CONFIG) $(SAMPLE_TABLES) $(SRC) $(NOTEBOOKS) | $(SETUP
 
 servers-check: | $(SETUP_STAMP) ## Test database inputs on real PostgreSQL and MariaDB servers (Debian's postgresql, mariadb-server)
 	CUSTSEG_REQUIRE_SERVERS=1 $(PYTEST) $(PYTEST_ARGS) tests/test_database_inputs.py
+
+# Where `make pdf` finds the pages of CONFIG: the sample's output.reports (set it for another config).
+REPORTS_DIR ?= reports
+
+pdf: $(REPORTS_STAMP) ## Print every built page of CONFIG to an A4 PDF beside it (headless Chromium; REPORTS_DIR=reports)
+	@$(MAKE) --no-print-directory pdf-pages CONFIG=$(CONFIG) REPORTS_DIR=$(REPORTS_DIR)
+
+# The pages exist only once the reports are built, so they are listed by a second make: one PDF per
+# page, made again only when its page is newer. (`make pdf`'s helper, not a target of its own.)
+.PHONY: pdf-pages
+pdf-pages: $(if $(filter pdf-pages,$(MAKECMDGOALS)),$(patsubst %.html,%.pdf,$(shell find $(REPORTS_DIR) -name '*.html' 2>/dev/null)))
+
+$(REPORTS_DIR)/%.pdf: $(REPORTS_DIR)/%.html | $(SETUP_STAMP)
+	$(PY) -m custseg.report.pdf $< $@
 
 test: $(SAMPLE_PROCESSED) ## Run the unit and end-to-end tests, then execute every notebook (nbval)
 	$(PYTEST) $(PYTEST_ARGS) tests

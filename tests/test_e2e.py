@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,13 +13,13 @@ import pytest
 import yaml
 
 import custseg
-from custseg import processed
+from custseg import i18n, processed
 from custseg.config import load_config
 from custseg.pipeline import run
 from custseg.report.build import build_reports, expected_pages
 from custseg.sample.generator import SampleSpec, generate_sample, write_sample
 from custseg.studies.plan import plan_studies
-from support.browser import local_target
+from support.browser import local_target, pdf_pages, pdf_text
 
 pytestmark = pytest.mark.e2e
 
@@ -257,6 +258,61 @@ def test_every_report_loads_cleanly_in_a_browser(browser, built):
         assert page == home or any((local_target(link) or Path()).resolve() == home for link in checked.links), page
     for shot in ("index.png", "region.png", "index-zh.png", "region-zh.png"):
         assert (shots / shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+#: Where the browser test leaves a screenshot at each width and a PDF of every kind of page, for
+#: the CI run to keep (build/ is not committed).
+ARTIFACTS = Path(__file__).resolve().parents[1] / "build" / "browser"
+#: A phone's width in CSS pixels (an iPhone 12 to 15), and a desktop window's.
+PHONE, DESKTOP = 390, 1280
+
+
+def test_every_kind_of_page_fits_a_phone_and_prints_on_a4(browser, built, capsys):
+    # One page of each kind (overview, quality, churn, region, tier, ...) in each language: at a
+    # phone's width nothing scrolls the page sideways and no box but the theme's scroll boxes
+    # scrolls (a table or chart wider than the screen scrolls in its own box, a chart shrinks to
+    # no less than 70% of its size); printed on A4, every table's columns are on the paper.
+    config, _, _ = built
+    reports = config.output.reports
+    data = processed.load(config)
+    pages: dict[str, Path] = {}
+    for language in config.study.languages:
+        folder = reports if language == config.study.language else reports / language
+        for job in plan_studies(data, config, language):
+            pages.setdefault(f"{job.kind}-{language}", folder / job.href)
+    assert {"overview-en", "churn-en", "quality-en", "region-en", "tier-en", "churn-zh"} <= set(pages)
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    printed: dict[str, Path] = {}
+    for name, page in sorted(pages.items()):
+        with browser.viewport(DESKTOP, 900):
+            browser.open(page)
+            browser.screenshot(ARTIFACTS / f"{name}-{DESKTOP}.png")
+        with browser.viewport(PHONE, 844, mobile=True):
+            browser.open(page)
+            phone = browser.layout()
+            browser.screenshot(ARTIFACTS / f"{name}-{PHONE}.png")
+        assert phone.overflow == 0 and phone.stray == [], (name, phone.scroll_width, phone.stray)
+        assert phone.smallest_image_scale >= 0.69, (name, phone.images)
+        browser.open(page)
+        printed[name] = browser.pdf(ARTIFACTS / f"{name}.pdf")
+        assert pdf_pages(printed[name].read_bytes()) >= 1, name
+        assert browser.print_layout() == {"clipped": [], "scrolling": 0}, name
+    for name in pages:
+        for shot in (f"{name}-{DESKTOP}.png", f"{name}-{PHONE}.png"):
+            assert (ARTIFACTS / shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
+    # The churn page's watch list keeps its last column, the recommended action, on paper, its head
+    # not cut mid-word: in the PDF's own text where poppler's pdftotext is installed (.ci/run
+    # installs it); the print-media check above found no clipped table either way.
+    for language in config.study.languages:
+        text = pdf_text(printed[f"churn-{language}"])
+        if text is not None:
+            with i18n.language(language):
+                header = i18n._("Recommended action")
+            # wrapped between its words at most (a word cut in two fails); Chinese may wrap anywhere
+            gap = "" if language == "zh" else " "
+            assert re.sub(r"\s+", gap, header) in re.sub(r"\s+", gap, text), language
+    with capsys.disabled():
+        print(f"\nbrowser: screenshots ({DESKTOP} and {PHONE} px) and PDFs of {len(pages)} pages in {ARTIFACTS}")
 
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -1,3 +1,5 @@
+import io
+
 import pandas as pd
 import pytest
 
@@ -39,8 +41,29 @@ def test_chart_embeds_png_with_alt_text():
     ax = fig.subplots()
     ax.plot([1, 2], [3, 4])
     out = render.Chart(fig, "Title", 'Alt "quoted" <text>')._repr_html_()
-    assert out.startswith('<figure class="cs-figure"><img src="data:image/png;base64,iVBOR')
+    opening = '<figure class="cs-figure"><div class="cs-scroll cs-figure-box"><img src="data:image/png;base64,iVBOR'
+    assert out.startswith(opening)
     assert 'alt="Alt &quot;quoted&quot; &lt;text&gt;"' in out
+    # the image's own size, read back from the PNG with Pillow: the page reserves its box and
+    # lets it shrink only so far on a narrow screen (custseg.css)
+    from PIL import Image
+
+    width, height = Image.open(io.BytesIO(render.Chart(fig, "Title", "alt").png())).size
+    assert f'width="{width}" height="{height}" style="--cs-natural: {width}px"' in out
+    assert width > 500  # a 7-inch figure at 110 dpi, cropped to its content
+
+
+def test_png_size_refuses_what_is_not_a_png():
+    with pytest.raises(ValueError, match="not a PNG"):
+        render.png_size(b"GIF89a" + bytes(30))
+
+
+def test_a_table_scrolls_in_a_box_named_by_its_caption():
+    frame = pd.DataFrame({"A": [1], "B": ["x"]})
+    out = render.Table(frame, "Watch <list>")._repr_html_()
+    box = '<div class="cs-scroll cs-table-box" role="region" tabindex="0" aria-label="Watch &lt;list&gt;">'
+    assert out.startswith(box)
+    assert out.endswith("</table></div>") and "<caption>Watch &lt;list&gt;</caption>" in out
 
 
 def test_chart_png_bytes_are_reproducible():

@@ -9,6 +9,11 @@ Chromium is driven over the DevTools protocol through a pipe (``--remote-debuggi
 messages separated by NUL bytes on file descriptors 3 and 4), which needs no WebSocket client and
 no network port. Chromium itself comes from the system (Debian's ``chromium`` package; ``.ci/run``
 installs it).
+
+The same tab also renders a page the way other readers get it: at a phone's width
+(:meth:`Chromium.set_viewport`, with :meth:`Chromium.layout` saying whether the page scrolls
+sideways and how far its images shrank), on paper (:meth:`Chromium.pdf`, A4) and under print media
+(:meth:`Chromium.print_layout`: which tables are wider than the printed column).
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ import base64
 import fcntl
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -44,6 +52,36 @@ _INSPECT = """JSON.stringify({
   links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
   title: document.title
 })"""
+# How the page fits its viewport: the document's width against the window's (wider means the
+# reader scrolls the whole page sideways), the boxes that scroll sideways other than the theme's
+# own scroll boxes (a whole section scrolling, heading and all), and each image's drawn width
+# against its own (a chart drawn at half its width has its text at half size).
+_LAYOUT = """JSON.stringify({
+  viewport: window.innerWidth,
+  scroll_width: document.documentElement.scrollWidth,
+  images: Array.from(document.images).filter(i => i.naturalWidth > 0).map(i => ({
+    alt: i.alt, natural: i.naturalWidth, drawn: i.getBoundingClientRect().width})),
+  stray: Array.from(document.querySelectorAll('body *')).filter(e => !e.classList.contains('cs-scroll')
+      && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1).map(
+    e => e.tagName.toLowerCase() + '.' + Array.from(e.classList).slice(0, 2).join('.')),
+  tables: Array.from(document.querySelectorAll('table')).map(t => ({
+    caption: t.caption ? t.caption.textContent.slice(0, 60) : '',
+    width: t.getBoundingClientRect().width,
+    box: (t.closest('.cs-scroll') || t.parentElement).getBoundingClientRect().width}))
+})"""
+# Under print media: the tables with a cell past the printed column's right edge (the page's, or
+# its main column's where a box cuts what overflows it) or with content spilling out of its cell
+# (a clipped column), and any box that would still scroll on paper.
+_PRINT_LAYOUT = """JSON.stringify((edge => ({
+  clipped: Array.from(document.querySelectorAll('table')).filter(t => Array.from(t.querySelectorAll('th, td')).some(
+      c => c.getBoundingClientRect().right > edge + 1 || c.scrollWidth > c.clientWidth + 1)).map(
+    t => (t.caption ? t.caption.textContent : '').slice(0, 60)),
+  scrolling: Array.from(document.querySelectorAll('.cs-scroll')).filter(
+    b => getComputedStyle(b).overflowX !== 'visible' && b.scrollWidth > b.clientWidth + 1).length
+}))(Math.min(document.documentElement.clientWidth,
+             (document.querySelector('main') || document.body).getBoundingClientRect().right)))"""
+#: A4 in inches, as Page.printToPDF takes it.
+A4 = (8.27, 11.69)
 
 
 def find_chromium() -> str | None:
@@ -53,6 +91,27 @@ def find_chromium() -> str | None:
         if path:
             return path
     return None
+
+
+@dataclass
+class Layout:
+    """How a page fits the viewport it was drawn in (see :meth:`Chromium.layout`)."""
+
+    viewport: int
+    scroll_width: int
+    images: list[dict]
+    tables: list[dict]
+    stray: list[str]  # boxes scrolling sideways that are not a .cs-scroll box, as tag.class
+
+    @property
+    def overflow(self) -> int:
+        """Pixels the page is wider than its viewport: 0 when nothing scrolls the page sideways."""
+        return max(0, self.scroll_width - self.viewport)
+
+    @property
+    def smallest_image_scale(self) -> float:
+        """The drawn / natural width of the most shrunk image (1.0 with no image)."""
+        return min((image["drawn"] / image["natural"] for image in self.images), default=1.0)
 
 
 @dataclass
@@ -93,7 +152,7 @@ class Chromium:
         executable = executable or find_chromium()
         if executable is None:
             raise FileNotFoundError(f"no Chromium found (looked for {', '.join(CHROMIUM_NAMES)} on PATH)")
-        self.timeout = timeout
+        self.timeout, self.executable = timeout, executable
         self._profile = tempfile.TemporaryDirectory(prefix="custseg-chromium-")
         commands_read, self._commands = os.pipe()
         self._replies, replies_write = os.pipe()
@@ -125,6 +184,7 @@ class Chromium:
         os.close(replies_write)
         self._buffer = b""
         self._next_id = 0
+        self._width: int | None = None  # the emulated viewport's width, when one is set
         self._events: list[dict] = []
         target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
         self._session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
@@ -157,12 +217,8 @@ class Chromium:
     def check(self, path: Path, screenshot: Path | None = None) -> PageCheck:
         """Load a local HTML file and report what happened; optionally save a full-page screenshot."""
         url = Path(path).resolve().as_uri()
-        self._events.clear()
-        self._call("Page.navigate", {"url": url}, session=True)
-        self._wait_for("Page.loadEventFired")
-        inspected = json.loads(self._call(
-            "Runtime.evaluate", {"expression": _INSPECT, "returnByValue": True}, session=True
-        )["result"]["value"])
+        self.open(path)
+        inspected = self._evaluate(_INSPECT)
         result = PageCheck(url=url, title=inspected["title"], images=inspected["images"], links=inspected["links"])
         requested: dict[str, str] = {}
         for event in self._events:
@@ -181,10 +237,78 @@ class Chromium:
             elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
                 result.errors.append(params["entry"]["text"])
         if screenshot is not None:
-            shot = self._call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=True)
-            screenshot.parent.mkdir(parents=True, exist_ok=True)
-            screenshot.write_bytes(base64.b64decode(shot["data"]))
+            self.screenshot(screenshot, full_page=True)
         return result
+
+    def open(self, path: Path) -> None:
+        """Load a local HTML file and wait for it (no checks; see :meth:`check`)."""
+        self._events.clear()
+        self._call("Page.navigate", {"url": Path(path).resolve().as_uri()}, session=True)
+        self._wait_for("Page.loadEventFired")
+
+    def set_viewport(self, width: int, height: int = 900, *, mobile: bool = False) -> None:
+        """Draw the following pages `width` CSS pixels wide, as a phone (`mobile`: the page's
+        viewport meta counts, as on a phone) or a desktop window would."""
+        self._call("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile,
+        }, session=True)
+        self._width = width
+
+    def clear_viewport(self) -> None:
+        """The browser's own window size again."""
+        self._call("Emulation.clearDeviceMetricsOverride", session=True)
+        self._width = None
+
+    @contextmanager
+    def viewport(self, width: int, height: int = 900, *, mobile: bool = False) -> Iterator[Chromium]:
+        """:meth:`set_viewport` for a block; the browser's own window size again after it."""
+        self.set_viewport(width, height, mobile=mobile)
+        try:
+            yield self
+        finally:
+            self.clear_viewport()
+
+    def layout(self) -> Layout:
+        """How the open page fits the viewport (the width :meth:`set_viewport` set: a phone widens
+        its layout viewport to a page that overflows, and zooms out, so the window's own width
+        would hide the overflow)."""
+        found = self._evaluate(_LAYOUT)
+        return Layout(**{**found, "viewport": self._width or found["viewport"]})
+
+    def screenshot(self, path: Path, *, full_page: bool = False) -> Path:
+        """A PNG of the open page: its first screen, or all of it."""
+        shot = self._call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": full_page},
+                          session=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+    def pdf(self, path: Path) -> Path:
+        """The open page printed on A4 (the page's own ``@page`` size wins when it sets one)."""
+        paper_width, paper_height = A4
+        printed = self._call("Page.printToPDF", {
+            "paperWidth": paper_width, "paperHeight": paper_height, "printBackground": True,
+            "preferCSSPageSize": True,
+        }, session=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(printed["data"]))
+        return path
+
+    def print_layout(self, width: int = 700) -> dict:
+        """Under print media, drawn `width` px wide (A4 less its margins at 96 px an inch): the
+        captions of the tables wider than their box, and how many scroll boxes still scroll."""
+        self._call("Emulation.setEmulatedMedia", {"media": "print"}, session=True)
+        self.set_viewport(width)
+        try:
+            return self._evaluate(_PRINT_LAYOUT)
+        finally:
+            self._call("Emulation.setEmulatedMedia", {"media": ""}, session=True)
+            self.clear_viewport()
+
+    def _evaluate(self, expression: str) -> dict:
+        """A JSON-returning expression, evaluated in the open page."""
+        reply = self._call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=True)
+        return json.loads(reply["result"]["value"])
 
     # -- the protocol -----------------------------------------------------------------------
 
@@ -242,3 +366,18 @@ def local_target(link: str) -> Path | None:
     if parsed.scheme != "file":
         return None
     return Path(unquote(parsed.path))
+
+
+def pdf_pages(data: bytes) -> int:
+    """How many pages a PDF has (its page objects; 0 for bytes that are not a PDF)."""
+    if not data.startswith(b"%PDF-"):
+        return 0
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
+
+
+def pdf_text(path: Path) -> str | None:
+    """The text of a PDF through poppler's pdftotext, or None where it is not installed."""
+    tool = shutil.which("pdftotext")
+    if tool is None:
+        return None
+    return subprocess.run([tool, "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout

@@ -181,11 +181,25 @@ class Chart:
         return buffer.getvalue()
 
     def _repr_html_(self) -> str:
-        data = base64.b64encode(self.png()).decode("ascii")
+        png = self.png()
+        width, height = png_size(png)
+        data = base64.b64encode(png).decode("ascii")
+        # The image's own size goes with it: the page reserves its box before it decodes, and the
+        # theme lets it shrink to fit a column only so far (custseg.css, --cs-natural), then
+        # scroll in its box, so a chart on a phone keeps its text legible.
         return (
-            f'<figure class="cs-figure"><img src="data:image/png;base64,{data}" '
-            f'alt="{html.escape(self.alt)}"><figcaption>{html.escape(self.title)}</figcaption></figure>'
+            f'<figure class="cs-figure"><div class="cs-scroll cs-figure-box">'
+            f'<img src="data:image/png;base64,{data}" alt="{html.escape(self.alt)}" width="{width}" '
+            f'height="{height}" style="--cs-natural: {width}px"></div>'
+            f"<figcaption>{html.escape(self.title)}</figcaption></figure>"
         )
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels of PNG bytes, from the header chunk every PNG opens with."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG image")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 class Table:
@@ -225,9 +239,14 @@ class Table:
                 align = ' class="num"' if col in numeric else ""
                 cells.append(f"<td{align}>{html.escape(text)}</td>")
             rows.append(f"<tr>{''.join(cells)}</tr>")
+        # A table wider than the column scrolls sideways in a box of its own (custseg.css: with a
+        # shadow at the edge that hides more columns, and its first column kept in view), not
+        # the page; the box takes keyboard focus so it can be scrolled without a mouse.
+        title = html.escape(self.title)
         return (
-            f'<table class="cs-table"><caption>{html.escape(self.title)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f'<div class="cs-scroll cs-table-box" role="region" tabindex="0" aria-label="{title}">'
+            f'<table class="cs-table"><caption>{title}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
         )
 
 
