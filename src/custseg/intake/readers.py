@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
-from custseg.intake import _archives, _encodings
+from custseg.intake import _archives, _arrowcsv, _encodings
 from custseg.intake._readerror import CONFIG_HINT, ReadError
 
 #: File suffixes that ``format="auto"`` understands, and the format each one means.
@@ -335,7 +335,12 @@ def _read_csv(path: Path, encoding: str, delimiter: str | None, raw: bytes | Non
     raw_names = _header_fields(header_text, sep)
     names = _normalize_names(path, raw_names, lambda i: f"column {i + 1}")
     body = data if starts[0] == 0 else data[int(starts[0]) :]
-    frame = _parse_csv(path, body, sep, names, int(lines[0]), lines)
+    frame = None
+    if starts.size > 1 and not empty[1:].any():  # Arrow's threads first; pandas for what they cannot do
+        spans = np.diff(lines).max(initial=1) > 1  # a quoted value spans lines
+        frame = _arrowcsv.parse(data[header_end:], sep, names, int(starts.size - 1), bool(spans))
+    if frame is None:
+        frame = _parse_csv(path, body, sep, names, int(lines[0]), lines)
     row_lines, row_empty = lines[1:], empty[1:]
     fields: np.ndarray | None = None
     if row_lines.size != len(frame):
