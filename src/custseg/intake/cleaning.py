@@ -210,8 +210,17 @@ def normalize_text(column: pd.Series) -> pd.Series:
     """NFKC-normalize (full-width letters, digits and spaces become plain ones) and trim.
 
     Plain ASCII is NFKC-invariant, so only the other cells are normalized: most export cells
-    are ASCII, and normalizing every cell is slow on a big table (docs/performance.md).
+    are ASCII, and normalizing every cell is slow on a big table (docs/performance.md). A column
+    that repeats its values (dates, prices, countries) has each distinct value normalized once.
     """
+    codes, distinct = pd.factorize(column, use_na_sentinel=False)
+    if 2 * len(distinct) > len(column):
+        return _normalized(column)
+    done = _normalized(pd.Series(distinct, dtype=column.dtype, name=column.name))
+    return pd.Series(done.array.take(codes), index=column.index, name=column.name)
+
+
+def _normalized(column: pd.Series) -> pd.Series:
     column = column.str.strip()
     wide = ~column.str.isascii().astype("bool")
     if wide.any():

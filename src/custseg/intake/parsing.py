@@ -413,6 +413,18 @@ def read_timestamps(text: pd.Series, date_format: str | None = None, timezone: s
     -------
     Timestamps
     """
+    # Each value is read on its own (the offsets too), and an export repeats each invoice's time on
+    # every line of the invoice: read each distinct value once, then spread the readings.
+    codes, distinct = pd.factorize(text, use_na_sentinel=False)
+    if 2 * len(distinct) > len(text):
+        return _read_timestamps(text, date_format, timezone)
+    read = _read_timestamps(pd.Series(distinct, dtype=text.dtype, name=text.name), date_format, timezone)
+    values = pd.Series(read.values.to_numpy()[codes], index=text.index, name=read.values.name, dtype=read.values.dtype)
+    return Timestamps(values, read.offsets)
+
+
+def _read_timestamps(text: pd.Series, date_format: str | None, timezone: str | None) -> Timestamps:
+    """:func:`read_timestamps` of every cell, repeated or not."""
     pattern = re.sub(r"\s*%[zZ]$", "", date_format) if date_format else None
     aware = text.str.contains(":", regex=False) & text.str.contains(_OFFSET_END, regex=True)
     aware = aware.fillna(False).astype(bool)
