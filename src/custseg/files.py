@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 #: First characters that make a spreadsheet read a cell as a formula (or, for tab and carriage
@@ -88,9 +89,17 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.columns:
         if not _is_text(frame[column]):
             continue
+        # a vectorised look at the first character leaves the few candidates to judge one by one
+        try:
+            maybe = frame[column].str.startswith(starts).fillna(False).to_numpy(dtype=bool)
+        except AttributeError:  # no strings in the column (.str refuses it): nothing to neutralise
+            continue
+        except TypeError:  # bytes among the values: every cell is looked at
+            maybe = np.ones(len(frame), dtype=bool)
+        if not maybe.any():
+            continue
         values = frame[column].to_numpy(dtype=object, na_value=None)
-        hits = [i for i, v in enumerate(values)
-                if isinstance(v, str) and v.startswith(starts) and needs_neutralising(v)]
+        hits = [i for i in np.flatnonzero(maybe) if isinstance(values[i], str) and needs_neutralising(values[i])]
         if hits:
             values = values.copy()
             values[hits] = ["'" + values[i] for i in hits]

@@ -242,8 +242,17 @@ def normalize_text(column: pd.Series) -> pd.Series:
     """NFKC-normalize (full-width letters, digits and spaces become plain ones) and trim.
 
     Plain ASCII is NFKC-invariant, so only the other cells are normalized: most export cells
-    are ASCII, and normalizing every cell is slow on a big table (docs/performance.md).
+    are ASCII, and normalizing every cell is slow on a big table (docs/performance.md). A column
+    that repeats its values (dates, prices, countries) has each distinct value normalized once.
     """
+    codes, distinct = pd.factorize(column, use_na_sentinel=False)
+    if 2 * len(distinct) > len(column):
+        return _normalized(column)
+    done = _normalized(pd.Series(distinct, dtype=column.dtype, name=column.name))
+    return pd.Series(done.array.take(codes), index=column.index, name=column.name)
+
+
+def _normalized(column: pd.Series) -> pd.Series:
     column = column.str.strip()
     wide = ~column.str.isascii().astype("bool")
     if wide.any():
@@ -257,10 +266,13 @@ def read_table(name: str, spec: InputFile | QueryInput | DatabaseInput) -> pd.Da
     return read_input(name, spec).frame
 
 
-def _dedupe(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Drop exact duplicate rows (all columns but the row number equal); keep the first."""
-    dup = frame.drop(columns="source_row").duplicated(keep="first")
-    return frame.loc[~dup], int(dup.sum())
+def _dedupe(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Drop exact duplicate rows (all columns but the row number equal); keep the first.
+
+    Returns the rows kept and the sorted row numbers (``source_row``) of the rows dropped.
+    """
+    dup = frame.drop(columns="source_row").duplicated(keep="first").to_numpy()
+    return frame.loc[~dup], np.sort(frame["source_row"].to_numpy()[dup])
 
 
 def _prepare(name: str, frame: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -331,13 +343,14 @@ def quarantine_sheet(quarantine: pd.DataFrame) -> pd.DataFrame:
         Columns :data:`custseg.intake.validation.QUARANTINE_COLUMNS`; ``detail`` made by
         :func:`custseg.words.quarantine_detail` in English, whatever the active language.
     """
+    # a detail depends on these four facts only, and a large quarantine repeats a few of them
+    # (every guest line is "customer_id: missing"): word each distinct combination once
+    facts = ["reason", "column", "table", "figures"]
+    kind = quarantine.groupby(facts, sort=False, dropna=False).ngroup().to_numpy()
+    distinct = quarantine[facts].drop_duplicates()  # in the order of ngroup's numbers (sort=False)
     with i18n.language("en"):
-        detail = [
-            words.quarantine_detail(reason, column, table, figures)
-            for reason, column, table, figures in zip(
-                quarantine["reason"], quarantine["column"], quarantine["table"], quarantine["figures"]
-            )
-        ]
+        worded = [words.quarantine_detail(*combination) for combination in distinct.itertuples(index=False)]
+    detail = np.array(worded + [""], dtype=object)[kind] if len(kind) else []
     return quarantine.drop(columns="figures").assign(detail=detail)[QUARANTINE_COLUMNS]
 
 
@@ -443,7 +456,7 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
     schema = validation.row_schema(name, parsed, rates, config.cleaning, latest_date(config))
     cases = validation.failures(schema, frame)
     rejected = _quarantine_rows(name, raw.where, frame, cases)
-    frame = frame.drop(index=cases["index"].unique())
+    frame = frame.loc[~frame.index.isin(cases["index"])]  # a mask: drop(index=...) looks up each label
     # Uniqueness is judged among the valid rows only: a valid row is not a duplicate of a
     # rejected one.
     id_column = _UNIQUE_IDS.get(name)
@@ -623,8 +636,7 @@ def run_intake(config: Config) -> CleanTables:
         raw = read_input(name, spec, config.demographics.attributes if name == "customers" else ())
         profiles.append(quality.column_profile(raw.frame, name, raw.headers))
         raws.append(raw)
-        deduped, _ = _dedupe(raw.frame)
-        removed = np.setdiff1d(raw.frame["source_row"].to_numpy(), deduped["source_row"].to_numpy())
+        deduped, removed = _dedupe(raw.frame)
         cleaned = clean_rows(replace(raw, frame=deduped), config)
         clean, rejected = _in_canonical_order(name, cleaned.clean), cleaned.quarantine
         if name == "orders":

@@ -155,6 +155,21 @@ def number_forms(text: pd.Series, *, money: bool = False) -> NumberForms:
         Indian 2-2-3), an exponent, and decimal digits of any script (``١٢٣``). Never a number:
         ``inf``, ``NaN``, and anything that overflows (``1e400``).
     """
+    # Each value is read on its own, and a large export repeats a few thousand prices and
+    # quantities a million times: read each distinct value once, then spread the readings.
+    codes, distinct = pd.factorize(text, use_na_sentinel=False)
+    if 2 * len(distinct) > len(text):
+        return _number_forms(text, money)
+    forms = _number_forms(pd.Series(distinct, dtype=text.dtype, name=text.name), money)
+    return NumberForms(
+        pd.Series(forms.point.to_numpy()[codes], index=text.index, name=forms.point.name),
+        pd.Series(forms.comma.to_numpy()[codes], index=text.index, name=forms.comma.name),
+        pd.Series(forms.sign.to_numpy()[codes], index=text.index, name=forms.sign.name, dtype=forms.sign.dtype),
+    )
+
+
+def _number_forms(text: pd.Series, money: bool) -> NumberForms:
+    """:func:`number_forms` of every cell, repeated or not."""
     # Two fast paths. A plain decimal comma ("415,70") is what a European export is made of; it is
     # found first, as failing to parse costs pandas twice what parsing does.
     simple = pd.Series(False, index=text.index)
@@ -398,6 +413,18 @@ def read_timestamps(text: pd.Series, date_format: str | None = None, timezone: s
     -------
     Timestamps
     """
+    # Each value is read on its own (the offsets too), and an export repeats each invoice's time on
+    # every line of the invoice: read each distinct value once, then spread the readings.
+    codes, distinct = pd.factorize(text, use_na_sentinel=False)
+    if 2 * len(distinct) > len(text):
+        return _read_timestamps(text, date_format, timezone)
+    read = _read_timestamps(pd.Series(distinct, dtype=text.dtype, name=text.name), date_format, timezone)
+    values = pd.Series(read.values.to_numpy()[codes], index=text.index, name=read.values.name, dtype=read.values.dtype)
+    return Timestamps(values, read.offsets)
+
+
+def _read_timestamps(text: pd.Series, date_format: str | None, timezone: str | None) -> Timestamps:
+    """:func:`read_timestamps` of every cell, repeated or not."""
     pattern = re.sub(r"\s*%[zZ]$", "", date_format) if date_format else None
     aware = text.str.contains(":", regex=False) & text.str.contains(_OFFSET_END, regex=True)
     aware = aware.fillna(False).astype(bool)

@@ -36,12 +36,11 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
-from custseg.intake import _archives, _encodings
+from custseg.intake import _archives, _arrowcsv, _arrowtext, _encodings
 from custseg.intake._readerror import CONFIG_HINT, ReadError
 
 #: File suffixes that ``format="auto"`` understands, and the format each one means.
@@ -335,7 +334,12 @@ def _read_csv(path: Path, encoding: str, delimiter: str | None, raw: bytes | Non
     raw_names = _header_fields(header_text, sep)
     names = _normalize_names(path, raw_names, lambda i: f"column {i + 1}")
     body = data if starts[0] == 0 else data[int(starts[0]) :]
-    frame = _parse_csv(path, body, sep, names, int(lines[0]), lines)
+    frame = None
+    if starts.size > 1 and not empty[1:].any():  # Arrow's threads first; pandas for what they cannot do
+        spans = np.diff(lines).max(initial=1) > 1  # a quoted value spans lines
+        frame = _arrowcsv.parse(data[header_end:], sep, names, int(starts.size - 1), bool(spans))
+    if frame is None:
+        frame = _parse_csv(path, body, sep, names, int(lines[0]), lines)
     row_lines, row_empty = lines[1:], empty[1:]
     fields: np.ndarray | None = None
     if row_lines.size != len(frame):
@@ -741,7 +745,7 @@ def _read_parquet(path: Path, data: bytes | None = None) -> RawTable:
     if not keep:
         raise ReadError(f"{path}: Parquet file has no columns")
     names = _normalize_names(path, keep, lambda i: f"column {i + 1} ({keep[i]!r})")
-    texts = [_arrow_text(path, column, table[column]) for column in keep]
+    texts = [_arrowtext.column_text(path, column, table[column]) for column in keep]
     text_table = pa.Table.from_arrays(texts, names=names)
     frame = text_table.to_pandas(types_mapper={pa.string(): pd.StringDtype(na_value=np.nan)}.get)
     return RawTable(_with_source_row(frame, np.arange(2, len(frame) + 2)), "parquet", None, None, None)
@@ -756,43 +760,7 @@ def arrow_text_frame(table: pa.Table, where: str) -> pd.DataFrame:
     """
     label = Path(where)
     names = _normalize_names(label, table.column_names, lambda i: f"column {i + 1} ({table.column_names[i]!r})")
-    texts = [_arrow_text(label, column, table.column(i)) for i, column in enumerate(table.column_names)]
+    texts = [_arrowtext.column_text(label, column, table.column(i)) for i, column in enumerate(table.column_names)]
     return pa.Table.from_arrays(texts, names=names).to_pandas(
         types_mapper={pa.string(): pd.StringDtype(na_value=np.nan)}.get
     )
-
-
-def _arrow_text(path: Path, name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """One Parquet column as text, written like :func:`_excel_text` writes cells; nulls are ""."""
-    kind = column.type
-    if pa.types.is_dictionary(kind):
-        column, kind = column.cast(kind.value_type), kind.value_type
-    if pa.types.is_nested(kind) or pa.types.is_duration(kind) or pa.types.is_interval(kind):
-        raise ReadError(
-            f"{path}: column {name!r} holds {kind} values, which custseg cannot read; write it "
-            "as text or numbers"
-        )
-    try:
-        if pa.types.is_timestamp(kind):
-            text = _timestamp_text(column)
-        elif pa.types.is_floating(kind):
-            # NaN is how pandas stores a missing number; it reads as empty, like a null.
-            text = pc.if_else(pc.is_nan(column), pa.scalar(None, pa.string()), column.cast(pa.string()))
-        elif pa.types.is_time(kind):
-            text = pc.replace_substring_regex(column.cast(pa.string()), pattern=r"\.0+$", replacement="")
-        else:  # strings, integers, decimals, dates, booleans, binary holding UTF-8
-            text = column.cast(pa.string())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise ReadError(f"{path}: column {name!r} ({kind}) cannot be turned into text: {exc}") from None
-    return pc.fill_null(text, "")
-
-
-def _timestamp_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """ISO text: the date alone at midnight, else date and time (local time and offset if zoned)."""
-    zone = column.type.tz
-    whole = pc.floor_temporal(column, unit="second")
-    fractional = pc.any(pc.not_equal(whole, column)).as_py()
-    timed = column if fractional else whole.cast(pa.timestamp("s", tz=zone))
-    full = pc.strftime(timed, format="%Y-%m-%d %H:%M:%S" + ("%z" if zone else ""))
-    midnight = pc.equal(pc.floor_temporal(column, unit="day"), column)
-    return pc.if_else(midnight, pc.strftime(column, format="%Y-%m-%d"), full)
