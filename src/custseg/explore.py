@@ -24,15 +24,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from custseg import files, i18n, paths, pipeline, processed
-from custseg.config import Config, Group, load_config
-from custseg.config.filters import parse_filter
+from custseg.config import Config, load_config
 from custseg.exports import segment_export
 from custseg.report.html import provenance, render_html
 from custseg.report.kernels import execute_study
-from custseg.segment.groups import check_columns, members
+from custseg.segment.groups import members
 from custseg.studies import GroupStudy
 
 
@@ -76,7 +76,7 @@ class Subset:
                 "value": "", "filter": self.filter, "title": self.title,
             }, config.studies.kernel)
             with i18n.language(language):
-                title = i18n._("Group study: {label}").format(label=self.title)
+                title = i18n._(GroupStudy.title).format(label=self.title)
             html = render_html(executed, title=title, index_href=None, provenance=provenance(self.parent.meta),
                                language=language)
         files.write_text(target, html)
@@ -148,10 +148,9 @@ class Study:
         orders = self.orders.loc[self.orders["customer_id"].isin(customers["customer_id"])].copy()
         return Subset(self, filter, title or filter, customers, orders)
 
-    def _mask(self, filter: str, name: str) -> pd.Series:
-        node = parse_filter(filter)
-        check_columns(node, self.customers.columns, name)
-        return members(self.customers, name, Group(filter=filter)).to_numpy(dtype=bool)
+    def _mask(self, filter: str, name: str) -> np.ndarray:
+        # members parses the filter and checks its columns (FilterError naming them) before it runs
+        return members(self.customers, name, filter).to_numpy(dtype=bool)
 
 
 def open(config: str | Path | Config = paths.DEFAULT_CONFIG, *, process: bool = True) -> Study:

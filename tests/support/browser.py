@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-#: Executable names tried, in order, when no path is given.
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# the package's own lookup, which `make pdf` uses: the tests find the same browser
+from custseg.report.pdf import CHROMIUM_NAMES, find_chromium
+
 #: URL schemes a self-contained page may load from.
 LOCAL_SCHEMES = ("file", "data", "about", "blob")
 
@@ -82,15 +83,6 @@ _PRINT_LAYOUT = """JSON.stringify((edge => ({
              (document.querySelector('main') || document.body).getBoundingClientRect().right)))"""
 #: A4 in inches, as Page.printToPDF takes it.
 A4 = (8.27, 11.69)
-
-
-def find_chromium() -> str | None:
-    """Path of an installed Chromium (or Chrome), or None."""
-    for name in CHROMIUM_NAMES:
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
 
 
 @dataclass

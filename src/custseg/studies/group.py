@@ -15,10 +15,9 @@ import pandas as pd
 
 from custseg import i18n
 from custseg.config import Config, Group, Strategy, StrategyRule
-from custseg.config.filters import parse_filter
 from custseg.i18n import N_, _
 from custseg.processed import ProcessedData
-from custseg.segment.groups import MISSING, check_columns, members, value_mask
+from custseg.segment.groups import MISSING, members, value_mask
 from custseg.studies import render
 from custseg.studies.base import open_study, section
 from custseg.studies.demographics import attribute_name, level_name
@@ -76,7 +75,6 @@ class GroupStudy(SliceStudy):
         if filter:
             spec = Group(filter=filter, title=title or None)
             name = title or "subset"
-            check_columns(parse_filter(filter), data.customers.columns, name)
             study = cls(data, members(data.customers, name, spec), name, definition=spec, **common)
             study.ad_hoc = True
         elif group:
