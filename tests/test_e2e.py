@@ -338,6 +338,11 @@ def test_chinese_pages_are_chinese_and_link_to_their_english_twins(built):
         heads = [cell for row in parse(page).rows for cell in row[:1]]
         assert heads and sum(bool(CJK.search(h)) for h in heads) > len(heads) / 2
         assert "Whole base" not in text and "Customers with purchases" not in text
+    # an English page that quotes Chinese (RFM 八类客户, a province's name) carries those glyphs, so a
+    # machine with no Chinese font shows them instead of boxes; one without Chinese carries no font
+    for page in sorted(p for p in reports.rglob("*.html") if "zh" not in p.relative_to(reports).parts):
+        html = page.read_text(encoding="utf-8")
+        assert ("@font-face" in html) == bool(CJK.search(html)), page
     # the same figures in both languages: the customer count of the headline table
     count = lambda parser: next(row[1] for row in parser.rows if len(row) > 1 and re.fullmatch(r"[\d,]+", row[1]))  # noqa: E731
     assert count(english) == count(chinese)

@@ -178,6 +178,16 @@ def test_a_chinese_page_embeds_the_glyphs_it_uses():
     assert render.cjk_font_face(rare) == render.cjk_font_face("东华龘")  # same characters, same bytes
 
 
+def test_an_english_page_quoting_chinese_gets_only_those_glyphs():
+    page = "<p>the 8-class value model (RFM 八类客户)</p>"
+    exact = render.cjk_font_face(page, shared="龘城", exact=True)
+    assert _embedded(exact) >= {ord(c) for c in "八类客户"}
+    # a few glyphs, not custseg's whole Chinese vocabulary: a few kB on an English page
+    assert ord("龘") not in _embedded(exact) and ord("华") not in _embedded(exact)
+    assert len(exact) < len(render.cjk_font_face(page)) / 10
+    assert render.cjk_font_face("Only English here", exact=True) == ""
+
+
 def test_characters_shared_by_a_build_spare_pages_their_own_cut():
     rare = "<td>龘</td><td>华东</td>"
     shared = render.cjk_font_face(rare, shared="龘城")

@@ -99,9 +99,9 @@ def render_html(
         # "zh-CN", not just "zh": browsers pick Simplified Chinese glyph forms by it
         body = body.replace(f'<html lang="{language}">', f'<html lang="{i18n.HTML_LANG[language]}">', 1)
         page = add_contents(body)
-    if language == "zh":
-        page = _embed_font(page, shared_text)
-    return page
+    # an English page quoting a Chinese term (RFM 八类客户) or a Chinese place name needs the glyphs
+    # too: without them a machine with no Chinese font draws boxes; it gets only the few it uses
+    return _embed_font(page, shared_text, exact=language != "zh")
 
 
 def data_characters(data: ProcessedData) -> str:
@@ -119,12 +119,12 @@ def data_characters(data: ProcessedData) -> str:
     return "".join(map(chr, sorted(found)))
 
 
-def _embed_font(page: str, shared_text: str = "") -> str:
+def _embed_font(page: str, shared_text: str = "", *, exact: bool = False) -> str:
     """The page with the CJK glyphs it uses embedded as a font in its head (see
-    :func:`custseg.studies.render.cjk_font_face`)."""
+    :func:`custseg.studies.render.cjk_font_face`); `exact` cuts the font to the page's own."""
     from custseg.studies import render
 
-    face = render.cjk_font_face(page, shared_text)
+    face = render.cjk_font_face(page, shared_text, exact=exact)
     if not face:
         return page
     head_end = page.index("</head>")

@@ -64,7 +64,7 @@ def cjk_characters(text: str) -> frozenset[int]:
     return frozenset(ord(char) for char in text if ord(char) >= _CJK_START)
 
 
-def cjk_font_face(text: str, shared: str = "") -> str:
+def cjk_font_face(text: str, shared: str = "", *, exact: bool = False) -> str:
     """A CSS ``@font-face`` rule carrying the CJK font, cut down to what `text` needs, as an
     embedded WOFF; "" when `text` has no CJK character.
 
@@ -86,10 +86,15 @@ def cjk_font_face(text: str, shared: str = "") -> str:
     shared
         Text whose characters the pages of a build have in common besides custseg's own: the
         names in the data (cities, categories), so that they do not cost each page its own cut.
+    exact
+        Cut to `text`'s own characters, whatever is shared: for an English page that quotes a
+        Chinese term or name (a few kB and 0.2 s, where the shared cut is about 170 kB).
     """
     characters = cjk_characters(text)
     if not characters:
         return ""
+    if exact:
+        return _font_face(frozenset(characters))
     common = _own_characters() | cjk_characters(shared)
     return _font_face(common if characters <= common else characters)
 
