@@ -155,6 +155,9 @@ def test_every_kind_of_page_opens_with_the_period_findings_and_navigation(proces
     first = pd.to_datetime(data.orders["order_date"]).min()
     assert str(first.year) in box.period and (CJK.search(box.period) is not None) == (language == "zh")
     assert all((CJK.search(text) is not None) == (language == "zh") for text in box.findings)
+    # the box's heading and the navigation's words are in the page's language too
+    words = re.findall(r'<div class="cs-findings"><h2>([^<]*)</h2>|<span class="cs-nav-kind">([^<]*)</span>', page)
+    assert len(words) >= 3 and all((CJK.search("".join(w)) is not None) == (language == "zh") for w in words)
     # the navigation: every page kind linked, the glossary too, relative to the page
     links = re.findall(r'href="([^"#]+)', page)
     assert {"index.html", "churn.html", "quality.html", "glossary.html"} <= set(links)

@@ -225,14 +225,14 @@ def value_trust(data: ProcessedData) -> Finding | None:
 
     Figures: ``cutoff`` (the date the span began), ``days``, ``error`` (predicted / actual - 1 for
     the whole base), ``worst_tier`` and ``worst_error`` (the tier furthest off). Weight: the
-    share of customers the value model covers (its customers over all), or 1.
+    share of customers the models learn from (the repeat buyers), or 1 when not recorded.
     """
     backtest = data.meta.value.backtest
     if not backtest or backtest.get("error") is None:
         return None
     errors = {k: v for k, v in (backtest.get("tier_errors") or {}).items() if v is not None}
     worst = max(errors, key=lambda k: abs(errors[k])) if errors else None
-    covered = data.meta.value.customers
+    covered = data.meta.value.repeat_buyers
     customers = max(int(data.meta.customers or len(data.customers)), 1)
     weight = min(float(covered) / customers, 1.0) if covered else 1.0
     return Finding("value_trust", weight, {

@@ -156,7 +156,8 @@ class Opening:
             items = "".join(f"<li>{e(text)}</li>" for text in self.findings)
             jump = (f'<p class="cs-jump"><a href="#{e(self.jump[0])}">{e(self.jump[1])} ↓</a></p>'
                     if self.jump else "")
-            parts.append(f'<div class="cs-findings"><h2>{e(_("Findings"))}</h2><ul>{items}</ul>{jump}</div>')
+            heading = _("Findings")
+            parts.append(f'<div class="cs-findings"><h2>{e(heading)}</h2><ul>{items}</ul>{jump}</div>')
         groups, current = [], ' aria-current="page"'
         for heading, links in self.nav:
             shown = " ".join(f'<a href="{e(href)}"{current if here else ""}>{e(text)}</a>'
