@@ -56,7 +56,7 @@ REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG))$(if $(LANGUAGE),.$(LANGUAGE
 # tables) or config/sample_line_items.yaml (the same company as one line-item export).
 CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE),$(if $(filter config/sample_line_items.yaml,$(CONFIG)),$(SAMPLE_LINE_ITEMS),$(if $(filter $(TABLES_CONFIG),$(CONFIG)),$(SAMPLE_TABLES))))
 
-.PHONY: help setup data process reports pdf sample-tables servers-check test test-python lint bench lab lock strip messages clean distclean
+.PHONY: help setup data process reports glossary pdf sample-tables servers-check test test-python lint bench lab lock strip messages clean distclean
 
 help: ## Show this list of targets
 	@echo "custseg: customer classification and tiering studies"
@@ -123,6 +123,13 @@ servers-check: | $(SETUP_STAMP) ## Test database inputs on real PostgreSQL and M
 
 # Where `make pdf` finds the pages of CONFIG: the sample's output.reports (set it for another config).
 REPORTS_DIR ?= reports
+
+# The glossary is a page of the plan like the others (notebooks/glossary.ipynb): `make reports` builds it
+# and its manifest fingerprint keeps it until its notebook, the config, the data or the code change.
+glossary: $(REPORTS_DIR)/glossary.html ## Build the reports of CONFIG if out of date and check the glossary page is among them
+
+$(REPORTS_DIR)/glossary.html: $(REPORTS_STAMP)
+	@test -f $@ || { echo "make: $@ was not built: is REPORTS_DIR the output.reports of $(CONFIG)?" >&2; exit 1; }
 
 pdf: $(REPORTS_STAMP) ## Print every built page of CONFIG to an A4 PDF beside it (headless Chromium; REPORTS_DIR=reports)
 	@$(MAKE) --no-print-directory pdf-pages CONFIG=$(CONFIG) REPORTS_DIR=$(REPORTS_DIR)

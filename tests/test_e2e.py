@@ -152,7 +152,10 @@ def test_links_resolve_and_pages_are_self_contained(built):
             if href.startswith("#"):
                 continue
             assert not re.match(r"[a-z]+:", href), f"{page.name} links outside: {href}"
-            assert (page.parent / href).resolve().is_file(), f"{page.name}: broken link {href}"
+            target, _, anchor = href.partition("#")  # a place on another page: the page, and the place on it
+            assert (page.parent / target).resolve().is_file(), f"{page.name}: broken link {href}"
+            if anchor:
+                assert f'id="{anchor}"' in (page.parent / target).read_text(encoding="utf-8"), f"{page.name}: {href}"
         for src in parser.sources:
             assert src.startswith("data:"), f"{page.name} loads {src}"
         for image in parser.images:

@@ -32,4 +32,5 @@ TEMPLATES = {
     "churn": NOTEBOOKS_DIR / "churn_watch.ipynb",
     "group": NOTEBOOKS_DIR / "group_study.ipynb",
     "attribute": NOTEBOOKS_DIR / "attribute_study.ipynb",
+    "glossary": NOTEBOOKS_DIR / "glossary.ipynb",
 }

@@ -154,6 +154,8 @@ def _folder_prefix(config: Config, language: str) -> str:
 
 _SECTION = re.compile(r'<section class="cs-section"><h2>(.*?)</h2>', re.S)
 _TITLE_END = re.compile(r'<h1 class="cs-title">.*?</h1>(?:<p class="cs-subtitle">.*?</p>)?', re.S)
+#: Where the opening block of a page ends (custseg.studies.opening.END): the contents go there.
+OPENING_END = "<!--cs-opening-end-->"
 #: Pages with fewer sections than this get no table of contents.
 MIN_SECTIONS_FOR_CONTENTS = 3
 
@@ -176,5 +178,9 @@ def add_contents(page: str) -> str:
     items = "".join(f'<li><a href="#section-{n}">{heading}</a></li>' for n, heading in enumerate(headings, start=1))
     name = html.escape(_("Contents"))
     contents = f'<nav class="cs-toc" aria-label="{name}"><h2>{name}</h2><ol>{items}</ol></nav>'
+    # after the opening block (period, findings, navigation) when the page has one: the first
+    # screen is the title, the findings and the links to every study, then the page's own contents
+    if OPENING_END in page:
+        return page.replace(OPENING_END, contents, 1)
     title = _TITLE_END.search(page)  # the ids shifted nothing before the title, but find it again
     return page[: title.end()] + contents + page[title.end():]

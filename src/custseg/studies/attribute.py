@@ -21,6 +21,8 @@ from custseg.i18n import N_, _
 from custseg.processed import ProcessedData
 from custseg.segment.demographics import of_attribute, profile, watch_ids
 from custseg.segment.groups import MISSING, attribute_values
+from custseg.studies import findings as found
+from custseg.studies import opening as first_screen
 from custseg.studies import render
 from custseg.studies.base import Page, open_study, section
 from custseg.studies.demographics import attribute_name, index_chart, level_name, value_name, with_index
@@ -121,7 +123,17 @@ class AttributeStudy(Page):
         here = posixpath.dirname(next(job.href for job in jobs if job.kind == "attribute" and job.key == attribute))
         pages = [(posixpath.relpath(job.href, here), job.parameters["value"], job.note) for job in jobs
                  if job.kind == "group" and job.parameters.get("attribute") == attribute]
-        return cls(data, attribute, config.demographics, config.studies.min_customers, pages)
+        study = cls(data, attribute, config.demographics, config.studies.min_customers, pages)
+        study.config = config
+        return study
+
+    def opening(self) -> first_screen.Opening:
+        """The period, how the attribute's largest values differ from the whole base, and the navigation."""
+        data, config = self.data, self.config
+        values = attribute_values(data.customers, self.attribute, config.demographics.bands)
+        findings = found.attribute_findings(data, values.fillna(MISSING), self.min_customers)
+        here = first_screen.page_href(data, config, "attribute", self.attribute)
+        return first_screen.opening(data, config, found.period(data), findings, here, value_names=level_name)
 
     @property
     def label(self) -> str:

@@ -31,6 +31,8 @@ from custseg.paths import PROJECT_ROOT
 from custseg.processed import ProcessedData
 from custseg.segment import churn
 from custseg.studies import churn_figures as figures
+from custseg.studies import findings as found
+from custseg.studies import opening as first_screen
 from custseg.studies import render
 from custseg.studies import value as value_study
 from custseg.studies.base import Page, open_study, section
@@ -92,6 +94,11 @@ class ChurnStudy(Page):
     def from_config(cls, config: Config, language: str = "") -> ChurnStudy:
         """The churn watch in `language` ("": the config's ``study.language``)."""
         return cls(open_study(config, language), config)
+
+    def opening(self) -> first_screen.Opening:
+        """The period, the findings (where the value at risk sits, what the backtests say) and the navigation."""
+        return first_screen.opening(self.data, self.config, found.period(self.data), found.churn_findings(self.data),
+                                    "churn.html")
 
     def heading(self) -> render.Heading:
         """Title of the page."""
@@ -511,7 +518,12 @@ class ChurnStudy(Page):
         ),
     )
     def customer_value(self) -> render.Section:
-        """P(alive) of repeat buyers (histogram), one-time buyers counted apart, CLV by tier and the model's note."""
+        """P(alive) of repeat buyers (histogram), one-time buyers counted apart, CLV by tier and the model's note;
+        the section is the target of the navigation's "Customer value" link."""
+        items = self._customer_value()
+        return (first_screen.Anchor(first_screen.VALUE), *(items if isinstance(items, tuple) else (items,)))
+
+    def _customer_value(self) -> object:
         missing = self.missing or no_column(["one_time_buyer", "p_alive", "clv"], self.customers, _("customer value"))
         if missing:
             return missing

@@ -86,7 +86,8 @@ class GroupStudy(SliceStudy):
             bands = config.demographics.bands
             study = cls(data, attribute_mask(data.customers, attribute, value, bands), value, attribute=attribute,
                         banded=attribute in bands, **common)
-        study.demographics = config.demographics
+        study.demographics, study.config = config.demographics, config
+        study.page_key = group if group and not filter else f"{attribute}={value}"
         return study
 
     @property

@@ -15,6 +15,8 @@ from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.processed import Clusters, ProcessedData
 from custseg.segment import lifecycle, snapshots
 from custseg.studies import demographics as demographic_profile
+from custseg.studies import findings as found
+from custseg.studies import opening as first_screen
 from custseg.studies import preferences as preference_classes
 from custseg.studies import render, strategy
 from custseg.studies.base import Page, open_study, section
@@ -156,6 +158,11 @@ class Overview(Page):
                 date=meta.observation_date, currency=self.currency, level=region_level_name(meta.region_level)
             ),
         )
+
+    def opening(self) -> first_screen.Opening:
+        """The period, the whole base's findings and the navigation to every study, under the title."""
+        findings = found.base_findings(self.data, self.config.studies.min_customers)
+        return first_screen.opening(self.data, self.config, found.period(self.data), findings, "index.html")
 
     def introduction(self) -> render.Notice:
         """What the page holds, in a sentence or two, above the figures."""

@@ -47,7 +47,7 @@ def slugify(name: str, *, fallback_prefix: str = "item") -> str:
 class StudyJob:
     """One report to build."""
 
-    kind: str  # overview | quality | churn | region | tier | group | attribute
+    kind: str  # overview | quality | churn | glossary | region | tier | group | attribute
     # region or tier name; a group's name, or "attribute=value" for a studies.by page; the
     # attribute for its comparison page; "" for the overview and the data-quality page
     key: str
@@ -110,6 +110,10 @@ def _plan(data: ProcessedData, config: Config, language: str) -> list[StudyJob]:
         StudyJob(
             "churn", "", _("{title}: churn watch").format(title=title), "churn.html",
             _("who is slipping away, what they are worth, and how well the warning worked"), common,
+        ),
+        StudyJob(
+            "glossary", "", _("{title}: glossary").format(title=title), "glossary.html",
+            _("what the terms on these pages mean, with this study's settings"), common,
         ),
     ]
     sizes = customers.groupby("region").size()

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from custseg import geo, i18n
+from custseg import geo, i18n, processed
 from custseg.config import Config
 from custseg.i18n import N_, _, ngettext, pgettext
 from custseg.intake import quality
 from custseg.intake.validation import REASONS
 from custseg.processed import StudyMeta, read_meta
+from custseg.studies import findings as found
+from custseg.studies import opening as first_screen
 from custseg.studies import render
 from custseg.studies.base import Page, section, start_page
 from custseg.studies.unplaced import unplaced_table
@@ -110,7 +112,14 @@ class QualityStudy(Page):
     def from_config(cls, config: Config, language: str = "") -> QualityStudy:
         """The data-quality page in `language` ("": the config's ``study.language``)."""
         start_page(config, language)
-        return cls(quality.load_quality_data(config), read_meta(config))
+        study = cls(quality.load_quality_data(config), read_meta(config))
+        study.config = config
+        return study
+
+    def opening(self) -> first_screen.Opening:
+        """The period the clean orders cover and the navigation (this page's facts are its tables)."""
+        data = processed.load(self.config, tables=())
+        return first_screen.opening(data, self.config, found.period(data), [], "quality.html")
 
     def heading(self) -> render.Heading:
         """Title of the page."""

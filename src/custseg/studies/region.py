@@ -13,6 +13,7 @@ from custseg.config import Config, Strategy, StrategyRule
 from custseg.i18n import N_, _
 from custseg.intake import quality
 from custseg.processed import ProcessedData
+from custseg.studies import opening as first_screen
 from custseg.studies import render, strategy
 from custseg.studies.base import open_study, section
 from custseg.studies.labels import in_chinese, no_column, place_names, region_level_name, tier_label
@@ -53,7 +54,7 @@ class RegionStudy(SliceStudy):
     def from_config(cls, config: Config, language: str = "", region: str = "") -> RegionStudy:
         """The page of `region` (as the processed data names it), in `language` ("": the config's)."""
         study = cls(open_study(config, language), region, config.studies.min_customers, config.strategy.rules)
-        study.demographics = config.demographics
+        study.demographics, study.config, study.page_key = config.demographics, config, region
         return study
 
     def heading(self) -> render.Heading:
@@ -126,7 +127,7 @@ class RegionStudy(SliceStudy):
         counts = strategy.measure_counts(self.customers, self.orders, topics)
         advice = strategy.recommend(values, topics, self.rules, counts=counts, min_customers=self.min_customers)
         if advice.empty:
-            return render.Notice(
+            return first_screen.Anchor(first_screen.STRATEGY), render.Notice(
                 _(
                     "None of the {count} strategy rules fires for {label}: its figures stay within the limits set in "
                     "strategy.rules, so it needs no treatment different from the base."
@@ -137,7 +138,8 @@ class RegionStudy(SliceStudy):
         table = advice.assign(area=area).rename(
             columns={"area": _("Area"), "recommendation": _("Recommendation"), "because": _("Because")}
         )
-        return render.Table(table, _("Recommendations for {label}").format(label=self.label))
+        title = _("Recommendations for {label}").format(label=self.label)
+        return first_screen.Anchor(first_screen.STRATEGY), render.Table(table, title)
 
     @section(
         N_("Value tiers"),

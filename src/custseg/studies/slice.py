@@ -16,12 +16,14 @@ import numpy as np
 import pandas as pd
 
 from custseg import i18n, words
-from custseg.config import Demographics
+from custseg.config import Config, Demographics
 from custseg.i18n import N_, _
 from custseg.processed import ProcessedData
 from custseg.segment import lifecycle
 from custseg.segment.demographics import profile, watch_ids
 from custseg.studies import demographics as demographic_profile
+from custseg.studies import findings as found
+from custseg.studies import opening as first_screen
 from custseg.studies import preferences as preference_classes
 from custseg.studies import render, strategy
 from custseg.studies.base import Page, section
@@ -72,6 +74,9 @@ class SliceStudy(Page):
     title: str  # the page title, an English text with {label} marked with N_
     # the config's demographics settings (extra attributes, bands): from_config sets them
     demographics: Demographics = Demographics()
+    # the study config, for the navigation of the opening block: from_config sets it
+    config: Config | None = None
+    page_key: str = ""  # the key of the page in the plan (custseg.studies.plan.StudyJob.key)
 
     def __init__(self, data: ProcessedData, mask: pd.Series, order_mask: pd.Series, min_customers: int) -> None:
         self.data, self.min_customers = data, min_customers
@@ -126,6 +131,18 @@ class SliceStudy(Page):
             {customers: render.integer, share: render.percent, in_region: render.percent,
              revenue: render.money(self.currency)},
         )
+
+    def opening(self) -> first_screen.Opening:
+        """The period, the slice's findings against the whole base and the navigation; on a page with a
+        strategy section, a link down to it. The "Unknown" region's page compares nothing: no findings."""
+        data, config = self.data, self.config
+        here = first_screen.page_href(data, config, self.kind, self.page_key) if config is not None else "index.html"
+        findings = [] if getattr(self, "unplaced", False) else found.slice_findings(data, self.customers,
+                                                                                    self.min_customers)
+        jump = None
+        if hasattr(self, "strategy") and self.enough and not getattr(self, "unplaced", False):
+            jump = (first_screen.STRATEGY, _("Strategy for {label}").format(label=self.label))
+        return first_screen.opening(data, config, found.period(data), findings, here, label=self.label, jump=jump)
 
     def heading(self) -> render.Heading:
         """Title of the page."""

@@ -48,7 +48,7 @@ class TierStudy(SliceStudy):
         study = cls(
             open_study(config, language), tier, config.studies.min_customers, config.playbook.get(tier), config.tiers
         )
-        study.demographics = config.demographics
+        study.demographics, study.config, study.page_key = config.demographics, config, tier
         return study
 
     @property
