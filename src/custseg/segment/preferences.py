@@ -197,8 +197,15 @@ def priced_lines(lines: pd.DataFrame, rates: Mapping[str, float], observation_da
         product = kept["description"].astype("str").str.upper()
     else:
         return kept.iloc[:0].assign(product=pd.Series(dtype="str"), unit_base=pd.Series(dtype="float64"))
-    rate = kept["currency"].map(dict(rates)).astype("float64") if "currency" in kept else 1.0
+    rate = _rates_of(kept["currency"], rates) if "currency" in kept else 1.0
     return kept.assign(product=product, unit_base=kept["unit_price"].astype("float64") * rate)
+
+
+def _rates_of(currency: pd.Series, rates: Mapping[str, float]) -> np.ndarray:
+    """Each line's rate to the base currency (NaN for one without): each distinct currency looked
+    up once and spread by code, not every line's text through the dict."""
+    codes, distinct = pd.factorize(currency)
+    return np.append(pd.Series(distinct, dtype=object).map(dict(rates)).to_numpy(dtype="float64"), np.nan)[codes]
 
 
 def unit_price_index(lines: pd.DataFrame, rates: Mapping[str, float], observation_date: dt.date) -> pd.DataFrame:
