@@ -55,13 +55,7 @@ def parse(rows: bytes, sep: str, names: list[str], records: int, multiline: bool
         return None
     if table.num_rows != records:
         return None
-    columns = {}
-    for name in names:
-        # one chunk per column: pandas takes (filters, reorders) a column with many chunks by
-        # concatenating them first, on every take; the column's blocks are freed as it goes
-        columns[name] = pd.array(table.column(name).combine_chunks(), dtype="str")
-        table = table.drop_columns([name])
-    return pd.DataFrame(columns)
+    return pd.DataFrame({name: pd.array(table.column(name), dtype="str") for name in names})
 
 
 def _quotes_delimit(rows: bytes, sep: str) -> bool:
