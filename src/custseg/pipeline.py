@@ -180,6 +180,7 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     started = time.perf_counter()
     result_tables = {name: frame for name, frame in result.tables.items() if name != "line_items"}
     done = segment(result_tables, config, observation_date, lines=result.tables.get("line_items"))
+    del result  # written already; the line items (the largest table) are read by nothing after segment
     seconds = time.perf_counter() - started
     started = time.perf_counter()
     retention = assess(result_tables, done.customers, config, observation_date)

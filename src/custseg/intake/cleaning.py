@@ -195,6 +195,10 @@ def read_input(name: str, spec: InputFile | QueryInput | DatabaseInput, extra: S
             )
         frames.append(frame if first is None else frame[list(first.columns)])
     frame, sources = gathering.stack(parts, frames)
+    del frames
+    # the parts are kept for how they were read, not for their cells: the text as read, before
+    # normalising, is one more copy of the whole export for as long as intake runs
+    parts = [replace(part, table=replace(part.table, frame=part.table.frame.iloc[:0])) for part in parts]
     table = parts[0].table
     return RawInput(name, spec, frame.reset_index(drop=True), table.format, table.encoding, table.delimiter, headers,
                     table.encoding_source, table.encoding_confidence, table.encoding_alternatives,
@@ -296,20 +300,22 @@ def _quarantine_rows(name: str, file: Path | str, frame: pd.DataFrame, cases: pd
         return _empty_quarantine()
     repeat = cases.duplicated("index", keep="first").to_numpy()
     first = cases.loc[~repeat]
-    rows = frame.loc[first["index"]]
+    # the failing rows' positions: only the cells read are taken, not every column of those rows
+    # (a quarter of a large export is quarantined, mostly guest lines)
+    where = frame.index.get_indexer(first["index"])
     # each row's value in the column it failed on: gathered a column at a time (a handful of
     # columns), not a cell at a time (a Python step per row was most of intake on a large export)
     values = np.empty(len(first), dtype=object)
     failed_in = first["column"].to_numpy()
     for column in pd.unique(failed_in):
         at = failed_in == column
-        values[at] = rows[column].to_numpy(dtype=object)[at]
+        values[at] = frame[column].array.take(where[at]).to_numpy(dtype=object)
     # figures, most often "{}": only the rows with a second problem or a currency to name get their own
     also: dict[object, list[tuple[str, str]]] = {}
     for i, reason, column in cases.loc[repeat, ["index", "reason", "column"]].itertuples(index=False):
         also.setdefault(i, []).append((reason, column))
-    mismatch = (first["reason"] == "currency_mismatch").to_numpy() & ("currency" in rows)
-    currencies = rows["currency"].to_numpy(dtype=object) if "currency" in rows else None
+    mismatch = (first["reason"] == "currency_mismatch").to_numpy() & ("currency" in frame)
+    currencies = frame["currency"].array.take(where).to_numpy(dtype=object) if mismatch.any() else None
     figures = np.full(len(first), words.quarantine_figures(), dtype=object)
     for k in np.flatnonzero(mismatch | first["index"].isin(also.keys()).to_numpy()):
         i = first["index"].iat[k]
@@ -317,7 +323,7 @@ def _quarantine_rows(name: str, file: Path | str, frame: pd.DataFrame, cases: pd
     return pd.DataFrame({
         "table": name,
         "file": str(file),
-        "row": rows["source_row"].to_numpy(dtype="int64"),
+        "row": frame["source_row"].to_numpy(dtype="int64")[where],
         "reason": first["reason"].to_numpy(),
         "column": first["column"].to_numpy(),
         "value": pd.array(values, dtype="str"),
@@ -635,9 +641,12 @@ def run_intake(config: Config) -> CleanTables:
     for name, spec in config.inputs.present().items():
         raw = read_input(name, spec, config.demographics.attributes if name == "customers" else ())
         profiles.append(quality.column_profile(raw.frame, name, raw.headers))
-        raws.append(raw)
         deduped, removed = _dedupe(raw.frame)
+        # from here the rows read are only counted: an index of their length stands for them, and
+        # the text of the rows (a copy of the export besides the deduplicated one) is freed
+        raw = replace(raw, frame=raw.frame[[]])
         cleaned = clean_rows(replace(raw, frame=deduped), config)
+        del deduped
         clean, rejected = _in_canonical_order(name, cleaned.clean), cleaned.quarantine
         if name == "orders":
             clean, summary, matches = match_order_returns(clean, config)
@@ -654,6 +663,7 @@ def run_intake(config: Config) -> CleanTables:
         unusable = unusable or _all_quarantined(raw, len(raw.frame), len(clean), rejected)
         tables.setdefault(name, _sourced(raw, clean))
         quarantines.append(rejected)
+        raws.append(raw)
         accounting.extend(_account(raw, cleaned, clean["source_row"].to_numpy(), removed, rejected,
                                    config.cleaning.timezone))
     quarantine = pd.concat(quarantines, ignore_index=True)

@@ -309,9 +309,11 @@ def match_lines(
     window
         ``cleaning.reversal_window_days`` in seconds.
     """
-    # Text is coded to integers once: every pass below groups by integer codes only.
-    customer = pd.factorize(pd.Series(customer).to_numpy(), use_na_sentinel=False)[0]
-    item = pd.factorize(pd.Series(item).to_numpy(), use_na_sentinel=False)[0]
+    # Text is coded to integers once: every pass below groups by integer codes only. Coded as the
+    # Series is stored (Arrow's hash for Arrow text), not through Python strings: the codes are
+    # the same (first appearance, a missing value where it first appears), the copy is not made.
+    customer = pd.factorize(pd.Series(customer), use_na_sentinel=False)[0]
+    item = pd.factorize(pd.Series(item), use_na_sentinel=False)[0]
     invoice = pd.Series(invoice).reset_index(drop=True)
     rev = np.flatnonzero(reversal)
     pur = np.flatnonzero(~reversal & (quantity > 0))

@@ -71,7 +71,8 @@ def order_times(orders: pd.DataFrame, lines: pd.DataFrame | None) -> pd.Series |
     times. Dates alone (every order at midnight) say nothing about the time of day.
     """
     if lines is not None and len(lines):
-        bought = lines.loc[~lines["reversal"].to_numpy(dtype=bool)]
+        # the two columns read, not every column of every line (a copy of the export's lines)
+        bought = lines.loc[~lines["reversal"].to_numpy(dtype=bool), ["order_id", "invoice_date"]]
         first = bought.groupby("order_id", sort=False)["invoice_date"].min()
         stamp = orders["order_id"].map(first)
         stamp = stamp.where(stamp.notna(), orders["order_date"])
@@ -179,22 +180,32 @@ def order_value_levels(purchases: pd.DataFrame) -> pd.DataFrame:
 
 def priced_lines(lines: pd.DataFrame, rates: Mapping[str, float], observation_date: dt.date) -> pd.DataFrame:
     """The product lines unit prices are compared on: purchase lines (no reversal, no postage or
-    fee) before the observation date with a customer, a positive quantity and a positive price;
-    with ``product`` (the item code, else the description) and ``unit_base`` (the unit price in the
+    fee) before the observation date with a customer, a positive quantity and a positive price:
+    their customer_id, quantity, unit_price (item, description and currency when lines have them),
+    ``product`` (the item code, else the description) and ``unit_base`` (the unit price in the
     base currency)."""
     keep = (~lines["reversal"].to_numpy(dtype=bool) & lines["is_product"].to_numpy(dtype=bool)
             & lines["customer_id"].notna().to_numpy() & lines["quantity"].gt(0).to_numpy()
             & lines["unit_price"].gt(0).to_numpy()
             & (lines["invoice_date"] < pd.Timestamp(observation_date)).to_numpy())
-    kept = lines.loc[keep]
+    # only the columns read below are taken: the rest of the line table would be copied for nothing
+    read = ["customer_id", "quantity", "unit_price", "item", "description", "currency"]
+    kept = lines.loc[keep, [column for column in read if column in lines]]
     if "item" in kept:
         product = kept["item"].astype("str").str.upper()
     elif "description" in kept:
         product = kept["description"].astype("str").str.upper()
     else:
         return kept.iloc[:0].assign(product=pd.Series(dtype="str"), unit_base=pd.Series(dtype="float64"))
-    rate = kept["currency"].map(dict(rates)).astype("float64") if "currency" in kept else 1.0
+    rate = _rates_of(kept["currency"], rates) if "currency" in kept else 1.0
     return kept.assign(product=product, unit_base=kept["unit_price"].astype("float64") * rate)
+
+
+def _rates_of(currency: pd.Series, rates: Mapping[str, float]) -> np.ndarray:
+    """Each line's rate to the base currency (NaN for one without): each distinct currency looked
+    up once and spread by code, not every line's text through the dict."""
+    codes, distinct = pd.factorize(currency)
+    return np.append(pd.Series(distinct, dtype=object).map(dict(rates)).to_numpy(dtype="float64"), np.nan)[codes]
 
 
 def unit_price_index(lines: pd.DataFrame, rates: Mapping[str, float], observation_date: dt.date) -> pd.DataFrame:

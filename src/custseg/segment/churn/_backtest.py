@@ -68,6 +68,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.inspection import permutation_importance
@@ -155,7 +157,10 @@ def labelled_features(
     # cancellation) was no purchase
     window = purchases_at(orders, end.date()) & (orders["order_date"] >= start).to_numpy(dtype=bool, na_value=False)
     active = pd.Index(orders.loc[window, "customer_id"].astype("str").unique())
-    churned = ~buyers["customer_id"].astype("str").isin(active).to_numpy()
+    # Arrow's set lookup: Series.isin on Arrow text makes a Python scalar of every value of
+    # `active` (every customer who bought in the window) at every origin
+    ids = pa.array(buyers["customer_id"].astype("str"))
+    churned = ~pc.is_in(ids, value_set=pa.array(active, type=ids.type)).to_numpy(zero_copy_only=False)
     return buyers.assign(churned_next=churned)
 
 
