@@ -50,13 +50,13 @@ def scan(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str) -> list[str
 def header(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str) -> list[str]:
     """The file's headers as DuckDB's sniffer reads them."""
     found = con.execute("SELECT Columns FROM sniff_csv(?, delim = ?, header = true, all_varchar = true)",
-                        [str(path), delimiter]).fetchone()[0]
+                        [str(path), delimiter]).fetchall()[0][0]
     return [column["name"] for column in found]
 
 
 def rows(con: duckdb.DuckDBPyConnection) -> int:
     """How many records the scan reads."""
-    return int(con.execute("SELECT count(*) FROM scan_text").fetchone()[0])
+    return int(con.execute("SELECT count(*) FROM scan_text").fetchall()[0][0])
 
 
 def distinct(con: duckdb.DuckDBPyConnection, column: str, non_ascii: bool = False) -> pd.Series:

@@ -16,9 +16,11 @@ error naming the file and saying to use ``engine: pandas``.
 
 from __future__ import annotations
 
+import gzip
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import numpy as np
@@ -41,10 +43,11 @@ from custseg.intake.validation import NUMBER_COLUMNS
 #: Rows per piece: a piece's pandas intake peaks at about 1.5 KB a row (docs/performance.md).
 PIECE_ROWS = 1_000_000
 _DELIMITERS = (",", ";", "\t", "|")
+_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz", ".tsv.gz")  # DuckDB reads gzip itself
 _COUNTS = ("rows_read", "clean", "quarantined", "duplicates_removed")
 
 
-def clean_line_items(name: str, spec: object, config: Config, piece_rows: int = PIECE_ROWS) -> InputResult:
+def clean_line_items(name: str, spec: object, config: Config, piece_rows: int | None = None) -> InputResult:
     """Read, clean and derive orders and customers from a line-item CSV file with DuckDB.
 
     Returns what :func:`custseg.intake.cleaning.clean_input` returns for the whole file.
@@ -59,7 +62,7 @@ def clean_line_items(name: str, spec: object, config: Config, piece_rows: int = 
     con = _duckdb.connect(config.engine.memory_limit, config.engine.spill_folder(config.output),
                           config.engine.threads)
     try:
-        return _clean(name, spec, path, con, config, piece_rows)
+        return _clean(name, spec, path, con, config, piece_rows or PIECE_ROWS)
     except duckdb.Error as exc:
         raise IntakeError(f"{path}: DuckDB cannot read the file as custseg's readers would ({exc}); "
                           "use engine: pandas for it") from None
@@ -99,11 +102,11 @@ def _joined(whole: RawInput, done: list[InputResult], config: Config) -> InputRe
     if all("customers" in d.tables for d in done):
         # in the order of each customer's first clean line, as the whole file lists them
         first = lines.groupby("customer_id", sort=False)["source_row"].min()
-        customers = pd.concat([d.tables["customers"] for d in done], ignore_index=True)
+        customers = _concat([d.tables["customers"] for d in done])
         order = np.argsort(customers["customer_id"].map(first).to_numpy(), kind="stable")
         tables["customers"] = customers.take(order).reset_index(drop=True)
     tables["line_items"] = lines
-    quarantine = pd.concat([d.quarantine for d in done], ignore_index=True)
+    quarantine = _concat([d.quarantine for d in done])
     # rows the row rules quarantined come first, by row; then the lines of conflicting invoices
     late = quarantine["reason"].eq("conflicting_invoice").to_numpy()
     quarantine = pd.concat([_by_row(quarantine.loc[~late]), _by_row(quarantine.loc[late])], ignore_index=True)
@@ -112,15 +115,27 @@ def _joined(whole: RawInput, done: list[InputResult], config: Config) -> InputRe
     if accounting["rows_read"] != len(whole.frame):  # a bug in the pieces
         raise AssertionError(f"{whole.where}: pieces lost rows: {accounting}")
     summary = _summary([d.reversals for d in done if d.reversals is not None])
-    matches = _stacked([d.matches for d in done if d.matches is not None and len(d.matches)],
-                       ["reversal_row", "purchase_row"]) if any(len(d.matches) for d in done) else done[0].matches
+    matches = _stacked([d.matches for d in done], ["reversal_row", "purchase_row"])
     profile = _profile([d.profile for d in done])
     return InputResult(whole, tables, quarantine, [accounting], profile, summary, matches,
                        all_quarantined(whole, len(whole.frame), len(lines), quarantine))
 
 
-def _stacked(frames: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames under each other, typed as the whole file's would be.
+
+    A piece types a text column ``object`` where it got it from an empty frame (a piece whose
+    purchase lines were all quarantined, say); the whole file has rows there and types it ``str``.
+    """
+    frames = [f for f in frames if len(f)] or frames[:1]
     frame = pd.concat(frames, ignore_index=True)
+    typed = {column: "str" for column in frame.columns if frame[column].dtype == object
+             and any(isinstance(f[column].dtype, pd.StringDtype) for f in frames)}
+    return frame.astype(typed) if typed else frame
+
+
+def _stacked(frames: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
+    frame = _concat(frames)
     return frame.sort_values(by, kind="stable", na_position="first").reset_index(drop=True)
 
 
@@ -166,14 +181,14 @@ def _readable(name: str, spec: object) -> Path:
                           "engine: pandas")
     path = Path(spec.path)
     why = ("is a pattern of several files" if spec.is_many()
-           else "is not a CSV file" if spec.format not in ("auto", "csv") or path.suffix.lower() not in (".csv", ".txt",
-                                                                                                     ".tsv")
+           else "is not a CSV file" if spec.format not in ("auto", "csv") or not path.name.lower().endswith(_SUFFIXES)
            else f"is read as {spec.encoding}, not UTF-8" if spec.encoding.lower() not in ("auto", "utf-8", "utf8")
            else None)
     if why is None and not path.is_file():
         raise IntakeError(f"{label}: file not found")
-    if why is None and path.read_bytes()[:3] == b"\xef\xbb\xbf":
-        why = "starts with a byte-order mark"
+    if why is None:
+        with _open(path) as handle:
+            why = "starts with a byte-order mark" if handle.read(3) == b"\xef\xbb\xbf" else None
     if why:
         raise IntakeError(f"{label}: {why}, which engine: duckdb does not read as custseg's readers do; "
                           "use engine: pandas for it")
@@ -182,7 +197,7 @@ def _readable(name: str, spec: object) -> Path:
 
 def _sniff(path: Path) -> str:
     """The delimiter the header line uses most among , ; tab |."""
-    with path.open("rb") as handle:
+    with _open(path) as handle:
         first = handle.readline().decode("utf-8", errors="replace")
     return max(_DELIMITERS, key=first.count)
 
@@ -190,11 +205,16 @@ def _sniff(path: Path) -> str:
 def _lines(path: Path) -> int:
     """Lines in the file (a last line without its line break counts)."""
     count, last = 0, b"\n"
-    with path.open("rb") as handle:
+    with _open(path) as handle:
         while block := handle.read(1 << 24):
             count += block.count(b"\n")
             last = block[-1:]
     return count + (last != b"\n")
+
+
+def _open(path: Path) -> BinaryIO:
+    """The file's bytes, a gzip file's uncompressed."""
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
 
 
 def _mapped(name: str, spec: InputFile, path: Path, headers: list[str]) -> dict[str, str]:
