@@ -133,3 +133,33 @@ def test_the_engine_section_is_checked_and_part_of_the_fingerprint(write_csv, wr
                      ({"threads": 0}, "engine.threads"), ({"memroy_limit": "6GB"}, "engine.memroy_limit")):
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             load_config(write_config(inputs, engine=bad))
+
+
+def test_duckdb_runs_within_the_configured_limits(write_csv, write_config, tmp_path):
+    path = write_csv("lines.csv", HOSTILE)
+    spill = tmp_path.with_name(f"{tmp_path.name}-spill")
+    config = load_config(write_config({"line_items": {"path": str(path), "date_format": "%Y-%m-%d %H:%M", "columns": {
+        "invoice": "InvoiceNo", "item": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice",
+        "invoice_date": "InvoiceDate", "customer_id": "CustomerID"}}},
+        cleaning={"stop_on": []}, engine={"name": "duckdb", "memory_limit": "256MB", "threads": 1,
+                                          "temp_directory": str(spill)}))
+    result = run_intake(config)
+    assert spill.is_dir()  # the spill folder is made where the config says
+    row = result.accounting.iloc[0]
+    assert row["rows_read"] == 13 == row["clean"] + row["quarantined"] + row["duplicates_removed"]
+
+
+def test_a_stop_rule_stops_both_engines_with_the_same_words(write_csv, write_config, monkeypatch):
+    path = write_csv("lines.csv", HOSTILE)
+    config = load_config(write_config({"line_items": {"path": str(path), "date_format": "%Y-%m-%d %H:%M", "columns": {
+        "invoice": "InvoiceNo", "item": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice",
+        "invoice_date": "InvoiceDate", "customer_id": "CustomerID"}}}, cleaning={"stop_on": ["bad_number"]}))
+    monkeypatch.setattr(scaled, "PIECE_ROWS", 2)
+    messages = []
+    for name in ("pandas", "duckdb"):
+        engine = config.engine.model_copy(update={"name": name})
+        with pytest.raises(IntakeError) as raised:
+            run_intake(config.model_copy(update={"engine": engine}))
+        messages.append(str(raised.value))
+    assert messages[0] == messages[1]
+    assert "row 6" in messages[1] and "bad_number" in messages[1]

@@ -109,8 +109,9 @@ def _joined(whole: RawInput, done: list[InputResult], config: Config) -> InputRe
     quarantine = _concat([d.quarantine for d in done])
     # rows the row rules quarantined come first, by row; then the lines of conflicting invoices
     late = quarantine["reason"].eq("conflicting_invoice").to_numpy()
-    quarantine = pd.concat([_by_row(quarantine.loc[~late]), _by_row(quarantine.loc[late])], ignore_index=True)
-    stop_if_asked(whole, quarantine.loc[~late], config.cleaning)
+    early = _by_row(quarantine.loc[~late])
+    stop_if_asked(whole, early, config.cleaning)
+    quarantine = pd.concat([early, _by_row(quarantine.loc[late])], ignore_index=True)
     accounting = _accounting([row for d in done for row in d.accounting])
     if accounting["rows_read"] != len(whole.frame):  # a bug in the pieces
         raise AssertionError(f"{whole.where}: pieces lost rows: {accounting}")
