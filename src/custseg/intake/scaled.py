@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -62,16 +63,18 @@ def clean_line_items(name: str, spec: object, config: Config, piece_rows: int | 
     con = _duckdb.connect(config.engine.memory_limit, config.engine.spill_folder(config.output),
                           config.engine.threads)
     try:
-        return _clean(name, spec, path, con, config, piece_rows or PIECE_ROWS)
+        whole, done = _clean(name, spec, path, con, config, piece_rows or PIECE_ROWS)
     except duckdb.Error as exc:
         raise IntakeError(f"{path}: DuckDB cannot read the file as custseg's readers would ({exc}); "
                           "use engine: pandas for it") from None
     finally:
-        con.close()
+        con.close()  # before the pieces are joined: DuckDB's memory is given back first
+    return _joined(whole, done, config)
 
 
 def _clean(name: str, spec: InputFile, path: Path, con: duckdb.DuckDBPyConnection, config: Config,
-           piece_rows: int) -> InputResult:
+           piece_rows: int) -> tuple[RawInput, list[InputResult]]:
+    """The whole file as a row count, and each piece cleaned by the pandas rules."""
     delimiter = spec.delimiter or _sniff(path)
     headers = _duckdb.scan(con, path, delimiter)
     columns = _mapped(name, spec, path, headers)
@@ -88,10 +91,11 @@ def _clean(name: str, spec: InputFile, path: Path, con: duckdb.DuckDBPyConnectio
         text = frame.drop(columns="source_row").apply(normalize_text).assign(source_row=frame["source_row"])
         raw = RawInput(name, spec, text, "csv", "utf-8", delimiter, {c: spec.columns.get(c, c) for c in columns},
                        "utf-8", where=str(spec.path), told=told)
-        done.append(clean_input(raw, quiet))
+        # the piece's text is let go: only what it became is kept (the text of every piece is the whole file)
+        done.append(replace(clean_input(raw, quiet), raw=None))
     whole = RawInput(name, spec, pd.DataFrame(index=pd.RangeIndex(read)), "csv", "utf-8", delimiter,
                      {c: spec.columns.get(c, c) for c in columns}, "utf-8", where=str(spec.path), told=told)
-    return _joined(whole, done, config)
+    return whole, done
 
 
 def _joined(whole: RawInput, done: list[InputResult], config: Config) -> InputResult:
