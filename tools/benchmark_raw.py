@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="which to time, the floor first (default: %(default)s)")
     parser.add_argument("--dir", type=Path, default=None,
                         help="folder for the generated CSV and the outputs (default: the system's temp folder)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="time this CSV (written by an earlier run) instead of writing one; one size only")
     parser.add_argument("--run", nargs=3, metavar=("WAY", "FILE", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:  # a child: one way, figures as JSON on stdout
@@ -168,12 +170,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'lines':>12} {'way':>14} {'seconds':>8} {'x duckdb':>8} {'peak MB':>8} {'customers':>9}")
     for lines in [int(n) for n in args.lines.split(",")]:
         with tempfile.TemporaryDirectory(prefix="custseg-bench-", dir=args.dir) as tmp:
-            data = Path(tmp) / "export" / "lines.csv"  # custseg writes nowhere near its inputs
-            data.parent.mkdir()
-            started = time.perf_counter()
-            write_lines(data, lines)
-            print(f"# {lines:,} lines written in {time.perf_counter() - started:.1f} s "
-                  f"({data.stat().st_size / 1e6:,.0f} MB)", flush=True)
+            data = args.data or Path(tmp) / "export" / "lines.csv"  # custseg writes nowhere near its inputs
+            if args.data is None:
+                data.parent.mkdir()
+                started = time.perf_counter()
+                write_lines(data, lines)
+                print(f"# {lines:,} lines written in {time.perf_counter() - started:.1f} s "
+                      f"({data.stat().st_size / 1e6:,.0f} MB)", flush=True)
             floor = None
             for way in args.ways.split(","):
                 folder = Path(tmp) / way
