@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=None,
                         help="folder for the generated CSV and the outputs (default: the system's temp folder)")
     parser.add_argument("--data", type=Path, default=None,
-                        help="time this CSV (written by an earlier run) instead of writing one; one size only")
+                        help="time this CSV (written by an earlier run, in a folder of its own: custseg writes nowhere "
+                             "near its inputs) instead of writing one; one size only")
     parser.add_argument("--run", nargs=3, metavar=("WAY", "FILE", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:  # a child: one way, figures as JSON on stdout
