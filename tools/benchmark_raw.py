@@ -7,6 +7,8 @@ an invoice and 120 a customer), then times three ways from that one file, each i
 with its own peak memory:
 
 - ``custseg``: ``custseg process`` (intake, segmentation at 4 snapshots, churn and value);
+- ``custseg-duckdb``: the same with ``engine: duckdb`` and a memory limit of 6GB (the line items read and
+  cleaned in pieces, :mod:`custseg.intake.scaled`);
 - ``duckdb``: DuckDB reads the same CSV and computes the RFM summary (the floor: it does nothing else);
 - ``pandas``: the notebook recipe (read, drop guests, reversals and duplicates, RFM, quintile
   scores, k-means with k=4).
@@ -15,6 +17,9 @@ A script, not a test: figures depend on the machine and are never asserted.
 
     .venv/bin/python tools/benchmark_raw.py --lines 1000000
     .venv/bin/python tools/benchmark_raw.py --lines 1000000,10000000 --ways custseg,duckdb
+    .venv/bin/python tools/benchmark_raw.py --lines 100000000 --ways duckdb,custseg-duckdb --dir /work/tmp
+
+The 100M-line CSV is about 9 GB: ``--dir`` puts it on a disk with room (default: the system's temp folder).
 """
 
 from __future__ import annotations
@@ -76,9 +81,10 @@ def write_lines(path: Path, lines: int, seed: int = 7) -> None:
             writer.write_table(table.filter(pa.array(duplicated)))
 
 
-def study_config(folder: Path, data: Path) -> Path:
+def study_config(folder: Path, data: Path, engine: dict | None = None) -> Path:
     """A study config that reads the generated file as a new user maps Online Retail II."""
     path = folder / "study.yaml"
+    more = {"engine": engine} if engine else {}
     path.write_text(yaml.safe_dump({
         "study": {"name": "bench", "title": "Benchmark"},
         "inputs": {"line_items": {"path": str(data), "date_format": "%Y-%m-%d %H:%M:%S", "columns": {
@@ -87,6 +93,7 @@ def study_config(folder: Path, data: Path) -> Path:
         "currency": {"base": "GBP"},
         "cleaning": {"stop_on": []},
         "output": {key: str(folder / "out" / key) for key in ("interim", "processed", "reports", "build", "exports")},
+        **more,
     }, sort_keys=False), encoding="utf-8")
     return path
 
@@ -109,11 +116,12 @@ FROM sales GROUP BY customer
 def run_way(way: str, data: Path, folder: Path) -> dict:
     """Run one way in this process; return its figures (seconds, customers)."""
     started = time.perf_counter()
-    if way == "custseg":
+    if way in ("custseg", "custseg-duckdb"):
         from custseg.config import load_config
         from custseg.pipeline import run
 
-        run(load_config(study_config(folder, data)), echo=lambda *_: None)
+        engine = {"name": "duckdb", "memory_limit": "6GB"} if way == "custseg-duckdb" else None
+        run(load_config(study_config(folder, data, engine)), echo=lambda *_: None)
         customers = json.loads((folder / "out" / "processed" / "study.json").read_text())["customers"]
     elif way == "duckdb":
         import duckdb
@@ -150,20 +158,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", default="1000000", help="comma-separated sizes (default: %(default)s)")
     parser.add_argument("--ways", default="duckdb,custseg,pandas",
                         help="which to time, the floor first (default: %(default)s)")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="folder for the generated CSV and the outputs (default: the system's temp folder)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="time this CSV (written by an earlier run, in a folder of its own: custseg writes nowhere "
+                             "near its inputs) instead of writing one; one size only")
     parser.add_argument("--run", nargs=3, metavar=("WAY", "FILE", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:  # a child: one way, figures as JSON on stdout
         print(json.dumps(run_way(args.run[0], Path(args.run[1]), Path(args.run[2]))))
         return 0
-    print(f"{'lines':>12} {'way':>8} {'seconds':>8} {'x duckdb':>8} {'peak MB':>8} {'customers':>9}")
+    print(f"{'lines':>12} {'way':>14} {'seconds':>8} {'x duckdb':>8} {'peak MB':>8} {'customers':>9}")
     for lines in [int(n) for n in args.lines.split(",")]:
-        with tempfile.TemporaryDirectory(prefix="custseg-bench-") as tmp:
-            data = Path(tmp) / "export" / "lines.csv"  # custseg writes nowhere near its inputs
-            data.parent.mkdir()
-            started = time.perf_counter()
-            write_lines(data, lines)
-            print(f"# {lines:,} lines written in {time.perf_counter() - started:.1f} s "
-                  f"({data.stat().st_size / 1e6:,.0f} MB)", flush=True)
+        with tempfile.TemporaryDirectory(prefix="custseg-bench-", dir=args.dir) as tmp:
+            data = args.data or Path(tmp) / "export" / "lines.csv"  # custseg writes nowhere near its inputs
+            if args.data is None:
+                data.parent.mkdir()
+                started = time.perf_counter()
+                write_lines(data, lines)
+                print(f"# {lines:,} lines written in {time.perf_counter() - started:.1f} s "
+                      f"({data.stat().st_size / 1e6:,.0f} MB)", flush=True)
             floor = None
             for way in args.ways.split(","):
                 folder = Path(tmp) / way
@@ -175,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                 figures = json.loads(child.stdout.strip().splitlines()[-1])
                 floor = figures["seconds"] if way == "duckdb" else floor
                 ratio = f"{figures['seconds'] / floor:8.1f}" if floor else f"{'':>8}"
-                print(f"{lines:>12,} {way:>8} {figures['seconds']:8.1f} {ratio} {figures['peak_mb']:8.0f} "
+                print(f"{lines:>12,} {way:>14} {figures['seconds']:8.1f} {ratio} {figures['peak_mb']:8.0f} "
                       f"{figures['customers']:9,}", flush=True)
     return 0
 

@@ -13,6 +13,7 @@ This front names what the rest of custseg uses; the settings live in
 from __future__ import annotations
 
 from custseg.config.advice import PlaybookAction, Strategy, StrategyMeasure, StrategyRule
+from custseg.config.engines import Engine
 from custseg.config.loading import Config, ConfigError, load_config
 from custseg.config.queries import DatabaseInput, QueryInput, QuerySource
 from custseg.config.sections import (
@@ -54,6 +55,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "Currency",
+    "Engine",
     "CustomMarket",
     "DatabaseInput",
     "Demographics",

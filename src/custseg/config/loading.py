@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from custseg import paths
 from custseg.config.advice import PlaybookAction, Strategy, default_playbook_actions
+from custseg.config.engines import Engine
 from custseg.config.sections import (
     DEFAULT_TIER_KEYS,
     INPUT_KINDS,
@@ -68,6 +69,7 @@ class Config(Strict):
     strategy: Strategy = Strategy()
     # tier -> what to do for its customers (shown in the tier studies)
     playbook: dict[str, list[PlaybookAction]] = Field(default_factory=default_playbook_actions)
+    engine: Engine = Engine()  # where the fact table is read and cleaned (custseg.config.engines)
     source: Path = Field(exclude=True)  # the YAML file this came from
 
     @model_validator(mode="before")
@@ -149,7 +151,9 @@ class Config(Strict):
 
     def fingerprint(self) -> str:
         """Hash of the validated settings: the same config always gives the same hash."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        # the default engine is left out: a config that asks nothing of it keeps the hash it had
+        dumped = self.model_dump(mode="json", exclude={"engine"} if self.engine.is_default() else None)
+        text = json.dumps(dumped, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -185,6 +189,9 @@ def _resolve_paths(raw: dict, base: Path) -> dict:
     raw["inputs"] = inputs
     if isinstance(raw.get("output"), dict):
         raw["output"] = {key: _resolve(value, base) for key, value in raw["output"].items()}
+    engine = raw.get("engine")
+    if isinstance(engine, dict) and engine.get("temp_directory") is not None:
+        raw["engine"] = {**engine, "temp_directory": _resolve(engine["temp_directory"], base)}
     return raw
 
 

@@ -23,7 +23,12 @@ from custseg import files, i18n, words
 from custseg.config import Cleaning, Config, ConfigError, DatabaseInput, InputFile, QueryInput
 from custseg.intake import database, gathering, lineitems, quality, query, reversals, validation
 from custseg.intake.readers import ReadError
-from custseg.intake.validation import ORDER_COLUMNS, QUARANTINE_COLUMNS, QUARANTINE_FACTS, REASONS, map_statuses
+
+# worded for people in their own module; named here too, where callers have always found them
+from custseg.intake.sheets import format_accounting as format_accounting
+from custseg.intake.sheets import quarantine_sheet
+from custseg.intake.sheets import reason_counts as reason_counts
+from custseg.intake.validation import ORDER_COLUMNS, QUARANTINE_FACTS, REASONS, map_statuses
 
 #: Canonical columns per table: required ones first, then optional ones.
 SCHEMAS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -99,6 +104,9 @@ class RawInput:
     # what the table was read from: a file's path (or pattern), or inputs.<table>.sql / inputs.<table>.query
     where: str = ""
     query_sources: tuple[query.SourceCount, ...] = ()  # the files (or the database) a query read, with their rows
+    # of a part of a file cleaned in pieces (custseg.intake.scaled): the decimal convention each number
+    # column tells over the whole file, so that every piece reads its numbers alike
+    told: tuple[tuple[str, str], ...] = ()
 
     @property
     def many(self) -> bool:
@@ -335,32 +343,7 @@ def _empty_quarantine() -> pd.DataFrame:
     return pd.DataFrame({col: pd.Series(dtype="int64" if col == "row" else "str") for col in QUARANTINE_FACTS})
 
 
-def quarantine_sheet(quarantine: pd.DataFrame) -> pd.DataFrame:
-    """The quarantine as ``quarantine.csv`` shows it: the facts with each row's detail in English.
-
-    Parameters
-    ----------
-    quarantine
-        Intake's quarantine (:data:`custseg.intake.validation.QUARANTINE_FACTS`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`custseg.intake.validation.QUARANTINE_COLUMNS`; ``detail`` made by
-        :func:`custseg.words.quarantine_detail` in English, whatever the active language.
-    """
-    # a detail depends on these four facts only, and a large quarantine repeats a few of them
-    # (every guest line is "customer_id: missing"): word each distinct combination once
-    facts = ["reason", "column", "table", "figures"]
-    kind = quarantine.groupby(facts, sort=False, dropna=False).ngroup().to_numpy()
-    distinct = quarantine[facts].drop_duplicates()  # in the order of ngroup's numbers (sort=False)
-    with i18n.language("en"):
-        worded = [words.quarantine_detail(*combination) for combination in distinct.itertuples(index=False)]
-    detail = np.array(worded + [""], dtype=object)[kind] if len(kind) else []
-    return quarantine.drop(columns="figures").assign(detail=detail)[QUARANTINE_COLUMNS]
-
-
-def _stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) -> None:
+def stop_if_asked(raw: RawInput, quarantine: pd.DataFrame, cleaning: Cleaning) -> None:
     """Raise for the first reason listed in ``cleaning.stop_on``, quoting the first offending rows."""
     for reason in cleaning.stop_on:
         hit = quarantine.loc[quarantine["reason"] == reason]
@@ -417,7 +400,7 @@ def _hint(name: str, reason: str) -> str:
     }.get(reason, "fix the file")
 
 
-def _all_quarantined(raw: RawInput, read: int, clean: int, quarantine: pd.DataFrame) -> str | None:
+def all_quarantined(raw: RawInput, read: int, clean: int, quarantine: pd.DataFrame) -> str | None:
     """Why a file is unusable when its rows were all quarantined (nothing later can use it, and
     the likely cause is a setting: a date format, a decimal separator, a column mapping), else None."""
     if read == 0 or clean > 0 or quarantine.empty:
@@ -458,7 +441,7 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
     frame = _prepare(name, raw.frame, config)
     rates = config.currency.rate_table()
     parsed = validation.Parsed(frame, name, date_format=spec.date_format, decimal=_decimal(raw),
-                               timezone=config.cleaning.timezone)
+                               timezone=config.cleaning.timezone, told=dict(raw.told) or None)
     schema = validation.row_schema(name, parsed, rates, config.cleaning, latest_date(config))
     cases = validation.failures(schema, frame)
     rejected = _quarantine_rows(name, raw.where, frame, cases)
@@ -472,7 +455,7 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
         rejected = pd.concat([rejected, _quarantine_rows(name, raw.where, frame, cases)], ignore_index=True)
         frame = frame.loc[~repeated]
     rejected = _located(raw, rejected.sort_values("row", kind="stable").reset_index(drop=True))
-    _stop_if_asked(raw, rejected, config.cleaning)
+    stop_if_asked(raw, rejected, config.cleaning)
     return Cleaned(_typed(name, frame, parsed, config), rejected, parsed.decimals(), parsed.offsets())
 
 
@@ -639,39 +622,73 @@ def run_intake(config: Config) -> CleanTables:
     summary, matches = reversals.empty_summary("orders"), reversals.empty_matches()
     unusable: str | None = None  # the first file whose rows were all quarantined
     for name, spec in config.inputs.present().items():
-        raw = read_input(name, spec, config.demographics.attributes if name == "customers" else ())
-        profiles.append(quality.column_profile(raw.frame, name, raw.headers))
-        deduped, removed = _dedupe(raw.frame)
-        # from here the rows read are only counted: an index of their length stands for them, and
-        # the text of the rows (a copy of the export besides the deduplicated one) is freed
-        raw = replace(raw, frame=raw.frame[[]])
-        cleaned = clean_rows(replace(raw, frame=deduped), config)
-        del deduped
-        clean, rejected = _in_canonical_order(name, cleaned.clean), cleaned.quarantine
-        if name == "orders":
-            clean, summary, matches = match_order_returns(clean, config)
-            matches = _located(raw, matches, ("reversal_row", "purchase_row"))
-            tables["orders"] = _sourced(raw, clean[list(ORDER_COLUMNS)])
-        if name == "line_items":
-            derived = lineitems.derive(clean, config)
-            clean = derived.lines
-            rejected = pd.concat([rejected, _located(raw, derived.quarantine)], ignore_index=True)
-            tables["orders"] = _sourced(raw, derived.orders)
-            summary, matches = derived.reversals, _located(raw, derived.matches, ("reversal_row", "purchase_row"))
-            if "customers" not in config.inputs.present():
-                tables["customers"] = _sourced(raw, derived.customers)
-        unusable = unusable or _all_quarantined(raw, len(raw.frame), len(clean), rejected)
-        tables.setdefault(name, _sourced(raw, clean))
-        quarantines.append(rejected)
-        raws.append(raw)
-        accounting.extend(_account(raw, cleaned, clean["source_row"].to_numpy(), removed, rejected,
-                                   config.cleaning.timezone))
+        if name == "line_items" and config.engine.name == "duckdb":
+            from custseg.intake import scaled  # it builds on this module: imported when asked for
+
+            done = scaled.clean_line_items(name, spec, config)
+        else:
+            done = clean_input(read_input(name, spec, config.demographics.attributes if name == "customers" else ()),
+                               config)
+        profiles.append(done.profile)
+        raws.append(done.raw)
+        if done.reversals is not None:
+            summary, matches = done.reversals, done.matches
+        for table, frame in done.tables.items():
+            tables.setdefault(table, frame)
+        unusable = unusable or done.unusable
+        quarantines.append(done.quarantine)
+        accounting.extend(done.accounting)
     quarantine = pd.concat(quarantines, ignore_index=True)
     result = CleanTables(tables, quarantine, pd.DataFrame(accounting), pd.concat(profiles, ignore_index=True),
                          summary, matches, sources_table(raws))
     if unusable:  # raised once every file is accounted for, with them: the quarantine says why
         raise IntakeError(unusable, result)
     return result
+
+
+@dataclass(frozen=True)
+class InputResult:
+    """What intake made of one input table: its clean tables (orders and customers too, from line
+    items), its quarantine, its accounting rows, its column profile and its reversal matching."""
+
+    raw: RawInput
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    accounting: list[dict]
+    profile: pd.DataFrame
+    reversals: pd.DataFrame | None  # None for a table without reversals
+    matches: pd.DataFrame | None
+    unusable: str | None  # why the input is unusable (every row quarantined), else None
+
+
+def clean_input(raw: RawInput, config: Config) -> InputResult:
+    """Dedupe, validate and type one input table as read; derive orders and customers from line items."""
+    name, tables = raw.name, {}
+    summary = matches = None
+    profile = quality.column_profile(raw.frame, name, raw.headers)
+    deduped, removed = _dedupe(raw.frame)
+    # from here the rows read are only counted: an index of their length stands for them, and
+    # the text of the rows (a copy of the export besides the deduplicated one) is freed
+    raw = replace(raw, frame=raw.frame[[]])
+    cleaned = clean_rows(replace(raw, frame=deduped), config)
+    del deduped
+    clean, rejected = _in_canonical_order(name, cleaned.clean), cleaned.quarantine
+    if name == "orders":
+        clean, summary, matches = match_order_returns(clean, config)
+        matches = _located(raw, matches, ("reversal_row", "purchase_row"))
+        tables["orders"] = _sourced(raw, clean[list(ORDER_COLUMNS)])
+    if name == "line_items":
+        derived = lineitems.derive(clean, config)
+        clean = derived.lines
+        rejected = pd.concat([rejected, _located(raw, derived.quarantine)], ignore_index=True)
+        tables["orders"] = _sourced(raw, derived.orders)
+        summary, matches = derived.reversals, _located(raw, derived.matches, ("reversal_row", "purchase_row"))
+        if "customers" not in config.inputs.present():
+            tables["customers"] = _sourced(raw, derived.customers)
+    tables.setdefault(name, _sourced(raw, clean))
+    accounting = _account(raw, cleaned, clean["source_row"].to_numpy(), removed, rejected, config.cleaning.timezone)
+    return InputResult(raw, tables, rejected, accounting, profile, summary, matches,
+                       all_quarantined(raw, len(raw.frame), len(clean), rejected))
 
 
 def _sourced(raw: RawInput, table: pd.DataFrame) -> pd.DataFrame:
@@ -760,25 +777,3 @@ def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
     for name, frame in sheets:
         written[name] = files.write_csv(frame, folder / f"{name}.csv")
     return written
-
-
-def format_accounting(accounting: pd.DataFrame, sources: pd.DataFrame | None = None) -> str:
-    """The accounting table as plain text for the end of an intake run; with `sources`
-    (:func:`sources_table`), the files and databases each query read, with their rows, below it."""
-    cols = ["table", "file", "rows_read", "clean", "quarantined", "duplicates_removed"]
-    notes = [
-        f"{row['file']}: its own column {column} was renamed to {gathering.MOVED_ASIDE.format(column=column)!r}: "
-        f"inputs.{row['table']}.columns maps another column of the file to {column}"
-        for row in accounting.to_dict("records") if isinstance(row.get("moved_aside"), str)
-        for column in row["moved_aside"].split()
-    ]
-    text = "\n".join([accounting[cols].to_string(index=False), *notes])
-    if sources is not None and (sources["kind"] != "file").any():
-        read = sources.loc[sources["kind"] != "file", ["table", "kind", "source", "files", "rows", "location"]]
-        text += "\nread by the queries:\n" + read.to_string(index=False)
-    return text
-
-
-def reason_counts(quarantine: pd.DataFrame) -> Mapping[str, int]:
-    """Quarantined rows per reason code, most frequent first."""
-    return quarantine["reason"].value_counts().to_dict()

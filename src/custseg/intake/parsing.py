@@ -217,7 +217,7 @@ def _finite(values: pd.Series) -> np.ndarray:
     return np.where(np.isfinite(array), array, np.nan)
 
 
-def choose(forms: NumberForms, decimal: str, fallback: str = "") -> Numbers:
+def choose(forms: NumberForms, decimal: str, fallback: str = "", told: str | None = None) -> Numbers:
     """The numbers of one column read with its convention.
 
     Parameters
@@ -233,6 +233,9 @@ def choose(forms: NumberForms, decimal: str, fallback: str = "") -> Numbers:
         ``"."``, ``","`` or ``""``: the convention of the file's other number columns (or of the
         format: Excel and Parquet store numbers, written with ``.``). ``""`` leaves the column's
         ambiguous values unread.
+    told
+        The convention the whole column tells when `forms` holds only part of it (a part of an
+        export read in pieces, :mod:`custseg.intake.scaled`); None: what `forms` tells.
 
     Returns
     -------
@@ -245,7 +248,7 @@ def choose(forms: NumberForms, decimal: str, fallback: str = "") -> Numbers:
         return Numbers(forms.point, none, forms.sign, ".")
     if decimal == ",":
         return Numbers(forms.comma, none, forms.sign, ",")
-    told = forms.evidence()
+    told = forms.evidence() if told is None else told
     # A column that tells both conventions is two exports in one: no convention of its own, and
     # none borrowed either.
     convention = told if told in (".", ",") else fallback if told == "" else ""

@@ -78,11 +78,14 @@ class Parsed:
     timezone
         ``cleaning.timezone``: the clock timestamps with a UTC offset are put on; None keeps the
         wall clock as written.
+    told
+        Number column -> the decimal convention its values tell over the whole file, when `frame`
+        is only a part of it (an export cleaned in pieces); None: what `frame`'s values tell.
     """
 
     def __init__(
         self, frame: pd.DataFrame, table: str, *, date_format: str | None = None, decimal: str = "auto",
-        timezone: str | None = None,
+        timezone: str | None = None, told: Mapping[str, str] | None = None,
     ) -> None:
         self.date_format = date_format
         self.timezone = timezone
@@ -92,12 +95,13 @@ class Parsed:
         columns = {name: money for name, money in NUMBER_COLUMNS.get(table, {}).items() if name in frame}
         if columns:
             forms = {name: parsing.number_forms(frame[name], money=money) for name, money in columns.items()}
-            told = {name: f.evidence() for name, f in forms.items()}
+            # `told`: what each column tells over the whole file, when `frame` is only a part of it
+            told = {name: f.evidence() for name, f in forms.items()} if told is None else dict(told)
             for name, f in forms.items():
                 # a column of whole numbers and "1,234"s borrows the convention its siblings tell
                 others = {t for other, t in told.items() if other != name and t}
                 fallback = others.pop() if len(others) == 1 and others <= {".", ","} else ""
-                self._numbers[name] = parsing.choose(f, decimal, fallback)
+                self._numbers[name] = parsing.choose(f, decimal, fallback, told[name])
 
     def numbers(self, text: pd.Series) -> pd.Series:
         """The numbers of a number column (NaN where none was read), indexed like the frame."""

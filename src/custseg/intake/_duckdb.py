@@ -1,0 +1,148 @@
+"""The SQL side of ``engine: duckdb``: read one big fact file with DuckDB, key and number its rows,
+and hand it back in pieces that no invoice and no customer straddles.
+
+Plain SQL (a CSV scan, ``row_number``, ``GROUP BY``, a hash), so that another engine is a question
+of dialect. The rules themselves stay in pandas (:mod:`custseg.intake.scaled`), run on one piece
+at a time: memory holds a piece, never the whole export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+#: Python's str.strip() takes these ASCII characters for white space; SQL's trim() only the space.
+_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def connect(memory_limit: str | None, temp_directory: Path, threads: int | None) -> duckdb.DuckDBPyConnection:
+    """A connection with the engine's memory limit, spill folder and threads (None: DuckDB's own)."""
+    temp_directory.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"preserve_insertion_order": True})
+    con.execute(f"SET temp_directory = {_literal(str(temp_directory))}")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def scan(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str) -> list[str]:
+    """Open the CSV file as view ``scan``: every cell its text, nothing read as missing, numbered by
+    ``source_row`` (its line: the header is line 1). Returns the headers as written."""
+    names = header(con, path, delimiter)
+    types = ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in names)
+    # a view cannot take parameters: the path and the names are written in as quoted literals
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW scan_text AS SELECT * FROM read_csv({_literal(str(path))}, header = true, "
+        f"delim = {_literal(delimiter)}, quote = '\"', escape = '\"', nullstr = '\x01', auto_detect = false, "
+        f"strict_mode = true, null_padding = false, columns = {{{types}}})"
+    )
+    # numbered once, in the file's order (preserve_insertion_order), and kept: every later query reads these numbers
+    con.execute("CREATE OR REPLACE TEMP TABLE scan AS SELECT *, row_number() OVER () + 1 AS source_row FROM scan_text")
+    return [row[0] for row in con.execute("DESCRIBE scan_text").fetchall()]
+
+
+def header(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str) -> list[str]:
+    """The file's headers as DuckDB's sniffer reads them."""
+    found = con.execute("SELECT Columns FROM sniff_csv(?, delim = ?, header = true, all_varchar = true)",
+                        [str(path), delimiter]).fetchall()[0][0]
+    return [column["name"] for column in found]
+
+
+def rows(con: duckdb.DuckDBPyConnection) -> int:
+    """How many records the scan reads."""
+    return int(con.execute("SELECT count(*) FROM scan_text").fetchall()[0][0])
+
+
+def distinct(con: duckdb.DuckDBPyConnection, column: str, non_ascii: bool = False) -> pd.Series:
+    """The distinct values of one column of the scan (only those with a non-ASCII character)."""
+    where = f"WHERE regexp_matches({_quoted(column)}, '[^\\x00-\\x7f]')" if non_ascii else ""
+    values = con.sql(f"SELECT DISTINCT {_quoted(column)} AS v FROM scan {where}").to_arrow_table().column("v")
+    return pd.Series(pd.array(values, dtype="str"), name=column)
+
+
+def pieces(con: duckdb.DuckDBPyConnection, columns: Mapping[str, str], keys: Mapping[str, pd.DataFrame],
+           target: int) -> Iterator[pd.DataFrame]:
+    """The rows in pieces of about `target` rows, under canonical names, each in the file's order.
+
+    Parameters
+    ----------
+    columns
+        Canonical name -> header in the file.
+    keys
+        ``customer_id`` and ``invoice`` (and ``currency`` when mapped): their non-ASCII values with
+        the value each normalizes to (columns ``v`` and ``k``), so that keys compare as intake will.
+    target
+        Rows per piece, roughly.
+
+    Notes
+    -----
+    Every row of an invoice and of a customer lands in one piece: a customer's rows go to the piece
+    of their key's hash; an invoice naming several customers (or currencies) takes every customer it
+    names, and all their rows, to piece 0. A row without a customer (a guest line, quarantined in
+    any case) goes by its invoice, so that exact duplicates meet.
+    """
+    for name, frame in keys.items():
+        con.register(f"key_{name}", pa.table({"v": pa.array(frame["v"], pa.string()),
+                                             "k": pa.array(frame["k"], pa.string())}))
+    key = {name: _key(name, columns) for name in ("customer_id", "invoice", "currency") if name in columns}
+    spread = "count(DISTINCT c) FILTER (WHERE c <> '') > 1"
+    if "currency" in key:
+        spread += " OR count(DISTINCT upper(y)) > 1"
+    total = rows(con)
+    buckets = max(1, -(-total // target))
+    select = ", ".join(f"{_quoted(header)} AS {_quoted(canon)}" for canon, header in columns.items())
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE mixed AS
+        WITH k AS (SELECT {key['customer_id']} AS c, {key['invoice']} AS i, {key.get('currency', "''")} AS y FROM scan)
+        SELECT DISTINCT k.c FROM k JOIN (SELECT i FROM k GROUP BY i HAVING {spread}) m USING (i) WHERE k.c <> ''
+    """)
+    result = con.sql(f"""
+        WITH k AS (SELECT *, {key['customer_id']} AS _c, {key['invoice']} AS _i FROM scan)
+        SELECT CASE WHEN mixed.c IS NOT NULL THEN 0
+                    WHEN k._c = '' THEN 1 + hash(k._i) % {buckets}
+                    ELSE 1 + hash(k._c) % {buckets} END AS piece,
+               {select}, k.source_row
+        FROM k LEFT JOIN mixed ON mixed.c = k._c
+        ORDER BY piece, k.source_row
+    """)
+    reader = result.to_arrow_reader(1 << 17)
+    held: list[pa.RecordBatch] = []
+    current = None
+    for batch in reader:
+        piece = batch.column(0).to_numpy()
+        starts = [0, *(i for i in range(1, len(piece)) if piece[i] != piece[i - 1]), len(piece)]
+        for a, b in zip(starts[:-1], starts[1:]):
+            if current is not None and piece[a] != current and held:
+                yield _frame(held)
+                held = []
+            current = piece[a]
+            held.append(batch.slice(a, b - a))
+    if held:
+        yield _frame(held)
+
+
+def _frame(batches: Sequence[pa.RecordBatch]) -> pd.DataFrame:
+    table = pa.Table.from_batches(batches).drop_columns(["piece"])
+    frame = pd.DataFrame({name: pd.array(table.column(name), dtype="str") for name in table.column_names
+                          if name != "source_row"})
+    return frame.assign(source_row=table.column("source_row").to_numpy().astype("int64"))
+
+
+def _key(name: str, columns: Mapping[str, str]) -> str:
+    """SQL for a key column as intake will compare it: trimmed, a non-ASCII value as it normalizes."""
+    column = _quoted(columns[name])
+    return f"coalesce((SELECT k FROM key_{name} WHERE v = {column}), trim({column}, '{_WHITESPACE}'))"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

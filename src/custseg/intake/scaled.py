@@ -1,0 +1,259 @@
+"""``engine: duckdb``: a line-item export larger than memory, cleaned in pieces.
+
+DuckDB reads the file (with ``engine.memory_limit``, spilling to ``engine.temp_directory``),
+numbers its rows and cuts it into pieces that no invoice and no customer straddles
+(:mod:`custseg.intake._duckdb`); each piece then goes through the very rules of the pandas engine
+(:func:`custseg.intake.cleaning.clean_input`), and the pieces' results are put together in the
+order the whole file would have given. What must be judged over the whole file is judged over it:
+the decimal convention each number column tells (from its distinct values), the stop rules of
+``cleaning.stop_on`` and whether any row was clean at all. So the accounting, the quarantine and
+the clean tables equal the pandas engine's (tests/test_engines.py).
+
+What DuckDB cannot read the way custseg's readers do (a pattern of several files, Excel, Parquet,
+a zip, a query, an encoding other than UTF-8, a value spanning lines, empty lines) stops with an
+error naming the file and saying to use ``engine: pandas``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from custseg.config import Config, InputFile
+from custseg.intake import _duckdb, parsing, reversals
+from custseg.intake.cleaning import (
+    SCHEMAS,
+    InputResult,
+    IntakeError,
+    RawInput,
+    all_quarantined,
+    clean_input,
+    normalize_text,
+    stop_if_asked,
+)
+from custseg.intake.validation import NUMBER_COLUMNS
+
+#: Rows per piece: a piece's pandas intake peaks at about 1.5 KB a row (docs/performance.md).
+PIECE_ROWS = 1_000_000
+_DELIMITERS = (",", ";", "\t", "|")
+_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz", ".tsv.gz")  # DuckDB reads gzip itself
+_COUNTS = ("rows_read", "clean", "quarantined", "duplicates_removed")
+
+
+def clean_line_items(name: str, spec: object, config: Config, piece_rows: int | None = None) -> InputResult:
+    """Read, clean and derive orders and customers from a line-item CSV file with DuckDB.
+
+    Returns what :func:`custseg.intake.cleaning.clean_input` returns for the whole file.
+
+    Raises
+    ------
+    IntakeError
+        For a file the engine cannot read as custseg's readers would (use ``engine: pandas``), and
+        for what the pandas engine raises on.
+    """
+    path = _readable(name, spec)
+    con = _duckdb.connect(config.engine.memory_limit, config.engine.spill_folder(config.output),
+                          config.engine.threads)
+    try:
+        whole, done = _clean(name, spec, path, con, config, piece_rows or PIECE_ROWS)
+    except duckdb.Error as exc:
+        raise IntakeError(f"{path}: DuckDB cannot read the file as custseg's readers would ({exc}); "
+                          "use engine: pandas for it") from None
+    finally:
+        con.close()  # before the pieces are joined: DuckDB's memory is given back first
+    return _joined(whole, done, config)
+
+
+def _clean(name: str, spec: InputFile, path: Path, con: duckdb.DuckDBPyConnection, config: Config,
+           piece_rows: int) -> tuple[RawInput, list[InputResult]]:
+    """The whole file as a row count, and each piece cleaned by the pandas rules."""
+    delimiter = spec.delimiter or _sniff(path)
+    headers = _duckdb.scan(con, path, delimiter)
+    columns = _mapped(name, spec, path, headers)
+    read = _duckdb.rows(con)
+    if read != _lines(path) - 1:
+        raise IntakeError(f"{path}: a value spans several lines, or the file has empty lines: DuckDB would number "
+                          "its rows otherwise than custseg's readers; use engine: pandas for it")
+    keys = {canon: _normalized_keys(con, columns[canon]) for canon in ("customer_id", "invoice", "currency")
+            if canon in columns}
+    told = tuple(_told(con, name, columns).items())
+    quiet = config.model_copy(update={"cleaning": config.cleaning.model_copy(update={"stop_on": []})})
+    done = []
+    for frame in _duckdb.pieces(con, columns, keys, piece_rows):
+        text = frame.drop(columns="source_row").apply(normalize_text).assign(source_row=frame["source_row"])
+        raw = RawInput(name, spec, text, "csv", "utf-8", delimiter, {c: spec.columns.get(c, c) for c in columns},
+                       "utf-8", where=str(spec.path), told=told)
+        # the piece's text is let go: only what it became is kept (the text of every piece is the whole file)
+        done.append(replace(clean_input(raw, quiet), raw=None))
+    whole = RawInput(name, spec, pd.DataFrame(index=pd.RangeIndex(read)), "csv", "utf-8", delimiter,
+                     {c: spec.columns.get(c, c) for c in columns}, "utf-8", where=str(spec.path), told=told)
+    return whole, done
+
+
+def _joined(whole: RawInput, done: list[InputResult], config: Config) -> InputResult:
+    """The pieces' results as the whole file's: each table in the order the file gives."""
+    lines = _stacked([d.tables["line_items"] for d in done], ["source_row"])
+    orders = _stacked([d.tables["orders"] for d in done], ["source_row", "order_id", "reverses"])
+    tables = {"orders": orders}
+    if all("customers" in d.tables for d in done):
+        # in the order of each customer's first clean line, as the whole file lists them
+        first = lines.groupby("customer_id", sort=False)["source_row"].min()
+        customers = _concat([d.tables["customers"] for d in done])
+        order = np.argsort(customers["customer_id"].map(first).to_numpy(), kind="stable")
+        tables["customers"] = customers.take(order).reset_index(drop=True)
+    tables["line_items"] = lines
+    quarantine = _concat([d.quarantine for d in done])
+    # rows the row rules quarantined come first, by row; then the lines of conflicting invoices
+    late = quarantine["reason"].eq("conflicting_invoice").to_numpy()
+    early = _by_row(quarantine.loc[~late])
+    stop_if_asked(whole, early, config.cleaning)
+    quarantine = pd.concat([early, _by_row(quarantine.loc[late])], ignore_index=True)
+    accounting = _accounting([row for d in done for row in d.accounting])
+    if accounting["rows_read"] != len(whole.frame):  # a bug in the pieces
+        raise AssertionError(f"{whole.where}: pieces lost rows: {accounting}")
+    summary = _summary([d.reversals for d in done if d.reversals is not None])
+    matches = _stacked([d.matches for d in done], ["reversal_row", "purchase_row"])
+    profile = _profile([d.profile for d in done])
+    return InputResult(whole, tables, quarantine, [accounting], profile, summary, matches,
+                       all_quarantined(whole, len(whole.frame), len(lines), quarantine))
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames under each other, typed as the whole file's would be.
+
+    A piece types a text column ``object`` where it got it from an empty frame (a piece whose
+    purchase lines were all quarantined, say); the whole file has rows there and types it ``str``.
+    """
+    frames = [f for f in frames if len(f)] or frames[:1]
+    frame = pd.concat(frames, ignore_index=True)
+    typed = {column: "str" for column in frame.columns if frame[column].dtype == object
+             and any(isinstance(f[column].dtype, pd.StringDtype) for f in frames)}
+    return frame.astype(typed) if typed else frame
+
+
+def _stacked(frames: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
+    frame = _concat(frames)
+    return frame.sort_values(by, kind="stable", na_position="first").reset_index(drop=True)
+
+
+def _by_row(quarantine: pd.DataFrame) -> pd.DataFrame:
+    return quarantine.sort_values("row", kind="stable").reset_index(drop=True)
+
+
+def _accounting(rows: list[dict]) -> dict:
+    """One accounting row from the pieces' rows: counts added, offsets joined (every piece read its
+    numbers by the conventions of the whole file: their ``decimal`` is one)."""
+    joined = dict(rows[0])
+    for key in joined:
+        if key in _COUNTS or key.startswith("q_"):
+            joined[key] = sum(int(row[key]) for row in rows)
+    offsets = sorted({o for row in rows for o in row["utc_offsets"].split()})
+    joined["utc_offsets"] = " ".join(offsets)
+    joined["timezone"] = next((row["timezone"] for row in rows if row["timezone"]), "")
+    return joined
+
+
+def _summary(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    frame = pd.concat(parts, ignore_index=True)
+    summed = frame.groupby(["table", "outcome"], sort=False)[["reversals", "value", "matched_value"]].sum()
+    summed = summed.reset_index()
+    order = {name: i for i, name in enumerate(reversals.OUTCOMES)}
+    summed = summed.sort_values("outcome", key=lambda s: s.map(order)).reset_index(drop=True)
+    return summed.assign(value=summed["value"].round(2), matched_value=summed["matched_value"].round(2))
+
+
+def _profile(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    first = parts[0]
+    rows = sum(p["rows"].to_numpy() for p in parts)
+    empty = sum(p["empty"].to_numpy() for p in parts)
+    share = np.where(rows > 0, empty / np.maximum(rows, 1), 0.0)
+    return first.assign(rows=rows.astype("int64"), empty=empty.astype("int64"), empty_share=share)
+
+
+def _readable(name: str, spec: object) -> Path:
+    """The one CSV file the engine reads, or an error saying to use ``engine: pandas``."""
+    label = getattr(spec, "path", f"inputs.{name}")
+    if not isinstance(spec, InputFile):
+        raise IntakeError(f"inputs.{name}: engine: duckdb reads a CSV file; a query or a database is read by "
+                          "engine: pandas")
+    path = Path(spec.path)
+    why = ("is a pattern of several files" if spec.is_many()
+           else "is not a CSV file" if spec.format not in ("auto", "csv") or not path.name.lower().endswith(_SUFFIXES)
+           else f"is read as {spec.encoding}, not UTF-8" if spec.encoding.lower() not in ("auto", "utf-8", "utf8")
+           else None)
+    if why is None and not path.is_file():
+        raise IntakeError(f"{label}: file not found")
+    if why is None:
+        with _open(path) as handle:
+            why = "starts with a byte-order mark" if handle.read(3) == b"\xef\xbb\xbf" else None
+    if why:
+        raise IntakeError(f"{label}: {why}, which engine: duckdb does not read as custseg's readers do; "
+                          "use engine: pandas for it")
+    return path
+
+
+def _sniff(path: Path) -> str:
+    """The delimiter the header line uses most among , ; tab |."""
+    with _open(path) as handle:
+        first = handle.readline().decode("utf-8", errors="replace")
+    return max(_DELIMITERS, key=first.count)
+
+
+def _lines(path: Path) -> int:
+    """Lines in the file (a last line without its line break counts)."""
+    count, last = 0, b"\n"
+    with _open(path) as handle:
+        while block := handle.read(1 << 24):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
+
+
+def _open(path: Path) -> BinaryIO:
+    """The file's bytes, a gzip file's uncompressed."""
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+
+
+def _mapped(name: str, spec: InputFile, path: Path, headers: list[str]) -> dict[str, str]:
+    """Canonical name -> the file's header, as custseg's readers map them (headers NFKC-normalized)."""
+    written = {unicodedata.normalize("NFKC", h).strip(): h for h in headers}
+    columns = {}
+    for canon in (*SCHEMAS[name]["required"], *SCHEMAS[name]["optional"]):
+        want = spec.columns.get(canon, canon)
+        if want in written and (canon in spec.columns or canon not in spec.columns.values()):
+            columns[canon] = written[want]
+        elif canon in spec.columns:
+            raise IntakeError(f"{path}: column {want!r} (mapped to {canon!r} in inputs.{name}.columns) is not in the "
+                              f"file; its columns are {list(written)}")
+    missing = [c for c in SCHEMAS[name]["required"] if c not in columns]
+    if missing:
+        raise IntakeError(f"{path}: required column {missing[0]!r} is missing; map it in the config under "
+                          f"inputs.{name}.columns (the file has {list(written)})")
+    return columns
+
+
+def _normalized_keys(con: duckdb.DuckDBPyConnection, header: str) -> pd.DataFrame:
+    """A key column's non-ASCII values and what they normalize to."""
+    values = _duckdb.distinct(con, header, non_ascii=True)
+    return pd.DataFrame({"v": values.to_numpy(dtype=object), "k": normalize_text(values).to_numpy(dtype=object)})
+
+
+def _told(con: duckdb.DuckDBPyConnection, name: str, columns: Mapping[str, str]) -> dict[str, str]:
+    """The decimal convention each number column tells over the whole file, from its distinct values."""
+    told = {}
+    for column, money in NUMBER_COLUMNS.get(name, {}).items():
+        if column in columns:
+            values = normalize_text(_duckdb.distinct(con, columns[column]))
+            told[column] = parsing.number_forms(values, money=money).evidence()
+    return told
+
+
+
