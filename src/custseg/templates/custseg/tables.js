@@ -8,12 +8,19 @@
   var collator = new Intl.Collator(lang, { numeric: true, sensitivity: "base" });
 
   function key(cell) {
-    // [missing?, number or text]: a number when the cell says its value, else its text
+    // [missing?, number or text]: the value the cell carries (data-v), or the first number of a figure
+    // the page wrote as text, or the text
     if (!cell) return [true, ""];
     var value = cell.getAttribute("data-v");
     if (value !== null && value !== "") return [false, parseFloat(value)];
     var text = cell.textContent.trim();
-    return [text === "" || text === "\u2013", text];
+    if (text === "" || text === "\u2013") return [true, text];
+    if (cell.classList.contains("num")) {
+      // a figure written as text by the page ("CN¥6,987,571 (15.2%)"): its first number
+      var number = text.replace(/[,\s\u00a0\u202f]/g, "").match(/[-+\u2212]?\d+(\.\d+)?/);
+      if (number) return [false, parseFloat(number[0].replace("\u2212", "-"))];
+    }
+    return [false, text];
   }
 
   function compare(a, b) {
