@@ -528,8 +528,8 @@ class SliceStudy(Page):
         everyone = shown.rename(columns=headings)
         return *table, render.Table(
             everyone.head(WATCH_ROWS),
-            _("Top of the watch list in {label} (rank in the whole list; the CSV download holds all {count} "
-              "customers of {label} on it)").format(label=self.label, count=render.integer(len(everyone))),
+            _("Top of the watch list in {label} (rank in the whole list; the CSV download holds all {count} of "
+              "them)").format(label=self.label, count=render.integer(len(everyone))),
             {headings["rank"]: render.integer, headings["churn_probability"]: render.percent,
              headings["value_at_risk"]: money},
             download=everyone,
