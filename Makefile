@@ -46,7 +46,7 @@ SAMPLE_TABLES := $(SAMPLE_TABLES_DIR)/orders.csv
 TABLES_CONFIG := config/sample_tables.yaml
 # its own stamp: `make reports CONFIG=config/sample_tables.yaml` has another, with the recipe of reports
 TABLES_STAMP := build/.make/sample-tables.reports
-SRC := $(shell find src/custseg -type f \( -name '*.py' -o -name '*.csv' -o -name '*.j2' -o -name '*.css' -o -name '*.json' -o -name '*.po' \))
+SRC := $(shell find src/custseg -type f \( -name '*.py' -o -name '*.csv' -o -name '*.j2' -o -name '*.css' -o -name '*.js' -o -name '*.json' -o -name '*.po' \))
 # The generator and its tables: a change to any of them makes a new sample.
 SAMPLE_SRC := $(shell find src/custseg/sample -type f \( -name '*.py' -o -name '*.csv' \))
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)

@@ -133,3 +133,43 @@ def test_make_pdf_says_what_is_missing(tmp_path):
     with pytest.raises(RuntimeError, match="could not print .*page.html"):
         print_pdf(page, chromium="/bin/false")
     assert not (tmp_path / "page.pdf").exists()
+
+
+def test_the_table_script_sorts_by_value_keeps_missing_last_and_filters(browser, tmp_path):
+    # custseg's own table script on a table render.Table wrote: amounts sort by data-v, not by
+    # their text ("CN¥900" after "CN¥10,000" as text), figures the page wrote as text by their
+    # first number, a missing figure ("–") last either way round, text by the page's collation
+    import pandas as pd
+
+    from custseg import paths
+    from custseg.studies import render
+
+    frame = pd.DataFrame({
+        "Name": ["b", "a", "C", "d"],
+        "Amount": [900.0, 10000.0, None, 25.5],
+        "Written": ["1,652 (42.4%)", "CN¥6,987,571", "–", "435 (11.2%)"],
+    })
+    table = render.Table(frame, "t", {"Amount": render.money("CNY")}, numeric=["Written"])._repr_html_()
+    script = (paths.TEMPLATES_DIR / "custseg" / "tables.js").read_text(encoding="utf-8")
+    page = _page(tmp_path, "table.html", f"{table}<script>{script}</script>")
+    assert browser.check(page).problems == []
+
+    def column(index: int) -> list[str]:
+        return browser.evaluate(f"Array.from(document.querySelectorAll('tbody tr')).filter(r => !r.hidden)"
+                                f".map(r => r.cells[{index}].textContent)")
+
+    def sort(index: int) -> str:
+        browser.click(f"thead th:nth-child({index + 1}) button")
+        return browser.evaluate(f"document.querySelector('thead th:nth-child({index + 1})').getAttribute('aria-sort')")
+
+    assert sort(1) == "ascending" and column(0) == ["d", "b", "a", "C"]
+    assert sort(1) == "descending" and column(0) == ["a", "b", "d", "C"]
+    assert sort(2) == "ascending" and column(0) == ["d", "b", "a", "C"]
+    assert sort(2) == "descending" and column(0) == ["a", "b", "d", "C"]
+    assert sort(0) == "ascending" and column(0) == ["a", "b", "C", "d"]
+    # only the sorted head says so
+    assert browser.evaluate("document.querySelectorAll('th[aria-sort]').length") == 1
+    browser.focus("input.cs-filter")
+    browser.type_text("CN¥")  # the rows whose text holds it
+    assert column(0) == ["a", "b", "d"]
+    assert browser.evaluate("document.querySelector('.cs-count').textContent") == "3 of 4 rows shown"

@@ -3,13 +3,16 @@ tiny orders-only study too short for the churn model."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import io
+import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from custseg import processed, words
-from custseg.paths import PROJECT_ROOT
 from custseg.segment import churn, retention
 from custseg.studies import render
 from custseg.studies.churn import CANDIDATE_NAMES, WATCH_ROWS, ChurnStudy
@@ -307,11 +310,25 @@ def test_watch_list_has_no_personal_columns_and_at_most_25_rows(sample):
     assert f"full list of {len(watch):,} customers" in _notices(section)[0]
 
 
-def test_watch_list_points_to_the_export_relative_to_the_project(sample):
+def test_watch_list_downloads_the_whole_list_from_the_page(sample):
+    # the page shows the top rows; its CSV download (a data: link in the page, no path on anyone's
+    # disk) holds every customer on the list, in rank order, with the numbers unformatted
     config, data = sample
-    exports = PROJECT_ROOT / "exports" / "some-study"
-    moved = config.model_copy(update={"output": config.output.model_copy(update={"exports": exports})})
-    assert "exports/some-study/churn_watchlist.csv" in _notices(ChurnStudy(data, moved).watch_list())[0]
+    watch = data.tables["watch_list"].sort_values("rank")
+    assert len(watch) > WATCH_ROWS
+    section = ChurnStudy(data, config).watch_list()
+    (table,) = _tables(section)
+    page = section._repr_html_()
+    link = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)" download="([^"]+)"', page)
+    content = base64.b64decode(link.group(1)).decode("utf-8")
+    assert content.startswith("\ufeff") and link.group(2).endswith(".csv")
+    csv = pd.read_csv(io.StringIO(content[1:]), dtype={"Customer": str})
+    assert csv["Customer"].tolist() == watch["customer_id"].tolist()
+    assert csv["Rank"].tolist() == watch["rank"].tolist()
+    assert np.allclose(csv["Value at risk"], watch["value_at_risk"], equal_nan=True)
+    assert list(csv.columns) == list(table.frame.columns)
+    assert f"Download CSV ({len(watch):,} rows)" in page
+    assert "churn_watchlist.csv" not in page and "exports/" not in page
 
 
 def test_skipped_model_is_said_in_words(tiny):

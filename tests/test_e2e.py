@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -149,7 +151,7 @@ def test_links_resolve_and_pages_are_self_contained(built):
         parser = parse(page)
         text = " ".join(parser.text)
         for href in parser.hrefs:
-            if href.startswith("#"):
+            if href.startswith("#") or href.startswith("data:text/csv;"):  # a table's CSV download
                 continue
             assert not re.match(r"[a-z]+:", href), f"{page.name} links outside: {href}"
             target, _, anchor = href.partition("#")  # a place on another page: the page, and the place on it
@@ -349,3 +351,115 @@ def test_chinese_pages_are_chinese_and_link_to_their_english_twins(built):
     # the same figures in both languages: the customer count of the headline table
     count = lambda parser: next(row[1] for row in parser.rows if len(row) > 1 and re.fullmatch(r"[\d,]+", row[1]))  # noqa: E731
     assert count(english) == count(chinese)
+
+
+#: The state of the table marked data-test="t": its heads with their sort order, and the rows a
+#: reader sees (not hidden by the filter), each as its cells' text and data-v values.
+_TABLE_STATE = """(() => { const b = document.querySelector('[data-test=t]');
+  return {heads: Array.from(b.querySelectorAll('thead th')).map(h => [h.textContent, h.getAttribute('aria-sort')]),
+          rows: Array.from(b.querySelectorAll('tbody tr')).filter(r => !r.hidden).map(r => Array.from(r.cells).map(
+            c => [c.textContent, c.getAttribute('data-v') === null ? null : parseFloat(c.getAttribute('data-v'))])),
+          count: (b.querySelector('.cs-count') || {}).textContent || '',
+          filter: !!b.querySelector('input.cs-filter'), href: b.querySelector('a.cs-download').href}; })()"""
+
+
+def _mark_table(browser, caption_start: str) -> None:
+    """Mark the table block whose caption starts with `caption_start` as data-test="t"."""
+    found = browser.evaluate(f"""(() => {{ const b = Array.from(document.querySelectorAll('.cs-table-block')).find(
+        b => b.querySelector('caption').textContent.startsWith({caption_start!r}));
+        if (b) b.setAttribute('data-test', 't'); return !!b; }})()""")
+    assert found, caption_start
+
+
+def _downloaded(browser) -> pd.DataFrame:
+    """The marked table's CSV download, read through the page (fetch of its data: link), as pandas reads it."""
+    text = browser.evaluate("fetch(document.querySelector('[data-test=t] a.cs-download').href).then(r => r.text())")
+    raw = browser.evaluate("fetch(document.querySelector('[data-test=t] a.cs-download').href)"
+                           ".then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b).slice(0, 3)))")
+    assert raw == [0xEF, 0xBB, 0xBF]  # UTF-8's byte-order mark: Excel reads the Chinese right
+    return pd.read_csv(io.StringIO(text.lstrip("\ufeff")), dtype={"Customer": str})
+
+
+def test_tables_sort_filter_and_download_in_the_browser(browser, built, tmp_path):
+    # The largest region's watch list, as a reader uses it: a click on a head sorts by the figures
+    # behind the formatted cells ("CN¥1,234"), a second click reverses, Enter on a focused head sorts
+    # too; the filter box hides the rows that do not match; "Download CSV" gives the region's whole
+    # list, computed here again from the processed tables with pandas.
+    config, _, _ = built
+    reports = config.output.reports
+    data = processed.load(config)
+    job = next(job for job in plan_studies(data, config, "en") if job.kind == "region")
+    customers = pd.read_parquet(config.output.processed / "customers.parquet")
+    watch = pd.read_parquet(config.output.processed / "watch_list.parquet").sort_values("rank")
+    mine = watch.loc[watch["customer_id"].isin(customers.loc[customers["region"] == job.key, "customer_id"])]
+    top = mine.head(10)
+    assert len(mine) > len(top) >= 3, "the fixture's largest region should have a longer watch list than shown"
+    page = reports / job.href
+    checked = browser.check(page)
+    assert checked.problems == []
+    _mark_table(browser, "Top of the watch list in")
+    state = browser.evaluate(_TABLE_STATE)
+    heads = [text for text, _ in state["heads"]]
+    column = {name: heads.index(name) for name in ("Rank", "Customer", "Value at risk", "Churn probability")}
+    ids = lambda state: [row[column["Customer"]][0] for row in state["rows"]]  # noqa: E731
+    assert ids(state) == top["customer_id"].tolist() and state["filter"]
+
+    risk = column["Value at risk"]
+    browser.click(f"[data-test=t] thead th:nth-child({risk + 1}) button")
+    state = browser.evaluate(_TABLE_STATE)
+    assert state["heads"][risk][1] == "ascending"
+    assert ids(state) == top.sort_values("value_at_risk", kind="stable")["customer_id"].tolist()
+    assert all(row[risk][1] is not None for row in state["rows"])
+    assert not re.fullmatch(r"[\d.,]+", state["rows"][0][risk][0])  # a formatted amount, sorted by its value
+    browser.click(f"[data-test=t] thead th:nth-child({risk + 1}) button")
+    state = browser.evaluate(_TABLE_STATE)
+    assert state["heads"][risk][1] == "descending"
+    assert ids(state) == top.sort_values("value_at_risk", ascending=False, kind="stable")["customer_id"].tolist()
+    # the keyboard: Enter on the focused "Churn probability" head
+    probability = column["Churn probability"]
+    browser.focus(f"[data-test=t] thead th:nth-child({probability + 1}) button")
+    browser.press("Enter")
+    state = browser.evaluate(_TABLE_STATE)
+    assert [h[1] for h in state["heads"]].count(None) == len(heads) - 1
+    assert state["heads"][probability][1] == "ascending"
+    assert ids(state) == top.sort_values("churn_probability", kind="stable")["customer_id"].tolist()
+
+    # the filter: one customer's id leaves that row; a word no row holds leaves none
+    wanted = top["customer_id"].iloc[2]
+    browser.focus("[data-test=t] input.cs-filter")
+    browser.type_text(wanted)
+    state = browser.evaluate(_TABLE_STATE)
+    assert ids(state) == [wanted] and state["count"] == f"1 of {len(top)} rows shown"
+    browser.type_text(" nothing-matches-this")
+    assert browser.evaluate(_TABLE_STATE)["rows"] == []
+
+    # the download: the region's whole watch list, not only the rows shown
+    csv = _downloaded(browser)
+    assert state["href"].startswith("data:text/csv")
+    assert csv["Customer"].tolist() == mine["customer_id"].tolist()
+    assert csv["Rank"].tolist() == mine["rank"].tolist()
+    assert np.allclose(csv["Value at risk"], mine["value_at_risk"], equal_nan=True)
+    assert np.allclose(csv["Churn probability"], mine["churn_probability"], equal_nan=True)
+
+    # a table of the overview: its CSV holds what the page shows, the figures unformatted
+    browser.open(reports / "index.html")
+    heads = browser.evaluate("Array.from(document.querySelectorAll('.cs-table-block caption')).map(c => c.textContent)")
+    assert heads, "the overview has tables"
+    _mark_table(browser, heads[0])
+    shown = browser.evaluate(_TABLE_STATE)
+    csv = _downloaded(browser)
+    assert len(csv) == len(shown["rows"]) and list(csv.columns) == [text for text, _ in shown["heads"]]
+    for row, (_, record) in zip(shown["rows"], csv.iterrows()):
+        for (text, value), cell in zip(row, record):
+            assert (value is None) or np.isclose(value, float(cell)), (text, value, cell)
+
+    # the reports folder copied elsewhere (as a reader gets it, zipped or on a share): still
+    # self-contained, and the tables still sort
+    copy = tmp_path / "copied"
+    shutil.copytree(reports, copy)
+    checked = browser.check(copy / job.href)
+    assert checked.problems == [] and all(url.startswith(copy.as_uri()) or not url.startswith("file:")
+                                          for url in checked.requests)
+    _mark_table(browser, "Top of the watch list in")
+    browser.click(f"[data-test=t] thead th:nth-child({risk + 1}) button")
+    assert browser.evaluate(_TABLE_STATE)["heads"][risk][1] == "ascending"

@@ -20,7 +20,7 @@ from custseg import paths
 
 ROOT = paths.PROJECT_ROOT
 sys.path.insert(0, str(ROOT / "tools"))
-from write_environment_yml import read_pins, render  # noqa: E402
+from write_environment_yml import CONDA_NAMES, PIP_ONLY, read_pins, render  # noqa: E402
 
 
 def test_requirements_are_all_exact_pins():
@@ -33,12 +33,63 @@ def test_requirements_are_all_exact_pins():
 def test_environment_yml_carries_the_same_pins():
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     deps = env["dependencies"]
-    assert "python=3.11" in deps and "pip" in deps
+    assert env["channels"] == ["conda-forge"] and "python=3.11" in deps and "pip" in deps
     pip_section = next(d["pip"] for d in deps if isinstance(d, dict))
-    assert "-e ." in pip_section
-    assert sorted(p for p in pip_section if p != "-e .") == sorted(read_pins(ROOT / "requirements.txt"))
+    assert pip_section[-2:] == ["-e .", "./jupyter-kernel"]
+    conda = [d for d in deps if isinstance(d, str) and d not in {"pip", "python=3.11"}]
+    # every pin once, at its version: from conda-forge under conda-forge's name (the PyPI ->
+    # conda-forge map read backwards; other names are PyPI's), or through pip
+    pypi_of = {conda_name: pypi for pypi, conda_name in CONDA_NAMES.items()}
+    found: dict[str, str] = {}
+    for spec in conda:
+        name, version = spec.split("==")
+        found[pypi_of.get(name, _canonical(name))] = version
+    for pin in pip_section[:-2]:
+        name, version = pin.split("==")
+        assert _canonical(name) in PIP_ONLY, pin
+        found[_canonical(name)] = version
+    required = {_canonical(pin.split("==")[0]): pin.split("==")[1] for pin in read_pins(ROOT / "requirements.txt")}
+    assert found == required
+    assert len(found) == len(conda) + len(pip_section) - 2  # no package twice
+    # conda-forge's own names where they differ from PyPI's (python-duckdb, python-tzdata: conda's
+    # "tzdata" is the system database), and the library builds without GUI toolkits
+    for spec in ("python-duckdb==", "python-tzdata==", "matplotlib-base==", "nbconvert-core==", "stack_data=="):
+        assert any(d.startswith(spec) for d in conda), spec
+    assert not any(d.startswith(("duckdb==", "tzdata==", "matplotlib==")) for d in conda)
+    assert len(pip_section) <= len(conda) / 10  # pip only for what conda-forge lacks
     # and it is exactly what `make lock` would write
     assert (ROOT / "environment.yml").read_text(encoding="utf-8") == render(read_pins(ROOT / "requirements.txt"))
+
+
+def test_the_kernel_package_puts_a_working_custseg_kernel_into_the_environment(tmp_path):
+    # jupyter-kernel/ installs kernel.json as share/jupyter/kernels/custseg (its data files); laid
+    # out so here, Jupyter finds it and the kernel it starts is this environment's Python
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    project = tomllib.loads((ROOT / "jupyter-kernel" / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["tool"]["setuptools"]["data-files"] == {"share/jupyter/kernels/custseg": ["kernel.json"]}
+    notebook_kernel = json.loads((ROOT / "notebooks" / "overview.ipynb").read_text(encoding="utf-8"))
+    assert notebook_kernel["metadata"]["kernelspec"]["name"] == "custseg"
+    kernels = tmp_path / "share" / "jupyter" / "kernels" / "custseg"
+    kernels.mkdir(parents=True)
+    (kernels / "kernel.json").write_bytes((ROOT / "jupyter-kernel" / "kernel.json").read_bytes())
+    manager = KernelSpecManager(kernel_dirs=[str(tmp_path / "share" / "jupyter" / "kernels")])
+    assert manager.get_kernel_spec("custseg").argv[:3] == ["python", "-m", "ipykernel_launcher"]
+    kernel = KernelManager(kernel_name="custseg", kernel_spec_manager=manager)
+    kernel.start_kernel()
+    client = kernel.client()
+    client.start_channels()
+    found: list[str] = []
+    try:
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive("import sys; print(sys.prefix)", timeout=60,
+                                           output_hook=lambda msg: found.append(msg["content"].get("text", "")))
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)
+    assert reply["content"]["status"] == "ok"
+    assert "".join(found).strip() == sys.prefix
 
 
 def test_direct_requirements_are_pinned():

@@ -1,4 +1,7 @@
+import base64
+import html
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -62,8 +65,54 @@ def test_a_table_scrolls_in_a_box_named_by_its_caption():
     frame = pd.DataFrame({"A": [1], "B": ["x"]})
     out = render.Table(frame, "Watch <list>")._repr_html_()
     box = '<div class="cs-scroll cs-table-box" role="region" tabindex="0" aria-label="Watch &lt;list&gt;">'
-    assert out.startswith(box)
-    assert out.endswith("</table></div>") and "<caption>Watch &lt;list&gt;</caption>" in out
+    assert out.startswith('<div class="cs-table-block"') and box in out
+    assert out.endswith("</table></div></div>") and "<caption>Watch &lt;list&gt;</caption>" in out
+
+
+def _download(page: str) -> tuple[str, str]:
+    """(file name, text) of the one CSV download link in a table's HTML."""
+    found = re.findall(r'href="data:text/csv;charset=utf-8;base64,([^"]+)" download="([^"]+)"', page)
+    assert len(found) == 1, found
+    data, name = found[0]
+    return html.unescape(name), base64.b64decode(data).decode("utf-8")
+
+
+def test_number_cells_carry_their_value_for_sorting_and_the_csv_holds_the_data():
+    # "£1,235" and "12.3%" are what a reader sees; the page sorts on data-v and the CSV holds the
+    # numbers themselves, Chinese text as UTF-8 behind a byte-order mark (Excel reads it right)
+    frame = pd.DataFrame({"地区": ["华东", "North, \"West\"", "South"], "Revenue": [1234.6, None, 98.0],
+                          "Share": [0.1234, 0.5, 0.25], "Count": pd.array([1200, 3, None], dtype="Int64")})
+    formats = {"Revenue": render.money("GBP"), "Share": render.percent, "Count": render.integer}
+    table = render.Table(frame, "收入 by region: <top>", formats)
+    page = table._repr_html_()
+    assert '<td class="num" data-v="1234.6">£1,235</td>' in page
+    assert '<td class="num" data-v="0.1234">12.3%</td>' in page
+    assert '<td class="num" data-v="1200.0">1,200</td>' in page
+    assert '<td class="num">–</td>' in page  # a missing figure has no value to sort on (it goes last)
+    assert "data-v" not in page.split("<td")[1]  # text cells sort on their text
+    name, text = _download(page)
+    assert name == "收入-by-region-top.csv"
+    assert text.startswith("\ufeff") and "\r\n" in text
+    back = pd.read_csv(io.StringIO(text[1:]), dtype={"Count": "Int64"})
+    pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+    assert "Download CSV (3 rows)" in page
+
+
+def test_the_download_can_hold_more_rows_than_the_table_shows():
+    everyone = pd.DataFrame({"Rank": range(1, 41), "Customer": [f"C{n:03d}" for n in range(1, 41)]})
+    page = render.Table(everyone.head(5), "Top five", download=everyone)._repr_html_()
+    assert page.count("<tr>") == 6  # the head and five rows
+    _, text = _download(page)
+    assert pd.read_csv(io.StringIO(text[1:])).equals(everyone)
+    assert "Download CSV (40 rows)" in page
+
+
+def test_table_words_are_in_the_page_language():
+    from custseg import i18n
+
+    with i18n.language("zh"):
+        page = render.Table(pd.DataFrame({"A": [1, 2]}), "表")._repr_html_()
+    assert 'data-filter-label="筛选行"' in page and "下载 CSV（2 行）" in page
 
 
 def test_chart_png_bytes_are_reproducible():

@@ -66,7 +66,7 @@ def code_fingerprint() -> str:
     """Hash of the package's own files, so a code change re-runs the pipeline."""
     digest = hashlib.sha256()
     for path in sorted(paths.PACKAGE_DIR.rglob("*")):
-        if path.is_file() and path.suffix in {".py", ".csv", ".j2", ".css", ".json"}:
+        if path.is_file() and path.suffix in {".py", ".csv", ".j2", ".css", ".js", ".json"}:
             digest.update(path.relative_to(paths.PACKAGE_DIR).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

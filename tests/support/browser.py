@@ -302,6 +302,41 @@ class Chromium:
         reply = self._call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=True)
         return json.loads(reply["result"]["value"])
 
+    def evaluate(self, expression: str) -> object:
+        """The value of a JavaScript expression in the open page; a promise is awaited (so
+        ``fetch(url).then(r => r.text())`` gives the text a link points to)."""
+        reply = self._call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True},
+                           session=True)
+        if "exceptionDetails" in reply:
+            raise RuntimeError(f"Chromium: {expression[:60]!r} threw {reply['exceptionDetails'].get('text')}")
+        return reply["result"].get("value")
+
+    def click(self, selector: str) -> None:
+        """Click the first element matching a CSS `selector` with the mouse, as a reader would: scrolled
+        into view, pressed and released at its centre."""
+        box = self.evaluate(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
+            e.scrollIntoView({{block: 'center', inline: 'center'}}); const r = e.getBoundingClientRect();
+            return [r.left + r.width / 2, r.top + r.height / 2]; }})()""")
+        for kind in ("mousePressed", "mouseReleased"):
+            self._call("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left",
+                                                    "clickCount": 1}, session=True)
+
+    def focus(self, selector: str) -> None:
+        """Give the keyboard focus to the first element matching `selector`."""
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).focus()")
+
+    def type_text(self, text: str) -> None:
+        """Type `text` into the focused element (one input event, as an IME commits it)."""
+        self._call("Input.insertText", {"text": text}, session=True)
+
+    def press(self, key: str = "Enter") -> None:
+        """Press and release a key on the focused element: Enter, or a space (" ")."""
+        codes = {"Enter": ("Enter", 13, "\r"), " ": ("Space", 32, " ")}
+        code, number, text = codes[key]
+        common = {"key": key, "code": code, "windowsVirtualKeyCode": number}
+        self._call("Input.dispatchKeyEvent", {"type": "keyDown", "text": text, **common}, session=True)
+        self._call("Input.dispatchKeyEvent", {"type": "keyUp", **common}, session=True)
+
     # -- the protocol -----------------------------------------------------------------------
 
     def _send(self, method: str, params: dict, session: bool = False) -> int:

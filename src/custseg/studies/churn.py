@@ -19,7 +19,6 @@ models already expect little from them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,7 +26,6 @@ import pandas as pd
 from custseg import geo, i18n, words
 from custseg.config import Config
 from custseg.i18n import N_, _, ngettext, pgettext
-from custseg.paths import PROJECT_ROOT
 from custseg.processed import ProcessedData
 from custseg.segment import churn
 from custseg.studies import churn_figures as figures
@@ -41,7 +39,7 @@ from custseg.studies.labels import no_column, segment_names
 from custseg.studies.notices import churn_warnings
 from custseg.studies.plan import region_names
 
-#: Rows of the watch list shown on the page; the full list is in the export.
+#: Rows of the watch list shown on the page; the full list is the table's CSV download.
 WATCH_ROWS = 25
 
 #: Columns of the watch list shown on the page, with their headings. Chosen by name, so a
@@ -685,7 +683,8 @@ class ChurnStudy(Page):
                 kind="warning",
             )
         columns = [column for column in _WATCH_COLUMNS if column in watch]
-        top = watch.sort_values("rank").head(WATCH_ROWS)[columns]
+        # the whole list is worded as the page's top of it is: the table's CSV download holds it all
+        top = watch.sort_values("rank")[columns]
         if "reasons" in top:
             # the pipeline keeps reasons as facts, worded here in the report language (the export,
             # one file for all readers, in English); a user's own action text stays as written
@@ -707,7 +706,8 @@ class ChurnStudy(Page):
             for column, names in labels.items() if column in top and names
         })
         headings = {column: _(heading) for column, heading in _WATCH_COLUMNS.items()}
-        shown = top.rename(columns=headings)
+        everyone = top.rename(columns=headings)
+        shown = everyone.head(WATCH_ROWS)
         table = render.Table(
             shown,
             ngettext(
@@ -716,22 +716,21 @@ class ChurnStudy(Page):
             ).format(count=len(shown)),
             {headings["rank"]: render.integer, headings["churn_probability"]: render.percent,
              headings["value"]: self.money, headings["value_at_risk"]: self.money},
+            download=everyone,
         )
-        path = self.config.output.exports / "churn_watchlist.csv"
-        shown_path = Path(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path).as_posix()
         if watch["value_at_risk"].notna().any():
             text = _(
-                "The full list of {count:,} customers, ranked by value at risk, with the recommended action for each, "
-                "is in {path} (UTF-8, opens in Excel)."
+                "The full list of {count} customers, ranked by value at risk, with the recommended action for each, "
+                "is the table's CSV download (UTF-8, opens in Excel)."
             )
         else:
             text = _(
-                "The full list of {count:,} customers, ranked by number of warnings, then value (no churn model), with "
-                "the recommended action for each, is in {path} (UTF-8, opens in Excel)."
+                "The full list of {count} customers, ranked by number of warnings, then value (no churn model), with "
+                "the recommended action for each, is the table's CSV download (UTF-8, opens in Excel)."
             )
         basis = self._value_basis()
         said = [render.Notice(_("Value in this list means {basis}.").format(basis=basis))] if basis else []
-        return (table, render.Notice(text.format(count=len(watch), path=shown_path)), *said)
+        return (table, render.Notice(text.format(count=render.integer(len(watch)))), *said)
 
 
 def _candidate_sentence(choice: Mapping | str | None) -> str:

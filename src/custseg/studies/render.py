@@ -23,6 +23,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # reports are rendered headless; never pick an interactive backend
 
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from babel.dates import format_skeleton, get_month_names
@@ -31,6 +32,7 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 
 from custseg import i18n
+from custseg.i18n import _, ngettext
 
 PALETTE = "crest"
 DPI = 110
@@ -208,7 +210,8 @@ def png_size(png: bytes) -> tuple[int, int]:
 
 
 class Table:
-    """A formatted, escaped HTML table with a caption.
+    """A formatted, escaped HTML table with a caption, sortable and filterable on the page, with
+    its data as a CSV download.
 
     Parameters
     ----------
@@ -218,6 +221,19 @@ class Table:
         Caption above the table.
     formats
         Column name -> function turning a value into display text.
+    numeric
+        Columns of pre-formatted numbers, aligned right like numbers.
+    download
+        The rows the CSV download holds, with the columns of `frame` (its index shown when named):
+        more than the table shows where the page shows the top of a longer list (a watch list).
+        By default the table's own rows.
+
+    Notes
+    -----
+    Every cell that holds a number carries it in ``data-v`` (the page's script sorts "£1.2k" as
+    1234.5), and the CSV holds the numbers as they are, not as formatted: the table's data, for a
+    spreadsheet. The CSV is a ``data:`` link (UTF-8 with a byte-order mark, so Excel reads Chinese
+    right), written here, so it downloads with scripts off and needs nothing but the page.
     """
 
     def __init__(
@@ -226,9 +242,17 @@ class Table:
         title: str,
         formats: Mapping[str, Callable[[object], str]] | None = None,
         numeric: Sequence[str] = (),
+        download: pd.DataFrame | None = None,
     ) -> None:
         self.frame, self.title, self.formats = frame, title, dict(formats or {})
         self.numeric = set(numeric)  # columns of pre-formatted numbers, aligned right like numbers
+        self.download = download
+
+    def csv(self) -> str:
+        """The table's data as CSV text (no byte-order mark): the download's content."""
+        frame = self.frame if self.download is None else self.download
+        frame = frame.reset_index() if frame.index.name else frame
+        return frame.to_csv(index=False, lineterminator="\r\n")
 
     def _repr_html_(self) -> str:
         frame = self.frame.reset_index() if self.frame.index.name else self.frame
@@ -240,19 +264,57 @@ class Table:
         for record in frame.itertuples(index=False):
             cells = []
             for col, value in zip(frame.columns, record):
-                text = MISSING if _missing(value) else self.formats.get(col, _default_format)(value)
+                missing = _missing(value)
+                text = MISSING if missing else self.formats.get(col, _default_format)(value)
                 align = ' class="num"' if col in numeric else ""
-                cells.append(f"<td{align}>{html.escape(text)}</td>")
+                cells.append(f"<td{align}{_sort_value(value, missing)}>{html.escape(text)}</td>")
             rows.append(f"<tr>{''.join(cells)}</tr>")
         # A table wider than the column scrolls sideways in a box of its own (custseg.css: with a
         # shadow at the edge that hides more columns, and its first column kept in view), not
         # the page; the box takes keyboard focus so it can be scrolled without a mouse.
         title = html.escape(self.title)
         return (
+            f"{self._block_open()}"
             f'<div class="cs-scroll cs-table-box" role="region" tabindex="0" aria-label="{title}">'
             f'<table class="cs-table"><caption>{title}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></div>"
         )
+
+    def _block_open(self) -> str:
+        """The table's frame and tool bar: the download link, and the words the page's script
+        (templates/custseg/tables.js) puts on the filter box and the sort buttons."""
+        rows = len(self.frame if self.download is None else self.download)
+        data = base64.b64encode(("\ufeff" + self.csv()).encode("utf-8")).decode("ascii")
+        link = ngettext("Download CSV ({count} row)", "Download CSV ({count} rows)", rows).format(
+            count=integer(rows))
+        name = f"{_file_name(self.title)}.csv"
+        words = {
+            "data-filter-label": _("Filter rows"),
+            "data-count-label": _("{shown} of {total} rows shown"),
+            "data-sort-label": _("Sort by this column"),
+        }
+        attributes = "".join(f' {key}="{html.escape(value)}"' for key, value in words.items())
+        return (
+            f'<div class="cs-table-block"{attributes}><div class="cs-table-tools">'
+            f'<a class="cs-download" href="data:text/csv;charset=utf-8;base64,{data}" '
+            f'download="{html.escape(name)}">{html.escape(link)}</a></div>'
+        )
+
+
+def _sort_value(value: object, missing: bool) -> str:
+    """The ``data-v`` attribute of a cell holding a number (its value as written by Python, which
+    JavaScript's parseFloat reads back exactly), "" for any other cell."""
+    if missing or isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return ""
+    return f' data-v="{float(value)!r}"'
+
+
+def _file_name(title: str) -> str:
+    """A download's file name from a table's title: its words, letters of any script kept (a
+    Chinese title gives a Chinese name), everything a file system or a shell minds replaced."""
+    # no regular expression in studies/ (tests/test_facts.py): a character test does it
+    words = "".join(char if char.isalnum() else " " for char in title.lower()).split()
+    return "-".join(words)[:80].rstrip("-") or "table"
 
 
 class Notice:

@@ -523,7 +523,8 @@ class SliceStudy(Page):
         if watch is None:
             return *table, render.Notice(_("There is no watch list for this study: no customer "
                                            "qualified for it."), kind="info")
-        mine = watch.loc[watch["customer_id"].isin(self.customers["customer_id"])].head(WATCH_ROWS)
+        # the slice's whole list, worded as its top rows are: the table's CSV download holds it all
+        mine = watch.loc[watch["customer_id"].isin(self.customers["customer_id"])]
         if mine.empty:
             return *table, render.Notice(
                 _("None of the customers of {label} is on the watch list.").format(label=self.label), kind="info"
@@ -541,12 +542,14 @@ class SliceStudy(Page):
             action=shown["action"].astype("string").map(_, na_action="ignore"),
         )
         headings = {column: _(heading) for column, heading in WATCH_HEADINGS.items()}
+        everyone = shown.rename(columns=headings)
         return *table, render.Table(
-            shown.rename(columns=headings),
-            _("Top of the watch list in {label} (rank in the whole list; the full list is "
-              "the churn watch-list export)").format(label=self.label),
+            everyone.head(WATCH_ROWS),
+            _("Top of the watch list in {label} (rank in the whole list; the CSV download holds all {count} of "
+              "them)").format(label=self.label, count=render.integer(len(everyone))),
             {headings["rank"]: render.integer, headings["churn_probability"]: render.percent,
              headings["value_at_risk"]: money},
+            download=everyone,
         )
 
     @section(
