@@ -191,6 +191,47 @@ def test_the_glossary_lists_every_tier_and_lifecycle_stage_with_the_config_thres
     assert str(config.lifecycle.churned_days) in text and str(config.lifecycle.new_days) in text
 
 
+def quality_of(config) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Intake's accounting, its quarantine and the processed customers' markets, as written."""
+    interim = config.output.interim
+    return (pd.read_csv(interim / "accounting.csv", encoding="utf-8-sig"),
+            pd.read_csv(interim / "quarantine.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False),
+            pd.read_parquet(config.output.processed / "customers.parquet", columns=["market"]))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_quality_page_opens_with_what_intake_set_aside(processed_sample, language):
+    from custseg.studies import QualityStudy
+
+    config, _data = processed_sample
+    accounting, quarantine, customers = quality_of(config)
+    shown = {f.kind: f for f in found.quality_findings(accounting, customers)}
+    # the quarantine file, counted here, and its most common reason (ties by code)
+    counts = quarantine["reason"].value_counts()
+    top = sorted(counts.index, key=lambda code: (-counts[code], code))[0]
+    assert shown["quarantined"].figures["quarantined"] == len(quarantine) > 0
+    assert (shown["quarantined"].figures["reason"], shown["quarantined"].figures["reason_rows"]) == (top, counts[top])
+    assert shown["quarantined"].weight == pytest.approx(len(quarantine) / accounting["rows_read"].sum())
+    unknown = int(customers["market"].eq(geo.UNKNOWN).sum())
+    assert ("unplaced" in shown) == (unknown > 0)
+    if unknown:
+        assert shown["unplaced"].figures == {"customers": unknown, "total": len(customers)}
+    box = QualityStudy.from_config(config, language).opening()
+    assert 1 <= len(box.findings) <= 3
+    assert all((CJK.search(text) is not None) == (language == "zh") for text in box.findings)
+    assert any(f"{len(quarantine):,}" in text for text in box.findings)
+
+
+def test_a_file_with_nothing_set_aside_says_so():
+    accounting = pd.DataFrame({"rows_read": [120, 30], "quarantined": [0, 0], "duplicates_removed": [0, 0],
+                               "q_missing_id": [0, 0]})
+    (only,) = found.quality_findings(accounting, None)
+    assert only.kind == "quarantined" and only.weight == 1.0 and "reason" not in only.figures
+    with i18n.language("en"):
+        assert finding_text(only, "", {}, str) == (
+            "Every one of the 150 rows read is in the clean tables or was an exact duplicate.")
+
+
 # --------------------------------------------------------------------------- the real data sets
 
 
@@ -218,6 +259,16 @@ def test_online_retail_findings_claim_only_what_the_export_shows(online_retail_c
     with i18n.language("en"):
         for text in Overview.from_config(config, "en").opening().findings:
             assert "nan" not in text.lower()
+    # the quality page: a fifth of the lines name no customer (guest sales); counted here in the
+    # export itself, less the guest lines that were exact copies of another line (counted once)
+    raw = pd.read_csv(config.inputs.line_items.path, dtype=str)
+    accounting, quarantine, customers = quality_of(config)
+    quality = {f.kind: f for f in found.quality_findings(accounting, customers)}
+    assert quality["quarantined"].figures["read"] == len(raw)
+    assert quality["quarantined"].figures["reason"] == "missing_id"
+    assert quality["quarantined"].figures["reason_rows"] == raw.drop_duplicates()["Customer ID"].isna().sum()
+    assert quality["duplicates"].figures["removed"] == raw.duplicated().sum()
+    assert quality["quarantined"].figures["quarantined"] == len(quarantine)
 
 
 def test_cdnow_has_one_market_and_no_region_finding(real_data, tmp_path_factory):

@@ -22,6 +22,9 @@ Kinds:
   index, 100 = the base).
 - ``slice_trend``: a slice's revenue change over 90 days against the whole base's.
 - ``too_little``: a slice with fewer buyers than ``studies.min_customers``: the only finding there.
+- ``quarantined``, ``duplicates``, ``unplaced`` (the data-quality page): the rows read that were set
+  aside and their most common reason, the exact duplicates removed, and the customers no market
+  could be found for.
 """
 
 from __future__ import annotations
@@ -266,6 +269,38 @@ def churn_findings(data: ProcessedData) -> list[Finding]:
         churn_trust(data),
         value_trust(data),
     ])
+
+
+def quality_findings(accounting: pd.DataFrame, customers: pd.DataFrame | None) -> list[Finding]:
+    """The data-quality page's findings, heaviest first, from intake's accounting (one row per
+    file) and the processed customers' markets (None: no input carried locations).
+
+    - ``quarantined``: ``read``, ``quarantined`` and, when any, ``reason`` (the most common code;
+      ties by code) with its ``reason_rows``. Weight: the share of the rows read it concerns
+      (1 when none was quarantined: that every row was used is the page's first news).
+    - ``duplicates``: ``removed`` of ``read``. Weight: their share; none when there were none.
+    - ``unplaced``: ``customers`` in the unknown market of ``total``. Weight: their share; none
+      when every customer was placed.
+    """
+    found: list[Finding | None] = []
+    read = int(accounting["rows_read"].sum()) if len(accounting) else 0
+    if read:
+        quarantined = int(accounting["quarantined"].sum())
+        figures: dict[str, object] = {"read": read, "quarantined": quarantined}
+        reasons = {column[2:]: int(accounting[column].sum()) for column in accounting.columns
+                   if column.startswith("q_")}
+        if quarantined and reasons:
+            reason = min(reasons, key=lambda code: (-reasons[code], code))
+            figures.update(reason=reason, reason_rows=reasons[reason])
+        found.append(Finding("quarantined", quarantined / read if quarantined else 1.0, figures))
+        removed = int(accounting["duplicates_removed"].sum())
+        if removed:
+            found.append(Finding("duplicates", removed / read, {"removed": removed, "read": read}))
+    if customers is not None and len(customers) and "market" in customers:
+        unknown = int(customers["market"].astype("string").eq(geo.UNKNOWN).sum())
+        if unknown:
+            found.append(Finding("unplaced", unknown / len(customers), {"customers": unknown, "total": len(customers)}))
+    return rank(found)
 
 
 def slice_findings(data: ProcessedData, customers: pd.DataFrame, min_customers: int) -> list[Finding]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from babel.dates import format_skeleton
 
-from custseg import i18n
+from custseg import i18n, words
 from custseg.config import Config
 from custseg.i18n import _, ngettext
 from custseg.processed import ProcessedData
@@ -129,6 +129,26 @@ def finding_text(finding: Finding, label: str, names: Mapping[str, str], money: 
     if kind == "too_little":
         return _("{label} has {buyers} customers with purchases, fewer than the {needed} needed for findings "
                  "(studies.min_customers).").format(label=label, buyers=f["buyers"], needed=f["needed"])
+    if kind == "quarantined":
+        if not f["quarantined"]:
+            return _("Every one of the {read} rows read is in the clean tables or was an exact duplicate.").format(
+                read=render.integer(f["read"]))
+        text = _("{quarantined} of the {read} rows read ({share}) were set aside in quarantine").format(
+            quarantined=render.integer(f["quarantined"]), read=render.integer(f["read"]),
+            share=render.percent(f["quarantined"] / f["read"]))
+        if f.get("reason"):
+            meaning = words.QUARANTINE_REASONS[f["reason"]]  # marked for translation where it is defined
+            text = _("{text}; the most common reason, {rows} rows: {meaning}").format(
+                text=text, rows=render.integer(f["reason_rows"]), meaning=_(meaning))
+        return _("{text}.").format(text=text)
+    if kind == "duplicates":
+        return _("{removed} rows were exact copies of another row and were counted once ({share} of the rows "
+                 "read).").format(removed=render.integer(f["removed"]), share=render.percent(f["removed"] / f["read"]))
+    if kind == "unplaced":
+        return _("{customers} of {total} customers ({share}) could not be placed in a market: their country "
+                 "is missing or not recognised (regions.aliases names it).").format(
+            customers=render.integer(f["customers"]), total=render.integer(f["total"]),
+            share=render.percent(f["customers"] / f["total"]))
     raise ValueError(f"unknown finding kind {kind!r}")
 
 

@@ -117,9 +117,10 @@ class QualityStudy(Page):
         return study
 
     def opening(self) -> first_screen.Opening:
-        """The period the clean orders cover and the navigation (this page's facts are its tables)."""
+        """The period the clean orders cover, what intake set aside, and the navigation."""
         data = processed.load(self.config, tables=())
-        return first_screen.opening(data, self.config, found.period(data), [], "quality.html")
+        findings = found.quality_findings(self.data.accounting, self.data.customers)
+        return first_screen.opening(data, self.config, found.period(data), findings, "quality.html")
 
     def heading(self) -> render.Heading:
         """Title of the page."""
