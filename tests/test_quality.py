@@ -379,8 +379,11 @@ def test_loading_before_processing_says_what_to_run(messy_orders, write_config):
         quality.load_quality_data(config)
 
 
-def test_quarantine_columns_are_intakes():
-    assert quality.QUARANTINE_COLUMNS == intake.QUARANTINE_COLUMNS
+def test_the_quarantine_intake_writes_has_the_columns_the_report_reads(messy_orders, write_config):
+    config = load_config(write_config({"orders": str(messy_orders)}))
+    run(config, echo=lambda *_: None)
+    written = pd.read_csv(config.output.interim / "quarantine.csv", encoding="utf-8-sig", nrows=0)
+    assert list(written.columns) == quality.QUARANTINE_COLUMNS
 
 
 def test_quality_job_depends_on_the_interim_files(messy_orders, write_config):
