@@ -305,7 +305,10 @@ def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
         process.kill()
     for process in processes:
         process.join(timeout=10)
-    pool.shutdown(wait=False, cancel_futures=True)
+    # wait=True joins the pool's manager thread, which finds its workers dead and closes its wakeup
+    # pipe; left running, it can close that pipe while the interpreter's exit hook writes to it
+    # (CPython 3.11 concurrent.futures), and the interrupt ends in an OSError traceback.
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _shown(config: Config, page: Path) -> str:
