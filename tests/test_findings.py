@@ -14,6 +14,7 @@ import pytest
 
 from custseg import geo, i18n
 from custseg.config import load_config
+from custseg.intake import quality
 from custseg.pipeline import run
 from custseg.report.html import add_contents
 from custseg.segment import lifecycle
@@ -205,7 +206,7 @@ def test_the_quality_page_opens_with_what_intake_set_aside(processed_sample, lan
 
     config, _data = processed_sample
     accounting, quarantine, customers = quality_of(config)
-    shown = {f.kind: f for f in found.quality_findings(accounting, customers)}
+    shown = {f.kind: f for f in found.quality_findings(accounting, quality.reason_counts(quarantine, {}), customers)}
     # the quarantine file, counted here, and its most common reason (ties by code)
     counts = quarantine["reason"].value_counts()
     top = sorted(counts.index, key=lambda code: (-counts[code], code))[0]
@@ -225,7 +226,8 @@ def test_the_quality_page_opens_with_what_intake_set_aside(processed_sample, lan
 def test_a_file_with_nothing_set_aside_says_so():
     accounting = pd.DataFrame({"rows_read": [120, 30], "quarantined": [0, 0], "duplicates_removed": [0, 0],
                                "q_missing_id": [0, 0]})
-    (only,) = found.quality_findings(accounting, None)
+    nothing = quality.reason_counts(pd.DataFrame({"table": [], "reason": []}), {})
+    (only,) = found.quality_findings(accounting, nothing, None)
     assert only.kind == "quarantined" and only.weight == 1.0 and "reason" not in only.figures
     with i18n.language("en"):
         assert finding_text(only, "", {}, str) == (
@@ -263,12 +265,12 @@ def test_online_retail_findings_claim_only_what_the_export_shows(online_retail_c
     # export itself, less the guest lines that were exact copies of another line (counted once)
     raw = pd.read_csv(config.inputs.line_items.path, dtype=str)
     accounting, quarantine, customers = quality_of(config)
-    quality = {f.kind: f for f in found.quality_findings(accounting, customers)}
-    assert quality["quarantined"].figures["read"] == len(raw)
-    assert quality["quarantined"].figures["reason"] == "missing_id"
-    assert quality["quarantined"].figures["reason_rows"] == raw.drop_duplicates()["Customer ID"].isna().sum()
-    assert quality["duplicates"].figures["removed"] == raw.duplicated().sum()
-    assert quality["quarantined"].figures["quarantined"] == len(quarantine)
+    shown = {f.kind: f for f in found.quality_findings(accounting, quality.reason_counts(quarantine, {}), customers)}
+    assert shown["quarantined"].figures["read"] == len(raw)
+    assert shown["quarantined"].figures["reason"] == "missing_id"
+    assert shown["quarantined"].figures["reason_rows"] == raw.drop_duplicates()["Customer ID"].isna().sum()
+    assert shown["duplicates"].figures["removed"] == raw.duplicated().sum()
+    assert shown["quarantined"].figures["quarantined"] == len(quarantine)
 
 
 def test_cdnow_has_one_market_and_no_region_finding(real_data, tmp_path_factory):

@@ -27,7 +27,6 @@ from custseg.intake.readers import ReadError
 # worded for people in their own module; named here too, where callers have always found them
 from custseg.intake.sheets import format_accounting as format_accounting
 from custseg.intake.sheets import quarantine_sheet
-from custseg.intake.sheets import reason_counts as reason_counts
 from custseg.intake.validation import ORDER_COLUMNS, QUARANTINE_FACTS, REASONS, map_statuses
 
 #: Canonical columns per table: required ones first, then optional ones.

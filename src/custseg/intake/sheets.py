@@ -4,8 +4,6 @@ accounting printed at the end of an intake run (the facts themselves are made in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
 
@@ -55,7 +53,3 @@ def format_accounting(accounting: pd.DataFrame, sources: pd.DataFrame | None = N
         text += "\nread by the queries:\n" + read.to_string(index=False)
     return text
 
-
-def reason_counts(quarantine: pd.DataFrame) -> Mapping[str, int]:
-    """Quarantined rows per reason code, most frequent first."""
-    return quarantine["reason"].value_counts().to_dict()

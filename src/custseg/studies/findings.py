@@ -271,9 +271,11 @@ def churn_findings(data: ProcessedData) -> list[Finding]:
     ])
 
 
-def quality_findings(accounting: pd.DataFrame, customers: pd.DataFrame | None) -> list[Finding]:
+def quality_findings(accounting: pd.DataFrame, reasons: pd.DataFrame, customers: pd.DataFrame | None) -> list[Finding]:
     """The data-quality page's findings, heaviest first, from intake's accounting (one row per
-    file) and the processed customers' markets (None: no input carried locations).
+    file), the quarantine's rows per reason (:func:`custseg.intake.quality.reason_counts`, the
+    count the page's reason table shows, most frequent first, ties by code) and the processed
+    customers' markets (None: no input carried locations).
 
     - ``quarantined``: ``read``, ``quarantined`` and, when any, ``reason`` (the most common code;
       ties by code) with its ``reason_rows``. Weight: the share of the rows read it concerns
@@ -287,11 +289,9 @@ def quality_findings(accounting: pd.DataFrame, customers: pd.DataFrame | None) -
     if read:
         quarantined = int(accounting["quarantined"].sum())
         figures: dict[str, object] = {"read": read, "quarantined": quarantined}
-        reasons = {column[2:]: int(accounting[column].sum()) for column in accounting.columns
-                   if column.startswith("q_")}
-        if quarantined and reasons:
-            reason = min(reasons, key=lambda code: (-reasons[code], code))
-            figures.update(reason=reason, reason_rows=reasons[reason])
+        if quarantined and len(reasons):
+            top = reasons.iloc[0]
+            figures.update(reason=str(top["reason"]), reason_rows=int(top["rows"]))
         found.append(Finding("quarantined", quarantined / read if quarantined else 1.0, figures))
         removed = int(accounting["duplicates_removed"].sum())
         if removed:

@@ -119,7 +119,8 @@ class QualityStudy(Page):
     def opening(self) -> first_screen.Opening:
         """The period the clean orders cover, what intake set aside, and the navigation."""
         data = processed.load(self.config, tables=())
-        findings = found.quality_findings(self.data.accounting, self.data.customers)
+        findings = found.quality_findings(self.data.accounting, quality.reason_counts(self.data.quarantine, {}),
+                                          self.data.customers)
         return first_screen.opening(data, self.config, found.period(data), findings, "quality.html")
 
     def heading(self) -> render.Heading:
