@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
 from scipy.integrate import quad
-from scipy.special import gammaln
+from scipy.special import betaln, gammaln
 from scipy.stats import beta as beta_dist
 from scipy.stats import spearmanr
 
@@ -346,12 +347,19 @@ def test_the_likelihoods_and_their_gradients_are_right():
     for model, shift in (("bgnbd", 0), ("mbgnbd", 1)):
         fitted = fit_value_models(data, small, ModelSpec(model=model))
         r, alpha, a, b = fitted.r, fitted.alpha, fitted.a, fitted.b
+        log_beta = betaln(a, b)
+
+        def density(p: float, a: float = a, b: float = b, log_beta: float = log_beta) -> float:
+            # the Beta(a, b) density written out: scipy.stats' pdf costs ~50 µs a call, and quad calls it
+            # thousands of times (the test took 22 s with it, about 1 s with this)
+            return math.exp((a - 1) * math.log(p) + (b - 1) * math.log1p(-p) - log_beta)
+
         total = 0.0
         for x, t_x, T in data[["frequency", "recency", "T"]].itertuples(index=False):
             stay_power, leave_power = (x + 1, x) if shift else (x, x - 1)
             # the integrands are used at once, in this pass of the loop: binding by default only says so
-            stay = quad(lambda p, k=stay_power, a=a, b=b: (1 - p) ** k * beta_dist.pdf(p, a, b), 0, 1, limit=200)[0]
-            leave = quad(lambda p, k=leave_power, a=a, b=b: p * (1 - p) ** k * beta_dist.pdf(p, a, b), 0, 1,
+            stay = quad(lambda p, k=stay_power, f=density: (1 - p) ** k * f(p), 0, 1, limit=200)[0]
+            leave = quad(lambda p, k=leave_power, f=density: p * (1 - p) ** k * f(p), 0, 1,
                          limit=200)[0] if (shift or x > 0) else 0.0
             head = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
             total += head + np.log(stay * (alpha + T) ** -(r + x) + leave * (alpha + t_x) ** -(r + x))

@@ -63,9 +63,10 @@ def marketplace(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def from_files(marketplace: Path) -> Path:
-    """The study built from the CSV files by queries over them (DuckDB): its config."""
+    """The study processed from the CSV files by queries over them (DuckDB): its config. Its pages are
+    not built: the tests compare the processed tables, and the pages a build would make."""
     config = _write_config(marketplace / "files", example_inputs(marketplace / "raw"))
-    assert main(["run", "--config", str(config), "--quiet"]) == 0
+    assert main(["process", "--config", str(config)]) == 0
     return config
 
 

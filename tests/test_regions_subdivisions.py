@@ -228,8 +228,9 @@ def test_unrecognised_chinese_province_is_missing(value: str) -> None:
 
 @pytest.mark.parametrize(
     ("iso3", "subdivision"),
-    [("USA", s) for s in pycountry.subdivisions.get(country_code="US")]
-    + [("CAN", s) for s in pycountry.subdivisions.get(country_code="CA")],
+    # sorted: pycountry gives a set, and parallel test workers must collect the same tests in the same order
+    [("USA", s) for s in sorted(pycountry.subdivisions.get(country_code="US"), key=lambda s: s.code)]
+    + [("CAN", s) for s in sorted(pycountry.subdivisions.get(country_code="CA"), key=lambda s: s.code)],
     ids=lambda value: value if isinstance(value, str) else value.code,
 )
 def test_every_us_state_and_canadian_province(iso3: str, subdivision) -> None:
