@@ -100,8 +100,10 @@ def _clean(name: str, spec: InputFile, path: Path, con: duckdb.DuckDBPyConnectio
 
 def _joined(whole: RawInput, done: list[InputResult], config: Config) -> InputResult:
     """The pieces' results as the whole file's: each table in the order the file gives."""
-    lines = _stacked([d.tables["line_items"] for d in done], ["source_row"])
-    orders = _stacked([d.tables["orders"] for d in done], ["source_row", "order_id", "reverses"])
+    # each piece's table is let go as it joins the whole (popped from the pieces' results, which
+    # nothing else reads): the pieces and the whole, then the whole and its sorted copy, never all three
+    lines = _stacked(_taken(done, "line_items"), ["source_row"])
+    orders = _stacked(_taken(done, "orders"), ["source_row", "order_id", "reverses"])
     tables = {"orders": orders}
     if all("customers" in d.tables for d in done):
         # in the order of each customer's first clean line, as the whole file lists them
@@ -140,8 +142,15 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _stacked(frames: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
+    """The frames under each other, sorted by `by`; empties `frames` (their rows are in the result)."""
     frame = _concat(frames)
+    frames.clear()
     return frame.sort_values(by, kind="stable", na_position="first").reset_index(drop=True)
+
+
+def _taken(done: list[InputResult], table: str) -> list[pd.DataFrame]:
+    """One table of every piece, taken out of the pieces' results."""
+    return [d.tables.pop(table) for d in done]
 
 
 def _by_row(quarantine: pd.DataFrame) -> pd.DataFrame:
