@@ -7,8 +7,8 @@ an invoice and 120 a customer), then times three ways from that one file, each i
 with its own peak memory:
 
 - ``custseg``: ``custseg process`` (intake, segmentation at 4 snapshots, churn and value);
-- ``custseg-duckdb``: the same with ``engine: duckdb`` and a memory limit of 6GB (the line items read and
-  cleaned in pieces, :mod:`custseg.intake.scaled`);
+- ``custseg-duckdb``: the same with ``engine: duckdb`` and ``--memory-limit`` (default 6GB; the line items
+  read and cleaned in pieces, :mod:`custseg.intake.scaled`);
 - ``duckdb``: DuckDB reads the same CSV and computes the RFM summary (the floor: it does nothing else);
 - ``pandas``: the notebook recipe (read, drop guests, reversals and duplicates, RFM, quintile
   scores, k-means with k=4).
@@ -113,14 +113,14 @@ FROM sales GROUP BY customer
 """
 
 
-def run_way(way: str, data: Path, folder: Path) -> dict:
+def run_way(way: str, data: Path, folder: Path, memory_limit: str = "6GB") -> dict:
     """Run one way in this process; return its figures (seconds, customers)."""
     started = time.perf_counter()
     if way in ("custseg", "custseg-duckdb"):
         from custseg.config import load_config
         from custseg.pipeline import run
 
-        engine = {"name": "duckdb", "memory_limit": "6GB"} if way == "custseg-duckdb" else None
+        engine = {"name": "duckdb", "memory_limit": memory_limit} if way == "custseg-duckdb" else None
         run(load_config(study_config(folder, data, engine)), echo=lambda *_: None)
         customers = json.loads((folder / "out" / "processed" / "study.json").read_text())["customers"]
     elif way == "duckdb":
@@ -163,10 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None,
                         help="time this CSV (written by an earlier run, in a folder of its own: custseg writes nowhere "
                              "near its inputs) instead of writing one; one size only")
+    parser.add_argument("--memory-limit", default="6GB",
+                        help="engine.memory_limit of the custseg-duckdb way (default: %(default)s)")
     parser.add_argument("--run", nargs=3, metavar=("WAY", "FILE", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:  # a child: one way, figures as JSON on stdout
-        print(json.dumps(run_way(args.run[0], Path(args.run[1]), Path(args.run[2]))))
+        print(json.dumps(run_way(args.run[0], Path(args.run[1]), Path(args.run[2]), args.memory_limit)))
         return 0
     print(f"{'lines':>12} {'way':>14} {'seconds':>8} {'x duckdb':>8} {'peak MB':>8} {'customers':>9}")
     for lines in [int(n) for n in args.lines.split(",")]:
@@ -182,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             for way in args.ways.split(","):
                 folder = Path(tmp) / way
                 folder.mkdir()
-                child = subprocess.run([sys.executable, __file__, "--run", way, str(data), str(folder)],
+                child = subprocess.run([sys.executable, __file__, "--run", way, str(data), str(folder),
+                                        "--memory-limit", args.memory_limit],
                                        capture_output=True, text=True)
                 if child.returncode:
                     raise SystemExit(f"{way} failed on {lines:,} lines:\n{child.stderr}")
