@@ -32,8 +32,10 @@ LINE_COLUMNS = {
 }
 
 
-#: The Spark settings of every Spark test: the same for all, so that they share one session.
-SPARK = {"name": "spark", "spark_conf": {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}}
+#: The Spark settings of every Spark test: the same for all, so that they share one session. Blocks of
+#: 256 KB: the sample's file is read in several, so the rows are numbered across blocks and partitions.
+SPARK = {"name": "spark", "spark_conf": {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
+                                         "spark.sql.files.maxPartitionBytes": "262144"}}
 
 
 @pytest.fixture(scope="session")

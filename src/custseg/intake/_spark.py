@@ -32,6 +32,7 @@ _WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 #: Settings every session gets; ``engine.spark_conf`` may override any of them.
 _SETTINGS = {
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",  # a progress bar per query would bury custseg's own lines
     "spark.sql.session.timeZone": "UTC",
     # pieces come back as Arrow tables; a silent fall-back to row-by-row transfer would hide a problem
     "spark.sql.execution.arrow.pyspark.enabled": "true",

@@ -46,7 +46,7 @@ from custseg.intake.validation import NUMBER_COLUMNS
 #: Rows per piece: a piece's pandas intake peaks at about 1.5 KB a row (docs/performance.md).
 PIECE_ROWS = 1_000_000
 _DELIMITERS = (",", ";", "\t", "|")
-_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz", ".tsv.gz")  # DuckDB reads gzip itself
+_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz", ".tsv.gz")  # DuckDB and Spark read gzip themselves
 _COUNTS = ("rows_read", "clean", "quarantined", "duplicates_removed")
 #: How the engines are named in errors.
 _LABELS = {"duckdb": "DuckDB", "spark": "Spark"}
