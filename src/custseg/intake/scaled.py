@@ -8,8 +8,8 @@ through the very rules of the pandas engine (:func:`custseg.intake.cleaning.clea
 pieces' results are put together in the order the whole file would have given. What must be
 judged over the whole file is judged over it: the decimal convention each number column tells
 (from its distinct values), the stop rules of ``cleaning.stop_on`` and whether any row was clean at
-all. So the accounting, the quarantine and
-the clean tables equal the pandas engine's (tests/test_engines.py).
+all. So the accounting, the quarantine and the clean tables equal the pandas engine's
+(tests/test_engines.py).
 
 What the engine cannot read the way custseg's readers do (a pattern of several files, Excel, Parquet,
 a zip, a query, an encoding other than UTF-8, a value spanning lines, empty lines, a malformed row)
