@@ -56,7 +56,7 @@ REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG))$(if $(LANGUAGE),.$(LANGUAGE
 # tables) or config/sample_line_items.yaml (the same company as one line-item export).
 CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE),$(if $(filter config/sample_line_items.yaml,$(CONFIG)),$(SAMPLE_LINE_ITEMS),$(if $(filter $(TABLES_CONFIG),$(CONFIG)),$(SAMPLE_TABLES))))
 
-.PHONY: help setup data process reports glossary pdf sample-tables servers-check test test-python lint bench lab lock strip messages clean distclean
+.PHONY: help setup setup-spark data process reports glossary pdf sample-tables servers-check test test-python lint bench lab lock strip messages clean distclean
 
 help: ## Show this list of targets
 	@echo "custseg: customer classification and tiering studies"
@@ -83,6 +83,16 @@ $(SETUP_STAMP): requirements.txt pyproject.toml
 	  git config diff.ipynb.textconv "'$(abspath $(PY))' -m nbstripout -t $(NBSTRIP_ARGS)"; \
 	fi
 	touch $@
+
+# engine: spark's optional extra, not part of `make setup`: PySpark (requirements-spark.txt) into .venv, once
+# Java 17+ is found (Spark runs on the JVM; local mode too).
+setup-spark: $(SETUP_STAMP) ## Add engine: spark's optional extra to .venv: PySpark (requirements-spark.txt); needs Java 17+
+	@command -v java > /dev/null 2>&1 || { echo "make: engine: spark needs a Java 17+ runtime and there is no java on PATH;" \
+	  "install one (Debian, Ubuntu: sudo apt-get install default-jre-headless)" >&2; exit 1; }
+	@java -version 2>&1 | awk -F '"' '/version/ && !said { split($$2, v, "."); found = v[1] + 0; said = $$0 } \
+	  END { if (found < 17) { print "make: engine: spark needs Java 17+, java -version says: " said \
+	  " (Debian, Ubuntu: sudo apt-get install default-jre-headless)" > "/dev/stderr"; exit 1 } }'
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-spark.txt
 
 data: $(SAMPLE) ## Generate the synthetic sample company in data/raw/sample
 

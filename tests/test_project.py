@@ -92,6 +92,18 @@ def test_the_kernel_package_puts_a_working_custseg_kernel_into_the_environment(t
     assert "".join(found).strip() == sys.prefix
 
 
+def test_the_spark_extra_is_pinned_apart_from_the_default_environment():
+    # `make setup-spark` installs requirements-spark.txt, `pip install -e .[spark]` the extra: the same
+    # exact pins; the default set-up (requirements.txt, environment.yml) carries neither package
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    pins = read_pins(ROOT / "requirements-spark.txt")
+    assert sorted(extra["spark"]) == sorted(pins) and any(p.startswith("pyspark==") for p in pins)
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+\-]+", p) for p in pins)
+    default = {_canonical(p.split("==")[0]) for p in read_pins(ROOT / "requirements.txt")}
+    assert not {_canonical(p.split("==")[0]) for p in pins} & default
+    assert "pyspark" not in (ROOT / "environment.yml").read_text(encoding="utf-8")
+
+
 def test_direct_requirements_are_pinned():
     pinned = {p.split("==")[0].lower().replace("_", "-") for p in read_pins(ROOT / "requirements.txt")}
     direct = {line.split("#")[0].strip().lower() for line in (ROOT / "requirements.in").read_text().splitlines()}
@@ -160,10 +172,10 @@ def test_pyproject_declares_every_package_that_src_imports():
     used = _third_party_modules()
     # a checker that found nothing would pass on anything
     assert {"pandas", "numpy", "yaml", "sklearn", "mplfonts"} <= set(used)
-    declared = {
-        _canonical(Requirement(spec).name)
-        for spec in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
-    }
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    # an optional extra counts (engine: spark's PySpark, imported only when that engine is asked for)
+    extras = [spec for specs in project.get("optional-dependencies", {}).values() for spec in specs]
+    declared = {_canonical(Requirement(spec).name) for spec in [*project["dependencies"], *extras]}
     providers = importlib.metadata.packages_distributions()
     missing = {
         module: sorted(set(files))

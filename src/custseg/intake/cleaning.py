@@ -621,7 +621,7 @@ def run_intake(config: Config) -> CleanTables:
     summary, matches = reversals.empty_summary("orders"), reversals.empty_matches()
     unusable: str | None = None  # the first file whose rows were all quarantined
     for name, spec in config.inputs.present().items():
-        if name == "line_items" and config.engine.name == "duckdb":
+        if name == "line_items" and config.engine.name in ("duckdb", "spark"):
             from custseg.intake import scaled  # it builds on this module: imported when asked for
 
             done = scaled.clean_line_items(name, spec, config)

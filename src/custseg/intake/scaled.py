@@ -1,27 +1,29 @@
-"""``engine: duckdb``: a line-item export larger than memory, cleaned in pieces.
+"""``engine: duckdb`` and ``engine: spark``: a line-item export larger than memory, cleaned in pieces.
 
-DuckDB reads the file (with ``engine.memory_limit``, spilling to ``engine.temp_directory``),
-numbers its rows and cuts it into pieces that no invoice and no customer straddles
-(:mod:`custseg.intake._duckdb`); each piece then goes through the very rules of the pandas engine
-(:func:`custseg.intake.cleaning.clean_input`), and the pieces' results are put together in the
-order the whole file would have given. What must be judged over the whole file is judged over it:
-the decimal convention each number column tells (from its distinct values), the stop rules of
-``cleaning.stop_on`` and whether any row was clean at all. So the accounting, the quarantine and
-the clean tables equal the pandas engine's (tests/test_engines.py).
+The engine reads the file, numbers its rows and cuts it into pieces that no invoice and no customer
+straddles: DuckDB with ``engine.memory_limit``, spilling to ``engine.temp_directory``
+(:mod:`custseg.intake._duckdb`), or Spark on ``engine.master`` (:mod:`custseg.intake._spark`, the
+same SQL in Spark's dialect: either module is an :class:`EngineSide`). Each piece then goes
+through the very rules of the pandas engine (:func:`custseg.intake.cleaning.clean_input`), and the
+pieces' results are put together in the order the whole file would have given. What must be
+judged over the whole file is judged over it: the decimal convention each number column tells
+(from its distinct values), the stop rules of ``cleaning.stop_on`` and whether any row was clean at
+all. So the accounting, the quarantine and the clean tables equal the pandas engine's
+(tests/test_engines.py).
 
-What DuckDB cannot read the way custseg's readers do (a pattern of several files, Excel, Parquet,
-a zip, a query, an encoding other than UTF-8, a value spanning lines, empty lines) stops with an
-error naming the file and saying to use ``engine: pandas``.
+What the engine cannot read the way custseg's readers do (a pattern of several files, Excel, Parquet,
+a zip, a query, an encoding other than UTF-8, a value spanning lines, empty lines, a malformed row)
+stops with an error naming the file and saying to use ``engine: pandas``.
 """
 
 from __future__ import annotations
 
 import gzip
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import duckdb
 import numpy as np
@@ -44,12 +46,31 @@ from custseg.intake.validation import NUMBER_COLUMNS
 #: Rows per piece: a piece's pandas intake peaks at about 1.5 KB a row (docs/performance.md).
 PIECE_ROWS = 1_000_000
 _DELIMITERS = (",", ";", "\t", "|")
-_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz", ".tsv.gz")  # DuckDB reads gzip itself
+_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz", ".tsv.gz")  # DuckDB and Spark read gzip themselves
 _COUNTS = ("rows_read", "clean", "quarantined", "duplicates_removed")
+#: How the engines are named in errors.
+_LABELS = {"duckdb": "DuckDB", "spark": "Spark"}
+
+
+class EngineSide(Protocol):
+    """What an engine does for intake (a module: :mod:`custseg.intake._duckdb`, :mod:`custseg.intake._spark`).
+
+    ``con`` is the engine's connection; ``scan`` opens the file and returns its headers, the others
+    read that scan.
+    """
+
+    def scan(self, con: Any, path: Path, delimiter: str) -> list[str]: ...
+
+    def rows(self, con: Any) -> int: ...
+
+    def distinct(self, con: Any, column: str, non_ascii: bool = False) -> pd.Series: ...
+
+    def pieces(self, con: Any, columns: Mapping[str, str], keys: Mapping[str, pd.DataFrame],
+               target: int) -> Iterator[pd.DataFrame]: ...
 
 
 def clean_line_items(name: str, spec: object, config: Config, piece_rows: int | None = None) -> InputResult:
-    """Read, clean and derive orders and customers from a line-item CSV file with DuckDB.
+    """Read, clean and derive orders and customers from a line-item CSV file with DuckDB or Spark.
 
     Returns what :func:`custseg.intake.cleaning.clean_input` returns for the whole file.
 
@@ -59,35 +80,65 @@ def clean_line_items(name: str, spec: object, config: Config, piece_rows: int | 
         For a file the engine cannot read as custseg's readers would (use ``engine: pandas``), and
         for what the pandas engine raises on.
     """
-    path = _readable(name, spec)
-    con = _duckdb.connect(config.engine.memory_limit, config.engine.spill_folder(config.output),
-                          config.engine.threads)
+    engine = config.engine.name
+    path = _readable(name, spec, engine)
+    side, con, errors, close = _connected(config)
     try:
-        whole, done = _clean(name, spec, path, con, config, piece_rows or PIECE_ROWS)
-    except duckdb.Error as exc:
-        raise IntakeError(f"{path}: DuckDB cannot read the file as custseg's readers would ({exc}); "
-                          "use engine: pandas for it") from None
+        whole, done = _clean(name, spec, path, side, con, config, piece_rows or PIECE_ROWS)
+    except errors as exc:
+        raise IntakeError(f"{path}: {_LABELS[engine]} cannot read the file as custseg's readers would "
+                          f"({exc if engine == 'duckdb' else _java_cause(exc)}); use engine: pandas for it") from None
     finally:
-        con.close()  # before the pieces are joined: DuckDB's memory is given back first
+        close(con)  # before the pieces are joined: the engine's memory is given back first
     return _joined(whole, done, config)
 
 
-def _clean(name: str, spec: InputFile, path: Path, con: duckdb.DuckDBPyConnection, config: Config,
+def _connected(config: Config) -> tuple[EngineSide, Any, tuple[type[BaseException], ...], Callable[[Any], None]]:
+    """The engine side, its connection, the errors it raises and how to close it."""
+    engine = config.engine
+    if engine.name == "duckdb":
+        con = _duckdb.connect(engine.memory_limit, engine.spill_folder(config.output), engine.threads)
+        return _duckdb, con, (duckdb.Error,), duckdb.DuckDBPyConnection.close
+    try:
+        from custseg.intake import _spark  # an optional extra: imported only when asked for
+    except ImportError as exc:
+        raise IntakeError(f"engine: spark needs PySpark, which is not installed ({exc}): run `make setup-spark` "
+                          "(or pip install -e .[spark]), or use engine: duckdb or pandas") from None
+    try:
+        con = _spark.connect(engine.master, engine.spark_conf)
+    except _spark.ERRORS as exc:
+        raise IntakeError(f"engine: spark could not start Spark on {engine.master or 'local[*]'} ({_java_cause(exc)}); "
+                          "Spark needs a Java 17+ runtime (`make setup-spark` checks it)") from None
+    return _spark, con, _spark.ERRORS, _spark.close
+
+
+def _java_cause(exc: BaseException) -> str:
+    """The innermost cause of a Spark error, in one line (PySpark's message carries the Java trace)."""
+    lines = [line.strip().lstrip(": ") for line in str(exc).splitlines() if line.strip()]
+    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
+    told = (causes[-1] if causes else next((line for line in lines if "Exception: " in line), None)
+            or (lines[0] if lines else type(exc).__name__))
+    head, _, rest = told.partition(": ")
+    return rest if rest and head.endswith(("Exception", "Error")) else told
+
+
+def _clean(name: str, spec: InputFile, path: Path, side: EngineSide, con: Any, config: Config,
            piece_rows: int) -> tuple[RawInput, list[InputResult]]:
     """The whole file as a row count, and each piece cleaned by the pandas rules."""
     delimiter = spec.delimiter or _sniff(path)
-    headers = _duckdb.scan(con, path, delimiter)
+    headers = side.scan(con, path, delimiter)
     columns = _mapped(name, spec, path, headers)
-    read = _duckdb.rows(con)
+    read = side.rows(con)
     if read != _lines(path) - 1:
-        raise IntakeError(f"{path}: a value spans several lines, or the file has empty lines: DuckDB would number "
-                          "its rows otherwise than custseg's readers; use engine: pandas for it")
-    keys = {canon: _normalized_keys(con, columns[canon]) for canon in ("customer_id", "invoice", "currency")
+        raise IntakeError(f"{path}: a value spans several lines, or the file has empty lines: "
+                          f"{_LABELS[config.engine.name]} would number its rows otherwise than custseg's readers; "
+                          "use engine: pandas for it")
+    keys = {canon: _normalized_keys(side, con, columns[canon]) for canon in ("customer_id", "invoice", "currency")
             if canon in columns}
-    told = tuple(_told(con, name, columns).items())
+    told = tuple(_told(side, con, name, columns).items())
     quiet = config.model_copy(update={"cleaning": config.cleaning.model_copy(update={"stop_on": []})})
     done = []
-    for frame in _duckdb.pieces(con, columns, keys, piece_rows):
+    for frame in side.pieces(con, columns, keys, piece_rows):
         text = frame.drop(columns="source_row").apply(normalize_text).assign(source_row=frame["source_row"])
         raw = RawInput(name, spec, text, "csv", "utf-8", delimiter, {c: spec.columns.get(c, c) for c in columns},
                        "utf-8", where=str(spec.path), told=told)
@@ -198,11 +249,11 @@ def _profile(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return first.assign(rows=rows.astype("int64"), empty=empty.astype("int64"), empty_share=share)
 
 
-def _readable(name: str, spec: object) -> Path:
+def _readable(name: str, spec: object, engine: str) -> Path:
     """The one CSV file the engine reads, or an error saying to use ``engine: pandas``."""
     label = getattr(spec, "path", f"inputs.{name}")
     if not isinstance(spec, InputFile):
-        raise IntakeError(f"inputs.{name}: engine: duckdb reads a CSV file; a query or a database is read by "
+        raise IntakeError(f"inputs.{name}: engine: {engine} reads a CSV file; a query or a database is read by "
                           "engine: pandas")
     path = Path(spec.path)
     why = ("is a pattern of several files" if spec.is_many()
@@ -215,7 +266,7 @@ def _readable(name: str, spec: object) -> Path:
         with _open(path) as handle:
             why = "starts with a byte-order mark" if handle.read(3) == b"\xef\xbb\xbf" else None
     if why:
-        raise IntakeError(f"{label}: {why}, which engine: duckdb does not read as custseg's readers do; "
+        raise IntakeError(f"{label}: {why}, which engine: {engine} does not read as custseg's readers do; "
                           "use engine: pandas for it")
     return path
 
@@ -260,18 +311,18 @@ def _mapped(name: str, spec: InputFile, path: Path, headers: list[str]) -> dict[
     return columns
 
 
-def _normalized_keys(con: duckdb.DuckDBPyConnection, header: str) -> pd.DataFrame:
+def _normalized_keys(side: EngineSide, con: Any, header: str) -> pd.DataFrame:
     """A key column's non-ASCII values and what they normalize to."""
-    values = _duckdb.distinct(con, header, non_ascii=True)
+    values = side.distinct(con, header, non_ascii=True)
     return pd.DataFrame({"v": values.to_numpy(dtype=object), "k": normalize_text(values).to_numpy(dtype=object)})
 
 
-def _told(con: duckdb.DuckDBPyConnection, name: str, columns: Mapping[str, str]) -> dict[str, str]:
+def _told(side: EngineSide, con: Any, name: str, columns: Mapping[str, str]) -> dict[str, str]:
     """The decimal convention each number column tells over the whole file, from its distinct values."""
     told = {}
     for column, money in NUMBER_COLUMNS.get(name, {}).items():
         if column in columns:
-            values = normalize_text(_duckdb.distinct(con, columns[column]))
+            values = normalize_text(side.distinct(con, columns[column]))
             told[column] = parsing.number_forms(values, money=money).evidence()
     return told
 

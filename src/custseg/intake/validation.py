@@ -9,14 +9,20 @@ quarantine reason per row. Typing happens after validation, on the rows that pas
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Mapping
 
 import pandas as pd
-import pandera.pandas as pa
 
 from custseg import words
 from custseg.config import Cleaning
 from custseg.intake import parsing
+
+# pandera tries to import pyspark.pandas whenever PySpark is installed (the optional extra of engine:
+# spark), at import and again at the first validation; each try makes PySpark warn that it does not
+# fully support pandas 3. custseg uses no pandas-on-Spark: the warning would only greet every command.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+import pandera.pandas as pa  # noqa: E402 (after the filter that silences its import)
 
 #: Quarantine reason codes and what they mean, in the order a row's first problem is picked. The
 #: meanings are words (:data:`custseg.words.QUARANTINE_REASONS`): English in quarantine.csv and
