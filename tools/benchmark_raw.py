@@ -9,6 +9,8 @@ with its own peak memory:
 - ``custseg``: ``custseg process`` (intake, segmentation at 4 snapshots, churn and value);
 - ``custseg-duckdb``: the same with ``engine: duckdb`` and ``--memory-limit`` (default 6GB; the line items
   read and cleaned in pieces, :mod:`custseg.intake.scaled`);
+- ``custseg-spark``: the same with ``engine: spark`` in local mode (PySpark installed by ``make setup-spark``;
+  the session's start counts; the peak memory is the Python process's, not the JVM's beside it);
 - ``duckdb``: DuckDB reads the same CSV and computes the RFM summary (the floor: it does nothing else);
 - ``pandas``: the notebook recipe (read, drop guests, reversals and duplicates, RFM, quintile
   scores, k-means with k=4).
@@ -116,11 +118,12 @@ FROM sales GROUP BY customer
 def run_way(way: str, data: Path, folder: Path, memory_limit: str = "6GB") -> dict:
     """Run one way in this process; return its figures (seconds, customers)."""
     started = time.perf_counter()
-    if way in ("custseg", "custseg-duckdb"):
+    if way in ("custseg", "custseg-duckdb", "custseg-spark"):
         from custseg.config import load_config
         from custseg.pipeline import run
 
-        engine = {"name": "duckdb", "memory_limit": memory_limit} if way == "custseg-duckdb" else None
+        engine = ({"name": "duckdb", "memory_limit": memory_limit} if way == "custseg-duckdb"
+                  else {"name": "spark"} if way == "custseg-spark" else None)
         run(load_config(study_config(folder, data, engine)), echo=lambda *_: None)
         customers = json.loads((folder / "out" / "processed" / "study.json").read_text())["customers"]
     elif way == "duckdb":
