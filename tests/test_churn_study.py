@@ -194,6 +194,20 @@ def test_customer_value_counts_one_time_buyers_apart(sample):
     assert table.frame["Buyers"].sum() == len(buyers)
 
 
+def test_customer_value_says_how_many_watched_repeat_buyers_the_value_model_thinks_alive(sample):
+    config, data = sample
+    section = ChurnStudy(data, config).customer_value()
+    # counted here from the processed tables: repeat buyers on the watch list, and those of them with P(alive) >= 0.5
+    buyers = data.customers.loc[data.customers["frequency"].gt(0) & ~data.customers["one_time_buyer"].astype(bool)]
+    on_list = buyers["customer_id"].isin(data.table("watch_list")["customer_id"])
+    watched = buyers.loc[on_list & buyers["p_alive"].notna()]
+    alive = int((watched["p_alive"] >= 0.5).sum())
+    assert 0 < alive <= len(watched)
+    said = [text for text in _notices(section) if "on the watch list" in text]
+    assert said == [said[0]] and said[0].startswith(
+        f"{alive:,} of the {len(watched):,} repeat buyers on the watch list still have a P(alive) of 50.0% or more.")
+
+
 def test_value_backtest_shows_predicted_against_actual_per_tier_and_frequency(sample):
     config, data = sample
     groups = data.tables["value_backtest"]

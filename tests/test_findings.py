@@ -271,6 +271,17 @@ def test_online_retail_findings_claim_only_what_the_export_shows(online_retail_c
     assert shown["quarantined"].figures["reason_rows"] == raw.drop_duplicates()["Customer ID"].isna().sum()
     assert shown["duplicates"].figures["removed"] == raw.duplicated().sum()
     assert shown["quarantined"].figures["quarantined"] == len(quarantine)
+    # the churn page's customer value says how many watched repeat buyers BG/NBD still thinks alive (most of
+    # them: their purchase rhythm is a few buying days), counted here from the processed tables
+    from custseg.studies import ChurnStudy
+
+    watch = pd.read_parquet(config.output.processed / "watch_list.parquet")
+    repeat = data.customers.loc[data.customers["frequency"].gt(0) & ~data.customers["one_time_buyer"].astype(bool)
+                                & data.customers["p_alive"].notna()]
+    watched = repeat.loc[repeat["customer_id"].isin(watch["customer_id"])]
+    alive = int((watched["p_alive"] >= 0.5).sum())
+    texts = [getattr(item, "text", "") for item in ChurnStudy.from_config(config, "en").customer_value().items]
+    assert any(text.startswith(f"{alive:,} of the {len(watched):,} repeat buyers on the watch list") for text in texts)
 
 
 def test_cdnow_has_one_market_and_no_region_finding(real_data, tmp_path_factory):

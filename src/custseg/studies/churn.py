@@ -50,6 +50,9 @@ _WATCH_COLUMNS = {
     "value_at_risk": N_("Value at risk"), "reasons": N_("Warnings"), "action": N_("Recommended action"),
 }
 
+#: A P(alive) at which a watched customer is called "still likely alive" beside the churn model.
+ALIVE_ENOUGH = 0.5
+
 _NPS_ORDER = ("promoter", "passive", "detractor")
 _RISK_COLUMNS = ("frequency", "recency_days", "warning_count", "churn_probability", "value", "value_at_risk")
 # Labels of rows without a value, as the tables group them (shown translated)
@@ -541,7 +544,10 @@ class ChurnStudy(Page):
             repeat = self.buyers.loc[repeated, "p_alive"]
             if len(repeat):
                 items.append(figures.alive_chart(repeat))
+            # what P(alive) is worth stands right under its chart; then how it parts from the churn model
             items += self._value_warnings(value_study.ALIVE_REASONS)
+            if len(repeat):
+                items += self._alive_and_watched(repeat)
             items.append(self._one_time_notice())
             above = int(self.value_facts.order_values_above_history or 0)
             if above:
@@ -567,6 +573,29 @@ class ChurnStudy(Page):
         if note:
             items.append(render.Notice(_("About the value model: {note}.").format(note=note), kind="info"))
         return tuple(items)
+
+    def _alive_and_watched(self, repeat: pd.Series) -> list[render.Notice]:
+        """How many repeat buyers on the watch list the value model still thinks likely alive, and why
+        the two models may part (none when no one is on both)."""
+        watch = self.data.table("watch_list")
+        if watch is None or "customer_id" not in watch:
+            return []
+        ids = self.buyers.loc[repeat.index, "customer_id"]
+        watched = repeat.loc[ids.isin(watch["customer_id"]).to_numpy()]
+        alive = int(watched.ge(ALIVE_ENOUGH).sum())
+        if not alive:
+            return []
+        text = ngettext(
+            "{alive:,} of the {watched:,} repeat buyer on the watch list still has a P(alive) of {level} or more.",
+            "{alive:,} of the {watched:,} repeat buyers on the watch list still have a P(alive) of {level} or more.",
+            len(watched),
+        ).format(alive=alive, watched=len(watched), level=render.percent(ALIVE_ENOUGH))
+        why = _(
+            "The two models answer different questions: P(alive) reads a buyer's own rhythm of purchases, the churn "
+            "probability compares their recent behaviour with customers who left before. A buyer who bought on a "
+            "few days and has been silent for long can look alive to the first and like a leaver to the second."
+        )
+        return [render.Notice(f"{text} {why}")]
 
     def _one_time_notice(self) -> render.Notice:
         """How one-time buyers' P(alive) is shown: apart under BG/NBD (1 by definition), as the
