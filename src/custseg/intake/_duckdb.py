@@ -18,6 +18,10 @@ import pyarrow as pa
 #: Python's str.strip() takes these ASCII characters for white space; SQL's trim() only the space.
 _WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 
+#: The engine as errors name it, and what a failed query raises.
+LABEL = "DuckDB"
+ERRORS: tuple[type[BaseException], ...] = (duckdb.Error,)
+
 
 def connect(memory_limit: str | None, temp_directory: Path, threads: int | None) -> duckdb.DuckDBPyConnection:
     """A connection with the engine's memory limit, spill folder and threads (None: DuckDB's own)."""
@@ -29,6 +33,16 @@ def connect(memory_limit: str | None, temp_directory: Path, threads: int | None)
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
+
+
+def close(con: duckdb.DuckDBPyConnection) -> None:
+    """Close the connection: its memory and spill files are given back."""
+    con.close()
+
+
+def cause(exc: BaseException) -> str:
+    """A failed query's error in one line (DuckDB's message is one already)."""
+    return str(exc)
 
 
 def scan(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str) -> list[str]:

@@ -23,6 +23,8 @@ from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, DataFrameReader, SparkSession
 from pyspark.sql import functions as F
 
+#: The engine as errors name it.
+LABEL = "Spark"
 #: What a failed Spark job raises: PySpark's own errors, and a Java error PySpark does not convert.
 ERRORS: tuple[type[BaseException], ...] = (PySparkException, Py4JError)
 
@@ -99,6 +101,16 @@ def close(con: Connection) -> None:
     con.cached.clear()
     for view in ("scan", "mixed", "key_customer_id", "key_invoice", "key_currency"):
         con.spark.catalog.dropTempView(view)
+
+
+def cause(exc: BaseException) -> str:
+    """The innermost cause of a Spark error, in one line (PySpark's message carries the Java trace)."""
+    lines = [line.strip().lstrip(": ") for line in str(exc).splitlines() if line.strip()]
+    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
+    told = (causes[-1] if causes else next((line for line in lines if "Exception: " in line), None)
+            or (lines[0] if lines else type(exc).__name__))
+    head, _, rest = told.partition(": ")
+    return rest if rest and head.endswith(("Exception", "Error")) else told
 
 
 def scan(con: Connection, path: Path, delimiter: str) -> list[str]:

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import gzip
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -48,16 +47,22 @@ PIECE_ROWS = 1_000_000
 _DELIMITERS = (",", ";", "\t", "|")
 _SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz", ".tsv.gz")  # DuckDB and Spark read gzip themselves
 _COUNTS = ("rows_read", "clean", "quarantined", "duplicates_removed")
-#: How the engines are named in errors.
-_LABELS = {"duckdb": "DuckDB", "spark": "Spark"}
 
 
 class EngineSide(Protocol):
     """What an engine does for intake (a module: :mod:`custseg.intake._duckdb`, :mod:`custseg.intake._spark`).
 
     ``con`` is the engine's connection; ``scan`` opens the file and returns its headers, the others
-    read that scan.
+    read that scan. ``LABEL`` names the engine in errors, ``ERRORS`` are what its queries raise and
+    ``cause`` says one of them in a line.
     """
+
+    LABEL: str
+    ERRORS: tuple[type[BaseException], ...]
+
+    def close(self, con: Any) -> None: ...
+
+    def cause(self, exc: BaseException) -> str: ...
 
     def scan(self, con: Any, path: Path, delimiter: str) -> list[str]: ...
 
@@ -82,23 +87,23 @@ def clean_line_items(name: str, spec: object, config: Config, piece_rows: int | 
     """
     engine = config.engine.name
     path = _readable(name, spec, engine)
-    side, con, errors, close = _connected(config)
+    side, con = _connected(config)
     try:
         whole, done = _clean(name, spec, path, side, con, config, piece_rows or PIECE_ROWS)
-    except errors as exc:
-        raise IntakeError(f"{path}: {_LABELS[engine]} cannot read the file as custseg's readers would "
-                          f"({exc if engine == 'duckdb' else _java_cause(exc)}); use engine: pandas for it") from None
+    except side.ERRORS as exc:
+        raise IntakeError(f"{path}: {side.LABEL} cannot read the file as custseg's readers would "
+                          f"({side.cause(exc)}); use engine: pandas for it") from None
     finally:
-        close(con)  # before the pieces are joined: the engine's memory is given back first
+        side.close(con)  # before the pieces are joined: the engine's memory is given back first
     return _joined(whole, done, config)
 
 
-def _connected(config: Config) -> tuple[EngineSide, Any, tuple[type[BaseException], ...], Callable[[Any], None]]:
-    """The engine side, its connection, the errors it raises and how to close it."""
+def _connected(config: Config) -> tuple[EngineSide, Any]:
+    """The engine side and its connection."""
     engine = config.engine
     if engine.name == "duckdb":
         con = _duckdb.connect(engine.memory_limit, engine.spill_folder(config.output), engine.threads)
-        return _duckdb, con, (duckdb.Error,), duckdb.DuckDBPyConnection.close
+        return _duckdb, con
     try:
         from custseg.intake import _spark  # an optional extra: imported only when asked for
     except ImportError as exc:
@@ -107,19 +112,10 @@ def _connected(config: Config) -> tuple[EngineSide, Any, tuple[type[BaseExceptio
     try:
         con = _spark.connect(engine.master, engine.spark_conf)
     except _spark.ERRORS as exc:
-        raise IntakeError(f"engine: spark could not start Spark on {engine.master or 'local[*]'} ({_java_cause(exc)}); "
-                          "Spark needs a Java 17+ runtime (`make setup-spark` checks it)") from None
-    return _spark, con, _spark.ERRORS, _spark.close
-
-
-def _java_cause(exc: BaseException) -> str:
-    """The innermost cause of a Spark error, in one line (PySpark's message carries the Java trace)."""
-    lines = [line.strip().lstrip(": ") for line in str(exc).splitlines() if line.strip()]
-    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
-    told = (causes[-1] if causes else next((line for line in lines if "Exception: " in line), None)
-            or (lines[0] if lines else type(exc).__name__))
-    head, _, rest = told.partition(": ")
-    return rest if rest and head.endswith(("Exception", "Error")) else told
+        raise IntakeError(f"engine: spark could not start Spark on {engine.master or 'local[*]'} "
+                          f"({_spark.cause(exc)}); Spark needs a Java 17+ runtime (`make setup-spark` checks it)"
+                          ) from None
+    return _spark, con
 
 
 def _clean(name: str, spec: InputFile, path: Path, side: EngineSide, con: Any, config: Config,
@@ -131,7 +127,7 @@ def _clean(name: str, spec: InputFile, path: Path, side: EngineSide, con: Any, c
     read = side.rows(con)
     if read != _lines(path) - 1:
         raise IntakeError(f"{path}: a value spans several lines, or the file has empty lines: "
-                          f"{_LABELS[config.engine.name]} would number its rows otherwise than custseg's readers; "
+                          f"{side.LABEL} would number its rows otherwise than custseg's readers; "
                           "use engine: pandas for it")
     keys = {canon: _normalized_keys(side, con, columns[canon]) for canon in ("customer_id", "invoice", "currency")
             if canon in columns}
