@@ -252,14 +252,15 @@ def sweep_temporary(folder: Path) -> list[Path]:
         return removed
     for path in Path(folder).rglob("*.tmp-*"):
         match = _TEMPORARY.search(path.name)
-        if match is None or not path.is_file() or _alive(int(match.group(1))):
+        if match is None or not path.is_file() or process_alive(int(match.group(1))):
             continue
         path.unlink(missing_ok=True)
         removed.append(path)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (this one does; another user's counts as running)."""
     if pid == os.getpid():
         return True
     try:

@@ -24,6 +24,7 @@ from custseg.intake.database import database_fingerprint
 from custseg.intake.gathering import matched_files
 from custseg.intake.query import input_location, query_fingerprint
 from custseg.intake.readers import ReadError
+from custseg.intake.spilled import PieceLines
 from custseg.segment import demographics
 from custseg.segment.features import default_observation_date, net_values, purchases_at
 from custseg.segment.groups import assign_groups
@@ -179,8 +180,11 @@ def run(config: Config, *, force: bool = False, echo=print) -> Path:
     observation_date = check_observation_date(config, orders)
     started = time.perf_counter()
     result_tables = {name: frame for name, frame in result.tables.items() if name != "line_items"}
-    done = segment(result_tables, config, observation_date, lines=result.tables.get("line_items"))
-    del result  # written already; the line items (the largest table) are read by nothing after segment
+    lines = result.tables.get("line_items")
+    done = segment(result_tables, config, observation_date, lines=lines)
+    if isinstance(lines, PieceLines):  # engine: duckdb or spark kept them on disk until now
+        lines.close()
+    del result, lines  # written already; the line items (the largest table) are read by nothing after segment
     seconds = time.perf_counter() - started
     started = time.perf_counter()
     retention = assess(result_tables, done.customers, config, observation_date)

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -130,7 +131,8 @@ def pieces(con: duckdb.DuckDBPyConnection, columns: Mapping[str, str], keys: Map
     current = None
     for batch in reader:
         piece = batch.column(0).to_numpy()
-        starts = [0, *(i for i in range(1, len(piece)) if piece[i] != piece[i - 1]), len(piece)]
+        # where the piece number changes, found by numpy (a Python loop over the rows took 4.6 s at 10M)
+        starts = [0, *(np.flatnonzero(piece[1:] != piece[:-1]) + 1).tolist(), len(piece)]
         for a, b in zip(starts[:-1], starts[1:]):
             if current is not None and piece[a] != current and held:
                 yield _frame(held)

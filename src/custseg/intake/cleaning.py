@@ -768,7 +768,9 @@ def write_intake(result: CleanTables, folder: Path) -> dict[str, Path]:
     """
     written = {}
     for name, frame in result.tables.items():
-        written[name] = files.write_parquet(frame, folder / f"{name}.parquet")
+        path = folder / f"{name}.parquet"
+        # the clean lines of engine: duckdb or spark are on disk in pieces (custseg.intake.spilled)
+        written[name] = files.write_parquet(frame, path) if isinstance(frame, pd.DataFrame) else frame.write(path)
     written["quarantine_facts"] = files.write_parquet(result.quarantine, folder / "quarantine.parquet")
     sheets = (("quarantine", quarantine_sheet(result.quarantine)), ("accounting", result.accounting),
               ("columns", result.columns), ("reversals", result.reversals), ("reversal_matches", result.matches),

@@ -40,6 +40,7 @@ from custseg.intake.cleaning import (
     normalize_text,
     stop_if_asked,
 )
+from custseg.intake.spilled import PieceLines
 from custseg.intake.validation import NUMBER_COLUMNS
 
 #: Rows per piece: a piece's pandas intake peaks at about 1.5 KB a row (docs/performance.md).
@@ -88,14 +89,24 @@ def clean_line_items(name: str, spec: object, config: Config, piece_rows: int | 
     engine = config.engine.name
     path = _readable(name, spec, engine)
     side, con = _connected(config)
+    engine = config.engine
+    lines = PieceLines(engine.spill_folder(config.output), engine.memory_limit, engine.threads)
     try:
-        whole, done = _clean(name, spec, path, side, con, config, piece_rows or PIECE_ROWS)
+        whole, done, first = _clean(name, spec, path, side, con, config, piece_rows or PIECE_ROWS, lines)
     except side.ERRORS as exc:
+        lines.close()
         raise IntakeError(f"{path}: {side.LABEL} cannot read the file as custseg's readers would "
                           f"({side.cause(exc)}); use engine: pandas for it") from None
+    except BaseException:
+        lines.close()
+        raise
     finally:
         side.close(con)  # before the pieces are joined: the engine's memory is given back first
-    return _joined(whole, done, config)
+    try:
+        return _joined(whole, done, lines, first, config)
+    except BaseException:
+        lines.close()
+        raise
 
 
 def _connected(config: Config) -> tuple[EngineSide, Any]:
@@ -119,8 +130,9 @@ def _connected(config: Config) -> tuple[EngineSide, Any]:
 
 
 def _clean(name: str, spec: InputFile, path: Path, side: EngineSide, con: Any, config: Config,
-           piece_rows: int) -> tuple[RawInput, list[InputResult]]:
-    """The whole file as a row count, and each piece cleaned by the pandas rules."""
+           piece_rows: int, lines: PieceLines) -> tuple[RawInput, list[InputResult], pd.Series]:
+    """The whole file as a row count, each piece cleaned by the pandas rules, and each customer's
+    first clean line; the pieces' clean lines go to `lines` (on disk), not into their results."""
     delimiter = spec.delimiter or _sniff(path)
     headers = side.scan(con, path, delimiter)
     columns = _mapped(name, spec, path, headers)
@@ -133,28 +145,33 @@ def _clean(name: str, spec: InputFile, path: Path, side: EngineSide, con: Any, c
             if canon in columns}
     told = tuple(_told(side, con, name, columns).items())
     quiet = config.model_copy(update={"cleaning": config.cleaning.model_copy(update={"stop_on": []})})
-    done = []
+    done, first = [], []
     for frame in side.pieces(con, columns, keys, piece_rows):
         text = frame.drop(columns="source_row").apply(normalize_text).assign(source_row=frame["source_row"])
         raw = RawInput(name, spec, text, "csv", "utf-8", delimiter, {c: spec.columns.get(c, c) for c in columns},
                        "utf-8", where=str(spec.path), told=told)
         # the piece's text is let go: only what it became is kept (the text of every piece is the whole file)
-        done.append(replace(clean_input(raw, quiet), raw=None))
+        piece = replace(clean_input(raw, quiet), raw=None)
+        clean = piece.tables.pop("line_items")
+        # a customer's lines are all in one piece: its first line there is its first in the file
+        first.append(clean.groupby("customer_id", sort=False)["source_row"].min())
+        lines.add(clean)
+        done.append(piece)
     whole = RawInput(name, spec, pd.DataFrame(index=pd.RangeIndex(read)), "csv", "utf-8", delimiter,
                      {c: spec.columns.get(c, c) for c in columns}, "utf-8", where=str(spec.path), told=told)
-    return whole, done
+    return whole, done, pd.concat(first)
 
 
-def _joined(whole: RawInput, done: list[InputResult], config: Config) -> InputResult:
-    """The pieces' results as the whole file's: each table in the order the file gives."""
+def _joined(whole: RawInput, done: list[InputResult], lines: PieceLines, first: pd.Series,
+            config: Config) -> InputResult:
+    """The pieces' results as the whole file's: each table in the order the file gives (the clean
+    lines stay on disk, in pieces, until intake writes them)."""
     # each piece's table is let go as it joins the whole (popped from the pieces' results, which
     # nothing else reads): the pieces and the whole, then the whole and its sorted copy, never all three
-    lines = _stacked(_taken(done, "line_items"), ["source_row"])
     orders = _stacked(_taken(done, "orders"), ["source_row", "order_id", "reverses"])
-    tables = {"orders": orders}
+    tables: dict[str, pd.DataFrame | PieceLines] = {"orders": orders}
     if all("customers" in d.tables for d in done):
         # in the order of each customer's first clean line, as the whole file lists them
-        first = lines.groupby("customer_id", sort=False)["source_row"].min()
         customers = _concat([d.tables["customers"] for d in done])
         order = np.argsort(customers["customer_id"].map(first).to_numpy(), kind="stable")
         tables["customers"] = customers.take(order).reset_index(drop=True)

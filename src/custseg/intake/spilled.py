@@ -1,0 +1,149 @@
+"""Clean line items kept on disk a piece at a time: how ``engine: duckdb`` and ``engine: spark`` hold them.
+
+The engines clean a line-item export in pieces that no invoice and no customer straddles
+(:mod:`custseg.intake.scaled`). Joined back into one pandas table, the clean lines would be the
+largest thing the run holds (10M lines: about 2 GB) and they would grow with the export, when
+nothing after intake needs them whole:
+
+- intake writes them to ``line_items.parquet`` in the file's order: DuckDB merges the pieces
+  sorted by line within the engine's memory limit, spilling to its folder, and hands them over a
+  million lines at a time (:meth:`PieceLines.write`);
+- the preferences read a few columns of one piece at a time (the orders' times, the unit prices:
+  :mod:`custseg.segment.preferences`); what they compute per order or per customer is computed
+  within a piece, since no order and no customer straddles two.
+
+So memory holds a piece, not the export, after intake too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from custseg import files
+
+#: Lines handed from DuckDB to the Parquet writer at a time: a row group, as pandas writes them.
+BATCH_ROWS = 1 << 20
+_FOLDER = re.compile(r"^custseg-lines-(\d+)-")
+
+
+class PieceLines:
+    """Clean line items as Parquet pieces in a temporary folder, each piece in the file's order.
+
+    Parameters
+    ----------
+    folder
+        Where the pieces' folder is made (the engine's spill folder); folders that a killed run
+        left there are removed first.
+    memory_limit, threads
+        DuckDB's, for putting the pieces back in the file's order (None: DuckDB's own).
+    """
+
+    def __init__(self, folder: Path, memory_limit: str | None = None, threads: int | None = None) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        _sweep(folder)
+        self._folder = Path(tempfile.mkdtemp(prefix=f"custseg-lines-{os.getpid()}-", dir=folder))
+        # removed when closed, else when the object is collected or the interpreter exits
+        self._remove = weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
+        self._memory_limit, self._threads = memory_limit, threads
+        self.paths: list[Path] = []
+        self._rows = 0
+        self._empty: pd.DataFrame | None = None  # the columns and types, while no piece had a line
+        self._types: dict[str, object] = {}  # pandas' types of the lines (Parquet keeps no seconds: s -> ms)
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Keep one piece's clean lines (in the file's order), written to the folder."""
+        if not len(frame):
+            if self._empty is None:
+                self._empty = frame.iloc[:0]
+            return
+        path = self._folder / f"piece-{len(self.paths):05d}.parquet"
+        self._types = self._types or dict(frame.dtypes)
+        frame.to_parquet(path, index=False)
+        self.paths.append(path)
+        self._rows += len(frame)
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def pieces(self, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+        """Each piece's lines (only `columns` of them, those the lines have), one at a time."""
+        if not self.paths:
+            yield self._columns(self._empty if self._empty is not None else pd.DataFrame(), columns)
+            return
+        present = pq.read_schema(self.paths[0]).names
+        wanted = None if columns is None else [c for c in columns if c in present]
+        for path in self.paths:
+            yield self._typed(pd.read_parquet(path, columns=wanted))
+
+    def frame(self) -> pd.DataFrame:
+        """Every line in one table, in the file's order (for a small export, and tests)."""
+        if not self.paths:
+            return self._columns(self._empty if self._empty is not None else pd.DataFrame(), None)
+        return self._typed(pd.read_parquet(self._sorted_path()))
+
+    def write(self, path: Path) -> Path:
+        """Write every line to `path` (Parquet, atomically) in the file's order, a row group at a time."""
+        if not self.paths:
+            return files.write_parquet(self.frame(), path)
+        return files.atomic_write(path, self._write_sorted)
+
+    def close(self) -> None:
+        """Remove the pieces (reading them afterwards is an error)."""
+        self._remove()
+        self.paths = []
+
+    def _sorted_path(self) -> Path:
+        path = self._folder / "sorted.parquet"
+        if not path.is_file():
+            self._write_sorted(path)
+        return path
+
+    def _write_sorted(self, path: Path) -> None:
+        # the pieces' schema (pandas' types in its metadata) is the written file's: DuckDB's Arrow
+        # types (timestamps in microseconds, strings of another width) are cast back to it
+        import duckdb  # a run of engine: pandas never needs it
+
+        schema = pq.read_schema(self.paths[0])
+        con = duckdb.connect(config={"preserve_insertion_order": True})
+        try:
+            con.execute(f"SET temp_directory = '{self._folder / 'spill'}'")
+            if self._memory_limit:
+                con.execute(f"SET memory_limit = '{self._memory_limit}'")
+            if self._threads:
+                con.execute(f"SET threads = {int(self._threads)}")
+            listed = ", ".join(f"'{p}'" for p in self.paths)
+            columns = ", ".join(f'"{name}"' for name in schema.names)
+            reader = con.sql(f"SELECT {columns} FROM read_parquet([{listed}]) ORDER BY source_row"
+                             ).to_arrow_reader(BATCH_ROWS)
+            with pq.ParquetWriter(path, schema) as writer:
+                for batch in reader:
+                    writer.write_table(pa.Table.from_batches([batch]).cast(schema), row_group_size=BATCH_ROWS)
+        finally:
+            con.close()
+
+    def _typed(self, frame: pd.DataFrame) -> pd.DataFrame:
+        changed = {c: t for c, t in self._types.items() if c in frame and frame[c].dtype != t}
+        return frame.astype(changed) if changed else frame
+
+    @staticmethod
+    def _columns(frame: pd.DataFrame, columns: Sequence[str] | None) -> pd.DataFrame:
+        return frame if columns is None else frame[[c for c in columns if c in frame]]
+
+
+def _sweep(folder: Path) -> None:
+    """Remove the pieces' folders of runs that are gone (killed before they cleaned up)."""
+    for path in folder.glob("custseg-lines-*"):
+        match = _FOLDER.match(path.name)
+        if match and path.is_dir() and not files.process_alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
