@@ -29,7 +29,7 @@ def test_pieces_are_written_back_whole_in_the_files_order(tmp_path, monkeypatch)
     monkeypatch.setattr(spilled, "BATCH_ROWS", 1_000)  # several row groups
     rows = np.random.default_rng(3).permutation(np.arange(2, 5_002))
     parts = [np.sort(rows[:2_000]), np.sort(rows[2_000:2_100]), np.sort(rows[2_100:])]
-    lines = PieceLines(tmp_path / "spill", memory_limit="200MB", threads=1)
+    lines = PieceLines(tmp_path / "the shop's spill", memory_limit="200MB", threads=1)  # a quote: SQL is quoted
     for i, part in enumerate(parts):
         lines.add(_lines(part, f"C{i}"))
     lines.add(_lines(np.array([], dtype="int64"), "none"))  # a piece without clean lines adds nothing

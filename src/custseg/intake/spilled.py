@@ -117,13 +117,13 @@ class PieceLines:
         schema = pq.read_schema(self.paths[0])
         con = duckdb.connect(config={"preserve_insertion_order": True})
         try:
-            con.execute(f"SET temp_directory = '{self._folder / 'spill'}'")
+            con.execute(f"SET temp_directory = {_literal(str(self._folder / 'spill'))}")
             if self._memory_limit:
-                con.execute(f"SET memory_limit = '{self._memory_limit}'")
+                con.execute(f"SET memory_limit = {_literal(self._memory_limit)}")
             if self._threads:
                 con.execute(f"SET threads = {int(self._threads)}")
-            listed = ", ".join(f"'{p}'" for p in self.paths)
-            columns = ", ".join(f'"{name}"' for name in schema.names)
+            listed = ", ".join(_literal(str(p)) for p in self.paths)
+            columns = ", ".join('"' + name.replace('"', '""') + '"' for name in schema.names)
             reader = con.sql(f"SELECT {columns} FROM read_parquet([{listed}]) ORDER BY source_row"
                              ).to_arrow_reader(BATCH_ROWS)
             with pq.ParquetWriter(path, schema) as writer:
@@ -139,6 +139,11 @@ class PieceLines:
     @staticmethod
     def _columns(frame: pd.DataFrame, columns: Sequence[str] | None) -> pd.DataFrame:
         return frame if columns is None else frame[[c for c in columns if c in frame]]
+
+
+def _literal(text: str) -> str:
+    """A quoted SQL string (a folder may hold a quote)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _sweep(folder: Path) -> None:
