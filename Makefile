@@ -34,6 +34,8 @@ CONFIG ?= config/sample.yaml
 LANGUAGE ?=
 SAMPLE_CUSTOMERS ?= 5000
 SAMPLE_SEED ?= 20261001
+# Where `make bench-100m` writes its 9 GB CSV and the outputs (about 30 GB free needed at the peak).
+BENCH_DIR ?= build/bench
 
 SETUP_STAMP := $(VENV)/.custseg-setup
 SAMPLE_DIR := data/raw/sample
@@ -56,14 +58,14 @@ REPORTS_STAMP := build/.make/$(subst /,__,$(CONFIG))$(if $(LANGUAGE),.$(LANGUAGE
 # tables) or config/sample_line_items.yaml (the same company as one line-item export).
 CONFIG_DATA := $(if $(filter config/sample.yaml,$(CONFIG)),$(SAMPLE),$(if $(filter config/sample_line_items.yaml,$(CONFIG)),$(SAMPLE_LINE_ITEMS),$(if $(filter $(TABLES_CONFIG),$(CONFIG)),$(SAMPLE_TABLES))))
 
-.PHONY: help setup setup-spark data process reports glossary pdf sample-tables servers-check test test-python lint bench lab lock strip messages clean distclean
+.PHONY: help setup setup-spark data process reports glossary pdf sample-tables servers-check test test-python lint bench bench-100m lab lock strip messages clean distclean
 
 help: ## Show this list of targets
 	@echo "custseg: customer classification and tiering studies"
 	@echo
 	@echo "usage: make <target> [CONFIG=path/to/study.yaml] [LANGUAGE=en|zh]"
 	@echo
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}'
 
 setup: $(SETUP_STAMP) ## Create .venv with the pinned requirements and custseg installed editable (once)
 
@@ -176,6 +178,10 @@ bench: $(SAMPLE) | $(SETUP_STAMP) ## Time a raw line-item export end to end besi
 	$(PY) tools/benchmark_segmentation.py
 	$(PY) tools/benchmark_reports.py
 	$(PY) tools/benchmark_reports.py --language zh
+
+bench-100m: | $(SETUP_STAMP) ## Time 100M raw line items out of core: engine: duckdb (memory_limit 6GB) beside DuckDB's RFM summary; a 9 GB CSV in BENCH_DIR (figures, no asserts)
+	mkdir -p $(BENCH_DIR)
+	$(PY) tools/benchmark_raw.py --lines 100000000 --ways duckdb,custseg-duckdb --memory-limit 6GB --dir $(BENCH_DIR)
 
 lab: $(SAMPLE_PROCESSED) ## Open JupyterLab on the notebooks with the registered custseg kernel
 	$(JUPYTER) lab --notebook-dir=notebooks $(LAB_ARGS)

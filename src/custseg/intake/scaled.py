@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import gzip
 import unicodedata
+from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -45,6 +47,8 @@ from custseg.intake.validation import NUMBER_COLUMNS
 
 #: Rows per piece: a piece's pandas intake peaks at about 1.5 KB a row (docs/performance.md).
 PIECE_ROWS = 1_000_000
+#: Pieces the rules clean at once, while the engine reads the next.
+WORKERS = 1
 _DELIMITERS = (",", ";", "\t", "|")
 _SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz", ".tsv.gz")  # DuckDB and Spark read gzip themselves
 _COUNTS = ("rows_read", "clean", "quarantined", "duplicates_removed")
@@ -145,18 +149,34 @@ def _clean(name: str, spec: InputFile, path: Path, side: EngineSide, con: Any, c
             if canon in columns}
     told = tuple(_told(side, con, name, columns).items())
     quiet = config.model_copy(update={"cleaning": config.cleaning.model_copy(update={"stop_on": []})})
-    done, first = [], []
-    for frame in side.pieces(con, columns, keys, piece_rows):
+    mapped = {c: spec.columns.get(c, c) for c in columns}
+
+    def cleaned(frame: pd.DataFrame) -> tuple[InputResult, pd.DataFrame]:
         text = frame.drop(columns="source_row").apply(normalize_text).assign(source_row=frame["source_row"])
-        raw = RawInput(name, spec, text, "csv", "utf-8", delimiter, {c: spec.columns.get(c, c) for c in columns},
-                       "utf-8", where=str(spec.path), told=told)
+        raw = RawInput(name, spec, text, "csv", "utf-8", delimiter, mapped, "utf-8", where=str(spec.path), told=told)
         # the piece's text is let go: only what it became is kept (the text of every piece is the whole file)
         piece = replace(clean_input(raw, quiet), raw=None)
-        clean = piece.tables.pop("line_items")
+        return piece, piece.tables.pop("line_items")
+
+    done, first = [], []
+
+    def kept(piece: InputResult, clean: pd.DataFrame) -> None:
         # a customer's lines are all in one piece: its first line there is its first in the file
         first.append(clean.groupby("customer_id", sort=False)["source_row"].min())
         lines.add(clean)
         done.append(piece)
+
+    # The engine reads the next piece while the rules clean this one (DuckDB and Arrow let go of
+    # Python's lock while they work); at most WORKERS pieces are cleaned at once, kept in order.
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        pending: deque[Future] = deque()
+        for frame in side.pieces(con, columns, keys, piece_rows):
+            pending.append(pool.submit(cleaned, frame))
+            del frame
+            while len(pending) >= WORKERS + 1 or (pending and pending[0].done()):
+                kept(*pending.popleft().result())
+        while pending:
+            kept(*pending.popleft().result())
     whole = RawInput(name, spec, pd.DataFrame(index=pd.RangeIndex(read)), "csv", "utf-8", delimiter,
                      {c: spec.columns.get(c, c) for c in columns}, "utf-8", where=str(spec.path), told=told)
     return whole, done, pd.concat(first)
