@@ -127,8 +127,8 @@ class PieceLines:
             reader = con.sql(f"SELECT {columns} FROM read_parquet([{listed}]) ORDER BY source_row"
                              ).to_arrow_reader(BATCH_ROWS)
             with pq.ParquetWriter(path, schema) as writer:
-                for batch in reader:
-                    writer.write_table(pa.Table.from_batches([batch]).cast(schema), row_group_size=BATCH_ROWS)
+                for table in _regrouped(reader, BATCH_ROWS):
+                    writer.write_table(table.cast(schema), row_group_size=BATCH_ROWS)
         finally:
             con.close()
 
@@ -139,6 +139,27 @@ class PieceLines:
     @staticmethod
     def _columns(frame: pd.DataFrame, columns: Sequence[str] | None) -> pd.DataFrame:
         return frame if columns is None else frame[[c for c in columns if c in frame]]
+
+
+def _regrouped(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:
+    """The reader's rows in tables of `rows` rows (the last one shorter).
+
+    DuckDB hands over batches of about 120,000 rows whatever is asked: written as they come, 100M
+    lines made 647 row groups and a file of 3.3 GB, where row groups of a million lines (pandas'
+    own) repeat each column's dictionary ten times less.
+    """
+    held: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        held.append(batch)
+        count += batch.num_rows
+        while count >= rows:
+            table = pa.Table.from_batches(held, schema=reader.schema)
+            yield table.slice(0, rows)
+            rest = table.slice(rows)
+            held, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(held, schema=reader.schema)
 
 
 def _literal(text: str) -> str:
