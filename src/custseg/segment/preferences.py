@@ -264,7 +264,10 @@ def unit_price_index(lines: Lines, rates: Mapping[str, float], observation_date:
     parts = []
     for part in lines.pieces(read):
         priced = priced_lines(part, rates, observation_date)
-        parts.append(_price_index(priced, priced["product"].map(medians).astype("float64")))
+        # each distinct product looked up once and spread by code (Series.map of 1M lines: 0.5 s a piece)
+        codes, products = pd.factorize(priced["product"])
+        median = np.append(medians.reindex(products).to_numpy(dtype="float64"), np.nan)[codes]
+        parts.append(_price_index(priced, pd.Series(median, index=priced.index)))
     return pd.concat(parts)  # pieces() gives at least one, empty when there are no lines
 
 
