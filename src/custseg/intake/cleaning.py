@@ -324,9 +324,9 @@ def _quarantine_rows(name: str, file: Path | str, frame: pd.DataFrame, cases: pd
     mismatch = (first["reason"] == "currency_mismatch").to_numpy() & ("currency" in frame)
     currencies = frame["currency"].array.take(where).to_numpy(dtype=object) if mismatch.any() else None
     figures = np.full(len(first), words.quarantine_figures(), dtype=object)
+    index = first["index"].to_numpy()  # read from numpy: `.iat` per row took a quarter of this function
     for k in np.flatnonzero(mismatch | first["index"].isin(also.keys()).to_numpy()):
-        i = first["index"].iat[k]
-        figures[k] = words.quarantine_figures(currency=currencies[k] if mismatch[k] else None, also=also.get(i))
+        figures[k] = words.quarantine_figures(currency=currencies[k] if mismatch[k] else None, also=also.get(index[k]))
     return pd.DataFrame({
         "table": name,
         "file": str(file),

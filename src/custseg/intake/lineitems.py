@@ -146,6 +146,11 @@ def _product_key(lines: pd.DataFrame) -> pd.Series:
     return lines["unit_price"].astype("str")
 
 
+# the columns of the purchase lines an order is made of
+_ORDER_FROM = ("invoice", "customer_id", "invoice_date", "line_amount", "currency", "category", "source_row",
+               "line_amount_base")
+
+
 def _purchase_orders(purchases: pd.DataFrame, lines: pd.DataFrame, alloc: reversals.Allocation,
                      positions: np.ndarray) -> pd.DataFrame:
     """One order per invoice of purchase lines; refunded (with the day) when reversals undid every line."""
@@ -154,7 +159,9 @@ def _purchase_orders(purchases: pd.DataFrame, lines: pd.DataFrame, alloc: revers
     # the day the last reversal of each purchase line came: the line is undone from then on
     last = np.full(len(lines), np.iinfo(np.int64).min)
     np.maximum.at(last, positions[alloc.purchase], reversals.seconds(lines["invoice_date"])[positions[alloc.reversal]])
-    purchases = purchases.assign(_whole=whole, _last=last[purchases.index.to_numpy()])
+    # only the columns an order is made of are sorted: sorting every column of the lines (their text
+    # in Arrow arrays) was 0.36 s of the 0.5 s this takes on 1M lines
+    purchases = purchases[list(_ORDER_FROM)].assign(_whole=whole, _last=last[purchases.index.to_numpy()])
     # the largest line first, equal ones by category: the order's category never depends on the file's order
     by_invoice = purchases.sort_values(["line_amount", "category"], ascending=[False, True], kind="stable").groupby(
         "invoice", sort=False)
@@ -198,7 +205,9 @@ def _reversal_orders(lines: pd.DataFrame, alloc: reversals.Allocation, positions
     unmatched = quantity - lines["matched_quantity"].loc[rev_lines.index].to_numpy()
     rev_pos, pur_pos = positions[alloc.reversal], positions[alloc.purchase]
     parts = pd.concat([
-        pd.DataFrame({"line": rev_pos, "reverses": lines["invoice"].to_numpy()[pur_pos], "units": alloc.units}),
+        # only the matched purchases' invoices become Python strings (all the lines' took 80 ms on 1M lines)
+        pd.DataFrame({"line": rev_pos, "reverses": lines["invoice"].array.take(pur_pos).to_numpy(dtype=object),
+                      "units": alloc.units}),
         pd.DataFrame({"line": rev_lines.index.to_numpy(), "reverses": None, "units": unmatched})
         .loc[lambda f: f["units"] > 1e-9],
     ], ignore_index=True)
