@@ -437,7 +437,9 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
         that stores numbers as numbers.
     """
     name, spec = raw.name, raw.spec
-    frame = _prepare(name, raw.frame, config)
+    # rows labelled by position (the labels never leave this function): looking the failing rows up
+    # among a million labels of the deduplicated rows (get_indexer, isin) took 60 ms on 1M lines
+    frame = _prepare(name, raw.frame.reset_index(drop=True), config)
     rates = config.currency.rate_table()
     parsed = validation.Parsed(frame, name, date_format=spec.date_format, decimal=_decimal(raw),
                                timezone=config.cleaning.timezone, told=dict(raw.told) or None)
