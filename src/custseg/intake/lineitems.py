@@ -69,7 +69,8 @@ def _conflicts(lines: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFra
                                    rejected["currency"].to_numpy(dtype=object)), dtype="str"),
         "figures": words.quarantine_figures(),
     })
-    return lines.loc[~bad], quarantine
+    # nearly always none: then the lines are kept as they are, not copied (0.1 s on 1M lines)
+    return (lines.loc[~bad] if bad.any() else lines), quarantine
 
 
 def derive(lines: pd.DataFrame, config: Config) -> Derived:
@@ -114,7 +115,8 @@ def derive(lines: pd.DataFrame, config: Config) -> Derived:
         line_amount=amount,
         line_amount_base=_base_values(amount.to_numpy(), lines["currency"], rates),
     ).reset_index(drop=True)
-    counted = lines.loc[lines["is_product"] | (cleaning.non_product_lines == "include")]
+    is_counted = lines["is_product"].to_numpy() | (cleaning.non_product_lines == "include")
+    counted = lines if is_counted.all() else lines.loc[is_counted]  # a copy of every line only when needed
     match = reversals.match_lines(
         counted["customer_id"], _product_key(counted), counted["invoice"],
         counted["quantity"].to_numpy(dtype="float64"), reversals.seconds(counted["invoice_date"]),
@@ -127,7 +129,8 @@ def derive(lines: pd.DataFrame, config: Config) -> Derived:
     np.add.at(matched, positions[alloc.purchase], alloc.units)
     lines = lines.assign(matched_quantity=matched, order_id=lines["invoice"].astype("str"))
 
-    purchases = counted.loc[~counted["reversal"]]
+    # only the columns an order is made of are taken (the lines' text is in Arrow arrays, taken a column at a time)
+    purchases = counted.loc[~counted["reversal"], [*_ORDER_FROM, "quantity"]]
     orders = _purchase_orders(purchases, lines, alloc, positions)
     pieces = _reversal_orders(lines, alloc, positions, orders, rates)
     orders = pd.concat([orders, pieces], ignore_index=True)
@@ -159,8 +162,8 @@ def _purchase_orders(purchases: pd.DataFrame, lines: pd.DataFrame, alloc: revers
     # the day the last reversal of each purchase line came: the line is undone from then on
     last = np.full(len(lines), np.iinfo(np.int64).min)
     np.maximum.at(last, positions[alloc.purchase], reversals.seconds(lines["invoice_date"])[positions[alloc.reversal]])
-    # only the columns an order is made of are taken, and in the order numpy's stable sort finds:
-    # sort_values on every column of the lines (text in Arrow arrays) was 0.36 s of 0.5 s on 1M lines
+    # ordered by numpy's stable sort, then taken: sort_values on every column of the lines (text in
+    # Arrow arrays) was 0.36 s of 0.5 s on 1M lines
     purchases = purchases[list(_ORDER_FROM)].assign(_whole=whole, _last=last[purchases.index.to_numpy()])
     # the largest line first, equal ones by category: the order's category never depends on the file's order
     category = pd.factorize(purchases["category"], sort=True, use_na_sentinel=False)[0]  # a missing one last
