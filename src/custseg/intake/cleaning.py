@@ -331,8 +331,8 @@ def _quarantine_rows(name: str, file: Path | str, frame: pd.DataFrame, cases: pd
         "table": name,
         "file": str(file),
         "row": frame["source_row"].to_numpy(dtype="int64")[where],
-        "reason": first["reason"].to_numpy(),
-        "column": first["column"].to_numpy(),
+        "reason": first["reason"].array,  # as stored: through Python strings and back took 30 ms on 1M lines
+        "column": first["column"].array,
         "value": pd.array(values, dtype="str"),
         "figures": list(figures),
     })
