@@ -324,15 +324,15 @@ def _quarantine_rows(name: str, file: Path | str, frame: pd.DataFrame, cases: pd
     mismatch = (first["reason"] == "currency_mismatch").to_numpy() & ("currency" in frame)
     currencies = frame["currency"].array.take(where).to_numpy(dtype=object) if mismatch.any() else None
     figures = np.full(len(first), words.quarantine_figures(), dtype=object)
+    index = first["index"].to_numpy()  # read from numpy: `.iat` per row took a quarter of this function
     for k in np.flatnonzero(mismatch | first["index"].isin(also.keys()).to_numpy()):
-        i = first["index"].iat[k]
-        figures[k] = words.quarantine_figures(currency=currencies[k] if mismatch[k] else None, also=also.get(i))
+        figures[k] = words.quarantine_figures(currency=currencies[k] if mismatch[k] else None, also=also.get(index[k]))
     return pd.DataFrame({
         "table": name,
         "file": str(file),
         "row": frame["source_row"].to_numpy(dtype="int64")[where],
-        "reason": first["reason"].to_numpy(),
-        "column": first["column"].to_numpy(),
+        "reason": first["reason"].array,  # as stored: through Python strings and back took 30 ms on 1M lines
+        "column": first["column"].array,
         "value": pd.array(values, dtype="str"),
         "figures": list(figures),
     })
@@ -437,7 +437,9 @@ def clean_rows(raw: RawInput, config: Config) -> Cleaned:
         that stores numbers as numbers.
     """
     name, spec = raw.name, raw.spec
-    frame = _prepare(name, raw.frame, config)
+    # rows labelled by position (the labels never leave this function): looking the failing rows up
+    # among a million labels of the deduplicated rows (get_indexer, isin) took 60 ms on 1M lines
+    frame = _prepare(name, raw.frame.reset_index(drop=True), config)
     rates = config.currency.rate_table()
     parsed = validation.Parsed(frame, name, date_format=spec.date_format, decimal=_decimal(raw),
                                timezone=config.cleaning.timezone, told=dict(raw.told) or None)

@@ -69,7 +69,8 @@ def _conflicts(lines: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFra
                                    rejected["currency"].to_numpy(dtype=object)), dtype="str"),
         "figures": words.quarantine_figures(),
     })
-    return lines.loc[~bad], quarantine
+    # nearly always none: then the lines are kept as they are, not copied (0.1 s on 1M lines)
+    return (lines.loc[~bad] if bad.any() else lines), quarantine
 
 
 def derive(lines: pd.DataFrame, config: Config) -> Derived:
@@ -114,7 +115,8 @@ def derive(lines: pd.DataFrame, config: Config) -> Derived:
         line_amount=amount,
         line_amount_base=_base_values(amount.to_numpy(), lines["currency"], rates),
     ).reset_index(drop=True)
-    counted = lines.loc[lines["is_product"] | (cleaning.non_product_lines == "include")]
+    is_counted = lines["is_product"].to_numpy() | (cleaning.non_product_lines == "include")
+    counted = lines if is_counted.all() else lines.loc[is_counted]  # a copy of every line only when needed
     match = reversals.match_lines(
         counted["customer_id"], _product_key(counted), counted["invoice"],
         counted["quantity"].to_numpy(dtype="float64"), reversals.seconds(counted["invoice_date"]),
@@ -127,7 +129,8 @@ def derive(lines: pd.DataFrame, config: Config) -> Derived:
     np.add.at(matched, positions[alloc.purchase], alloc.units)
     lines = lines.assign(matched_quantity=matched, order_id=lines["invoice"].astype("str"))
 
-    purchases = counted.loc[~counted["reversal"]]
+    # only the columns an order is made of are taken (the lines' text is in Arrow arrays, taken a column at a time)
+    purchases = counted.loc[~counted["reversal"], [*_ORDER_FROM, "quantity"]]
     orders = _purchase_orders(purchases, lines, alloc, positions)
     pieces = _reversal_orders(lines, alloc, positions, orders, rates)
     orders = pd.concat([orders, pieces], ignore_index=True)
@@ -146,6 +149,11 @@ def _product_key(lines: pd.DataFrame) -> pd.Series:
     return lines["unit_price"].astype("str")
 
 
+# the columns of the purchase lines an order is made of
+_ORDER_FROM = ("invoice", "customer_id", "invoice_date", "line_amount", "currency", "category", "source_row",
+               "line_amount_base")
+
+
 def _purchase_orders(purchases: pd.DataFrame, lines: pd.DataFrame, alloc: reversals.Allocation,
                      positions: np.ndarray) -> pd.DataFrame:
     """One order per invoice of purchase lines; refunded (with the day) when reversals undid every line."""
@@ -154,10 +162,19 @@ def _purchase_orders(purchases: pd.DataFrame, lines: pd.DataFrame, alloc: revers
     # the day the last reversal of each purchase line came: the line is undone from then on
     last = np.full(len(lines), np.iinfo(np.int64).min)
     np.maximum.at(last, positions[alloc.purchase], reversals.seconds(lines["invoice_date"])[positions[alloc.reversal]])
-    purchases = purchases.assign(_whole=whole, _last=last[purchases.index.to_numpy()])
+    # Text is sorted, grouped and picked as integer codes (categories coded in their sorted order), and
+    # made text again once per order: sort_values, then grouping by text, on the purchase lines as they
+    # are (text in Arrow arrays) took 0.5 s on 1M lines
+    text = {column: pd.factorize(purchases[column], sort=column == "category", use_na_sentinel=False)
+            for column in ("invoice", "customer_id", "currency", "category")}
+    coded = pd.DataFrame({
+        **{column: text[column][0] if column in text else purchases[column].to_numpy() for column in _ORDER_FROM},
+        "_whole": whole,
+        "_last": last[purchases.index.to_numpy()],
+    })
     # the largest line first, equal ones by category: the order's category never depends on the file's order
-    by_invoice = purchases.sort_values(["line_amount", "category"], ascending=[False, True], kind="stable").groupby(
-        "invoice", sort=False)
+    largest = np.lexsort((coded["category"].to_numpy(), -coded["line_amount"].to_numpy(dtype="float64")))
+    by_invoice = coded.take(largest).groupby("invoice", sort=False)
     orders = by_invoice.agg(
         customer_id=("customer_id", "first"),
         order_date=("invoice_date", "min"),
@@ -169,6 +186,11 @@ def _purchase_orders(purchases: pd.DataFrame, lines: pd.DataFrame, alloc: revers
         refunded=("_whole", "all"),
         last_reversal=("_last", "max"),
     ).rename_axis("order_id").reset_index()
+    orders = orders.assign(**{
+        name: text[column][1].array.take(orders[name].to_numpy())
+        for name, column in (("order_id", "invoice"), ("customer_id", "customer_id"), ("currency", "currency"),
+                             ("category", "category"))
+    })
     refunded = orders["refunded"].to_numpy()
     refunded_on = pd.Series(orders["last_reversal"].to_numpy().astype("datetime64[s]")).dt.floor("D")
     status = np.select([refunded, orders["amount"].eq(0)], ["refunded", "cancelled"], default="completed")
@@ -198,7 +220,9 @@ def _reversal_orders(lines: pd.DataFrame, alloc: reversals.Allocation, positions
     unmatched = quantity - lines["matched_quantity"].loc[rev_lines.index].to_numpy()
     rev_pos, pur_pos = positions[alloc.reversal], positions[alloc.purchase]
     parts = pd.concat([
-        pd.DataFrame({"line": rev_pos, "reverses": lines["invoice"].to_numpy()[pur_pos], "units": alloc.units}),
+        # only the matched purchases' invoices become Python strings (all the lines' took 80 ms on 1M lines)
+        pd.DataFrame({"line": rev_pos, "reverses": lines["invoice"].array.take(pur_pos).to_numpy(dtype=object),
+                      "units": alloc.units}),
         pd.DataFrame({"line": rev_lines.index.to_numpy(), "reverses": None, "units": unmatched})
         .loc[lambda f: f["units"] > 1e-9],
     ], ignore_index=True)

@@ -176,21 +176,38 @@ def greedy_match(
 def group_codes(*columns: np.ndarray | pd.Series) -> np.ndarray:
     """Dense int64 codes of the combinations of several columns (equal rows, equal codes).
 
-    Each column is factorized, then the codes are combined pairwise and made dense again, so no
-    intermediate exceeds rows x distinct values. Integer columns (codes already) are fastest.
+    The codes number the combinations in the order they first appear. Columns are laid side by side
+    as digits of one int64 key, which is made dense once at the end, or sooner when the next digit
+    would not fit. A column of non-negative integers (codes already) is a digit as it is: hashing
+    a million distinct keys is what costs (50 ms each on 1M lines; the three passes of
+    :func:`match_lines` made dense after every column took a third of their time).
     """
-    code = None
-    for column in columns:
-        part, uniques = pd.factorize(column, use_na_sentinel=False)
-        part = part.astype(np.int64)
-        if code is None:
-            code = part
-        else:
-            code, _ = pd.factorize(code * np.int64(len(uniques)) + part)
-            code = code.astype(np.int64)
-    if code is None:
+    if not columns:
         raise ValueError("group_codes needs at least one column")
-    return code
+    code, size = np.zeros(len(columns[0]), dtype=np.int64), 1
+    for column in columns:
+        if _small_codes(column):
+            part, count = column.astype(np.int64), int(column.max()) + 1
+        else:
+            part, uniques = pd.factorize(column, use_na_sentinel=False)
+            part, count = part.astype(np.int64), len(uniques)
+        if size * count >= 2**62:
+            code, size = _dense(code)
+        code, size = code * np.int64(count) + part, size * count
+    return _dense(code)[0]
+
+
+def _small_codes(column: np.ndarray | pd.Series) -> bool:
+    """Whether a column is integer codes that can be a digit of a group key as they are."""
+    return (isinstance(column, np.ndarray) and column.dtype.kind in "iu" and len(column) > 0
+            and 0 <= column.min() and column.max() < 2**31)
+
+
+def _dense(code: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes 0 .. n - 1 in the order they first appear, and n."""
+    # the hash table sized for every row at once, not grown as keys come: a third faster
+    dense, uniques = pd.factorize(code, size_hint=len(code))
+    return dense.astype(np.int64), len(uniques)
 
 
 def outcomes(matched: np.ndarray, needed: np.ndarray) -> np.ndarray:
@@ -338,8 +355,8 @@ def match_lines(
     if prefix:
         named = invoice.iloc[rev]
         r_rows = np.flatnonzero(named.str.startswith(prefix, na=False).to_numpy())
-        # the purchases' invoices and the names, coded together
-        numbers = pd.factorize(pd.concat([invoice.iloc[pur], named.iloc[r_rows].str.slice(len(prefix))]).to_numpy())[0]
+        # the purchases' invoices and the names, coded together, as stored (not through Python strings)
+        numbers = pd.factorize(pd.concat([invoice.iloc[pur], named.iloc[r_rows].str.slice(len(prefix))]))[0]
         p_rows = np.arange(len(pur))
         run(p_rows, r_rows, [customer[pur], item[pur], numbers[:len(pur)]],
             [customer[rev[r_rows]], item[rev[r_rows]], numbers[len(pur):]], units, need[r_rows], None)
