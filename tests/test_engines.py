@@ -21,13 +21,15 @@ import pandas as pd
 import pytest
 
 from conftest import study_config
-from custseg import intake
+from custseg import i18n, intake
 from custseg.config import ConfigError, load_config
 from custseg.intake import scaled
 from custseg.intake.cleaning import CleanTables, IntakeError, run_intake
+from custseg.intake.quality import accounting_table
 from custseg.pipeline import data_fingerprint, run
 from custseg.sample.generator import SampleSpec, generate_sample, write_line_items
 from custseg.segment import preferences
+from custseg.studies.quality import QualityStudy
 
 #: The sample's line-item export, as config/sample_line_items.yaml maps it.
 LINE_COLUMNS = {
@@ -393,6 +395,15 @@ def test_a_catalog_table_is_read_as_its_rows_written_sorted_to_a_csv(tmp_path, m
     assert row["file"] == "shop.invoice_lines (table, as a CSV sorted by every column)" and row["format"] == "table"
     assert by_table.sources.to_dict("records") == [{"table": "line_items", "kind": "table", "source": "line_items",
                                                     "location": "shop.invoice_lines", "files": 1, "rows": len(rows)}]
+    # the data-quality page says what a line of the table is (and says nothing for a file)
+    with i18n.language("en"):
+        notes = [note.text for note in QualityStudy._catalog_tables(accounting_table(by_table.accounting))]
+    assert notes == [f"{row['file']} is a table of Spark's catalog, which has no lines: a row's line is the one it "
+                     "would have in a CSV export of the table with its rows sorted by every column's text, column by "
+                     "column (line 1 is the header). The quarantine names its rows by that line."]
+    with i18n.language("zh"):
+        assert "排序" in QualityStudy._catalog_tables(accounting_table(by_table.accounting))[0].text
+    assert QualityStudy._catalog_tables(accounting_table(by_file.accounting)) == []
     # the odd prices are read to the last bit, whole numbers without their ".0"; the quarantine names
     # each bad row by its line in the sorted CSV
     lines = _whole(by_table.tables["line_items"])
