@@ -310,7 +310,8 @@ def _typed_rows(path) -> list[tuple]:
     for i, r in enumerate(raw.itertuples(index=False)):
         rows.append((r.InvoiceNo, r.StockCode, r.Description, int(r.Quantity), float(r.UnitPrice),
                      dt.datetime.strptime(r.InvoiceDate, "%Y-%m-%d %H:%M"), r.CustomerID or None, r.Country or None,
-                     r.Currency or None, r.Category or None, decimal.Decimal(i % 7) / 4 if i % 3 else None))
+                     r.Currency or None, r.Category or None,
+                     (decimal.Decimal(i % 7) / 4).quantize(decimal.Decimal("0.01")) if i % 3 else None))
     return rows
 
 
@@ -416,6 +417,38 @@ def test_a_catalog_table_is_read_as_its_rows_written_sorted_to_a_csv(tmp_path, m
         assert quarantined.loc[line, "file"] == row["file"], invoice
 
 
+def test_each_column_type_of_a_catalog_table_reads_as_an_export_writes_it(spark):
+    from custseg.intake import _spark
+
+    session = _catalog(spark)
+    values = {
+        "whole DOUBLE": ("DOUBLE", 3.0, "3"), "big DOUBLE": ("DOUBLE", 1e7, "10000000"),
+        "small DOUBLE": ("DOUBLE", 1.5e-7, "0.00000015"), "17 digits": ("DOUBLE", 0.1 + 0.2, "0.30000000000000004"),
+        "huge DOUBLE": ("DOUBLE", -1.5e22, "-15000000000000000000000"), "NaN": ("DOUBLE", float("nan"), ""),
+        "infinity": ("DOUBLE", float("inf"), "Infinity"), "FLOAT": ("FLOAT", 0.1, "0.1"),
+        "NULL DOUBLE": ("DOUBLE", None, ""), "BIGINT": ("BIGINT", -42, "-42"),
+        "DECIMAL": ("DECIMAL(10,2)", decimal.Decimal("12.50"), "12.50"),
+        "tiny DECIMAL": ("DECIMAL(20,10)", decimal.Decimal("1E-8"), "0.0000000100"),
+        "TIMESTAMP": ("TIMESTAMP", dt.datetime(2010, 12, 1, 8, 26), "2010-12-01 08:26:00"),
+        "fraction": ("TIMESTAMP", dt.datetime(2010, 12, 1, 8, 26, 0, 500000), "2010-12-01 08:26:00.5"),
+        "midnight": ("TIMESTAMP_NTZ", dt.datetime(2010, 12, 1), "2010-12-01 00:00:00"),
+        "DATE": ("DATE", dt.date(2010, 12, 1), "2010-12-01"), "BOOLEAN": ("BOOLEAN", True, "true"),
+        "NULL STRING": ("STRING", None, ""), "STRING": ("STRING", " C1 ", " C1 "),
+    }
+    schema = ", ".join(f"`{name}` {kind}" for name, (kind, _, _) in values.items())
+    session.createDataFrame([tuple(value for _, value, _ in values.values())], schema).createOrReplaceTempView("typed")
+    con = _spark.connect(None, spark["spark_conf"])
+    try:
+        assert _spark.scan_table(con, "typed") == list(values)
+        (read,) = con.frame.collect()
+    finally:
+        _spark.close(con)
+    assert dict(zip(values, read)) == {name: text for name, (_, _, text) in values.items()}
+    assert read["source_row"] == 2
+    # the digits read back as the very number stored
+    assert [float(read[f"c{i}"]) for i in (0, 1, 2, 3, 4)] == [3.0, 1e7, 1.5e-7, 0.1 + 0.2, -1.5e22]
+
+
 def test_a_catalog_tables_fingerprint_follows_its_rows(tmp_path, spark):
     session = _catalog(spark)
     session.sql("DROP TABLE IF EXISTS fp_lines")
@@ -459,6 +492,11 @@ def test_what_a_catalog_table_cannot_be_is_refused(tmp_path, write_config, spark
                                                       "date_format": "%Y-%m-%d %H:%M:%S"}}, engine=spark))
     with pytest.raises(IntakeError, match=r"plain_lines: column 'InvoiceDate' is a TIMESTAMP column, read as ISO "
                                           r"text \(2010-12-01 08:26:00, .*remove inputs.line_items.date_format"):
+        run_intake(config)
+    config = load_config(write_config({"line_items": {"table": "plain_lines", "columns": {**columns,
+                                                      "customer_id": "Customer"}}}, engine=spark))
+    with pytest.raises(IntakeError, match=r"plain_lines: column 'Customer' \(mapped to 'customer_id' in "
+                                          r"inputs.line_items.columns\) is not in the table; its columns are"):
         run_intake(config)
     config = load_config(write_config({"line_items": {"table": "no_such_lines", "columns": columns}}, engine=spark))
     with pytest.raises(IntakeError, match=r"no_such_lines: Spark cannot read the table \(.*no_such_lines"):

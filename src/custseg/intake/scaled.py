@@ -369,6 +369,7 @@ def _open(path: Path) -> BinaryIO:
 def _mapped(name: str, spec: InputFile | TableInput, path: str | Path, headers: list[str]) -> dict[str, str]:
     """Canonical name -> the file's header, as custseg's readers map them (headers NFKC-normalized)."""
     written = {unicodedata.normalize("NFKC", h).strip(): h for h in headers}
+    what = "table" if isinstance(spec, TableInput) else "file"
     columns = {}
     for canon in (*SCHEMAS[name]["required"], *SCHEMAS[name]["optional"]):
         want = spec.columns.get(canon, canon)
@@ -376,11 +377,11 @@ def _mapped(name: str, spec: InputFile | TableInput, path: str | Path, headers: 
             columns[canon] = written[want]
         elif canon in spec.columns:
             raise IntakeError(f"{path}: column {want!r} (mapped to {canon!r} in inputs.{name}.columns) is not in the "
-                              f"file; its columns are {list(written)}")
+                              f"{what}; its columns are {list(written)}")
     missing = [c for c in SCHEMAS[name]["required"] if c not in columns]
     if missing:
         raise IntakeError(f"{path}: required column {missing[0]!r} is missing; map it in the config under "
-                          f"inputs.{name}.columns (the file has {list(written)})")
+                          f"inputs.{name}.columns (the {what} has {list(written)})")
     return columns
 
 
