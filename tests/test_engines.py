@@ -9,22 +9,27 @@ optional extra, `make setup-spark`) its tests are skipped, unless CUSTSEG_REQUIR
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import decimal
 import importlib.util
 import os
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import study_config
-from custseg import intake
+from custseg import i18n, intake
 from custseg.config import ConfigError, load_config
 from custseg.intake import scaled
 from custseg.intake.cleaning import CleanTables, IntakeError, run_intake
-from custseg.pipeline import run
+from custseg.intake.quality import accounting_table
+from custseg.pipeline import data_fingerprint, run
 from custseg.sample.generator import SampleSpec, generate_sample, write_line_items
 from custseg.segment import preferences
+from custseg.studies.quality import QualityStudy
 
 #: The sample's line-item export, as config/sample_line_items.yaml maps it.
 LINE_COLUMNS = {
@@ -41,13 +46,15 @@ SPARK = {"name": "spark", "spark_conf": {"spark.sql.shuffle.partitions": "2", "s
 
 
 @pytest.fixture(scope="session")
-def spark() -> dict:
-    """The engine section for Spark tests; the session starts with the first of them and serves all."""
+def spark(tmp_path_factory) -> dict:
+    """The engine section for Spark tests; the session starts with the first of them and serves all.
+    Its catalog's tables are written to a warehouse folder of the test session (not the working folder)."""
     if importlib.util.find_spec("pyspark") is None:
         if os.environ.get("CUSTSEG_REQUIRE_SPARK") == "1":
             pytest.fail("CUSTSEG_REQUIRE_SPARK=1 but PySpark is not installed: run `make setup-spark`")
         pytest.skip("PySpark is not installed (an optional extra: `make setup-spark`)")
-    return SPARK
+    warehouse = str(tmp_path_factory.mktemp("spark-warehouse"))
+    return {**SPARK, "spark_conf": {**SPARK["spark_conf"], "spark.sql.warehouse.dir": warehouse}}
 
 
 def _both(config, monkeypatch, piece_rows: int, engine: dict | None = None) -> tuple[CleanTables, CleanTables]:
@@ -286,3 +293,226 @@ def test_spark_without_pyspark_says_how_to_install_it(write_csv, write_config, m
     monkeypatch.delattr(intake, "_spark", raising=False)
     with pytest.raises(IntakeError, match=r"engine: spark needs PySpark.*make setup-spark"):
         run_intake(config)
+
+
+# --- a table of Spark's catalog (inputs.line_items.table) ---------------------------------------------------
+
+#: The sample's line items as a catalog table holds them: typed columns (BIGINT, DOUBLE, TIMESTAMP), NULLs.
+TABLE_SCHEMA = ("InvoiceNo STRING, StockCode STRING, Description STRING, Quantity BIGINT, UnitPrice DOUBLE, "
+                "InvoiceDate TIMESTAMP, CustomerID STRING, Country STRING, Currency STRING, Category STRING, "
+                "Discount DECIMAL(10,2)")
+
+
+def _typed_rows(path) -> list[tuple]:
+    """The rows of a line-item CSV typed as a catalog table would hold them (an empty cell NULL)."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    rows = []
+    for i, r in enumerate(raw.itertuples(index=False)):
+        rows.append((r.InvoiceNo, r.StockCode, r.Description, int(r.Quantity), float(r.UnitPrice),
+                     dt.datetime.strptime(r.InvoiceDate, "%Y-%m-%d %H:%M"), r.CustomerID or None, r.Country or None,
+                     r.Currency or None, r.Category or None,
+                     (decimal.Decimal(i % 7) / 4).quantize(decimal.Decimal("0.01")) if i % 3 else None))
+    return rows
+
+
+def _export_text(value) -> str:
+    """A typed value as an export writes it, computed here independently of custseg's Spark SQL: a
+    double in its shortest plain digits (numpy), a decimal with its scale, a timestamp ISO, NULL empty."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return np.format_float_positional(value, trim="-")
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S") + (f".{value.microsecond:06d}".rstrip("0") if value.microsecond
+                                                      else "")
+    return str(value)
+
+
+def _as_csv(rows: list[tuple], columns: list[str], path) -> None:
+    """The rows written as a CSV export would write them, sorted by every column's text: the order in which
+    custseg numbers a catalog table's rows (line 2 is the first row)."""
+    texts = sorted(tuple(_export_text(v) for v in row) for row in rows)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(texts)
+
+
+def _assert_same_read_elsewhere(a: CleanTables, b: CleanTables) -> None:
+    """As :func:`_assert_same`, but for what names the source (a file, a table) and how it was read."""
+    assert list(a.tables) == list(b.tables)
+    for name in a.tables:
+        pd.testing.assert_frame_equal(_whole(a.tables[name]), _whole(b.tables[name]), obj=name)
+    pd.testing.assert_frame_equal(a.reversals, b.reversals)
+    pd.testing.assert_frame_equal(a.columns, b.columns)
+    for part in ("quarantine", "matches"):
+        pd.testing.assert_frame_equal(getattr(a, part).drop(columns="file"), getattr(b, part).drop(columns="file"),
+                                      obj=part)
+    where = ["file", "format", "encoding", "encoding_source", "delimiter"]
+    pd.testing.assert_frame_equal(a.accounting.drop(columns=where), b.accounting.drop(columns=where))
+
+
+def _catalog(spark_engine: dict):
+    from custseg.intake import _spark  # the process's one session, as engine: spark uses it
+
+    return _spark.session(None, spark_engine["spark_conf"])
+
+
+def test_a_catalog_table_is_read_as_its_rows_written_sorted_to_a_csv(tmp_path, monkeypatch, spark):
+    write_line_items(generate_sample(SampleSpec(n_customers=150, seed=5)), tmp_path / "raw")
+    rows = _typed_rows(tmp_path / "raw" / "line_items.csv")
+    customer = next(r[6] for r in rows if r[6])
+    when = dt.datetime(2025, 3, 1, 9, 30, 15, 250000)  # a fraction of a second
+    # hostile rows: doubles that Spark's cast writes with an exponent, one needing 17 digits, a NaN
+    # and a NULL price, a NULL date and a NULL quantity, a whole-number price, a zero price
+    for i, price in enumerate((1e7, 1.5e-7, 0.1 + 0.2, 2.82879384806159e17, float("nan"), None, 3.0, 0.0)):
+        rows.append((f"T{i}", "P1", "odd price", 2, price, when, customer, "France", "CNY", None, None))
+    rows.append(("T8", "P1", "no date", 1, 2.5, None, customer, "France", "CNY", None, None))
+    rows.append(("T9", "P1", "no quantity", None, 2.5, when, None, None, "CNY", None, None))
+    session = _catalog(spark)
+    session.sql("CREATE DATABASE IF NOT EXISTS shop")
+    session.sql("DROP TABLE IF EXISTS shop.invoice_lines")
+    # several partitions, shuffled: the numbering must not depend on how the table is stored
+    session.createDataFrame(rows, TABLE_SCHEMA).repartition(3).write.saveAsTable("shop.invoice_lines")
+    columns = [field.split(" ")[0] for field in TABLE_SCHEMA.split(", ")]
+    _as_csv(rows, columns, tmp_path / "raw" / "sorted.csv")
+
+    settings = {"cleaning": {"non_product_items": ["POST"], "stop_on": []}}
+    mapped = {"columns": LINE_COLUMNS}  # a TIMESTAMP column is read as ISO text, which needs no date_format
+    from_file = load_config(study_config(tmp_path, {"line_items": {"path": "raw/sorted.csv", **mapped}}, **settings))
+    table_root = tmp_path / "table"
+    table_root.mkdir()
+    from_table = load_config(study_config(table_root, {"line_items": {"table": "shop.invoice_lines", **mapped}},
+                                          engine=spark, **settings))
+    monkeypatch.setattr(scaled, "PIECE_ROWS", 3_000)
+    by_file, by_table = run_intake(from_file), run_intake(from_table)
+    _assert_same_read_elsewhere(by_file, by_table)
+
+    # figures computed here, independently: every row of the table in one place
+    row = by_table.accounting.iloc[0]
+    assert row["rows_read"] == len(rows) == row["clean"] + row["quarantined"] + row["duplicates_removed"]
+    assert row["file"] == "shop.invoice_lines (table, as a CSV sorted by every column)" and row["format"] == "table"
+    assert by_table.sources.to_dict("records") == [{"table": "line_items", "kind": "table", "source": "line_items",
+                                                    "location": "shop.invoice_lines", "files": 1, "rows": len(rows)}]
+    # the data-quality page says what a line of the table is (and says nothing for a file)
+    with i18n.language("en"):
+        notes = [note.text for note in QualityStudy._catalog_tables(accounting_table(by_table.accounting))]
+    assert notes == [f"{row['file']} is a table of Spark's catalog, which has no lines: a row's line is the one it "
+                     "would have in a CSV export of the table with its rows sorted by every column's text, column by "
+                     "column (line 1 is the header). The quarantine names its rows by that line."]
+    with i18n.language("zh"):
+        assert "排序" in QualityStudy._catalog_tables(accounting_table(by_table.accounting))[0].text
+    assert QualityStudy._catalog_tables(accounting_table(by_file.accounting)) == []
+    # the odd prices are read to the last bit, whole numbers without their ".0"; the quarantine names
+    # each bad row by its line in the sorted CSV
+    lines = _whole(by_table.tables["line_items"])
+    prices = dict(zip(lines["invoice"], lines["unit_price"]))
+    assert [prices[f"T{i}"] for i in (0, 1, 2, 3, 6)] == [1e7, 1.5e-7, 0.1 + 0.2, 2.82879384806159e17, 3.0]
+    sorted_csv = pd.read_csv(tmp_path / "raw" / "sorted.csv", dtype=str, keep_default_na=False)
+    quarantined = by_table.quarantine.set_index("row")
+    for invoice in ("T4", "T5", "T7", "T8", "T9"):
+        line = int(sorted_csv.index[sorted_csv["InvoiceNo"].eq(invoice)][0]) + 2
+        assert quarantined.loc[line, "file"] == row["file"], invoice
+
+
+def test_each_column_type_of_a_catalog_table_reads_as_an_export_writes_it(spark):
+    from custseg.intake import _spark
+
+    session = _catalog(spark)
+    values = {
+        "whole DOUBLE": ("DOUBLE", 3.0, "3"), "big DOUBLE": ("DOUBLE", 1e7, "10000000"),
+        "small DOUBLE": ("DOUBLE", 1.5e-7, "0.00000015"), "17 digits": ("DOUBLE", 0.1 + 0.2, "0.30000000000000004"),
+        "huge DOUBLE": ("DOUBLE", -1.5e22, "-15000000000000000000000"), "NaN": ("DOUBLE", float("nan"), ""),
+        "infinity": ("DOUBLE", float("inf"), "Infinity"), "FLOAT": ("FLOAT", 0.1, "0.1"),
+        "NULL DOUBLE": ("DOUBLE", None, ""), "BIGINT": ("BIGINT", -42, "-42"),
+        "DECIMAL": ("DECIMAL(10,2)", decimal.Decimal("12.50"), "12.50"),
+        "tiny DECIMAL": ("DECIMAL(20,10)", decimal.Decimal("1E-8"), "0.0000000100"),
+        "TIMESTAMP": ("TIMESTAMP", dt.datetime(2010, 12, 1, 8, 26), "2010-12-01 08:26:00"),
+        "fraction": ("TIMESTAMP", dt.datetime(2010, 12, 1, 8, 26, 0, 500000), "2010-12-01 08:26:00.5"),
+        "midnight": ("TIMESTAMP_NTZ", dt.datetime(2010, 12, 1), "2010-12-01 00:00:00"),
+        "DATE": ("DATE", dt.date(2010, 12, 1), "2010-12-01"), "BOOLEAN": ("BOOLEAN", True, "true"),
+        "NULL STRING": ("STRING", None, ""), "STRING": ("STRING", " C1 ", " C1 "),
+    }
+    schema = ", ".join(f"`{name}` {kind}" for name, (kind, _, _) in values.items())
+    session.createDataFrame([tuple(value for _, value, _ in values.values())], schema).createOrReplaceTempView("typed")
+    con = _spark.connect(None, spark["spark_conf"])
+    try:
+        assert _spark.scan_table(con, "typed") == list(values)
+        (read,) = con.frame.collect()
+    finally:
+        _spark.close(con)
+    assert dict(zip(values, read)) == {name: text for name, (_, _, text) in values.items()}
+    assert read["source_row"] == 2
+    # the digits read back as the very number stored
+    assert [float(read[f"c{i}"]) for i in (0, 1, 2, 3, 4)] == [3.0, 1e7, 1.5e-7, 0.1 + 0.2, -1.5e22]
+
+
+def test_a_catalog_tables_fingerprint_follows_its_rows(tmp_path, spark):
+    session = _catalog(spark)
+    session.sql("DROP TABLE IF EXISTS fp_lines")
+    rows = [("1001", "A", 2, 3.5, dt.datetime(2025, 1, 5, 10), "C1"), ("1002", "B", 1, 1e7, None, None)]
+    schema = ("InvoiceNo STRING, StockCode STRING, Quantity INT, UnitPrice DOUBLE, InvoiceDate TIMESTAMP, "
+              "CustomerID STRING")
+    session.createDataFrame(rows, schema).coalesce(1).write.saveAsTable("fp_lines")
+    inputs = {"line_items": {"table": "fp_lines", "columns": {"invoice": "InvoiceNo", "item": "StockCode",
+              "quantity": "Quantity", "unit_price": "UnitPrice", "invoice_date": "InvoiceDate",
+              "customer_id": "CustomerID"}}}
+    config = load_config(study_config(tmp_path, inputs, engine=spark))
+    first = data_fingerprint(config)
+    # the same rows stored otherwise (more files, another order) are the same data
+    session.sql("DROP TABLE fp_lines")
+    session.createDataFrame(rows[::-1], schema).repartition(2).write.saveAsTable("fp_lines")
+    assert data_fingerprint(config) == first
+    # a row added, or one value changed, is other data: the next run rebuilds
+    session.createDataFrame([rows[0]], schema).write.insertInto("fp_lines")
+    added = data_fingerprint(config)
+    session.sql("DROP TABLE fp_lines")
+    session.createDataFrame([rows[0], ("1002", "B", 1, 1e7, None, "C2")], schema).write.saveAsTable("fp_lines")
+    assert len({first, added, data_fingerprint(config)}) == 3
+
+
+def test_what_a_catalog_table_cannot_be_is_refused(tmp_path, write_config, spark):
+    columns = {"invoice": "InvoiceNo", "item": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice",
+               "invoice_date": "InvoiceDate", "customer_id": "CustomerID"}
+    session = _catalog(spark)
+    session.sql("DROP TABLE IF EXISTS odd_lines")
+    odd = session.createDataFrame([("1001", "A", 2, 3.5, dt.datetime(2025, 1, 5, 10), "C1", ["x"])],
+                                  "InvoiceNo STRING, StockCode STRING, Quantity INT, UnitPrice DOUBLE, "
+                                  "InvoiceDate TIMESTAMP, CustomerID STRING, Tags ARRAY<STRING>")
+    odd.write.saveAsTable("odd_lines")
+    config = load_config(write_config({"line_items": {"table": "odd_lines", "columns": columns}}, engine=spark))
+    with pytest.raises(IntakeError, match=r"odd_lines: column 'Tags' holds array<string> values, which custseg "
+                                          r"cannot read as text; give inputs.line_items.table a view"):
+        run_intake(config)
+    # a TIMESTAMP column is read as ISO text: a date_format, which would misread a part of it, is refused
+    session.sql("CREATE OR REPLACE TEMPORARY VIEW plain_lines AS SELECT * EXCEPT (Tags) FROM odd_lines")
+    config = load_config(write_config({"line_items": {"table": "plain_lines", "columns": columns,
+                                                      "date_format": "%Y-%m-%d %H:%M:%S"}}, engine=spark))
+    with pytest.raises(IntakeError, match=r"plain_lines: column 'InvoiceDate' is a TIMESTAMP column, read as ISO "
+                                          r"text \(2010-12-01 08:26:00, .*remove inputs.line_items.date_format"):
+        run_intake(config)
+    config = load_config(write_config({"line_items": {"table": "plain_lines", "columns": {**columns,
+                                                      "customer_id": "Customer"}}}, engine=spark))
+    with pytest.raises(IntakeError, match=r"plain_lines: column 'Customer' \(mapped to 'customer_id' in "
+                                          r"inputs.line_items.columns\) is not in the table; its columns are"):
+        run_intake(config)
+    config = load_config(write_config({"line_items": {"table": "no_such_lines", "columns": columns}}, engine=spark))
+    with pytest.raises(IntakeError, match=r"no_such_lines: Spark cannot read the table \(.*no_such_lines"):
+        run_intake(config)
+
+
+def test_a_catalog_table_is_read_by_spark_only_and_for_line_items_only(write_config):
+    columns = {"invoice": "InvoiceNo"}
+    for engine in ({}, {"engine": {"name": "duckdb"}}):
+        with pytest.raises(ConfigError, match=r"inputs\.line_items\.table: a table of Spark's catalog "
+                                              r"\(shop\.lines\) is read by engine: spark, not by"):
+            load_config(write_config({"line_items": {"table": "shop.lines", "columns": columns}}, **engine))
+    with pytest.raises(ConfigError, match=r"inputs\.customers\.table: only inputs\.line_items can be a table"):
+        load_config(write_config({"line_items": {"table": "shop.lines"}, "customers": {"table": "shop.people"}},
+                                 engine={"name": "spark"}))
+    with pytest.raises(ConfigError, match=r"inputs\.line_items\.table: 'shop lines' is not a table name"):
+        load_config(write_config({"line_items": {"table": "shop lines"}}, engine={"name": "spark"}))
+    config = load_config(write_config({"line_items": {"table": "main.`my shop`.lines"}}, engine={"name": "spark"}))
+    assert config.inputs.line_items.table == "main.`my shop`.lines" and config.inputs.line_items.decimal == "."

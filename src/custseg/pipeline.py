@@ -17,7 +17,7 @@ import pandas as pd
 
 import custseg
 from custseg import files, paths, processed, words
-from custseg.config import Config, ConfigError, DatabaseInput, QueryInput
+from custseg.config import Config, ConfigError, DatabaseInput, QueryInput, TableInput
 from custseg.exports import write_segment_export, write_watch_list
 from custseg.intake.cleaning import CleanTables, IntakeError, format_accounting, run_intake, write_intake
 from custseg.intake.database import database_fingerprint
@@ -43,7 +43,8 @@ def data_fingerprint(config: Config) -> str:
     """One hash over every configured input: identifies the data a report was built from.
 
     A file counts by its bytes; a query over files by its SQL and every source file's bytes; a
-    database query by its text and the rows it returns now (the database is asked each time).
+    database query by its text and the rows it returns now (the database is asked each time); a
+    table of Spark's catalog by its name, columns and every row's text (Spark reads it each time).
     """
     digest = hashlib.sha256()
     for name, spec in sorted(config.inputs.present().items()):
@@ -51,6 +52,10 @@ def data_fingerprint(config: Config) -> str:
             part = f"sql {query_fingerprint(name, spec)}"
         elif isinstance(spec, DatabaseInput):
             part = f"database {database_fingerprint(name, spec)}"
+        elif isinstance(spec, TableInput):
+            from custseg.intake import scaled  # reads with Spark, an optional extra: imported when asked for
+
+            part = f"table {scaled.table_fingerprint(name, spec, config)}"
         else:
             # every file a pattern matches, by name: a new month's export, or one removed, rebuilds
             try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from custseg.config.advice import PlaybookAction, Strategy, StrategyMeasure, StrategyRule
 from custseg.config.engines import Engine
 from custseg.config.loading import Config, ConfigError, load_config
-from custseg.config.queries import DatabaseInput, QueryInput, QuerySource
+from custseg.config.queries import DatabaseInput, QueryInput, QuerySource, TableInput
 from custseg.config.sections import (
     CANONICAL_ATTRIBUTES,
     DEFAULT_TIER_KEYS,
@@ -79,6 +79,7 @@ __all__ = [
     "StrategyRule",
     "Studies",
     "StudyInfo",
+    "TableInput",
     "TierRule",
     "Tiers",
     "Value",

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from custseg import paths
 from custseg.config.advice import PlaybookAction, Strategy, default_playbook_actions
 from custseg.config.engines import Engine
+from custseg.config.queries import TableInput
 from custseg.config.sections import (
     DEFAULT_TIER_KEYS,
     INPUT_KINDS,
@@ -129,6 +130,22 @@ class Config(Strict):
             unknown = sorted(set(mapping) - set(names))
             if unknown:
                 raise ValueError(f"{key} names tier(s) {unknown} that are not in tiers.names {names}")
+        return self
+
+    @model_validator(mode="after")
+    def _tables_read_by_spark(self) -> Config:
+        # a table of Spark's catalog exists only in a Spark session: no other engine can read it,
+        # and only the fact table is read there (the small tables are read by pandas)
+        for name, spec in self.inputs.present().items():
+            if not isinstance(spec, TableInput):
+                continue
+            if name != "line_items":
+                raise ValueError(f"inputs.{name}.table: only inputs.line_items can be a table of Spark's catalog; "
+                                 f"inputs.{name} is read by pandas: give it as a file, a query or a database")
+            if self.engine.name != "spark":
+                raise ValueError(f"inputs.{name}.table: a table of Spark's catalog ({spec.table}) is read by "
+                                 f"engine: spark, not by {self.engine.name}: set engine: {{name: spark}}, or export "
+                                 "the table to a file and give its path")
         return self
 
     @model_validator(mode="after")

@@ -1,5 +1,6 @@
-"""Input tables that are not one file: a table defined by SQL over named files (run by DuckDB), and
-a table read from a database by SQLAlchemy URL and query.
+"""Input tables that are not one file: a table defined by SQL over named files (run by DuckDB), a
+table read from a database by SQLAlchemy URL and query, and a table of the Spark session's catalog
+(read by ``engine: spark``, :class:`TableInput`).
 
 Both are checked when the config loads: the SQL over files must parse, read only the sources it
 names and name only sources it reads; the database URL must parse, name a database custseg is
@@ -26,6 +27,9 @@ DATABASE_KINDS = {"postgresql": "PostgreSQL", "mysql": "MySQL", "mariadb": "Mari
 DEFAULT_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: A catalog table's name: one to several parts (table, schema.table, catalog.schema.table), each a
+#: plain name or a name in backquotes, as Spark SQL writes them.
+_TABLE_NAME = re.compile(r"(`[^`]+`|[A-Za-z_][A-Za-z0-9_]*)(\.(`[^`]+`|[A-Za-z_][A-Za-z0-9_]*))*")
 _SOURCE_FORMATS = ("auto", "csv", "parquet", "excel")
 
 
@@ -129,6 +133,38 @@ class DatabaseInput(_Section):
     def kind(self) -> str:
         """``database``: how the accounting and messages name this kind of input."""
         return "database"
+
+
+class TableInput(_Section):
+    """A table of the Spark session's catalog (Hive metastore, Unity Catalog, Glue, ...), read by
+    ``engine: spark`` with ``spark.table(...)``: ``{table: shop.invoice_lines, columns: {...}}``.
+
+    Every column is read as the text an export would write (docs/scale.md, "Reading a table of
+    your catalog"); its rows are numbered by sorting them on every column's text.
+    """
+
+    table: str  # the table's name as Spark SQL writes it: invoice_lines, shop.invoice_lines, main.shop.invoice_lines
+    # canonical custseg column name -> the table's column
+    columns: dict[str, str] = Field(default_factory=dict)
+    # strftime pattern of date columns held as text; a TIMESTAMP or DATE column is read as ISO text
+    # (2010-12-01 08:26:00, 2010-12-01) and needs none (or one that reads ISO)
+    date_format: str | None = None
+    # decimal separator of numbers held as text; typed numbers (INT, DOUBLE, DECIMAL) come as 1234.5
+    decimal: Literal["auto", ".", ","] = "."
+
+    @field_validator("table")
+    @classmethod
+    def _name(cls, table: str) -> str:
+        table = table.strip()
+        if not _TABLE_NAME.fullmatch(table):
+            raise ValueError(f"{table!r} is not a table name; write it as Spark SQL does: invoice_lines, "
+                             "shop.invoice_lines or main.shop.invoice_lines (a part with other characters in "
+                             "`backquotes`)")
+        return table
+
+    def kind(self) -> str:
+        """``table``: how the accounting and messages name this kind of input."""
+        return "table"
 
 
 def check_url(url: str, *, password_allowed: bool) -> Any:

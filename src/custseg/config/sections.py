@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 
 from custseg import geo
 from custseg.config.filters import FilterError, parse_filter
-from custseg.config.queries import DatabaseInput, QueryInput
+from custseg.config.queries import DatabaseInput, QueryInput, TableInput
 from custseg.i18n import N_, Language
 
 RegionLevel = Literal["market", "country", "province"]
@@ -70,24 +70,28 @@ class InputFile(Strict):
 
 #: The kinds of input table, as :data:`InputSpec` tags them (pydantic puts the tag in an error's
 #: location: ``inputs.orders.file.path``; the config's messages leave it out).
-INPUT_KINDS = ("file", "sql", "database")
+INPUT_KINDS = ("file", "sql", "database", "table")
 
 
 def _input_kind(value: object) -> str:
-    """Which kind of input a config entry is: SQL over files, a database query, or one file."""
+    """Which kind of input a config entry is: SQL over files, a database query, a catalog table, or one file."""
     if isinstance(value, dict):
         if "sql" in value or "sources" in value:
             return "sql"
         if {"query", "url", "url_env", "url_file"} & set(value):
             return "database"
+        if "table" in value:
+            return "table"
         return "file"
-    return {QueryInput: "sql", DatabaseInput: "database"}.get(type(value), "file")
+    return {QueryInput: "sql", DatabaseInput: "database", TableInput: "table"}.get(type(value), "file")
 
 
-#: One input table: a file (InputFile), a query over files (QueryInput) or a database query
-#: (DatabaseInput), told apart by their keys (``sql``, ``query``/``url``, else a file).
+#: One input table: a file (InputFile), a query over files (QueryInput), a database query
+#: (DatabaseInput) or a table of Spark's catalog (TableInput), told apart by their keys (``sql``,
+#: ``query``/``url``, ``table``, else a file).
 InputSpec = Annotated[
-    Annotated[InputFile, Tag("file")] | Annotated[QueryInput, Tag("sql")] | Annotated[DatabaseInput, Tag("database")],
+    Annotated[InputFile, Tag("file")] | Annotated[QueryInput, Tag("sql")] | Annotated[DatabaseInput, Tag("database")]
+    | Annotated[TableInput, Tag("table")],
     Discriminator(_input_kind),
 ]
 
@@ -95,7 +99,8 @@ InputSpec = Annotated[
 class Inputs(Strict):
     """The tables of a study: either orders (plus optional customers, interactions, feedback) or
     one line-item table as online shops export it, from which orders and customers are derived.
-    Each is a file, a query over files or a database query (:data:`InputSpec`)."""
+    Each is a file, a query over files or a database query (:data:`InputSpec`); line items may also be
+    a table of Spark's catalog, read by ``engine: spark``."""
 
     orders: InputSpec | None = None
     line_items: InputSpec | None = None
@@ -112,17 +117,18 @@ class Inputs(Strict):
             )
         return self
 
-    def present(self) -> dict[str, InputFile | QueryInput | DatabaseInput]:
+    def present(self) -> dict[str, InputFile | QueryInput | DatabaseInput | TableInput]:
         """The tables that are configured, by name."""
         return {name: spec for name, spec in self if spec is not None}
 
     def folders(self) -> list[tuple[str, Path]]:
-        """Each table's name with every folder its files are in (a query's sources; none for a database)."""
+        """Each table's name with every folder its files are in (a query's sources; none for a database
+        or a catalog table)."""
         found = []
         for name, spec in self.present().items():
             if isinstance(spec, QueryInput):
                 found += [(name, Path(source.path).resolve().parent) for source in spec.sources.values()]
-            elif not isinstance(spec, DatabaseInput):
+            elif isinstance(spec, InputFile):
                 found.append((name, Path(spec.path).resolve().parent))
         return found
 

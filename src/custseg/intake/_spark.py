@@ -1,7 +1,9 @@
 """The Spark side of ``engine: spark``: what :mod:`custseg.intake._duckdb` does, in Spark's dialect.
 
 Spark reads the fact file (every cell its text, quotes as custseg's readers take them, a malformed
-row an error), numbers its rows by their line in the file, finds the distinct values intake judges
+row an error) and numbers its rows by their line in the file, or reads a table of the session's
+catalog (every column as the text an export would write) and numbers its rows by sorting them on
+that text (:func:`scan_table`); then it finds the distinct values intake judges
 over the whole file, and cuts the rows into the same kind of pieces: no invoice and no customer
 straddles two. Each piece comes back to the driver as an Arrow table and goes through the pandas
 rules there (:mod:`custseg.intake.scaled`). One SparkSession serves the whole process.
@@ -9,6 +11,7 @@ rules there (:mod:`custseg.intake.scaled`). One SparkSession serves the whole pr
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,8 +23,11 @@ import pyarrow as pa
 from py4j.protocol import Py4JError
 from pyspark import StorageLevel
 from pyspark.errors import PySparkException
-from pyspark.sql import DataFrame, DataFrameReader, SparkSession
+from pyspark.sql import Column, DataFrame, DataFrameReader, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from custseg.intake._readerror import ReadError
 
 #: The engine as errors name it.
 LABEL = "Spark"
@@ -141,6 +147,105 @@ def scan(con: Connection, path: Path, delimiter: str) -> list[str]:
         *(f"c{i}" for i in range(len(names))), (F.col("_at") + F.col("_shift")).alias("source_row"))
     con.frame.createOrReplaceTempView("scan")
     return names
+
+
+#: Spark types read as their text by a plain cast: whole numbers, decimals with their scale
+#: (``12.50``), booleans, dates ``2010-12-01`` and timestamps ``2010-12-01 08:26:00`` (a fraction of a
+#: second only when there is one: ``08:26:00.5``; a TIMESTAMP in the session's time zone).
+_CAST = (T.StringType, T.VarcharType, T.CharType, T.BooleanType, T.ByteType, T.ShortType, T.IntegerType,
+         T.LongType, T.DecimalType, T.DateType, T.TimestampType, T.TimestampNTZType)
+
+
+def scan_table(con: Connection, table: str) -> list[str]:
+    """Read a table of the session's catalog as view ``scan``; returns its column names.
+
+    Every column is read as the text an export would write (:func:`_text`: NULL empty, a DOUBLE in
+    plain digits); the rows are numbered by sorting them on that text, column by column, from 2: a
+    row's ``source_row`` is its line had the table been written to a CSV file, header on line 1, in
+    that order. The order depends on the values alone, not on the partitions or the plan; rows
+    that tie are identical, so which of them takes which number cannot show.
+
+    Raises
+    ------
+    ReadError
+        For a column of a type custseg cannot read as text (an array, a map, a struct, binary,
+        an interval).
+    """
+    frame = con.spark.table(table)
+    fields = frame.schema.fields
+    con.names = {}
+    for i, field_ in enumerate(fields):
+        con.names.setdefault(field_.name, f"c{i}")
+    columns = [f"c{i}" for i in range(len(fields))]
+    # renamed by position: a column's name needs no quoting in what follows
+    texts = frame.toDF(*(f"r{i}" for i in range(len(fields)))).select(*(
+        F.coalesce(_text(table, field_, f"r{i}"), F.lit("")).alias(f"c{i}") for i, field_ in enumerate(fields)))
+    # a global sort: ranges of the order by partition, each partition sorted; numbered as the file's
+    # blocks are in :func:`scan`, by the rows of the partitions before a row's and its place in its own
+    raw = _kept(con, texts.orderBy(*columns).select(
+        *columns, F.spark_partition_id().alias("_part"), F.monotonically_increasing_id().alias("_at")))
+    parts = sorted(raw.groupBy("_part").agg(F.count("*").alias("n"), F.min("_at").alias("first")).collect())
+    shifts, line = [], 2
+    for part, n, first in parts:
+        shifts.append((int(part), line - int(first)))
+        line += int(n)
+    con.count = line - 2
+    with _quiet():
+        shift = con.spark.createDataFrame(shifts, "_part INT, _shift BIGINT")
+    con.frame = raw.join(F.broadcast(shift), "_part").select(
+        *columns, (F.col("_at") + F.col("_shift")).alias("source_row"))
+    con.frame.createOrReplaceTempView("scan")
+    return [field_.name for field_ in fields]
+
+
+def kinds(con: Connection, table: str) -> dict[str, str]:
+    """Each column of a catalog table and its Spark type (``string``, ``timestamp``, ``decimal(10,2)``)."""
+    return {field_.name: field_.dataType.simpleString() for field_ in con.spark.table(table).schema.fields}
+
+
+def table_digest(con: Connection, table: str) -> str:
+    """A hash of a catalog table as intake reads it: its columns and types, its row count and, summed
+    over its rows (so the order of rows and partitions does not count), two hashes of each row's text."""
+    frame = con.spark.table(table)
+    fields = frame.schema.fields
+    texts = frame.toDF(*(f"r{i}" for i in range(len(fields)))).select(*(
+        F.coalesce(_text(table, field_, f"r{i}"), F.lit("")).alias(f"c{i}") for i, field_ in enumerate(fields)))
+    cells = [F.col(f"c{i}") for i in range(len(fields))] or [F.lit("")]
+    # summed as decimals: a sum of 64-bit hashes overflows a BIGINT
+    row = texts.agg(F.count("*"), F.sum(F.xxhash64(*cells).cast("decimal(20,0)")),
+                    F.sum(F.hash(*cells).cast("decimal(20,0)"))).collect()[0]
+    told = "\n".join([table, frame.schema.simpleString(), *(str(value) for value in row)])
+    return hashlib.sha256(told.encode("utf-8")).hexdigest()[:16]
+
+
+def _text(table: str, field_: T.StructField, name: str) -> Column:
+    """A column of a catalog table as the text an export would write; NULL stays NULL (read as "")."""
+    kind = field_.dataType
+    if isinstance(kind, (T.FloatType, T.DoubleType)):
+        return F.expr(_plain(name))
+    if isinstance(kind, _CAST):
+        return F.col(name).cast("string")
+    raise ReadError(f"{table}: column {field_.name!r} holds {kind.simpleString()} values, which custseg cannot "
+                    "read as text; give inputs.line_items.table a view that casts it to STRING, or leaves it out")
+
+
+def _plain(name: str) -> str:
+    """Spark SQL writing a FLOAT or DOUBLE in plain digits, as many as give the same number back.
+
+    Spark's cast writes Java's text of the number: ``2.55``, ``1.0``, ``1.0E7``, ``1.0E-7``. custseg's
+    readers take no exponent, so the digits are moved to their place (``10000000``, ``0.0000001``)
+    and a whole number loses its ``.0`` (``1``), as custseg writes a Parquet file's numbers; NaN is
+    an empty cell (a missing number), infinity stays ``Infinity`` (a bad number).
+    """
+    text = f"CAST({name} AS STRING)"
+    power = f"CAST(substring_index({text}, 'E', -1) AS INT)"
+    sign = f"IF(startswith({text}, '-'), '-', '')"
+    digits = f"regexp_replace(substring_index({text}, 'E', 1), '[-.]', '')"  # Java writes one digit before the point
+    return f"""CASE WHEN isnan({name}) THEN NULL
+        WHEN NOT contains({text}, 'E') THEN IF(endswith({text}, '.0'), left({text}, length({text}) - 2), {text})
+        WHEN {power} < 0 THEN concat({sign}, '0.', repeat('0', -{power} - 1), regexp_replace({digits}, '0+$', ''))
+        WHEN length({digits}) <= {power} + 1 THEN concat({sign}, rpad({digits}, {power} + 1, '0'))
+        ELSE concat({sign}, substring({digits}, 1, {power} + 1), '.', substring({digits}, {power} + 2)) END"""
 
 
 def header(con: Connection, path: Path, delimiter: str) -> list[str]:

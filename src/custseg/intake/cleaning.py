@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from custseg import files, i18n, words
-from custseg.config import Cleaning, Config, ConfigError, DatabaseInput, InputFile, QueryInput
+from custseg.config import Cleaning, Config, ConfigError, DatabaseInput, InputFile, QueryInput, TableInput
 from custseg.intake import database, gathering, lineitems, quality, query, reversals, validation
 from custseg.intake.readers import ReadError
 
@@ -86,7 +86,7 @@ class RawInput:
     """One input table as read: canonical text columns plus ``source_row``, and how it was read."""
 
     name: str
-    spec: InputFile | QueryInput | DatabaseInput
+    spec: InputFile | QueryInput | DatabaseInput | TableInput
     frame: pd.DataFrame
     format: str
     encoding: str | None
@@ -148,7 +148,7 @@ def sources_table(raws: Sequence[RawInput]) -> pd.DataFrame:
     rows = []
     for raw in raws:
         if raw.query_sources:
-            kind = "query" if isinstance(raw.spec, QueryInput) else "database"
+            kind = raw.spec.kind()  # query, database or table
             rows += [(raw.name, kind, s.name, s.location, s.files, s.rows) for s in raw.query_sources]
         else:  # a file, or the files a pattern matched (by the pattern)
             files = len({part.file for part in raw.parts}) or 1

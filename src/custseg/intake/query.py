@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from custseg.config import InputFile
-from custseg.config.queries import DatabaseInput, QueryInput, QuerySource
+from custseg.config.queries import DatabaseInput, QueryInput, QuerySource, TableInput
 from custseg.files import file_digest
 from custseg.intake.readers import SOURCE_ROW, SUFFIX_FORMATS, RawTable, ReadError, arrow_text_frame, read_raw
 
@@ -46,14 +46,23 @@ class QueryResult:
     sources: tuple[SourceCount, ...]
 
 
+def table_label(table: str) -> str:
+    """How quarantine, accounting and messages name a table of Spark's catalog: by its name, and by
+    what its row numbers mean (custseg.intake._spark.scan_table numbers its rows so)."""
+    return f"{table} (table, as a CSV sorted by every column)"
+
+
 def query_label(table: str) -> str:
     """How quarantine, accounting and messages name the query of input ``table``."""
     return f"inputs.{table}.sql"
 
 
-def input_location(table: str, spec: InputFile | QueryInput | DatabaseInput) -> str:
+def input_location(table: str, spec: InputFile | QueryInput | DatabaseInput | TableInput) -> str:
     """What input ``table`` is read from, as the quarantine's ``file`` column names it: the file's
-    path, ``inputs.<table>.sql`` (a query over files) or ``inputs.<table>.query`` (a database)."""
+    path, ``inputs.<table>.sql`` (a query over files), ``inputs.<table>.query`` (a database) or the
+    name of a table of Spark's catalog."""
+    if isinstance(spec, TableInput):
+        return table_label(spec.table)
     if isinstance(spec, QueryInput):
         return query_label(table)
     if isinstance(spec, DatabaseInput):

@@ -13,7 +13,9 @@ all. So the accounting, the quarantine and the clean tables equal the pandas eng
 
 What the engine cannot read the way custseg's readers do (a pattern of several files, Excel, Parquet,
 a zip, a query, an encoding other than UTF-8, a value spanning lines, empty lines, a malformed row)
-stops with an error naming the file and saying to use ``engine: pandas``.
+stops with an error naming the file and saying to use ``engine: pandas``. With ``engine: spark`` the
+line items may also be a table of the session's catalog (:class:`custseg.config.TableInput`), read
+and numbered by :func:`custseg.intake._spark.scan_table`.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from typing import Any, BinaryIO, Protocol
 import numpy as np
 import pandas as pd
 
-from custseg.config import Config, InputFile
+from custseg.config import Config, InputFile, TableInput
 from custseg.intake import _duckdb, parsing, reversals
+from custseg.intake._readerror import ReadError
 from custseg.intake.cleaning import (
     SCHEMAS,
     InputResult,
@@ -42,6 +45,7 @@ from custseg.intake.cleaning import (
     normalize_text,
     stop_if_asked,
 )
+from custseg.intake.query import SourceCount, table_label
 from custseg.intake.spilled import PieceLines
 from custseg.intake.validation import NUMBER_COLUMNS
 
@@ -71,6 +75,13 @@ class EngineSide(Protocol):
 
     def scan(self, con: Any, path: Path, delimiter: str) -> list[str]: ...
 
+    # a table of the session's catalog (Spark only: TableInput is refused with any other engine)
+    def scan_table(self, con: Any, table: str) -> list[str]: ...
+
+    def kinds(self, con: Any, table: str) -> dict[str, str]: ...
+
+    def table_digest(self, con: Any, table: str) -> str: ...
+
     def rows(self, con: Any) -> int: ...
 
     def distinct(self, con: Any, column: str, non_ascii: bool = False) -> pd.Series: ...
@@ -90,8 +101,7 @@ def clean_line_items(name: str, spec: object, config: Config, piece_rows: int | 
         For a file the engine cannot read as custseg's readers would (use ``engine: pandas``), and
         for what the pandas engine raises on.
     """
-    engine = config.engine.name
-    path = _readable(name, spec, engine)
+    path = _readable(name, spec, config.engine.name)
     side, con = _connected(config)
     engine = config.engine
     lines = PieceLines(engine.spill_folder(config.output), engine.memory_limit, engine.threads)
@@ -99,6 +109,8 @@ def clean_line_items(name: str, spec: object, config: Config, piece_rows: int | 
         whole, done, first = _clean(name, spec, path, side, con, config, piece_rows or PIECE_ROWS, lines)
     except side.ERRORS as exc:
         lines.close()
+        if isinstance(spec, TableInput):
+            raise IntakeError(f"{path}: {side.LABEL} cannot read the table ({side.cause(exc)})") from None
         raise IntakeError(f"{path}: {side.LABEL} cannot read the file as custseg's readers would "
                           f"({side.cause(exc)}); use engine: pandas for it") from None
     except BaseException:
@@ -133,18 +145,62 @@ def _connected(config: Config) -> tuple[EngineSide, Any]:
     return _spark, con
 
 
-def _clean(name: str, spec: InputFile, path: Path, side: EngineSide, con: Any, config: Config,
-           piece_rows: int, lines: PieceLines) -> tuple[RawInput, list[InputResult], pd.Series]:
-    """The whole file as a row count, each piece cleaned by the pandas rules, and each customer's
-    first clean line; the pieces' clean lines go to `lines` (on disk), not into their results."""
+def table_fingerprint(name: str, spec: TableInput, config: Config) -> str:
+    """Hash of a catalog table as intake reads it (its columns, types and every row's text), for the
+    rebuild fingerprint: Spark reads the whole table once (:func:`custseg.intake._spark.table_digest`)."""
+    side, con = _connected(config)
+    try:
+        return side.table_digest(con, spec.table)
+    except ReadError as exc:
+        raise IntakeError(str(exc)) from None
+    except side.ERRORS as exc:
+        raise IntakeError(f"{spec.table}: {side.LABEL} cannot read the table ({side.cause(exc)})") from None
+
+
+def _opened(name: str, spec: InputFile | TableInput, path: str | Path, side: EngineSide,
+            con: Any) -> tuple[dict[str, str], dict[str, Any]]:
+    """Open the scan of a file or a catalog table: the columns mapped (canonical name -> header) and
+    how it was read, as :class:`RawInput` records it."""
+    if isinstance(spec, TableInput):
+        try:
+            headers = side.scan_table(con, spec.table)
+        except ReadError as exc:
+            raise IntakeError(str(exc)) from None
+        columns = _mapped(name, spec, path, headers)
+        _check_dates(name, spec, columns, side.kinds(con, spec.table))
+        source = SourceCount(name, spec.table, 1, side.rows(con))
+        return columns, {"format": "table", "encoding": None, "delimiter": None, "encoding_source": None,
+                         "where": table_label(spec.table), "query_sources": (source,)}
     delimiter = spec.delimiter or _sniff(path)
     headers = side.scan(con, path, delimiter)
     columns = _mapped(name, spec, path, headers)
-    read = side.rows(con)
-    if read != _lines(path) - 1:
+    if side.rows(con) != _lines(path) - 1:
         raise IntakeError(f"{path}: a value spans several lines, or the file has empty lines: "
                           f"{side.LABEL} would number its rows otherwise than custseg's readers; "
                           "use engine: pandas for it")
+    return columns, {"format": "csv", "encoding": "utf-8", "delimiter": delimiter, "encoding_source": "utf-8",
+                     "where": str(spec.path)}
+
+
+def _check_dates(name: str, spec: TableInput, columns: Mapping[str, str], kinds: Mapping[str, str]) -> None:
+    """A TIMESTAMP or DATE column is read as ISO text, which custseg reads without a date_format; a
+    pattern would misread some of it (``%Y-%m-%d %H:%M:%S`` fails on ``08:26:00.5``), so it is refused."""
+    header = columns.get("invoice_date")
+    shown = {"timestamp": "2010-12-01 08:26:00", "timestamp_ntz": "2010-12-01 08:26:00", "date": "2010-12-01"}
+    example = shown.get(kinds.get(header, ""))
+    if example is not None and spec.date_format is not None:
+        raise IntakeError(
+            f"{spec.table}: column {header!r} is a {kinds[header].upper()} column, read as ISO text ({example}, a "
+            f"fraction of a second when there is one), which custseg reads without a date_format: remove "
+            f"inputs.{name}.date_format ({spec.date_format!r}), which is for dates held as text")
+
+
+def _clean(name: str, spec: InputFile | TableInput, path: str | Path, side: EngineSide, con: Any, config: Config,
+           piece_rows: int, lines: PieceLines) -> tuple[RawInput, list[InputResult], pd.Series]:
+    """The whole file (table) as a row count, each piece cleaned by the pandas rules, and each customer's
+    first clean line; the pieces' clean lines go to `lines` (on disk), not into their results."""
+    columns, how = _opened(name, spec, path, side, con)
+    read = side.rows(con)
     keys = {canon: _normalized_keys(side, con, columns[canon]) for canon in ("customer_id", "invoice", "currency")
             if canon in columns}
     told = tuple(_told(side, con, name, columns).items())
@@ -153,7 +209,7 @@ def _clean(name: str, spec: InputFile, path: Path, side: EngineSide, con: Any, c
 
     def cleaned(frame: pd.DataFrame) -> tuple[InputResult, pd.DataFrame]:
         text = frame.drop(columns="source_row").apply(normalize_text).assign(source_row=frame["source_row"])
-        raw = RawInput(name, spec, text, "csv", "utf-8", delimiter, mapped, "utf-8", where=str(spec.path), told=told)
+        raw = RawInput(name, spec, text, headers=mapped, told=told, **how)
         # the piece's text is let go: only what it became is kept (the text of every piece is the whole file)
         piece = replace(clean_input(raw, quiet), raw=None)
         return piece, piece.tables.pop("line_items")
@@ -177,8 +233,7 @@ def _clean(name: str, spec: InputFile, path: Path, side: EngineSide, con: Any, c
                 kept(*pending.popleft().result())
         while pending:
             kept(*pending.popleft().result())
-    whole = RawInput(name, spec, pd.DataFrame(index=pd.RangeIndex(read)), "csv", "utf-8", delimiter,
-                     {c: spec.columns.get(c, c) for c in columns}, "utf-8", where=str(spec.path), told=told)
+    whole = RawInput(name, spec, pd.DataFrame(index=pd.RangeIndex(read)), headers=mapped, told=told, **how)
     return whole, done, pd.concat(first)
 
 
@@ -282,8 +337,13 @@ def _profile(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return first.assign(rows=rows.astype("int64"), empty=empty.astype("int64"), empty_share=share)
 
 
-def _readable(name: str, spec: object, engine: str) -> Path:
-    """The one CSV file the engine reads, or an error saying to use ``engine: pandas``."""
+def _readable(name: str, spec: object, engine: str) -> str | Path:
+    """The one CSV file the engine reads (or the catalog table Spark reads), or an error saying to use
+    ``engine: pandas``."""
+    if isinstance(spec, TableInput):
+        if engine != "spark":  # the config refuses it too
+            raise IntakeError(f"inputs.{name}.table: a table of Spark's catalog is read by engine: spark")
+        return spec.table
     label = getattr(spec, "path", f"inputs.{name}")
     if not isinstance(spec, InputFile):
         raise IntakeError(f"inputs.{name}: engine: {engine} reads a CSV file; a query or a database is read by "
@@ -326,9 +386,10 @@ def _open(path: Path) -> BinaryIO:
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
 
 
-def _mapped(name: str, spec: InputFile, path: Path, headers: list[str]) -> dict[str, str]:
+def _mapped(name: str, spec: InputFile | TableInput, path: str | Path, headers: list[str]) -> dict[str, str]:
     """Canonical name -> the file's header, as custseg's readers map them (headers NFKC-normalized)."""
     written = {unicodedata.normalize("NFKC", h).strip(): h for h in headers}
+    what = "table" if isinstance(spec, TableInput) else "file"
     columns = {}
     for canon in (*SCHEMAS[name]["required"], *SCHEMAS[name]["optional"]):
         want = spec.columns.get(canon, canon)
@@ -336,11 +397,11 @@ def _mapped(name: str, spec: InputFile, path: Path, headers: list[str]) -> dict[
             columns[canon] = written[want]
         elif canon in spec.columns:
             raise IntakeError(f"{path}: column {want!r} (mapped to {canon!r} in inputs.{name}.columns) is not in the "
-                              f"file; its columns are {list(written)}")
+                              f"{what}; its columns are {list(written)}")
     missing = [c for c in SCHEMAS[name]["required"] if c not in columns]
     if missing:
         raise IntakeError(f"{path}: required column {missing[0]!r} is missing; map it in the config under "
-                          f"inputs.{name}.columns (the file has {list(written)})")
+                          f"inputs.{name}.columns (the {what} has {list(written)})")
     return columns
 
 

@@ -188,7 +188,7 @@ class QualityStudy(Page):
             shown = shown.assign(encoding=[_encoding(row) for row in table.fillna("").to_dict("records")])
         if "utc_offsets" in table:
             shown = shown.assign(utc_offsets=[_offsets(row) for row in table.fillna("").to_dict("records")])
-        notes = [check, *self._moved_aside(table)]
+        notes = [check, *self._moved_aside(table), *self._catalog_tables(table)]
         shown = shown.drop(columns=[column for column in quality.READ_DETAILS if column in shown])
         names = {
             "table": _("Table"), "file": _("File"), "rows_read": _("Rows read"), "clean": _("Clean"),
@@ -215,6 +215,17 @@ class QualityStudy(Page):
                     "{column}: the mapped one is used, and the file's own was renamed to \"{column} (file)\"."
                 ).format(file=file, column=column)))
         return notes
+
+    @staticmethod
+    def _catalog_tables(table: pd.DataFrame) -> list[render.Notice]:
+        """A note per table of Spark's catalog read: what its rows' line numbers mean."""
+        if "format" not in table:
+            return []
+        return [render.Notice(_(
+            "{file} is a table of Spark's catalog, which has no lines: a row's line is the one it would have in "
+            "a CSV export of the table with its rows sorted by every column's text, column by column (line 1 is "
+            "the header). The quarantine names its rows by that line."
+        ).format(file=file)) for file in table.loc[table["format"].eq("table"), "file"]]
 
     @section(
         N_("Quarantined rows"),
