@@ -135,18 +135,29 @@ def scan(con: Connection, path: Path, delimiter: str) -> list[str]:
     # query must see the same numbers
     raw = _kept(con, read.select(*cells, F.input_file_block_start().alias("_block"),
                                  F.monotonically_increasing_id().alias("_at")))
-    blocks = sorted(raw.groupBy("_block").agg(F.count("*").alias("n"), F.min("_at").alias("first")).collect())
+    _numbered(con, raw, "_block BIGINT", [f"c{i}" for i in range(len(names))])
+    return names
+
+
+def _numbered(con: Connection, raw: DataFrame, group: str, columns: list[str]) -> None:
+    """Number the kept rows from 2 and open them as view ``scan``.
+
+    `group` names the column (and its SQL type) whose value orders the rows' groups: the block of
+    the file a row was read from, or the partition of a sort. Within a group a row's place is its
+    ``_at`` (``monotonically_increasing_id`` rises within a partition, which reads its rows in order),
+    so a row's number is the rows of the groups before its own, plus its place in its own.
+    """
+    key, kind = group.split()
+    groups = sorted(raw.groupBy(key).agg(F.count("*").alias("n"), F.min("_at").alias("first")).collect())
     shifts, line = [], 2
-    for block, n, first in blocks:
-        shifts.append((int(block), line - int(first)))
+    for value, n, first in groups:
+        shifts.append((int(value), line - int(first)))
         line += int(n)
     con.count = line - 2
     with _quiet():
-        shift = con.spark.createDataFrame(shifts, "_block BIGINT, _shift BIGINT")
-    con.frame = raw.join(F.broadcast(shift), "_block").select(
-        *(f"c{i}" for i in range(len(names))), (F.col("_at") + F.col("_shift")).alias("source_row"))
+        shift = con.spark.createDataFrame(shifts, f"{key} {kind}, _shift BIGINT")
+    con.frame = raw.join(F.broadcast(shift), key).select(*columns, (F.col("_at") + F.col("_shift")).alias("source_row"))
     con.frame.createOrReplaceTempView("scan")
-    return names
 
 
 #: Spark types read as their text by a plain cast: whole numbers, decimals with their scale
@@ -184,17 +195,7 @@ def scan_table(con: Connection, table: str) -> list[str]:
     # blocks are in :func:`scan`, by the rows of the partitions before a row's and its place in its own
     raw = _kept(con, texts.orderBy(*columns).select(
         *columns, F.spark_partition_id().alias("_part"), F.monotonically_increasing_id().alias("_at")))
-    parts = sorted(raw.groupBy("_part").agg(F.count("*").alias("n"), F.min("_at").alias("first")).collect())
-    shifts, line = [], 2
-    for part, n, first in parts:
-        shifts.append((int(part), line - int(first)))
-        line += int(n)
-    con.count = line - 2
-    with _quiet():
-        shift = con.spark.createDataFrame(shifts, "_part INT, _shift BIGINT")
-    con.frame = raw.join(F.broadcast(shift), "_part").select(
-        *columns, (F.col("_at") + F.col("_shift")).alias("source_row"))
-    con.frame.createOrReplaceTempView("scan")
+    _numbered(con, raw, "_part INT", columns)
     return [field_.name for field_ in fields]
 
 
