@@ -70,8 +70,8 @@ def header(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str) -> list[s
 
 
 def rows(con: duckdb.DuckDBPyConnection) -> int:
-    """How many records the scan reads."""
-    return int(con.execute("SELECT count(*) FROM scan_text").fetchall()[0][0])
+    """How many records the scan reads (counted in its numbered copy: the view would read the file again)."""
+    return int(con.execute("SELECT count(*) FROM scan").fetchall()[0][0])
 
 
 def distinct(con: duckdb.DuckDBPyConnection, column: str, non_ascii: bool = False) -> pd.Series:
