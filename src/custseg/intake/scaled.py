@@ -106,21 +106,17 @@ def clean_line_items(name: str, spec: object, config: Config, piece_rows: int | 
     engine = config.engine
     lines = PieceLines(engine.spill_folder(config.output), engine.memory_limit, engine.threads)
     try:
-        whole, done, first = _clean(name, spec, path, side, con, config, piece_rows or PIECE_ROWS, lines)
-    except side.ERRORS as exc:
-        lines.close()
-        if isinstance(spec, TableInput):
-            raise IntakeError(f"{path}: {side.LABEL} cannot read the table ({side.cause(exc)})") from None
-        raise IntakeError(f"{path}: {side.LABEL} cannot read the file as custseg's readers would "
-                          f"({side.cause(exc)}); use engine: pandas for it") from None
-    except BaseException:
-        lines.close()
-        raise
-    finally:
-        side.close(con)  # before the pieces are joined: the engine's memory is given back first
-    try:
+        try:
+            whole, done, first = _clean(name, spec, path, side, con, config, piece_rows or PIECE_ROWS, lines)
+        except side.ERRORS as exc:
+            if isinstance(spec, TableInput):
+                raise IntakeError(f"{path}: {side.LABEL} cannot read the table ({side.cause(exc)})") from None
+            raise IntakeError(f"{path}: {side.LABEL} cannot read the file as custseg's readers would "
+                              f"({side.cause(exc)}); use engine: pandas for it") from None
+        finally:
+            side.close(con)  # before the pieces are joined: the engine's memory is given back first
         return _joined(whole, done, lines, first, config)
-    except BaseException:
+    except BaseException:  # whatever stops intake, the pieces on disk go with it
         lines.close()
         raise
 
