@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from custseg.intake import spilled
 from custseg.intake.spilled import PieceLines
@@ -66,6 +67,8 @@ def test_the_pieces_are_removed_when_closed_collected_or_left_by_a_killed_run(tm
     assert folder.parent == tmp_path and folder.name.startswith(f"custseg-lines-{os.getpid()}-")
     lines.close()
     assert not folder.exists()
+    with pytest.raises(RuntimeError, match="closed"):  # gone, not empty
+        next(lines.pieces(["quantity"]))
 
     collected = PieceLines(tmp_path)
     collected.add(_lines(np.arange(2, 10), "C1"))

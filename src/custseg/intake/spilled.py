@@ -78,8 +78,8 @@ class PieceLines:
 
     def pieces(self, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
         """Each piece's lines (only `columns` of them, those the lines have), one at a time."""
-        if not self.paths:
-            yield self._columns(self._empty if self._empty is not None else pd.DataFrame(), columns)
+        if not self._open():
+            yield self._columns(self._nothing(), columns)
             return
         present = pq.read_schema(self.paths[0]).names
         wanted = None if columns is None else [c for c in columns if c in present]
@@ -88,20 +88,30 @@ class PieceLines:
 
     def frame(self) -> pd.DataFrame:
         """Every line in one table, in the file's order (for a small export, and tests)."""
-        if not self.paths:
-            return self._columns(self._empty if self._empty is not None else pd.DataFrame(), None)
+        if not self._open():
+            return self._nothing()
         return self._typed(pd.read_parquet(self._sorted_path()))
 
     def write(self, path: Path) -> Path:
         """Write every line to `path` (Parquet, atomically) in the file's order, a row group at a time."""
-        if not self.paths:
-            return files.write_parquet(self.frame(), path)
+        if not self._open():
+            return files.write_parquet(self._nothing(), path)
         return files.atomic_write(path, self._write_sorted)
 
     def close(self) -> None:
         """Remove the pieces (reading them afterwards is an error)."""
         self._remove()
         self.paths = []
+
+    def _open(self) -> bool:
+        """Whether any piece has lines; an error once closed (its pieces are gone, not empty)."""
+        if not self._remove.alive:
+            raise RuntimeError(f"the line items in {self._folder} were closed: their pieces are removed")
+        return bool(self.paths)
+
+    def _nothing(self) -> pd.DataFrame:
+        """No lines, in the columns and types of the pieces' (none, when no piece was added)."""
+        return self._empty if self._empty is not None else pd.DataFrame()
 
     def _sorted_path(self) -> Path:
         path = self._folder / "sorted.parquet"
