@@ -225,15 +225,16 @@ def priced_lines(lines: pd.DataFrame, rates: Mapping[str, float], observation_da
         product = kept["description"].astype("str").str.upper()
     else:
         return kept.iloc[:0].assign(product=pd.Series(dtype="str"), unit_base=pd.Series(dtype="float64"))
-    rate = _rates_of(kept["currency"], rates) if "currency" in kept else 1.0
+    rate = _looked_up(kept["currency"], dict(rates)) if "currency" in kept else 1.0
     return kept.assign(product=product, unit_base=kept["unit_price"].astype("float64") * rate)
 
 
-def _rates_of(currency: pd.Series, rates: Mapping[str, float]) -> np.ndarray:
-    """Each line's rate to the base currency (NaN for one without): each distinct currency looked
-    up once and spread by code, not every line's text through the dict."""
-    codes, distinct = pd.factorize(currency)
-    return np.append(pd.Series(distinct, dtype=object).map(dict(rates)).to_numpy(dtype="float64"), np.nan)[codes]
+def _looked_up(keys: pd.Series, values: Mapping[str, float]) -> np.ndarray:
+    """Each line's value of its key (a currency's rate, a product's median; NaN for a key without
+    one): each distinct key looked up once and spread by code, not every line's text through the
+    mapping (Series.map of a million lines: 0.5 s)."""
+    codes, distinct = pd.factorize(keys)
+    return np.append(pd.Series(distinct, dtype=object).map(values).to_numpy(dtype="float64"), np.nan)[codes]
 
 
 def unit_price_index(lines: Lines, rates: Mapping[str, float], observation_date: dt.date) -> pd.DataFrame:
@@ -264,9 +265,7 @@ def unit_price_index(lines: Lines, rates: Mapping[str, float], observation_date:
     parts = []
     for part in lines.pieces(read):
         priced = priced_lines(part, rates, observation_date)
-        # each distinct product looked up once and spread by code (Series.map of 1M lines: 0.5 s a piece)
-        codes, products = pd.factorize(priced["product"])
-        median = np.append(medians.reindex(products).to_numpy(dtype="float64"), np.nan)[codes]
+        median = _looked_up(priced["product"], medians)
         parts.append(_price_index(priced, pd.Series(median, index=priced.index)))
     return pd.concat(parts)  # pieces() gives at least one, empty when there are no lines
 
