@@ -114,15 +114,17 @@ C1006,Z,-1,9.00,2025-02-04 09:00,C2,Spain
 """
 
 
-def test_hostile_rows_end_alike_through_both_engines(write_csv, write_config, monkeypatch):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_hostile_rows_end_alike_through_both_engines(write_csv, write_config, monkeypatch, workers):
     # a duplicate, a bad date, a bad number, a conflicting invoice (C3 and C4), a matched and an
-    # unmatched reversal, a full-width customer id that is C5 once normalized, a guest line
+    # unmatched reversal, a full-width customer id that is C5 once normalized, a guest line; the
+    # pieces cleaned one after the other in this process, or by two worker processes at once
     path = write_csv("lines.csv", HOSTILE)
     config = load_config(write_config({"line_items": {"path": str(path), "date_format": "%Y-%m-%d %H:%M", "columns": {
         "invoice": "InvoiceNo", "item": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice",
         "invoice_date": "InvoiceDate", "customer_id": "CustomerID", "country": "Country"}}},
         cleaning={"stop_on": []}))
-    pandas_result, duck_result = _both(config, monkeypatch, 3)
+    pandas_result, duck_result = _both(config, monkeypatch, 3, {"name": "duckdb", "workers": workers})
     _assert_same(pandas_result, duck_result)
     reasons = set(duck_result.quarantine["reason"])
     assert {"bad_date", "bad_number", "conflicting_invoice", "missing_id"} <= reasons
@@ -154,6 +156,18 @@ def test_the_real_online_retail_export_is_the_same_through_both_engines(online_r
     pd.testing.assert_frame_equal(by_piece, whole, check_exact=True)
 
 
+def test_pieces_are_cleaned_by_worker_processes_when_there_are_several():
+    job = scaled._Job("line_items", None, {}, (), {}, None)
+    with scaled._cleaners(2, job) as pool:  # two processes of their own, not this one
+        assert os.getpid() not in {pool.submit(os.getpid).result() for _ in range(8)}
+    with scaled._cleaners(1, job) as inline:
+        assert inline.submit(os.getpid).result() == os.getpid()
+    # engine.workers, else one per core up to MAX_WORKERS; one whenever the file is one piece
+    assert scaled._workers(3, rows=10, piece_rows=5) == 3
+    assert scaled._workers(3, rows=5, piece_rows=5) == 1
+    assert 1 <= scaled._workers(None, rows=10, piece_rows=5) <= scaled.MAX_WORKERS
+
+
 def test_what_duckdb_cannot_read_alike_is_refused_naming_the_file(write_csv, write_config):
     path = write_csv("lines.csv", '\ufeff' + HOSTILE)
     config = load_config(write_config({"line_items": {"path": str(path), "columns": {
@@ -178,7 +192,8 @@ def test_the_engine_section_is_checked_and_part_of_the_fingerprint(write_csv, wr
     assert duck.engine.spill_folder(duck.output) == tmp_path / "spill"
     assert plain.engine.spill_folder(plain.output) == plain.output.build / "duckdb-spill"
     for bad, key in (({"name": "dask"}, "engine.name"), ({"memory_limit": "lots"}, "engine.memory_limit"),
-                     ({"threads": 0}, "engine.threads"), ({"memroy_limit": "6GB"}, "engine.memroy_limit"),
+                     ({"threads": 0}, "engine.threads"), ({"name": "duckdb", "workers": 0}, "engine.workers"),
+                     ({"memroy_limit": "6GB"}, "engine.memroy_limit"),
                      ({"name": "spark", "spark_conf": {"spark.ui.enabled": ["no"]}}, "engine.spark_conf")):
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             load_config(write_config(inputs, engine=bad))

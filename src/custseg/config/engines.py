@@ -35,6 +35,7 @@ class Engine(Strict):
     memory_limit: str | None = None  # DuckDB's memory_limit ("6GB"); None: DuckDB's default (80% of RAM)
     temp_directory: Path | None = None  # where DuckDB spills; None: output.build / duckdb-spill
     threads: int | None = Field(default=None, ge=1)  # None: DuckDB's default (one per core)
+    workers: int | None = Field(default=None, ge=1)  # processes cleaning pieces at once; None: one per core, up to 4
     master: str | None = None  # Spark's master URL ("spark://host:7077", "yarn"); None: local[*]
     spark_conf: dict[str, str] = Field(default_factory=dict)  # settings for Spark's session builder
 

@@ -21,16 +21,19 @@ and numbered by :func:`custseg.intake._spark.scan_table`.
 from __future__ import annotations
 
 import gzip
+import os
 import unicodedata
 from collections import deque
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from concurrent.futures import Executor, Future
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 import pandas as pd
+from joblib.externals import loky
 
 from custseg.config import Config, InputFile, TableInput
 from custseg.intake import _duckdb, parsing, reversals
@@ -46,13 +49,13 @@ from custseg.intake.cleaning import (
     stop_if_asked,
 )
 from custseg.intake.query import SourceCount, table_label
-from custseg.intake.spilled import PieceLines
+from custseg.intake.spilled import PieceLines, write_piece
 from custseg.intake.validation import NUMBER_COLUMNS
 
 #: Rows per piece: a piece's pandas intake peaks at about 1.5 KB a row (docs/performance.md).
 PIECE_ROWS = 1_000_000
-#: Pieces the rules clean at once, while the engine reads the next.
-WORKERS = 1
+#: Processes cleaning pieces at once when ``engine.workers`` is not set: one per core, up to this.
+MAX_WORKERS = 4
 _DELIMITERS = (",", ";", "\t", "|")
 _SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz", ".tsv.gz")  # DuckDB and Spark read gzip themselves
 _COUNTS = ("rows_read", "clean", "quarantined", "duplicates_removed")
@@ -202,35 +205,111 @@ def _clean(name: str, spec: InputFile | TableInput, path: str | Path, side: Engi
     told = tuple(_told(side, con, name, columns).items())
     quiet = config.model_copy(update={"cleaning": config.cleaning.model_copy(update={"stop_on": []})})
     mapped = {c: spec.columns.get(c, c) for c in columns}
-
-    def cleaned(frame: pd.DataFrame) -> tuple[InputResult, pd.DataFrame]:
-        text = frame.drop(columns="source_row").apply(normalize_text).assign(source_row=frame["source_row"])
-        raw = RawInput(name, spec, text, headers=mapped, told=told, **how)
-        # the piece's text is let go: only what it became is kept (the text of every piece is the whole file)
-        piece = replace(clean_input(raw, quiet), raw=None)
-        return piece, piece.tables.pop("line_items")
-
+    job = _Job(name, spec, mapped, told, how, quiet)
     done, first = [], []
-
-    def kept(piece: InputResult, clean: pd.DataFrame) -> None:
-        # a customer's lines are all in one piece: its first line there is its first in the file
-        first.append(clean.groupby("customer_id", sort=False)["source_row"].min())
-        lines.add(clean)
-        done.append(piece)
-
-    # The engine reads the next piece while the rules clean this one (DuckDB and Arrow let go of
-    # Python's lock while they work); at most WORKERS pieces are cleaned at once, kept in order.
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    workers = _workers(config.engine.workers, read, piece_rows)
+    # While the workers clean pieces, the engine reads the next; at most one piece waits beside
+    # those being cleaned, and results are kept in the file's order.
+    with _cleaners(workers, job) as pool:
         pending: deque[Future] = deque()
-        for frame in side.pieces(con, columns, keys, piece_rows):
-            pending.append(pool.submit(cleaned, frame))
+        for number, frame in enumerate(side.pieces(con, columns, keys, piece_rows)):
+            pending.append(pool.submit(_clean_piece, frame, lines.path_for(number)))
             del frame
-            while len(pending) >= WORKERS + 1 or (pending and pending[0].done()):
-                kept(*pending.popleft().result())
+            while len(pending) > workers or (pending and pending[0].done()):
+                piece, written, like, count, firsts = pending.popleft().result()
+                lines.adopt(written, like, count)
+                first.append(firsts)
+                done.append(piece)
         while pending:
-            kept(*pending.popleft().result())
+            piece, written, like, count, firsts = pending.popleft().result()
+            lines.adopt(written, like, count)
+            first.append(firsts)
+            done.append(piece)
     whole = RawInput(name, spec, pd.DataFrame(index=pd.RangeIndex(read)), headers=mapped, told=told, **how)
     return whole, done, pd.concat(first)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every piece of one file is cleaned with (sent once to each worker process)."""
+
+    name: str
+    spec: InputFile | TableInput
+    mapped: dict[str, str]
+    told: tuple[tuple[str, str], ...]
+    how: dict[str, Any]
+    config: Config
+
+
+#: The job of this worker process (set by :func:`_started`); the main process's own when it cleans inline.
+_JOB: _Job | None = None
+
+
+def _started(job: _Job) -> None:
+    global _JOB  # a worker process's one job, set once when it starts
+    _JOB = job
+
+
+def _clean_piece(frame: pd.DataFrame, path: Path) -> tuple[InputResult, Path | None, pd.DataFrame, int, pd.Series]:
+    """Clean one piece by the pandas rules (in a worker process): its result without the clean lines,
+    which are written to `path` (None: it had none), their columns and types, their count, and
+    each customer's first clean line (a customer's lines are all in one piece: its first there is
+    its first in the file)."""
+    job = _JOB
+    if job is None:  # a bug: _cleaners sets it in every process that cleans
+        raise AssertionError("a piece was cleaned outside _cleaners")
+    text = frame.drop(columns="source_row").apply(normalize_text).assign(source_row=frame["source_row"])
+    del frame
+    raw = RawInput(job.name, job.spec, text, headers=job.mapped, told=job.told, **job.how)
+    # the piece's text is let go: only what it became is kept (the text of every piece is the whole file)
+    piece = replace(clean_input(raw, job.config), raw=None)
+    clean = piece.tables.pop("line_items")
+    firsts = clean.groupby("customer_id", sort=False)["source_row"].min()
+    return piece, write_piece(clean, path), clean.iloc[:0], len(clean), firsts
+
+
+def _workers(asked: int | None, rows: int, piece_rows: int) -> int:
+    """Processes that clean pieces at once: `asked` (``engine.workers``), else one per core this
+    process may use, up to 4; one when the file is one piece (a process would only cost its start)."""
+    if rows <= piece_rows:
+        return 1
+    if asked is not None:
+        return asked
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_WORKERS))
+
+
+@contextmanager
+def _cleaners(workers: int, job: _Job) -> Iterator[Executor]:
+    """An executor of :func:`_clean_piece` for `job`: `workers` processes, or this process when one.
+
+    The processes are loky's (joblib's, as scikit-learn uses them): each is a fresh interpreter,
+    without the engine's threads, Spark's gateway or a notebook's sockets, and unlike the standard
+    library's fresh processes they do not run the caller's script again, so a script calling
+    custseg needs no ``if __name__ == "__main__":`` guard. They stop when intake has its pieces.
+    """
+    global _JOB
+    if workers == 1:
+        _JOB = job
+        try:
+            yield _Inline()
+        finally:
+            _JOB = None
+        return
+    pool = loky.ProcessPoolExecutor(workers, initializer=_started, initargs=(job,))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, kill_workers=True)
+
+
+class _Inline(Executor):
+    """An executor that runs each call at once, in this process (one worker)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:  # noqa: ANN001 - Executor's own signature
+        future: Future = Future()
+        future.set_result(fn(*args, **kwargs))  # what it raises stops intake here, as it would inline
+        return future
 
 
 def _joined(whole: RawInput, done: list[InputResult], lines: PieceLines, first: pd.Series,

@@ -63,15 +63,23 @@ class PieceLines:
 
     def add(self, frame: pd.DataFrame) -> None:
         """Keep one piece's clean lines (in the file's order), written to the folder."""
-        if not len(frame):
+        self.adopt(write_piece(frame, self.path_for(len(self.paths))), frame.iloc[:0], len(frame))
+
+    def path_for(self, piece: int) -> Path:
+        """Where the clean lines of the `piece`-th piece go (a process cleaning it writes them there:
+        :func:`write_piece`)."""
+        return self._folder / f"piece-{piece:05d}.parquet"
+
+    def adopt(self, path: Path | None, like: pd.DataFrame, rows: int) -> None:
+        """Keep the piece that :func:`write_piece` wrote to `path` (None: it had no lines); `like`
+        has the lines' columns and types, `rows` counts them. Pieces are adopted in the file's order."""
+        if path is None:
             if self._empty is None:
-                self._empty = frame.iloc[:0]
+                self._empty = like
             return
-        path = self._folder / f"piece-{len(self.paths):05d}.parquet"
-        self._types = self._types or dict(frame.dtypes)
-        frame.to_parquet(path, index=False)
+        self._types = self._types or dict(like.dtypes)
         self.paths.append(path)
-        self._rows += len(frame)
+        self._rows += rows
 
     def __len__(self) -> int:
         return self._rows
@@ -149,6 +157,14 @@ class PieceLines:
     @staticmethod
     def _columns(frame: pd.DataFrame, columns: Sequence[str] | None) -> pd.DataFrame:
         return frame if columns is None else frame[[c for c in columns if c in frame]]
+
+
+def write_piece(frame: pd.DataFrame, path: Path) -> Path | None:
+    """Write one piece's clean lines to `path` (from :meth:`PieceLines.path_for`); None when it has none."""
+    if not len(frame):
+        return None
+    frame.to_parquet(path, index=False)
+    return path
 
 
 def _regrouped(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:
