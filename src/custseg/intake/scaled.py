@@ -4,8 +4,9 @@ The engine reads the file, numbers its rows and cuts it into pieces that no invo
 straddles: DuckDB with ``engine.memory_limit``, spilling to ``engine.temp_directory``
 (:mod:`custseg.intake._duckdb`), or Spark on ``engine.master`` (:mod:`custseg.intake._spark`, the
 same SQL in Spark's dialect: either module is an :class:`EngineSide`). Each piece then goes
-through the very rules of the pandas engine (:func:`custseg.intake.cleaning.clean_input`), and the
-pieces' results are put together in the order the whole file would have given. What must be
+through the very rules of the pandas engine (:func:`custseg.intake.cleaning.clean_input`), in one
+of ``engine.workers`` processes while the engine reads the next piece, and the pieces' results
+are put together in the order the whole file would have given. What must be
 judged over the whole file is judged over it: the decimal convention each number column tells
 (from its distinct values), the stop rules of ``cleaning.stop_on`` and whether any row was clean at
 all. So the accounting, the quarantine and the clean tables equal the pandas engine's
