@@ -81,7 +81,7 @@ from threadpoolctl import threadpool_limits
 
 from custseg.config import Churn
 from custseg.segment.churn._frames import floats
-from custseg.segment.features import History, features_at, prepare, purchases_at
+from custseg.segment.features import History, features_at, prepare, purchase_until, purchases_at
 
 #: Behaviour columns of the customer table the model may use, when present. Only numbers that
 #: describe the customer's behaviour up to the date: no ids, no attributes, and no absolute
@@ -152,15 +152,18 @@ def labelled_features(
                      horizon_days)
 
 
-def _labelled(table: pd.DataFrame, orders: pd.DataFrame, date: dt.date, horizon_days: int) -> pd.DataFrame:
+def _labelled(
+    table: pd.DataFrame, orders: pd.DataFrame, date: dt.date, horizon_days: int, until: np.ndarray | None = None
+) -> pd.DataFrame:
     """:func:`labelled_features` of a customer table at `date` (any of its columns, frequency
-    and customer_id among them)."""
+    and customer_id among them); `until`: ``purchase_until(orders)``, when the caller has it."""
     buyers = table.loc[table["frequency"].gt(0)].reset_index(drop=True)
     start = pd.Timestamp(date)
     end = start + pd.Timedelta(days=horizon_days)
     # purchases as known at the end of the window: one undone within it (a same-day
     # cancellation) was no purchase
-    window = purchases_at(orders, end.date()) & (orders["order_date"] >= start).to_numpy(dtype=bool, na_value=False)
+    window = purchases_at(orders, end.date(), until=until) & (orders["order_date"] >= start).to_numpy(
+        dtype=bool, na_value=False)
     active = pd.Index(orders.loc[window, "customer_id"].astype("str").unique())
     # Arrow's set lookup: Series.isin on Arrow text makes a Python scalar of every value of
     # `active` (every customer who bought in the window) at every origin
@@ -349,8 +352,10 @@ def backtest(tables: Mapping[str, pd.DataFrame], observation_date: dt.date, sett
         })
 
     seasonal = (validation - origins[-1]).days >= 365 - settings.origin_step_days
-    windows = {t: _with_season(_labelled(_model_columns(features_at(history, t)), tables["orders"], t, horizon), t,
-                               seasonal) for t in origins}
+    # each date computes the features the model reads, and the orders' purchase ends are found once
+    orders, until = tables["orders"], purchase_until(tables["orders"])
+    windows = {t: _with_season(_labelled(_model_columns(features_at(history, t, features=MODEL_FEATURES)), orders, t,
+                                         horizon, until), t, seasonal) for t in origins}
     everything = _stack([windows[t] for t in origins], settings)
     problem = _too_small(everything, "learning", origins[-1], origins[0], settings)
     if problem:
@@ -459,15 +464,14 @@ def _stack(frames: list[pd.DataFrame], settings: Churn) -> pd.DataFrame:
     The sample is drawn over the stacked rows' positions, and each date's sampled rows are taken
     from it before stacking: the same rows in the same order as sampling the whole stack, without
     copying the rows left out first (most of them, with a year of dates)."""
-    frames = [frame.drop(columns="customer_id") for frame in frames]
     sizes = [len(frame) for frame in frames]
     if sum(sizes) <= settings.max_training_rows:
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat(frames, ignore_index=True).drop(columns="customer_id")
     keep = np.sort(np.random.default_rng(settings.seed).choice(sum(sizes), settings.max_training_rows, replace=False))
     edges = np.searchsorted(keep, np.cumsum([0, *sizes]))  # where each date's rows start among the kept
     starts = np.cumsum([0, *sizes[:-1]])
     parts = [frame.take(keep[edges[i]:edges[i + 1]] - starts[i]) for i, frame in enumerate(frames)]
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True).drop(columns="customer_id")
 
 
 def _too_small(
