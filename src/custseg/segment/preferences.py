@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custseg.config import Preferences
-from custseg.segment.features import UNSPECIFIED_CATEGORY, purchases_at
+from custseg.segment.features import REFUNDED_ON, UNSPECIFIED_CATEGORY, purchases_at
 
 #: Parts of the day by the hour they start at (local time of the export), in the day's order.
 DAYPARTS: dict[str, tuple[int, int]] = {
@@ -446,7 +446,9 @@ def measures(
         customer_id and :data:`MEASURES`, plus ``purchases`` (how many purchases the order
         measures rest on), one row per customer with any measure, sorted by customer_id.
     """
-    bought = purchase_orders(orders, observation_date)
+    # the columns read here and by purchases_at: the orders' other text is not copied with them
+    read = ["order_id", "customer_id", "order_date", "status", REFUNDED_ON, "amount_base", "category"]
+    bought = purchase_orders(orders[[column for column in read if column in orders]], observation_date)
     index = None
     if isinstance(lines, pd.DataFrame) or lines is None or not len(lines):
         times = order_times(bought, lines)
