@@ -130,18 +130,21 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, penalizer: float, s
 
 
 def gg_nll(theta: np.ndarray, x: np.ndarray, m: np.ndarray, penalizer: float,
-            counts: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray]:
+            counts: tuple[np.ndarray, np.ndarray] | None = None,
+            logs: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray]:
     """Mean negative Gamma-Gamma log-likelihood of mean repeat values m over x purchases, and its
     gradient in the log-parameters (Fader, Hardie & Lee 2005, "RFM and CLV", eq. 3):
     ll = ln G(px+q) - ln G(px) - ln G(q) + q ln v + (px-1) ln m + px ln x - (px+q) ln(v + m x).
-    Special functions are evaluated per distinct x, as in :func:`bgnbd_nll`.
+    Special functions are evaluated per distinct x, as in :func:`bgnbd_nll`; ``logs`` =
+    (ln m, ln x), which do not depend on the parameters, when the optimizer calls it again and again.
     """
     p, q, v = np.exp(theta)
     ux, inv = counts if counts is not None else np.unique(x, return_inverse=True)
     upx = p * ux
     lg, dg_p, dg_q = gammaln(upx + q) - gammaln(upx), psi(upx + q) - psi(upx), psi(upx + q) - psi(q)
     px = p * x
-    log_m, log_x, log_vmx = np.log(m), np.log(x), np.log(v + m * x)
+    log_m, log_x = logs if logs is not None else (np.log(m), np.log(x))
+    log_vmx = np.log(v + m * x)
     ll = lg[inv] - gammaln(q) + q * np.log(v) + (px - 1) * log_m + px * log_x - (px + q) * log_vmx
     g_p = x * (dg_p[inv] + log_m + log_x - log_vmx)
     g_q = dg_q[inv] + np.log(v) - log_vmx
@@ -160,7 +163,9 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray, penalizer: float
     # p and q do not), so the optimizer sees numbers near 1 whatever the currency.
     scale = float(m.mean())
     counts = np.unique(x, return_inverse=True)
-    res = minimize(gg_nll, np.log([1.0, 2.0, 1.0]), args=(x, m / scale, penalizer, counts), jac=True,
+    scaled = m / scale
+    logs = np.log(scaled), np.log(x)
+    res = minimize(gg_nll, np.log([1.0, 2.0, 1.0]), args=(x, scaled, penalizer, counts, logs), jac=True,
                    method="L-BFGS-B", bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 3,
                    options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
     nan3 = (np.nan, np.nan, np.nan)
@@ -173,5 +178,5 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray, penalizer: float
         # the model's mean order value p v / (q - 1) is infinite: a heavy tail of mean order values
         return nan3, np.nan, {"reason": "gg_heavy_tail", "q": q}
     # Back to the currency: the density of m is the density of m / scale divided by scale.
-    ll = -gg_nll(res.x, x, m / scale, 0.0)[0] * len(x) - len(x) * np.log(scale)
+    ll = -gg_nll(res.x, x, scaled, 0.0, counts, logs)[0] * len(x) - len(x) * np.log(scale)
     return (p, q, v_scaled * scale), float(ll), None

@@ -126,7 +126,7 @@ def purchase_until(orders: pd.DataFrame) -> np.ndarray:
     return until
 
 
-def purchases_at(orders: pd.DataFrame, date: dt.date | None) -> np.ndarray:
+def purchases_at(orders: pd.DataFrame, date: dt.date | None, *, until: np.ndarray | None = None) -> np.ndarray:
     """Which orders are purchases as known at a date: dated before it, and not undone before it
     (:func:`purchase_until`). With ``date`` None, every order that was a purchase on its own day:
     the completed ones and those undone later.
@@ -138,13 +138,15 @@ def purchases_at(orders: pd.DataFrame, date: dt.date | None) -> np.ndarray:
         matched. Not modified.
     date
         The date the purchases are counted at; None for "on its own day".
+    until
+        :func:`purchase_until` of `orders`, when the caller counts them at several dates.
 
     Returns
     -------
     np.ndarray
         A boolean per order row.
     """
-    until = purchase_until(orders)
+    until = purchase_until(orders) if until is None else until
     if date is None:
         return ~np.isnat(until)
     stamp = np.datetime64(pd.Timestamp(date).to_datetime64(), "s")

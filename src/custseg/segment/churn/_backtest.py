@@ -81,7 +81,7 @@ from threadpoolctl import threadpool_limits
 
 from custseg.config import Churn
 from custseg.segment.churn._frames import floats
-from custseg.segment.features import History, features_at, prepare, purchases_at
+from custseg.segment.features import History, features_at, prepare, purchase_until, purchases_at
 
 #: Behaviour columns of the customer table the model may use, when present. Only numbers that
 #: describe the customer's behaviour up to the date: no ids, no attributes, and no absolute
@@ -148,14 +148,22 @@ def labelled_features(
     """
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
-    table = features_at(prepare(tables) if history is None else history, date)
+    return _labelled(features_at(prepare(tables) if history is None else history, date), tables["orders"], date,
+                     horizon_days)
+
+
+def _labelled(
+    table: pd.DataFrame, orders: pd.DataFrame, date: dt.date, horizon_days: int, until: np.ndarray | None = None
+) -> pd.DataFrame:
+    """:func:`labelled_features` of a customer table at `date` (any of its columns, frequency
+    and customer_id among them); `until`: ``purchase_until(orders)``, when the caller has it."""
     buyers = table.loc[table["frequency"].gt(0)].reset_index(drop=True)
-    orders = tables["orders"]
     start = pd.Timestamp(date)
     end = start + pd.Timedelta(days=horizon_days)
     # purchases as known at the end of the window: one undone within it (a same-day
     # cancellation) was no purchase
-    window = purchases_at(orders, end.date()) & (orders["order_date"] >= start).to_numpy(dtype=bool, na_value=False)
+    window = purchases_at(orders, end.date(), until=until) & (orders["order_date"] >= start).to_numpy(
+        dtype=bool, na_value=False)
     active = pd.Index(orders.loc[window, "customer_id"].astype("str").unique())
     # Arrow's set lookup: Series.isin on Arrow text makes a Python scalar of every value of
     # `active` (every customer who bought in the window) at every origin
@@ -174,6 +182,14 @@ def _design(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
         else:
             columns[name] = floats(frame, name)
     return pd.DataFrame(columns, index=frame.index)
+
+
+def _model_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """The columns of a customer table the backtest reads (ids, frequency, the model features
+    it has): the text attributes and the other features are not copied with every origin's
+    buyers, nor stacked and sampled with them."""
+    read = {"customer_id", "frequency", *MODEL_FEATURES}
+    return table[[column for column in table.columns if column in read]]
 
 
 def _available_features(frame: pd.DataFrame) -> list[str]:
@@ -315,7 +331,7 @@ def backtest(tables: Mapping[str, pd.DataFrame], observation_date: dt.date, sett
     obs = pd.Timestamp(observation_date)
     validation = (obs - pd.Timedelta(days=horizon)).date()
     history = prepare(tables)  # once for every date below
-    now = features_at(history, observation_date)
+    now = _model_columns(features_at(history, observation_date))
     now = now.loc[now["frequency"].gt(0)].reset_index(drop=True)
     first = tables["orders"]["order_date"].min()
     origins = _origins(first, validation, settings)
@@ -336,7 +352,10 @@ def backtest(tables: Mapping[str, pd.DataFrame], observation_date: dt.date, sett
         })
 
     seasonal = (validation - origins[-1]).days >= 365 - settings.origin_step_days
-    windows = {t: _with_season(labelled_features(tables, t, horizon, history=history), t, seasonal) for t in origins}
+    # each date computes the features the model reads, and the orders' purchase ends are found once
+    orders, until = tables["orders"], purchase_until(tables["orders"])
+    windows = {t: _with_season(_labelled(_model_columns(features_at(history, t, features=MODEL_FEATURES)), orders, t,
+                                         horizon, until), t, seasonal) for t in origins}
     everything = _stack([windows[t] for t in origins], settings)
     problem = _too_small(everything, "learning", origins[-1], origins[0], settings)
     if problem:
@@ -439,12 +458,20 @@ def _season_map(
 
 
 def _stack(frames: list[pd.DataFrame], settings: Churn) -> pd.DataFrame:
-    """Buyers at several dates as one training table, sampled down to ``max_training_rows``."""
-    stacked = pd.concat(frames, ignore_index=True)
-    if len(stacked) <= settings.max_training_rows:
-        return stacked
-    keep = np.sort(np.random.default_rng(settings.seed).choice(len(stacked), settings.max_training_rows, replace=False))
-    return stacked.take(keep).reset_index(drop=True)
+    """Buyers at several dates as one training table, sampled down to ``max_training_rows``
+    (without their ids: a model learns from their features).
+
+    The sample is drawn over the stacked rows' positions, and each date's sampled rows are taken
+    from it before stacking: the same rows in the same order as sampling the whole stack, without
+    copying the rows left out first (most of them, with a year of dates)."""
+    sizes = [len(frame) for frame in frames]
+    if sum(sizes) <= settings.max_training_rows:
+        return pd.concat(frames, ignore_index=True).drop(columns="customer_id")
+    keep = np.sort(np.random.default_rng(settings.seed).choice(sum(sizes), settings.max_training_rows, replace=False))
+    edges = np.searchsorted(keep, np.cumsum([0, *sizes]))  # where each date's rows start among the kept
+    starts = np.cumsum([0, *sizes[:-1]])
+    parts = [frame.take(keep[edges[i]:edges[i + 1]] - starts[i]) for i, frame in enumerate(frames)]
+    return pd.concat(parts, ignore_index=True).drop(columns="customer_id")
 
 
 def _too_small(
