@@ -119,6 +119,41 @@ def test_churn_watchlist_csv_neutralises_text_and_keeps_negative_amounts(tmp_pat
     assert pd.read_parquet(written["parquet"])["customer_id"].tolist() == ["+1+1", "C2"]
 
 
+#: Cells that test how a CSV quotes: every ASCII character inside text, quotes, line ends, formulas
+#: (neutralised first), wide and astral characters, empty and missing cells.
+AWKWARD = [f"a{chr(code)}b" for code in range(128)] + [
+    "", '"', '""', "x,y", "line\nbreak", "cr\ronly", "\r\n", " lead", "trail ", "上海", "＝１＋１", "😀",
+    "\u2028sep", "\x85nel", "=1+1", "'=1+1", "-3", "-x", "'", "\t", *FORMULAS,
+]
+
+
+@pytest.mark.parametrize("frame", [
+    pd.DataFrame({"text": pd.array(AWKWARD, dtype="str"), "n": range(len(AWKWARD))}),
+    pd.DataFrame({"n": range(len(AWKWARD)), "text": pd.Series(AWKWARD, dtype=object)}),
+    pd.DataFrame({"a,b": ["x", None, "y"], 'say "hi"': pd.array([None, "", "z"], dtype="str"),
+                  "u": pd.array([1, 2**63, 0], dtype="uint64"), "i": [-(2**63), 0, 7]}),
+    pd.DataFrame({"t": pd.Series([None, None], dtype=object), "s": pd.array([None, None], dtype="str")}),
+    pd.DataFrame({"t": pd.array([], dtype="str"), "n": pd.array([], dtype="int64")}),
+    # what the fast path leaves to pandas: one column, other types, numbers among the text
+    pd.DataFrame({"only": ["", "x", None]}),
+    pd.DataFrame({"t": ["=a", "b"], "f": [0.1, None], "b": [True, False], "d": pd.to_datetime(["2025-01-01", None])}),
+    pd.DataFrame({"t": ["=a", 3, b"x", None], "c": pd.Categorical(["+x", "y", "y", None]),
+                  "n": pd.array([1, None, 3, 4], dtype="Int64")}),
+], ids=["str", "object", "missing", "all-missing", "empty", "one-column", "other-types", "mixed"])
+def test_a_csv_is_written_byte_for_byte_as_pandas_writes_it(frame, tmp_path):
+    # the text and whole numbers of big tables (a quarantine of millions of rows) are joined by Arrow
+    path = files.write_csv(frame, tmp_path / "t.csv")
+    expected = files.neutralise_frame(frame).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+    assert path.read_bytes() == expected
+
+
+def test_a_csv_of_several_batches_is_written_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "CSV_BATCH_ROWS", 7)
+    frame = pd.DataFrame({"text": pd.array((AWKWARD * 2)[:100], dtype="str"), "n": range(100)})
+    expected = files.neutralise_frame(frame).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+    assert files.write_csv(frame, tmp_path / "t.csv").read_bytes() == expected
+
+
 def test_a_pipeline_run_writes_no_formula_into_any_csv(write_csv, write_config):
     """Ids, a city and a quarantined value that are formulas, through intake and the pipeline: no
     CSV cell starts like a formula, the Parquet tables hold the values as read."""

@@ -18,8 +18,11 @@ at that moment would.
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
+import functools
 import hashlib
+import io
 import json
 import multiprocessing
 import os
@@ -29,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: First characters that make a spreadsheet read a cell as a formula (or, for tab and carriage
 #: return, hide such a start from a reviewer), with their full-width forms, which some Excel
@@ -37,6 +42,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 #: A cell that is a plain decimal number evaluates to itself, so ``-12.5`` stays a number.
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _TEMPORARY = re.compile(r"\.tmp-(\d+)$")
+#: Rows of a CSV made into lines at a time (:func:`_write_arrow_csv`): their text, not the table's.
+CSV_BATCH_ROWS = 1 << 18
+_BOM = "\ufeff".encode()
 #: Environment variable of the fault tests (see the module docstring).
 FAULT_VARIABLE = "CUSTSEG_FAULT_KILL_AT_WRITE"
 FAULT_EXIT_CODE = 70
@@ -85,26 +93,66 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     which keeps the prefix reversible (:func:`restore`).
     """
     changed = {}
-    starts = (*FORMULA_STARTS, "'")
     for column in frame.columns:
         if not _is_text(frame[column]):
             continue
         # a vectorised look at the first character leaves the few candidates to judge one by one
-        try:
-            maybe = frame[column].str.startswith(starts).fillna(False).to_numpy(dtype=bool)
-        except AttributeError:  # no strings in the column (.str refuses it): nothing to neutralise
+        maybe = _formula_candidates(frame[column])
+        if maybe is None:  # no strings in the column: nothing to neutralise
             continue
-        except TypeError:  # bytes among the values: every cell is looked at
-            maybe = np.ones(len(frame), dtype=bool)
-        if not maybe.any():
+        candidates = np.flatnonzero(maybe)
+        if not len(candidates):
             continue
-        values = frame[column].to_numpy(dtype=object, na_value=None)
-        hits = [i for i in np.flatnonzero(maybe) if isinstance(values[i], str) and needs_neutralising(values[i])]
-        if hits:
-            values = values.copy()
-            values[hits] = ["'" + values[i] for i in hits]
+        picked = frame[column].iloc[candidates].to_numpy(dtype=object, na_value=None)
+        hits = candidates[[isinstance(value, str) and needs_neutralising(value) for value in picked]]
+        if len(hits):
+            values = frame[column].to_numpy(dtype=object, na_value=None).copy()
+            values[hits] = ["'" + value for value in values[hits]]
             changed[column] = pd.Series(values, index=frame.index, dtype=object)
     return frame.assign(**changed) if changed else frame
+
+
+def _formula_candidates(values: pd.Series) -> np.ndarray | None:
+    """Which cells of a text column may start like a formula (or with a quote): at least every
+    one that does, as booleans; None when the column holds no string at all."""
+    text = _arrow_text(values)
+    if text is None:  # numbers or bytes among the strings: pandas looks at each
+        starts = (*FORMULA_STARTS, "'")
+        try:
+            return values.str.startswith(starts).fillna(False).to_numpy(dtype=bool)
+        except AttributeError:  # no strings in the column (.str refuses it)
+            return None
+        except TypeError:  # bytes among the values: every cell is looked at
+            return np.ones(len(values), dtype=bool)
+    # a cell that starts with one of them starts with its first UTF-8 byte: a look at every cell's
+    # first byte, in C, without making each cell a Python string (the full-width forms share
+    # theirs with other characters, which the caller's exact test then tells apart)
+    offsets, data = _text_buffers(text)
+    first = np.zeros(len(text), dtype=np.uint8)
+    filled = offsets[1:] > offsets[:-1]
+    first[filled] = data[offsets[:-1][filled]]
+    return _formula_first_bytes()[first]
+
+
+@functools.cache
+def _formula_first_bytes() -> np.ndarray:
+    """A table of 256 booleans: the first UTF-8 bytes of :data:`FORMULA_STARTS` and of ``'``."""
+    table = np.zeros(256, dtype=bool)
+    table[[start.encode("utf-8")[0] for start in (*FORMULA_STARTS, "'")]] = True
+    return table
+
+
+def _arrow_text(values: pd.Series) -> pa.LargeStringArray | None:
+    """A text column as one Arrow array of strings (missing cells null), when it holds strings
+    and missing values only; else None (numbers, bytes and such, which pandas writes with str())."""
+    # an object column may hold anything: only strings (and missing values) are taken as text
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return None
+    try:
+        text = pa.array(values, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowException, UnicodeError):  # a lone surrogate: pandas says it (or writes it)
+        return None
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
 
 def restore_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -224,8 +272,111 @@ def write_csv(frame: pd.DataFrame, path: Path, *, formulas: str = "neutralise", 
     if formulas not in {"neutralise", "keep"}:
         raise ValueError(f"formulas must be 'neutralise' or 'keep', got {formulas!r}")
     shown = neutralise_frame(frame) if formulas == "neutralise" else frame
+    # text and whole numbers in our own settings are made into lines by Arrow, byte for byte what
+    # pandas writes for them: pandas formats every cell in Python, slow for a quarantine of millions
+    cells = None if options else _arrow_cells(shown)
+    if cells is not None:
+        return atomic_write(path, lambda tmp: _write_arrow_csv(list(shown.columns), cells, tmp))
     settings = {"index": False, "encoding": "utf-8-sig", "lineterminator": "\n", **options}
     return atomic_write(path, lambda tmp: shown.to_csv(tmp, **settings))
+
+
+def _arrow_cells(frame: pd.DataFrame) -> list[pa.Array] | None:
+    """`frame`'s columns as Arrow arrays, when :func:`_write_arrow_csv` writes them as pandas would;
+    else None (pandas writes the frame).
+
+    That is: two columns or more (a lone empty cell is written ``""``), every label a string, and
+    every column text (strings and missing values only) or a NumPy integer.
+    """
+    if frame.shape[1] < 2 or isinstance(frame.columns, pd.MultiIndex):
+        return None
+    if not all(isinstance(label, str) for label in frame.columns):
+        return None
+    cells = []
+    for i in range(frame.shape[1]):
+        values = frame.iloc[:, i]
+        if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":  # not pandas' Int64 and such
+            cells.append(pa.array(values.to_numpy()))
+            continue
+        text = _arrow_text(values) if _is_text(values) and not isinstance(values.dtype, pd.CategoricalDtype) else None
+        if text is None:
+            return None
+        cells.append(text)
+    return cells
+
+
+def _write_arrow_csv(header: list[str], cells: list[pa.Array], path: Path) -> None:
+    """Write the columns `cells` under `header` as :meth:`pandas.DataFrame.to_csv` does in
+    :func:`write_csv`'s settings: UTF-8 with a byte-order mark, ``\\n`` line ends, a cell quoted
+    (its quotes doubled) when Python's CSV writer would quote it, a missing one empty."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(header)
+    rows = len(cells[0])
+    with open(path, "wb") as handle:
+        handle.write(_BOM + text.getvalue().encode("utf-8"))
+        for start in range(0, rows, CSV_BATCH_ROWS):
+            fields = [_csv_field(column.slice(start, CSV_BATCH_ROWS)) for column in cells]
+            # the line's end joined to its last cell: then every cell is joined by commas
+            fields[-1] = pc.binary_join_element_wise(fields[-1], _text(""), _text("\n"))
+            lines = pc.binary_join_element_wise(*fields, _text(","))
+            handle.write(_text_bytes(lines))
+
+
+def _csv_field(column: pa.Array) -> pa.LargeStringArray:
+    """Each cell of `column` as the CSV shows it: as text, missing ones empty, quoted when needed."""
+    cells = pc.fill_null(pc.cast(column, pa.large_string()), _text(""))
+    offsets, data = _text_buffers(cells)
+    # the characters that make a cell quoted are ASCII, and a UTF-8 byte below 128 is that
+    # character: looking at the bytes finds the cells (a few, most often none) without a loop,
+    # first whether there is any (a byte search: much faster than the table of bytes)
+    body = data[offsets[0]:offsets[-1]]
+    raw = body.tobytes()
+    table = _quoted_bytes()
+    if not any(bytes([code]) in raw for code in np.flatnonzero(table)):
+        return cells
+    hits = np.flatnonzero(table[body])
+    rows = np.unique(np.searchsorted(offsets, hits + offsets[0], side="right") - 1)
+    quoted = pc.binary_join_element_wise(
+        _text('"'), pc.replace_substring(cells.take(pa.array(rows)), '"', '""'), _text('"'), _text(""))
+    mask = np.zeros(len(cells), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(cells, pa.array(mask), quoted)
+
+
+def _text(value: str) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
+
+
+def _text_buffers(cells: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets of `cells` (one more than cells) and the bytes they point into."""
+    _, offsets, data = cells.buffers()
+    if offsets is None:  # no cell at all
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    starts = np.frombuffer(offsets, dtype=np.int64)[cells.offset:cells.offset + len(cells) + 1]
+    return starts, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8))
+
+
+def _text_bytes(cells: pa.LargeStringArray) -> memoryview:
+    """Every cell's UTF-8 bytes, one after the other."""
+    offsets, data = _text_buffers(cells)
+    return memoryview(data[offsets[0]:offsets[-1]])
+
+
+@functools.cache
+def _quoted_bytes() -> np.ndarray:
+    """Which ASCII characters make Python's CSV writer quote a cell (``,``, ``"`` and ``\\n`` in
+    :func:`write_csv`'s settings), as a table of 256 bytes: asked of the writer, whose rules have
+    changed between Python versions."""
+    table = np.zeros(256, dtype=bool)
+    for code in range(128):
+        text = io.StringIO()
+        try:
+            csv.writer(text, lineterminator="\n").writerow([f"a{chr(code)}b", ""])
+        except csv.Error:  # a character this Python's writer refuses unquoted (none in 3.11)
+            table[code] = True
+            continue
+        table[code] = text.getvalue().startswith('"')
+    return table
 
 
 def file_digest(path: Path) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from custseg import i18n, words
 from custseg.intake import gathering
@@ -30,10 +31,12 @@ def quarantine_sheet(quarantine: pd.DataFrame) -> pd.DataFrame:
     # (every guest line is "customer_id: missing"): word each distinct combination once
     facts = ["reason", "column", "table", "figures"]
     kind = quarantine.groupby(facts, sort=False, dropna=False).ngroup().to_numpy()
-    distinct = quarantine[facts].drop_duplicates()  # in the order of ngroup's numbers (sort=False)
+    # each combination's first row: ngroup numbers them in the order they first appear (sort=False)
+    distinct = quarantine[facts].iloc[np.unique(kind, return_index=True)[1]]
     with i18n.language("en"):
         worded = [words.quarantine_detail(*combination) for combination in distinct.itertuples(index=False)]
-    detail = np.array(worded + [""], dtype=object)[kind] if len(kind) else []
+    # spread by Arrow: an object column of millions of Python strings is slow to make into pandas' text
+    detail = pd.array(pa.array(worded, type=pa.large_string()).take(kind), dtype="str") if len(kind) else []
     return quarantine.drop(columns="figures").assign(detail=detail)[QUARANTINE_COLUMNS]
 
 

@@ -140,6 +140,9 @@ class PieceLines:
                 con.execute(f"SET memory_limit = {_literal(self._memory_limit)}")
             if self._threads:
                 con.execute(f"SET threads = {int(self._threads)}")
+            # text as the pieces hold it (large_string): cast from DuckDB's narrower strings, every
+            # batch was copied once more
+            con.execute("SET arrow_large_buffer_size = true")
             listed = ", ".join(_literal(str(p)) for p in self.paths)
             columns = ", ".join('"' + name.replace('"', '""') + '"' for name in schema.names)
             reader = con.sql(f"SELECT {columns} FROM read_parquet([{listed}]) ORDER BY source_row"
