@@ -162,6 +162,7 @@ def _routed(reader: pa.RecordBatchReader, folder: Path) -> list[Path]:
     schema = reader.schema.remove(0)
     options = ipc.IpcWriteOptions(compression="lz4")
     writers: dict[int, ipc.RecordBatchFileWriter] = {}
+    paths: dict[int, Path] = {}
     try:
         for batch in reader:
             piece = batch.column(0).to_numpy()
@@ -172,13 +173,13 @@ def _routed(reader: pa.RecordBatchReader, folder: Path) -> list[Path]:
             for a, b in zip(starts, [*starts[1:], len(ordered)]):
                 number = int(ordered[a])
                 if number not in writers:
-                    writers[number] = ipc.new_file(str(folder / f"piece-{number:06d}.arrow"), schema,
-                                                   options=options)
+                    paths[number] = folder / f"piece-{number:06d}.arrow"
+                    writers[number] = ipc.new_file(str(paths[number]), schema, options=options)
                 writers[number].write_table(rows.slice(a, b - a))
     finally:
         for writer in writers.values():
             writer.close()
-    return [folder / f"piece-{number:06d}.arrow" for number in sorted(writers)]
+    return [paths[number] for number in sorted(paths)]
 
 
 def _frame(table: pa.Table) -> pd.DataFrame:

@@ -53,7 +53,7 @@ from custseg.intake.query import SourceCount, table_label
 from custseg.intake.spilled import PieceLines, write_piece
 from custseg.intake.validation import NUMBER_COLUMNS
 
-#: Rows per piece: a piece's pandas intake peaks at about 1.5 KB a row (docs/performance.md).
+#: Rows per piece: a worker cleaning a piece peaks at about 1 KB a row (docs/performance.md).
 PIECE_ROWS = 1_000_000
 #: Processes cleaning pieces at once when ``engine.workers`` is not set: one per core, up to this.
 MAX_WORKERS = 4
@@ -209,6 +209,13 @@ def _clean(name: str, spec: InputFile | TableInput, path: str | Path, side: Engi
     job = _Job(name, spec, mapped, told, how, quiet)
     done, first = [], []
     workers = _workers(config.engine.workers, read, piece_rows)
+
+    def kept(cleaned: Future) -> None:
+        piece, written, like, count, firsts = cleaned.result()
+        lines.adopt(written, like, count)
+        first.append(firsts)
+        done.append(piece)
+
     # While the workers clean pieces, the engine reads the next; at most one piece waits beside
     # those being cleaned, and results are kept in the file's order.
     with _cleaners(workers, job) as pool:
@@ -217,15 +224,9 @@ def _clean(name: str, spec: InputFile | TableInput, path: str | Path, side: Engi
             pending.append(pool.submit(_clean_piece, frame, lines.path_for(number)))
             del frame
             while len(pending) > workers or (pending and pending[0].done()):
-                piece, written, like, count, firsts = pending.popleft().result()
-                lines.adopt(written, like, count)
-                first.append(firsts)
-                done.append(piece)
+                kept(pending.popleft())
         while pending:
-            piece, written, like, count, firsts = pending.popleft().result()
-            lines.adopt(written, like, count)
-            first.append(firsts)
-            done.append(piece)
+            kept(pending.popleft())
     whole = RawInput(name, spec, pd.DataFrame(index=pd.RangeIndex(read)), headers=mapped, told=told, **how)
     return whole, done, pd.concat(first)
 
